@@ -1,0 +1,86 @@
+"""Where our things live: the URL layout, in one place for the routes and the documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# Route patterns (aiohttp syntax); LocalIds builds the matching absolute URLs.
+GROUP_PATH = "/groups/{handle}"
+GROUP_INBOX_PATH = "/groups/{handle}/inbox"
+GROUP_OUTBOX_PATH = "/groups/{handle}/outbox"
+GROUP_FOLLOWERS_PATH = "/groups/{handle}/followers"
+GROUP_FOLLOWING_PATH = "/groups/{handle}/following"
+SHARED_INBOX_PATH = "/inbox"
+INSTANCE_ACTOR_PATH = "/actor"
+CAMPAIGN_PATH = "/campaigns/{campaign_id:[0-9]+}"
+ACTIVITY_PATH = "/activities/{activity_id:[0-9a-f-]{36}}"
+
+
+@dataclass(frozen=True)
+class LocalIds:
+    """The ids of this server's actors and objects, from its base URL and the group's handle."""
+
+    base_url: str
+    handle: str
+
+    @property
+    def domain(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def group(self) -> str:
+        return f"{self.base_url}/groups/{self.handle}"
+
+    @property
+    def group_key(self) -> str:
+        return f"{self.group}#main-key"
+
+    @property
+    def inbox(self) -> str:
+        return f"{self.group}/inbox"
+
+    @property
+    def outbox(self) -> str:
+        return f"{self.group}/outbox"
+
+    @property
+    def followers(self) -> str:
+        return f"{self.group}/followers"
+
+    @property
+    def following(self) -> str:
+        return f"{self.group}/following"
+
+    @property
+    def shared_inbox(self) -> str:
+        return f"{self.base_url}/inbox"
+
+    @property
+    def instance_actor(self) -> str:
+        return f"{self.base_url}/actor"
+
+    @property
+    def instance_key(self) -> str:
+        return f"{self.instance_actor}#main-key"
+
+    @property
+    def acct(self) -> str:
+        return f"acct:{self.handle}@{self.domain}"
+
+    def campaign(self, campaign_id: int) -> str:
+        return f"{self.base_url}/campaigns/{campaign_id}"
+
+    def activity(self, activity_uuid: str) -> str:
+        return f"{self.base_url}/activities/{activity_uuid}"
+
+    def is_local(self, url: str) -> bool:
+        return url == self.base_url or url.startswith(self.base_url + "/")
+
+    def campaign_id_of(self, url: str) -> int | None:
+        """The campaign number in one of our campaign URLs, else None."""
+        prefix = f"{self.base_url}/campaigns/"
+        if not url.startswith(prefix):
+            return None
+        rest = url[len(prefix) :]
+        return int(rest) if rest.isdigit() and len(rest) < 19 else None

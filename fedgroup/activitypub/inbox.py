@@ -1,0 +1,308 @@
+"""The inbox: check and verify at the edge, store, answer 202; a processor handles each activity once.
+
+Everything that can make a request unacceptable is checked before anything is written, so a refused request
+leaves no trace. Processing happens after the 202 from the stored copy; handlers are safe to run twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+import orjson
+from aiohttp import web
+
+from fedgroup import store
+from fedgroup.activitypub import jsonld, outbox
+from fedgroup.activitypub.fetch import FetchError
+from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
+from fedgroup.activitypub.verification import AuthError, authenticate
+
+if TYPE_CHECKING:
+    from fedgroup.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
+MAX_RECIPIENTS = 2000
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether nesting goes deeper than `limit` (iterative: a nesting bomb cannot blow the stack)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+    return False
+
+
+async def _read_body(request: web.Request) -> bytes:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise Rejected(413, "body-too-large")
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise Rejected(413, "body-too-large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(body: bytes) -> tuple[Activity, dict[str, Any]]:
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise Rejected(400, "not-json") from e
+    if json_depth_exceeds(raw, MAX_JSON_DEPTH):
+        raise Rejected(400, "too-deep")
+    try:
+        doc = jsonld.normalize(raw)
+    except jsonld.DocumentError as e:
+        raise Rejected(400, e.reason) from e
+    try:
+        activity = parse_activity(doc)
+    except ParseError as e:
+        raise Rejected(400, e.reason) from e
+    if not activity.id:
+        raise Rejected(400, "missing-id")
+    if len(activity.to) + len(activity.cc) > MAX_RECIPIENTS:
+        raise Rejected(400, "too-many-recipients")
+    if not same_origin(activity.id, activity.actor):
+        raise Rejected(400, "id-on-other-host")
+    if activity.type in ("Create", "Update") and activity.object is not None:
+        object_id = activity.object_id
+        if not object_id:
+            raise Rejected(400, "object-missing-id")
+        if not same_origin(object_id, activity.actor):
+            raise Rejected(400, "object-on-other-host")
+    return activity, doc
+
+
+def _is_self_delete(activity: Activity) -> bool:
+    return activity.type == "Delete" and activity.object_id == activity.actor
+
+
+async def receive(runtime: Runtime, request: web.Request) -> web.Response:
+    """POST to the group inbox or the shared inbox."""
+    activity: Activity | None = None
+    key_id = None
+    try:
+        body = await _read_body(request)
+        activity, doc = _parse(body)
+        # A deleted account's key is usually gone (410): never fetch for it, verify only with a cached key.
+        self_delete = _is_self_delete(activity)
+        try:
+            signer = await authenticate(runtime, request, body, fetch_key=not self_delete)
+        except AuthError as e:
+            key_id = e.key_id
+            if self_delete and e.reason == "key-unknown":
+                log.debug("inbox dropped reason=self-delete-unknown-key actor=%s", activity.actor)
+                return web.Response(status=202)
+            raise Rejected(e.status, e.reason) from e
+        key_id = signer.key_id
+        if signer.actor_id != activity.actor:
+            raise Rejected(403, "signer-not-actor")
+        added = await runtime.db.write(
+            lambda conn: store.inbox.add(
+                conn, activity.id, activity.actor, activity.type, orjson.dumps(doc).decode(), runtime.now()
+            )
+        )
+    except Rejected as e:
+        log.info(
+            "inbox rejected reason=%s status=%d key_id=%s actor=%s",
+            e.reason,
+            e.status,
+            key_id,
+            activity.actor if activity else None,
+        )
+        return web.Response(status=e.status, text=f"{e.reason}\n")
+    if added and runtime.inbox is not None:
+        runtime.inbox.wake()
+    return web.Response(status=202)
+
+
+# -- processing ----------------------------------------------------------------------------------------
+
+Handler = Callable[["Runtime", Activity], Awaitable[None]]
+
+
+async def on_follow(runtime: Runtime, activity: Activity) -> None:
+    ids = runtime.ids
+    if activity.object_id != ids.group:
+        log.debug("follow ignored reason=not-our-group object=%s", activity.object_id)
+        return
+    assert runtime.actors is not None
+    follower = await runtime.actors.actor(activity.actor)
+    follow = {"id": activity.id, "actor": activity.actor}
+    manual = runtime.config.manually_approves_followers
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        await store.follows.add_follower(
+            conn,
+            follower.id,
+            activity.id or "",
+            "pending" if manual else "accepted",
+            follower.inbox,
+            follower.shared_inbox,
+            now,
+        )
+        stored = await store.follows.follower(conn, follower.id)
+        if stored is not None and stored.state == "accepted":
+            # Also for a repeated Follow: the other side may have lost our first Accept.
+            await outbox.accept_follow(conn, ids, follow, follower.inbox, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("follow received actor=%s manual=%s", follower.id, manual)
+
+
+async def on_undo(runtime: Runtime, activity: Activity) -> None:
+    inner = activity.object
+    inner_type = jsonld.as_list(inner.get("type"))[0] if inner and inner.get("type") else None
+    if inner is not None and jsonld.id_of(inner.get("actor")) not in (None, activity.actor):
+        log.debug("undo ignored reason=inner-actor-mismatch actor=%s", activity.actor)
+        return
+    if inner_type in (None, "Follow"):
+        by_id = activity.object_id if inner_type is None else None
+        removed = await runtime.db.write(
+            lambda conn: store.follows.remove_follower(conn, activity.actor, by_id)
+        )
+        if removed:
+            log.info("follower removed actor=%s reason=undo", activity.actor)
+
+
+async def on_delete(runtime: Runtime, activity: Activity) -> None:
+    if activity.object_id == activity.actor:
+        await _forget_actor(runtime, activity.actor)
+        log.info("actor deleted actor=%s", activity.actor)
+
+
+async def _forget_actor(runtime: Runtime, actor_id: str) -> None:
+    async def job(conn: aiosqlite.Connection) -> None:
+        await store.follows.remove_follower(conn, actor_id)
+        await store.follows.remove_following(conn, actor_id)
+        await store.actors.forget(conn, actor_id)
+
+    await runtime.db.write(job)
+
+
+async def on_accept_or_reject(runtime: Runtime, activity: Activity) -> None:
+    inner = activity.object
+    follow_id = activity.object_id
+    if inner is not None and jsonld.id_of(inner.get("actor")) not in (None, runtime.ids.group):
+        return
+    accepted = activity.type == "Accept"
+
+    async def job(conn: aiosqlite.Connection) -> bool:
+        ours = await store.follows.following_by_follow_id(conn, follow_id) if follow_id else None
+        if ours is None:
+            ours = await store.follows.following_of(conn, activity.actor)
+        if ours is None or ours.actor_id != activity.actor:
+            return False
+        if accepted:
+            await store.follows.set_following_state(conn, ours.follow_id, "accepted")
+        else:
+            await store.follows.remove_following(conn, activity.actor)
+        return True
+
+    if await runtime.db.write(job):
+        log.info("follow %s by actor=%s", "accepted" if accepted else "rejected", activity.actor)
+
+
+async def on_update(runtime: Runtime, activity: Activity) -> None:
+    obj = activity.object
+    if obj is not None and activity.object_id == activity.actor and "inbox" in obj:
+        assert runtime.actors is not None
+        await runtime.actors.accept_document(obj)
+
+
+async def on_block(runtime: Runtime, activity: Activity) -> None:
+    if activity.object_id == runtime.ids.group:
+        await runtime.db.write(lambda conn: store.follows.remove_follower(conn, activity.actor))
+        log.info("follower removed actor=%s reason=blocked-us", activity.actor)
+
+
+HANDLERS: dict[str, Handler] = {
+    "Follow": on_follow,
+    "Undo": on_undo,
+    "Delete": on_delete,
+    "Accept": on_accept_or_reject,
+    "Reject": on_accept_or_reject,
+    "Update": on_update,
+    "Block": on_block,
+}
+
+
+class InboxProcessor:
+    """Works through stored activities in arrival order; one failing activity never blocks the rest."""
+
+    def __init__(self, runtime: Runtime, handlers: dict[str, Handler] | None = None) -> None:
+        self.runtime = runtime
+        self.handlers = handlers if handlers is not None else HANDLERS
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="inbox-processor")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                batch = await store.inbox.pending(self.runtime.db)
+            except Exception:
+                log.exception("inbox processor failed to read the queue")
+                batch = []
+            for stored in batch:
+                if self._stopping:
+                    return
+                await self.process(stored)
+            if batch:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.runtime.config.queue_poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def process(self, stored: store.inbox.StoredActivity) -> None:
+        error = None
+        try:
+            activity = parse_activity(orjson.loads(stored.document))
+            handler = self.handlers.get(activity.type)
+            if handler is not None:
+                await handler(self.runtime, activity)
+        except FetchError as e:
+            error = f"fetch {e.reason}: {e.detail}"
+        except Exception as e:  # a bug must not wedge the queue: record it and move on
+            log.exception("inbox handler crashed activity=%s", stored.id)
+            error = f"{type(e).__name__}: {e}"
+        if error:
+            log.info("inbox processing failed activity=%s type=%s error=%s", stored.id, stored.type, error)
+        await self.runtime.db.write(lambda conn: store.inbox.finish(conn, stored.id, error))

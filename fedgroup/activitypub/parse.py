@@ -1,0 +1,380 @@
+"""Reading incoming ActivityStreams documents into our small frozen dataclasses, defensively.
+
+Values arrive as strings, objects or arrays depending on the server (GoToSocial sends a string `to`, Misskey
+arrays, Lemmy's Group `attributedTo` is a collection); everything past this edge uses the dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from fedgroup.activitypub.jsonld import as_list, id_of, is_public
+
+MAX_URL = 2048
+
+ACTOR_TYPES = ("Person", "Group", "Service", "Application", "Organization")
+ACTIVITY_TYPES = (
+    "Create", "Update", "Delete", "Follow", "Accept", "Reject", "Undo", "Announce", "Like", "Dislike", "Block",
+    "Flag", "Move", "Add", "Remove", "Join", "Leave", "Invite", "Offer", "TentativeAccept", "TentativeReject",
+    "View", "Read", "Listen", "Question", "Pledge", "EmojiReact",
+)  # fmt: skip
+OBJECT_TYPES = (
+    "Note",
+    "Question",
+    "Article",
+    "Page",
+    "Event",
+    "Image",
+    "Video",
+    "Audio",
+    "Document",
+    "Tombstone",
+)
+
+
+class ParseError(ValueError):
+    """A document we cannot use; `reason` is a grep-able slug."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+def is_http_url(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) > MAX_URL:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+
+
+def _url(value: Any, reason: str, required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not is_http_url(value):
+        raise ParseError(reason, str(value)[:100])
+    return value
+
+
+def _optional_url(value: Any) -> str | None:
+    """A link that may be a string, a Link object or a list of them; None when there is no usable one."""
+    for item in as_list(value):
+        candidate = item.get("href", item.get("id")) if isinstance(item, dict) else item
+        if is_http_url(candidate):
+            return candidate
+    return None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _language_text(doc: dict[str, Any], key: str) -> str | None:
+    """`content`, or the first value of `contentMap` when only that is given."""
+    text = _text(doc.get(key))
+    if text is not None:
+        return text
+    mapped = doc.get(f"{key}Map")
+    if isinstance(mapped, dict):
+        for value in mapped.values():
+            if isinstance(value, str):
+                return value
+    return None
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    return tuple(i for i in (id_of(v) for v in as_list(value)) if i is not None)
+
+
+def _types(doc: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(t for t in as_list(doc.get("type")) if isinstance(t, str))
+
+
+def _pick_type(types: tuple[str, ...], known: tuple[str, ...]) -> str | None:
+    """The first known type (a type may be an array mixing AS and extension types)."""
+    for t in types:
+        if t in known:
+            return t
+    return types[0] if types else None
+
+
+def same_origin(a: str | None, b: str | None) -> bool:
+    """Scheme, host and port equal: Mastodon refuses objects whose id is on another host than the actor."""
+    if not a or not b:
+        return False
+    try:
+        pa, pb = urlsplit(a), urlsplit(b)
+        default = {"http": 80, "https": 443}
+        port_a = pa.port or default.get(pa.scheme)
+        port_b = pb.port or default.get(pb.scheme)
+    except ValueError:
+        return False
+    return (
+        pa.scheme == pb.scheme
+        and (pa.hostname or "").lower() == (pb.hostname or "").lower()
+        and port_a == port_b
+    )
+
+
+# -- actors ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    id: str
+    type: str
+    preferred_username: str | None
+    name: str | None
+    summary: str | None
+    inbox: str
+    shared_inbox: str | None
+    outbox: str | None
+    followers: str | None
+    url: str | None
+    key_id: str
+    public_key_pem: str
+    manually_approves_followers: bool
+    also_known_as: tuple[str, ...]
+    discoverable: bool | None
+
+
+def parse_actor(doc: dict[str, Any]) -> RemoteActor:
+    if not isinstance(doc, dict):
+        raise ParseError("not-an-object")
+    actor_id = _url(doc.get("id"), "missing-id")
+    assert actor_id is not None
+    inbox = _url(doc.get("inbox"), "missing-inbox")
+    assert inbox is not None
+    key = None
+    for candidate in as_list(doc.get("publicKey")):
+        if not isinstance(candidate, dict) or not isinstance(candidate.get("publicKeyPem"), str):
+            continue
+        owner = id_of(candidate.get("owner"))
+        if owner in (None, actor_id):
+            key = candidate
+            break
+    if key is None:
+        raise ParseError("missing-key", actor_id)
+    key_id = key.get("id")
+    if not is_http_url(key_id):
+        raise ParseError("missing-key-id", actor_id)
+    if not same_origin(key_id, actor_id):
+        raise ParseError("key-on-other-host", key_id)
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    shared = endpoints.get("sharedInbox") or doc.get("sharedInbox")  # Misskey also puts it at the top level
+    types = _types(doc)
+    return RemoteActor(
+        id=actor_id,
+        type=_pick_type(types, ACTOR_TYPES) or "Person",
+        preferred_username=_text(doc.get("preferredUsername")),
+        name=_text(doc.get("name")),
+        summary=_text(doc.get("summary")),
+        inbox=inbox,
+        shared_inbox=shared if is_http_url(shared) else None,
+        outbox=_optional_url(doc.get("outbox")),
+        followers=_optional_url(doc.get("followers")),
+        url=_optional_url(doc.get("url")),
+        key_id=key_id,
+        public_key_pem=key["publicKeyPem"],
+        manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
+        also_known_as=tuple(u for u in _ids(doc.get("alsoKnownAs")) if is_http_url(u)),
+        discoverable=doc.get("discoverable") if isinstance(doc.get("discoverable"), bool) else None,
+    )
+
+
+# -- activities -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: str | None
+    type: str
+    types: tuple[str, ...]
+    actor: str
+    object_id: str | None
+    object: dict[str, Any] | None
+    target_id: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    raw: dict[str, Any]
+
+    @property
+    def object_type(self) -> str | None:
+        if self.object is None:
+            return None
+        return _pick_type(_types(self.object), (*OBJECT_TYPES, *ACTIVITY_TYPES, *ACTOR_TYPES))
+
+
+def parse_activity(doc: dict[str, Any]) -> Activity:
+    if not isinstance(doc, dict):
+        raise ParseError("not-an-object")
+    types = _types(doc)
+    kind = _pick_type(types, ACTIVITY_TYPES)
+    if kind is None:
+        raise ParseError("missing-type")
+    actor = id_of(doc.get("actor"))
+    if actor is None:
+        raise ParseError("missing-actor")
+    if not is_http_url(actor):
+        raise ParseError("bad-actor", actor[:100])
+    activity_id = doc.get("id")
+    if activity_id is not None and not is_http_url(activity_id):
+        raise ParseError("bad-id", str(activity_id)[:100])
+    raw_object = doc.get("object")
+    if isinstance(raw_object, list):
+        raw_object = raw_object[0] if raw_object else None
+    embedded = raw_object if isinstance(raw_object, dict) else None
+    object_id = id_of(raw_object)
+    if object_id is not None and not is_http_url(object_id):
+        raise ParseError("bad-object-id", object_id[:100])
+    return Activity(
+        id=activity_id,
+        type=kind,
+        types=types,
+        actor=actor,
+        object_id=object_id,
+        object=embedded,
+        target_id=id_of(doc.get("target")),
+        to=_ids(doc.get("to")),
+        cc=_ids(doc.get("cc")),
+        raw=doc,
+    )
+
+
+def audience(doc: dict[str, Any]) -> set[str]:
+    """Everyone a document is addressed to (to, cc, bto, bcc, audience)."""
+    return {i for key in ("to", "cc", "bto", "bcc", "audience") for i in _ids(doc.get(key))}
+
+
+def is_addressed_publicly(doc: dict[str, Any]) -> bool:
+    return any(is_public(i) for i in audience(doc))
+
+
+# -- objects ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Note:
+    id: str
+    type: str
+    attributed_to: str | None
+    in_reply_to: str | None
+    name: str | None
+    content: str | None
+    summary: str | None
+    published: str | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    url: str | None
+
+    @property
+    def is_vote(self) -> bool:
+        """A poll vote: a named Note replying to a Question, with no content (Mastodon, Misskey, GoToSocial)."""
+        return bool(self.name) and self.in_reply_to is not None and not self.content
+
+
+def parse_note(obj: dict[str, Any]) -> Note:
+    if not isinstance(obj, dict):
+        raise ParseError("not-an-object")
+    object_id = _url(obj.get("id"), "missing-id")
+    assert object_id is not None
+    attributed = [i for i in _ids(obj.get("attributedTo")) if is_http_url(i)]
+    in_reply_to = id_of(obj.get("inReplyTo"))
+    return Note(
+        id=object_id,
+        type=_pick_type(_types(obj), OBJECT_TYPES) or "Note",
+        attributed_to=attributed[0] if attributed else None,
+        in_reply_to=in_reply_to if is_http_url(in_reply_to) else None,
+        name=_language_text(obj, "name"),
+        content=_language_text(obj, "content"),
+        summary=_language_text(obj, "summary"),
+        published=_text(obj.get("published")),
+        to=_ids(obj.get("to")),
+        cc=_ids(obj.get("cc")),
+        url=_optional_url(obj.get("url")),
+    )
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    attributed_to: str | None
+    name: str | None
+    content: str | None
+    end_time: str | None
+    closed: str | None
+    voters_count: int | None
+    multiple: bool
+    options: tuple[tuple[str, int], ...]
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def parse_question(obj: dict[str, Any]) -> Question:
+    note = parse_note(obj)
+    multiple = "anyOf" in obj and "oneOf" not in obj
+    options = []
+    for option in as_list(obj.get("anyOf") if multiple else obj.get("oneOf")):
+        if not isinstance(option, dict):
+            continue
+        label = _language_text(option, "name")
+        if label is None:
+            continue
+        replies = option.get("replies")
+        total = _count(replies.get("totalItems")) if isinstance(replies, dict) else 0
+        options.append((label, total))
+    closed = obj.get("closed")
+    voters = obj.get("votersCount")
+    return Question(
+        id=note.id,
+        attributed_to=note.attributed_to,
+        name=note.name,
+        content=note.content,
+        end_time=_text(obj.get("endTime")),
+        closed=closed if isinstance(closed, str) else ("closed" if closed is True else None),
+        voters_count=_count(voters) if voters is not None else None,
+        multiple=multiple,
+        options=tuple(options),
+    )
+
+
+# -- moderation ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    actor: str
+    objects: tuple[str, ...]
+    comment: str
+
+
+def parse_flag(activity: Activity) -> Report:
+    """A Flag: objects may be one IRI or a list (account first, then statuses); the reason may be in
+    `content` (Mastodon) or `summary` (Lemmy)."""
+    raw = activity.raw
+    objects = tuple(i for i in _ids(raw.get("object")) if is_http_url(i))
+    if not objects:
+        raise ParseError("missing-object")
+    comment = _language_text(raw, "content") or _language_text(raw, "summary") or ""
+    return Report(actor=activity.actor, objects=objects, comment=comment)
+
+
+@dataclass(frozen=True)
+class Move:
+    actor: str
+    target: str
+
+
+def parse_move(activity: Activity) -> Move:
+    target = activity.target_id
+    if activity.object_id != activity.actor or not is_http_url(target):
+        raise ParseError("bad-move")
+    assert target is not None
+    return Move(actor=activity.actor, target=target)

@@ -1,0 +1,239 @@
+"""The ActivityPub HTTP endpoints. JSON only: app.py pairs the ones that share a URL with HTML pages.
+
+Authorized fetch: objects and collections answer signed GETs only; the actor document and WebFinger stay
+public (unsigned requests get a minimal actor); followers-only objects only reach accepted followers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from fedgroup import store
+from fedgroup.activitypub import inbox, vocab
+from fedgroup.activitypub.ids import (
+    ACTIVITY_PATH,
+    CAMPAIGN_PATH,
+    GROUP_FOLLOWERS_PATH,
+    GROUP_FOLLOWING_PATH,
+    GROUP_INBOX_PATH,
+    GROUP_OUTBOX_PATH,
+    INSTANCE_ACTOR_PATH,
+    SHARED_INBOX_PATH,
+)
+from fedgroup.activitypub.parse import same_origin
+from fedgroup.activitypub.verification import AuthError, VerifiedSigner, authenticate, is_signed
+from fedgroup.runtime import RUNTIME, Runtime
+
+log = logging.getLogger(__name__)
+
+ACTIVITY_JSON = "application/activity+json"
+OUTBOX_PAGE_SIZE = 20
+_JSON_TYPES = ("application/activity+json", "application/ld+json")
+
+
+def wants_activity_json(request: web.Request) -> bool:
+    """Whether the client asked for ActivityStreams (servers) rather than HTML (browsers)."""
+    accept = request.headers.get("Accept", "").lower()
+    return any(t in accept for t in _JSON_TYPES)
+
+
+def activity_response(doc: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(
+        status=status,
+        body=orjson.dumps(doc),
+        headers={"Content-Type": f"{ACTIVITY_JSON}; charset=utf-8", "Vary": "Accept, Signature"},
+    )
+
+
+def _refuse(status: int, reason: str) -> web.Response:
+    return web.Response(status=status, text=f"{reason}\n", headers={"Vary": "Accept, Signature"})
+
+
+async def _signer(runtime: Runtime, request: web.Request) -> VerifiedSigner:
+    """The verified signer of a GET; raises AuthError (401) when unsigned or badly signed."""
+    if not is_signed(request):
+        raise AuthError(401, "signature-required")
+    return await authenticate(runtime, request, None)
+
+
+async def may_see_followers_only(runtime: Runtime, signer: VerifiedSigner) -> bool:
+    """Accepted followers, or a server-level actor (instance actor) of a host where one of them lives:
+    that server already holds the object through its shared inbox."""
+    if await store.follows.is_accepted_follower(runtime.db, signer.actor_id):
+        return True
+    origin = signer.actor_id.split("/", 3)
+    if len(origin) < 3:
+        return False
+    return await store.follows.is_follower_on_host(runtime.db, "/".join(origin[:3]))
+
+
+def _check_handle(runtime: Runtime, request: web.Request) -> None:
+    if request.match_info["handle"].lower() != runtime.ids.handle.lower():
+        raise web.HTTPNotFound(text="no such group\n")
+
+
+# -- actors -----------------------------------------------------------------------------------------
+
+
+async def group_actor(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    _check_handle(runtime, request)
+    minimal = True
+    if is_signed(request):
+        try:
+            await authenticate(runtime, request, None)
+            minimal = False
+        except AuthError as e:
+            log.info("actor fetch rejected reason=%s key_id=%s", e.reason, e.key_id)
+            return e.response()
+    site = runtime.site
+    return activity_response(
+        vocab.group_actor(
+            runtime.ids,
+            site.name,
+            site.summary,
+            site.group_public_key,
+            runtime.config.manually_approves_followers,
+            minimal=minimal,
+        )
+    )
+
+
+async def instance_actor(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    return activity_response(vocab.instance_actor(runtime.ids, runtime.site.instance_public_key))
+
+
+# -- inboxes ----------------------------------------------------------------------------------------
+
+
+async def group_inbox(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    _check_handle(runtime, request)
+    return await inbox.receive(runtime, request)
+
+
+async def shared_inbox(request: web.Request) -> web.Response:
+    return await inbox.receive(request.app[RUNTIME], request)
+
+
+# -- collections ------------------------------------------------------------------------------------
+
+
+async def _authorized_collection(request: web.Request) -> Runtime | web.Response:
+    runtime = request.app[RUNTIME]
+    _check_handle(runtime, request)
+    try:
+        await _signer(runtime, request)
+    except AuthError as e:
+        log.info("collection fetch rejected reason=%s path=%s", e.reason, request.path)
+        return e.response()
+    return runtime
+
+
+async def followers(request: web.Request) -> web.Response:
+    runtime = await _authorized_collection(request)
+    if isinstance(runtime, web.Response):
+        return runtime
+    total = await store.follows.count_followers(runtime.db)
+    return activity_response(vocab.collection_summary(runtime.ids.followers, total))
+
+
+async def following(request: web.Request) -> web.Response:
+    runtime = await _authorized_collection(request)
+    if isinstance(runtime, web.Response):
+        return runtime
+    total = await store.follows.count_following(runtime.db)
+    return activity_response(vocab.collection_summary(runtime.ids.following, total))
+
+
+async def group_outbox(request: web.Request) -> web.Response:
+    runtime = await _authorized_collection(request)
+    if isinstance(runtime, web.Response):
+        return runtime
+    ids = runtime.ids
+    if request.query.get("page") != "true":
+        total = await store.outbox.count_public(runtime.db)
+        return activity_response(vocab.outbox_collection(ids.outbox, total))
+    before = request.query.get("max_id")
+    if request.query.get("min_id") is not None:
+        before = "0"  # the last page: nothing is older than the epoch
+    items = await store.outbox.public_page(runtime.db, before, OUTBOX_PAGE_SIZE)
+    next_cursor = store.to_db_time(items[-1].published_at) if len(items) == OUTBOX_PAGE_SIZE else None
+    return activity_response(
+        vocab.outbox_page(
+            ids.outbox,
+            [orjson.loads(a.document) for a in items],
+            next_cursor,
+            f"{ids.outbox}?{request.query_string}",
+        )
+    )
+
+
+# -- objects ----------------------------------------------------------------------------------------
+
+
+async def campaign(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    campaign_id = int(request.match_info["campaign_id"])
+    row = await store.campaigns.get(runtime.db, campaign_id)
+    if row is None or row.visibility == "members":
+        return _refuse(404, "no such campaign")
+    if row.deleted_at is not None:
+        return activity_response(
+            vocab.tombstone(runtime.ids.campaign(row.id), "Note", row.deleted_at), status=410
+        )
+    try:
+        signer = await _signer(runtime, request)
+    except AuthError as e:
+        log.info("object fetch rejected reason=%s path=%s", e.reason, request.path)
+        return e.response()
+    if row.visibility == "followers" and not await may_see_followers_only(runtime, signer):
+        log.info(
+            "object fetch refused reason=not-a-follower signer=%s path=%s", signer.actor_id, request.path
+        )
+        return _refuse(403, "followers only")
+    doc = vocab.campaign_note(
+        runtime.ids, row.id, row.title, row.body, row.visibility, row.created_at, row.updated_at
+    )
+    return activity_response(doc)
+
+
+async def activity(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    activity_id = runtime.ids.activity(request.match_info["activity_id"])
+    stored = await store.outbox.activity(runtime.db, activity_id)
+    if stored is None:
+        return _refuse(404, "no such activity")
+    try:
+        signer = await _signer(runtime, request)
+    except AuthError as e:
+        log.info("object fetch rejected reason=%s path=%s", e.reason, request.path)
+        return e.response()
+    doc = orjson.loads(stored.document)
+    if stored.visibility == "followers" and not await may_see_followers_only(runtime, signer):
+        return _refuse(403, "followers only")
+    if stored.visibility == "direct":
+        recipients = [r for r in (doc.get("to") or []) if isinstance(r, str)]
+        if not any(r == signer.actor_id or same_origin(r, signer.actor_id) for r in recipients):
+            return _refuse(404, "no such activity")
+    return activity_response(doc)
+
+
+def add_routes(app: web.Application) -> dict[str, Any]:
+    """Register the JSON-only endpoints; return the handlers whose URL is shared with an HTML page."""
+    app.router.add_get(INSTANCE_ACTOR_PATH, instance_actor)
+    app.router.add_post(GROUP_INBOX_PATH, group_inbox)
+    app.router.add_post(SHARED_INBOX_PATH, shared_inbox)
+    app.router.add_get(GROUP_OUTBOX_PATH, group_outbox)
+    app.router.add_get(GROUP_FOLLOWERS_PATH, followers)
+    app.router.add_get(GROUP_FOLLOWING_PATH, following)
+    app.router.add_get(ACTIVITY_PATH, activity)
+    return {"group": group_actor, "campaign": campaign}
+
+
+NEGOTIATED_PATHS = {"group": "/groups/{handle}", "campaign": CAMPAIGN_PATH}

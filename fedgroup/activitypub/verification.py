@@ -1,0 +1,93 @@
+"""Who signed this request: the signature rules (signatures.py) plus key lookup (actors.py)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from fedgroup.activitypub import signatures
+from fedgroup.activitypub.fetch import FetchError
+
+if TYPE_CHECKING:
+    from fedgroup.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+class AuthError(Exception):
+    """The request's signature cannot be accepted. 401: missing or bad; 403: a signer we refuse."""
+
+    def __init__(self, status: int, reason: str, key_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.key_id = key_id
+
+    def response(self) -> web.Response:
+        return web.Response(status=self.status, text=f"{self.reason}\n")
+
+
+@dataclass(frozen=True)
+class VerifiedSigner:
+    actor_id: str
+    key_id: str
+    scheme: str
+
+
+def is_signed(request: web.Request) -> bool:
+    headers = request.headers
+    return (
+        "Signature" in headers
+        or "Signature-Input" in headers
+        or headers.get("Authorization", "").startswith("Signature ")
+    )
+
+
+def request_url(runtime: Runtime, request: web.Request) -> str:
+    """The URL the client addressed: our public base URL plus the raw path (we may sit behind a proxy)."""
+    return runtime.config.base_url + request.raw_path
+
+
+async def authenticate(
+    runtime: Runtime, request: web.Request, body: bytes | None, fetch_key: bool = True
+) -> VerifiedSigner:
+    """Verify the request's signature and return the key's owner; raises AuthError.
+
+    A failure with a cached key refetches the key once (the actor may have rotated it).
+    """
+    try:
+        signed = signatures.parse_request(
+            request.method, request_url(runtime, request), request.headers, body, runtime.now()
+        )
+    except signatures.SignatureError as e:
+        raise AuthError(401, e.reason) from e
+    actors = runtime.actors
+    assert actors is not None
+    try:
+        key = await actors.key(signed.key_id, fetch=fetch_key)
+    except FetchError as e:
+        raise AuthError(401, f"key-unavailable ({e.reason})", signed.key_id) from e
+    except ValueError as e:
+        raise AuthError(401, "key-unusable", signed.key_id) from e
+    if key is None:
+        raise AuthError(401, "key-unknown", signed.key_id)
+    try:
+        signatures.verify(signed, key.public_key)
+    except signatures.SignatureError as first:
+        if first.reason != "bad-signature" or not fetch_key:
+            raise AuthError(401, first.reason, signed.key_id) from first
+        try:
+            fresh = await actors.key(signed.key_id, refresh=True)
+        except (FetchError, ValueError) as e:
+            raise AuthError(401, "bad-signature", signed.key_id) from e
+        if fresh is None:
+            raise AuthError(401, "bad-signature", signed.key_id) from first
+        try:
+            signatures.verify(signed, fresh.public_key)
+        except signatures.SignatureError as second:
+            raise AuthError(401, second.reason, signed.key_id) from second
+        key = fresh
+    return VerifiedSigner(actor_id=key.owner, key_id=signed.key_id, scheme=signed.scheme)

@@ -1,0 +1,261 @@
+"""Building our ActivityStreams documents. Pure: plain values in, dicts out; the only place JSON is shaped.
+
+Shapes follow what Mastodon reads (app/lib/activitypub/activity/*.rb, app/serializers/activitypub/*): array
+@context with the security vocabulary and inline extension terms, `publicKey` with `owner`, the public
+collection as the full IRI, `Create` attributed to the Group itself (Mastodon has no FEP-1b12 support).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from fedgroup.activitypub.ids import LocalIds
+
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+# Inline terms (no extra context URL anyone would have to fetch), as Mastodon does.
+_ACTOR_TERMS = {
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "toot": "http://joinmastodon.org/ns#",
+    "discoverable": "toot:discoverable",
+    "indexable": "toot:indexable",
+}
+ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, _ACTOR_TERMS]
+OBJECT_CONTEXT: list[Any] = [AS_CONTEXT]
+
+
+def xsd_datetime(moment: datetime) -> str:
+    """The timestamp form every server parses: UTC, seconds, trailing Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def paragraphs_html(text: str) -> str:
+    """Plain text written by an organizer as escaped HTML paragraphs (blank line = new paragraph)."""
+    blocks = [b.strip() for b in text.replace("\r\n", "\n").split("\n\n")]
+    return "".join(f"<p>{html.escape(b).replace(chr(10), '<br>')}</p>" for b in blocks if b)
+
+
+def _public_key(owner: str, key_id: str, public_key_pem: str) -> dict[str, str]:
+    return {"id": key_id, "owner": owner, "publicKeyPem": public_key_pem}
+
+
+def group_actor(
+    ids: LocalIds,
+    name: str,
+    summary: str,
+    public_key_pem: str,
+    manually_approves_followers: bool,
+    published: datetime | None = None,
+    minimal: bool = False,
+) -> dict[str, Any]:
+    """The group as a `Group` actor. `minimal` is what unsigned requests get under authorized fetch."""
+    doc: dict[str, Any] = {
+        "@context": ACTOR_CONTEXT,
+        "id": ids.group,
+        "type": "Group",
+        "preferredUsername": ids.handle,
+        "inbox": ids.inbox,
+        "outbox": ids.outbox,
+        "followers": ids.followers,
+        "following": ids.following,
+        "endpoints": {"sharedInbox": ids.shared_inbox},
+        "publicKey": _public_key(ids.group, ids.group_key, public_key_pem),
+        "url": ids.group,
+        "manuallyApprovesFollowers": manually_approves_followers,
+    }
+    if minimal:
+        return doc
+    doc["name"] = name
+    doc["summary"] = paragraphs_html(summary)
+    doc["discoverable"] = True
+    doc["indexable"] = True
+    if published is not None:
+        doc["published"] = xsd_datetime(published)
+    return doc
+
+
+def instance_actor(ids: LocalIds, public_key_pem: str) -> dict[str, Any]:
+    """The server's own `Application` actor; its key signs our GETs (as Mastodon's instance actor does)."""
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": ids.instance_actor,
+        "type": "Application",
+        "preferredUsername": ids.domain,
+        "inbox": ids.shared_inbox,
+        "outbox": ids.outbox,
+        "endpoints": {"sharedInbox": ids.shared_inbox},
+        "publicKey": _public_key(ids.instance_actor, ids.instance_key, public_key_pem),
+        "url": ids.base_url,
+        "manuallyApprovesFollowers": True,
+        "discoverable": False,
+    }
+
+
+def accept_follow(ids: LocalIds, activity_id: str, follow: dict[str, Any]) -> dict[str, Any]:
+    """Accept of a Follow, embedding the Follow's id, actor and object (Mastodon matches on these)."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Accept",
+        "actor": ids.group,
+        "to": [follow["actor"]],
+        "object": {"id": follow["id"], "type": "Follow", "actor": follow["actor"], "object": ids.group},
+    }
+
+
+def reject_follow(ids: LocalIds, activity_id: str, follow: dict[str, Any]) -> dict[str, Any]:
+    doc = accept_follow(ids, activity_id, follow)
+    doc["type"] = "Reject"
+    return doc
+
+
+def follow(ids: LocalIds, activity_id: str, target: str) -> dict[str, Any]:
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Follow",
+        "actor": ids.group,
+        "object": target,
+        "to": [target],
+    }
+
+
+def undo(ids: LocalIds, activity_id: str, inner: dict[str, Any], to: Sequence[str]) -> dict[str, Any]:
+    """Undo of one of our own activities, embedding it without its @context."""
+    embedded = {k: v for k, v in inner.items() if k != "@context"}
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Undo",
+        "actor": ids.group,
+        "to": list(to),
+        "object": embedded,
+    }
+
+
+def addressing(ids: LocalIds, visibility: str) -> tuple[list[str], list[str]]:
+    """to/cc for a visibility: public posts reach home timelines via followers in cc, as Mastodon does."""
+    if visibility == "public":
+        return [PUBLIC], [ids.followers]
+    if visibility == "followers":
+        return [ids.followers], []
+    raise ValueError(f"visibility {visibility!r} does not federate")
+
+
+def campaign_note(
+    ids: LocalIds,
+    campaign_id: int,
+    title: str,
+    body: str,
+    visibility: str,
+    published: datetime,
+    updated: datetime | None = None,
+) -> dict[str, Any]:
+    """A campaign without pledge options, as a `Note` attributed to the group.
+
+    Mastodon shows `content` of a Note and ignores `name`, so the title leads the content too.
+    """
+    to, cc = addressing(ids, visibility)
+    object_id = ids.campaign(campaign_id)
+    doc: dict[str, Any] = {
+        "@context": OBJECT_CONTEXT,
+        "id": object_id,
+        "type": "Note",
+        "attributedTo": ids.group,
+        "name": title,
+        "content": f"<p><strong>{html.escape(title)}</strong></p>{paragraphs_html(body)}",
+        "mediaType": "text/html",
+        "url": object_id,
+        "published": xsd_datetime(published),
+        "to": to,
+        "cc": cc,
+        "sensitive": False,
+    }
+    if updated is not None and updated != published:
+        doc["updated"] = xsd_datetime(updated)
+    return doc
+
+
+def create(ids: LocalIds, activity_id: str, obj: dict[str, Any]) -> dict[str, Any]:
+    """Create of one of our objects: same addressing and published time as the object."""
+    embedded = {k: v for k, v in obj.items() if k != "@context"}
+    return {
+        "@context": obj.get("@context", AS_CONTEXT),
+        "id": activity_id,
+        "type": "Create",
+        "actor": ids.group,
+        "published": obj.get("published"),
+        "to": obj.get("to", []),
+        "cc": obj.get("cc", []),
+        "object": embedded,
+    }
+
+
+def update(ids: LocalIds, activity_id: str, obj: dict[str, Any], published: datetime) -> dict[str, Any]:
+    embedded = {k: v for k, v in obj.items() if k != "@context"}
+    return {
+        "@context": obj.get("@context", AS_CONTEXT),
+        "id": activity_id,
+        "type": "Update",
+        "actor": obj.get("attributedTo", ids.group),
+        "published": xsd_datetime(published),
+        "to": obj.get("to", []),
+        "cc": obj.get("cc", []),
+        "object": embedded,
+    }
+
+
+def tombstone(object_id: str, former_type: str, deleted: datetime) -> dict[str, Any]:
+    return {
+        "@context": AS_CONTEXT,
+        "id": object_id,
+        "type": "Tombstone",
+        "formerType": former_type,
+        "deleted": xsd_datetime(deleted),
+    }
+
+
+def delete(
+    ids: LocalIds, activity_id: str, object_id: str, to: Sequence[str], cc: Sequence[str]
+) -> dict[str, Any]:
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Delete",
+        "actor": ids.group,
+        "to": list(to),
+        "cc": list(cc),
+        "object": {"id": object_id, "type": "Tombstone"},
+    }
+
+
+def collection_summary(collection_id: str, total: int) -> dict[str, Any]:
+    """A collection that tells its size and nothing else (followers, following)."""
+    return {"@context": AS_CONTEXT, "id": collection_id, "type": "OrderedCollection", "totalItems": total}
+
+
+def outbox_collection(outbox_id: str, total: int) -> dict[str, Any]:
+    doc = collection_summary(outbox_id, total)
+    doc["first"] = f"{outbox_id}?page=true"
+    doc["last"] = f"{outbox_id}?page=true&min_id=0"
+    return doc
+
+
+def outbox_page(
+    outbox_id: str, items: Sequence[dict[str, Any]], next_max_id: str | None, page_id: str
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "@context": AS_CONTEXT,
+        "id": page_id,
+        "type": "OrderedCollectionPage",
+        "partOf": outbox_id,
+        "orderedItems": [{k: v for k, v in item.items() if k != "@context"} for item in items],
+    }
+    if next_max_id is not None:
+        doc["next"] = f"{outbox_id}?page=true&max_id={next_max_id}"
+    return doc

@@ -1,0 +1,110 @@
+"""create_app(config): the store, the federation endpoints and the web UI wired into one aiohttp app."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp.abc import AbstractResolver
+
+from fedgroup.activitypub import discovery, routes
+from fedgroup.config import Config
+from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
+from fedgroup.ui import pages
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Inbox bodies are capped at 1 MB by the inbox itself; this is the ceiling for anything else.
+CLIENT_MAX_SIZE = 1024 * 1024 + 1
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unexpected exception is a short 500 and a logged traceback, never a traceback to the peer."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request failed method=%s path=%s", request.method, request.path)
+        return web.Response(status=500, text="internal error\n")
+
+
+@web.middleware
+async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if headers.get("Content-Type", "").startswith("text/html"):
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
+            " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def negotiated(json_handler: Handler, html_handler: Handler) -> Handler:
+    """One URL, two representations: ActivityStreams for servers, HTML for browsers."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if routes.wants_activity_json(request):
+            return await json_handler(request)
+        return await html_handler(request)
+
+    return handler
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    await runtime.db.scalar("SELECT 1")
+    return web.Response(text="ok\n")
+
+
+def create_app(
+    config: Config, *, resolver: AbstractResolver | None = None, clock: Clock = system_clock
+) -> web.Application:
+    """The whole server for one data dir. `resolver` and `clock` are seams for tests."""
+    app = web.Application(
+        middlewares=[errors_middleware, security_headers_middleware], client_max_size=CLIENT_MAX_SIZE
+    )
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        runtime = await open_runtime(config, clock)
+        await start_network(runtime, resolver)
+        app[RUNTIME] = runtime
+        log.info("fedgroup up group=%s base_url=%s", runtime.ids.acct, config.base_url)
+        yield
+        await close_runtime(runtime)
+
+    app.cleanup_ctx.append(lifecycle)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("fedgroup", "web/templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    discovery.add_routes(app)
+    shared = routes.add_routes(app)
+    app.router.add_get(routes.NEGOTIATED_PATHS["group"], negotiated(shared["group"], pages.group_page))
+    app.router.add_get(
+        routes.NEGOTIATED_PATHS["campaign"], negotiated(shared["campaign"], pages.campaign_page)
+    )
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static", str(resources.files("fedgroup") / "web" / "static"), append_version=True)
+    app.router.add_get("/", _home)
+    return app
+
+
+async def _home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound(request.app[RUNTIME].ids.group)
+
+
+__all__ = ["create_app", "Runtime"]

@@ -1,0 +1,162 @@
+"""One Config value: the data dir's config.toml plus command-line flags."""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CONFIG_FILE = "config.toml"
+DATABASE_FILE = "fedgroup.sqlite3"
+DEFAULT_DATA_DIR = "fedgroup-data"
+DEFAULT_BASE_URL = "http://localhost:8080"
+DEFAULT_HANDLE = "group"
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; the message is one line for the operator."""
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    base_url: str
+    # Where `serve` listens. Behind a reverse proxy this stays on loopback.
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    # Follow requests wait for an organizer instead of being accepted at once.
+    manually_approves_followers: bool = False
+    # Remote hosts on loopback/private networks: "auto" allows loopback only when base_url is on loopback.
+    allow_private_networks: str = "auto"
+    # Honour X-Forwarded-Proto/Host from the reverse proxy (only when one is actually in front).
+    trust_forwarded_headers: bool = False
+    # First retry delay of a failed delivery; later ones double. Tests shorten it.
+    delivery_retry_seconds: float = 30.0
+    # How often the delivery worker looks for work queued by another process (the CLI).
+    queue_poll_seconds: float = 1.0
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / DATABASE_FILE
+
+    @property
+    def domain(self) -> str:
+        """host[:port] as it appears in acct: handles and ids."""
+        return urlsplit(self.base_url).netloc
+
+    @property
+    def base_is_loopback(self) -> bool:
+        return is_loopback_host(urlsplit(self.base_url).hostname or "")
+
+    @property
+    def private_networks_allowed(self) -> bool:
+        """Whether remote URLs may resolve to loopback (dev and tests) — never in production."""
+        if self.allow_private_networks == "always":
+            return True
+        if self.allow_private_networks == "never":
+            return False
+        return self.base_is_loopback
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_base_url(url: str) -> str:
+    """An absolute http(s) URL with a host and no path, query or fragment; no trailing slash."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"base URL must look like https://example.org, got {url!r}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"base URL must have no path, query or credentials, got {url!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as e:
+        raise ConfigError(f"base URL has a bad port: {url!r}") from e
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def default_port(base_url: str) -> int:
+    parts = urlsplit(base_url)
+    if parts.port and is_loopback_host(parts.hostname or ""):
+        return parts.port
+    return 8080
+
+
+_SETTINGS = {f.name: f for f in fields(Config) if f.name != "data_dir"}
+
+
+def load(data_dir: Path) -> Config:
+    path = data_dir / CONFIG_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ConfigError(
+            f"no fedgroup data in {data_dir} (missing {CONFIG_FILE}); run `fedgroup init`"
+        ) from e
+    except PermissionError as e:
+        raise ConfigError(f"cannot read {path}: permission denied") from e
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {path}: {e}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML: {e}") from e
+    return from_mapping(data_dir, raw)
+
+
+def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
+    unknown = set(raw) - set(_SETTINGS)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {CONFIG_FILE}: {', '.join(sorted(unknown))}")
+    if "base_url" not in raw:
+        raise ConfigError(f"{CONFIG_FILE} has no base_url")
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        expected = _SETTINGS[name].type
+        if expected == "bool" and not isinstance(value, bool):
+            raise ConfigError(f"setting {name} must be true or false")
+        if expected == "int" and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ConfigError(f"setting {name} must be a whole number")
+        if expected == "float" and (not isinstance(value, int | float) or isinstance(value, bool)):
+            raise ConfigError(f"setting {name} must be a number")
+        if expected == "str" and not isinstance(value, str):
+            raise ConfigError(f"setting {name} must be a string")
+        values[name] = value
+    values["base_url"] = normalize_base_url(values["base_url"])
+    if values.get("allow_private_networks", "auto") not in ("auto", "always", "never"):
+        raise ConfigError("allow_private_networks must be auto, always or never")
+    port = values.get("listen_port", 8080)
+    if not 0 <= port <= 65535:
+        raise ConfigError("listen_port must be between 0 and 65535")
+    return Config(data_dir=data_dir, **values)
+
+
+def to_toml(config: Config) -> str:
+    lines = ["# fedgroup settings. The base URL is the group's identity on the fediverse: do not change it."]
+    for name, spec in _SETTINGS.items():
+        value = getattr(config, name)
+        if spec.type == "bool":
+            text = "true" if value else "false"
+        elif spec.type == "str":
+            text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        else:
+            text = repr(value)
+        lines.append(f"{name} = {text}")
+    return "\n".join(lines) + "\n"
+
+
+def with_overrides(config: Config, **changes: Any) -> Config:
+    """The config with command-line flags applied (None means the flag was not given)."""
+    given = {k: v for k, v in changes.items() if v is not None}
+    return replace(config, **given) if given else config

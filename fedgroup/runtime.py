@@ -1,0 +1,111 @@
+"""The running parts one request or command needs, built once and shared (server and CLI alike)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractResolver
+
+from fedgroup import store
+from fedgroup.activitypub import signatures
+from fedgroup.activitypub.fetch import HttpClient, Signer, UrlPolicy, make_session
+from fedgroup.activitypub.ids import LocalIds
+from fedgroup.config import Config
+
+if TYPE_CHECKING:
+    from fedgroup.activitypub.actors import RemoteActors
+    from fedgroup.activitypub.delivery import DeliveryWorker
+    from fedgroup.activitypub.inbox import InboxProcessor
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    config: Config
+    db: store.Database
+    site: store.site.Site
+    clock: Clock
+    ids: LocalIds = field(init=False)
+    group_signer: Signer = field(init=False)
+    instance_signer: Signer = field(init=False)
+    http: HttpClient | None = None
+    actors: RemoteActors | None = None
+    delivery: DeliveryWorker | None = None
+    inbox: InboxProcessor | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.ids = LocalIds(self.config.base_url, self.site.handle)
+        self.group_signer = Signer(
+            self.ids.group_key, signatures.load_private_key(self.site.group_private_key)
+        )
+        self.instance_signer = Signer(
+            self.ids.instance_key, signatures.load_private_key(self.site.instance_private_key)
+        )
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def deliveries_queued(self) -> None:
+        """Tell the delivery worker (if this process runs one) that rows were added."""
+        if self.delivery is not None:
+            self.delivery.wake()
+
+    async def reload_site(self) -> None:
+        site = await store.site.load(self.db)
+        assert site is not None
+        self.site = site
+
+
+async def open_runtime(config: Config, clock: Clock = system_clock) -> Runtime:
+    """Open the database of a data dir; no network parts (what CLI commands use)."""
+    db = await store.Database(config.database_path).open()
+    site = await store.site.load(db)
+    if site is None:
+        await db.close()
+        raise store.DatabaseError(f"{config.database_path} holds no group; run `fedgroup init`")
+    return Runtime(config=config, db=db, site=site, clock=clock)
+
+
+async def start_network(runtime: Runtime, resolver: AbstractResolver | None = None) -> None:
+    """Add the HTTP client, the actor cache and the background workers (what `serve` runs)."""
+    from fedgroup.activitypub.actors import RemoteActors
+    from fedgroup.activitypub.delivery import DeliveryWorker
+    from fedgroup.activitypub.inbox import InboxProcessor
+
+    config = runtime.config
+    policy = UrlPolicy(
+        allow_loopback=config.private_networks_allowed,
+        allow_private=config.allow_private_networks == "always",
+    )
+    runtime.http = HttpClient(make_session(policy, resolver), policy, runtime.clock)
+    runtime.actors = RemoteActors(runtime.db, runtime.http, lambda: runtime.instance_signer, runtime.clock)
+    runtime.delivery = DeliveryWorker(runtime)
+    runtime.inbox = InboxProcessor(runtime)
+    runtime.delivery.start()
+    runtime.inbox.start()
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    if runtime.inbox is not None:
+        await runtime.inbox.stop()
+    if runtime.delivery is not None:
+        await runtime.delivery.stop()
+    if runtime.http is not None:
+        await runtime.http.close()
+    await runtime.db.close()
+
+
+RUNTIME = web.AppKey("runtime", Runtime)

@@ -1,0 +1,55 @@
+"""Incoming activities: stored before we answer 202, processed later, each id once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from fedgroup.store.db import Database, to_db_time
+
+
+@dataclass(frozen=True)
+class StoredActivity:
+    id: str
+    actor: str
+    type: str
+    document: str
+
+
+async def add(
+    conn: aiosqlite.Connection, activity_id: str, actor: str, type_: str, document: str, now: datetime
+) -> bool:
+    """Store an activity; False when that id was already received (a duplicate delivery)."""
+    cursor = await conn.execute(
+        "INSERT INTO inbox_activities (id, actor, type, document, received_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO NOTHING",
+        (activity_id, actor, type_, document, to_db_time(now)),
+    )
+    return cursor.rowcount > 0
+
+
+async def pending(db: Database, limit: int = 100) -> list[StoredActivity]:
+    rows = await db.fetchall(
+        "SELECT id, actor, type, document FROM inbox_activities WHERE state = 'pending'"
+        " ORDER BY received_at LIMIT ?",
+        (limit,),
+    )
+    return [StoredActivity(*r) for r in rows]
+
+
+async def finish(conn: aiosqlite.Connection, activity_id: str, error: str | None = None) -> None:
+    """Mark processed. The document is dropped once done: only the id is needed to refuse a replay."""
+    if error is None:
+        await conn.execute(
+            "UPDATE inbox_activities SET state = 'done', document = '' WHERE id = ?", (activity_id,)
+        )
+    else:
+        await conn.execute(
+            "UPDATE inbox_activities SET state = 'failed', error = ? WHERE id = ?", (error[:500], activity_id)
+        )
+
+
+async def state_of(db: Database, activity_id: str) -> str | None:
+    return await db.scalar("SELECT state FROM inbox_activities WHERE id = ?", (activity_id,))

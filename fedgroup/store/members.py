@@ -1,0 +1,87 @@
+"""Members of the group: local people, never ActivityPub actors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from fedgroup.store.db import Database, fetchone, to_db_time
+
+ROLES = ("admin", "organizer", "member")
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+    email: str | None
+    role: str
+    password_hash: str | None
+
+    @property
+    def is_organizer(self) -> bool:
+        return self.role in ("admin", "organizer")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+_COLUMNS = "id, name, email, role, password_hash"
+
+
+def _member(row: aiosqlite.Row | None) -> Member | None:
+    return None if row is None else Member(*row)
+
+
+async def add(
+    conn: aiosqlite.Connection,
+    name: str,
+    role: str,
+    email: str | None,
+    password_hash: str | None,
+    now: datetime,
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO members (name, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+        (name, email, role, password_hash, to_db_time(now)),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def by_name(db: Database, name: str) -> Member | None:
+    return _member(await db.fetchone(f"SELECT {_COLUMNS} FROM members WHERE name = ?", (name,)))
+
+
+async def by_name_in(conn: aiosqlite.Connection, name: str) -> Member | None:
+    return _member(await fetchone(conn, f"SELECT {_COLUMNS} FROM members WHERE name = ?", (name,)))
+
+
+async def by_id(db: Database, member_id: int) -> Member | None:
+    return _member(await db.fetchone(f"SELECT {_COLUMNS} FROM members WHERE id = ?", (member_id,)))
+
+
+async def listing(db: Database) -> list[Member]:
+    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM members ORDER BY name")
+    return [Member(*r) for r in rows]
+
+
+async def count_admins(conn: aiosqlite.Connection) -> int:
+    row = await fetchone(conn, "SELECT COUNT(*) FROM members WHERE role = 'admin'")
+    return int(row[0]) if row else 0
+
+
+async def set_role(conn: aiosqlite.Connection, member_id: int, role: str) -> None:
+    await conn.execute("UPDATE members SET role = ? WHERE id = ?", (role, member_id))
+
+
+async def set_password_hash(conn: aiosqlite.Connection, member_id: int, password_hash: str) -> None:
+    await conn.execute("UPDATE members SET password_hash = ? WHERE id = ?", (password_hash, member_id))
+
+
+async def remove(conn: aiosqlite.Connection, member_id: int) -> None:
+    """Delete the member; pledges and sessions go with them (ON DELETE CASCADE)."""
+    await conn.execute("DELETE FROM members WHERE id = ?", (member_id,))

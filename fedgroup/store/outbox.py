@@ -1,0 +1,183 @@
+"""What we sent (outbox activities) and the delivery queue that carries it to inboxes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import aiosqlite
+
+from fedgroup.store.db import Database, fetchone, from_db_time, to_db_time
+
+
+@dataclass(frozen=True)
+class OutboxActivity:
+    id: str
+    type: str
+    object_id: str | None
+    visibility: str
+    signer: str
+    document: str
+    published_at: datetime
+
+
+_ACTIVITY_COLUMNS = "id, type, object_id, visibility, signer, document, published_at"
+
+
+def _activity(row: aiosqlite.Row | None) -> OutboxActivity | None:
+    if row is None:
+        return None
+    values = list(row)
+    values[-1] = from_db_time(values[-1])
+    return OutboxActivity(*values)
+
+
+async def add_activity(
+    conn: aiosqlite.Connection,
+    activity_id: str,
+    type_: str,
+    object_id: str | None,
+    visibility: str,
+    signer: str,
+    document: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        f"INSERT INTO outbox_activities ({_ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (activity_id, type_, object_id, visibility, signer, document, to_db_time(now)),
+    )
+
+
+async def activity(db: Database, activity_id: str) -> OutboxActivity | None:
+    return _activity(
+        await db.fetchone(f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE id = ?", (activity_id,))
+    )
+
+
+async def activity_in(conn: aiosqlite.Connection, activity_id: str) -> OutboxActivity | None:
+    return _activity(
+        await fetchone(
+            conn, f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE id = ?", (activity_id,)
+        )
+    )
+
+
+async def count_public(db: Database) -> int:
+    return int(await db.scalar("SELECT COUNT(*) FROM outbox_activities WHERE visibility = 'public'"))
+
+
+async def public_page(db: Database, before: str | None, limit: int) -> list[OutboxActivity]:
+    """Public activities, newest first, strictly older than `before` (a published_at cursor)."""
+    if before is None:
+        rows = await db.fetchall(
+            f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE visibility = 'public'"
+            " ORDER BY published_at DESC, id DESC LIMIT ?",
+            (limit,),
+        )
+    else:
+        rows = await db.fetchall(
+            f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE visibility = 'public' AND published_at < ?"
+            " ORDER BY published_at DESC, id DESC LIMIT ?",
+            (before, limit),
+        )
+    return [a for a in map(_activity, rows) if a is not None]
+
+
+async def remove_activities_of_object(conn: aiosqlite.Connection, object_id: str) -> None:
+    """Forget what we said about an object (when it is deleted), except the Delete itself."""
+    await conn.execute("DELETE FROM outbox_activities WHERE object_id = ? AND type != 'Delete'", (object_id,))
+
+
+# -- the delivery queue ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    activity_id: str
+    inbox: str
+    host: str
+    attempts: int
+    queued_at: datetime
+
+
+def host_of(inbox: str) -> str:
+    return urlsplit(inbox).netloc.lower()
+
+
+async def add_deliveries(
+    conn: aiosqlite.Connection, activity_id: str, inboxes: Iterable[str], now: datetime
+) -> int:
+    """Queue the activity for each inbox (once per inbox); returns how many rows were added."""
+    stamp = to_db_time(now)
+    rows = [(activity_id, inbox, host_of(inbox), stamp, stamp) for inbox in dict.fromkeys(inboxes)]
+    cursor = await conn.executemany(
+        "INSERT INTO deliveries (activity_id, inbox, host, queued_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (activity_id, inbox) DO NOTHING",
+        rows,
+    )
+    return cursor.rowcount
+
+
+async def due(db: Database, now: datetime, exclude: Iterable[int], limit: int) -> list[Delivery]:
+    """Deliveries whose time has come, on hosts that are not paused, oldest first."""
+    stamp = to_db_time(now)
+    skip = list(exclude)
+    # NOT IN (NULL) would match nothing, so the clause is only added when there is something to skip.
+    skip_clause = f" AND d.id NOT IN ({','.join('?' * len(skip))})" if skip else ""
+    rows = await db.fetchall(
+        "SELECT d.id, d.activity_id, d.inbox, d.host, d.attempts, d.queued_at FROM deliveries d"
+        " LEFT JOIN delivery_hosts h ON h.host = d.host"
+        " WHERE d.next_attempt_at <= ? AND (h.paused_until IS NULL OR h.paused_until <= ?)"
+        f"{skip_clause} ORDER BY d.next_attempt_at, d.id LIMIT ?",
+        (stamp, stamp, *skip, limit),
+    )
+    return [Delivery(r[0], r[1], r[2], r[3], r[4], from_db_time(r[5])) for r in rows]  # type: ignore[arg-type]
+
+
+async def next_due_at(db: Database) -> datetime | None:
+    return from_db_time(await db.scalar("SELECT MIN(next_attempt_at) FROM deliveries"))
+
+
+async def pending_count(db: Database) -> int:
+    return int(await db.scalar("SELECT COUNT(*) FROM deliveries"))
+
+
+async def delivered(conn: aiosqlite.Connection, delivery: Delivery) -> None:
+    await conn.execute("DELETE FROM deliveries WHERE id = ?", (delivery.id,))
+    await conn.execute(
+        "UPDATE delivery_hosts SET consecutive_failures = 0, paused_until = NULL WHERE host = ?",
+        (delivery.host,),
+    )
+
+
+async def retry_later(conn: aiosqlite.Connection, delivery: Delivery, at: datetime, error: str) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+        (to_db_time(at), error[:500], delivery.id),
+    )
+
+
+async def give_up(conn: aiosqlite.Connection, delivery: Delivery) -> None:
+    await conn.execute("DELETE FROM deliveries WHERE id = ?", (delivery.id,))
+
+
+async def host_failed(conn: aiosqlite.Connection, host: str) -> int:
+    """Count one more failure in a row for a host; returns the new count."""
+    await conn.execute(
+        "INSERT INTO delivery_hosts (host, consecutive_failures) VALUES (?, 1)"
+        " ON CONFLICT (host) DO UPDATE SET consecutive_failures = consecutive_failures + 1",
+        (host,),
+    )
+    row = await fetchone(conn, "SELECT consecutive_failures FROM delivery_hosts WHERE host = ?", (host,))
+    return int(row[0]) if row else 1
+
+
+async def pause_host(conn: aiosqlite.Connection, host: str, until: datetime) -> None:
+    await conn.execute("UPDATE delivery_hosts SET paused_until = ? WHERE host = ?", (to_db_time(until), host))
+
+
+async def remove_deliveries_to(conn: aiosqlite.Connection, inboxes: Iterable[str]) -> None:
+    await conn.executemany("DELETE FROM deliveries WHERE inbox = ?", [(i,) for i in inboxes])

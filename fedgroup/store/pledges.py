@@ -1,0 +1,285 @@
+"""Pledges: members' pledges, remote poll votes, partner groups' aggregates, and what we sent partners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import aiosqlite
+
+from fedgroup.store.db import Database, fetchall, fetchone, from_db_time, to_db_time
+
+
+@dataclass(frozen=True)
+class MemberPledge:
+    id: int
+    member_id: int
+    member_name: str
+    campaign_id: int | None
+    partner_campaign_id: int | None
+    kind: str
+    amount: Decimal
+    option_label: str | None
+    note: str
+    fulfilled: bool
+    created_at: datetime
+
+
+_PLEDGE_SELECT = (
+    "SELECT p.id, p.member_id, m.name, p.campaign_id, p.partner_campaign_id, p.kind, p.amount, p.option_label,"
+    " p.note, p.fulfilled, p.created_at FROM pledges p JOIN members m ON m.id = p.member_id"
+)
+
+
+def _pledge(row: aiosqlite.Row) -> MemberPledge:
+    return MemberPledge(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        Decimal(row[6]),
+        row[7],
+        row[8],
+        bool(row[9]),
+        from_db_time(row[10]),  # type: ignore[arg-type]
+    )
+
+
+async def upsert_member_pledge(
+    conn: aiosqlite.Connection,
+    member_id: int,
+    campaign_id: int | None,
+    partner_campaign_id: int | None,
+    kind: str,
+    amount: Decimal,
+    option_label: str | None,
+    note: str,
+    now: datetime,
+) -> None:
+    """Add a member's pledge, or change the one they already made for that campaign and goal kind."""
+    stamp = to_db_time(now)
+    target = "campaign_id = ?" if campaign_id is not None else "partner_campaign_id = ?"
+    key = campaign_id if campaign_id is not None else partner_campaign_id
+    cursor = await conn.execute(
+        f"UPDATE pledges SET amount = ?, option_label = ?, note = ?, updated_at = ?"
+        f" WHERE member_id = ? AND kind = ? AND {target}",
+        (str(amount), option_label, note, stamp, member_id, kind, key),
+    )
+    if cursor.rowcount == 0:
+        await conn.execute(
+            "INSERT INTO pledges (member_id, campaign_id, partner_campaign_id, kind, amount, option_label, note,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                member_id,
+                campaign_id,
+                partner_campaign_id,
+                kind,
+                str(amount),
+                option_label,
+                note,
+                stamp,
+                stamp,
+            ),
+        )
+
+
+async def withdraw_member_pledge(conn: aiosqlite.Connection, pledge_id: int, member_id: int) -> bool:
+    cursor = await conn.execute("DELETE FROM pledges WHERE id = ? AND member_id = ?", (pledge_id, member_id))
+    return cursor.rowcount > 0
+
+
+async def set_fulfilled(conn: aiosqlite.Connection, pledge_id: int, fulfilled: bool) -> bool:
+    cursor = await conn.execute(
+        "UPDATE pledges SET fulfilled = ? WHERE id = ? AND campaign_id IS NOT NULL",
+        (int(fulfilled), pledge_id),
+    )
+    return cursor.rowcount > 0
+
+
+async def member_pledge(conn: aiosqlite.Connection, pledge_id: int) -> MemberPledge | None:
+    row = await fetchone(conn, f"{_PLEDGE_SELECT} WHERE p.id = ?", (pledge_id,))
+    return None if row is None else _pledge(row)
+
+
+async def pledges_for_campaign(db: Database, campaign_id: int) -> list[MemberPledge]:
+    rows = await db.fetchall(
+        f"{_PLEDGE_SELECT} WHERE p.campaign_id = ? ORDER BY p.created_at", (campaign_id,)
+    )
+    return [_pledge(r) for r in rows]
+
+
+async def pledges_for_partner_campaign(
+    conn: aiosqlite.Connection, partner_campaign_id: int
+) -> list[MemberPledge]:
+    rows = await fetchall(
+        conn,
+        f"{_PLEDGE_SELECT} WHERE p.partner_campaign_id = ? ORDER BY p.created_at",
+        (partner_campaign_id,),
+    )
+    return [_pledge(r) for r in rows]
+
+
+async def pledges_of_member(db: Database, member_id: int) -> list[MemberPledge]:
+    rows = await db.fetchall(
+        f"{_PLEDGE_SELECT} WHERE p.member_id = ? ORDER BY p.created_at DESC", (member_id,)
+    )
+    return [_pledge(r) for r in rows]
+
+
+async def partner_campaigns_pledged_by(conn: aiosqlite.Connection, member_id: int) -> list[int]:
+    rows = await fetchall(
+        conn,
+        "SELECT DISTINCT partner_campaign_id FROM pledges WHERE member_id = ? AND partner_campaign_id IS NOT NULL",
+        (member_id,),
+    )
+    return [r[0] for r in rows]
+
+
+async def campaigns_pledged_by(conn: aiosqlite.Connection, member_id: int) -> list[int]:
+    rows = await fetchall(
+        conn,
+        "SELECT DISTINCT campaign_id FROM pledges WHERE member_id = ? AND campaign_id IS NOT NULL",
+        (member_id,),
+    )
+    return [r[0] for r in rows]
+
+
+# -- remote poll votes ---------------------------------------------------------------------------------
+
+
+async def add_vote(
+    conn: aiosqlite.Connection,
+    campaign_id: int,
+    option_id: int,
+    voter: str,
+    object_id: str,
+    replace_others: bool,
+    now: datetime,
+) -> bool:
+    """Count a vote once per voter and option; for single-choice polls a new vote replaces the old one."""
+    if replace_others:
+        await conn.execute(
+            "DELETE FROM votes WHERE campaign_id = ? AND voter = ? AND option_id != ?",
+            (campaign_id, voter, option_id),
+        )
+    cursor = await conn.execute(
+        "INSERT INTO votes (campaign_id, option_id, voter, object_id, created_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (campaign_id, option_id, voter, object_id, to_db_time(now)),
+    )
+    return cursor.rowcount > 0
+
+
+async def remove_vote(conn: aiosqlite.Connection, object_id: str, voter: str) -> int | None:
+    """Withdraw a vote by its object id (only its own voter can); returns its campaign id."""
+    row = await fetchone(
+        conn, "SELECT campaign_id FROM votes WHERE object_id = ? AND voter = ?", (object_id, voter)
+    )
+    if row is None:
+        return None
+    await conn.execute("DELETE FROM votes WHERE object_id = ?", (object_id,))
+    return int(row[0])
+
+
+async def remove_votes_of(conn: aiosqlite.Connection, voter: str) -> list[int]:
+    rows = await fetchall(conn, "SELECT DISTINCT campaign_id FROM votes WHERE voter = ?", (voter,))
+    await conn.execute("DELETE FROM votes WHERE voter = ?", (voter,))
+    return [r[0] for r in rows]
+
+
+async def voter_inboxes(conn: aiosqlite.Connection, campaign_id: int) -> list[str]:
+    """Where voters hear about new tallies (Mastodon sends poll updates to voters as well)."""
+    rows = await fetchall(
+        conn,
+        "SELECT DISTINCT COALESCE(a.shared_inbox, a.inbox) FROM votes v JOIN remote_actors a ON a.id = v.voter"
+        " WHERE v.campaign_id = ?",
+        (campaign_id,),
+    )
+    return [r[0] for r in rows]
+
+
+# -- aggregates from partner groups ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupPledge:
+    campaign_id: int
+    group_actor: str
+    pledge_id: str
+    pledgers: int
+    contributions: str  # JSON list of {"kind", "amount", "option"?, "pledgers"?}
+
+
+async def save_group_pledge(
+    conn: aiosqlite.Connection,
+    campaign_id: int,
+    group_actor: str,
+    pledge_id: str,
+    pledgers: int,
+    contributions: str,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO group_pledges (campaign_id, group_actor, pledge_id, pledgers, contributions, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, group_actor) DO UPDATE SET"
+        " pledge_id = excluded.pledge_id, pledgers = excluded.pledgers, contributions = excluded.contributions,"
+        " updated_at = excluded.updated_at",
+        (campaign_id, group_actor, pledge_id, pledgers, contributions, to_db_time(now)),
+    )
+
+
+async def remove_group_pledge(conn: aiosqlite.Connection, pledge_id: str, group_actor: str) -> int | None:
+    row = await fetchone(
+        conn,
+        "SELECT campaign_id FROM group_pledges WHERE pledge_id = ? AND group_actor = ?",
+        (pledge_id, group_actor),
+    )
+    if row is None:
+        return None
+    await conn.execute("DELETE FROM group_pledges WHERE pledge_id = ?", (pledge_id,))
+    return int(row[0])
+
+
+async def remove_group_pledges_of(conn: aiosqlite.Connection, group_actor: str) -> list[int]:
+    rows = await fetchall(conn, "SELECT campaign_id FROM group_pledges WHERE group_actor = ?", (group_actor,))
+    await conn.execute("DELETE FROM group_pledges WHERE group_actor = ?", (group_actor,))
+    return [r[0] for r in rows]
+
+
+async def group_pledges_for(conn: aiosqlite.Connection, campaign_id: int) -> list[GroupPledge]:
+    rows = await fetchall(
+        conn,
+        "SELECT campaign_id, group_actor, pledge_id, pledgers, contributions FROM group_pledges"
+        " WHERE campaign_id = ? ORDER BY group_actor",
+        (campaign_id,),
+    )
+    return [GroupPledge(*r) for r in rows]
+
+
+# -- what we sent partners ---------------------------------------------------------------------------------
+
+
+async def sent_group_pledge(conn: aiosqlite.Connection, partner_campaign_id: int) -> tuple[str, str] | None:
+    row = await fetchone(
+        conn,
+        "SELECT pledge_id, document FROM sent_group_pledges WHERE partner_campaign_id = ?",
+        (partner_campaign_id,),
+    )
+    return None if row is None else (row[0], row[1])
+
+
+async def save_sent_group_pledge(
+    conn: aiosqlite.Connection, partner_campaign_id: int, pledge_id: str, document: str, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO sent_group_pledges (partner_campaign_id, pledge_id, document, updated_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (partner_campaign_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+        (partner_campaign_id, pledge_id, document, to_db_time(now)),
+    )
+
+
+async def forget_sent_group_pledge(conn: aiosqlite.Connection, partner_campaign_id: int) -> None:
+    await conn.execute("DELETE FROM sent_group_pledges WHERE partner_campaign_id = ?", (partner_campaign_id,))

@@ -1,0 +1,130 @@
+"""Shared test fixtures: fedgroup servers on loopback ports, a Mastodon-shaped peer, fixed keys."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from fedgroup import datadir
+from fedgroup.app import create_app
+from fedgroup.config import Config
+from fedgroup.runtime import RUNTIME, Runtime
+from tests.peer import FakeMastodon, free_socket
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def test_keys() -> dict[str, dict[str, str]]:
+    return json.loads((FIXTURES / "test_keys.json").read_text())["keys"]
+
+
+def key_pair(keys: dict[str, dict[str, str]], name: str) -> datadir.KeyPair:
+    return datadir.KeyPair(keys[name]["private_key_pem"], keys[name]["public_key_pem"])
+
+
+@dataclass
+class RunningServer:
+    """One fedgroup server bound to 127.0.0.1 on its own port, restartable on the same port and data dir."""
+
+    config: Config
+    port: int
+    app: web.Application | None = None
+    runner: web.AppRunner | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return self.config.base_url
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self.app is not None, "server is stopped"
+        return self.app[RUNTIME]
+
+    async def start(self, sock: socket.socket | None = None) -> RunningServer:
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self.port))
+        self.app = create_app(self.config, **self.options)
+        self.runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2)
+        await self.runner.setup()
+        await web.SockSite(self.runner, sock).start()
+        return self
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+        self.runner = None
+        self.app = None
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+ServerFactory = Callable[..., Awaitable[RunningServer]]
+
+
+@pytest.fixture
+async def make_server(tmp_path: Path, test_keys: dict[str, dict[str, str]]) -> AsyncIterator[ServerFactory]:
+    """make_server(name="a", handle="water", **settings): a fedgroup server with fixed keys on a free port."""
+    servers: list[RunningServer] = []
+
+    async def factory(
+        name: str = "a", handle: str = "water", display_name: str | None = None, **settings: Any
+    ) -> RunningServer:
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        settings.setdefault("delivery_retry_seconds", 0.2)
+        settings.setdefault("queue_poll_seconds", 0.1)
+        options = settings.pop("app_options", {})
+        config = await datadir.create(
+            tmp_path / f"server-{name}",
+            f"http://127.0.0.1:{port}",
+            display_name or f"Group {name.upper()}",
+            handle=handle,
+            summary=f"Test group {name}",
+            keys=(
+                key_pair(test_keys, f"server-{name}-group"),
+                key_pair(test_keys, f"server-{name}-instance"),
+            ),
+            **settings,
+        )
+        server = RunningServer(config=config, port=port, options=options)
+        await server.start(sock)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        await server.stop()
+
+
+@pytest.fixture
+async def peer(test_keys: dict[str, dict[str, str]]) -> AsyncIterator[FakeMastodon]:
+    fake = await FakeMastodon(keys=test_keys).start()
+    yield fake
+    await fake.stop()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05
+) -> Any:
+    """Poll an async check until it returns something truthy (the state of a queue worker we observe)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
+        await asyncio.sleep(interval)

@@ -1,0 +1,265 @@
+"""A small aiohttp server shaped like a Mastodon instance, for tests: it serves actors, signs what it sends
+and verifies what it receives with its own few lines of draft-cavage code (independent of fedgroup's), and
+records every request that reaches it so tests can assert on what a peer observes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from aiohttp import web
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+ACTIVITY_JSON = "application/activity+json"
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+# -- independent draft-cavage-12 signing and verification ------------------------------------------------
+
+
+def cavage_sign(
+    method: str,
+    url: str,
+    body: bytes | None,
+    key_id: str,
+    private_pem: str,
+    now: datetime | None = None,
+    headers_to_sign: tuple[str, ...] | None = None,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = {"Host": parts.netloc, "Date": format_datetime(now or datetime.now(UTC), usegmt=True)}
+    headers.update(extra or {})
+    if body is not None:
+        headers["Digest"] = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+        headers.setdefault("Content-Type", ACTIVITY_JSON)
+    names = headers_to_sign or (
+        ("(request-target)", "host", "date", "digest", "content-type")
+        if body is not None
+        else ("(request-target)", "host", "date")
+    )
+    lower = {k.lower(): v for k, v in headers.items()}
+    lines = [
+        f"(request-target): {method.lower()} {target}" if n == "(request-target)" else f"{n}: {lower[n]}"
+        for n in names
+    ]
+    key = serialization.load_pem_private_key(private_pem.encode(), None)
+    signature = key.sign("\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256())
+    headers["Signature"] = (
+        f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}",'
+        f'signature="{base64.b64encode(signature).decode()}"'
+    )
+    return headers
+
+
+def cavage_verify(method: str, path_qs: str, headers: dict[str, str], body: bytes, public_pem: str) -> bool:
+    """True when the Signature header verifies and covers the body digest (what Mastodon checks)."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    params = dict(
+        (k.strip(), v.strip().strip('"'))
+        for k, v in (p.split("=", 1) for p in lower["signature"].split('",'))
+    )
+    names = params["headers"].split()
+    if body and "digest" not in names:
+        return False
+    if body:
+        expected = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+        if lower.get("digest") != expected:
+            return False
+    lines = [
+        f"(request-target): {method.lower()} {path_qs}" if n == "(request-target)" else f"{n}: {lower[n]}"
+        for n in names
+    ]
+    key = serialization.load_pem_public_key(public_pem.encode())
+    try:
+        key.verify(
+            base64.b64decode(params["signature"]),
+            "\n".join(lines).encode(),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+    except Exception:
+        return False
+    return True
+
+
+# -- the fake server ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    json: Any
+    verified: bool | None  # None: unsigned; True/False: the signature checked out or not
+    key_id: str | None
+
+
+@dataclass
+class FakeActor:
+    username: str
+    id: str
+    key_id: str
+    private_pem: str
+    public_pem: str
+    document: dict[str, Any]
+
+
+@dataclass
+class FakeMastodon:
+    """Serves /users/<name> actors, records inbox POSTs (personal and shared), answers `inbox_status`."""
+
+    keys: dict[str, dict[str, str]]
+    received: list[Received] = field(default_factory=list)
+    actors: dict[str, FakeActor] = field(default_factory=dict)
+    inbox_status: int = 202
+    served_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    base_url: str = ""
+    _runner: web.AppRunner | None = None
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _sock: socket.socket | None = None
+
+    async def start(self, sock: socket.socket | None = None) -> FakeMastodon:
+        self._sock = sock or free_socket()
+        self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        app = web.Application()
+        app.router.add_get("/users/{name}", self._actor)
+        app.router.add_post("/users/{name}/inbox", self._inbox)
+        app.router.add_post("/inbox", self._inbox)
+        app.router.add_get("/{tail:.*}", self._document)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def add_actor(self, username: str, key_name: str, actor_type: str = "Person") -> FakeActor:
+        key = self.keys[key_name]
+        actor_id = f"{self.base_url}/users/{username}"
+        doc = {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor_id,
+            "type": actor_type,
+            "preferredUsername": username,
+            "name": username.title(),
+            "inbox": f"{actor_id}/inbox",
+            "outbox": f"{actor_id}/outbox",
+            "followers": f"{actor_id}/followers",
+            "endpoints": {"sharedInbox": f"{self.base_url}/inbox"},
+            "publicKey": {
+                "id": f"{actor_id}#main-key",
+                "owner": actor_id,
+                "publicKeyPem": key["public_key_pem"],
+            },
+        }
+        actor = FakeActor(
+            username, actor_id, f"{actor_id}#main-key", key["private_key_pem"], key["public_key_pem"], doc
+        )
+        self.actors[username] = actor
+        return actor
+
+    async def _actor(self, request: web.Request) -> web.Response:
+        actor = self.actors.get(request.match_info["name"])
+        if actor is None:
+            return web.Response(status=404)
+        return web.Response(body=json.dumps(actor.document), content_type=ACTIVITY_JSON)
+
+    async def _document(self, request: web.Request) -> web.Response:
+        doc = self.served_documents.get(request.path)
+        if doc is None:
+            return web.Response(status=404)
+        return web.Response(body=json.dumps(doc), content_type=ACTIVITY_JSON)
+
+    async def _inbox(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = dict(request.headers)
+        verified, key_id = None, None
+        if "Signature" in request.headers:
+            sig = request.headers["Signature"]
+            key_id = sig.split('keyId="', 1)[1].split('"', 1)[0] if 'keyId="' in sig else None
+            verified = await self._verify(request.method, request.raw_path, headers, body, key_id)
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        async with self._arrived:
+            self.received.append(
+                Received(request.method, request.path, headers, body, parsed, verified, key_id)
+            )
+            self._arrived.notify_all()
+        return web.Response(status=self.inbox_status)
+
+    async def _verify(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, key_id: str | None
+    ) -> bool:
+        """Fetch the signer's actor (unsigned, as the minimal actor is public) and check the signature."""
+        if not key_id:
+            return False
+        async with aiohttp.ClientSession() as session:
+            async with session.get(key_id.split("#")[0], headers={"Accept": ACTIVITY_JSON}) as response:
+                if response.status != 200:
+                    return False
+                actor = await response.json(content_type=None)
+        key = actor.get("publicKey") or {}
+        if key.get("id") != key_id or key.get("owner") != actor.get("id"):
+            return False
+        return cavage_verify(method, path, headers, body, key["publicKeyPem"])
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> list[Received]:
+        """Wait until some received requests satisfy `predicate(received) -> bool`; returns them."""
+
+        async def matching() -> list[Received]:
+            async with self._arrived:
+                while True:
+                    found = [r for r in self.received if predicate(r)]
+                    if found:
+                        return found
+                    await self._arrived.wait()
+
+        return await asyncio.wait_for(matching(), timeout)
+
+    # -- acting as a remote user --------------------------------------------------------------------
+
+    async def post(
+        self, actor: FakeActor, url: str, activity: dict[str, Any] | bytes, **sign_options: Any
+    ) -> tuple[int, str]:
+        body = activity if isinstance(activity, bytes) else json.dumps(activity).encode()
+        headers = cavage_sign("POST", url, body, actor.key_id, actor.private_pem, **sign_options)
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, data=body, headers=headers) as response:
+                return response.status, await response.text()
+
+    async def get(self, actor: FakeActor | None, url: str, accept: str = ACTIVITY_JSON) -> tuple[int, Any]:
+        headers = {"Accept": accept}
+        if actor is not None:
+            headers.update(cavage_sign("GET", url, None, actor.key_id, actor.private_pem))
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url, headers=headers, allow_redirects=False) as response:
+                text = await response.text()
+                try:
+                    return response.status, json.loads(text)
+                except ValueError:
+                    return response.status, text

@@ -1,0 +1,102 @@
+"""The delivery queue: retry rules (pure) and nothing lost across a restart (real servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from fedgroup import actions, store
+from fedgroup.activitypub.delivery import GIVE_UP_AFTER, MAX_RETRY_DELAY, next_attempt, outcome
+from tests.conftest import eventually
+from tests.peer import FakeMastodon
+from tests.test_federation import follow
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_outcome_of_statuses():
+    assert [outcome(s) for s in (200, 202, 204)] == ["delivered"] * 3
+    assert [outcome(s) for s in (400, 401, 403, 404, 410, 422)] == ["give-up"] * 6
+    assert [outcome(s) for s in (408, 429, 500, 502, 503)] == ["retry"] * 5
+
+
+def test_backoff_doubles_caps_and_gives_up_after_three_days():
+    delays = []
+    now = T0
+    attempts = 0
+    while True:
+        attempts += 1
+        when = next_attempt(attempts, T0, now, base_delay=30)
+        if when is None:
+            break
+        delays.append(when - now)
+        now = when
+    assert delays[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert max(delays) == MAX_RETRY_DELAY
+    assert now - T0 == GIVE_UP_AFTER, "the last retry lands exactly at the three-day mark"
+    assert 15 <= attempts <= 30
+
+
+def test_retry_after_is_honoured_when_longer():
+    assert next_attempt(1, T0, T0, 30, retry_after=600) == T0 + timedelta(seconds=600)
+    assert next_attempt(1, T0, T0, 30, retry_after=1) == T0 + timedelta(seconds=30)
+
+
+async def test_deliveries_to_a_dead_peer_arrive_once_after_a_restart(make_server, test_keys):
+    peer_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    peer_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    peer_sock.bind(("127.0.0.1", 0))
+    peer_port = peer_sock.getsockname()[1]
+    peer = await FakeMastodon(keys=test_keys).start(peer_sock)
+    alice = peer.add_actor("alice", "peer-1")
+    server = await make_server()
+    await follow(peer, alice, server)
+    await peer.stop()  # the peer's server goes down; its port refuses connections
+
+    titles = [f"Campaign {i}" for i in range(5)]
+    for title in titles:
+        await actions.create_campaign(server.runtime, title, "body", "public")
+    # Let the worker fail a few times, then stop the server with the rows still queued.
+    await eventually(lambda: _attempted(server.runtime))
+    assert await store.outbox.pending_count(server.runtime.db) == len(titles)
+    await server.stop()
+
+    revived_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    revived_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    revived_sock.bind(("127.0.0.1", peer_port))
+    revived = FakeMastodon(keys=test_keys)
+    await revived.start(revived_sock)
+    revived.actors = peer.actors
+    await server.start()
+    await revived.wait_for(
+        lambda r: len({x.json["id"] for x in revived.received if x.json}) >= len(titles) or None, timeout=20
+    )
+    await eventually(lambda: _queue_empty(server.runtime))
+    await asyncio.sleep(0.5)  # would a duplicate still be on its way?
+    counts = Counter(
+        r.json["object"]["name"] for r in revived.received if r.json and r.json["type"] == "Create"
+    )
+    assert counts == Counter({title: 1 for title in titles})
+    assert all(r.verified for r in revived.received)
+    await revived.stop()
+
+
+async def _attempted(runtime) -> bool:
+    return bool(await runtime.db.scalar("SELECT MIN(attempts) FROM deliveries"))
+
+
+async def _queue_empty(runtime) -> bool:
+    return await store.outbox.pending_count(runtime.db) == 0
+
+
+async def test_a_gone_inbox_ends_the_row(make_server, peer):
+    server = await make_server()
+    alice = peer.add_actor("alice", "peer-1")
+    await follow(peer, alice, server)
+    peer.inbox_status = 410
+    await actions.create_campaign(server.runtime, "Gone", "body", "public")
+    await peer.wait_for(lambda r: r.json and r.json.get("type") == "Create")
+    await eventually(lambda: _queue_empty(server.runtime))
+    assert len([r for r in peer.received if r.json.get("type") == "Create"]) == 1
