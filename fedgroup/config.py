@@ -31,8 +31,6 @@ class Config:
     manually_approves_followers: bool = False
     # Remote hosts on loopback/private networks: "auto" allows loopback only when base_url is on loopback.
     allow_private_networks: str = "auto"
-    # Honour X-Forwarded-Proto/Host from the reverse proxy (only when one is actually in front).
-    trust_forwarded_headers: bool = False
     # First retry delay of a failed delivery; later ones double. Tests shorten it.
     delivery_retry_seconds: float = 30.0
     # How often the delivery worker looks for work queued by another process (the CLI).

@@ -143,8 +143,7 @@ class FakeMastodon:
         self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
         app = web.Application()
         app.router.add_get("/users/{name}", self._actor)
-        app.router.add_post("/users/{name}/inbox", self._inbox)
-        app.router.add_post("/inbox", self._inbox)
+        app.router.add_post("/{tail:.*}", self._inbox)  # any inbox path (Lemmy: /u/x/inbox, ...)
         app.router.add_get("/{tail:.*}", self._document)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -184,7 +183,7 @@ class FakeMastodon:
     async def _actor(self, request: web.Request) -> web.Response:
         actor = self.actors.get(request.match_info["name"])
         if actor is None:
-            return web.Response(status=404)
+            return await self._document(request)
         return web.Response(body=json.dumps(actor.document), content_type=ACTIVITY_JSON)
 
     async def _document(self, request: web.Request) -> web.Response:

@@ -94,6 +94,13 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
 
 
 _OPTIONS = {"documentLoader": document_loader}
+_NEEDS_PROCESSING_PREFIXES = (
+    "as:",
+    "https://www.w3.org/ns/activitystreams#",
+    "http://www.w3.org/ns/activitystreams#",
+    "sec:",
+    "https://w3id.org/security#",
+)
 _COMPACT_CONTEXT = {"@context": [AS_CONTEXT, SECURITY_CONTEXT]}
 
 
@@ -103,10 +110,8 @@ def needs_jsonld(doc: Any) -> bool:
         return True
     if not isinstance(doc, dict):
         return False
-    for key in doc:
-        if key in ("@id", "@type", "@graph") or (":" in key and key != "@context"):
-            return True
-    return False
+    # Other prefixed keys (vcard:bday, _misskey_*, toot:...) are extensions we never read: no reason to pay.
+    return any(key in ("@id", "@type", "@graph") or key.startswith(_NEEDS_PROCESSING_PREFIXES) for key in doc)
 
 
 def _offline_context(context: Any) -> Any:
@@ -142,22 +147,27 @@ def normalize(doc: Any) -> dict[str, Any]:
         if not (isinstance(graph, list) and len(graph) == 1 and isinstance(graph[0], dict)):
             raise DocumentError("not-one-document")
         compacted = {"@context": compacted.get("@context"), **graph[0]}
-    return _unprefix(compacted)
+    if "id" not in compacted and "type" not in compacted:
+        raise DocumentError("not-one-document")
+    return _plain(compacted)
 
 
-def _unprefix(value: Any) -> Any:
-    """Compaction leaves AS terms it has no short name for as `as:x`; plain readers want `x`."""
+def _plain(value: Any) -> Any:
+    """Compaction leaves AS terms it has no short name for as `as:x`, and language-tagged strings as
+    value objects; plain readers want `x` and the string."""
     if isinstance(value, dict):
+        if "@value" in value:
+            return value["@value"]
         out = {}
         for key, item in value.items():
             if key.startswith("as:"):
                 key = key[3:]
             elif key.startswith(_AS_NS):
                 key = key[len(_AS_NS) :]
-            out[key] = _unprefix(item)
+            out[key] = _plain(item)
         return out
     if isinstance(value, list):
-        return [_unprefix(v) for v in value]
+        return [_plain(v) for v in value]
     return value
 
 
