@@ -1,0 +1,348 @@
+"""The rules of campaigns and pledges: goals, options, totals, deadlines, outcomes. Pure: no I/O, no clock.
+
+Amounts are `Decimal` everywhere (money never touches a float). Text in the forms people use:
+goals `KIND:TARGET[:UNIT]` ("money:1000:EUR", "hours:40", "items:50:meals", "people:30") and options
+`LABEL=KIND:AMOUNT` ("Bring food=items:1", "€20=money:20"); decimals use a point.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+GOAL_KINDS = ("money", "hours", "items", "people")
+VISIBILITIES = ("public", "followers", "members")
+MAX_TITLE = 200
+MAX_BODY = 20_000
+MAX_NOTE = 500
+MAX_UNIT = 30
+# Mastodon shows at most 4 poll options by default and has had bugs counting remote votes beyond that.
+MAX_OPTIONS_FEDERATED = 4
+MAX_OPTIONS = 20
+MAX_LABEL = 50  # Mastodon's limit for a poll option's text
+MAX_AMOUNT = Decimal(10) ** 9
+
+# Active ISO 4217 currency codes.
+CURRENCIES = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD
+    CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD
+    HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL
+    LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR
+    PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP
+    TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
+)
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹", "ILS": "₪", "KRW": "₩", "NGN": "₦"}
+_AMOUNT_RE = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class CampaignError(ValueError):
+    """Input a person must correct; `field` names the form field it belongs to."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Goal:
+    kind: str
+    target: Decimal
+    unit: str | None = None  # currency code for money, a unit for items ("meals"); None for hours and people
+
+
+@dataclass(frozen=True)
+class PledgeOption:
+    label: str
+    kind: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class CampaignDraft:
+    title: str
+    body: str
+    goals: tuple[Goal, ...]
+    options: tuple[PledgeOption, ...]
+    deadline: datetime | None
+    visibility: str
+    multiple_choice: bool
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one pledge adds to a goal: a member's pledge, a poll vote, a partner group's aggregate."""
+
+    kind: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    goal: Goal
+    pledged: Decimal
+
+    @property
+    def percent(self) -> int:
+        """Whole percent of the target reached, for a bar: floored, 0..100."""
+        if self.goal.target <= 0:
+            return 0
+        value = (self.pledged * 100 / self.goal.target).to_integral_value(rounding=ROUND_FLOOR)
+        return int(min(max(value, Decimal(0)), Decimal(100)))
+
+    @property
+    def reached(self) -> bool:
+        return self.pledged >= self.goal.target
+
+
+# -- parsing ------------------------------------------------------------------------------------------
+
+
+def _check_kind(kind: str, field: str) -> str:
+    kind = kind.strip().lower()
+    if kind not in GOAL_KINDS:
+        raise CampaignError(f"unknown goal kind {kind!r}: use one of {', '.join(GOAL_KINDS)}", field)
+    return kind
+
+
+def parse_amount(kind: str, text: str | Decimal, field: str = "amount") -> Decimal:
+    """A positive amount: up to 2 decimals for money and hours, whole numbers for items and people."""
+    raw = str(text).strip()
+    if not _AMOUNT_RE.match(raw):
+        raise CampaignError(f"{raw[:20]!r} is not an amount (digits, optionally a point and 2 decimals)", field)
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation as e:  # unreachable after the pattern, kept for safety
+        raise CampaignError(f"{raw[:20]!r} is not an amount", field) from e
+    if kind in ("items", "people") and amount != amount.to_integral_value():
+        raise CampaignError(f"{kind} are counted in whole numbers", field)
+    if amount <= 0:
+        raise CampaignError("amounts must be more than zero", field)
+    if amount > MAX_AMOUNT:
+        raise CampaignError("that amount is too large", field)
+    return amount
+
+
+def parse_goal(text: str) -> Goal:
+    """KIND:TARGET[:UNIT], e.g. money:1000:EUR, hours:40, items:50:meals, people:30."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise CampaignError(f"goal {text[:40]!r} should look like money:1000:EUR or hours:40", "goals")
+    kind = _check_kind(parts[0], "goals")
+    target = parse_amount(kind, parts[1], "goals")
+    unit = parts[2].strip() if len(parts) == 3 else None
+    return make_goal(kind, target, unit)
+
+
+def make_goal(kind: str, target: Decimal, unit: str | None) -> Goal:
+    kind = _check_kind(kind, "goals")
+    if kind == "money":
+        currency = (unit or "").upper()
+        if currency not in CURRENCIES:
+            raise CampaignError(f"a money goal needs an ISO currency code such as EUR, not {unit!r}", "goals")
+        return Goal(kind, target, currency)
+    if kind == "items":
+        unit = (unit or "items").strip()
+        if not unit or len(unit) > MAX_UNIT or _CONTROL.search(unit) or any(c in unit for c in ":=<>"):
+            raise CampaignError(f"the unit of an items goal must be 1-{MAX_UNIT} plain characters", "goals")
+        return Goal(kind, target, unit)
+    if unit:
+        raise CampaignError(f"{kind} goals take no unit", "goals")
+    return Goal(kind, target, None)
+
+
+def parse_option(text: str) -> PledgeOption:
+    """LABEL=KIND:AMOUNT. The label is what Mastodon users see and vote for; split on the last '='."""
+    label, sep, rest = text.rpartition("=")
+    if not sep:
+        raise CampaignError(f"option {text[:40]!r} should look like 'Bring food=items:1'", "options")
+    kind, sep, amount = rest.partition(":")
+    if not sep:
+        raise CampaignError(f"option {text[:40]!r} should look like 'Bring food=items:1'", "options")
+    kind = _check_kind(kind, "options")
+    return PledgeOption(label.strip(), kind, parse_amount(kind, amount, "options"))
+
+
+def clean_line(text: str) -> str:
+    return _CONTROL.sub("", text).replace("\r", "").replace("\n", " ").replace("\t", " ").strip()
+
+
+def clean_block(text: str) -> str:
+    return _CONTROL.sub("", text.replace("\r\n", "\n")).strip()
+
+
+# -- validation ---------------------------------------------------------------------------------------
+
+
+def validate_draft(
+    title: str,
+    body: str,
+    goals: Sequence[Goal],
+    options: Sequence[PledgeOption],
+    deadline: datetime | None,
+    visibility: str,
+    now: datetime,
+    multiple_choice: bool = False,
+) -> CampaignDraft:
+    title = clean_line(title)
+    body = clean_block(body)
+    if not title:
+        raise CampaignError("a campaign needs a title", "title")
+    if len(title) > MAX_TITLE:
+        raise CampaignError(f"the title is longer than {MAX_TITLE} characters", "title")
+    if len(body) > MAX_BODY:
+        raise CampaignError(f"the text is longer than {MAX_BODY} characters", "body")
+    if visibility not in VISIBILITIES:
+        raise CampaignError(f"visibility must be one of {', '.join(VISIBILITIES)}", "visibility")
+    if not goals:
+        raise CampaignError("a campaign needs at least one goal", "goals")
+    kinds = [g.kind for g in goals]
+    if len(set(kinds)) != len(kinds):
+        raise CampaignError("each kind of goal can appear once", "goals")
+    cap = MAX_OPTIONS if visibility == "members" else MAX_OPTIONS_FEDERATED
+    if len(options) > cap:
+        reason = "" if visibility == "members" else " (Mastodon polls show at most 4)"
+        raise CampaignError(f"at most {cap} pledge options{reason}", "options")
+    labels: set[str] = set()
+    cleaned_options = []
+    for option in options:
+        label = clean_line(option.label)
+        if not label:
+            raise CampaignError("every pledge option needs a label", "options")
+        if len(label) > MAX_LABEL:
+            raise CampaignError(f"option labels are at most {MAX_LABEL} characters", "options")
+        if label in labels:
+            raise CampaignError(f"two options are labelled {label!r}", "options")
+        if option.kind not in kinds:
+            raise CampaignError(f"option {label!r} pledges {option.kind}, but there is no {option.kind} goal", "options")
+        labels.add(label)
+        cleaned_options.append(PledgeOption(label, option.kind, option.amount))
+    if deadline is not None:
+        if deadline.tzinfo is None:
+            raise CampaignError("the deadline needs a time zone", "deadline")
+        if deadline <= now:
+            raise CampaignError("the deadline is in the past", "deadline")
+    return CampaignDraft(title, body, tuple(goals), tuple(cleaned_options), deadline, visibility, multiple_choice)
+
+
+def parse_deadline(text: str) -> datetime:
+    """An ISO 8601 date-time with a time zone (a date alone means the end of that day, UTC)."""
+    raw = text.strip()
+    try:
+        if len(raw) == 10:
+            moment = datetime.fromisoformat(raw + "T23:59:59+00:00")
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise CampaignError(f"{raw[:30]!r} is not an ISO 8601 date-time (e.g. 2026-12-24T18:00+01:00)", "deadline") from e
+    if moment.tzinfo is None:
+        raise CampaignError("the deadline needs a time zone, e.g. 2026-12-24T18:00+01:00", "deadline")
+    return moment
+
+
+def validate_pledge(goals: Sequence[Goal], kind: str, amount: str | Decimal, note: str) -> tuple[Contribution, str]:
+    """A member's pledge: a kind the campaign has a goal for, a positive amount, a short note."""
+    kind = _check_kind(kind, "kind")
+    if kind not in {g.kind for g in goals}:
+        raise CampaignError(f"this campaign has no {kind} goal", "kind")
+    value = parse_amount(kind, amount)
+    note = clean_block(note)
+    if len(note) > MAX_NOTE:
+        raise CampaignError(f"the note is longer than {MAX_NOTE} characters", "note")
+    return Contribution(kind, value), note
+
+
+def option_contribution(options: Sequence[PledgeOption], label: str) -> Contribution | None:
+    """The option with exactly this label (as Mastodon matches a vote's name), else None."""
+    for option in options:
+        if option.label == label:
+            return Contribution(option.kind, option.amount)
+    return None
+
+
+def is_open(status: str, deadline: datetime | None, now: datetime) -> bool:
+    return status == "open" and (deadline is None or now < deadline)
+
+
+# -- arithmetic ----------------------------------------------------------------------------------------
+
+
+def progress(goals: Sequence[Goal], contributions: Iterable[Contribution]) -> tuple[GoalProgress, ...]:
+    """Pledged per goal; contributions of a kind the campaign has no goal for count for nothing."""
+    sums = {g.kind: Decimal(0) for g in goals}
+    for c in contributions:
+        if c.kind in sums:
+            sums[c.kind] += c.amount
+    return tuple(GoalProgress(g, sums[g.kind]) for g in goals)
+
+
+def _number(amount: Decimal) -> str:
+    """1,234 or 2.5: thousands separators, no trailing zeros."""
+    if amount == amount.to_integral_value():
+        return f"{int(amount):,}"
+    return f"{amount.normalize():,f}"
+
+
+def format_quantity(kind: str, amount: Decimal, unit: str | None) -> str:
+    """€1,000 · €12.50 · CHF 20 · 12 hours · 1 hour · 50 meals · 1 person · 30 people."""
+    if kind == "money":
+        number = f"{int(amount):,}" if amount == amount.to_integral_value() else f"{amount.quantize(Decimal('0.01')):,}"
+        symbol = _SYMBOLS.get(unit or "")
+        return f"{symbol}{number}" if symbol else f"{unit} {number}"
+    number = _number(amount)
+    if kind == "hours":
+        return f"{number} hour" if amount == 1 else f"{number} hours"
+    if kind == "people":
+        return f"{number} person" if amount == 1 else f"{number} people"
+    return f"{number} {unit or 'items'}"
+
+
+def progress_text(progress_lines: Sequence[GoalProgress]) -> str:
+    """€340 of €1,000 · 12 of 40 hours"""
+    parts = []
+    for line in progress_lines:
+        goal = line.goal
+        target = format_quantity(goal.kind, goal.target, goal.unit)
+        if goal.kind == "money":
+            parts.append(f"{format_quantity(goal.kind, line.pledged, goal.unit)} of {target}")
+        else:
+            parts.append(f"{_number(line.pledged)} of {target}")
+    return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class OutcomeLine:
+    goal: Goal
+    pledged: Decimal
+    fulfilled: Decimal
+
+
+def outcome_lines(
+    goals: Sequence[Goal], pledged: Iterable[Contribution], fulfilled: Iterable[Contribution]
+) -> tuple[OutcomeLine, ...]:
+    pledged_by = {p.goal.kind: p.pledged for p in progress(goals, pledged)}
+    fulfilled_by = {p.goal.kind: p.pledged for p in progress(goals, fulfilled)}
+    return tuple(OutcomeLine(g, pledged_by[g.kind], fulfilled_by[g.kind]) for g in goals)
+
+
+def outcome_text(lines: Sequence[OutcomeLine]) -> str:
+    """Goal €1,000: €800 pledged, €650 given · Goal 40 hours: 30 pledged, 30 given"""
+    parts = []
+    for line in lines:
+        goal = line.goal
+        if goal.kind == "money":
+            pledged = format_quantity("money", line.pledged, goal.unit)
+            given = format_quantity("money", line.fulfilled, goal.unit)
+        else:
+            pledged, given = _number(line.pledged), _number(line.fulfilled)
+        parts.append(f"Goal {format_quantity(goal.kind, goal.target, goal.unit)}: {pledged} pledged, {given} given")
+    return " · ".join(parts)
+
+
+def amount_text(amount: Decimal) -> str:
+    """How amounts travel in JSON: a plain decimal string, exact (never a float)."""
+    normalized = amount.normalize()
+    return f"{normalized:f}"
