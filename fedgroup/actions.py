@@ -40,7 +40,7 @@ async def create_campaign(
 
     async def job(conn: aiosqlite.Connection) -> int:
         campaign_id = await store.campaigns.insert(conn, title, body, visibility, deadline, now)
-        row = await store.campaigns.get_in(conn, campaign_id)
+        row = await store.campaigns.get(conn, campaign_id)
         assert row is not None
         await outbox.publish_campaign(conn, runtime.ids, row, now)
         return campaign_id

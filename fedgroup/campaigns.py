@@ -112,7 +112,9 @@ def parse_amount(kind: str, text: str | Decimal, field: str = "amount") -> Decim
     """A positive amount: up to 2 decimals for money and hours, whole numbers for items and people."""
     raw = str(text).strip()
     if not _AMOUNT_RE.match(raw):
-        raise CampaignError(f"{raw[:20]!r} is not an amount (digits, optionally a point and 2 decimals)", field)
+        raise CampaignError(
+            f"{raw[:20]!r} is not an amount (digits, optionally a point and 2 decimals)", field
+        )
     try:
         amount = Decimal(raw)
     except InvalidOperation as e:  # unreachable after the pattern, kept for safety
@@ -217,7 +219,9 @@ def validate_draft(
         if label in labels:
             raise CampaignError(f"two options are labelled {label!r}", "options")
         if option.kind not in kinds:
-            raise CampaignError(f"option {label!r} pledges {option.kind}, but there is no {option.kind} goal", "options")
+            raise CampaignError(
+                f"option {label!r} pledges {option.kind}, but there is no {option.kind} goal", "options"
+            )
         labels.add(label)
         cleaned_options.append(PledgeOption(label, option.kind, option.amount))
     if deadline is not None:
@@ -225,7 +229,9 @@ def validate_draft(
             raise CampaignError("the deadline needs a time zone", "deadline")
         if deadline <= now:
             raise CampaignError("the deadline is in the past", "deadline")
-    return CampaignDraft(title, body, tuple(goals), tuple(cleaned_options), deadline, visibility, multiple_choice)
+    return CampaignDraft(
+        title, body, tuple(goals), tuple(cleaned_options), deadline, visibility, multiple_choice
+    )
 
 
 def parse_deadline(text: str) -> datetime:
@@ -237,13 +243,17 @@ def parse_deadline(text: str) -> datetime:
         else:
             moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as e:
-        raise CampaignError(f"{raw[:30]!r} is not an ISO 8601 date-time (e.g. 2026-12-24T18:00+01:00)", "deadline") from e
+        raise CampaignError(
+            f"{raw[:30]!r} is not an ISO 8601 date-time (e.g. 2026-12-24T18:00+01:00)", "deadline"
+        ) from e
     if moment.tzinfo is None:
         raise CampaignError("the deadline needs a time zone, e.g. 2026-12-24T18:00+01:00", "deadline")
     return moment
 
 
-def validate_pledge(goals: Sequence[Goal], kind: str, amount: str | Decimal, note: str) -> tuple[Contribution, str]:
+def validate_pledge(
+    goals: Sequence[Goal], kind: str, amount: str | Decimal, note: str
+) -> tuple[Contribution, str]:
     """A member's pledge: a kind the campaign has a goal for, a positive amount, a short note."""
     kind = _check_kind(kind, "kind")
     if kind not in {g.kind for g in goals}:
@@ -289,7 +299,11 @@ def _number(amount: Decimal) -> str:
 def format_quantity(kind: str, amount: Decimal, unit: str | None) -> str:
     """€1,000 · €12.50 · CHF 20 · 12 hours · 1 hour · 50 meals · 1 person · 30 people."""
     if kind == "money":
-        number = f"{int(amount):,}" if amount == amount.to_integral_value() else f"{amount.quantize(Decimal('0.01')):,}"
+        number = (
+            f"{int(amount):,}"
+            if amount == amount.to_integral_value()
+            else f"{amount.quantize(Decimal('0.01')):,}"
+        )
         symbol = _SYMBOLS.get(unit or "")
         return f"{symbol}{number}" if symbol else f"{unit} {number}"
     number = _number(amount)
@@ -338,7 +352,9 @@ def outcome_text(lines: Sequence[OutcomeLine]) -> str:
             given = format_quantity("money", line.fulfilled, goal.unit)
         else:
             pledged, given = _number(line.pledged), _number(line.fulfilled)
-        parts.append(f"Goal {format_quantity(goal.kind, goal.target, goal.unit)}: {pledged} pledged, {given} given")
+        parts.append(
+            f"Goal {format_quantity(goal.kind, goal.target, goal.unit)}: {pledged} pledged, {given} given"
+        )
     return " · ".join(parts)
 
 

@@ -64,7 +64,7 @@ class Runtime:
             self.delivery.wake()
 
     async def reload_site(self) -> None:
-        site = await store.site.load(self.db)
+        site = await store.site.load(self.db.reader)
         assert site is not None
         self.site = site
 
@@ -72,7 +72,7 @@ class Runtime:
 async def open_runtime(config: Config, clock: Clock = system_clock) -> Runtime:
     """Open the database of a data dir; no network parts (what CLI commands use)."""
     db = await store.Database(config.database_path).open()
-    site = await store.site.load(db)
+    site = await store.site.load(db.reader)
     if site is None:
         await db.close()
         raise store.DatabaseError(f"{config.database_path} holds no group; run `fedgroup init`")

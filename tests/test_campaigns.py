@@ -37,9 +37,15 @@ HOURS = Goal("hours", Decimal(40))
 
 
 def draft(**changes):
-    values = dict(title="Safe crossing", body="We need one.", goals=[EUR, HOURS],
-                  options=[PledgeOption("€20", "money", Decimal(20))], deadline=NOW + timedelta(days=7),
-                  visibility="public", now=NOW)
+    values = dict(
+        title="Safe crossing",
+        body="We need one.",
+        goals=[EUR, HOURS],
+        options=[PledgeOption("€20", "money", Decimal(20))],
+        deadline=NOW + timedelta(days=7),
+        visibility="public",
+        now=NOW,
+    )
     values.update(changes)
     return validate_draft(**values)
 
@@ -61,8 +67,11 @@ def test_a_good_draft():
         ({"options": [PledgeOption(str(i), "money", Decimal(1)) for i in range(5)]}, "options", "at most 4"),
         ({"options": [PledgeOption("", "money", Decimal(1))]}, "options", "needs a label"),
         ({"options": [PledgeOption("x" * 51, "money", Decimal(1))]}, "options", "at most 50"),
-        ({"options": [PledgeOption("a", "money", Decimal(1)), PledgeOption("a", "hours", Decimal(1))]}, "options",
-         "two options"),
+        (
+            {"options": [PledgeOption("a", "money", Decimal(1)), PledgeOption("a", "hours", Decimal(1))]},
+            "options",
+            "two options",
+        ),
         ({"options": [PledgeOption("Bring food", "items", Decimal(1))]}, "options", "no items goal"),
         ({"deadline": NOW - timedelta(seconds=1)}, "deadline", "in the past"),
         ({"deadline": NOW}, "deadline", "in the past"),
@@ -104,9 +113,24 @@ def test_parse_goal(text, goal):
 
 
 @pytest.mark.parametrize(
-    "text", ["money:1000", "money:1000:XXX", "money:-5:EUR", "money:0:EUR", "cats:3", "hours", "hours:1e3",
-             "people:2.5", "items:1.5:meals", "hours:40:minutes", "money:1,000:EUR", "hours:NaN", "hours:Infinity",
-             "money:10000000000:EUR", "hours:1.234"],
+    "text",
+    [
+        "money:1000",
+        "money:1000:XXX",
+        "money:-5:EUR",
+        "money:0:EUR",
+        "cats:3",
+        "hours",
+        "hours:1e3",
+        "people:2.5",
+        "items:1.5:meals",
+        "hours:40:minutes",
+        "money:1,000:EUR",
+        "hours:NaN",
+        "hours:Infinity",
+        "money:10000000000:EUR",
+        "hours:1.234",
+    ],
 )
 def test_bad_goals(text):
     with pytest.raises(CampaignError) as e:
@@ -126,8 +150,12 @@ def test_parse_option_splits_on_the_last_equals_sign():
 def test_pledges():
     contribution, note = validate_pledge([EUR, HOURS], "hours", "2.5", "  I can drive\x00 ")
     assert contribution == Contribution("hours", Decimal("2.5")) and note == "I can drive"
-    for kind, amount, note, field in [("items", "1", "", "kind"), ("hours", "0", "", "amount"),
-                                      ("hours", "abc", "", "amount"), ("hours", "1", "x" * 501, "note")]:
+    for kind, amount, note, field in [
+        ("items", "1", "", "kind"),
+        ("hours", "0", "", "amount"),
+        ("hours", "abc", "", "amount"),
+        ("hours", "1", "x" * 501, "note"),
+    ]:
         with pytest.raises(CampaignError) as e:
             validate_pledge([EUR, HOURS], kind, amount, note)
         assert e.value.field == field
@@ -162,7 +190,9 @@ def test_formatting():
     lines = progress([EUR, HOURS], [Contribution("money", Decimal(340)), Contribution("hours", Decimal(12))])
     assert progress_text(lines) == "€340 of €1,000 · 12 of 40 hours"
     assert [line.percent for line in lines] == [34, 30]
-    outcome = outcome_lines([EUR], [Contribution("money", Decimal(800))], [Contribution("money", Decimal(650))])
+    outcome = outcome_lines(
+        [EUR], [Contribution("money", Decimal(800))], [Contribution("money", Decimal(650))]
+    )
     assert outcome_text(outcome) == "Goal €1,000: €800 pledged, €650 given"
     assert amount_text(Decimal("20.00")) == "20" and amount_text(Decimal("2.50")) == "2.5"
 

@@ -199,4 +199,4 @@ async def test_cli_writes_while_the_server_writes(make_server):
     for result in results:
         assert result.returncode == 0, result.stderr
         assert "locked" not in result.stderr
-    assert len(await store.campaigns.listing(server.runtime.db, ("public",))) == 4
+    assert len(await store.campaigns.listing(server.runtime.db.reader, ("public",))) == 4

@@ -60,7 +60,7 @@ async def test_deliveries_to_a_dead_peer_arrive_once_after_a_restart(make_server
         await actions.create_campaign(server.runtime, title, "body", "public")
     # Let the worker fail a few times, then stop the server with the rows still queued.
     await eventually(lambda: _attempted(server.runtime))
-    assert await store.outbox.pending_count(server.runtime.db) == len(titles)
+    assert await store.outbox.pending_count(server.runtime.db.reader) == len(titles)
     await server.stop()
 
     revived_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -88,7 +88,7 @@ async def _attempted(runtime) -> bool:
 
 
 async def _queue_empty(runtime) -> bool:
-    return await store.outbox.pending_count(runtime.db) == 0
+    return await store.outbox.pending_count(runtime.db.reader) == 0
 
 
 async def test_a_gone_inbox_ends_the_row(make_server, peer):

@@ -66,7 +66,7 @@ class RemoteActors:
             if cached is not None:
                 self._keys.move_to_end(key_id)
                 return cached
-            actor = await store.actors.by_key_id(self.db, key_id)
+            actor = await store.actors.by_key_id(self.db.reader, key_id)
             if actor is not None:
                 return self._remember(actor.id, key_id, actor.public_key_pem)
         if not fetch:
@@ -95,7 +95,7 @@ class RemoteActors:
 
     async def actor(self, actor_id: str, max_age: timedelta = ACTOR_MAX_AGE) -> CachedActor:
         """The actor from the cache, fetched when missing or stale (a stale copy beats none)."""
-        cached = await store.actors.by_id(self.db, actor_id)
+        cached = await store.actors.by_id(self.db.reader, actor_id)
         if cached is not None and self.clock() - cached.fetched_at < max_age:
             return cached
         try:
@@ -106,7 +106,7 @@ class RemoteActors:
             raise
 
     async def cached(self, actor_id: str) -> CachedActor | None:
-        return await store.actors.by_id(self.db, actor_id)
+        return await store.actors.by_id(self.db.reader, actor_id)
 
     async def refresh(self, actor_id: str) -> CachedActor:
         doc = await self._get(actor_id)

@@ -117,7 +117,7 @@ class DeliveryWorker:
         capacity = BATCH - len(self._in_flight)
         if capacity <= 0:
             return 0
-        rows = await store.outbox.due(self.runtime.db, self.runtime.now(), self._in_flight, capacity)
+        rows = await store.outbox.due(self.runtime.db.reader, self.runtime.now(), self._in_flight, capacity)
         for row in rows:
             self._in_flight.add(row.id)
             task = asyncio.create_task(self._deliver(row))
@@ -201,7 +201,7 @@ class DeliveryWorker:
         cached = self._documents.get(activity_id)
         if cached is not None:
             return cached
-        activity = await store.outbox.activity(self.runtime.db, activity_id)
+        activity = await store.outbox.activity(self.runtime.db.reader, activity_id)
         if activity is None:
             return None
         loaded = (activity.document.encode(), activity.signer)

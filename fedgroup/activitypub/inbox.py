@@ -275,7 +275,7 @@ class InboxProcessor:
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                batch = await store.inbox.pending(self.runtime.db)
+                batch = await store.inbox.pending(self.runtime.db.reader)
             except Exception:
                 log.exception("inbox processor failed to read the queue")
                 batch = []

@@ -63,12 +63,12 @@ async def _signer(runtime: Runtime, request: web.Request) -> VerifiedSigner:
 async def may_see_followers_only(runtime: Runtime, signer: VerifiedSigner) -> bool:
     """Accepted followers, or a server-level actor (instance actor) of a host where one of them lives:
     that server already holds the object through its shared inbox."""
-    if await store.follows.is_accepted_follower(runtime.db, signer.actor_id):
+    if await store.follows.is_accepted_follower(runtime.db.reader, signer.actor_id):
         return True
     origin = signer.actor_id.split("/", 3)
     if len(origin) < 3:
         return False
-    return await store.follows.is_follower_on_host(runtime.db, "/".join(origin[:3]))
+    return await store.follows.is_follower_on_host(runtime.db.reader, "/".join(origin[:3]))
 
 
 def _check_handle(runtime: Runtime, request: web.Request) -> None:
@@ -139,7 +139,7 @@ async def followers(request: web.Request) -> web.Response:
     runtime = await _authorized_collection(request)
     if isinstance(runtime, web.Response):
         return runtime
-    total = await store.follows.count_followers(runtime.db)
+    total = await store.follows.count_followers(runtime.db.reader)
     return activity_response(vocab.collection_summary(runtime.ids.followers, total))
 
 
@@ -147,7 +147,7 @@ async def following(request: web.Request) -> web.Response:
     runtime = await _authorized_collection(request)
     if isinstance(runtime, web.Response):
         return runtime
-    total = await store.follows.count_following(runtime.db)
+    total = await store.follows.count_following(runtime.db.reader)
     return activity_response(vocab.collection_summary(runtime.ids.following, total))
 
 
@@ -157,12 +157,12 @@ async def group_outbox(request: web.Request) -> web.Response:
         return runtime
     ids = runtime.ids
     if request.query.get("page") != "true":
-        total = await store.outbox.count_public(runtime.db)
+        total = await store.outbox.count_public(runtime.db.reader)
         return activity_response(vocab.outbox_collection(ids.outbox, total))
     before = request.query.get("max_id")
     if request.query.get("min_id") is not None:
         before = "0"  # the last page: nothing is older than the epoch
-    items = await store.outbox.public_page(runtime.db, before, OUTBOX_PAGE_SIZE)
+    items = await store.outbox.public_page(runtime.db.reader, before, OUTBOX_PAGE_SIZE)
     next_cursor = store.to_db_time(items[-1].published_at) if len(items) == OUTBOX_PAGE_SIZE else None
     return activity_response(
         vocab.outbox_page(
@@ -180,7 +180,7 @@ async def group_outbox(request: web.Request) -> web.Response:
 async def campaign(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     campaign_id = int(request.match_info["campaign_id"])
-    row = await store.campaigns.get(runtime.db, campaign_id)
+    row = await store.campaigns.get(runtime.db.reader, campaign_id)
     if row is None or row.visibility == "members":
         return _refuse(404, "no such campaign")
     if row.deleted_at is not None:
@@ -206,7 +206,7 @@ async def campaign(request: web.Request) -> web.Response:
 async def activity(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     activity_id = runtime.ids.activity(request.match_info["activity_id"])
-    stored = await store.outbox.activity(runtime.db, activity_id)
+    stored = await store.outbox.activity(runtime.db.reader, activity_id)
     if stored is None:
         return _refuse(404, "no such activity")
     try:

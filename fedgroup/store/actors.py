@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from fedgroup.store.db import Database, fetchone, from_db_time, to_db_time
+from fedgroup.store.db import fetchone, from_db_time, to_db_time
 
 
 @dataclass(frozen=True)
@@ -45,16 +45,12 @@ def _actor(row: aiosqlite.Row | None) -> CachedActor | None:
     return CachedActor(*values)
 
 
-async def by_id(db: Database, actor_id: str) -> CachedActor | None:
-    return _actor(await db.fetchone(f"SELECT {_COLUMNS} FROM remote_actors WHERE id = ?", (actor_id,)))
-
-
-async def by_key_id(db: Database, key_id: str) -> CachedActor | None:
-    return _actor(await db.fetchone(f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = ?", (key_id,)))
-
-
-async def by_id_in(conn: aiosqlite.Connection, actor_id: str) -> CachedActor | None:
+async def by_id(conn: aiosqlite.Connection, actor_id: str) -> CachedActor | None:
     return _actor(await fetchone(conn, f"SELECT {_COLUMNS} FROM remote_actors WHERE id = ?", (actor_id,)))
+
+
+async def by_key_id(conn: aiosqlite.Connection, key_id: str) -> CachedActor | None:
+    return _actor(await fetchone(conn, f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = ?", (key_id,)))
 
 
 async def save(conn: aiosqlite.Connection, actor: CachedActor) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from fedgroup.store.db import Database, fetchone, from_db_time, to_db_time
+from fedgroup.store.db import fetchall, fetchone, from_db_time, to_db_time
 
 
 @dataclass(frozen=True)
@@ -57,18 +57,15 @@ async def insert(
     return cursor.lastrowid
 
 
-async def get(db: Database, campaign_id: int) -> CampaignRow | None:
-    return _row(await db.fetchone(f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)))
-
-
-async def get_in(conn: aiosqlite.Connection, campaign_id: int) -> CampaignRow | None:
+async def get(conn: aiosqlite.Connection, campaign_id: int) -> CampaignRow | None:
     return _row(await fetchone(conn, f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)))
 
 
-async def listing(db: Database, visibilities: tuple[str, ...]) -> list[CampaignRow]:
+async def listing(conn: aiosqlite.Connection, visibilities: tuple[str, ...]) -> list[CampaignRow]:
     """Campaigns not deleted, of the given visibilities, newest first."""
     marks = ",".join("?" * len(visibilities))
-    rows = await db.fetchall(
+    rows = await fetchall(
+        conn,
         f"SELECT {_COLUMNS} FROM campaigns WHERE deleted_at IS NULL AND visibility IN ({marks})"
         " ORDER BY created_at DESC, id DESC",
         visibilities,

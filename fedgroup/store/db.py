@@ -257,3 +257,8 @@ def from_db_time(text: str | None) -> datetime | None:
     if text is None:
         return None
     return datetime.strptime(text, _DB_TIME).replace(tzinfo=UTC)
+
+
+async def scalar(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
+    row = await fetchone(conn, sql, params)
+    return None if row is None else row[0]

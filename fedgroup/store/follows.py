@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from fedgroup.store.db import Database, fetchall, fetchone, to_db_time
+from fedgroup.store.db import fetchall, fetchone, scalar, to_db_time
 
 
 @dataclass(frozen=True)
@@ -72,28 +72,32 @@ async def follower_inboxes(conn: aiosqlite.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
-async def is_accepted_follower(db: Database, actor_id: str) -> bool:
-    row = await db.fetchone("SELECT 1 FROM followers WHERE actor_id = ? AND state = 'accepted'", (actor_id,))
+async def is_accepted_follower(conn: aiosqlite.Connection, actor_id: str) -> bool:
+    row = await fetchone(
+        conn, "SELECT 1 FROM followers WHERE actor_id = ? AND state = 'accepted'", (actor_id,)
+    )
     return row is not None
 
 
-async def is_follower_on_host(db: Database, origin: str) -> bool:
+async def is_follower_on_host(conn: aiosqlite.Connection, origin: str) -> bool:
     """Whether any accepted follower's id starts with this scheme://host (for instance-actor fetches)."""
-    row = await db.fetchone(
+    row = await fetchone(
+        conn,
         "SELECT 1 FROM followers WHERE state = 'accepted' AND substr(actor_id, 1, ?) = ? LIMIT 1",
         (len(origin) + 1, origin + "/"),
     )
     return row is not None
 
 
-async def count_followers(db: Database) -> int:
-    return int(await db.scalar("SELECT COUNT(*) FROM followers WHERE state = 'accepted'"))
+async def count_followers(conn: aiosqlite.Connection) -> int:
+    return int(await scalar(conn, "SELECT COUNT(*) FROM followers WHERE state = 'accepted'"))
 
 
-async def pending_followers(db: Database) -> list[Follower]:
-    rows = await db.fetchall(
+async def pending_followers(conn: aiosqlite.Connection) -> list[Follower]:
+    rows = await fetchall(
+        conn,
         "SELECT actor_id, follow_id, state, inbox, shared_inbox FROM followers WHERE state = 'pending'"
-        " ORDER BY created_at"
+        " ORDER BY created_at",
     )
     return [Follower(*r) for r in rows]
 
@@ -140,10 +144,10 @@ async def remove_following(conn: aiosqlite.Connection, actor_id: str) -> bool:
     return cursor.rowcount > 0
 
 
-async def list_following(db: Database) -> list[Following]:
-    rows = await db.fetchall("SELECT actor_id, follow_id, state FROM following ORDER BY created_at")
+async def list_following(conn: aiosqlite.Connection) -> list[Following]:
+    rows = await fetchall(conn, "SELECT actor_id, follow_id, state FROM following ORDER BY created_at")
     return [Following(*r) for r in rows]
 
 
-async def count_following(db: Database) -> int:
-    return int(await db.scalar("SELECT COUNT(*) FROM following WHERE state = 'accepted'"))
+async def count_following(conn: aiosqlite.Connection) -> int:
+    return int(await scalar(conn, "SELECT COUNT(*) FROM following WHERE state = 'accepted'"))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from fedgroup.store.db import Database, to_db_time
+from fedgroup.store.db import fetchall, scalar, to_db_time
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,9 @@ async def add(
     return cursor.rowcount > 0
 
 
-async def pending(db: Database, limit: int = 100) -> list[StoredActivity]:
-    rows = await db.fetchall(
+async def pending(conn: aiosqlite.Connection, limit: int = 100) -> list[StoredActivity]:
+    rows = await fetchall(
+        conn,
         "SELECT id, actor, type, document FROM inbox_activities WHERE state = 'pending'"
         " ORDER BY received_at LIMIT ?",
         (limit,),
@@ -51,5 +52,5 @@ async def finish(conn: aiosqlite.Connection, activity_id: str, error: str | None
         )
 
 
-async def state_of(db: Database, activity_id: str) -> str | None:
-    return await db.scalar("SELECT state FROM inbox_activities WHERE id = ?", (activity_id,))
+async def state_of(conn: aiosqlite.Connection, activity_id: str) -> str | None:
+    return await scalar(conn, "SELECT state FROM inbox_activities WHERE id = ?", (activity_id,))

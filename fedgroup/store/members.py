@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from fedgroup.store.db import Database, fetchone, to_db_time
+from fedgroup.store.db import fetchall, fetchone, to_db_time
 
 ROLES = ("admin", "organizer", "member")
 
@@ -52,20 +52,16 @@ async def add(
     return cursor.lastrowid
 
 
-async def by_name(db: Database, name: str) -> Member | None:
-    return _member(await db.fetchone(f"SELECT {_COLUMNS} FROM members WHERE name = ?", (name,)))
-
-
-async def by_name_in(conn: aiosqlite.Connection, name: str) -> Member | None:
+async def by_name(conn: aiosqlite.Connection, name: str) -> Member | None:
     return _member(await fetchone(conn, f"SELECT {_COLUMNS} FROM members WHERE name = ?", (name,)))
 
 
-async def by_id(db: Database, member_id: int) -> Member | None:
-    return _member(await db.fetchone(f"SELECT {_COLUMNS} FROM members WHERE id = ?", (member_id,)))
+async def by_id(conn: aiosqlite.Connection, member_id: int) -> Member | None:
+    return _member(await fetchone(conn, f"SELECT {_COLUMNS} FROM members WHERE id = ?", (member_id,)))
 
 
-async def listing(db: Database) -> list[Member]:
-    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM members ORDER BY name")
+async def listing(conn: aiosqlite.Connection) -> list[Member]:
+    rows = await fetchall(conn, f"SELECT {_COLUMNS} FROM members ORDER BY name")
     return [Member(*r) for r in rows]
 
 

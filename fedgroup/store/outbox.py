@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
-from fedgroup.store.db import Database, fetchone, from_db_time, to_db_time
+from fedgroup.store.db import fetchall, fetchone, from_db_time, scalar, to_db_time
 
 
 @dataclass(frozen=True)
@@ -50,13 +50,7 @@ async def add_activity(
     )
 
 
-async def activity(db: Database, activity_id: str) -> OutboxActivity | None:
-    return _activity(
-        await db.fetchone(f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE id = ?", (activity_id,))
-    )
-
-
-async def activity_in(conn: aiosqlite.Connection, activity_id: str) -> OutboxActivity | None:
+async def activity(conn: aiosqlite.Connection, activity_id: str) -> OutboxActivity | None:
     return _activity(
         await fetchone(
             conn, f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE id = ?", (activity_id,)
@@ -64,20 +58,22 @@ async def activity_in(conn: aiosqlite.Connection, activity_id: str) -> OutboxAct
     )
 
 
-async def count_public(db: Database) -> int:
-    return int(await db.scalar("SELECT COUNT(*) FROM outbox_activities WHERE visibility = 'public'"))
+async def count_public(conn: aiosqlite.Connection) -> int:
+    return int(await scalar(conn, "SELECT COUNT(*) FROM outbox_activities WHERE visibility = 'public'"))
 
 
-async def public_page(db: Database, before: str | None, limit: int) -> list[OutboxActivity]:
+async def public_page(conn: aiosqlite.Connection, before: str | None, limit: int) -> list[OutboxActivity]:
     """Public activities, newest first, strictly older than `before` (a published_at cursor)."""
     if before is None:
-        rows = await db.fetchall(
+        rows = await fetchall(
+            conn,
             f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE visibility = 'public'"
             " ORDER BY published_at DESC, id DESC LIMIT ?",
             (limit,),
         )
     else:
-        rows = await db.fetchall(
+        rows = await fetchall(
+            conn,
             f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE visibility = 'public' AND published_at < ?"
             " ORDER BY published_at DESC, id DESC LIMIT ?",
             (before, limit),
@@ -121,13 +117,16 @@ async def add_deliveries(
     return cursor.rowcount
 
 
-async def due(db: Database, now: datetime, exclude: Iterable[int], limit: int) -> list[Delivery]:
+async def due(
+    conn: aiosqlite.Connection, now: datetime, exclude: Iterable[int], limit: int
+) -> list[Delivery]:
     """Deliveries whose time has come, on hosts that are not paused, oldest first."""
     stamp = to_db_time(now)
     skip = list(exclude)
     # NOT IN (NULL) would match nothing, so the clause is only added when there is something to skip.
     skip_clause = f" AND d.id NOT IN ({','.join('?' * len(skip))})" if skip else ""
-    rows = await db.fetchall(
+    rows = await fetchall(
+        conn,
         "SELECT d.id, d.activity_id, d.inbox, d.host, d.attempts, d.queued_at FROM deliveries d"
         " LEFT JOIN delivery_hosts h ON h.host = d.host"
         " WHERE d.next_attempt_at <= ? AND (h.paused_until IS NULL OR h.paused_until <= ?)"
@@ -137,12 +136,12 @@ async def due(db: Database, now: datetime, exclude: Iterable[int], limit: int) -
     return [Delivery(r[0], r[1], r[2], r[3], r[4], from_db_time(r[5])) for r in rows]  # type: ignore[arg-type]
 
 
-async def next_due_at(db: Database) -> datetime | None:
-    return from_db_time(await db.scalar("SELECT MIN(next_attempt_at) FROM deliveries"))
+async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
+    return from_db_time(await scalar(conn, "SELECT MIN(next_attempt_at) FROM deliveries"))
 
 
-async def pending_count(db: Database) -> int:
-    return int(await db.scalar("SELECT COUNT(*) FROM deliveries"))
+async def pending_count(conn: aiosqlite.Connection) -> int:
+    return int(await scalar(conn, "SELECT COUNT(*) FROM deliveries"))
 
 
 async def delivered(conn: aiosqlite.Connection, delivery: Delivery) -> None:

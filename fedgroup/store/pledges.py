@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import aiosqlite
 
-from fedgroup.store.db import Database, fetchall, fetchone, from_db_time, to_db_time
+from fedgroup.store.db import fetchall, fetchone, from_db_time, to_db_time
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,9 @@ async def member_pledge(conn: aiosqlite.Connection, pledge_id: int) -> MemberPle
     return None if row is None else _pledge(row)
 
 
-async def pledges_for_campaign(db: Database, campaign_id: int) -> list[MemberPledge]:
-    rows = await db.fetchall(
-        f"{_PLEDGE_SELECT} WHERE p.campaign_id = ? ORDER BY p.created_at", (campaign_id,)
+async def pledges_for_campaign(conn: aiosqlite.Connection, campaign_id: int) -> list[MemberPledge]:
+    rows = await fetchall(
+        conn, f"{_PLEDGE_SELECT} WHERE p.campaign_id = ? ORDER BY p.created_at", (campaign_id,)
     )
     return [_pledge(r) for r in rows]
 
@@ -122,9 +122,9 @@ async def pledges_for_partner_campaign(
     return [_pledge(r) for r in rows]
 
 
-async def pledges_of_member(db: Database, member_id: int) -> list[MemberPledge]:
-    rows = await db.fetchall(
-        f"{_PLEDGE_SELECT} WHERE p.member_id = ? ORDER BY p.created_at DESC", (member_id,)
+async def pledges_of_member(conn: aiosqlite.Connection, member_id: int) -> list[MemberPledge]:
+    rows = await fetchall(
+        conn, f"{_PLEDGE_SELECT} WHERE p.member_id = ? ORDER BY p.created_at DESC", (member_id,)
     )
     return [_pledge(r) for r in rows]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from fedgroup.store.db import Database, to_db_time
+from fedgroup.store.db import fetchone, to_db_time
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,11 @@ class Site:
     instance_public_key: str
 
 
-async def load(db: Database) -> Site | None:
-    row = await db.fetchone(
+async def load(conn: aiosqlite.Connection) -> Site | None:
+    row = await fetchone(
+        conn,
         "SELECT handle, name, summary, group_private_key, group_public_key,"
-        " instance_private_key, instance_public_key FROM site WHERE id = 1"
+        " instance_private_key, instance_public_key FROM site WHERE id = 1",
     )
     return None if row is None else Site(*row)
 

@@ -13,7 +13,7 @@ async def group_page(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     if request.match_info["handle"].lower() != runtime.ids.handle.lower():
         raise web.HTTPNotFound(text="no such group\n")
-    campaigns = await store.campaigns.listing(runtime.db, ("public",))
+    campaigns = await store.campaigns.listing(runtime.db.reader, ("public",))
     return aiohttp_jinja2.render_template(
         "group.html", request, {"site": runtime.site, "ids": runtime.ids, "campaigns": campaigns}
     )
@@ -21,7 +21,7 @@ async def group_page(request: web.Request) -> web.Response:
 
 async def campaign_page(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    row = await store.campaigns.get(runtime.db, int(request.match_info["campaign_id"]))
+    row = await store.campaigns.get(runtime.db.reader, int(request.match_info["campaign_id"]))
     if row is None or row.visibility != "public":
         raise web.HTTPNotFound(text="no such campaign\n")
     if row.deleted_at is not None:
