@@ -1,50 +1,495 @@
-"""What people can do with the group, shared by the CLI and the web UI: each action checks its input,
-writes in one transaction, and queues what federates in that same transaction."""
+"""What people can do with the group, shared by the CLI and the web UI. Each action checks its input with
+the rules (campaigns.py), writes in one transaction, and queues in that same transaction what federates."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import aiosqlite
+import orjson
 
-from fedgroup import store
-from fedgroup.activitypub import outbox
+from fedgroup import campaign_state, campaigns, store
+from fedgroup.activitypub import outbox, vocab
+from fedgroup.campaigns import CampaignError, Goal, PledgeOption
+from fedgroup.passwords import PasswordError
 from fedgroup.runtime import Runtime
 
-VISIBILITIES = ("public", "followers", "members")
-MAX_TITLE = 200
-MAX_BODY = 20_000
+log = logging.getLogger(__name__)
+
+VISIBILITIES = campaigns.VISIBILITIES
+MAX_NAME = 60
+MAX_EMAIL = 254
 
 
 class ActionError(ValueError):
-    """Input a person must correct; `field` names the form field it belongs to."""
+    """Something a person asked for that cannot be done; `field` names the form field it belongs to."""
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
 
 
+# Errors a person can correct; the CLI prints them in one line, the UI beside the field.
+USER_ERRORS = (ActionError, CampaignError, PasswordError)
+
+
+async def _load(conn: aiosqlite.Connection, campaign_id: int) -> campaign_state.CampaignState:
+    state = await campaign_state.load(conn, campaign_id)
+    if state is None or state.row.deleted_at is not None:
+        raise ActionError(f"there is no campaign {campaign_id}", "campaign")
+    return state
+
+
+# -- campaigns ---------------------------------------------------------------------------------------------
+
+
+async def campaign(runtime: Runtime, campaign_id: int) -> campaign_state.CampaignState:
+    """A campaign that exists (not deleted), or an ActionError."""
+    return await _load(runtime.db.reader, campaign_id)
+
+
 async def create_campaign(
-    runtime: Runtime, title: str, body: str, visibility: str = "public", deadline: datetime | None = None
+    runtime: Runtime,
+    title: str,
+    body: str,
+    *,
+    goals: Sequence[Goal] = (),
+    options: Sequence[PledgeOption] = (),
+    deadline: datetime | None = None,
+    visibility: str = "public",
+    multiple_choice: bool = False,
 ) -> int:
-    title, body = title.strip(), body.strip()
-    if not title:
-        raise ActionError("a campaign needs a title", "title")
-    if len(title) > MAX_TITLE:
-        raise ActionError(f"the title is longer than {MAX_TITLE} characters", "title")
-    if len(body) > MAX_BODY:
-        raise ActionError(f"the text is longer than {MAX_BODY} characters", "body")
-    if visibility not in VISIBILITIES:
-        raise ActionError(f"visibility must be one of {', '.join(VISIBILITIES)}", "visibility")
+    """Store a campaign and, unless it is for members only, send it to followers."""
     now = runtime.now()
+    draft = campaigns.validate_draft(title, body, goals, options, deadline, visibility, now, multiple_choice)
 
     async def job(conn: aiosqlite.Connection) -> int:
-        campaign_id = await store.campaigns.insert(conn, title, body, visibility, deadline, now)
-        row = await store.campaigns.get(conn, campaign_id)
-        assert row is not None
-        await outbox.publish_campaign(conn, runtime.ids, row, now)
+        campaign_id = await store.campaigns.insert(
+            conn,
+            draft.title,
+            draft.body,
+            draft.visibility,
+            draft.deadline,
+            draft.multiple_choice,
+            [(g.kind, g.target, g.unit) for g in draft.goals],
+            [(o.label, o.kind, o.amount) for o in draft.options],
+            now,
+        )
+        await outbox.publish_campaign(conn, runtime.ids, await _load(conn, campaign_id), now)
         return campaign_id
 
     campaign_id = await runtime.db.write(job)
     runtime.deliveries_queued()
+    log.info("campaign created id=%d visibility=%s", campaign_id, draft.visibility)
     return campaign_id
+
+
+async def edit_campaign(
+    runtime: Runtime,
+    campaign_id: int,
+    title: str,
+    body: str,
+    deadline: datetime | None,
+    targets: dict[str, Decimal] | None = None,
+) -> None:
+    """Change the text, deadline and goal targets. Options and visibility stay as created: Mastodon resets a
+    poll whose options change, and a visibility change would need a Create or Delete instead of an Update."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        state = await _load(conn, campaign_id)
+        goals = [Goal(g.kind, (targets or {}).get(g.kind, g.target), g.unit) for g in state.goals]
+        deadline_changed = deadline != state.row.deadline
+        draft = campaigns.validate_draft(
+            title, body, goals, state.options, deadline if deadline_changed else None, state.row.visibility, now,
+            state.row.multiple_choice,
+        )  # fmt: skip
+        await store.campaigns.update_text(
+            conn,
+            campaign_id,
+            draft.title,
+            draft.body,
+            deadline,
+            [(g.kind, g.target) for g in draft.goals],
+            now,
+        )
+        await outbox.update_campaign(conn, runtime.ids, await _load(conn, campaign_id), now)
+        await store.campaigns.totals_published(conn, campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+
+
+async def close_campaign(runtime: Runtime, campaign_id: int) -> bool:
+    """Close (by hand or at the deadline); the final Update carries `closed`. False if already closed."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> bool:
+        await _load(conn, campaign_id)
+        if not await store.campaigns.close(conn, campaign_id, now):
+            return False
+        await outbox.update_campaign(conn, runtime.ids, await _load(conn, campaign_id), now)
+        await store.campaigns.totals_published(conn, campaign_id, now)
+        return True
+
+    closed = await runtime.db.write(job)
+    runtime.deliveries_queued()
+    if closed:
+        log.info("campaign closed id=%d", campaign_id)
+    return closed
+
+
+async def delete_campaign(runtime: Runtime, campaign_id: int) -> None:
+    """Delete everywhere it went (Delete with a Tombstone), then erase its pledges, votes and replies here."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        state = await _load(conn, campaign_id)
+        await outbox.delete_campaign(conn, runtime.ids, campaign_id, state.row.visibility, now)
+        await store.campaigns.mark_deleted(conn, campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("campaign deleted id=%d", campaign_id)
+
+
+async def report_outcome(runtime: Runtime, campaign_id: int, report: str) -> str:
+    """Record what was achieved and publish it as a reply to the campaign; returns the summary line."""
+    report = campaigns.clean_block(report)
+    if not report:
+        raise ActionError("write what the campaign achieved", "outcome")
+    if len(report) > campaigns.MAX_BODY:
+        raise ActionError("the report is too long", "outcome")
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> str:
+        await _load(conn, campaign_id)
+        await store.campaigns.close(conn, campaign_id, now)
+        await store.campaigns.set_outcome(conn, campaign_id, report, now)
+        state = await _load(conn, campaign_id)
+        summary = await campaign_state.outcome_summary(conn, state)
+        await outbox.publish_outcome(conn, runtime.ids, state, summary, now)
+        await outbox.update_campaign(conn, runtime.ids, state, now)
+        return summary
+
+    summary = await runtime.db.write(job)
+    runtime.deliveries_queued()
+    return summary
+
+
+# -- members -----------------------------------------------------------------------------------------------
+
+
+def _clean_name(name: str) -> str:
+    name = campaigns.clean_line(name)
+    if not name or len(name) > MAX_NAME:
+        raise ActionError(f"a name is 1-{MAX_NAME} characters", "name")
+    return name
+
+
+async def add_member(
+    runtime: Runtime, name: str, role: str, email: str | None = None, password_hash: str | None = None
+) -> int:
+    name = _clean_name(name)
+    if role not in store.members.ROLES:
+        raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
+    if email is not None:
+        email = email.strip() or None
+        if email is not None and (
+            len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() for c in email)
+        ):
+            raise ActionError("that does not look like an email address", "email")
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> int:
+        if await store.members.by_name(conn, name) is not None:
+            raise ActionError(f"there is already a member called {name}", "name")
+        return await store.members.add(conn, name, role, email, password_hash, now)
+
+    return await runtime.db.write(job)
+
+
+async def member_named(runtime: Runtime, name: str) -> store.members.Member:
+    member = await store.members.by_name(runtime.db.reader, name.strip())
+    if member is None:
+        raise ActionError(f"there is no member called {name.strip()}", "member")
+    return member
+
+
+async def remove_member(runtime: Runtime, member_id: int) -> None:
+    """Erase a member and everything we hold about them; totals and partner aggregates adjust and federate."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        member = await store.members.by_id(conn, member_id)
+        if member is None:
+            raise ActionError("there is no such member", "member")
+        if member.is_admin and await store.members.count_admins(conn) <= 1:
+            raise ActionError("the last admin cannot be removed", "member")
+        local = await store.pledges.campaigns_pledged_by(conn, member_id)
+        partner = await store.pledges.partner_campaigns_pledged_by(conn, member_id)
+        await store.members.remove(conn, member_id)
+        for campaign_id in local:
+            await store.campaigns.totals_changed(conn, campaign_id, now)
+        for partner_campaign_id in partner:
+            await _send_aggregate(conn, runtime, partner_campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("member removed id=%d", member_id)
+
+
+# -- pledges -----------------------------------------------------------------------------------------------
+
+
+def _choose(
+    goals: Sequence[Goal], options: Sequence[PledgeOption], option: str | None, kind: str | None,
+    amount: str | Decimal | None, note: str,
+) -> tuple[campaigns.Contribution, str | None, str]:  # fmt: skip
+    """A pledge is either one of the campaign's options or a kind and amount of the member's own."""
+    if option:
+        chosen = campaigns.option_contribution(options, option)
+        if chosen is None:
+            raise ActionError(f"there is no option {option!r}", "option")
+        _, note = campaigns.validate_pledge(goals, chosen.kind, chosen.amount, note)
+        return chosen, option, note
+    if not kind or amount is None:
+        raise ActionError("choose an option, or a kind and an amount", "amount")
+    contribution, note = campaigns.validate_pledge(goals, kind, amount, note)
+    return contribution, None, note
+
+
+async def pledge(
+    runtime: Runtime,
+    member_id: int,
+    campaign_id: int,
+    option: str | None = None,
+    kind: str | None = None,
+    amount: str | Decimal | None = None,
+    note: str = "",
+) -> None:
+    """A member's pledge to one of our campaigns; replaces their earlier pledge of the same kind."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        state = await _load(conn, campaign_id)
+        if not state.is_open(now):
+            raise ActionError("this campaign is closed", "campaign")
+        contribution, label, clean_note = _choose(state.goals, state.options, option, kind, amount, note)
+        await store.pledges.upsert_member_pledge(
+            conn, member_id, campaign_id, None, contribution.kind, contribution.amount, label, clean_note, now
+        )
+        await store.campaigns.totals_changed(conn, campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.wake_scheduler()
+
+
+async def withdraw_pledge(runtime: Runtime, member_id: int, pledge_id: int) -> None:
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        found = await store.pledges.member_pledge(conn, pledge_id)
+        if found is None or found.member_id != member_id:
+            raise ActionError("there is no such pledge", "pledge")
+        await store.pledges.withdraw_member_pledge(conn, pledge_id, member_id)
+        if found.campaign_id is not None:
+            await store.campaigns.totals_changed(conn, found.campaign_id, now)
+        else:
+            assert found.partner_campaign_id is not None
+            await _send_aggregate(conn, runtime, found.partner_campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    runtime.wake_scheduler()
+
+
+async def set_fulfilled(runtime: Runtime, pledge_id: int, fulfilled: bool) -> None:
+    if not await runtime.db.write(lambda conn: store.pledges.set_fulfilled(conn, pledge_id, fulfilled)):
+        raise ActionError("there is no such pledge", "pledge")
+
+
+# -- coalitions: pledging to partner groups' campaigns --------------------------------------------------------
+
+
+def partner_goals(partner: store.campaigns.PartnerCampaign) -> tuple[list[Goal], list[PledgeOption]]:
+    """A partner campaign's goals and options, as its server described them (validated when received)."""
+    goals = [Goal(g["kind"], Decimal(g["target"]), g.get("unit")) for g in orjson.loads(partner.goals)]
+    options = [
+        PledgeOption(o["name"], o["kind"], Decimal(o["amount"])) for o in orjson.loads(partner.options)
+    ]
+    return goals, options
+
+
+async def pledge_to_partner(
+    runtime: Runtime,
+    member_id: int,
+    partner_campaign_id: int,
+    option: str | None = None,
+    kind: str | None = None,
+    amount: str | Decimal | None = None,
+    note: str = "",
+) -> None:
+    """A member pledges to a partner's campaign; the partner gets our group's new aggregate (no names)."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        partner = await store.campaigns.partner_campaign(conn, partner_campaign_id)
+        if partner is None:
+            raise ActionError("there is no such partner campaign", "campaign")
+        if not campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now):
+            raise ActionError("this campaign is closed", "campaign")
+        goals, options = partner_goals(partner)
+        contribution, label, clean_note = _choose(goals, options, option, kind, amount, note)
+        await store.pledges.upsert_member_pledge(
+            conn,
+            member_id,
+            None,
+            partner_campaign_id,
+            contribution.kind,
+            contribution.amount,
+            label,
+            clean_note,
+            now,
+        )
+        await _send_aggregate(conn, runtime, partner_campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+
+
+async def _send_aggregate(
+    conn: aiosqlite.Connection, runtime: Runtime, partner_campaign_id: int, now: datetime
+) -> None:
+    """Send the partner our members' current aggregate: the Pledge, an Update of it, or its Undo at zero."""
+    partner = await store.campaigns.partner_campaign(conn, partner_campaign_id)
+    if partner is None:
+        return
+    group = await store.actors.by_id(conn, partner.group_actor)
+    if group is None:
+        log.info("group pledge not sent reason=partner-unknown partner=%s", partner.group_actor)
+        return
+    pledges = await store.pledges.pledges_for_partner_campaign(conn, partner_campaign_id)
+    aggregate = campaigns.aggregate(
+        campaigns.MemberPledgeFacts(p.member_id, campaigns.Contribution(p.kind, p.amount), p.option_label)
+        for p in pledges
+    )
+    sent = await store.pledges.sent_group_pledge(conn, partner_campaign_id)
+    previous: dict[str, Any] | None = orjson.loads(sent[1]) if sent else None
+    if aggregate.pledgers == 0:
+        if previous is not None:
+            await outbox.withdraw_group_pledge(conn, runtime.ids, previous, group.inbox, now)
+            await store.pledges.forget_sent_group_pledge(conn, partner_campaign_id)
+        return
+    goals, _ = partner_goals(partner)
+    summary = (
+        f"{runtime.site.name} pledges "
+        + campaigns.progress_text(
+            campaigns.progress(goals, [line.contribution for line in aggregate.lines])
+        ).replace(" of ", " toward ")
+        + f" from {aggregate.pledgers} member{'s' if aggregate.pledgers != 1 else ''}"
+    )
+    pledge_id = sent[0] if sent else outbox.new_activity_id(runtime.ids)
+    document = vocab.group_pledge(
+        runtime.ids, pledge_id, partner.group_actor, partner.object_id, aggregate, summary
+    )
+    await outbox.send_group_pledge(conn, runtime.ids, document, previous, group.inbox, now)
+    await store.pledges.save_sent_group_pledge(
+        conn, partner_campaign_id, pledge_id, orjson.dumps(document).decode(), now
+    )
+
+
+async def follow_group(runtime: Runtime, actor: store.actors.CachedActor) -> None:
+    """Our group follows another group (a coalition partner); its campaigns arrive once it accepts."""
+    if actor.id == runtime.ids.group:
+        raise ActionError("a group cannot follow itself", "handle")
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        await store.actors.save(conn, actor)
+        follow_id = await outbox.follow(conn, runtime.ids, actor.id, actor.inbox, now)
+        await store.follows.add_following(conn, actor.id, follow_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("following group=%s", actor.id)
+
+
+async def leave_group(runtime: Runtime, actor_id: str) -> None:
+    """Stop following a partner: withdraw our pledges to its campaigns, Undo the Follow, forget its campaigns."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        following = await store.follows.following_of(conn, actor_id)
+        if following is None:
+            raise ActionError(f"we do not follow {actor_id}", "handle")
+        actor = await store.actors.by_id(conn, actor_id)
+        for partner in await store.campaigns.partner_campaigns(conn, actor_id):
+            sent = await store.pledges.sent_group_pledge(conn, partner.id)
+            if sent is not None and actor is not None:
+                await outbox.withdraw_group_pledge(conn, runtime.ids, orjson.loads(sent[1]), actor.inbox, now)
+        if actor is not None:
+            await outbox.unfollow(conn, runtime.ids, actor_id, following.follow_id, actor.inbox, now)
+        await store.campaigns.remove_partner_campaigns_of(conn, actor_id)
+        await store.follows.remove_following(conn, actor_id)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("left group=%s", actor_id)
+
+
+async def answer_follower(runtime: Runtime, actor_id: str, approve: bool) -> None:
+    """Manual approval: Accept (the follower then hears our campaigns) or Reject and forget the request."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        follower = await store.follows.follower(conn, actor_id)
+        if follower is None or follower.state != "pending":
+            raise ActionError(f"no follow request from {actor_id} is waiting", "actor")
+        follow = {"id": follower.follow_id, "actor": actor_id}
+        if approve:
+            await store.follows.set_follower_state(conn, actor_id, "accepted")
+            await outbox.accept_follow(conn, runtime.ids, follow, follower.inbox, now)
+        else:
+            await store.follows.remove_follower(conn, actor_id)
+            await outbox.reject_follow(conn, runtime.ids, follow, follower.inbox, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("follow request %s actor=%s", "approved" if approve else "rejected", actor_id)
+
+
+# -- the clock's work ------------------------------------------------------------------------------------------
+
+
+async def close_due_campaigns(runtime: Runtime) -> int:
+    due = await store.campaigns.past_deadline(runtime.db.reader, runtime.now())
+    closed = 0
+    for campaign_id in due:
+        closed += await close_campaign(runtime, campaign_id)
+    return closed
+
+
+async def publish_due_totals(runtime: Runtime, interval_seconds: float) -> int:
+    """One Update(Question) per campaign whose totals changed, at most one per `interval_seconds`."""
+    now = runtime.now()
+    due = await store.campaigns.totals_to_publish(
+        runtime.db.reader, now - timedelta(seconds=interval_seconds)
+    )
+
+    async def job(conn: aiosqlite.Connection, campaign_id: int) -> None:
+        state = await campaign_state.load(conn, campaign_id)
+        if state is None or state.row.deleted_at is not None:
+            return
+        await outbox.update_campaign(conn, runtime.ids, state, now)
+        await store.campaigns.totals_published(conn, campaign_id, now)
+
+    for campaign_id in due:
+        await runtime.db.write(lambda conn, c=campaign_id: job(conn, c))
+    if due:
+        runtime.deliveries_queued()
+    return len(due)

@@ -199,8 +199,8 @@ def validate_draft(
         raise CampaignError(f"the text is longer than {MAX_BODY} characters", "body")
     if visibility not in VISIBILITIES:
         raise CampaignError(f"visibility must be one of {', '.join(VISIBILITIES)}", "visibility")
-    if not goals:
-        raise CampaignError("a campaign needs at least one goal", "goals")
+    if options and not goals:
+        raise CampaignError("pledge options need a goal to count toward", "goals")
     kinds = [g.kind for g in goals]
     if len(set(kinds)) != len(kinds):
         raise CampaignError("each kind of goal can appear once", "goals")
@@ -362,3 +362,95 @@ def amount_text(amount: Decimal) -> str:
     """How amounts travel in JSON: a plain decimal string, exact (never a float)."""
     normalized = amount.normalize()
     return f"{normalized:f}"
+
+
+# -- tallies: everything that counts toward a campaign -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AggregateLine:
+    """One line of a partner group's aggregate pledge: how much, for which option, from how many members."""
+
+    contribution: Contribution
+    option: str | None
+    pledgers: int
+
+
+@dataclass(frozen=True)
+class GroupAggregate:
+    pledgers: int
+    lines: tuple[AggregateLine, ...]
+
+
+@dataclass(frozen=True)
+class MemberPledgeFacts:
+    member_id: int
+    contribution: Contribution
+    option: str | None
+
+
+@dataclass(frozen=True)
+class Tally:
+    progress: tuple[GoalProgress, ...]
+    option_counts: tuple[tuple[str, int], ...]
+    pledgers: int
+    partner_groups: int
+
+
+def aggregate(pledges: Iterable[MemberPledgeFacts]) -> GroupAggregate:
+    """What a group tells a partner about its members' pledges: sums per kind and option, head counts, no names."""
+    sums: dict[tuple[str, str | None], Decimal] = {}
+    people: dict[tuple[str, str | None], set[int]] = {}
+    everyone: set[int] = set()
+    for p in pledges:
+        key = (p.contribution.kind, p.option)
+        sums[key] = sums.get(key, Decimal(0)) + p.contribution.amount
+        people.setdefault(key, set()).add(p.member_id)
+        everyone.add(p.member_id)
+    lines = tuple(
+        AggregateLine(Contribution(kind, sums[(kind, option)]), option, len(people[(kind, option)]))
+        for kind, option in sorted(sums, key=lambda k: (k[0], k[1] or ""))
+    )
+    return GroupAggregate(len(everyone), lines)
+
+
+def tally(
+    goals: Sequence[Goal],
+    options: Sequence[PledgeOption],
+    member_pledges: Iterable[MemberPledgeFacts],
+    votes: Iterable[tuple[str, str]],
+    groups: Iterable[GroupAggregate],
+) -> Tally:
+    """Totals per goal, pledges per option, and how many pledged — from members, poll voters (voter, label)
+    and partner groups' aggregates."""
+    contributions: list[Contribution] = []
+    per_option = {o.label: 0 for o in options}
+    members: set[int] = set()
+    voters: set[str] = set()
+    for pledge in member_pledges:
+        contributions.append(pledge.contribution)
+        members.add(pledge.member_id)
+        if pledge.option in per_option:
+            per_option[pledge.option] += 1
+    for voter, label in votes:
+        contribution = option_contribution(options, label)
+        if contribution is None:
+            continue
+        contributions.append(contribution)
+        voters.add(voter)
+        per_option[label] += 1
+    group_people = 0
+    group_count = 0
+    for group in groups:
+        group_count += 1
+        group_people += group.pledgers
+        for line in group.lines:
+            contributions.append(line.contribution)
+            if line.option in per_option:
+                per_option[line.option] += line.pledgers
+    return Tally(
+        progress=progress(goals, contributions),
+        option_counts=tuple(per_option.items()),
+        pledgers=len(members) + len(voters) + group_people,
+        partner_groups=group_count,
+    )

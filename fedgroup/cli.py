@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import functools
 import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from aiohttp import web
 
-from fedgroup import __version__, actions, datadir, store
+from fedgroup import __version__, actions, campaign_state, campaigns, datadir, passwords, sanitize, store
 from fedgroup import config as config_module
+from fedgroup.activitypub import discovery
+from fedgroup.activitypub.fetch import FetchError
 from fedgroup.config import Config, ConfigError
-from fedgroup.runtime import Runtime, open_runtime
+from fedgroup.runtime import Runtime, close_runtime, open_runtime, start_network
 
 log = logging.getLogger("fedgroup")
 
@@ -70,14 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.set_defaults(run=cmd_serve)
 
-    campaign = commands.add_parser("campaign", help="campaigns").add_subparsers(
-        dest="campaign_command", required=True, parser_class=OneLineParser
-    )
-    create = with_data_dir(campaign.add_parser("create", help="create a campaign and print its URL"))
-    create.add_argument("--title", required=True)
-    create.add_argument("--body", required=True)
-    create.add_argument("--visibility", choices=actions.VISIBILITIES, default="public")
-    create.set_defaults(run=cmd_campaign_create)
+    _add_campaign_commands(commands, with_data_dir)
+    _add_member_commands(commands, with_data_dir)
+    _add_pledge_commands(commands, with_data_dir)
+    _add_coalition_commands(commands, with_data_dir)
+    _add_follower_commands(commands, with_data_dir)
+
+    demo = commands.add_parser("demo", help="run three federating sample groups on loopback ports")
+    demo.add_argument("--data-dir", type=_data_dir, help="where the sample groups live (default: a temp dir)")
+    demo.add_argument("--port", type=int, default=8081, help="first of three ports (default 8081)")
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 
@@ -144,25 +150,419 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
         await runner.cleanup()
 
 
-def cmd_campaign_create(args: argparse.Namespace) -> None:
-    async def run(runtime: Runtime) -> str:
-        campaign_id = await actions.create_campaign(runtime, args.title, args.body, args.visibility)
-        return runtime.ids.campaign(campaign_id)
-
-    print(with_runtime(args.data_dir, run))
-
-
-def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]]) -> Any:
-    """Open the data dir's database (beside a running server, if any), run, close."""
+def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], network: bool = False) -> Any:
+    """Open the data dir's database (beside a running server, if any), run, close. Deliveries a command
+    queues are sent by the running server, which shares the database."""
 
     async def main() -> Any:
         runtime = await open_runtime(config_module.load(data_dir))
         try:
+            if network:
+                await start_network(runtime, workers=False)
             return await command(runtime)
         finally:
-            await runtime.db.close()
+            await close_runtime(runtime)
 
     return asyncio.run(main())
+
+
+def managed(command: Callable[[Runtime, argparse.Namespace], Awaitable[str | None]], network: bool = False):
+    """A command that works on a group's data: its output (if any) printed on stdout."""
+
+    def run(args: argparse.Namespace) -> None:
+        output = with_runtime(args.data_dir, lambda runtime: command(runtime, args), network)
+        if output:
+            print(output)
+
+    return run
+
+
+def _table(rows: Sequence[Sequence[Any]]) -> str:
+    """Tab-separated lines: readable in a terminal and easy to `cut`."""
+    return "\n".join("\t".join("" if v is None else str(v) for v in row) for row in rows)
+
+
+# -- campaigns ----------------------------------------------------------------------------------------------
+
+
+def _add_campaign_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    campaign = commands.add_parser("campaign", help="create and run campaigns").add_subparsers(
+        dest="campaign_command", required=True, parser_class=OneLineParser
+    )
+    create = with_data_dir(campaign.add_parser("create", help="create a campaign and print its URL"))
+    create.add_argument("--title", required=True)
+    create.add_argument("--body", required=True, help="what the campaign is about (plain text)")
+    create.add_argument(
+        "--goal", action="append", default=[], metavar="KIND:TARGET[:UNIT]",
+        help="a goal, e.g. money:1000:EUR, hours:40, items:30:meals, people:50 (repeatable)",
+    )  # fmt: skip
+    create.add_argument(
+        "--option", action="append", default=[], metavar="LABEL=KIND:AMOUNT",
+        help='a pledge option, e.g. "Bring food=items:1" (repeatable; at most 4 federate as a poll)',
+    )  # fmt: skip
+    create.add_argument("--deadline", help="ISO 8601 date-time, e.g. 2027-03-01T18:00Z")
+    create.add_argument("--visibility", choices=campaigns.VISIBILITIES, default="public")
+    create.add_argument("--multiple", action="store_true", help="people may choose several options")
+    create.set_defaults(run=managed(campaign_create))
+
+    with_data_dir(campaign.add_parser("list", help="list campaigns")).set_defaults(run=managed(campaign_list))
+    show = with_data_dir(campaign.add_parser("show", help="a campaign with its totals and comments"))
+    show.add_argument("id", type=int)
+    show.set_defaults(run=managed(campaign_show))
+
+    edit = with_data_dir(campaign.add_parser("edit", help="change title, text, deadline or targets"))
+    edit.add_argument("id", type=int)
+    edit.add_argument("--title")
+    edit.add_argument("--body")
+    edit.add_argument("--deadline", help="ISO 8601 date-time, or 'none' to remove it")
+    edit.add_argument("--target", action="append", default=[], metavar="KIND:TARGET", help="new goal target")
+    edit.set_defaults(run=managed(campaign_edit))
+
+    for name, helptext, handler in (
+        ("close", "close a campaign to pledges", campaign_close),
+        ("delete", "delete a campaign everywhere it went, with its pledges", campaign_delete),
+    ):
+        sub = with_data_dir(campaign.add_parser(name, help=helptext))
+        sub.add_argument("id", type=int)
+        sub.set_defaults(run=managed(handler))
+
+    outcome = with_data_dir(campaign.add_parser("outcome", help="publish what the campaign achieved"))
+    outcome.add_argument("id", type=int)
+    outcome.add_argument("--report", required=True, help="what was achieved (plain text)")
+    outcome.set_defaults(run=managed(campaign_outcome))
+
+
+def _deadline(text: str | None) -> datetime | None:
+    return None if text is None or text.strip().lower() == "none" else campaigns.parse_deadline(text)
+
+
+async def campaign_create(runtime: Runtime, args: argparse.Namespace) -> str:
+    campaign_id = await actions.create_campaign(
+        runtime,
+        args.title,
+        args.body,
+        goals=[campaigns.parse_goal(g) for g in args.goal],
+        options=[campaigns.parse_option(o) for o in args.option],
+        deadline=_deadline(args.deadline),
+        visibility=args.visibility,
+        multiple_choice=args.multiple,
+    )
+    return runtime.ids.campaign(campaign_id)
+
+
+async def campaign_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    rows = await store.campaigns.listing(runtime.db.reader, campaigns.VISIBILITIES)
+    lines = []
+    for row in rows:
+        state = await campaign_state.load(runtime.db.reader, row.id)
+        assert state is not None
+        status = "open" if state.is_open(runtime.now()) else "closed"
+        lines.append((row.id, status, row.visibility, row.title, state.progress_text))
+    return _table(lines) if lines else "no campaigns yet"
+
+
+async def campaign_show(runtime: Runtime, args: argparse.Namespace) -> str:
+    state = await actions.campaign(runtime, args.id)
+    row = state.row
+    lines = [
+        f"{row.title}  ({runtime.ids.campaign(row.id)})",
+        f"status: {'open' if state.is_open(runtime.now()) else 'closed'} · visibility: {row.visibility}"
+        + (f" · deadline: {row.deadline.isoformat()}" if row.deadline else ""),
+        f"progress: {state.progress_text or 'no goals'}",
+        f"pledgers: {state.tally.pledgers} (including {state.tally.partner_groups} partner groups)",
+    ]
+    counts = dict(state.tally.option_counts)
+    for option in state.options:
+        count = counts.get(option.label, 0)
+        lines.append(
+            f"option: {option.label} = {option.kind}:{campaigns.amount_text(option.amount)} ({count})"
+        )
+    if row.outcome:
+        lines.append(f"outcome: {row.outcome}")
+    lines.append("")
+    lines.append(row.body)
+    for comment in await store.campaigns.comments(runtime.db.reader, row.id):
+        lines.append(f"\nreply from {comment.author}:\n{sanitize.html_to_text(comment.content)}")
+    return "\n".join(lines)
+
+
+async def campaign_edit(runtime: Runtime, args: argparse.Namespace) -> str:
+    state = await actions.campaign(runtime, args.id)
+    targets = {}
+    for text in args.target:
+        goal = campaigns.parse_goal(text if text.count(":") >= 1 else text + ":")
+        targets[goal.kind] = goal.target
+    await actions.edit_campaign(
+        runtime,
+        args.id,
+        args.title if args.title is not None else state.row.title,
+        args.body if args.body is not None else state.row.body,
+        _deadline(args.deadline) if args.deadline is not None else state.row.deadline,
+        targets,
+    )
+    return f"campaign {args.id} updated"
+
+
+async def campaign_close(runtime: Runtime, args: argparse.Namespace) -> str:
+    closed = await actions.close_campaign(runtime, args.id)
+    return f"campaign {args.id} closed" if closed else f"campaign {args.id} was already closed"
+
+
+async def campaign_delete(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.delete_campaign(runtime, args.id)
+    return f"campaign {args.id} deleted"
+
+
+async def campaign_outcome(runtime: Runtime, args: argparse.Namespace) -> str:
+    return await actions.report_outcome(runtime, args.id, args.report)
+
+
+# -- members ------------------------------------------------------------------------------------------------
+
+
+def _add_member_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    member = commands.add_parser("member", help="the group's members (never shared with other servers)")
+    sub = member.add_subparsers(dest="member_command", required=True, parser_class=OneLineParser)
+    add = with_data_dir(sub.add_parser("add", help="add a member"))
+    add.add_argument("name")
+    add.add_argument("--role", choices=store.members.ROLES, default="member")
+    add.add_argument("--email")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read a password (one line) from standard input"
+    )
+    add.set_defaults(run=managed(member_add))
+    with_data_dir(sub.add_parser("list", help="list members")).set_defaults(run=managed(member_list))
+    remove = with_data_dir(sub.add_parser("remove", help="remove a member and erase all their data"))
+    remove.add_argument("name")
+    remove.set_defaults(run=managed(member_remove))
+
+
+async def member_add(runtime: Runtime, args: argparse.Namespace) -> str:
+    password_hash = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        password_hash = passwords.hash_password(password)
+    await actions.add_member(runtime, args.name, args.role, args.email, password_hash)
+    return f"added {args.role} {campaigns.clean_line(args.name)}"
+
+
+async def member_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    members = await store.members.listing(runtime.db.reader)
+    return _table([(m.name, m.role, m.email) for m in members]) if members else "no members yet"
+
+
+async def member_remove(runtime: Runtime, args: argparse.Namespace) -> str:
+    member = await actions.member_named(runtime, args.name)
+    await actions.remove_member(runtime, member.id)
+    return f"removed {member.name} and everything we held about them"
+
+
+# -- pledges ------------------------------------------------------------------------------------------------
+
+
+def _add_pledge_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    pledge = commands.add_parser("pledge", help="members' pledges")
+    sub = pledge.add_subparsers(dest="pledge_command", required=True, parser_class=OneLineParser)
+
+    def target(p: argparse.ArgumentParser) -> None:
+        which = p.add_mutually_exclusive_group(required=True)
+        which.add_argument("--campaign", type=int, help="one of our campaigns")
+        which.add_argument(
+            "--partner", type=int, help="a partner group's campaign (see `coalition campaigns`)"
+        )
+        p.add_argument("--member", required=True, help="the member's name")
+
+    add = with_data_dir(sub.add_parser("add", help="pledge (or change a pledge) for a member"))
+    target(add)
+    how = add.add_mutually_exclusive_group(required=True)
+    how.add_argument("--option", help="one of the campaign's pledge options, by label")
+    how.add_argument("--amount", metavar="KIND:AMOUNT", help="e.g. hours:3 or money:25")
+    add.add_argument("--note", default="", help="a note for the organizers (never federated)")
+    add.set_defaults(run=managed(pledge_add))
+
+    withdraw = with_data_dir(sub.add_parser("withdraw", help="withdraw a member's pledge"))
+    target(withdraw)
+    withdraw.add_argument("--kind", choices=campaigns.GOAL_KINDS, help="only the pledge of this kind")
+    withdraw.set_defaults(run=managed(pledge_withdraw))
+
+    listing = with_data_dir(sub.add_parser("list", help="pledges to a campaign, or of a member"))
+    which = listing.add_mutually_exclusive_group(required=True)
+    which.add_argument("--campaign", type=int)
+    which.add_argument("--member")
+    listing.set_defaults(run=managed(pledge_list))
+
+    fulfil = with_data_dir(sub.add_parser("fulfil", help="mark a pledge fulfilled (by its id from `list`)"))
+    fulfil.add_argument("id", type=int)
+    fulfil.add_argument("--undo", action="store_true", help="mark it not fulfilled")
+    fulfil.set_defaults(run=managed(pledge_fulfil))
+
+
+def _kind_amount(text: str) -> tuple[str, str]:
+    kind, sep, amount = text.partition(":")
+    if not sep:
+        raise actions.ActionError("--amount is KIND:AMOUNT, e.g. hours:3", "amount")
+    return kind.strip().lower(), amount.strip()
+
+
+async def pledge_add(runtime: Runtime, args: argparse.Namespace) -> str:
+    member = await actions.member_named(runtime, args.member)
+    kind, amount = _kind_amount(args.amount) if args.amount else (None, None)
+    if args.campaign is not None:
+        await actions.pledge(runtime, member.id, args.campaign, args.option, kind, amount, args.note)
+    else:
+        await actions.pledge_to_partner(
+            runtime, member.id, args.partner, args.option, kind, amount, args.note
+        )
+    return f"pledge recorded for {member.name}"
+
+
+async def pledge_withdraw(runtime: Runtime, args: argparse.Namespace) -> str:
+    member = await actions.member_named(runtime, args.member)
+    pledges = [
+        p
+        for p in await store.pledges.pledges_of_member(runtime.db.reader, member.id)
+        if (p.campaign_id, p.partner_campaign_id) == (args.campaign, args.partner)
+        and args.kind in (None, p.kind)
+    ]
+    if not pledges:
+        raise actions.ActionError(f"{member.name} has no such pledge", "pledge")
+    for p in pledges:
+        await actions.withdraw_pledge(runtime, member.id, p.id)
+    return f"withdrew {len(pledges)} pledge{'s' if len(pledges) != 1 else ''} of {member.name}"
+
+
+async def pledge_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    if args.campaign is not None:
+        await actions.campaign(runtime, args.campaign)
+        pledges = await store.pledges.pledges_for_campaign(runtime.db.reader, args.campaign)
+    else:
+        member = await actions.member_named(runtime, args.member)
+        pledges = await store.pledges.pledges_of_member(runtime.db.reader, member.id)
+    rows = [
+        (
+            p.id,
+            p.member_name,
+            f"campaign {p.campaign_id}" if p.campaign_id else f"partner {p.partner_campaign_id}",
+            f"{p.kind}:{campaigns.amount_text(p.amount)}",
+            p.option_label,
+            "fulfilled" if p.fulfilled else "pledged",
+            p.note,
+        )
+        for p in pledges
+    ]
+    return _table(rows) if rows else "no pledges"
+
+
+async def pledge_fulfil(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.set_fulfilled(runtime, args.id, not args.undo)
+    return f"pledge {args.id} marked {'not ' if args.undo else ''}fulfilled"
+
+
+# -- coalitions and followers -------------------------------------------------------------------------------
+
+
+def _add_coalition_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    coalition = commands.add_parser("coalition", help="partner groups on other fedgroup servers")
+    sub = coalition.add_subparsers(dest="coalition_command", required=True, parser_class=OneLineParser)
+    follow = with_data_dir(sub.add_parser("follow", help="follow another group: @handle@host or actor URL"))
+    follow.add_argument("group")
+    follow.set_defaults(run=managed(coalition_follow, network=True))
+    with_data_dir(sub.add_parser("list", help="groups we follow")).set_defaults(run=managed(coalition_list))
+    with_data_dir(sub.add_parser("campaigns", help="partner groups' campaigns")).set_defaults(
+        run=managed(coalition_campaigns)
+    )
+    leave = with_data_dir(sub.add_parser("leave", help="stop following a group (withdraws our pledges)"))
+    leave.add_argument("group")
+    leave.set_defaults(run=managed(coalition_leave, network=True))
+
+
+async def _resolve_group(runtime: Runtime, handle: str) -> str:
+    assert runtime.http is not None
+    try:
+        return await discovery.resolve_account(runtime.http, handle)
+    except FetchError as e:
+        raise CliError(f"cannot find {handle}: {e}") from e
+
+
+async def coalition_follow(runtime: Runtime, args: argparse.Namespace) -> str:
+    actor_id = await _resolve_group(runtime, args.group)
+    assert runtime.actors is not None
+    try:
+        actor = await runtime.actors.refresh(actor_id)
+    except FetchError as e:
+        raise CliError(f"cannot fetch {actor_id}: {e}") from e
+    if actor.type != "Group":
+        raise CliError(f"{args.group} is a {actor.type}, not a group")
+    await actions.follow_group(runtime, actor)
+    return f"follow request sent to {actor_id}; its campaigns arrive once it accepts"
+
+
+async def coalition_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    following = await store.follows.list_following(runtime.db.reader)
+    return _table([(f.actor_id, f.state) for f in following]) if following else "we follow no groups yet"
+
+
+async def coalition_campaigns(runtime: Runtime, args: argparse.Namespace) -> str:
+    rows = []
+    for partner in await store.campaigns.partner_campaigns(runtime.db.reader):
+        goals, options = actions.partner_goals(partner)
+        rows.append(
+            (
+                partner.id,
+                "closed" if partner.closed else "open",
+                partner.group_actor,
+                partner.title,
+                " · ".join(f"{o.label}={o.kind}:{campaigns.amount_text(o.amount)}" for o in options),
+            )
+        )
+    return _table(rows) if rows else "no partner campaigns yet"
+
+
+async def coalition_leave(runtime: Runtime, args: argparse.Namespace) -> str:
+    following = {f.actor_id for f in await store.follows.list_following(runtime.db.reader)}
+    actor_id = args.group if args.group in following else await _resolve_group(runtime, args.group)
+    await actions.leave_group(runtime, actor_id)
+    return f"left {actor_id}"
+
+
+def _add_follower_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    followers = commands.add_parser("followers", help="who follows the group (counts; manual approval)")
+    sub = followers.add_subparsers(dest="followers_command", required=True, parser_class=OneLineParser)
+    with_data_dir(sub.add_parser("count", help="how many accounts follow the group")).set_defaults(
+        run=managed(followers_count)
+    )
+    with_data_dir(sub.add_parser("requests", help="follow requests awaiting approval")).set_defaults(
+        run=managed(followers_requests)
+    )
+    for name, approve in (("approve", True), ("reject", False)):
+        p = with_data_dir(sub.add_parser(name, help=f"{name} a follow request (actor URL)"))
+        p.add_argument("actor")
+        p.set_defaults(run=managed(functools.partial(followers_answer, approve=approve)))
+
+
+async def followers_count(runtime: Runtime, args: argparse.Namespace) -> str:
+    return str(await store.follows.count_followers(runtime.db.reader))
+
+
+async def followers_requests(runtime: Runtime, args: argparse.Namespace) -> str:
+    pending = await store.follows.pending_followers(runtime.db.reader)
+    return "\n".join(f.actor_id for f in pending) if pending else "no follow requests waiting"
+
+
+async def followers_answer(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
+    await actions.answer_follower(runtime, args.actor, approve)
+    return f"{'approved' if approve else 'rejected'} {args.actor}"
+
+
+# -- demo ---------------------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from fedgroup import demo
+
+    if not 1 <= args.port <= 65533:
+        raise CliError("--port must be between 1 and 65533", 2)
+    asyncio.run(demo.run(args.data_dir, args.port))
 
 
 # -- entry point ------------------------------------------------------------------------------------
@@ -177,7 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as e:
         print(f"fedgroup: error: {e}", file=sys.stderr)
         return e.status
-    except (ConfigError, actions.ActionError) as e:
+    except (ConfigError, *actions.USER_ERRORS) as e:
         print(f"fedgroup: error: {e}", file=sys.stderr)
         return 2
     except store.DatabaseError as e:

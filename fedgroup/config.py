@@ -33,8 +33,10 @@ class Config:
     allow_private_networks: str = "auto"
     # First retry delay of a failed delivery; later ones double. Tests shorten it.
     delivery_retry_seconds: float = 30.0
-    # How often the delivery worker looks for work queued by another process (the CLI).
+    # How often the workers look for work queued by another process (the CLI).
     queue_poll_seconds: float = 1.0
+    # At most one Update of a campaign's totals per this many seconds, however many pledges arrive.
+    totals_update_seconds: float = 5.0
 
     @property
     def database_path(self) -> Path:

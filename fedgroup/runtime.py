@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from fedgroup.activitypub.actors import RemoteActors
     from fedgroup.activitypub.delivery import DeliveryWorker
     from fedgroup.activitypub.inbox import InboxProcessor
+    from fedgroup.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Runtime:
     actors: RemoteActors | None = None
     delivery: DeliveryWorker | None = None
     inbox: InboxProcessor | None = None
+    scheduler: Scheduler | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -57,6 +59,11 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def wake_scheduler(self) -> None:
+        """Totals changed: let the scheduler consider an Update now rather than at its next tick."""
+        if self.scheduler is not None:
+            self.scheduler.wake()
 
     def deliveries_queued(self) -> None:
         """Tell the delivery worker (if this process runs one) that rows were added."""
@@ -79,11 +86,14 @@ async def open_runtime(config: Config, clock: Clock = system_clock) -> Runtime:
     return Runtime(config=config, db=db, site=site, clock=clock)
 
 
-async def start_network(runtime: Runtime, resolver: AbstractResolver | None = None) -> None:
-    """Add the HTTP client, the actor cache and the background workers (what `serve` runs)."""
+async def start_network(
+    runtime: Runtime, resolver: AbstractResolver | None = None, workers: bool = True
+) -> None:
+    """Add the HTTP client and the actor cache, and (for `serve`) the background workers."""
     from fedgroup.activitypub.actors import RemoteActors
     from fedgroup.activitypub.delivery import DeliveryWorker
     from fedgroup.activitypub.inbox import InboxProcessor
+    from fedgroup.scheduler import Scheduler
 
     config = runtime.config
     policy = UrlPolicy(
@@ -92,13 +102,19 @@ async def start_network(runtime: Runtime, resolver: AbstractResolver | None = No
     )
     runtime.http = HttpClient(make_session(policy, resolver), policy, runtime.clock)
     runtime.actors = RemoteActors(runtime.db, runtime.http, lambda: runtime.instance_signer, runtime.clock)
+    if not workers:
+        return
     runtime.delivery = DeliveryWorker(runtime)
     runtime.inbox = InboxProcessor(runtime)
+    runtime.scheduler = Scheduler(runtime)
     runtime.delivery.start()
     runtime.inbox.start()
+    runtime.scheduler.start()
 
 
 async def close_runtime(runtime: Runtime) -> None:
+    if runtime.scheduler is not None:
+        await runtime.scheduler.stop()
     if runtime.inbox is not None:
         await runtime.inbox.stop()
     if runtime.delivery is not None:

@@ -7,6 +7,7 @@ import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ class RunningServer:
     app: web.Application | None = None
     runner: web.AppRunner | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # When set, every request reaching this server is appended here (to search traffic for leaks).
+    recorded: list[RecordedRequest] | None = None
 
     @property
     def base_url(self) -> str:
@@ -56,6 +59,8 @@ class RunningServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", self.port))
         self.app = create_app(self.config, **self.options)
+        if self.recorded is not None:
+            self.app.middlewares.insert(0, recording_middleware(self.recorded))
         self.runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2)
         await self.runner.setup()
         await web.SockSite(self.runner, sock).start()
@@ -74,6 +79,37 @@ class RunningServer:
 ServerFactory = Callable[..., Awaitable[RunningServer]]
 
 
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def recording_middleware(recorded: list[RecordedRequest]) -> Any:
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        body = await request.read() if request.can_read_body else b""
+        recorded.append(RecordedRequest(request.method, str(request.url), dict(request.headers), body))
+        return await handler(request)
+
+    return record
+
+
+class MovableClock:
+    """A clock a test can move forward (deadlines) while servers run."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> None:
+        self.offset += delta
+
+
 @pytest.fixture
 async def make_server(tmp_path: Path, test_keys: dict[str, dict[str, str]]) -> AsyncIterator[ServerFactory]:
     """make_server(name="a", handle="water", **settings): a fedgroup server with fixed keys on a free port."""
@@ -87,6 +123,7 @@ async def make_server(tmp_path: Path, test_keys: dict[str, dict[str, str]]) -> A
         settings.setdefault("delivery_retry_seconds", 0.2)
         settings.setdefault("queue_poll_seconds", 0.1)
         options = settings.pop("app_options", {})
+        recorded = settings.pop("recorded", None)
         config = await datadir.create(
             tmp_path / f"server-{name}",
             f"http://127.0.0.1:{port}",
@@ -99,7 +136,7 @@ async def make_server(tmp_path: Path, test_keys: dict[str, dict[str, str]]) -> A
             ),
             **settings,
         )
-        server = RunningServer(config=config, port=port, options=options)
+        server = RunningServer(config=config, port=port, options=options, recorded=recorded)
         await server.start(sock)
         servers.append(server)
         return server

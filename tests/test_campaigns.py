@@ -62,7 +62,7 @@ def test_a_good_draft():
         ({"title": "x" * 201}, "title", "longer than 200"),
         ({"body": "x" * 20_001}, "body", "longer than"),
         ({"visibility": "secret"}, "visibility", "visibility"),
-        ({"goals": []}, "goals", "at least one goal"),
+        ({"goals": []}, "goals", "need a goal"),
         ({"goals": [EUR, Goal("money", Decimal(5), "USD")]}, "goals", "once"),
         ({"options": [PledgeOption(str(i), "money", Decimal(1)) for i in range(5)]}, "options", "at most 4"),
         ({"options": [PledgeOption("", "money", Decimal(1))]}, "options", "needs a label"),

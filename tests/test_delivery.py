@@ -57,7 +57,7 @@ async def test_deliveries_to_a_dead_peer_arrive_once_after_a_restart(make_server
 
     titles = [f"Campaign {i}" for i in range(5)]
     for title in titles:
-        await actions.create_campaign(server.runtime, title, "body", "public")
+        await actions.create_campaign(server.runtime, title, "body", visibility="public")
     # Let the worker fail a few times, then stop the server with the rows still queued.
     await eventually(lambda: _attempted(server.runtime))
     assert await store.outbox.pending_count(server.runtime.db.reader) == len(titles)
@@ -96,7 +96,32 @@ async def test_a_gone_inbox_ends_the_row(make_server, peer):
     alice = peer.add_actor("alice", "peer-1")
     await follow(peer, alice, server)
     peer.inbox_status = 410
-    await actions.create_campaign(server.runtime, "Gone", "body", "public")
+    await actions.create_campaign(server.runtime, "Gone", "body", visibility="public")
     await peer.wait_for(lambda r: r.json and r.json.get("type") == "Create")
     await eventually(lambda: _queue_empty(server.runtime))
     assert len([r for r in peer.received if r.json.get("type") == "Create"]) == 1
+
+
+async def test_a_finished_delivery_never_removes_a_newer_row_that_reused_its_id(tmp_path):
+    """A delivery cancelled in flight (its object deleted) frees its row id; the worker's late 'delivered'
+    must not remove the new delivery that took that id (it once swallowed the Delete of a campaign)."""
+    async with store.db.Database(tmp_path / "q.sqlite3") as db:
+
+        async def queue(conn, activity_id, object_id):
+            await store.outbox.add_activity(
+                conn, activity_id, "Update", object_id, "public", "group", "{}", T0
+            )
+            await store.outbox.add_deliveries(conn, activity_id, ["https://peer.example/inbox"], T0)
+
+        await db.write(lambda conn: queue(conn, "https://here/a/1", "https://here/campaigns/1"))
+        [in_flight] = await store.outbox.due(db.reader, T0, (), 10)
+        await db.write(
+            lambda conn: store.outbox.remove_activities_of_object(conn, "https://here/campaigns/1")
+        )
+        await db.write(lambda conn: queue(conn, "https://here/a/2", "https://here/campaigns/2"))
+        [newer] = await store.outbox.due(db.reader, T0, (), 10)
+        assert newer.id == in_flight.id, "SQLite reused the id (the situation this test is about)"
+
+        await db.write(lambda conn: store.outbox.delivered(conn, in_flight))
+        await db.write(lambda conn: store.outbox.retry_later(conn, in_flight, T0, "late"))
+        assert await store.outbox.due(db.reader, T0, (), 10) == [newer]

@@ -57,10 +57,10 @@ async def test_mastodon_user_follows_gets_accept_hears_campaigns_and_unfollows(m
     assert "orderedItems" not in collection and "first" not in collection, "the followers list is never shown"
 
     runtime = server.runtime
-    await actions.create_campaign(runtime, "Members only", "secret plans", "members")
-    await actions.create_campaign(runtime, "Followers only", "for friends", "followers")
+    await actions.create_campaign(runtime, "Members only", "secret plans", visibility="members")
+    await actions.create_campaign(runtime, "Followers only", "for friends", visibility="followers")
     public_id = await actions.create_campaign(
-        runtime, "Safe crossing", "We need a crossing.\n\nCome!", "public"
+        runtime, "Safe crossing", "We need a crossing.\n\nCome!", visibility="public"
     )
 
     creates = await peer.wait_for(
@@ -93,7 +93,7 @@ async def test_mastodon_user_follows_gets_accept_hears_campaigns_and_unfollows(m
     assert status == 202
     await eventually(lambda: _no_followers(runtime))
     before = len(peer.received)
-    await actions.create_campaign(runtime, "After unfollow", "nobody hears this", "public")
+    await actions.create_campaign(runtime, "After unfollow", "nobody hears this", visibility="public")
     await eventually(lambda: _queue_empty(runtime))
     assert len(peer.received) == before
 
@@ -125,9 +125,9 @@ async def test_objects_answer_signed_gets_only_and_followers_only_to_followers(m
     alice = peer.add_actor("alice", "peer-1")
     bob = peer.add_actor("bob", "peer-2")
     runtime = server.runtime
-    public_id = await actions.create_campaign(runtime, "Open", "for all", "public")
-    private_id = await actions.create_campaign(runtime, "Close", "for followers", "followers")
-    members_id = await actions.create_campaign(runtime, "Inner", "for members", "members")
+    public_id = await actions.create_campaign(runtime, "Open", "for all", visibility="public")
+    private_id = await actions.create_campaign(runtime, "Close", "for followers", visibility="followers")
+    members_id = await actions.create_campaign(runtime, "Inner", "for members", visibility="members")
 
     status, _ = await peer.get(None, runtime.ids.campaign(public_id))
     assert status == 401, "authorized fetch: unsigned object requests are refused"

@@ -9,7 +9,9 @@ import orjson
 from aiohttp import web
 
 from fedgroup import __version__
+from fedgroup.activitypub.fetch import FetchError, HttpClient
 from fedgroup.activitypub.ids import LocalIds
+from fedgroup.config import is_loopback_host
 from fedgroup.runtime import RUNTIME
 
 JRD_TYPE = "application/jrd+json"
@@ -35,6 +37,35 @@ def parse_resource(resource: str) -> tuple[str, str] | str:
     if not sep or not user or not host or "@" in user or "/" in host or " " in resource:
         raise BadResource(resource)
     return user, host
+
+
+async def resolve_account(http: HttpClient, handle: str) -> str:
+    """The actor id of @user@host (via WebFinger), or of an actor URL given as such."""
+    if handle.strip().startswith(("http://", "https://")):
+        return handle.strip()
+    try:
+        parsed = parse_resource(handle)
+    except BadResource as e:
+        raise FetchError("bad-handle", handle) from e
+    assert isinstance(parsed, tuple)
+    user, host = parsed
+    scheme = "http" if is_loopback_host(host.rsplit(":", 1)[0].strip("[]")) else "https"
+    jrd = await http.get_json(
+        f"{scheme}://{host}/.well-known/webfinger?resource=acct:{user}@{host}",
+        None,
+        accept="application/jrd+json, application/json",
+        content_types=(JRD_TYPE, "application/json"),
+    )
+    for link in jrd.get("links") or []:
+        if (
+            isinstance(link, dict)
+            and link.get("rel") == "self"
+            and str(link.get("type", "")).split(";")[0].strip()
+            in ("application/activity+json", "application/ld+json")
+            and isinstance(link.get("href"), str)
+        ):
+            return link["href"]
+    raise FetchError("no-actor", f"WebFinger for {handle} names no ActivityPub actor")
 
 
 def webfinger_subject(ids: LocalIds, resource: tuple[str, str] | str) -> tuple[str, str] | None:

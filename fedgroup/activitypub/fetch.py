@@ -176,12 +176,18 @@ class HttpClient:
     async def close(self) -> None:
         await self.session.close()
 
-    async def get_json(self, url: str, signer: Signer | None) -> dict[str, Any]:
-        """GET an ActivityStreams document; follows a few redirects, each one checked again."""
+    async def get_json(
+        self,
+        url: str,
+        signer: Signer | None,
+        accept: str = ACCEPT_ACTIVITY,
+        content_types: tuple[str, ...] = _JSON_TYPES,
+    ) -> dict[str, Any]:
+        """GET an ActivityStreams (or other JSON) document; follows a few redirects, each checked again."""
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             self.policy.check(current)
-            headers = {"Accept": ACCEPT_ACTIVITY}
+            headers = {"Accept": accept}
             if signer is not None:
                 headers.update(
                     signatures.sign_request(
@@ -201,7 +207,7 @@ class HttpClient:
                     if response.status != 200:
                         raise FetchError("http-status", f"{response.status} from {current}", response.status)
                     content_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-                    if content_type not in _JSON_TYPES:
+                    if content_type not in content_types:
                         raise FetchError("content-type", f"{content_type or 'none'} from {current}")
                     body = await _read_limited(response, MAX_DOCUMENT_BYTES)
             except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:

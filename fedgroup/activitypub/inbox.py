@@ -16,7 +16,7 @@ import orjson
 from aiohttp import web
 
 from fedgroup import store
-from fedgroup.activitypub import jsonld, outbox
+from fedgroup.activitypub import campaign_inbox, jsonld, outbox
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
 from fedgroup.activitypub.verification import AuthError, authenticate
@@ -55,13 +55,13 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
 async def _read_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise Rejected(413, "body-too-large")
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise Rejected(413, "body-too-large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        body = await request.read()  # bounded by the app's client_max_size while it streams in
+    except web.HTTPRequestEntityTooLarge as e:
+        raise Rejected(413, "body-too-large") from e
+    if len(body) > MAX_BODY_BYTES:
+        raise Rejected(413, "body-too-large")
+    return body
 
 
 def _parse(body: bytes) -> tuple[Activity, dict[str, Any]]:
@@ -186,21 +186,34 @@ async def on_undo(runtime: Runtime, activity: Activity) -> None:
         )
         if removed:
             log.info("follower removed actor=%s reason=undo", activity.actor)
+            return
+    if inner_type != "Follow":
+        await campaign_inbox.on_undo_object(runtime, activity, inner_type)
 
 
 async def on_delete(runtime: Runtime, activity: Activity) -> None:
     if activity.object_id == activity.actor:
         await _forget_actor(runtime, activity.actor)
         log.info("actor deleted actor=%s", activity.actor)
+    else:
+        await campaign_inbox.on_delete_object(runtime, activity)
 
 
 async def _forget_actor(runtime: Runtime, actor_id: str) -> None:
+    """A deleted account: its follow, its votes, replies and aggregates go; totals adjust."""
+    now = runtime.now()
+
     async def job(conn: aiosqlite.Connection) -> None:
         await store.follows.remove_follower(conn, actor_id)
         await store.follows.remove_following(conn, actor_id)
+        await store.campaigns.remove_partner_campaigns_of(conn, actor_id)
+        await store.campaigns.remove_comments_of(conn, actor_id)
+        for campaign_id in await store.pledges.forget_remote_actor(conn, actor_id):
+            await store.campaigns.totals_changed(conn, campaign_id, now)
         await store.actors.forget(conn, actor_id)
 
     await runtime.db.write(job)
+    runtime.wake_scheduler()
 
 
 async def on_accept_or_reject(runtime: Runtime, activity: Activity) -> None:
@@ -224,6 +237,32 @@ async def on_accept_or_reject(runtime: Runtime, activity: Activity) -> None:
 
     if await runtime.db.write(job):
         log.info("follow %s by actor=%s", "accepted" if accepted else "rejected", activity.actor)
+        if accepted:
+            await _import_partner_campaigns(runtime, activity.actor)
+
+
+async def _import_partner_campaigns(runtime: Runtime, group: str) -> None:
+    """A partner accepted us: take its current campaigns from the first page of its outbox."""
+    assert runtime.actors is not None and runtime.http is not None
+    try:
+        actor = await runtime.actors.actor(group)
+        outbox_url = jsonld.id_of(orjson.loads(actor.document).get("outbox"))
+        if not outbox_url:
+            return
+        collection = await runtime.http.get_json(outbox_url, runtime.instance_signer)
+        first = collection.get("first")
+        page = (
+            first
+            if isinstance(first, dict)
+            else await runtime.http.get_json(jsonld.id_of(first) or "", runtime.instance_signer)
+        )
+    except FetchError as e:
+        log.info("partner outbox not read reason=%s group=%s", e.reason, group)
+        return
+    for item in jsonld.as_list(page.get("orderedItems"))[:20]:
+        if isinstance(item, dict) and item.get("type") == "Create" and isinstance(item.get("object"), dict):
+            if jsonld.id_of(item.get("actor")) == group:
+                await campaign_inbox.save_partner_campaign(runtime, group, item["object"])
 
 
 async def on_update(runtime: Runtime, activity: Activity) -> None:
@@ -231,6 +270,8 @@ async def on_update(runtime: Runtime, activity: Activity) -> None:
     if obj is not None and activity.object_id == activity.actor and "inbox" in obj:
         assert runtime.actors is not None
         await runtime.actors.accept_document(obj)
+    else:
+        await campaign_inbox.on_update_object(runtime, activity)
 
 
 async def on_block(runtime: Runtime, activity: Activity) -> None:
@@ -247,6 +288,10 @@ HANDLERS: dict[str, Handler] = {
     "Reject": on_accept_or_reject,
     "Update": on_update,
     "Block": on_block,
+    "Create": campaign_inbox.on_create,
+    "Pledge": campaign_inbox.on_pledge,
+    "Like": campaign_inbox.on_reaction,
+    "Announce": campaign_inbox.on_reaction,
 }
 
 

@@ -13,6 +13,7 @@ import orjson
 from fedgroup import store
 from fedgroup.activitypub import vocab
 from fedgroup.activitypub.ids import LocalIds
+from fedgroup.campaign_state import CampaignState
 
 
 def new_activity_id(ids: LocalIds) -> str:
@@ -61,15 +62,86 @@ async def reject_follow(
     await send(conn, vocab.reject_follow(ids, new_activity_id(ids), follow), "direct", [inbox], now)
 
 
+async def campaign_audience(conn: aiosqlite.Connection, campaign_id: int) -> list[str]:
+    """Who hears about a campaign's changes: followers, and remote voters (Mastodon tells its voters too)."""
+    inboxes = await store.follows.follower_inboxes(conn)
+    inboxes += await store.pledges.voter_inboxes(conn, campaign_id)
+    return list(dict.fromkeys(inboxes))
+
+
 async def publish_campaign(
-    conn: aiosqlite.Connection, ids: LocalIds, campaign: store.campaigns.CampaignRow, now: datetime
+    conn: aiosqlite.Connection, ids: LocalIds, state: CampaignState, now: datetime
 ) -> str | None:
-    """Create(Note) of a new campaign to followers; `members` campaigns never leave the server."""
-    if campaign.visibility == "members":
+    """Create of a new campaign to followers; `members` campaigns never leave the server."""
+    if not state.federates:
         return None
-    note = vocab.campaign_note(
-        ids, campaign.id, campaign.title, campaign.body, campaign.visibility, campaign.created_at
-    )
-    activity = vocab.create(ids, new_activity_id(ids), note)
-    await send_to_followers(conn, activity, campaign.visibility, now)
+    activity = vocab.create(ids, new_activity_id(ids), vocab.campaign_object(ids, state))
+    await send_to_followers(conn, activity, state.row.visibility, now)
     return activity["id"]
+
+
+async def update_campaign(
+    conn: aiosqlite.Connection, ids: LocalIds, state: CampaignState, now: datetime
+) -> None:
+    """Update with the campaign as it is now (text, totals, closed)."""
+    if not state.federates:
+        return
+    activity = vocab.update(ids, new_activity_id(ids), vocab.campaign_object(ids, state), now)
+    await send(conn, activity, state.row.visibility, await campaign_audience(conn, state.id), now)
+
+
+async def delete_campaign(
+    conn: aiosqlite.Connection, ids: LocalIds, campaign_id: int, visibility: str, now: datetime
+) -> None:
+    """Delete(Tombstone) to everyone who may hold the campaign; call before its votes are erased."""
+    if visibility == "members":
+        return
+    to, cc = vocab.addressing(ids, visibility)
+    activity = vocab.delete(ids, new_activity_id(ids), ids.campaign(campaign_id), to, cc)
+    audience = await campaign_audience(conn, campaign_id)
+    await store.outbox.remove_activities_of_object(conn, ids.campaign(campaign_id))
+    await send(conn, activity, visibility, audience, now)
+
+
+async def publish_outcome(
+    conn: aiosqlite.Connection, ids: LocalIds, state: CampaignState, summary: str, now: datetime
+) -> None:
+    if not state.federates:
+        return
+    activity = vocab.create(ids, new_activity_id(ids), vocab.outcome_note(ids, state, summary, now))
+    await send(conn, activity, state.row.visibility, await campaign_audience(conn, state.id), now)
+
+
+async def follow(conn: aiosqlite.Connection, ids: LocalIds, target: str, inbox: str, now: datetime) -> str:
+    activity = vocab.follow(ids, new_activity_id(ids), target)
+    await send(conn, activity, "direct", [inbox], now)
+    return activity["id"]
+
+
+async def unfollow(
+    conn: aiosqlite.Connection, ids: LocalIds, target: str, follow_id: str, inbox: str, now: datetime
+) -> None:
+    follow_doc = vocab.follow(ids, follow_id, target)
+    await send(conn, vocab.undo(ids, new_activity_id(ids), follow_doc, [target]), "direct", [inbox], now)
+
+
+async def send_group_pledge(
+    conn: aiosqlite.Connection,
+    ids: LocalIds,
+    pledge: dict[str, Any],
+    previous: dict[str, Any] | None,
+    inbox: str,
+    now: datetime,
+) -> None:
+    """First our aggregate pledge itself, later an Update replacing it."""
+    if previous is None:
+        await send(conn, pledge, "direct", [inbox], now)
+    else:
+        activity = vocab.update(ids, new_activity_id(ids), pledge, now)
+        await send(conn, activity, "direct", [inbox], now)
+
+
+async def withdraw_group_pledge(
+    conn: aiosqlite.Connection, ids: LocalIds, pledge: dict[str, Any], inbox: str, now: datetime
+) -> None:
+    await send(conn, vocab.undo(ids, new_activity_id(ids), pledge, pledge["to"]), "direct", [inbox], now)

@@ -7,10 +7,23 @@ arrays, Lemmy's Group `attributedTo` is a collection); everything past this edge
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 from fedgroup.activitypub.jsonld import as_list, id_of, is_public
+from fedgroup.campaigns import (
+    MAX_LABEL,
+    AggregateLine,
+    CampaignError,
+    Contribution,
+    Goal,
+    GroupAggregate,
+    PledgeOption,
+    make_goal,
+    parse_amount,
+)
 
 MAX_URL = 2048
 
@@ -378,3 +391,115 @@ def parse_move(activity: Activity) -> Move:
         raise ParseError("bad-move")
     assert target is not None
     return Move(actor=activity.actor, target=target)
+
+
+# -- fedgroup's extension: partner campaigns and group pledges ------------------------------------------------
+
+MAX_EXTENSION_ITEMS = 20
+MAX_PLEDGERS = 1_000_000
+
+
+@dataclass(frozen=True)
+class PartnerCampaignDoc:
+    id: str
+    attributed_to: str | None
+    title: str
+    content: str
+    url: str | None
+    goals: tuple[Goal, ...]
+    pledged: tuple[Decimal, ...]  # per goal, as the partner counts it
+    options: tuple[PledgeOption, ...]
+    option_counts: tuple[int, ...]
+    deadline: datetime | None
+    closed: bool
+    public: bool
+    published: datetime | None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _extension_list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    items = [i for i in as_list(doc.get(key)) if isinstance(i, dict)]
+    if len(items) > MAX_EXTENSION_ITEMS:
+        raise ParseError("too-many-items", key)
+    return items
+
+
+def parse_partner_campaign(obj: dict[str, Any]) -> PartnerCampaignDoc:
+    """A campaign another fedgroup server federated (Question or Note with fedgroup goals). Everything in the
+    extension is checked as strictly as our own forms: the sender may not be a fedgroup at all."""
+    note = parse_note(obj)
+    try:
+        goals, pledged = [], []
+        for item in _extension_list(obj, "goals"):
+            kind = str(item.get("kind", ""))
+            goal = make_goal(kind, parse_amount(kind, str(item.get("target", "")), "goals"), item.get("unit"))
+            goals.append(goal)
+            raw_pledged = str(item.get("pledged", "0"))
+            pledged.append(
+                Decimal(0) if raw_pledged in ("0", "0.0") else parse_amount("money", raw_pledged, "goals")
+            )
+        if len({g.kind for g in goals}) != len(goals):
+            raise ParseError("duplicate-goals")
+        options = []
+        for item in _extension_list(obj, "pledgeOptions"):
+            label = item.get("name")
+            kind = str(item.get("kind", ""))
+            if (
+                not isinstance(label, str)
+                or not 0 < len(label) <= MAX_LABEL
+                or kind not in {g.kind for g in goals}
+            ):
+                raise ParseError("bad-option")
+            options.append(
+                PledgeOption(label, kind, parse_amount(kind, str(item.get("amount", "")), "options"))
+            )
+    except CampaignError as e:
+        raise ParseError("bad-extension", str(e)) from e
+    question = parse_question(obj) if "oneOf" in obj or "anyOf" in obj else None
+    counts = dict(question.options) if question else {}
+    return PartnerCampaignDoc(
+        id=note.id,
+        attributed_to=note.attributed_to,
+        title=(note.name or "")[:200],
+        content=note.content or "",
+        url=note.url,
+        goals=tuple(goals),
+        pledged=tuple(pledged),
+        options=tuple(options),
+        option_counts=tuple(counts.get(o.label, 0) for o in options),
+        deadline=_moment(obj.get("endTime")),
+        closed=bool(obj.get("closed")) or obj.get("campaignStatus") == "closed",
+        public=is_addressed_publicly(obj),
+        published=_moment(obj.get("published")),
+    )
+
+
+def parse_group_pledge(doc: dict[str, Any]) -> GroupAggregate:
+    """A partner group's aggregate pledge: contributions with kinds, decimal amounts and head counts."""
+    pledgers = doc.get("pledgers")
+    if not isinstance(pledgers, int) or isinstance(pledgers, bool) or not 0 <= pledgers <= MAX_PLEDGERS:
+        raise ParseError("bad-pledgers")
+    lines = []
+    try:
+        for item in _extension_list(doc, "contributions"):
+            kind = str(item.get("kind", ""))
+            amount = parse_amount(kind, str(item.get("amount", "")), "amount")
+            option = item.get("option")
+            count = item.get("pledgers", 0)
+            if option is not None and (not isinstance(option, str) or len(option) > MAX_LABEL):
+                raise ParseError("bad-option")
+            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= pledgers:
+                raise ParseError("bad-pledgers")
+            lines.append(AggregateLine(Contribution(kind, amount), option, count))
+    except CampaignError as e:
+        raise ParseError("bad-contribution", str(e)) from e
+    return GroupAggregate(pledgers, tuple(lines))

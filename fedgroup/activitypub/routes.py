@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from fedgroup import store
+from fedgroup import campaign_state, store
 from fedgroup.activitypub import inbox, vocab
 from fedgroup.activitypub.ids import (
     ACTIVITY_PATH,
@@ -26,6 +26,7 @@ from fedgroup.activitypub.ids import (
 )
 from fedgroup.activitypub.parse import same_origin
 from fedgroup.activitypub.verification import AuthError, VerifiedSigner, authenticate, is_signed
+from fedgroup.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 
 log = logging.getLogger(__name__)
@@ -177,30 +178,46 @@ async def group_outbox(request: web.Request) -> web.Response:
 # -- objects ----------------------------------------------------------------------------------------
 
 
-async def campaign(request: web.Request) -> web.Response:
+async def _visible_campaign(request: web.Request) -> tuple[Runtime, CampaignState] | web.Response:
+    """The campaign for a signed GET by someone allowed to see it, or the response that says why not."""
     runtime = request.app[RUNTIME]
-    campaign_id = int(request.match_info["campaign_id"])
-    row = await store.campaigns.get(runtime.db.reader, campaign_id)
-    if row is None or row.visibility == "members":
+    state = await campaign_state.load(runtime.db.reader, int(request.match_info["campaign_id"]))
+    if state is None or not state.federates:
         return _refuse(404, "no such campaign")
-    if row.deleted_at is not None:
+    if state.row.deleted_at is not None:
         return activity_response(
-            vocab.tombstone(runtime.ids.campaign(row.id), "Note", row.deleted_at), status=410
+            vocab.tombstone(runtime.ids.campaign(state.id), "Question", state.row.deleted_at), status=410
         )
     try:
         signer = await _signer(runtime, request)
     except AuthError as e:
         log.info("object fetch rejected reason=%s path=%s", e.reason, request.path)
         return e.response()
-    if row.visibility == "followers" and not await may_see_followers_only(runtime, signer):
+    if state.row.visibility == "followers" and not await may_see_followers_only(runtime, signer):
         log.info(
             "object fetch refused reason=not-a-follower signer=%s path=%s", signer.actor_id, request.path
         )
         return _refuse(403, "followers only")
-    doc = vocab.campaign_note(
-        runtime.ids, row.id, row.title, row.body, row.visibility, row.created_at, row.updated_at
-    )
-    return activity_response(doc)
+    return runtime, state
+
+
+async def campaign(request: web.Request) -> web.Response:
+    found = await _visible_campaign(request)
+    if isinstance(found, web.Response):
+        return found
+    runtime, state = found
+    return activity_response(vocab.campaign_object(runtime.ids, state))
+
+
+async def campaign_outcome(request: web.Request) -> web.Response:
+    found = await _visible_campaign(request)
+    if isinstance(found, web.Response):
+        return found
+    runtime, state = found
+    if not state.row.outcome or state.row.outcome_at is None:
+        return _refuse(404, "no outcome yet")
+    summary = await campaign_state.outcome_summary(runtime.db.reader, state)
+    return activity_response(vocab.outcome_note(runtime.ids, state, summary, state.row.outcome_at))
 
 
 async def activity(request: web.Request) -> web.Response:
@@ -233,6 +250,7 @@ def add_routes(app: web.Application) -> dict[str, Any]:
     app.router.add_get(GROUP_FOLLOWERS_PATH, followers)
     app.router.add_get(GROUP_FOLLOWING_PATH, following)
     app.router.add_get(ACTIVITY_PATH, activity)
+    app.router.add_get(CAMPAIGN_PATH + "/outcome", campaign_outcome)
     return {"group": group_actor, "campaign": campaign}
 
 

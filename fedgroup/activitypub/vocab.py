@@ -12,7 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from fedgroup import campaigns
 from fedgroup.activitypub.ids import LocalIds
+from fedgroup.activitypub.jsonld import FEDGROUP_NS
+from fedgroup.campaign_state import CampaignState
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -27,6 +30,30 @@ _ACTOR_TERMS = {
 }
 ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, _ACTOR_TERMS]
 OBJECT_CONTEXT: list[Any] = [AS_CONTEXT]
+# fedgroup's extension terms, inline so that nobody has to fetch a context: goals with their targets and
+# totals, what each pledge option means, and partner groups' aggregate pledges.
+FEDGROUP_TERMS: dict[str, Any] = {
+    "fedgroup": FEDGROUP_NS,
+    "toot": "http://joinmastodon.org/ns#",
+    "votersCount": "toot:votersCount",
+    "sensitive": "as:sensitive",
+    "Goal": "fedgroup:Goal",
+    "Pledge": "fedgroup:Pledge",
+    "goals": {"@id": "fedgroup:goals", "@container": "@list"},
+    "pledgeOptions": {"@id": "fedgroup:pledgeOptions", "@container": "@list"},
+    "contributions": {"@id": "fedgroup:contributions", "@container": "@list"},
+    "kind": "fedgroup:kind",
+    "target": "fedgroup:target",
+    "unit": "fedgroup:unit",
+    "pledged": "fedgroup:pledged",
+    "amount": "fedgroup:amount",
+    "option": "fedgroup:option",
+    "pledgers": "fedgroup:pledgers",
+    "partnerGroups": "fedgroup:partnerGroups",
+    "campaignStatus": "fedgroup:campaignStatus",
+    "outcome": "fedgroup:outcome",
+}
+CAMPAIGN_CONTEXT: list[Any] = [AS_CONTEXT, FEDGROUP_TERMS]
 
 
 def xsd_datetime(moment: datetime) -> str:
@@ -147,38 +174,126 @@ def addressing(ids: LocalIds, visibility: str) -> tuple[list[str], list[str]]:
     raise ValueError(f"visibility {visibility!r} does not federate")
 
 
-def campaign_note(
-    ids: LocalIds,
-    campaign_id: int,
-    title: str,
-    body: str,
-    visibility: str,
-    published: datetime,
-    updated: datetime | None = None,
-) -> dict[str, Any]:
-    """A campaign without pledge options, as a `Note` attributed to the group.
+def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = None) -> dict[str, Any]:
+    """A campaign as Mastodon and other fedgroup servers read it.
 
-    Mastodon shows `content` of a Note and ignores `name`, so the title leads the content too.
+    With pledge options it is a `Question` (Mastodon shows a poll: each option's replies.totalItems is the
+    number of pledges for it, votersCount how many pledged, endTime the deadline, closed once closed);
+    without, a `Note`. Mastodon shows `content` and ignores `name`, so the title and the progress line lead
+    the content. The fedgroup terms carry goals, targets and totals for other fedgroup servers.
     """
-    to, cc = addressing(ids, visibility)
-    object_id = ids.campaign(campaign_id)
+    row = state.row
+    to, cc = addressing(ids, row.visibility)
+    object_id = ids.campaign(row.id)
+    tally = state.tally
+    content = f"<p><strong>{html.escape(row.title)}</strong></p>{paragraphs_html(row.body)}"
+    if state.progress_text:
+        content += f"<p>{html.escape(state.progress_text)}</p>"
+    if row.outcome:
+        content += f"<p>Outcome: {html.escape(row.outcome)}</p>"
     doc: dict[str, Any] = {
-        "@context": OBJECT_CONTEXT,
+        "@context": CAMPAIGN_CONTEXT,
         "id": object_id,
-        "type": "Note",
+        "type": "Question" if state.options else "Note",
         "attributedTo": ids.group,
-        "name": title,
-        "content": f"<p><strong>{html.escape(title)}</strong></p>{paragraphs_html(body)}",
+        "name": row.title,
+        "content": content,
         "mediaType": "text/html",
-        "url": object_id,
-        "published": xsd_datetime(published),
+        "url": page_url or object_id,
+        "published": xsd_datetime(row.created_at),
         "to": to,
         "cc": cc,
         "sensitive": False,
+        "goals": [
+            {
+                "type": "Goal",
+                "kind": line.goal.kind,
+                "target": campaigns.amount_text(line.goal.target),
+                "pledged": campaigns.amount_text(line.pledged),
+            }
+            | ({"unit": line.goal.unit} if line.goal.unit else {})
+            for line in tally.progress
+        ],
+        "pledgers": tally.pledgers,
+        "partnerGroups": tally.partner_groups,
+        "campaignStatus": row.status,
     }
-    if updated is not None and updated != published:
-        doc["updated"] = xsd_datetime(updated)
+    if row.updated_at != row.created_at:
+        doc["updated"] = xsd_datetime(row.updated_at)
+    if row.outcome:
+        doc["outcome"] = row.outcome
+    if state.options:
+        counts = dict(tally.option_counts)
+        doc["anyOf" if row.multiple_choice else "oneOf"] = [
+            {
+                "type": "Note",
+                "name": o.label,
+                "replies": {"type": "Collection", "totalItems": counts.get(o.label, 0)},
+            }
+            for o in state.options
+        ]
+        doc["votersCount"] = tally.pledgers
+        doc["pledgeOptions"] = [
+            {"name": o.label, "kind": o.kind, "amount": campaigns.amount_text(o.amount)}
+            for o in state.options
+        ]
+        end = row.deadline or row.closed_at
+        if end is not None:
+            doc["endTime"] = xsd_datetime(end)
+        if row.status == "closed" and row.closed_at is not None:
+            doc["closed"] = xsd_datetime(row.closed_at)
     return doc
+
+
+def outcome_note(ids: LocalIds, state: CampaignState, summary: str, published: datetime) -> dict[str, Any]:
+    """The outcome report: a reply to the campaign, addressed like it."""
+    row = state.row
+    to, cc = addressing(ids, row.visibility)
+    report = row.outcome or ""
+    return {
+        "@context": OBJECT_CONTEXT,
+        "id": f"{ids.campaign(row.id)}/outcome",
+        "type": "Note",
+        "attributedTo": ids.group,
+        "inReplyTo": ids.campaign(row.id),
+        "content": f"<p><strong>Outcome: {html.escape(row.title)}</strong></p>{paragraphs_html(report)}"
+        f"<p>{html.escape(summary)}</p>",
+        "mediaType": "text/html",
+        "published": xsd_datetime(published),
+        "to": to,
+        "cc": cc,
+    }
+
+
+def group_pledge(
+    ids: LocalIds,
+    pledge_id: str,
+    partner_group: str,
+    campaign_id: str,
+    aggregate: campaigns.GroupAggregate,
+    summary: str,
+) -> dict[str, Any]:
+    """Our group's aggregate pledge to a partner's campaign: amounts per option or goal and head counts,
+    never names. An activity like Like (so it can be replaced by Update and withdrawn by Undo)."""
+    return {
+        "@context": CAMPAIGN_CONTEXT,
+        "id": pledge_id,
+        "type": "Pledge",
+        "actor": ids.group,
+        "object": campaign_id,
+        "to": [partner_group],
+        "content": summary,
+        "pledgers": aggregate.pledgers,
+        "contributions": [
+            {
+                "kind": line.contribution.kind,
+                "amount": campaigns.amount_text(line.contribution.amount),
+                "option": line.option,
+                "pledgers": line.pledgers,
+            }
+            for line in aggregate.lines
+        ],
+    }
 
 
 def create(ids: LocalIds, activity_id: str, obj: dict[str, Any]) -> dict[str, Any]:

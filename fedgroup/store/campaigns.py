@@ -1,9 +1,11 @@
-"""Campaign rows. Goals, options and pledges join on the campaign id."""
+"""Campaigns, their goals and pledge options, partner groups' campaigns, and replies (comments)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import aiosqlite
 
@@ -22,21 +24,49 @@ class CampaignRow:
     updated_at: datetime
     closed_at: datetime | None
     deleted_at: datetime | None
+    multiple_choice: bool
+    outcome: str | None
+    outcome_at: datetime | None
 
 
-_COLUMNS = "id, title, body, visibility, status, deadline, created_at, updated_at, closed_at, deleted_at"
+@dataclass(frozen=True)
+class GoalRow:
+    kind: str
+    target: Decimal
+    unit: str | None
+
+
+@dataclass(frozen=True)
+class OptionRow:
+    id: int
+    label: str
+    kind: str
+    amount: Decimal
+
+
+_COLUMNS = (
+    "id, title, body, visibility, status, deadline, created_at, updated_at, closed_at, deleted_at,"
+    " multiple_choice, outcome, outcome_at"
+)
 
 
 def _row(row: aiosqlite.Row | None) -> CampaignRow | None:
     if row is None:
         return None
     return CampaignRow(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        *(from_db_time(v) for v in row[5:]),  # type: ignore[arg-type]
+        id=row[0],
+        title=row[1],
+        body=row[2],
+        visibility=row[3],
+        status=row[4],
+        deadline=from_db_time(row[5]),
+        created_at=from_db_time(row[6]),  # type: ignore[arg-type]
+        updated_at=from_db_time(row[7]),  # type: ignore[arg-type]
+        closed_at=from_db_time(row[8]),
+        deleted_at=from_db_time(row[9]),
+        multiple_choice=bool(row[10]),
+        outcome=row[11],
+        outcome_at=from_db_time(row[12]),
     )
 
 
@@ -46,19 +76,58 @@ async def insert(
     body: str,
     visibility: str,
     deadline: datetime | None,
+    multiple_choice: bool,
+    goals: Sequence[tuple[str, Decimal, str | None]],
+    options: Sequence[tuple[str, str, Decimal]],
     now: datetime,
 ) -> int:
     stamp = to_db_time(now)
     cursor = await conn.execute(
-        "INSERT INTO campaigns (title, body, visibility, deadline, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (title, body, visibility, to_db_time(deadline) if deadline else None, stamp, stamp),
+        "INSERT INTO campaigns (title, body, visibility, deadline, multiple_choice, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            title,
+            body,
+            visibility,
+            to_db_time(deadline) if deadline else None,
+            int(multiple_choice),
+            stamp,
+            stamp,
+        ),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
+    campaign_id = cursor.lastrowid
+    assert campaign_id is not None
+    await conn.executemany(
+        "INSERT INTO campaign_goals (campaign_id, position, kind, target, unit) VALUES (?, ?, ?, ?, ?)",
+        [(campaign_id, i, kind, str(target), unit) for i, (kind, target, unit) in enumerate(goals)],
+    )
+    await conn.executemany(
+        "INSERT INTO campaign_options (campaign_id, position, label, kind, amount) VALUES (?, ?, ?, ?, ?)",
+        [(campaign_id, i, label, kind, str(amount)) for i, (label, kind, amount) in enumerate(options)],
+    )
+    return campaign_id
 
 
 async def get(conn: aiosqlite.Connection, campaign_id: int) -> CampaignRow | None:
     return _row(await fetchone(conn, f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)))
+
+
+async def goals(conn: aiosqlite.Connection, campaign_id: int) -> list[GoalRow]:
+    rows = await fetchall(
+        conn,
+        "SELECT kind, target, unit FROM campaign_goals WHERE campaign_id = ? ORDER BY position",
+        (campaign_id,),
+    )
+    return [GoalRow(r[0], Decimal(r[1]), r[2]) for r in rows]
+
+
+async def options(conn: aiosqlite.Connection, campaign_id: int) -> list[OptionRow]:
+    rows = await fetchall(
+        conn,
+        "SELECT id, label, kind, amount FROM campaign_options WHERE campaign_id = ? ORDER BY position",
+        (campaign_id,),
+    )
+    return [OptionRow(r[0], r[1], r[2], Decimal(r[3])) for r in rows]
 
 
 async def listing(conn: aiosqlite.Connection, visibilities: tuple[str, ...]) -> list[CampaignRow]:
@@ -71,3 +140,259 @@ async def listing(conn: aiosqlite.Connection, visibilities: tuple[str, ...]) -> 
         visibilities,
     )
     return [c for c in map(_row, rows) if c is not None]
+
+
+async def update_text(
+    conn: aiosqlite.Connection,
+    campaign_id: int,
+    title: str,
+    body: str,
+    deadline: datetime | None,
+    targets: Sequence[tuple[str, Decimal]],
+    now: datetime,
+) -> None:
+    await conn.execute(
+        "UPDATE campaigns SET title = ?, body = ?, deadline = ?, updated_at = ? WHERE id = ?",
+        (title, body, to_db_time(deadline) if deadline else None, to_db_time(now), campaign_id),
+    )
+    await conn.executemany(
+        "UPDATE campaign_goals SET target = ? WHERE campaign_id = ? AND kind = ?",
+        [(str(target), campaign_id, kind) for kind, target in targets],
+    )
+
+
+async def close(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> bool:
+    cursor = await conn.execute(
+        "UPDATE campaigns SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ? AND status = 'open'",
+        (to_db_time(now), to_db_time(now), campaign_id),
+    )
+    return cursor.rowcount > 0
+
+
+async def set_outcome(conn: aiosqlite.Connection, campaign_id: int, outcome: str, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE campaigns SET outcome = ?, outcome_at = ?, updated_at = ? WHERE id = ?",
+        (outcome, to_db_time(now), to_db_time(now), campaign_id),
+    )
+
+
+async def mark_deleted(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> None:
+    """Erase what the campaign held; keep a tombstone row so its URL answers 410 Gone."""
+    await conn.execute("DELETE FROM pledges WHERE campaign_id = ?", (campaign_id,))
+    await conn.execute("DELETE FROM votes WHERE campaign_id = ?", (campaign_id,))
+    await conn.execute("DELETE FROM group_pledges WHERE campaign_id = ?", (campaign_id,))
+    await conn.execute("DELETE FROM comments WHERE campaign_id = ?", (campaign_id,))
+    await conn.execute("DELETE FROM campaign_options WHERE campaign_id = ?", (campaign_id,))
+    await conn.execute("DELETE FROM campaign_goals WHERE campaign_id = ?", (campaign_id,))
+    await conn.execute(
+        "UPDATE campaigns SET title = '', body = '', outcome = NULL, deleted_at = ?, status = 'closed' WHERE id = ?",
+        (to_db_time(now), campaign_id),
+    )
+
+
+# -- the coalescing of totals updates ----------------------------------------------------------------------
+
+
+async def totals_changed(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE campaigns SET totals_changed_at = ? WHERE id = ?", (to_db_time(now), campaign_id)
+    )
+
+
+async def totals_to_publish(conn: aiosqlite.Connection, not_published_since: datetime) -> list[int]:
+    """Federated campaigns whose totals changed after their last published update, if that update is older
+    than `not_published_since` (so a burst of pledges makes one update per interval)."""
+    stamp = to_db_time(not_published_since)
+    rows = await fetchall(
+        conn,
+        "SELECT id FROM campaigns WHERE deleted_at IS NULL AND visibility != 'members'"
+        " AND totals_changed_at IS NOT NULL"
+        " AND (totals_published_at IS NULL OR (totals_changed_at > totals_published_at AND totals_published_at <= ?))",
+        (stamp,),
+    )
+    return [r[0] for r in rows]
+
+
+async def totals_published(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE campaigns SET totals_published_at = ? WHERE id = ?", (to_db_time(now), campaign_id)
+    )
+
+
+async def past_deadline(conn: aiosqlite.Connection, now: datetime) -> list[int]:
+    rows = await fetchall(
+        conn,
+        "SELECT id FROM campaigns WHERE status = 'open' AND deleted_at IS NULL AND deadline IS NOT NULL"
+        " AND deadline <= ?",
+        (to_db_time(now),),
+    )
+    return [r[0] for r in rows]
+
+
+# -- partner groups' campaigns -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerCampaign:
+    id: int
+    object_id: str
+    group_actor: str
+    title: str
+    content: str
+    url: str | None
+    goals: str  # JSON: [{"kind", "target", "unit", "pledged"}]
+    options: str  # JSON: [{"name", "kind", "amount", "count"}]
+    deadline: datetime | None
+    closed: bool
+    visibility: str
+    published_at: datetime | None
+    updated_at: datetime
+
+
+_PARTNER_COLUMNS = (
+    "id, object_id, group_actor, title, content, url, goals, options, deadline, closed, visibility,"
+    " published_at, updated_at"
+)
+
+
+def _partner(row: aiosqlite.Row | None) -> PartnerCampaign | None:
+    if row is None:
+        return None
+    return PartnerCampaign(
+        *row[:8],
+        deadline=from_db_time(row[8]),
+        closed=bool(row[9]),
+        visibility=row[10],
+        published_at=from_db_time(row[11]),
+        updated_at=from_db_time(row[12]),  # type: ignore[arg-type]
+    )
+
+
+async def save_partner_campaign(
+    conn: aiosqlite.Connection,
+    object_id: str,
+    group_actor: str,
+    title: str,
+    content: str,
+    url: str | None,
+    goals_json: str,
+    options_json: str,
+    deadline: datetime | None,
+    closed: bool,
+    visibility: str,
+    published_at: datetime | None,
+    now: datetime,
+) -> int:
+    stamp = to_db_time(now)
+    await conn.execute(
+        "INSERT INTO partner_campaigns (object_id, group_actor, title, content, url, goals, options, deadline,"
+        " closed, visibility, published_at, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (object_id) DO UPDATE SET title = excluded.title, content = excluded.content,"
+        " url = excluded.url, goals = excluded.goals, options = excluded.options, deadline = excluded.deadline,"
+        " closed = excluded.closed, visibility = excluded.visibility, updated_at = excluded.updated_at"
+        " WHERE partner_campaigns.group_actor = excluded.group_actor",
+        (
+            object_id, group_actor, title, content, url, goals_json, options_json,
+            to_db_time(deadline) if deadline else None, int(closed), visibility,
+            to_db_time(published_at) if published_at else None, stamp, stamp,
+        ),
+    )  # fmt: skip
+    row = await fetchone(conn, "SELECT id FROM partner_campaigns WHERE object_id = ?", (object_id,))
+    assert row is not None
+    return int(row[0])
+
+
+async def partner_campaign(conn: aiosqlite.Connection, partner_campaign_id: int) -> PartnerCampaign | None:
+    return _partner(
+        await fetchone(
+            conn, f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns WHERE id = ?", (partner_campaign_id,)
+        )
+    )
+
+
+async def partner_campaign_by_object(conn: aiosqlite.Connection, object_id: str) -> PartnerCampaign | None:
+    return _partner(
+        await fetchone(
+            conn, f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns WHERE object_id = ?", (object_id,)
+        )
+    )
+
+
+async def partner_campaigns(
+    conn: aiosqlite.Connection, group_actor: str | None = None
+) -> list[PartnerCampaign]:
+    if group_actor is None:
+        rows = await fetchall(
+            conn, f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns ORDER BY received_at DESC"
+        )
+    else:
+        rows = await fetchall(
+            conn,
+            f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns WHERE group_actor = ? ORDER BY received_at DESC",
+            (group_actor,),
+        )
+    return [p for p in map(_partner, rows) if p is not None]
+
+
+async def remove_partner_campaign(conn: aiosqlite.Connection, object_id: str, group_actor: str) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM partner_campaigns WHERE object_id = ? AND group_actor = ?", (object_id, group_actor)
+    )
+    return cursor.rowcount > 0
+
+
+async def remove_partner_campaigns_of(conn: aiosqlite.Connection, group_actor: str) -> None:
+    await conn.execute("DELETE FROM partner_campaigns WHERE group_actor = ?", (group_actor,))
+
+
+# -- replies -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    object_id: str
+    campaign_id: int
+    author: str
+    content: str
+    url: str | None
+    published_at: str | None
+
+
+async def add_comment(
+    conn: aiosqlite.Connection,
+    object_id: str,
+    campaign_id: int,
+    author: str,
+    content: str,
+    url: str | None,
+    published_at: str | None,
+    now: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO comments (object_id, campaign_id, author, content, url, published_at, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (object_id) DO UPDATE SET content = excluded.content"
+        " WHERE comments.author = excluded.author",
+        (object_id, campaign_id, author, content, url, published_at, to_db_time(now)),
+    )
+
+
+async def remove_comment(conn: aiosqlite.Connection, object_id: str, author: str) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM comments WHERE object_id = ? AND author = ?", (object_id, author)
+    )
+    return cursor.rowcount > 0
+
+
+async def remove_comments_of(conn: aiosqlite.Connection, author: str) -> None:
+    await conn.execute("DELETE FROM comments WHERE author = ?", (author,))
+
+
+async def comments(conn: aiosqlite.Connection, campaign_id: int) -> list[Comment]:
+    rows = await fetchall(
+        conn,
+        "SELECT id, object_id, campaign_id, author, content, url, published_at FROM comments"
+        " WHERE campaign_id = ? ORDER BY received_at",
+        (campaign_id,),
+    )
+    return [Comment(*r) for r in rows]

@@ -144,8 +144,13 @@ async def pending_count(conn: aiosqlite.Connection) -> int:
     return int(await scalar(conn, "SELECT COUNT(*) FROM deliveries"))
 
 
+# A row id can be reused once its row is gone (a delivery cancelled while in flight, when its activity was
+# withdrawn), so the worker's updates name the row by id *and* activity: they never touch a newer delivery.
+_THIS_DELIVERY = "id = ? AND activity_id = ?"
+
+
 async def delivered(conn: aiosqlite.Connection, delivery: Delivery) -> None:
-    await conn.execute("DELETE FROM deliveries WHERE id = ?", (delivery.id,))
+    await conn.execute(f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", (delivery.id, delivery.activity_id))
     await conn.execute(
         "UPDATE delivery_hosts SET consecutive_failures = 0, paused_until = NULL WHERE host = ?",
         (delivery.host,),
@@ -154,13 +159,13 @@ async def delivered(conn: aiosqlite.Connection, delivery: Delivery) -> None:
 
 async def retry_later(conn: aiosqlite.Connection, delivery: Delivery, at: datetime, error: str) -> None:
     await conn.execute(
-        "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-        (to_db_time(at), error[:500], delivery.id),
+        f"UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE {_THIS_DELIVERY}",
+        (to_db_time(at), error[:500], delivery.id, delivery.activity_id),
     )
 
 
 async def give_up(conn: aiosqlite.Connection, delivery: Delivery) -> None:
-    await conn.execute("DELETE FROM deliveries WHERE id = ?", (delivery.id,))
+    await conn.execute(f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", (delivery.id, delivery.activity_id))
 
 
 async def host_failed(conn: aiosqlite.Connection, host: str) -> int:

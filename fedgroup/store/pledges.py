@@ -283,3 +283,78 @@ async def save_sent_group_pledge(
 
 async def forget_sent_group_pledge(conn: aiosqlite.Connection, partner_campaign_id: int) -> None:
     await conn.execute("DELETE FROM sent_group_pledges WHERE partner_campaign_id = ?", (partner_campaign_id,))
+
+
+# -- what counts toward a campaign ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TallyInputs:
+    member_pledges: list[tuple[int, str, Decimal, str | None]]  # member id, kind, amount, option label
+    votes: list[tuple[str, str]]  # voter, option label
+    group_pledges: list[tuple[int, str]]  # pledgers, contributions JSON
+
+
+async def tally_inputs(conn: aiosqlite.Connection, campaign_id: int) -> TallyInputs:
+    members = await fetchall(
+        conn,
+        "SELECT member_id, kind, amount, option_label FROM pledges WHERE campaign_id = ?",
+        (campaign_id,),
+    )
+    votes = await fetchall(
+        conn,
+        "SELECT v.voter, o.label FROM votes v JOIN campaign_options o ON o.id = v.option_id WHERE v.campaign_id = ?",
+        (campaign_id,),
+    )
+    groups = await fetchall(
+        conn, "SELECT pledgers, contributions FROM group_pledges WHERE campaign_id = ?", (campaign_id,)
+    )
+    return TallyInputs(
+        [(r[0], r[1], Decimal(r[2]), r[3]) for r in members],
+        [(r[0], r[1]) for r in votes],
+        [(r[0], r[1]) for r in groups],
+    )
+
+
+async def fulfilled_pledges(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple[str, Decimal]]:
+    rows = await fetchall(
+        conn, "SELECT kind, amount FROM pledges WHERE campaign_id = ? AND fulfilled = 1", (campaign_id,)
+    )
+    return [(r[0], Decimal(r[1])) for r in rows]
+
+
+# -- likes and boosts ------------------------------------------------------------------------------------------
+
+
+async def add_reaction(
+    conn: aiosqlite.Connection, campaign_id: int, actor: str, kind: str, activity_id: str, now: datetime
+) -> bool:
+    cursor = await conn.execute(
+        "INSERT INTO reactions (campaign_id, actor, kind, activity_id, received_at)"
+        " SELECT id, ?, ?, ?, ? FROM campaigns WHERE id = ? AND deleted_at IS NULL AND visibility != 'members'"
+        " ON CONFLICT DO NOTHING",
+        (actor, kind, activity_id, to_db_time(now), campaign_id),
+    )
+    return cursor.rowcount > 0
+
+
+async def remove_reaction(conn: aiosqlite.Connection, activity_id: str, actor: str) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM reactions WHERE activity_id = ? AND actor = ?", (activity_id, actor)
+    )
+    return cursor.rowcount > 0
+
+
+async def reaction_counts(conn: aiosqlite.Connection, campaign_id: int) -> dict[str, int]:
+    rows = await fetchall(
+        conn, "SELECT kind, COUNT(*) FROM reactions WHERE campaign_id = ? GROUP BY kind", (campaign_id,)
+    )
+    return {r[0]: r[1] for r in rows}
+
+
+async def forget_remote_actor(conn: aiosqlite.Connection, actor: str) -> list[int]:
+    """Remove everything a remote actor contributed (votes, aggregates, reactions); returns campaigns touched."""
+    touched = set(await remove_votes_of(conn, actor))
+    touched |= set(await remove_group_pledges_of(conn, actor))
+    await conn.execute("DELETE FROM reactions WHERE actor = ?", (actor,))
+    return sorted(touched)

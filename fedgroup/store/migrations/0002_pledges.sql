@@ -121,3 +121,14 @@ CREATE TABLE comments (
     received_at TEXT NOT NULL
 );
 CREATE INDEX comments_campaign ON comments (campaign_id);
+
+-- Likes and boosts of our campaigns from the fediverse (never pledges).
+CREATE TABLE reactions (
+    id INTEGER PRIMARY KEY,
+    campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    actor TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('like', 'share')),
+    activity_id TEXT NOT NULL UNIQUE,
+    received_at TEXT NOT NULL,
+    UNIQUE (campaign_id, actor, kind)
+);

@@ -1,0 +1,283 @@
+"""What other servers tell us about campaigns: poll votes (pledges from Mastodon users), replies, likes and
+boosts of ours; partner groups' campaigns and their aggregate pledges to ours. Handlers are safe to run twice.
+
+A voter's actor id is kept only to count each voter once and to tell them new tallies; it is never shown to
+anyone or sent anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+import orjson
+
+from fedgroup import campaign_state, campaigns, store
+from fedgroup.activitypub import jsonld
+from fedgroup.activitypub.parse import (
+    Activity,
+    ParseError,
+    parse_group_pledge,
+    parse_note,
+    parse_partner_campaign,
+    same_origin,
+)
+from fedgroup.sanitize import clean_html, clean_text
+
+if TYPE_CHECKING:
+    from fedgroup.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_COMMENT = 20_000
+CAMPAIGN_OBJECT_TYPES = ("Note", "Question", "Article", "Page")
+
+
+async def _is_partner(conn: aiosqlite.Connection, actor: str) -> bool:
+    following = await store.follows.following_of(conn, actor)
+    return following is not None and following.state == "accepted"
+
+
+# -- Create ---------------------------------------------------------------------------------------------------
+
+
+async def on_create(runtime: Runtime, activity: Activity) -> None:
+    obj = activity.object
+    if obj is None or activity.object_type not in CAMPAIGN_OBJECT_TYPES:
+        return
+    note = parse_note(obj)
+    if note.attributed_to not in (None, activity.actor):
+        log.info("create ignored reason=author-not-actor actor=%s", activity.actor)
+        return
+    campaign_id = runtime.ids.campaign_id_of(note.in_reply_to) if note.in_reply_to else None
+    if campaign_id is not None:
+        if note.is_vote:
+            await _vote(runtime, activity, note.id, note.name or "", campaign_id)
+        else:
+            await _comment(runtime, activity, note, campaign_id)
+        return
+    if note.in_reply_to is None:
+        await save_partner_campaign(runtime, activity.actor, obj)
+
+
+async def _vote(runtime: Runtime, activity: Activity, vote_id: str, label: str, campaign_id: int) -> None:
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> str:
+        state = await campaign_state.load(conn, campaign_id)
+        if state is None or state.row.deleted_at is not None or not state.federates:
+            return "unknown-campaign"
+        if not state.is_open(now):
+            return "closed"  # Mastodon swallows votes after endTime too
+        option_id = state.option_ids.get(label)
+        if option_id is None:
+            return "no-such-option"
+        if state.row.visibility == "followers":
+            follower = await store.follows.follower(conn, activity.actor)
+            if follower is None or follower.state != "accepted":
+                return "not-a-follower"
+        added = await store.pledges.add_vote(
+            conn, campaign_id, option_id, activity.actor, vote_id, not state.row.multiple_choice, now
+        )
+        if added:
+            await store.campaigns.totals_changed(conn, campaign_id, now)
+        return "counted" if added else "duplicate"
+
+    outcome = await runtime.db.write(job)
+    log.info("vote %s campaign=%d", outcome, campaign_id)
+    runtime.wake_scheduler()
+
+
+async def _comment(runtime: Runtime, activity: Activity, note: Any, campaign_id: int) -> None:
+    now = runtime.now()
+    content = clean_html(note.content or "", MAX_COMMENT)
+
+    async def job(conn: aiosqlite.Connection) -> bool:
+        row = await store.campaigns.get(conn, campaign_id)
+        if row is None or row.deleted_at is not None or row.visibility == "members":
+            return False
+        await store.campaigns.add_comment(
+            conn,
+            note.id,
+            campaign_id,
+            activity.actor,
+            content,
+            note.url,
+            clean_text(note.published or "", 40),
+            now,
+        )
+        return True
+
+    if await runtime.db.write(job):
+        log.info("reply stored campaign=%d actor=%s", campaign_id, activity.actor)
+
+
+async def save_partner_campaign(runtime: Runtime, actor: str, obj: dict[str, Any]) -> bool:
+    """Store (or refresh) a campaign of a group we follow; anything else is ignored."""
+    try:
+        doc = parse_partner_campaign(obj)
+    except ParseError as e:
+        log.info("partner campaign ignored reason=%s actor=%s", e.reason, actor)
+        return False
+    if doc.attributed_to != actor or not same_origin(doc.id, actor):
+        return False
+    goals_json = orjson.dumps(
+        [
+            {"kind": g.kind, "target": campaigns.amount_text(g.target), "unit": g.unit,
+             "pledged": campaigns.amount_text(p)}
+            for g, p in zip(doc.goals, doc.pledged, strict=True)
+        ]
+    ).decode()  # fmt: skip
+    options_json = orjson.dumps(
+        [
+            {"name": o.label, "kind": o.kind, "amount": campaigns.amount_text(o.amount), "count": n}
+            for o, n in zip(doc.options, doc.option_counts, strict=True)
+        ]
+    ).decode()
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> bool:
+        if not await _is_partner(conn, actor):
+            return False
+        await store.campaigns.save_partner_campaign(
+            conn, doc.id, actor, clean_text(doc.title, 200), clean_html(doc.content, MAX_COMMENT), doc.url,
+            goals_json, options_json, doc.deadline, doc.closed, "public" if doc.public else "followers",
+            doc.published, now,
+        )  # fmt: skip
+        return True
+
+    saved = await runtime.db.write(job)
+    if saved:
+        log.info("partner campaign stored group=%s campaign=%s", actor, doc.id)
+    return saved
+
+
+# -- group pledges ------------------------------------------------------------------------------------------
+
+
+async def on_pledge(runtime: Runtime, activity: Activity) -> None:
+    await _group_pledge(runtime, activity.actor, activity.raw, activity.id or "")
+
+
+async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pledge_id: str) -> None:
+    campaign_id = runtime.ids.campaign_id_of(jsonld.id_of(pledge.get("object")) or "")
+    if campaign_id is None or not same_origin(pledge_id, actor):
+        return
+    try:
+        aggregate = parse_group_pledge(pledge)
+    except ParseError as e:
+        log.info("group pledge ignored reason=%s actor=%s", e.reason, actor)
+        return
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> str:
+        state = await campaign_state.load(conn, campaign_id)
+        if state is None or state.row.deleted_at is not None or not state.federates:
+            return "unknown-campaign"
+        if not state.is_open(now):
+            return "closed"
+        follower = await store.follows.follower(conn, actor)
+        if follower is None or follower.state != "accepted":
+            return "not-a-partner"
+        kinds = {g.kind for g in state.goals}
+        labels = {o.label for o in state.options}
+        if any(line.contribution.kind not in kinds for line in aggregate.lines):
+            return "unknown-goal"
+        cleaned = campaigns.GroupAggregate(
+            aggregate.pledgers,
+            tuple(
+                campaigns.AggregateLine(
+                    line.contribution, line.option if line.option in labels else None, line.pledgers
+                )
+                for line in aggregate.lines
+            ),
+        )
+        await store.pledges.save_group_pledge(
+            conn, campaign_id, actor, pledge_id, cleaned.pledgers, campaign_state.aggregate_json(cleaned), now
+        )
+        await store.campaigns.totals_changed(conn, campaign_id, now)
+        return "counted"
+
+    outcome = await runtime.db.write(job)
+    log.info("group pledge %s campaign=%d group=%s", outcome, campaign_id, actor)
+    runtime.wake_scheduler()
+
+
+# -- Update, Delete, Undo of objects ------------------------------------------------------------------------
+
+
+async def on_update_object(runtime: Runtime, activity: Activity) -> None:
+    obj = activity.object
+    if obj is None:
+        return
+    if activity.object_type == "Pledge":
+        if jsonld.id_of(obj.get("actor")) == activity.actor and activity.object_id:
+            await _group_pledge(runtime, activity.actor, obj, activity.object_id)
+    elif activity.object_type in CAMPAIGN_OBJECT_TYPES:
+        await save_partner_campaign(runtime, activity.actor, obj)
+
+
+async def on_delete_object(runtime: Runtime, activity: Activity) -> None:
+    object_id = activity.object_id
+    if not object_id:
+        return
+    actor = activity.actor
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> str:
+        if await store.campaigns.remove_partner_campaign(conn, object_id, actor):
+            return "partner-campaign"
+        if await store.campaigns.remove_comment(conn, object_id, actor):
+            return "reply"
+        campaign_id = await store.pledges.remove_vote(conn, object_id, actor)
+        if campaign_id is not None:
+            await store.campaigns.totals_changed(conn, campaign_id, now)
+            return "vote"
+        return "nothing"
+
+    removed = await runtime.db.write(job)
+    log.info("delete handled removed=%s actor=%s", removed, actor)
+    runtime.wake_scheduler()
+
+
+async def on_undo_object(runtime: Runtime, activity: Activity, inner_type: str | None) -> None:
+    """Undo of a vote's Create, of a group Pledge, of a Like or a boost."""
+    inner = activity.object or {}
+    inner_id = activity.object_id or ""
+    actor = activity.actor
+    now = runtime.now()
+    vote_id = jsonld.id_of(inner.get("object")) if inner_type == "Create" else None
+
+    async def job(conn: aiosqlite.Connection) -> str:
+        if vote_id:
+            campaign_id = await store.pledges.remove_vote(conn, vote_id, actor)
+            if campaign_id is not None:
+                await store.campaigns.totals_changed(conn, campaign_id, now)
+                return "vote"
+        campaign_id = await store.pledges.remove_group_pledge(conn, inner_id, actor)
+        if campaign_id is not None:
+            await store.campaigns.totals_changed(conn, campaign_id, now)
+            return "group-pledge"
+        if await store.pledges.remove_reaction(conn, inner_id, actor):
+            return "reaction"
+        return "nothing"
+
+    undone = await runtime.db.write(job)
+    log.info("undo handled undone=%s actor=%s", undone, actor)
+    runtime.wake_scheduler()
+
+
+# -- likes and boosts ------------------------------------------------------------------------------------------
+
+
+async def on_reaction(runtime: Runtime, activity: Activity) -> None:
+    campaign_id = runtime.ids.campaign_id_of(activity.object_id or "")
+    if campaign_id is None or not activity.id:
+        return
+    kind = "like" if activity.type == "Like" else "share"
+    await runtime.db.write(
+        lambda conn: store.pledges.add_reaction(
+            conn, campaign_id, activity.actor, kind, activity.id or "", runtime.now()
+        )
+    )

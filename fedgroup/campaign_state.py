@@ -1,0 +1,96 @@
+"""A campaign as the rest of the code sees it: its row, goals and options turned into rule values, and its
+tally — loaded from the store, computed by the rules in campaigns.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import aiosqlite
+import orjson
+
+from fedgroup import campaigns, store
+from fedgroup.campaigns import (
+    AggregateLine,
+    Contribution,
+    Goal,
+    GroupAggregate,
+    MemberPledgeFacts,
+    PledgeOption,
+)
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    row: store.campaigns.CampaignRow
+    goals: tuple[Goal, ...]
+    options: tuple[PledgeOption, ...]
+    option_ids: dict[str, int]
+    tally: campaigns.Tally
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    @property
+    def federates(self) -> bool:
+        return self.row.visibility != "members"
+
+    def is_open(self, now: datetime) -> bool:
+        return campaigns.is_open(self.row.status, self.row.deadline, now)
+
+    @property
+    def progress_text(self) -> str:
+        return campaigns.progress_text(self.tally.progress)
+
+
+def group_aggregate(pledgers: int, contributions_json: str) -> GroupAggregate:
+    """A stored aggregate (validated when it arrived) back into rule values."""
+    lines = tuple(
+        AggregateLine(
+            Contribution(c["kind"], Decimal(c["amount"])), c.get("option"), int(c.get("pledgers", 0))
+        )
+        for c in orjson.loads(contributions_json)
+    )
+    return GroupAggregate(pledgers, lines)
+
+
+def aggregate_json(aggregate: GroupAggregate) -> str:
+    return orjson.dumps(
+        [
+            {
+                "kind": line.contribution.kind,
+                "amount": campaigns.amount_text(line.contribution.amount),
+                "option": line.option,
+                "pledgers": line.pledgers,
+            }
+            for line in aggregate.lines
+        ]
+    ).decode()
+
+
+async def load(conn: aiosqlite.Connection, campaign_id: int) -> CampaignState | None:
+    """The campaign with its tally; None when there is no such campaign (deleted ones have a row)."""
+    row = await store.campaigns.get(conn, campaign_id)
+    if row is None:
+        return None
+    goals = tuple(Goal(g.kind, g.target, g.unit) for g in await store.campaigns.goals(conn, campaign_id))
+    option_rows = await store.campaigns.options(conn, campaign_id)
+    options = tuple(PledgeOption(o.label, o.kind, o.amount) for o in option_rows)
+    inputs = await store.pledges.tally_inputs(conn, campaign_id)
+    tally = campaigns.tally(
+        goals,
+        options,
+        (MemberPledgeFacts(m, Contribution(k, a), label) for m, k, a, label in inputs.member_pledges),
+        inputs.votes,
+        (group_aggregate(p, c) for p, c in inputs.group_pledges),
+    )
+    return CampaignState(row, goals, options, {o.label: o.id for o in option_rows}, tally)
+
+
+async def outcome_summary(conn: aiosqlite.Connection, state: CampaignState) -> str:
+    """Goal by goal: what was pledged and what members were marked as having given."""
+    fulfilled = [Contribution(k, a) for k, a in await store.pledges.fulfilled_pledges(conn, state.id)]
+    pledged = [Contribution(line.goal.kind, line.pledged) for line in state.tally.progress]
+    return campaigns.outcome_text(campaigns.outcome_lines(state.goals, pledged, fulfilled))

@@ -1,0 +1,180 @@
+"""`fedgroup demo`: three groups on loopback ports in one process, federating for real.
+
+The crossing campaign (group C) is followed by the tenants (A) and the food bank (B) as coalition partners;
+members of A and B pledge to it and C's totals include both groups' aggregates. Everything goes over HTTP
+between the three servers, exactly as between three hosts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from fedgroup import actions, datadir, store
+from fedgroup import config as config_module
+from fedgroup.app import create_app
+from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup.runtime import RUNTIME, Runtime
+
+
+@dataclass(frozen=True)
+class DemoGroup:
+    key: str
+    handle: str
+    name: str
+    summary: str
+    members: tuple[str, ...]
+
+
+GROUPS = (
+    DemoGroup("a", "tenants", "Elm Street Tenants", "The tenants' association of Elm Street 1-40.",
+              ("Amira", "Bogdan", "Chen")),
+    DemoGroup("b", "foodbank", "Riverside Food Bank", "Mutual aid: food for everyone in Riverside.",
+              ("Dara", "Emeka")),
+    DemoGroup("c", "crossing", "Safe Crossing Now", "Campaigning for a safe crossing at Mill Road school.",
+              ("Fatima", "Gus", "Hana")),
+)  # fmt: skip
+
+
+async def run(data_root: Path | None, first_port: int) -> None:
+    """Start (and on first run, seed) the three groups; serve until Ctrl-C."""
+    temp = None
+    if data_root is None:
+        temp = tempfile.TemporaryDirectory(prefix="fedgroup-demo-")
+        data_root = Path(temp.name)
+    runners: list[web.AppRunner] = []
+    try:
+        runtimes: dict[str, Runtime] = {}
+        fresh = False
+        for offset, group in enumerate(GROUPS):
+            port = first_port + offset
+            data_dir = data_root / group.handle
+            if not datadir.exists(data_dir):
+                fresh = True
+                await datadir.create(
+                    data_dir, f"http://127.0.0.1:{port}", group.name, handle=group.handle,
+                    summary=group.summary, listen_port=port, totals_update_seconds=2,
+                )  # fmt: skip
+            config = config_module.load(data_dir)
+            app = create_app(config)
+            runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
+            await runner.setup()
+            runners.append(runner)
+            try:
+                await web.TCPSite(runner, "127.0.0.1", config.listen_port).start()
+            except OSError as e:
+                raise DemoError(f"port {config.listen_port} is not free ({e.strerror}); try --port") from e
+            runtimes[group.key] = app[RUNTIME]
+        if fresh:
+            await seed(runtimes)
+        print_welcome(runtimes, data_root, temporary=temp is not None)
+        await wait_for_interrupt()
+        print("demo stopping", flush=True)
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+        if temp is not None:
+            temp.cleanup()
+
+
+class DemoError(actions.ActionError):
+    pass
+
+
+async def seed(runtimes: dict[str, Runtime]) -> None:
+    a, b, c = runtimes["a"], runtimes["b"], runtimes["c"]
+    members: dict[str, dict[str, int]] = {}
+    for group in GROUPS:
+        runtime = runtimes[group.key]
+        members[group.key] = {}
+        for i, name in enumerate(group.members):
+            role = "admin" if i == 0 else "member"
+            members[group.key][name] = await actions.add_member(runtime, name, role)
+
+    crossing = await actions.create_campaign(
+        c,
+        "A safe crossing at Mill Road school",
+        "Children cross four lanes of traffic every morning. We are asking the council for a zebra crossing "
+        "and need people at the council meeting, hours for leafleting, and money for printing.",
+        goals=[parse_goal("people:60"), parse_goal("hours:80"), parse_goal("money:500:EUR")],
+        options=[
+            parse_option("Come to the meeting=people:1"),
+            parse_option("Leaflet for 2 hours=hours:2"),
+            parse_option("Give €20=money:20"),
+        ],
+        deadline=c.now() + timedelta(days=21),
+        multiple_choice=True,
+    )
+    await actions.create_campaign(
+        a,
+        "Fix the heating before winter",
+        "Flats 12-30 have had no heating since October. We are collecting signatures and evidence.",
+        goals=[parse_goal("people:40"), parse_goal("items:25:photos")],
+        options=[parse_option("Sign the letter=people:1"), parse_option("Send a photo=items:1")],
+        deadline=a.now() + timedelta(days=14),
+    )
+    await actions.create_campaign(
+        b,
+        "Saturday hot meals",
+        "Cooking for 120 people every Saturday; we need cooks and ingredients.",
+        goals=[parse_goal("hours:30"), parse_goal("items:100:meals")],
+        options=[parse_option("Cook for 3 hours=hours:3"), parse_option("Bring 10 meals=items:10")],
+    )
+    await actions.pledge(c, members["c"]["Fatima"], crossing, option="Come to the meeting")
+    await actions.pledge(c, members["c"]["Gus"], crossing, option="Give €20", note="cash at the meeting")
+
+    c_group = c.ids.group
+    for partner in (a, b):
+        assert partner.actors is not None
+        await actions.follow_group(partner, await partner.actors.actor(c_group))
+    for partner in (a, b):
+        await _until(lambda p=partner: _partner_campaign_id(p), "a partner campaign to arrive")
+    a_campaign = await _partner_campaign_id(a)
+    b_campaign = await _partner_campaign_id(b)
+    assert a_campaign is not None and b_campaign is not None
+    await actions.pledge_to_partner(a, members["a"]["Amira"], a_campaign, option="Come to the meeting")
+    await actions.pledge_to_partner(a, members["a"]["Bogdan"], a_campaign, option="Leaflet for 2 hours")
+    await actions.pledge_to_partner(a, members["a"]["Chen"], a_campaign, option="Come to the meeting")
+    await actions.pledge_to_partner(b, members["b"]["Dara"], b_campaign, kind="hours", amount="6")
+
+
+async def _partner_campaign_id(runtime: Runtime) -> int | None:
+    partners = await store.campaigns.partner_campaigns(runtime.db.reader)
+    return partners[0].id if partners else None
+
+
+async def _until(check, what: str, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise DemoError(f"the demo timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+def print_welcome(runtimes: dict[str, Runtime], data_root: Path, temporary: bool) -> None:
+    print("fedgroup demo: three groups federating on this machine", flush=True)
+    for group in GROUPS:
+        runtime = runtimes[group.key]
+        print(f"  {group.name:<22} {runtime.config.base_url}/   @{group.handle}@{runtime.config.domain}")
+    print(
+        "The tenants and the food bank follow Safe Crossing Now as coalition partners and pledge to its"
+        " campaign; its page shows their totals."
+    )
+    where = "a temporary directory, removed on exit" if temporary else str(data_root)
+    print(f"Data: {where}. Ctrl-C stops.", flush=True)
+
+
+async def wait_for_interrupt() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
