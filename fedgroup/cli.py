@@ -569,10 +569,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        # The server reports what it does; a one-shot command prints its result and only warnings besides.
+        long_running = args.run in (cmd_serve, cmd_demo)
+        logging.basicConfig(
+            level=logging.INFO if long_running else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+        if args.run is cmd_demo:
+            logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
         args.run(args)
     except CliError as e:
         print(f"fedgroup: error: {e}", file=sys.stderr)

@@ -12,7 +12,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from fedgroup import store
+from fedgroup import actions, campaign_state, store
+from fedgroup.campaigns import parse_goal, parse_option
+from tests.conftest import eventually
 from tests.test_federation import follow
 
 CLI = [sys.executable, "-m", "fedgroup.cli"]
@@ -200,3 +202,193 @@ async def test_cli_writes_while_the_server_writes(make_server):
         assert result.returncode == 0, result.stderr
         assert "locked" not in result.stderr
     assert len(await store.campaigns.listing(server.runtime.db.reader, ("public",))) == 4
+
+
+def test_an_organizer_runs_a_campaign_from_the_command_line(tmp_path):
+    data = str(tmp_path / "d")
+    assert run("init", "--data-dir", data, "--base-url", "https://t.example", "--name", "T").returncode == 0
+
+    def ok(*args: str, input: str | None = None) -> str:
+        result = run(*args, "--data-dir", data, input=input)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == "", "a one-shot command prints its result and nothing else"
+        return result.stdout
+
+    ok("member", "add", "Ana", "--role", "organizer", "--email", "ana@t.example", "--password-stdin",
+       input="correct horse battery staple\n")  # fmt: skip
+    ok("member", "add", "Ben")
+    assert ok("member", "list").splitlines() == ["Ana\torganizer\tana@t.example", "Ben\tmember\t"]
+    url = ok(
+        "campaign", "create", "--title", "Crossing", "--body", "Paint it", "--goal", "money:500:EUR",
+        "--goal", "hours:40", "--option", "Give €20=money:20", "--option", "Two hours=hours:2",
+        "--deadline", "2099-01-10T18:00Z",
+    ).strip()  # fmt: skip
+    assert url == "https://t.example/campaigns/1"
+    ok("pledge", "add", "--campaign", "1", "--member", "Ana", "--option", "Give €20", "--note", "cash")
+    ok("pledge", "add", "--campaign", "1", "--member", "Ben", "--amount", "hours:3")
+    assert "progress: €20 of €500 · 3 of 40 hours" in ok("campaign", "show", "1")
+    listed = ok("pledge", "list", "--campaign", "1").splitlines()
+    assert len(listed) == 2 and "cash" in listed[0]
+    ok("pledge", "add", "--campaign", "1", "--member", "Ben", "--amount", "hours:5")
+    assert "5 of 40 hours" in ok("campaign", "show", "1"), "a second pledge of a kind replaces the first"
+    ok("pledge", "withdraw", "--campaign", "1", "--member", "Ben")
+    assert "0 of 40 hours" in ok("campaign", "show", "1")
+    ok("campaign", "edit", "1", "--target", "hours:60", "--title", "Paint the crossing")
+    shown = ok("campaign", "show", "1")
+    assert shown.startswith("Paint the crossing") and "0 of 60 hours" in shown
+    assert "marked fulfilled" in ok("pledge", "fulfil", listed[0].split("\t")[0])
+    ok("campaign", "close", "1")
+    late = run(
+        "pledge", "add", "--campaign", "1", "--member", "Ben", "--amount", "hours:1", "--data-dir", data
+    )
+    assert_one_line_error(late)
+    assert "closed" in late.stderr
+    assert "€20 pledged, €20 given" in ok("campaign", "outcome", "1", "--report", "Painted!")
+    ok("campaign", "delete", "1")
+    assert_one_line_error(run("campaign", "show", "1", "--data-dir", data))
+    ok("member", "remove", "Ana")
+    assert ok("member", "list").splitlines() == ["Ben\tmember\t"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["campaign", "create", "--title", "T", "--body", "B", "--goal", "money:-5:EUR"], "not an amount"),
+        (["campaign", "create", "--title", "T", "--body", "B", "--goal", "gold:5"], "gold"),
+        (["campaign", "create", "--title", "T", "--body", "B", "--goal", "money:5:ZZZ"], "currency"),
+        (
+            [
+                "campaign",
+                "create",
+                "--title",
+                "T",
+                "--body",
+                "B",
+                "--goal",
+                "hours:5",
+                "--option",
+                "X=money:1",
+            ],
+            "goal",
+        ),  # fmt: skip
+        (["campaign", "create", "--title", "T", "--body", "B", "--deadline", "2001-01-01T00:00Z"], "past"),
+        (["campaign", "create", "--title", "T", "--body", "B", "--deadline", "soonish"], "date-time"),
+        (["campaign", "create", "--title", "", "--body", "B"], "title"),
+        (["member", "add", "Zed", "--role", "king"], "role"),
+        (["pledge", "add", "--campaign", "1", "--member", "Nobody", "--amount", "hours:1"], "Nobody"),
+        (["member", "add", "Pat", "--password-stdin"], "password"),
+    ],
+)
+def test_bad_campaign_and_member_input_is_one_clear_line(tmp_path, args, words):
+    data = str(tmp_path / "d")
+    assert run("init", "--data-dir", data, "--base-url", "https://t.example", "--name", "T").returncode == 0
+    result = run(*args, "--data-dir", data, input="short\n")
+    assert_one_line_error(result)
+    assert words.lower() in result.stderr.lower()
+    assert run("campaign", "list", "--data-dir", data).stdout.strip() == "no campaigns yet", (
+        "nothing half-made"
+    )
+
+
+async def test_a_coalition_from_the_command_line(make_server):
+    """`coalition follow @crossing@host` (webfinger), pledge to the partner's campaign, `coalition leave`."""
+    a = await make_server("a", handle="tenants")
+    c = await make_server("c", handle="crossing")
+    data = str(a.config.data_dir)
+
+    async def cli(*args: str) -> str:
+        result = await asyncio.to_thread(run, *args, "--data-dir", data)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    handle = f"@crossing@{c.config.domain}"
+    assert "follow request sent" in await cli("coalition", "follow", handle)
+    c_group = c.url("/groups/crossing")
+
+    async def accepted():
+        following = await store.follows.following_of(a.runtime.db.reader, c_group)
+        return following is not None and following.state == "accepted"
+
+    await eventually(accepted)
+    assert (await cli("coalition", "list")).strip() == f"{c_group}\taccepted"
+    campaign_id = await actions.create_campaign(
+        c.runtime,
+        "Crossing",
+        "b",
+        goals=[parse_goal("hours:40")],
+        options=[parse_option("Two hours=hours:2")],
+    )
+
+    async def partner_listed():
+        return "Two hours=hours:2" in await cli("coalition", "campaigns")
+
+    await eventually(partner_listed)
+    partner_id = (await cli("coalition", "campaigns")).split("\t", 1)[0]
+    await cli("member", "add", "Amira")
+    await cli("pledge", "add", "--partner", partner_id, "--member", "Amira", "--option", "Two hours")
+
+    async def partner_groups() -> int:
+        state = await campaign_state.load(c.runtime.db.reader, campaign_id)
+        return state.tally.partner_groups
+
+    await eventually(lambda: _equals(partner_groups, 1))
+    assert "left" in await cli("coalition", "leave", handle)
+    await eventually(lambda: _equals(partner_groups, 0))
+    assert "we follow no groups yet" in await cli("coalition", "list")
+
+    not_a_group = await asyncio.to_thread(
+        run, "coalition", "follow", "@nobody@127.0.0.1:1", "--data-dir", data
+    )
+    assert_one_line_error(not_a_group)
+
+
+async def _equals(probe, expected) -> bool:
+    return await probe() == expected
+
+
+def _three_free_ports() -> int:
+    """A first port P with P, P+1 and P+2 free on 127.0.0.1 (the demo's three groups)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            first = probe.getsockname()[1]
+        if first > 65530:
+            continue
+        try:
+            for offset in range(3):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", first + offset))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError("no three consecutive free ports")
+
+
+async def test_demo_starts_three_federating_groups_and_stops_on_ctrl_c():
+    port = _three_free_ports()
+    process = await asyncio.create_subprocess_exec(
+        *CLI, "demo", "--port", str(port), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        out = b""
+        while b"Ctrl-C stops" not in out:
+            line = await asyncio.wait_for(process.stdout.readline(), 60)
+            assert line, (out + await process.stderr.read()).decode()
+            out += line
+        text = out.decode()
+        for offset in range(3):
+            assert f"http://127.0.0.1:{port + offset}/" in text
+        crossing = f"http://127.0.0.1:{port + 2}/campaigns/1"
+
+        async def partners_counted() -> bool:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(crossing) as r:
+                    return r.status == 200 and "including 2 partner groups" in await r.text()
+
+        await eventually(partners_counted, timeout=30)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+        await asyncio.wait_for(process.wait(), 20)
+    assert process.returncode == 0
+    assert b"Traceback" not in await process.stderr.read()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp_jinja2
 from aiohttp import web
 
-from fedgroup import store
+from fedgroup import campaign_state, campaigns, store
 from fedgroup.runtime import RUNTIME
 
 
@@ -26,6 +26,20 @@ async def campaign_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such campaign\n")
     if row.deleted_at is not None:
         raise web.HTTPGone(text="this campaign was deleted\n")
+    state = await campaign_state.load(runtime.db.reader, row.id)
+    assert state is not None
     return aiohttp_jinja2.render_template(
-        "campaign.html", request, {"site": runtime.site, "ids": runtime.ids, "campaign": row}
+        "campaign.html",
+        request,
+        {
+            "site": runtime.site,
+            "ids": runtime.ids,
+            "campaign": row,
+            "state": state,
+            "open": state.is_open(runtime.now()),
+            "goals": [
+                {"text": campaigns.progress_text([line]), "percent": line.percent}
+                for line in state.tally.progress
+            ],
+        },
     )
