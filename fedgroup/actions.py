@@ -3,16 +3,19 @@ the rules (campaigns.py), writes in one transaction, and queues in that same tra
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 import orjson
 
-from fedgroup import campaign_state, campaigns, store
+from fedgroup import campaign_state, campaigns, passwords, store
 from fedgroup.activitypub import outbox, vocab
 from fedgroup.campaigns import CampaignError, Goal, PledgeOption
 from fedgroup.passwords import PasswordError
@@ -493,3 +496,173 @@ async def publish_due_totals(runtime: Runtime, interval_seconds: float) -> int:
     if due:
         runtime.deliveries_queued()
     return len(due)
+
+
+async def follow_group_by_handle(runtime: Runtime, handle: str) -> str:
+    """Follow a group named by @name@host or its URL; returns its actor id."""
+    from fedgroup.activitypub import discovery
+    from fedgroup.activitypub.fetch import FetchError
+
+    handle = handle.strip()
+    if not handle:
+        raise ActionError("write the group's @name@host", "handle")
+    if runtime.http is None or runtime.actors is None:
+        raise ActionError("the network is not running", "handle")
+    try:
+        actor_id = await discovery.resolve_account(runtime.http, handle)
+        actor = await runtime.actors.refresh(actor_id)
+    except FetchError as e:
+        raise ActionError(f"cannot find {handle}: {e}", "handle") from e
+    if actor.type != "Group":
+        raise ActionError(f"{handle} is a {actor.type}, not a group", "handle")
+    await follow_group(runtime, actor)
+    return actor.id
+
+
+# -- remote actors: forgetting and blocking -----------------------------------------------------------------
+
+
+async def forget_remote_actor(conn: aiosqlite.Connection, actor_id: str, now: datetime) -> None:
+    """Everything a remote actor gave us goes: its follow, votes, replies, reactions, aggregates; totals adjust."""
+    await store.follows.remove_follower(conn, actor_id)
+    await store.follows.remove_following(conn, actor_id)
+    await store.campaigns.remove_partner_campaigns_of(conn, actor_id)
+    await store.campaigns.remove_comments_of(conn, actor_id)
+    for campaign_id in await store.pledges.forget_remote_actor(conn, actor_id):
+        await store.campaigns.totals_changed(conn, campaign_id, now)
+    await store.actors.forget(conn, actor_id)
+
+
+def block_target(text: str) -> tuple[str, str]:
+    """An actor URL → ("actor", url); a domain (or @user@domain's domain is not guessed) → ("domain", host)."""
+    text = text.strip()
+    if text.startswith(("https://", "http://")):
+        parts = urlsplit(text)
+        if not parts.netloc or any(c.isspace() for c in text) or len(text) > 2000:
+            raise ActionError("that is not an actor URL", "target")
+        return "actor", text
+    domain = text.lower().rstrip(".")
+    if (
+        not domain
+        or len(domain) > 253
+        or not all(c.isalnum() or c in ".-:[]" for c in domain)
+        or "." not in domain
+    ):
+        raise ActionError("write an actor's URL or a domain like spam.example", "target")
+    return "domain", domain
+
+
+async def block(runtime: Runtime, text: str) -> str:
+    """Block an actor or a domain: refuse what they send, serve them nothing, forget what they gave."""
+    kind, target = block_target(text)
+    if kind == "domain" and target == runtime.config.domain:
+        raise ActionError("that is our own domain", "target")
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        await store.blocks.add(conn, target, kind, now)
+        actors = [target] if kind == "actor" else await store.blocks.actors_on_domain(conn, target)
+        for actor_id in actors:
+            await forget_remote_actor(conn, actor_id, now)
+
+    await runtime.db.write(job)
+    runtime.wake_scheduler()
+    log.info("blocked %s=%s", kind, target)
+    return target
+
+
+async def unblock(runtime: Runtime, target: str) -> None:
+    if not await runtime.db.write(lambda conn: store.blocks.remove(conn, target.strip())):
+        raise ActionError(f"{target} is not blocked", "target")
+
+
+# -- accounts: sign-in, invitations, passwords, roles ---------------------------------------------------------
+
+INVITE_HOURS = 72
+# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = passwords.hash_password("not a real password, only for timing")
+
+
+async def sign_in(runtime: Runtime, name: str, password: str) -> store.members.Member | None:
+    member = await store.members.by_name(runtime.db.reader, campaigns.clean_line(name))
+    password_hash = member.password_hash if member is not None else None
+    ok = await asyncio.to_thread(passwords.verify_password, password_hash or _DUMMY_HASH, password)
+    return member if ok and member is not None and password_hash else None
+
+
+async def create_invite(runtime: Runtime, role: str = "member", hours: int = INVITE_HOURS) -> str:
+    """A one-time invitation; returns its URL (the token is only ever in this URL, we keep its digest)."""
+    if role not in store.members.ROLES:
+        raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
+    if not 1 <= hours <= 24 * 30:
+        raise ActionError("an invitation lasts 1 hour to 30 days", "hours")
+    token = secrets.token_urlsafe(24)
+    now = runtime.now()
+    await runtime.db.write(
+        lambda conn: store.sessions.add_invite(conn, token, role, now, now + timedelta(hours=hours))
+    )
+    return f"{runtime.config.base_url}/invite/{token}"
+
+
+async def accept_invite(runtime: Runtime, token: str, name: str, password: str) -> int:
+    """Become a member through an invitation: a name and a password of one's own."""
+    name = _clean_name(name)
+    password_hash = await asyncio.to_thread(passwords.hash_password, password)
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> int:
+        role = await store.sessions.open_invite_role(conn, token, now)
+        if role is None:
+            raise ActionError("this invitation was used or has expired; ask for a new one", "invite")
+        if await store.members.by_name(conn, name) is not None:
+            raise ActionError(f"there is already a member called {name}", "name")
+        await store.sessions.use_invite(conn, token, now)
+        return await store.members.add(conn, name, role, None, password_hash, now)
+
+    return await runtime.db.write(job)
+
+
+async def change_password(runtime: Runtime, member_id: int, current: str, new: str) -> None:
+    member = await store.members.by_id(runtime.db.reader, member_id)
+    if member is None:
+        raise ActionError("there is no such member", "current")
+    if not await asyncio.to_thread(passwords.verify_password, member.password_hash, current):
+        raise ActionError("that is not your current password", "current")
+    try:
+        password_hash = await asyncio.to_thread(passwords.hash_password, new)
+    except PasswordError as e:
+        raise ActionError(str(e), "new") from e
+    await runtime.db.write(lambda conn: store.members.set_password_hash(conn, member_id, password_hash))
+
+
+async def set_role(runtime: Runtime, member_id: int, role: str) -> None:
+    if role not in store.members.ROLES:
+        raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        member = await store.members.by_id(conn, member_id)
+        if member is None:
+            raise ActionError("there is no such member", "member")
+        if member.is_admin and role != "admin" and await store.members.count_admins(conn) <= 1:
+            raise ActionError("the last admin must stay an admin", "role")
+        await store.members.set_role(conn, member_id, role)
+
+    await runtime.db.write(job)
+
+
+async def ensure_first_admin(runtime: Runtime) -> str | None:
+    """On a server with no members yet, create the admin account; returns its one-time password."""
+    password = secrets.token_urlsafe(12)
+    password_hash = await asyncio.to_thread(passwords.hash_password, password)
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> bool:
+        if await store.members.listing(conn):
+            return False
+        await store.members.add(conn, FIRST_ADMIN, "admin", None, password_hash, now)
+        return True
+
+    return password if await runtime.db.write(job) else None
+
+
+FIRST_ADMIN = "admin"

@@ -15,6 +15,8 @@ from fedgroup.activitypub import discovery, routes
 from fedgroup.config import Config
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
 from fedgroup.ui import pages
+from fedgroup.ui import routes as ui_routes
+from fedgroup.ui.sessions import session_middleware
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ async def security_headers_middleware(request: web.Request, handler: Handler) ->
     if headers.get("Content-Type", "").startswith("text/html"):
         headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none';"
             " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         )
         headers.setdefault("X-Frame-Options", "DENY")
@@ -74,7 +76,8 @@ def create_app(
 ) -> web.Application:
     """The whole server for one data dir. `resolver` and `clock` are seams for tests."""
     app = web.Application(
-        middlewares=[errors_middleware, security_headers_middleware], client_max_size=CLIENT_MAX_SIZE
+        middlewares=[errors_middleware, security_headers_middleware, session_middleware],
+        client_max_size=CLIENT_MAX_SIZE,
     )
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -97,6 +100,7 @@ def create_app(
     app.router.add_get(
         routes.NEGOTIATED_PATHS["campaign"], negotiated(shared["campaign"], pages.campaign_page)
     )
+    ui_routes.add_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", str(resources.files("fedgroup") / "web" / "static"), append_version=True)
     app.router.add_get("/", _home)

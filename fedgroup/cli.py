@@ -138,6 +138,15 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
             raise CliError(f"cannot listen on {config.listen_host}:{config.listen_port}: {e.strerror}") from e
         host, port = runner.addresses[0][:2]
         print(f"fedgroup serving {config.base_url} (listening on {host}:{port}); Ctrl-C stops", flush=True)
+        from fedgroup.runtime import RUNTIME
+
+        password = await actions.ensure_first_admin(runner.app[RUNTIME])
+        if password is not None:
+            print(
+                f"Sign in at {config.base_url}/login as {actions.FIRST_ADMIN!r} with password {password}"
+                " (shown only now: change it under Account).",
+                flush=True,
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -335,6 +344,10 @@ def _add_member_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> 
     remove = with_data_dir(sub.add_parser("remove", help="remove a member and erase all their data"))
     remove.add_argument("name")
     remove.set_defaults(run=managed(member_remove))
+    invite = with_data_dir(sub.add_parser("invite", help="print a one-time link where someone joins"))
+    invite.add_argument("--role", choices=store.members.ROLES, default="member")
+    invite.add_argument("--hours", type=int, default=actions.INVITE_HOURS, help="how long the link works")
+    invite.set_defaults(run=managed(member_invite))
 
 
 async def member_add(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -349,6 +362,11 @@ async def member_add(runtime: Runtime, args: argparse.Namespace) -> str:
 async def member_list(runtime: Runtime, args: argparse.Namespace) -> str:
     members = await store.members.listing(runtime.db.reader)
     return _table([(m.name, m.role, m.email) for m in members]) if members else "no members yet"
+
+
+async def member_invite(runtime: Runtime, args: argparse.Namespace) -> str:
+    url = await actions.create_invite(runtime, args.role, args.hours)
+    return f"{url}\n(one person can use it, within {args.hours} hours, to join as {args.role})"
 
 
 async def member_remove(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -485,15 +503,7 @@ async def _resolve_group(runtime: Runtime, handle: str) -> str:
 
 
 async def coalition_follow(runtime: Runtime, args: argparse.Namespace) -> str:
-    actor_id = await _resolve_group(runtime, args.group)
-    assert runtime.actors is not None
-    try:
-        actor = await runtime.actors.refresh(actor_id)
-    except FetchError as e:
-        raise CliError(f"cannot fetch {actor_id}: {e}") from e
-    if actor.type != "Group":
-        raise CliError(f"{args.group} is a {actor.type}, not a group")
-    await actions.follow_group(runtime, actor)
+    actor_id = await actions.follow_group_by_handle(runtime, args.group)
     return f"follow request sent to {actor_id}; its campaigns arrive once it accepts"
 
 

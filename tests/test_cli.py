@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from fedgroup import actions, campaign_state, store
 from fedgroup.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 from tests.test_federation import follow
+from tests.web_client import WebClient
 
 CLI = [sys.executable, "-m", "fedgroup.cli"]
 
@@ -84,12 +86,14 @@ def test_commands_on_a_missing_or_unreadable_data_dir(tmp_path):
     assert "not valid TOML" in result.stderr
 
 
-async def start_serve(*args: str, cwd: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def start_serve(
+    *args: str, cwd: Path, until: str = "fedgroup serving"
+) -> tuple[asyncio.subprocess.Process, str]:
     process = await asyncio.create_subprocess_exec(
         *CLI, "serve", *args, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out = ""
-    while "fedgroup serving" not in out:
+    while until not in out:
         line = await asyncio.wait_for(process.stdout.readline(), 30)
         if not line:
             raise AssertionError(f"serve exited: {out} {(await process.stderr.read()).decode()}")
@@ -105,9 +109,17 @@ def free_port() -> int:
 
 async def test_serve_with_no_data_dir_creates_working_defaults(tmp_path):
     port = free_port()
-    process, out = await start_serve("--port", str(port), cwd=tmp_path)
+    process, out = await start_serve("--port", str(port), cwd=tmp_path, until="Sign in at")
     try:
         assert "created a new group" in out and f"http://localhost:{port}" in out
+        # The printed admin login works (the README promises a newcomer can sign in with it).
+        password = re.search(r"as 'admin' with password (\S+)", out).group(1)
+        browser = WebClient(f"http://127.0.0.1:{port}")
+        try:
+            await browser.sign_in("admin", password)
+            assert (await browser.get("/organize/campaigns/new")).status == 200
+        finally:
+            await browser.close()
         assert (tmp_path / "fedgroup-data" / "config.toml").exists()
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port}/healthz") as r:

@@ -113,7 +113,7 @@ async def test_browsers_get_html_for_the_actor_url(make_server):
     status, headers, body = await get(server.url("/groups/water"), accept="text/html,application/xhtml+xml")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert b"@water@127.0.0.1" in body
-    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "script-src 'none'" in headers["Content-Security-Policy"]
 
 
 async def test_instance_actor_is_an_application(make_server):

@@ -15,7 +15,7 @@ import aiosqlite
 import orjson
 from aiohttp import web
 
-from fedgroup import store
+from fedgroup import actions, store
 from fedgroup.activitypub import campaign_inbox, jsonld, outbox
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
@@ -118,6 +118,8 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
         key_id = signer.key_id
         if signer.actor_id != activity.actor:
             raise Rejected(403, "signer-not-actor")
+        if await store.blocks.is_blocked(runtime.db.reader, activity.actor):
+            raise Rejected(403, "blocked")
         added = await runtime.db.write(
             lambda conn: store.inbox.add(
                 conn, activity.id, activity.actor, activity.type, orjson.dumps(doc).decode(), runtime.now()
@@ -204,13 +206,7 @@ async def _forget_actor(runtime: Runtime, actor_id: str) -> None:
     now = runtime.now()
 
     async def job(conn: aiosqlite.Connection) -> None:
-        await store.follows.remove_follower(conn, actor_id)
-        await store.follows.remove_following(conn, actor_id)
-        await store.campaigns.remove_partner_campaigns_of(conn, actor_id)
-        await store.campaigns.remove_comments_of(conn, actor_id)
-        for campaign_id in await store.pledges.forget_remote_actor(conn, actor_id):
-            await store.campaigns.totals_changed(conn, campaign_id, now)
-        await store.actors.forget(conn, actor_id)
+        await actions.forget_remote_actor(conn, actor_id, now)
 
     await runtime.db.write(job)
     runtime.wake_scheduler()

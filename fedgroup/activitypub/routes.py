@@ -58,7 +58,10 @@ async def _signer(runtime: Runtime, request: web.Request) -> VerifiedSigner:
     """The verified signer of a GET; raises AuthError (401) when unsigned or badly signed."""
     if not is_signed(request):
         raise AuthError(401, "signature-required")
-    return await authenticate(runtime, request, None)
+    signer = await authenticate(runtime, request, None)
+    if await store.blocks.is_blocked(runtime.db.reader, signer.actor_id):
+        raise AuthError(403, "blocked", signer.key_id)
+    return signer
 
 
 async def may_see_followers_only(runtime: Runtime, signer: VerifiedSigner) -> bool:

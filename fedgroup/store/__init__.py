@@ -1,12 +1,13 @@
 """Storage: SQLite through aiosqlite. Knows tables and SQL, nothing of ActivityPub or HTML."""
 
-from fedgroup.store import actors, campaigns, follows, inbox, members, outbox, pledges, site
+from fedgroup.store import actors, blocks, campaigns, follows, inbox, members, outbox, pledges, sessions, site
 from fedgroup.store.db import Database, DatabaseError, from_db_time, to_db_time
 
 __all__ = [
     "Database",
     "DatabaseError",
     "actors",
+    "blocks",
     "campaigns",
     "follows",
     "from_db_time",
@@ -14,6 +15,7 @@ __all__ = [
     "members",
     "outbox",
     "pledges",
+    "sessions",
     "site",
     "to_db_time",
 ]

@@ -358,3 +358,18 @@ async def forget_remote_actor(conn: aiosqlite.Connection, actor: str) -> list[in
     touched |= set(await remove_group_pledges_of(conn, actor))
     await conn.execute("DELETE FROM reactions WHERE actor = ?", (actor,))
     return sorted(touched)
+
+
+async def pledge_times(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple[datetime, int]]:
+    """When each standing pledge was made, with how many people it stands for (a partner group's aggregate
+    counts its pledgers at its latest update), oldest first: the input of the pledges-over-time chart."""
+    rows = await fetchall(
+        conn,
+        "SELECT at, people FROM ("
+        " SELECT MIN(created_at) AS at, 1 AS people FROM pledges WHERE campaign_id = ? GROUP BY member_id"
+        " UNION ALL SELECT MIN(created_at), 1 FROM votes WHERE campaign_id = ? GROUP BY voter"
+        " UNION ALL SELECT updated_at, pledgers FROM group_pledges WHERE campaign_id = ?"
+        ") ORDER BY at",
+        (campaign_id, campaign_id, campaign_id),
+    )
+    return [(from_db_time(r[0]), int(r[1])) for r in rows]  # type: ignore[misc]

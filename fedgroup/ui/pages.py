@@ -1,45 +1,118 @@
-"""Public HTML pages: the group and its campaigns, for browsers."""
+"""The group page and campaign pages: public for public campaigns, and for signed-in members every campaign
+they may see, with their pledge form. Totals only: never who pledged."""
 
 from __future__ import annotations
 
-import aiohttp_jinja2
+from datetime import timedelta
+
 from aiohttp import web
 
-from fedgroup import campaign_state, campaigns, store
-from fedgroup.runtime import RUNTIME
+from fedgroup import actions, campaign_state, store
+from fedgroup.ui import charts
+from fedgroup.ui.common import (
+    VISIBILITY_TEXT,
+    campaign_view,
+    field_errors,
+    form,
+    int_in_path,
+    pledge_text,
+    render,
+    require_member,
+    runtime_of,
+    see_other,
+    text_field,
+)
+from fedgroup.ui.sessions import MEMBER
 
 
 async def group_page(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
+    runtime = runtime_of(request)
     if request.match_info["handle"].lower() != runtime.ids.handle.lower():
         raise web.HTTPNotFound(text="no such group\n")
-    campaigns = await store.campaigns.listing(runtime.db.reader, ("public",))
-    return aiohttp_jinja2.render_template(
-        "group.html", request, {"site": runtime.site, "ids": runtime.ids, "campaigns": campaigns}
-    )
+    visible = ("public", "followers", "members") if request[MEMBER] else ("public",)
+    now = runtime.now()
+    views = []
+    for row in await store.campaigns.listing(runtime.db.reader, visible):
+        state = await campaign_state.load(runtime.db.reader, row.id)
+        if state is not None:
+            views.append(campaign_view(state, now))
+    return render(request, "group.html", {"campaigns": views})
 
 
-async def campaign_page(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    row = await store.campaigns.get(runtime.db.reader, int(request.match_info["campaign_id"]))
-    if row is None or row.visibility != "public":
+async def _visible_state(request: web.Request, campaign_id: int) -> campaign_state.CampaignState:
+    runtime = runtime_of(request)
+    state = await campaign_state.load(runtime.db.reader, campaign_id)
+    if state is None or (state.row.visibility != "public" and request[MEMBER] is None):
         raise web.HTTPNotFound(text="no such campaign\n")
-    if row.deleted_at is not None:
+    if state.row.deleted_at is not None:
         raise web.HTTPGone(text="this campaign was deleted\n")
-    state = await campaign_state.load(runtime.db.reader, row.id)
-    assert state is not None
-    return aiohttp_jinja2.render_template(
-        "campaign.html",
-        request,
-        {
-            "site": runtime.site,
-            "ids": runtime.ids,
-            "campaign": row,
-            "state": state,
-            "open": state.is_open(runtime.now()),
-            "goals": [
-                {"text": campaigns.progress_text([line]), "percent": line.percent}
-                for line in state.tally.progress
-            ],
-        },
+    return state
+
+
+async def campaign_page(
+    request: web.Request, errors: dict[str, str] | None = None, status: int = 200
+) -> web.Response:
+    runtime = runtime_of(request)
+    state = await _visible_state(request, int_in_path(request, "campaign_id"))
+    now = runtime.now()
+    times = await store.pledges.pledge_times(runtime.db.reader, state.id)
+    end = state.row.closed_at or (min(now, state.row.deadline) if state.row.deadline else now)
+    timeline = charts.pledges_over_time(
+        times, state.row.created_at, max(end, state.row.created_at + timedelta(hours=1))
     )
+    mine = []
+    member = request[MEMBER]
+    if member is not None:
+        units = {g.kind: g.unit for g in state.goals}
+        mine = [
+            (p, pledge_text(p, units))
+            for p in await store.pledges.pledges_of_member(runtime.db.reader, member.id)
+            if p.campaign_id == state.id
+        ]
+    return render(
+        request,
+        "campaign.html",
+        {
+            "campaign": campaign_view(state, now),
+            "timeline": timeline,
+            "mine": mine,
+            "visibility_text": VISIBILITY_TEXT[state.row.visibility],
+            "errors": errors or {},
+            "values": (await request.post()) if errors else {},
+        },
+        status=status,
+    )
+
+
+async def pledge(request: web.Request) -> web.Response:
+    member = require_member(request)
+    data = await form(request)
+    campaign_id = int_in_path(request, "campaign_id")
+    await _visible_state(request, campaign_id)
+    choice = text_field(data, "option", 200)
+    try:
+        await actions.pledge(
+            runtime_of(request),
+            member.id,
+            campaign_id,
+            option=choice if choice and choice != "own" else None,
+            kind=text_field(data, "kind", 20) or None,
+            amount=text_field(data, "amount", 40) or None,
+            note=text_field(data, "note", 2000),
+        )
+    except actions.USER_ERRORS as e:
+        return await campaign_page(request, field_errors(e, "amount"), status=422)
+    raise see_other(f"/campaigns/{campaign_id}", "pledged")
+
+
+async def withdraw(request: web.Request) -> web.Response:
+    member = require_member(request)
+    data = await form(request)
+    campaign_id = int_in_path(request, "campaign_id")
+    try:
+        await actions.withdraw_pledge(
+            runtime_of(request), member.id, int(text_field(data, "pledge", 20) or 0)
+        )
+    except (ValueError, *actions.USER_ERRORS) as e:
+        return await campaign_page(request, {"pledge": str(e)}, status=422)
+    raise see_other(f"/campaigns/{campaign_id}", "withdrawn")

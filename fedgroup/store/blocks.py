@@ -1,0 +1,59 @@
+"""Remote actors and domains an organizer blocked: nothing from them is accepted or served to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import aiosqlite
+
+from fedgroup.store.db import fetchall, fetchone, to_db_time
+
+
+@dataclass(frozen=True)
+class Block:
+    target: str
+    kind: str
+
+
+async def add(conn: aiosqlite.Connection, target: str, kind: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO blocks (target, kind, created_at) VALUES (?, ?, ?) ON CONFLICT (target) DO NOTHING",
+        (target, kind, to_db_time(now)),
+    )
+
+
+async def remove(conn: aiosqlite.Connection, target: str) -> bool:
+    cursor = await conn.execute("DELETE FROM blocks WHERE target = ?", (target,))
+    return cursor.rowcount > 0
+
+
+async def listing(conn: aiosqlite.Connection) -> list[Block]:
+    return [Block(*r) for r in await fetchall(conn, "SELECT target, kind FROM blocks ORDER BY kind, target")]
+
+
+async def is_blocked(conn: aiosqlite.Connection, actor_id: str) -> bool:
+    """Whether the actor, or its domain, is blocked."""
+    domain = urlsplit(actor_id).netloc.lower()
+    row = await fetchone(
+        conn,
+        "SELECT 1 FROM blocks WHERE (kind = 'actor' AND target = ?) OR (kind = 'domain' AND target = ?)",
+        (actor_id, domain),
+    )
+    return row is not None
+
+
+async def actors_on_domain(conn: aiosqlite.Connection, domain: str) -> list[str]:
+    """Every remote actor on a domain we hold anything of: followers, voters, repliers, partner groups."""
+    prefixes = (f"https://{domain}/%", f"http://{domain}/%")
+    rows = await fetchall(
+        conn,
+        "SELECT actor_id FROM followers WHERE actor_id LIKE ? OR actor_id LIKE ?"
+        " UNION SELECT voter FROM votes WHERE voter LIKE ? OR voter LIKE ?"
+        " UNION SELECT author FROM comments WHERE author LIKE ? OR author LIKE ?"
+        " UNION SELECT group_actor FROM group_pledges WHERE group_actor LIKE ? OR group_actor LIKE ?"
+        " UNION SELECT actor FROM reactions WHERE actor LIKE ? OR actor LIKE ?",
+        prefixes * 5,
+    )
+    return [str(r[0]) for r in rows]

@@ -1,0 +1,91 @@
+"""Web sign-in sessions and invitations. Only digests of their tokens are stored."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from fedgroup.store.db import fetchone, from_db_time, to_db_time
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    member_id: int
+    csrf_token: str
+    expires_at: datetime
+
+
+async def add(
+    conn: aiosqlite.Connection, token: str, member_id: int, csrf_token: str, now: datetime, expires: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO sessions (token_hash, member_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        (digest(token), member_id, csrf_token, to_db_time(now), to_db_time(expires)),
+    )
+
+
+async def get(conn: aiosqlite.Connection, token: str, now: datetime) -> Session | None:
+    row = await fetchone(
+        conn,
+        "SELECT member_id, csrf_token, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?",
+        (digest(token), to_db_time(now)),
+    )
+    if row is None:
+        return None
+    expires = from_db_time(row[2])
+    assert expires is not None
+    return Session(int(row[0]), str(row[1]), expires)
+
+
+async def remove(conn: aiosqlite.Connection, token: str) -> None:
+    await conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest(token),))
+
+
+async def remove_all_of(conn: aiosqlite.Connection, member_id: int, keep_token: str | None = None) -> None:
+    """Sign a member out everywhere (after a password change), optionally keeping the current session."""
+    await conn.execute(
+        "DELETE FROM sessions WHERE member_id = ? AND token_hash != ?",
+        (member_id, digest(keep_token) if keep_token else ""),
+    )
+
+
+async def remove_expired(conn: aiosqlite.Connection, now: datetime) -> None:
+    await conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (to_db_time(now),))
+
+
+# -- invitations -------------------------------------------------------------------------------------------
+
+
+async def add_invite(
+    conn: aiosqlite.Connection, token: str, role: str, now: datetime, expires: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO invites (token_hash, role, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        (digest(token), role, to_db_time(now), to_db_time(expires)),
+    )
+
+
+async def open_invite_role(conn: aiosqlite.Connection, token: str, now: datetime) -> str | None:
+    """The role an unused, unexpired invitation grants, or None."""
+    row = await fetchone(
+        conn,
+        "SELECT role FROM invites WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        (digest(token), to_db_time(now)),
+    )
+    return None if row is None else str(row[0])
+
+
+async def use_invite(conn: aiosqlite.Connection, token: str, now: datetime) -> bool:
+    """Mark used; False when it was already used or expired (two tabs racing on one link)."""
+    cursor = await conn.execute(
+        "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        (to_db_time(now), digest(token), to_db_time(now)),
+    )
+    return cursor.rowcount == 1

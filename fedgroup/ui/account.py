@@ -1,0 +1,125 @@
+"""Signing in and out, joining by invitation, changing one's password."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from fedgroup import actions, store
+from fedgroup.ui.common import field_errors, form, render, require_member, runtime_of, see_other, text_field
+from fedgroup.ui.sessions import LIMITER, MEMBER, SESSION_TOKEN, end_session, start_session
+
+log = logging.getLogger(__name__)
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this site: never an open redirect to another host."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target and len(target) < 500:
+        return target
+    return "/home"
+
+
+async def login_page(request: web.Request) -> web.Response:
+    if request[MEMBER] is not None:
+        raise web.HTTPSeeOther("/home")
+    return render(request, "login.html", {"next": _safe_next(request.query.get("next", "/home"))})
+
+
+async def login(request: web.Request) -> web.Response:
+    data = await form(request)
+    name, password = text_field(data, "name", 200), text_field(data, "password", 2000)
+    next_page = _safe_next(text_field(data, "next", 500))
+    limiter = request.app[LIMITER]
+    if not limiter.allowed(name):
+        log.info("sign-in refused reason=rate-limited")
+        return render(
+            request,
+            "login.html",
+            {
+                "next": next_page,
+                "values": {"name": name},
+                "errors": {"form": "Too many failed attempts: wait 15 minutes."},
+            },
+            status=429,
+        )
+    member = await actions.sign_in(runtime_of(request), name, password)
+    if member is None:
+        limiter.failed(name)
+        log.info("sign-in failed")
+        return render(
+            request,
+            "login.html",
+            {
+                "next": next_page,
+                "values": {"name": name},
+                "errors": {"form": "That name and password do not match."},
+            },
+            status=401,
+        )
+    limiter.succeeded(name)
+    response = web.HTTPSeeOther(next_page)
+    await start_session(request, response, member.id)
+    raise response
+
+
+async def logout(request: web.Request) -> web.Response:
+    await form(request)
+    response = web.HTTPSeeOther("/login")
+    await end_session(request, response)
+    raise response
+
+
+async def invite_page(request: web.Request) -> web.Response:
+    runtime = runtime_of(request)
+    token = request.match_info["token"]
+    role = await store.sessions.open_invite_role(runtime.db.reader, token, runtime.now())
+    if role is None:
+        return render(request, "message.html", {"title": "This invitation cannot be used",
+                      "message": "It was used already or has expired. Ask an organizer for a new one."}, status=410)  # fmt: skip
+    return render(request, "invite.html", {"role": role, "token": token})
+
+
+async def accept_invite(request: web.Request) -> web.Response:
+    data = await form(request)
+    token = request.match_info["token"]
+    name, password = text_field(data, "name", 200), text_field(data, "password", 2000)
+    if password != text_field(data, "password_again", 2000):
+        errors = {"password_again": "The two passwords differ."}
+    else:
+        try:
+            member_id = await actions.accept_invite(runtime_of(request), token, name, password)
+        except actions.USER_ERRORS as e:
+            errors = field_errors(e, "password")
+        else:
+            response = see_other("/home", "welcome")
+            await start_session(request, response, member_id)
+            raise response
+    runtime = runtime_of(request)
+    role = await store.sessions.open_invite_role(runtime.db.reader, token, runtime.now())
+    return render(request, "invite.html", {"role": role, "token": token, "values": {"name": name}, "errors": errors},
+                  status=422)  # fmt: skip
+
+
+async def account_page(request: web.Request) -> web.Response:
+    require_member(request)
+    return render(request, "account.html")
+
+
+async def change_password(request: web.Request) -> web.Response:
+    member = require_member(request)
+    data = await form(request)
+    new = text_field(data, "new", 2000)
+    if new != text_field(data, "new_again", 2000):
+        return render(
+            request, "account.html", {"errors": {"new_again": "The two new passwords differ."}}, status=422
+        )
+    try:
+        await actions.change_password(runtime_of(request), member.id, text_field(data, "current", 2000), new)
+    except actions.USER_ERRORS as e:
+        return render(request, "account.html", {"errors": field_errors(e, "new")}, status=422)
+    token = request[SESSION_TOKEN]
+    await runtime_of(request).db.write(
+        lambda conn: store.sessions.remove_all_of(conn, member.id, keep_token=token)
+    )
+    raise see_other("/account", "password")

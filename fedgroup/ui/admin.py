@@ -1,0 +1,68 @@
+"""Admins' page: members, their roles, invitations, and removing a member with all their data."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from fedgroup import actions, store
+from fedgroup.ui.common import field_errors, form, render, require_admin, runtime_of, see_other, text_field
+
+
+async def members_page(
+    request: web.Request, errors: dict[str, str] | None = None, invite: str | None = None, status: int = 200
+) -> web.Response:
+    require_admin(request)
+    runtime = runtime_of(request)
+    return render(
+        request,
+        "admin/members.html",
+        {
+            "members": await store.members.listing(runtime.db.reader),
+            "roles": store.members.ROLES,
+            "invite": invite,
+            "invite_hours": actions.INVITE_HOURS,
+            "errors": errors or {},
+        },
+        status=status,
+    )
+
+
+def _member_id(data) -> int:  # type: ignore[no-untyped-def]
+    try:
+        return int(text_field(data, "member", 20))
+    except ValueError as e:
+        raise actions.ActionError("there is no such member", "member") from e
+
+
+async def set_role(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await form(request)
+    try:
+        await actions.set_role(runtime_of(request), _member_id(data), text_field(data, "role", 20))
+    except actions.USER_ERRORS as e:
+        return await members_page(request, field_errors(e, "member"), status=422)
+    raise see_other("/admin/members", "saved")
+
+
+async def remove_member(request: web.Request) -> web.Response:
+    me = require_admin(request)
+    data = await form(request)
+    try:
+        member_id = _member_id(data)
+        if member_id == me.id:
+            raise actions.ActionError("you cannot remove yourself here", "member")
+        await actions.remove_member(runtime_of(request), member_id)
+    except actions.USER_ERRORS as e:
+        return await members_page(request, field_errors(e, "member"), status=422)
+    raise see_other("/admin/members", "removed")
+
+
+async def invite(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await form(request)
+    try:
+        url = await actions.create_invite(runtime_of(request), text_field(data, "role", 20) or "member")
+    except actions.USER_ERRORS as e:
+        return await members_page(request, field_errors(e, "role"), status=422)
+    # Shown once, on this page: the link is the only copy of the token.
+    return await members_page(request, invite=url)

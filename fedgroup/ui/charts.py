@@ -1,0 +1,57 @@
+"""Charts as numbers for server-rendered SVG: pure functions, no I/O, no HTML (the templates draw them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A step line of the number of people pledged over time, in a width × height box (y grows downwards)."""
+
+    width: int
+    height: int
+    points: str  # SVG polyline points: "x,y x,y …"
+    total: int
+    peak: int
+    start: datetime
+    end: datetime
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.total} {'person' if self.total == 1 else 'people'} pledged between "
+            f"{self.start:%-d %b %Y} and {self.end:%-d %b %Y}"
+        )
+
+
+def pledges_over_time(
+    events: Sequence[tuple[datetime, int]],
+    start: datetime,
+    end: datetime,
+    width: int = 600,
+    height: int = 160,
+) -> Timeline:
+    """Cumulative people over [start, end]; events outside the range are clamped to its edges."""
+    span = max((end - start).total_seconds(), 1.0)
+    total = sum(max(people, 0) for _, people in events)
+    peak = max(total, 1)
+
+    def x(moment: datetime) -> float:
+        offset = min(max((moment - start).total_seconds(), 0.0), span)
+        return round(offset / span * width, 1)
+
+    def y(count: int) -> float:
+        return round(height - count / peak * height, 1)
+
+    points = [(0.0, float(height))]
+    running = 0
+    for moment, people in sorted(events, key=lambda e: e[0]):
+        running += max(people, 0)
+        at = x(moment)
+        points.append((at, points[-1][1]))
+        points.append((at, y(running)))
+    points.append((float(width), y(running)))
+    return Timeline(width, height, " ".join(f"{px:g},{py:g}" for px, py in points), total, peak, start, end)

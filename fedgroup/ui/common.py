@@ -1,0 +1,228 @@
+"""What every web UI handler shares: rendering with the signed-in member, access checks, forms, and the
+view models of campaigns (numbers already formatted for people; templates only lay them out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp_jinja2
+import orjson
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from fedgroup import actions, campaigns, store
+from fedgroup.campaign_state import CampaignState
+from fedgroup.runtime import RUNTIME, Runtime
+from fedgroup.ui.sessions import MEMBER, check_csrf, csrf_token
+
+VISIBILITY_TEXT = {
+    "public": "Public: anyone, and followers on the fediverse",
+    "followers": "Followers: only accounts that follow the group",
+    "members": "Members: only members signed in here; never leaves this server",
+}
+
+
+def runtime_of(request: web.Request) -> Runtime:
+    return request.app[RUNTIME]
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> web.Response:
+    runtime = runtime_of(request)
+    values: dict[str, Any] = {
+        "site": runtime.site,
+        "ids": runtime.ids,
+        "me": request[MEMBER],
+        "csrf": csrf_token(request),
+        "errors": {},
+        "values": {},
+        "notice": NOTICES.get(request.query.get("done", "")),
+    }
+    values.update(context or {})
+    response = aiohttp_jinja2.render_template(template, request, values, status=status)
+    response.headers["Cache-Control"] = "no-store" if request[MEMBER] else "no-cache"
+    return response
+
+
+# Messages after a redirect are chosen by key, never reflected from the URL.
+NOTICES = {
+    "pledged": "Thank you: your pledge is recorded.",
+    "withdrawn": "Your pledge is withdrawn.",
+    "created": "The campaign is created.",
+    "saved": "Saved.",
+    "closed": "The campaign is closed.",
+    "deleted": "The campaign is deleted everywhere it went.",
+    "reported": "The outcome is published.",
+    "password": "Your password is changed.",
+    "following": "Follow request sent; the group's campaigns arrive once it accepts.",
+    "left": "You left the coalition.",
+    "blocked": "Blocked.",
+    "unblocked": "Unblocked.",
+    "invited": "Invitation created.",
+    "removed": "Removed, with everything we held about them.",
+    "welcome": "Welcome! You are signed in.",
+}
+
+
+def see_other(location: str, done: str | None = None) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"{location}?done={done}" if done else location)
+
+
+def require_member(request: web.Request) -> store.members.Member:
+    member = request[MEMBER]
+    if member is None:
+        raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='/')}")
+    return member
+
+
+def require_organizer(request: web.Request) -> store.members.Member:
+    member = require_member(request)
+    if not member.is_organizer:
+        raise web.HTTPForbidden(text="Only organizers can do this.\n")
+    return member
+
+
+def require_admin(request: web.Request) -> store.members.Member:
+    member = require_member(request)
+    if not member.is_admin:
+        raise web.HTTPForbidden(text="Only admins can do this.\n")
+    return member
+
+
+async def form(request: web.Request) -> MultiDictProxy[Any]:
+    data = await request.post()
+    csrf = data.get("csrf")
+    check_csrf(request, csrf if isinstance(csrf, str) else None)
+    return data
+
+
+def text_field(data: MultiDictProxy[Any], name: str, limit: int = 20_000) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        return ""
+    return value[:limit]
+
+
+def int_in_path(request: web.Request, name: str) -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError as e:
+        raise web.HTTPNotFound(text="not found\n") from e
+
+
+def field_errors(error: Exception, default_field: str) -> dict[str, str]:
+    return {getattr(error, "field", None) or default_field: str(error)}
+
+
+# -- view models ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoalView:
+    text: str
+    percent: int
+    reached: bool
+
+
+@dataclass(frozen=True)
+class OptionView:
+    label: str
+    worth: str
+    count: int
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    id: int
+    title: str
+    body: str
+    visibility: str
+    open: bool
+    deadline: datetime | None
+    goals: tuple[GoalView, ...]
+    options: tuple[OptionView, ...]
+    pledgers: int
+    partner_groups: int
+    outcome: str | None
+    kinds: tuple[str, ...]
+
+
+def _goal_views(lines: Any) -> tuple[GoalView, ...]:
+    return tuple(GoalView(campaigns.progress_text([line]), line.percent, line.reached) for line in lines)
+
+
+def campaign_view(state: CampaignState, now: datetime) -> CampaignView:
+    counts = dict(state.tally.option_counts)
+    units = {g.kind: g.unit for g in state.goals}
+    return CampaignView(
+        id=state.id,
+        title=state.row.title,
+        body=state.row.body,
+        visibility=state.row.visibility,
+        open=state.is_open(now),
+        deadline=state.row.deadline,
+        goals=_goal_views(state.tally.progress),
+        options=tuple(
+            OptionView(
+                o.label,
+                campaigns.format_quantity(o.kind, o.amount, units.get(o.kind)),
+                counts.get(o.label, 0),
+            )
+            for o in state.options
+        ),
+        pledgers=state.tally.pledgers,
+        partner_groups=state.tally.partner_groups,
+        outcome=state.row.outcome,
+        kinds=tuple(g.kind for g in state.goals),
+    )
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    id: int
+    group: str
+    title: str
+    content: str
+    url: str
+    open: bool
+    deadline: datetime | None
+    goals: tuple[GoalView, ...]
+    options: tuple[OptionView, ...]
+    kinds: tuple[str, ...]
+
+
+def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime) -> PartnerView:
+    goals, options = actions.partner_goals(partner)
+    pledged = {g["kind"]: Decimal(g.get("pledged", "0")) for g in orjson.loads(partner.goals)}
+    counts = {o["name"]: int(o.get("count", 0)) for o in orjson.loads(partner.options)}
+    units = {g.kind: g.unit for g in goals}
+    lines = [campaigns.GoalProgress(g, pledged.get(g.kind, Decimal(0))) for g in goals]
+    return PartnerView(
+        id=partner.id,
+        group=partner.group_actor,
+        title=partner.title,
+        content=partner.content,
+        url=partner.url or partner.object_id,
+        open=campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now),
+        deadline=partner.deadline,
+        goals=_goal_views(lines),
+        options=tuple(
+            OptionView(
+                o.label,
+                campaigns.format_quantity(o.kind, o.amount, units.get(o.kind)),
+                counts.get(o.label, 0),
+            )
+            for o in options
+        ),
+        kinds=tuple(g.kind for g in goals),
+    )
+
+
+def pledge_text(pledge: store.pledges.MemberPledge, units: dict[str, str | None]) -> str:
+    worth = campaigns.format_quantity(pledge.kind, pledge.amount, units.get(pledge.kind))
+    return f"{pledge.option_label} ({worth})" if pledge.option_label else worth

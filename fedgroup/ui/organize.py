@@ -1,0 +1,356 @@
+"""Organizers' pages: campaigns (create, edit, close, delete, outcome), pledgers with fulfilment and CSV
+export, replies, coalitions, followers and blocks. Every change goes through `actions`, as from the CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from aiohttp import web
+
+from fedgroup import actions, campaign_state, campaigns, sanitize, store
+from fedgroup.ui.common import (
+    VISIBILITY_TEXT,
+    campaign_view,
+    field_errors,
+    form,
+    int_in_path,
+    pledge_text,
+    render,
+    require_organizer,
+    runtime_of,
+    see_other,
+    text_field,
+)
+
+OPTION_ROWS = campaigns.MAX_OPTIONS_FEDERATED
+GOAL_FIELDS = (  # kind, label, has a unit field, unit label
+    ("money", "Money", True, "Currency (ISO code, e.g. EUR)"),
+    ("hours", "Hours of work", False, ""),
+    ("items", "Items", True, "What (e.g. meals, coats)"),
+    ("people", "People", False, ""),
+)
+_NAIVE_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
+
+
+def form_deadline(text: str) -> str:
+    """A datetime-local field has no time zone; the form says UTC, so add it."""
+    text = text.strip()
+    return text + "Z" if _NAIVE_LOCAL.match(text) else text
+
+
+async def index(
+    request: web.Request, errors: dict[str, str] | None = None, values: dict[str, str] | None = None
+) -> web.Response:
+    require_organizer(request)
+    runtime = runtime_of(request)
+    reader, now = runtime.db.reader, runtime.now()
+    views = []
+    for row in await store.campaigns.listing(reader, campaigns.VISIBILITIES):
+        state = await campaign_state.load(reader, row.id)
+        if state is not None:
+            views.append(campaign_view(state, now))
+    return render(
+        request,
+        "organize/index.html",
+        {
+            "campaigns": views,
+            "followers": await store.follows.count_followers(reader),
+            "following": await store.follows.list_following(reader),
+            "pending": await store.follows.pending_followers(reader),
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status=422 if errors else 200,
+    )
+
+
+# -- creating and editing ----------------------------------------------------------------------------------
+
+
+def _campaign_form_context(values: dict[str, str], errors: dict[str, str]) -> dict[str, object]:
+    return {
+        "values": values,
+        "errors": errors,
+        "goal_fields": GOAL_FIELDS,
+        "option_rows": range(OPTION_ROWS),
+        "kinds": campaigns.GOAL_KINDS,
+        "visibilities": [(v, VISIBILITY_TEXT[v]) for v in campaigns.VISIBILITIES],
+    }
+
+
+async def new_campaign_page(request: web.Request) -> web.Response:
+    require_organizer(request)
+    return render(
+        request, "organize/campaign_form.html", _campaign_form_context({"visibility": "public"}, {})
+    )
+
+
+def _goals_and_options(values: dict[str, str]) -> tuple[list[campaigns.Goal], list[campaigns.PledgeOption]]:
+    goals = []
+    for kind, _, has_unit, _ in GOAL_FIELDS:
+        target = values.get(f"goal_{kind}", "").strip()
+        if target:
+            unit = values.get(f"unit_{kind}", "").strip() or None
+            goals.append(
+                campaigns.make_goal(
+                    kind, campaigns.parse_amount(kind, target, f"goal_{kind}"), unit if has_unit else None
+                )
+            )
+    options = []
+    for i in range(OPTION_ROWS):
+        label = values.get(f"option_label_{i}", "").strip()
+        if label:
+            kind = values.get(f"option_kind_{i}", "")
+            try:
+                options.append(
+                    campaigns.parse_option(f"{label}={kind}:{values.get(f'option_amount_{i}', '')}")
+                )
+            except campaigns.CampaignError as e:
+                raise campaigns.CampaignError(str(e), f"option_{i}") from e
+    return goals, options
+
+
+async def create_campaign(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    values = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf"}
+    try:
+        goals, options = _goals_and_options(values)
+        deadline_text = form_deadline(values.get("deadline", ""))
+        campaign_id = await actions.create_campaign(
+            runtime_of(request),
+            values.get("title", ""),
+            values.get("body", ""),
+            goals=goals,
+            options=options,
+            deadline=campaigns.parse_deadline(deadline_text) if deadline_text else None,
+            visibility=values.get("visibility", "public"),
+            multiple_choice=values.get("multiple") == "yes",
+        )
+    except actions.USER_ERRORS as e:
+        errors = field_errors(e, "title")
+        if "goals" in errors:
+            errors["goal_money"] = errors.pop("goals")
+        return render(
+            request, "organize/campaign_form.html", _campaign_form_context(values, errors), status=422
+        )
+    raise see_other(f"/organize/campaigns/{campaign_id}", "created")
+
+
+async def _state(request: web.Request) -> campaign_state.CampaignState:
+    runtime = runtime_of(request)
+    state = await campaign_state.load(runtime.db.reader, int_in_path(request, "campaign_id"))
+    if state is None or state.row.deleted_at is not None:
+        raise web.HTTPNotFound(text="no such campaign\n")
+    return state
+
+
+async def campaign_page(
+    request: web.Request,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    require_organizer(request)
+    runtime = runtime_of(request)
+    state = await _state(request)
+    reader = runtime.db.reader
+    units = {g.kind: g.unit for g in state.goals}
+    pledges = [(p, pledge_text(p, units)) for p in await store.pledges.pledges_for_campaign(reader, state.id)]
+    comments = [
+        (c, sanitize.html_to_text(c.content)) for c in await store.campaigns.comments(reader, state.id)
+    ]
+    row = state.row
+    defaults = {
+        "title": row.title,
+        "body": row.body,
+        "deadline": row.deadline.strftime("%Y-%m-%dT%H:%M") if row.deadline else "",
+        **{f"target_{g.kind}": campaigns.amount_text(g.target) for g in state.goals},
+    }
+    return render(
+        request,
+        "organize/campaign.html",
+        {
+            "campaign": campaign_view(state, runtime.now()),
+            "goals": state.goals,
+            "pledges": pledges,
+            "comments": comments,
+            "reactions": await store.pledges.reaction_counts(reader, state.id),
+            "group_pledges": await store.pledges.group_pledges_for(reader, state.id),
+            "visibility_text": VISIBILITY_TEXT[row.visibility],
+            "values": values or defaults,
+            "errors": errors or {},
+            "url": runtime.ids.campaign(state.id),
+        },
+        status=status,
+    )
+
+
+async def edit_campaign(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    state = await _state(request)
+    values = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf"}
+    try:
+        targets = {
+            g.kind: campaigns.parse_amount(g.kind, values.get(f"target_{g.kind}", ""), f"target_{g.kind}")
+            for g in state.goals
+        }
+        deadline_text = form_deadline(values.get("deadline", ""))
+        await actions.edit_campaign(
+            runtime_of(request),
+            state.id,
+            values.get("title", ""),
+            values.get("body", ""),
+            campaigns.parse_deadline(deadline_text) if deadline_text else None,
+            targets,
+        )
+    except actions.USER_ERRORS as e:
+        return await campaign_page(request, field_errors(e, "title"), values, status=422)
+    raise see_other(f"/organize/campaigns/{state.id}", "saved")
+
+
+async def close_campaign(request: web.Request) -> web.Response:
+    require_organizer(request)
+    await form(request)
+    state = await _state(request)
+    await actions.close_campaign(runtime_of(request), state.id)
+    raise see_other(f"/organize/campaigns/{state.id}", "closed")
+
+
+async def delete_campaign(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    state = await _state(request)
+    if text_field(data, "confirm", 10) != "yes":
+        return await campaign_page(request, {"delete": "Tick the box to confirm."}, status=422)
+    await actions.delete_campaign(runtime_of(request), state.id)
+    raise see_other("/organize", "deleted")
+
+
+async def report_outcome(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    state = await _state(request)
+    try:
+        await actions.report_outcome(runtime_of(request), state.id, text_field(data, "outcome"))
+    except actions.USER_ERRORS as e:
+        return await campaign_page(request, field_errors(e, "outcome"), status=422)
+    raise see_other(f"/organize/campaigns/{state.id}", "reported")
+
+
+async def set_fulfilled(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    state = await _state(request)
+    runtime = runtime_of(request)
+    ticked = {v for v in data.getall("fulfilled", []) if isinstance(v, str)}
+    for pledge in await store.pledges.pledges_for_campaign(runtime.db.reader, state.id):
+        wanted = str(pledge.id) in ticked
+        if wanted != pledge.fulfilled:
+            await actions.set_fulfilled(runtime, pledge.id, wanted)
+    raise see_other(f"/organize/campaigns/{state.id}", "saved")
+
+
+def _csv_cell(value: object) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas: quote them out."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def export_pledgers(request: web.Request) -> web.Response:
+    require_organizer(request)
+    runtime = runtime_of(request)
+    state = await _state(request)
+    members = {m.id: m for m in await store.members.listing(runtime.db.reader)}
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["name", "email", "kind", "amount", "unit", "option", "note", "fulfilled", "pledged_at"])
+    units = {g.kind: g.unit for g in state.goals}
+    for p in await store.pledges.pledges_for_campaign(runtime.db.reader, state.id):
+        member = members.get(p.member_id)
+        writer.writerow(
+            [_csv_cell(v) for v in (
+                p.member_name, member.email if member else "", p.kind, campaigns.amount_text(p.amount),
+                units.get(p.kind) or "", p.option_label or "", p.note, "yes" if p.fulfilled else "no",
+                p.created_at.isoformat(),
+            )]
+        )  # fmt: skip
+    return web.Response(
+        text=out.getvalue(),
+        content_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="campaign-{state.id}-pledgers.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# -- coalitions, followers, blocks ---------------------------------------------------------------------------
+
+
+async def follow_group(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    try:
+        await actions.follow_group_by_handle(runtime_of(request), text_field(data, "handle", 300))
+    except actions.USER_ERRORS as e:
+        return await index(request, field_errors(e, "handle"), {"handle": text_field(data, "handle", 300)})
+    raise see_other("/organize", "following")
+
+
+async def leave_group(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    try:
+        await actions.leave_group(runtime_of(request), text_field(data, "group", 2000))
+    except actions.USER_ERRORS as e:
+        return await index(request, field_errors(e, "handle"), {})
+    raise see_other("/organize", "left")
+
+
+async def answer_follower(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    try:
+        await actions.answer_follower(
+            runtime_of(request), text_field(data, "actor", 2000), text_field(data, "answer", 10) == "approve"
+        )
+    except actions.USER_ERRORS as e:
+        return await index(request, {"followers": str(e)}, {})
+    raise see_other("/organize", "saved")
+
+
+async def blocks_page(
+    request: web.Request, errors: dict[str, str] | None = None, status: int = 200
+) -> web.Response:
+    require_organizer(request)
+    runtime = runtime_of(request)
+    return render(
+        request,
+        "organize/blocks.html",
+        {"blocks": await store.blocks.listing(runtime.db.reader), "errors": errors or {}},
+        status=status,
+    )
+
+
+async def add_block(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    try:
+        await actions.block(runtime_of(request), text_field(data, "target", 2100))
+    except actions.USER_ERRORS as e:
+        return await blocks_page(request, field_errors(e, "target"), status=422)
+    raise see_other("/organize/blocks", "blocked")
+
+
+async def remove_block(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    try:
+        await actions.unblock(runtime_of(request), text_field(data, "target", 2100))
+    except actions.USER_ERRORS as e:
+        return await blocks_page(request, field_errors(e, "target"), status=422)
+    raise see_other("/organize/blocks", "unblocked")

@@ -1,0 +1,144 @@
+"""The web UI in a real browser: Debian's chromium driven by Playwright (never a downloaded browser).
+
+Screenshots of the main pages go to test-artifacts/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fedgroup import actions, passwords, store
+from fedgroup.campaigns import parse_goal, parse_option
+from tests.conftest import eventually
+
+CHROMIUM = os.environ.get("FEDGROUP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "correct horse battery"
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"
+)
+
+
+@pytest.fixture
+async def browser():
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        await launched.close()
+
+
+async def shot(page, name: str) -> None:
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def sign_in(page, base_url: str, name: str) -> None:
+    await page.goto(base_url + "/login")
+    await page.get_by_label("Name").fill(name)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/home")
+
+
+async def test_a_member_signs_in_pledges_and_sees_the_bar_move(make_server, browser):
+    server = await make_server()
+    runtime = server.runtime
+    await actions.add_member(runtime, "Mia Member", "member", None, passwords.hash_password(PASSWORD))
+    campaign_id = await actions.create_campaign(
+        runtime,
+        "A safe crossing at Mill Road school",
+        "Children cross four lanes every morning.\n\nWe ask the council for a zebra crossing.",
+        goals=[parse_goal("money:500:EUR"), parse_goal("hours:40")],
+        options=[parse_option("Give €20=money:20"), parse_option("Leaflet for 2 hours=hours:2")],
+        visibility="public",
+    )
+    page = await browser.new_page()
+    await page.goto(server.url("/groups/water"))
+    assert await page.locator("code.handle").inner_text() == f"@water@{server.config.domain}"
+    await shot(page, "group-page")
+
+    await sign_in(page, server.base_url, "Mia Member")
+    await page.get_by_role("link", name="A safe crossing at Mill Road school").first.click()
+    money_bar = page.locator(".goal").filter(has_text="of €500").locator("rect.bar-fill")
+    assert await money_bar.get_attribute("width") == "0"
+    await page.get_by_label("Give €20").check()
+    await page.get_by_label("Note for the organizers").fill("I can bring it on Friday")
+    await page.get_by_role("button", name="Pledge").click()
+    await page.wait_for_url(f"**/campaigns/{campaign_id}?done=pledged")
+    assert await money_bar.get_attribute("width") == "4", "€20 of €500: the bar moved to 4%"
+    assert "€20 of €500" in await page.locator("main").inner_text()
+    await shot(page, "campaign-member")
+
+    # Bad input: the error appears beside the field and nothing changes.
+    await page.get_by_label("An amount of my own").check()
+    await page.locator("select[name=kind]").select_option("hours")
+    await page.locator("input[name=amount]").fill("-2")
+    await page.get_by_role("button", name="Pledge").click()
+    assert "not an amount" in await page.locator(".error").first.inner_text()
+    assert await money_bar.get_attribute("width") == "4"
+
+    await page.goto(server.url("/home"))
+    assert "Give €20 (€20)" in await page.locator("#my-pledges + ul").inner_text()
+    await shot(page, "member-home")
+    await page.set_viewport_size({"width": 390, "height": 800})
+    await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    await shot(page, "campaign-phone")
+
+
+async def test_an_organizer_creates_a_campaign_and_a_partner_server_receives_it(make_server, browser):
+    a = await make_server("a", handle="tenants")
+    b = await make_server("b", handle="foodbank")
+    await actions.add_member(a.runtime, "Olu Organizer", "organizer", None, passwords.hash_password(PASSWORD))
+    await actions.add_member(a.runtime, "Ada Admin", "admin", None, passwords.hash_password(PASSWORD))
+    a_group = a.url("/groups/tenants")
+    await actions.follow_group(b.runtime, await b.runtime.actors.actor(a_group))
+
+    async def b_follows_a():
+        following = await store.follows.following_of(b.runtime.db.reader, a_group)
+        return following is not None and following.state == "accepted"
+
+    await eventually(b_follows_a)
+
+    page = await browser.new_page()
+    await sign_in(page, a.base_url, "Olu Organizer")
+    await page.get_by_role("link", name="Organize").click()
+    await page.get_by_role("link", name="New campaign").click()
+    await page.get_by_label("Title").fill("Fix the heating before winter")
+    await page.get_by_label("What it is about").fill("Flats 12-30 have had no heating since October.")
+    await page.locator("input[name=goal_people]").fill("40")
+    await page.locator("input[name=option_label_0]").fill("Sign the letter")
+    await page.locator("select[name=option_kind_0]").select_option("people")
+    await page.locator("input[name=option_amount_0]").fill("1")
+    await shot(page, "organizer-new-campaign")
+    await page.get_by_role("button", name="Create campaign").click()
+    await page.wait_for_url("**/organize/campaigns/*?done=created")
+    await shot(page, "organizer-campaign")
+
+    async def b_received():
+        partners = await store.campaigns.partner_campaigns(b.runtime.db.reader, a_group)
+        return partners[0] if partners else None
+
+    received = await eventually(b_received)
+    assert received.title == "Fix the heating before winter"
+    assert "Sign the letter" in received.options
+
+    await page.goto(a.url("/organize"))
+    await shot(page, "organizer-index")
+    admin = await browser.new_page()
+    await sign_in(admin, a.base_url, "Ada Admin")
+    await admin.goto(a.url("/admin/members"))
+    await admin.get_by_role("button", name="Create an invitation link").click()
+    assert "/invite/" in await admin.locator("code.invite").inner_text()
+    await shot(admin, "admin-members")
+    await admin.goto(a.url("/login"))  # signed in: the login page sends members home
+    assert admin.url.endswith("/home")
+    anonymous = await browser.new_page()
+    await anonymous.goto(a.url("/login"))
+    await shot(anonymous, "login")

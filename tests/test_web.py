@@ -1,0 +1,339 @@
+"""The web UI through real HTTP: every page and form, bad input, CSRF, roles, and what the public never sees."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from fedgroup import actions, campaign_state, passwords, store
+from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup.ui.sessions import LoginLimiter
+from tests.conftest import eventually
+from tests.test_federation import follow_of
+from tests.web_client import WebClient
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+async def web(make_server):
+    """A server with an admin, an organizer and a member (each with a password), and a client factory."""
+    server = await make_server()
+    runtime = server.runtime
+    hashed = passwords.hash_password(PASSWORD)
+    ids = {}
+    for name, role in (("Ada Admin", "admin"), ("Olu Organizer", "organizer"), ("Mia Member", "member")):
+        ids[role] = await actions.add_member(runtime, name, role, f"{role}@private.example", hashed)
+    clients: list[WebClient] = []
+
+    def client() -> WebClient:
+        c = WebClient(server.base_url)
+        clients.append(c)
+        return c
+
+    yield server, ids, client
+    for c in clients:
+        await c.close()
+
+
+async def _campaign(runtime, visibility="public", title="Safe crossing") -> int:
+    return await actions.create_campaign(
+        runtime,
+        title,
+        "Paint the crossing.",
+        goals=[parse_goal("money:500:EUR"), parse_goal("hours:40")],
+        options=[parse_option("Give €20=money:20"), parse_option("Two hours=hours:2")],
+        visibility=visibility,
+    )
+
+
+async def test_public_pages_show_totals_and_progress_but_never_who(web):
+    server, ids, client = web
+    runtime = server.runtime
+    public = await _campaign(runtime)
+    hidden = await _campaign(runtime, "members", "Internal planning")
+    followers_only = await _campaign(runtime, "followers", "Followers news")
+    await actions.pledge(runtime, ids["member"], public, option="Give €20", note="secret note k4q")
+
+    anon = client()
+    group = await anon.get("/groups/water")
+    assert group.status == 200 and "Safe crossing" in group.text
+    assert "Internal planning" not in group.text and "Followers news" not in group.text
+    assert '<rect class="bar-fill" x="0" y="0" width="4"' in group.text, "€20 of €500 is a 4% bar"
+    page = await anon.get(f"/campaigns/{public}")
+    assert page.status == 200 and "€20 of €500" in page.text and "1 pledge" in page.text
+    assert "Pledges over time" in page.text and "<polyline" in page.text
+    for private in ("Mia Member", "member@private.example", "secret note k4q"):
+        assert private not in group.text and private not in page.text
+    assert (await anon.get(f"/campaigns/{hidden}")).status == 404
+    assert (await anon.get(f"/campaigns/{followers_only}")).status == 404
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'none'" in csp and "default-src 'self'" in csp
+    assert not re.search(r'(src|href)="(https?:)?//(?!127\.0\.0\.1)', page.text), "nothing from another host"
+    assert "<script" not in page.text
+
+    member = client()
+    await member.sign_in("Mia Member", PASSWORD)
+    assert "Internal planning" in (await member.get("/home")).text
+    assert (await member.get(f"/campaigns/{hidden}")).status == 200
+
+
+async def test_sign_in_failures_rate_limit_csrf_and_sign_out(web):
+    server, _, client = web
+    browser = client()
+    wrong = await browser.post("/login", {"name": "Mia Member", "password": "not it at all", "next": "/home"})
+    assert wrong.status == 401 and "do not match" in wrong.text
+    no_csrf = await browser.post_raw("/login", [("name", "Mia Member"), ("password", PASSWORD)])
+    assert no_csrf.status == 403
+    forged = await browser.post_raw(
+        "/login", [("name", "Mia Member"), ("password", PASSWORD), ("csrf", "guess")]
+    )
+    assert forged.status == 403
+
+    page = await browser.post(
+        "/login", {"name": "mia member", "password": PASSWORD, "next": "//evil.example/x"}
+    )
+    assert page.url.endswith("/home"), "names match case-insensitively; `next` never leaves the site"
+    cookie = next(c for c in browser.session.cookie_jar if c.key == "fedgroup_session")
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    await browser.post("/logout", {}, csrf_from="/home")
+    assert (await browser.get("/home")).url.endswith("/login?next=/home")
+
+    # Five failures for one name lock that name for a while, whatever the password.
+    attacker = client()
+    for _ in range(5):
+        await attacker.post("/login", {"name": "Ada Admin", "password": "guess guess guess"})
+    locked = await attacker.post("/login", {"name": "Ada Admin", "password": PASSWORD})
+    assert locked.status == 429 and "Too many" in locked.text
+
+
+def test_login_limiter_counts_per_name_and_forgets_after_the_window():
+    limiter = LoginLimiter(per_name=2, overall=3, window=60)
+    limiter.failed("A", now=0)
+    limiter.failed("a", now=1)
+    assert not limiter.allowed("A", now=2) and limiter.allowed("b", now=2)
+    limiter.failed("b", now=3)
+    assert not limiter.allowed("c", now=4), "the overall cap holds too"
+    assert limiter.allowed("a", now=61.5) and limiter.allowed("c", now=64)
+
+
+async def test_invitation_makes_a_member_once(web):
+    server, _, client = web
+    admin = client()
+    await admin.sign_in("Ada Admin", PASSWORD)
+    members_page = await admin.post(
+        "/admin/members/invite", {"role": "organizer"}, csrf_from="/admin/members"
+    )
+    link = re.search(r'<code class="invite">([^<]+)</code>', members_page.text).group(1)
+    path = link.removeprefix(server.base_url)
+
+    newcomer = client()
+    assert "as an organizer" in (await newcomer.get(path)).text
+    differ = await newcomer.post(
+        path, {"name": "Noor", "password": "a long password", "password_again": "another one"}
+    )
+    assert differ.status == 422 and "differ" in differ.text
+    short = await newcomer.post(path, {"name": "Noor", "password": "short", "password_again": "short"})
+    assert short.status == 422 and "at least 10" in short.text
+    taken = await newcomer.post(
+        path, {"name": "mia member", "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert taken.status == 422 and "already a member" in taken.text
+    joined = await newcomer.post(path, {"name": "Noor", "password": PASSWORD, "password_again": PASSWORD})
+    assert joined.url.endswith("/home?done=welcome") and "Welcome" in joined.text
+    assert (await store.members.by_name(server.runtime.db.reader, "Noor")).role == "organizer"
+    assert (await client().get(path)).status == 410, "an invitation works once"
+
+
+async def test_member_pledges_sees_the_bar_move_changes_and_withdraws(web):
+    server, ids, client = web
+    campaign_id = await _campaign(server.runtime)
+    member = client()
+    await member.sign_in("Mia Member", PASSWORD)
+    path = f"/campaigns/{campaign_id}"
+    before = await member.get(path)
+    assert 'width="0"' in before.text
+
+    page = await member.post(f"{path}/pledge", {"option": "Give €20", "note": "cash"}, csrf_from=path)
+    assert page.status == 200 and "your pledge is recorded" in page.text and "€20 of €500" in page.text
+    own = await member.post(
+        f"{path}/pledge", {"option": "own", "kind": "hours", "amount": "5"}, csrf_from=path
+    )
+    assert "5 of 40 hours" in own.text
+    bad = await member.post(
+        f"{path}/pledge", {"option": "own", "kind": "hours", "amount": "-3"}, csrf_from=path
+    )
+    assert bad.status == 422 and 'class="error"' in bad.text and "5 of 40 hours" in bad.text
+    wrong_kind = await member.post(
+        f"{path}/pledge", {"option": "own", "kind": "items", "amount": "1"}, csrf_from=path
+    )
+    assert wrong_kind.status == 422
+    home = await member.get("/home")
+    assert "Give €20 (€20)" in home.text and "cash" in home.text
+
+    [hours, money] = sorted(
+        await store.pledges.pledges_for_campaign(server.runtime.db.reader, campaign_id), key=lambda p: p.kind
+    )
+    gone = await member.post(f"{path}/withdraw", {"pledge": str(hours.id)}, csrf_from=path)
+    assert "0 of 40 hours" in gone.text, re.findall(r"goal-text\">[^<]*", gone.text)
+    # Someone else's pledge cannot be withdrawn by id.
+    other = client()
+    await other.sign_in("Olu Organizer", PASSWORD)
+    refused = await other.post(f"{path}/withdraw", {"pledge": str(money.id)}, csrf_from=path)
+    assert refused.status == 422 and "€20 of €500" in refused.text
+
+
+async def test_organizer_creates_edits_fulfils_exports_reports_and_deletes(web):
+    server, ids, client = web
+    organizer = client()
+    await organizer.sign_in("Olu Organizer", PASSWORD)
+    form = {
+        "title": "Winter coats",
+        "body": "Coats for the shelter.",
+        "goal_items": "40",
+        "unit_items": "coats",
+        "goal_money": "",
+        "option_label_0": "One coat",
+        "option_kind_0": "items",
+        "option_amount_0": "1",
+        "deadline": "2099-01-31T18:00",
+        "visibility": "public",
+    }
+    bad = await organizer.post("/organize/campaigns/new", dict(form, goal_items="-4"))
+    assert bad.status == 422 and "not an amount" in bad.text and 'value="Winter coats"' in bad.text
+    past = await organizer.post("/organize/campaigns/new", dict(form, deadline="2001-01-01T00:00"))
+    assert past.status == 422 and "past" in past.text
+    no_goal = await organizer.post("/organize/campaigns/new", dict(form, option_kind_0="hours"))
+    assert no_goal.status == 422
+    created = await organizer.post("/organize/campaigns/new", form)
+    assert created.status == 200 and "The campaign is created" in created.text
+    campaign_id = int(re.search(r"/organize/campaigns/(\d+)", created.url).group(1))
+    state = await campaign_state.load(server.runtime.db.reader, campaign_id)
+    assert [o.label for o in state.options] == ["One coat"] and state.row.deadline.hour == 18
+
+    admin_path = f"/organize/campaigns/{campaign_id}"
+    edited = await organizer.post(f"{admin_path}/edit", {"title": "Winter coats now", "body": "B", "target_items": "60",
+                                                         "deadline": ""}, csrf_from=admin_path)  # fmt: skip
+    assert (
+        "0 of 60 coats" in edited.text
+        and (await campaign_state.load(server.runtime.db.reader, campaign_id)).row.deadline is None
+    )
+
+    await actions.add_member(server.runtime, "=HYPERLINK(1)", "member")
+    sneaky = await store.members.by_name(server.runtime.db.reader, "=HYPERLINK(1)")
+    await actions.pledge(server.runtime, sneaky.id, campaign_id, option="One coat", note="+cmd|' /C calc'!A0")
+    await actions.pledge(server.runtime, ids["member"], campaign_id, kind="items", amount="3", note="three")
+    page = await organizer.get(admin_path)
+    assert "Mia Member" in page.text and "three" in page.text, "organizers see who pledged"
+    pledges = await store.pledges.pledges_for_campaign(server.runtime.db.reader, campaign_id)
+    mia = next(p for p in pledges if p.member_id == ids["member"])
+    await organizer.post(f"{admin_path}/fulfilled", [("fulfilled", str(mia.id))], csrf_from=admin_path)
+    after = {
+        p.id: p.fulfilled
+        for p in await store.pledges.pledges_for_campaign(server.runtime.db.reader, campaign_id)
+    }
+    assert after[mia.id] is True and sum(after.values()) == 1
+
+    exported = await organizer.get(f"{admin_path}/pledgers.csv")
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.text)))
+    assert rows[0][:3] == ["name", "email", "kind"]
+    assert ["Mia Member", "member@private.example", "items", "3"] == rows[
+        [r[0] for r in rows].index("Mia Member")
+    ][:4]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row), "no formulas"
+
+    reported = await organizer.post(
+        f"{admin_path}/outcome", {"outcome": "We handed out 61 coats."}, csrf_from=admin_path
+    )
+    assert "The outcome is published" in reported.text and "Closed" in reported.text
+    unconfirmed = await organizer.post(f"{admin_path}/delete", {}, csrf_from=admin_path)
+    assert unconfirmed.status == 422 and "confirm" in unconfirmed.text
+    deleted = await organizer.post(f"{admin_path}/delete", {"confirm": "yes"}, csrf_from=admin_path)
+    assert deleted.url.endswith("/organize?done=deleted")
+    assert (await client().get(f"/campaigns/{campaign_id}")).status == 410
+
+
+async def test_roles_guard_every_organizer_and_admin_page(web):
+    server, ids, client = web
+    campaign_id = await _campaign(server.runtime)
+    anon, member, organizer = client(), client(), client()
+    await member.sign_in("Mia Member", PASSWORD)
+    await organizer.sign_in("Olu Organizer", PASSWORD)
+    organizer_pages = ["/organize", "/organize/campaigns/new", f"/organize/campaigns/{campaign_id}",
+                       f"/organize/campaigns/{campaign_id}/pledgers.csv", "/organize/blocks"]  # fmt: skip
+    for path in [*organizer_pages, "/admin/members", "/home", "/account"]:
+        page = await anon.get(path, allow_redirects=False)
+        assert page.status == 303 and page.headers["Location"].startswith("/login?next="), path
+    for path in [*organizer_pages, "/admin/members"]:
+        assert (await member.get(path)).status == 403, path
+    assert (await organizer.get("/admin/members")).status == 403
+    # A member's valid session and token still cannot post to organizer forms.
+    token = (await member.get("/home")).csrf
+    closed = await member.post_raw(f"/organize/campaigns/{campaign_id}/close", [("csrf", token)])
+    assert closed.status == 403
+    assert (await campaign_state.load(server.runtime.db.reader, campaign_id)).row.status == "open"
+
+
+async def test_admin_changes_roles_keeps_one_admin_and_removes_members_with_their_data(web):
+    server, ids, client = web
+    campaign_id = await _campaign(server.runtime)
+    await actions.pledge(server.runtime, ids["member"], campaign_id, option="Two hours")
+    admin = client()
+    await admin.sign_in("Ada Admin", PASSWORD)
+    promoted = await admin.post("/admin/members/role", {"member": str(ids["member"]), "role": "organizer"},
+                                csrf_from="/admin/members")  # fmt: skip
+    assert promoted.status == 200
+    assert (await store.members.by_id(server.runtime.db.reader, ids["member"])).role == "organizer"
+    last = await admin.post("/admin/members/role", {"member": str(ids["admin"]), "role": "member"},
+                            csrf_from="/admin/members")  # fmt: skip
+    assert last.status == 422 and "last admin" in last.text
+    removed = await admin.post(
+        "/admin/members/remove", {"member": str(ids["member"])}, csrf_from="/admin/members"
+    )
+    assert "Removed" in removed.text and "Mia Member" not in removed.text
+    assert await store.pledges.pledges_for_campaign(server.runtime.db.reader, campaign_id) == []
+    bogus = await admin.post("/admin/members/remove", {"member": "abc"}, csrf_from="/admin/members")
+    assert bogus.status == 422
+
+
+async def test_password_change_signs_out_other_sessions(web):
+    _, _, client = web
+    laptop, phone = client(), client()
+    await laptop.sign_in("Mia Member", PASSWORD)
+    await phone.sign_in("Mia Member", PASSWORD)
+    wrong = await laptop.post(
+        "/account", {"current": "nope nope nope", "new": "a new password", "new_again": "a new password"}
+    )
+    assert wrong.status == 422 and "not your current password" in wrong.text
+    changed = await laptop.post(
+        "/account", {"current": PASSWORD, "new": "a new password", "new_again": "a new password"}
+    )
+    assert "password is changed" in changed.text
+    assert (await laptop.get("/home")).url.endswith("/home")
+    assert "/login" in (await phone.get("/home")).url, "the other session ended"
+
+
+async def test_a_blocked_actor_is_refused_and_forgotten(web, peer):
+    server, _, client = web
+    alice = peer.add_actor("alice", "peer-1")
+    follow = follow_of(alice, server.url("/groups/water"))
+    assert (await peer.post(alice, server.url("/groups/water/inbox"), follow))[0] == 202
+    await eventually(lambda: store.follows.is_accepted_follower(server.runtime.db.reader, alice.id))
+    organizer = client()
+    await organizer.sign_in("Olu Organizer", PASSWORD)
+    bad = await organizer.post("/organize/blocks", {"target": "not a domain"})
+    assert bad.status == 422
+    page = await organizer.post("/organize/blocks", {"target": alice.id})
+    assert "Blocked" in page.text and alice.id in page.text
+    assert not await store.follows.is_accepted_follower(server.runtime.db.reader, alice.id)
+    again = follow_of(alice, server.url("/groups/water"))
+    assert (await peer.post(alice, server.url("/groups/water/inbox"), again))[0] == 403
+    campaign_id = await _campaign(server.runtime)
+    status, _ = await peer.get(alice, server.url(f"/campaigns/{campaign_id}"))
+    assert status == 403
+    await organizer.post("/organize/blocks/remove", {"target": alice.id}, csrf_from="/organize/blocks")
+    assert (await peer.get(alice, server.url(f"/campaigns/{campaign_id}")))[0] == 200
