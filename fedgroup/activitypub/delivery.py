@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from fedgroup import store
 from fedgroup.activitypub.fetch import FetchError, PostResult, Signer
 from fedgroup.store.outbox import Delivery
+from fedgroup.worker import Worker
 
 if TYPE_CHECKING:
     from fedgroup.runtime import Runtime
@@ -67,30 +68,21 @@ def next_attempt(
 # -- the worker ---------------------------------------------------------------------------------------
 
 
-class DeliveryWorker:
+class DeliveryWorker(Worker):
+    name = "delivery-worker"
+
     def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
         self.runtime = runtime
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(MAX_CONCURRENT)
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._documents: dict[str, tuple[bytes, str]] = {}
-        self._stopping = False
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="delivery-worker")
-
-    def wake(self) -> None:
-        self._wake.set()
 
     async def stop(self) -> None:
         """Stop taking rows; let POSTs under way finish briefly. Unfinished rows stay queued."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
+        await super().stop()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=5)
             for task in pending:
@@ -99,7 +91,7 @@ class DeliveryWorker:
 
     async def _run(self) -> None:
         poll = self.runtime.config.queue_poll_seconds
-        while not self._stopping:
+        while not self.stopping:
             try:
                 started = await self._start_due()
             except Exception:
@@ -107,11 +99,7 @@ class DeliveryWorker:
                 started = 0
             if started:
                 continue
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=poll)
-            except TimeoutError:
-                pass
+            await self.idle(poll)
 
     async def _start_due(self) -> int:
         capacity = BATCH - len(self._in_flight)
@@ -129,7 +117,7 @@ class DeliveryWorker:
         try:
             host_limit = self._per_host.setdefault(row.host, asyncio.Semaphore(MAX_CONCURRENT_PER_HOST))
             async with self._limit, host_limit:
-                if self._stopping:
+                if self.stopping:
                     return
                 await self._attempt(row)
         except Exception:

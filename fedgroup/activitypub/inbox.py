@@ -6,7 +6,6 @@ leaves no trace. Processing happens after the 202 from the stored copy; handlers
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from fedgroup.activitypub import campaign_inbox, jsonld, outbox
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
 from fedgroup.activitypub.verification import AuthError, authenticate
+from fedgroup.worker import Worker
 
 if TYPE_CHECKING:
     from fedgroup.runtime import Runtime
@@ -291,46 +291,30 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-class InboxProcessor:
+class InboxProcessor(Worker):
     """Works through stored activities in arrival order; one failing activity never blocks the rest."""
 
+    name = "inbox-processor"
+
     def __init__(self, runtime: Runtime, handlers: dict[str, Handler] | None = None) -> None:
+        super().__init__()
         self.runtime = runtime
         self.handlers = handlers if handlers is not None else HANDLERS
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="inbox-processor")
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
 
     async def _run(self) -> None:
-        while not self._stopping:
+        while not self.stopping:
             try:
                 batch = await store.inbox.pending(self.runtime.db.reader)
             except Exception:
                 log.exception("inbox processor failed to read the queue")
                 batch = []
             for stored in batch:
-                if self._stopping:
+                if self.stopping:
                     return
                 await self.process(stored)
             if batch:
                 continue
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.runtime.config.queue_poll_seconds)
-            except TimeoutError:
-                pass
+            await self.idle(self.runtime.config.queue_poll_seconds)
 
     async def process(self, stored: store.inbox.StoredActivity) -> None:
         error = None

@@ -108,6 +108,24 @@ def text_field(data: MultiDictProxy[Any], name: str, limit: int = 20_000) -> str
     return value[:limit]
 
 
+def pledge_fields(data: MultiDictProxy[Any]) -> dict[str, str | None]:
+    """The pledge form: one of the options by label, or ("own") a kind and an amount; and a note."""
+    choice = text_field(data, "option", 200)
+    return {
+        "option": choice if choice and choice != "own" else None,
+        "kind": text_field(data, "kind", 20) or None,
+        "amount": text_field(data, "amount", 40) or None,
+        "note": text_field(data, "note", 2000),
+    }
+
+
+def pledge_id(data: MultiDictProxy[Any]) -> int:
+    try:
+        return int(text_field(data, "pledge", 20))
+    except ValueError as e:
+        raise actions.ActionError("there is no such pledge", "pledge") from e
+
+
 def int_in_path(request: web.Request, name: str) -> int:
     try:
         return int(request.match_info[name])

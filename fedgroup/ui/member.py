@@ -12,12 +12,13 @@ from fedgroup.ui.common import (
     form,
     int_in_path,
     partner_view,
+    pledge_fields,
+    pledge_id,
     pledge_text,
     render,
     require_member,
     runtime_of,
     see_other,
-    text_field,
 )
 
 
@@ -88,17 +89,8 @@ async def partner_pledge(request: web.Request) -> web.Response:
     member = require_member(request)
     data = await form(request)
     partner = await _partner(request)
-    choice = text_field(data, "option", 200)
     try:
-        await actions.pledge_to_partner(
-            runtime_of(request),
-            member.id,
-            partner.id,
-            option=choice if choice and choice != "own" else None,
-            kind=text_field(data, "kind", 20) or None,
-            amount=text_field(data, "amount", 40) or None,
-            note=text_field(data, "note", 2000),
-        )
+        await actions.pledge_to_partner(runtime_of(request), member.id, partner.id, **pledge_fields(data))
     except actions.USER_ERRORS as e:
         return await partner_page(request, field_errors(e, "amount"), status=422)
     raise see_other(f"/partners/{partner.id}", "pledged")
@@ -109,9 +101,7 @@ async def partner_withdraw(request: web.Request) -> web.Response:
     data = await form(request)
     partner = await _partner(request)
     try:
-        await actions.withdraw_pledge(
-            runtime_of(request), member.id, int(text_field(data, "pledge", 20) or 0)
-        )
-    except (ValueError, *actions.USER_ERRORS) as e:
+        await actions.withdraw_pledge(runtime_of(request), member.id, pledge_id(data))
+    except actions.USER_ERRORS as e:
         return await partner_page(request, {"pledge": str(e)}, status=422)
     raise see_other(f"/partners/{partner.id}", "withdrawn")

@@ -15,12 +15,13 @@ from fedgroup.ui.common import (
     field_errors,
     form,
     int_in_path,
+    pledge_fields,
+    pledge_id,
     pledge_text,
     render,
     require_member,
     runtime_of,
     see_other,
-    text_field,
 )
 from fedgroup.ui.sessions import MEMBER
 
@@ -89,17 +90,8 @@ async def pledge(request: web.Request) -> web.Response:
     data = await form(request)
     campaign_id = int_in_path(request, "campaign_id")
     await _visible_state(request, campaign_id)
-    choice = text_field(data, "option", 200)
     try:
-        await actions.pledge(
-            runtime_of(request),
-            member.id,
-            campaign_id,
-            option=choice if choice and choice != "own" else None,
-            kind=text_field(data, "kind", 20) or None,
-            amount=text_field(data, "amount", 40) or None,
-            note=text_field(data, "note", 2000),
-        )
+        await actions.pledge(runtime_of(request), member.id, campaign_id, **pledge_fields(data))
     except actions.USER_ERRORS as e:
         return await campaign_page(request, field_errors(e, "amount"), status=422)
     raise see_other(f"/campaigns/{campaign_id}", "pledged")
@@ -110,9 +102,7 @@ async def withdraw(request: web.Request) -> web.Response:
     data = await form(request)
     campaign_id = int_in_path(request, "campaign_id")
     try:
-        await actions.withdraw_pledge(
-            runtime_of(request), member.id, int(text_field(data, "pledge", 20) or 0)
-        )
-    except (ValueError, *actions.USER_ERRORS) as e:
+        await actions.withdraw_pledge(runtime_of(request), member.id, pledge_id(data))
+    except actions.USER_ERRORS as e:
         return await campaign_page(request, {"pledge": str(e)}, status=422)
     raise see_other(f"/campaigns/{campaign_id}", "withdrawn")

@@ -1,0 +1,39 @@
+"""The shape every background loop shares: start, wake it when there is work, stop it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class Worker:
+    """Subclasses write `_run`, loop while not `self.stopping`, and call `await self.idle(seconds)` when done."""
+
+    name = "worker"
+
+    def __init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.stopping = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self.stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def idle(self, seconds: float) -> None:
+        """Sleep until woken (work arrived) or `seconds` pass (work another process may have queued)."""
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _run(self) -> None:
+        raise NotImplementedError
