@@ -337,3 +337,60 @@ async def test_a_blocked_actor_is_refused_and_forgotten(web, peer):
     assert status == 403
     await organizer.post("/organize/blocks/remove", {"target": alice.id}, csrf_from="/organize/blocks")
     assert (await peer.get(alice, server.url(f"/campaigns/{campaign_id}")))[0] == 200
+
+
+async def test_coalition_from_the_organize_page_and_a_member_pledges_to_the_partner(make_server):
+    a = await make_server("a", handle="tenants")
+    c = await make_server("c", handle="crossing")
+    hashed = passwords.hash_password(PASSWORD)
+    await actions.add_member(a.runtime, "Olu Organizer", "organizer", None, hashed)
+    await actions.add_member(a.runtime, "Mia Member", "member", None, hashed)
+    organizer, member = WebClient(a.base_url), WebClient(a.base_url)
+    try:
+        await organizer.sign_in("Olu Organizer", PASSWORD)
+        unknown = await organizer.post("/organize/coalition/follow", {"handle": "@nobody@127.0.0.1:1"},
+                                       csrf_from="/organize")  # fmt: skip
+        assert unknown.status == 422 and "cannot find" in unknown.text
+        sent = await organizer.post("/organize/coalition/follow", {"handle": f"@crossing@{c.config.domain}"},
+                                    csrf_from="/organize")  # fmt: skip
+        assert "Follow request sent" in sent.text
+        c_group = c.url("/groups/crossing")
+
+        async def accepted():
+            following = await store.follows.following_of(a.runtime.db.reader, c_group)
+            return following is not None and following.state == "accepted"
+
+        await eventually(accepted)
+        campaign_id = await _campaign(c.runtime)
+        partner = await eventually(lambda: store.campaigns.partner_campaign_by_object(
+            a.runtime.db.reader, c.url(f"/campaigns/{campaign_id}")))  # fmt: skip
+
+        await member.sign_in("Mia Member", PASSWORD)
+        assert "Safe crossing" in (await member.get("/home")).text
+        path = f"/partners/{partner.id}"
+        page = await member.post(
+            f"{path}/pledge", {"option": "Two hours", "note": "private k9z"}, csrf_from=path
+        )
+        assert page.status == 200 and "your pledge is recorded" in page.text
+        bad = await member.post(f"{path}/pledge", {"option": "No such option"}, csrf_from=path)
+        assert bad.status == 422
+
+        async def partner_groups() -> int:
+            return (await campaign_state.load(c.runtime.db.reader, campaign_id)).tally.partner_groups
+
+        await eventually(partner_groups)
+        [mine] = await store.pledges.pledges_of_member(a.runtime.db.reader, (await store.members.by_name(
+            a.runtime.db.reader, "Mia Member")).id)  # fmt: skip
+        await member.post(f"{path}/withdraw", {"pledge": str(mine.id)}, csrf_from=path)
+        await eventually(lambda: _is_zero(partner_groups))
+
+        left = await organizer.post("/organize/coalition/leave", {"group": c_group}, csrf_from="/organize")
+        assert "You left the coalition" in left.text
+        assert await store.follows.following_of(a.runtime.db.reader, c_group) is None
+    finally:
+        await organizer.close()
+        await member.close()
+
+
+async def _is_zero(probe) -> bool:
+    return await probe() == 0
