@@ -1,0 +1,208 @@
+"""Signed inbox ingest: fedgroup's inbox vs a raw handler (verify RSA, parse JSON, insert with one commit per
+request), the same signed requests at the same concurrency, in one run. Loopback only; bounded in count and time.
+
+    .venv/bin/python bench/inbox_ingest.py        # BENCH_N=2000 by default
+
+Prints `name: value unit` lines. The client runs in the same process and event loop as both servers, so both
+carry the same load-generation overhead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import aiohttp
+import aiosqlite
+from aiohttp import web
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from fedgroup import actions, datadir  # noqa: E402
+from fedgroup import config as config_module  # noqa: E402
+from fedgroup.activitypub.signatures import sign_request  # noqa: E402
+from fedgroup.app import create_app  # noqa: E402
+from fedgroup.runtime import RUNTIME  # noqa: E402
+
+N = int(os.environ.get("BENCH_N", "2000"))
+ACTORS = 50
+CONCURRENCY = 32
+TIME_LIMIT = 90.0  # seconds per side, whatever N is
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def start(app: web.Application, sock: socket.socket) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner
+
+
+def remote_actors(base: str, keys: list[rsa.RSAPrivateKey]) -> tuple[web.Application, dict[str, str]]:
+    """A Mastodon-shaped host serving 50 actors with their public keys."""
+    pems = {
+        f"{base}/users/u{i}": k.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+        for i, k in enumerate(keys)
+    }
+
+    async def actor(request: web.Request) -> web.Response:
+        actor_id = f"{base}/users/{request.match_info['name']}"
+        doc = {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor_id, "type": "Person", "preferredUsername": request.match_info["name"],
+            "inbox": f"{actor_id}/inbox", "endpoints": {"sharedInbox": f"{base}/inbox"},
+            "publicKey": {"id": f"{actor_id}#main-key", "owner": actor_id, "publicKeyPem": pems[actor_id]},
+        }  # fmt: skip
+        return web.json_response(doc, content_type="application/activity+json")
+
+    app = web.Application()
+    app.router.add_get("/users/{name}", actor)
+    return app, pems
+
+
+def signed_requests(
+    inbox: str, campaign: str, group: str, base: str, keys: list[rsa.RSAPrivateKey], count: int, tag: str
+) -> list[tuple[bytes, dict[str, str]]]:
+    now = datetime.now(UTC)
+    out = []
+    for i in range(count):
+        actor = f"{base}/users/u{i % len(keys)}"
+        note_id = f"{actor}/statuses/{tag}-{i}"
+        body = json.dumps({
+            "@context": "https://www.w3.org/ns/activitystreams", "id": f"{note_id}/activity", "type": "Create",
+            "actor": actor, "to": [group], "cc": [],
+            "object": {"id": note_id, "type": "Note", "attributedTo": actor, "to": [group],
+                       "inReplyTo": campaign, "content": f"<p>Count me in ({i})</p>"},
+        }).encode()  # fmt: skip
+        headers = sign_request(
+            "POST", inbox, body, f"{actor}#main-key", keys[i % len(keys)], now,
+            {"Content-Type": "application/activity+json"},
+        )  # fmt: skip
+        headers["Content-Type"] = "application/activity+json"
+        out.append((body, headers))
+    return out
+
+
+async def blast(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> tuple[float, dict[int, int]]:
+    """POST every request with bounded concurrency; returns seconds taken and a count per status."""
+    statuses: dict[int, int] = {}
+    queue = iter(requests)
+    deadline = time.monotonic() + TIME_LIMIT
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
+
+        async def worker() -> None:
+            for body, headers in queue:
+                if time.monotonic() > deadline:
+                    return
+                async with session.post(url, data=body, headers=headers) as r:
+                    await r.read()
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return time.perf_counter() - started, statuses
+
+
+def raw_baseline(db: aiosqlite.Connection, pems: dict[str, str]) -> web.Application:
+    """The naive pipeline: verify the cavage RSA signature with a cached key, parse, insert, commit."""
+    keys = {f"{a}#main-key": serialization.load_pem_public_key(p.encode()) for a, p in pems.items()}
+
+    async def inbox(request: web.Request) -> web.Response:
+        body = await request.read()
+        params = dict(
+            part.split("=", 1) for part in request.headers["Signature"].replace('"', "").split(",")
+        )
+        names = params["headers"].split()
+        lines = []
+        for name in names:
+            if name == "(request-target)":
+                lines.append(f"(request-target): post {request.path}")
+            else:
+                lines.append(f"{name}: {request.headers[name]}")
+        digest = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+        if request.headers.get("Digest") != digest:
+            return web.Response(status=400)
+        parsedate_to_datetime(request.headers["Date"])
+        key = keys[params["keyId"]]
+        key.verify(  # type: ignore[union-attr]
+            base64.b64decode(params["signature"] + "=" * (-len(params["signature"]) % 4)),
+            "\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256(),
+        )  # fmt: skip
+        doc = json.loads(body)
+        await db.execute("INSERT INTO inbox (id, actor, document) VALUES (?, ?, ?)", (doc["id"], doc["actor"], body))
+        await db.commit()
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/inbox", inbox)
+    return app
+
+
+async def main() -> None:
+    keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(ACTORS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        remote_sock = free_socket()
+        remote_base = f"http://127.0.0.1:{remote_sock.getsockname()[1]}"
+        remote_app, pems = remote_actors(remote_base, keys)
+        remote = await start(remote_app, remote_sock)
+
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        data_dir = Path(tmp) / "group"
+        await datadir.create(data_dir, f"http://127.0.0.1:{port}", "Bench", handle="bench", listen_port=port)
+        app = create_app(config_module.load(data_dir))
+        server = await start(app, sock)
+        runtime = app[RUNTIME]
+        campaign = runtime.ids.campaign(await actions.create_campaign(runtime, "Bench", "b", visibility="public"))
+        inbox = f"http://127.0.0.1:{port}/groups/bench/inbox"
+
+        # Warm the key cache: one request per actor, not timed.
+        warm = signed_requests(inbox, campaign, runtime.ids.group, remote_base, keys, ACTORS, "warm")
+        await blast(inbox, warm)
+        timed = signed_requests(inbox, campaign, runtime.ids.group, remote_base, keys, N, "timed")
+        seconds, statuses = await blast(inbox, timed)
+        ours = statuses.get(202, 0) / seconds
+        stored = await runtime.db.scalar("SELECT COUNT(*) FROM inbox_activities")
+        await server.cleanup()
+
+        db = await aiosqlite.connect(Path(tmp) / "raw.sqlite3")
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("CREATE TABLE inbox (id TEXT PRIMARY KEY, actor TEXT, document BLOB)")
+        raw_sock = free_socket()
+        raw_url = f"http://127.0.0.1:{raw_sock.getsockname()[1]}/inbox"
+        raw = await start(raw_baseline(db, pems), raw_sock)
+        raw_requests = signed_requests(raw_url, campaign, runtime.ids.group, remote_base, keys, N, "raw")
+        raw_seconds, raw_statuses = await blast(raw_url, raw_requests)
+        baseline = raw_statuses.get(202, 0) / raw_seconds
+        await raw.cleanup()
+        await db.close()
+        await remote.cleanup()
+
+    print(f"inbox_ingest_requests: {N} count")
+    print(f"inbox_ingest_fedgroup: {ours:.0f} activities/s (statuses {statuses}, stored {stored - ACTORS})")
+    print(f"inbox_ingest_raw_baseline: {baseline:.0f} activities/s (statuses {raw_statuses})")
+    print(f"inbox_ingest_ratio: {ours / baseline:.2f} x (goal >= 1.0)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
