@@ -4,6 +4,7 @@ the rules (campaigns.py), writes in one transaction, and queues in that same tra
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections.abc import Sequence
@@ -579,14 +580,19 @@ async def unblock(runtime: Runtime, target: str) -> None:
 # -- accounts: sign-in, invitations, passwords, roles ---------------------------------------------------------
 
 INVITE_HOURS = 72
-# Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = passwords.hash_password("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
+    Made on first use: hashing at import would cost every CLI command and start-up ~0.1 s."""
+    return passwords.hash_password("not a real password, only for timing")
 
 
 async def sign_in(runtime: Runtime, name: str, password: str) -> store.members.Member | None:
     member = await store.members.by_name(runtime.db.reader, campaigns.clean_line(name))
     password_hash = member.password_hash if member is not None else None
-    ok = await asyncio.to_thread(passwords.verify_password, password_hash or _DUMMY_HASH, password)
+    ok = await asyncio.to_thread(lambda: passwords.verify_password(password_hash or _dummy_hash(), password))
     return member if ok and member is not None and password_hash else None
 
 
