@@ -17,7 +17,8 @@ import aiosqlite
 import orjson
 
 from fedgroup import campaign_state, campaigns, passwords, store
-from fedgroup.activitypub import outbox, vocab
+from fedgroup.activitypub import discovery, outbox, vocab
+from fedgroup.activitypub.fetch import FetchError
 from fedgroup.campaigns import CampaignError, Goal, PledgeOption
 from fedgroup.passwords import PasswordError
 from fedgroup.runtime import Runtime
@@ -499,21 +500,27 @@ async def publish_due_totals(runtime: Runtime, interval_seconds: float) -> int:
     return len(due)
 
 
-async def follow_group_by_handle(runtime: Runtime, handle: str) -> str:
-    """Follow a group named by @name@host or its URL; returns its actor id."""
-    from fedgroup.activitypub import discovery
-    from fedgroup.activitypub.fetch import FetchError
-
+async def resolve_account(runtime: Runtime, handle: str) -> str:
+    """The actor id of @name@host (WebFinger), or of an actor URL given as such."""
     handle = handle.strip()
     if not handle:
         raise ActionError("write the group's @name@host", "handle")
-    if runtime.http is None or runtime.actors is None:
+    if runtime.http is None:
         raise ActionError("the network is not running", "handle")
     try:
-        actor_id = await discovery.resolve_account(runtime.http, handle)
-        actor = await runtime.actors.refresh(actor_id)
+        return await discovery.resolve_account(runtime.http, handle)
     except FetchError as e:
         raise ActionError(f"cannot find {handle}: {e}", "handle") from e
+
+
+async def follow_group_by_handle(runtime: Runtime, handle: str) -> str:
+    """Follow a group named by @name@host or its URL; returns its actor id."""
+    actor_id = await resolve_account(runtime, handle)
+    assert runtime.actors is not None
+    try:
+        actor = await runtime.actors.refresh(actor_id)
+    except FetchError as e:
+        raise ActionError(f"cannot fetch {actor_id}: {e}", "handle") from e
     if actor.type != "Group":
         raise ActionError(f"{handle} is a {actor.type}, not a group", "handle")
     await follow_group(runtime, actor)

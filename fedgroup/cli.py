@@ -18,10 +18,8 @@ from aiohttp import web
 
 from fedgroup import __version__, actions, campaign_state, campaigns, datadir, passwords, sanitize, store
 from fedgroup import config as config_module
-from fedgroup.activitypub import discovery
-from fedgroup.activitypub.fetch import FetchError
 from fedgroup.config import Config, ConfigError
-from fedgroup.runtime import Runtime, close_runtime, open_runtime, start_network
+from fedgroup.runtime import RUNTIME, Runtime, close_runtime, open_runtime, start_network
 
 log = logging.getLogger("fedgroup")
 
@@ -138,8 +136,6 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
             raise CliError(f"cannot listen on {config.listen_host}:{config.listen_port}: {e.strerror}") from e
         host, port = runner.addresses[0][:2]
         print(f"fedgroup serving {config.base_url} (listening on {host}:{port}); Ctrl-C stops", flush=True)
-        from fedgroup.runtime import RUNTIME
-
         password = await actions.ensure_first_admin(runner.app[RUNTIME])
         if password is not None:
             print(
@@ -494,14 +490,6 @@ def _add_coalition_commands(commands: Any, with_data_dir: Callable[[Any], Any]) 
     leave.set_defaults(run=managed(coalition_leave, network=True))
 
 
-async def _resolve_group(runtime: Runtime, handle: str) -> str:
-    assert runtime.http is not None
-    try:
-        return await discovery.resolve_account(runtime.http, handle)
-    except FetchError as e:
-        raise CliError(f"cannot find {handle}: {e}") from e
-
-
 async def coalition_follow(runtime: Runtime, args: argparse.Namespace) -> str:
     actor_id = await actions.follow_group_by_handle(runtime, args.group)
     return f"follow request sent to {actor_id}; its campaigns arrive once it accepts"
@@ -530,7 +518,7 @@ async def coalition_campaigns(runtime: Runtime, args: argparse.Namespace) -> str
 
 async def coalition_leave(runtime: Runtime, args: argparse.Namespace) -> str:
     following = {f.actor_id for f in await store.follows.list_following(runtime.db.reader)}
-    actor_id = args.group if args.group in following else await _resolve_group(runtime, args.group)
+    actor_id = args.group if args.group in following else await actions.resolve_account(runtime, args.group)
     await actions.leave_group(runtime, actor_id)
     return f"left {actor_id}"
 

@@ -8,6 +8,7 @@ anyone or sent anywhere.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
@@ -61,21 +62,29 @@ async def on_create(runtime: Runtime, activity: Activity) -> None:
         await save_partner_campaign(runtime, activity.actor, obj)
 
 
+def _refusal(state: campaign_state.CampaignState | None, now: datetime) -> str | None:
+    """Why a vote or a group pledge cannot count toward this campaign, or None when it can."""
+    if state is None or state.row.deleted_at is not None or not state.federates:
+        return "unknown-campaign"
+    if not state.is_open(now):
+        return "closed"
+    return None
+
+
 async def _vote(runtime: Runtime, activity: Activity, vote_id: str, label: str, campaign_id: int) -> None:
     now = runtime.now()
 
     async def job(conn: aiosqlite.Connection) -> str:
         state = await campaign_state.load(conn, campaign_id)
-        if state is None or state.row.deleted_at is not None or not state.federates:
-            return "unknown-campaign"
-        if not state.is_open(now):
-            return "closed"  # Mastodon swallows votes after endTime too
+        refusal = _refusal(state, now)
+        if refusal is not None:
+            return refusal  # Mastodon swallows votes after endTime too
+        assert state is not None
         option_id = state.option_ids.get(label)
         if option_id is None:
             return "no-such-option"
         if state.row.visibility == "followers":
-            follower = await store.follows.follower(conn, activity.actor)
-            if follower is None or follower.state != "accepted":
+            if not await store.follows.is_accepted_follower(conn, activity.actor):
                 return "not-a-follower"
         added = await store.pledges.add_vote(
             conn, campaign_id, option_id, activity.actor, vote_id, not state.row.multiple_choice, now
@@ -173,12 +182,11 @@ async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pl
 
     async def job(conn: aiosqlite.Connection) -> str:
         state = await campaign_state.load(conn, campaign_id)
-        if state is None or state.row.deleted_at is not None or not state.federates:
-            return "unknown-campaign"
-        if not state.is_open(now):
-            return "closed"
-        follower = await store.follows.follower(conn, actor)
-        if follower is None or follower.state != "accepted":
+        refusal = _refusal(state, now)
+        if refusal is not None:
+            return refusal
+        assert state is not None
+        if not await store.follows.is_accepted_follower(conn, actor):
             return "not-a-partner"
         kinds = {g.kind for g in state.goals}
         labels = {o.label for o in state.options}
