@@ -168,6 +168,11 @@ def parse_option(text: str) -> PledgeOption:
     return PledgeOption(label.strip(), kind, parse_amount(kind, amount, "options"))
 
 
+def units_of(goals: Sequence[Goal]) -> dict[str, str | None]:
+    """Each goal kind's unit (currency for money): what amounts of that kind are counted in."""
+    return {g.kind: g.unit for g in goals}
+
+
 def clean_line(text: str) -> str:
     return _CONTROL.sub("", text).replace("\r", "").replace("\n", " ").replace("\t", " ").strip()
 

@@ -29,7 +29,7 @@ class Member:
         return self.role == "admin"
 
 
-_COLUMNS = "id, name, email, role, password_hash"
+COLUMNS = "id, name, email, role, password_hash"
 
 
 def _member(row: aiosqlite.Row | None) -> Member | None:
@@ -53,15 +53,15 @@ async def add(
 
 
 async def by_name(conn: aiosqlite.Connection, name: str) -> Member | None:
-    return _member(await fetchone(conn, f"SELECT {_COLUMNS} FROM members WHERE name = ?", (name,)))
+    return _member(await fetchone(conn, f"SELECT {COLUMNS} FROM members WHERE name = ?", (name,)))
 
 
 async def by_id(conn: aiosqlite.Connection, member_id: int) -> Member | None:
-    return _member(await fetchone(conn, f"SELECT {_COLUMNS} FROM members WHERE id = ?", (member_id,)))
+    return _member(await fetchone(conn, f"SELECT {COLUMNS} FROM members WHERE id = ?", (member_id,)))
 
 
 async def listing(conn: aiosqlite.Connection) -> list[Member]:
-    rows = await fetchall(conn, f"SELECT {_COLUMNS} FROM members ORDER BY name")
+    rows = await fetchall(conn, f"SELECT {COLUMNS} FROM members ORDER BY name")
     return [Member(*r) for r in rows]
 
 

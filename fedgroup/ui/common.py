@@ -3,6 +3,7 @@ view models of campaigns (numbers already formatted for people; templates only l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ import orjson
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from fedgroup import actions, campaigns, store
+from fedgroup import actions, campaign_state, campaigns, store
 from fedgroup.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.ui.sessions import MEMBER, check_csrf, csrf_token
@@ -167,16 +168,30 @@ class CampaignView:
     pledgers: int
     partner_groups: int
     outcome: str | None
-    kinds: tuple[str, ...]
+    units: dict[str, str | None]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.units)
 
 
 def _goal_views(lines: Any) -> tuple[GoalView, ...]:
     return tuple(GoalView(campaigns.progress_text([line]), line.percent, line.reached) for line in lines)
 
 
+def _option_views(
+    options: Sequence[campaigns.PledgeOption], units: dict[str, str | None], counts: dict[str, int]
+) -> tuple[OptionView, ...]:
+    return tuple(
+        OptionView(
+            o.label, campaigns.format_quantity(o.kind, o.amount, units.get(o.kind)), counts.get(o.label, 0)
+        )
+        for o in options
+    )
+
+
 def campaign_view(state: CampaignState, now: datetime) -> CampaignView:
-    counts = dict(state.tally.option_counts)
-    units = {g.kind: g.unit for g in state.goals}
+    units = campaigns.units_of(state.goals)
     return CampaignView(
         id=state.id,
         title=state.row.title,
@@ -185,18 +200,11 @@ def campaign_view(state: CampaignState, now: datetime) -> CampaignView:
         open=state.is_open(now),
         deadline=state.row.deadline,
         goals=_goal_views(state.tally.progress),
-        options=tuple(
-            OptionView(
-                o.label,
-                campaigns.format_quantity(o.kind, o.amount, units.get(o.kind)),
-                counts.get(o.label, 0),
-            )
-            for o in state.options
-        ),
+        options=_option_views(state.options, units, dict(state.tally.option_counts)),
         pledgers=state.tally.pledgers,
         partner_groups=state.tally.partner_groups,
         outcome=state.row.outcome,
-        kinds=tuple(g.kind for g in state.goals),
+        units=units,
     )
 
 
@@ -211,14 +219,18 @@ class PartnerView:
     deadline: datetime | None
     goals: tuple[GoalView, ...]
     options: tuple[OptionView, ...]
-    kinds: tuple[str, ...]
+    units: dict[str, str | None]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.units)
 
 
 def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime) -> PartnerView:
     goals, options = actions.partner_goals(partner)
     pledged = {g["kind"]: Decimal(g.get("pledged", "0")) for g in orjson.loads(partner.goals)}
     counts = {o["name"]: int(o.get("count", 0)) for o in orjson.loads(partner.options)}
-    units = {g.kind: g.unit for g in goals}
+    units = campaigns.units_of(goals)
     lines = [campaigns.GoalProgress(g, pledged.get(g.kind, Decimal(0))) for g in goals]
     return PartnerView(
         id=partner.id,
@@ -229,16 +241,20 @@ def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime) -> Par
         open=campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now),
         deadline=partner.deadline,
         goals=_goal_views(lines),
-        options=tuple(
-            OptionView(
-                o.label,
-                campaigns.format_quantity(o.kind, o.amount, units.get(o.kind)),
-                counts.get(o.label, 0),
-            )
-            for o in options
-        ),
-        kinds=tuple(g.kind for g in goals),
+        options=_option_views(options, units, counts),
+        units=units,
     )
+
+
+async def campaign_views(runtime: Runtime, visibilities: tuple[str, ...]) -> list[CampaignView]:
+    """Our campaigns of these visibilities, newest first, ready for a listing."""
+    reader, now = runtime.db.reader, runtime.now()
+    views = []
+    for row in await store.campaigns.listing(reader, visibilities):
+        state = await campaign_state.load(reader, row.id)
+        if state is not None:
+            views.append(campaign_view(state, now))
+    return views
 
 
 def pledge_text(pledge: store.pledges.MemberPledge, units: dict[str, str | None]) -> str:

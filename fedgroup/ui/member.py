@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from fedgroup import actions, campaign_state, store
+from fedgroup import actions, store
 from fedgroup.ui.common import (
-    campaign_view,
+    CampaignView,
+    PartnerView,
+    campaign_views,
     field_errors,
     form,
     int_in_path,
@@ -26,32 +28,23 @@ async def home(request: web.Request) -> web.Response:
     member = require_member(request)
     runtime = runtime_of(request)
     reader, now = runtime.db.reader, runtime.now()
-    ours = []
-    for row in await store.campaigns.listing(reader, ("public", "followers", "members")):
-        state = await campaign_state.load(reader, row.id)
-        if state is not None:
-            ours.append(campaign_view(state, now))
+    ours = await campaign_views(runtime, ("public", "followers", "members"))
     partners = [partner_view(p, now) for p in await store.campaigns.partner_campaigns(reader)]
-    titles = {c.id: c.title for c in ours}
-    partner_titles = {p.id: p.title for p in partners}
+    ours_by_id = {c.id: c for c in ours}
+    partners_by_id = {p.id: p for p in partners}
     pledges = []
     for p in await store.pledges.pledges_of_member(reader, member.id):
         if p.campaign_id is not None:
-            state = await campaign_state.load(reader, p.campaign_id)
-            units = {g.kind: g.unit for g in state.goals} if state else {}
-            where, link = titles.get(p.campaign_id, "a campaign"), f"/campaigns/{p.campaign_id}"
+            view: CampaignView | PartnerView | None = ours_by_id.get(p.campaign_id)
+            link = f"/campaigns/{p.campaign_id}"
         else:
-            partner = await store.campaigns.partner_campaign(reader, p.partner_campaign_id or 0)
-            units = {g.kind: g.unit for g in actions.partner_goals(partner)[0]} if partner else {}
-            where, link = (
-                partner_titles.get(p.partner_campaign_id or 0, "a partner campaign"),
-                f"/partners/{p.partner_campaign_id}",
-            )
+            view = partners_by_id.get(p.partner_campaign_id or 0)
+            link = f"/partners/{p.partner_campaign_id}"
         pledges.append(
             {
-                "where": where,
+                "where": view.title if view else "a campaign",
                 "link": link,
-                "text": pledge_text(p, units),
+                "text": pledge_text(p, view.units if view else {}),
                 "fulfilled": p.fulfilled,
                 "note": p.note,
             }
@@ -74,9 +67,8 @@ async def partner_page(
     runtime = runtime_of(request)
     partner = await _partner(request)
     view = partner_view(partner, runtime.now())
-    units = {g.kind: g.unit for g in actions.partner_goals(partner)[0]}
     mine = [
-        (p, pledge_text(p, units))
+        (p, pledge_text(p, view.units))
         for p in await store.pledges.pledges_of_member(runtime.db.reader, member.id)
         if p.partner_campaign_id == partner.id
     ]

@@ -13,6 +13,7 @@ from fedgroup import actions, campaign_state, campaigns, sanitize, store
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     campaign_view,
+    campaign_views,
     field_errors,
     form,
     int_in_path,
@@ -45,12 +46,8 @@ async def index(
 ) -> web.Response:
     require_organizer(request)
     runtime = runtime_of(request)
-    reader, now = runtime.db.reader, runtime.now()
-    views = []
-    for row in await store.campaigns.listing(reader, campaigns.VISIBILITIES):
-        state = await campaign_state.load(reader, row.id)
-        if state is not None:
-            views.append(campaign_view(state, now))
+    reader = runtime.db.reader
+    views = await campaign_views(runtime, campaigns.VISIBILITIES)
     return render(
         request,
         "organize/index.html",
@@ -157,7 +154,7 @@ async def campaign_page(
     runtime = runtime_of(request)
     state = await _state(request)
     reader = runtime.db.reader
-    units = {g.kind: g.unit for g in state.goals}
+    units = campaigns.units_of(state.goals)
     pledges = [(p, pledge_text(p, units)) for p in await store.pledges.pledges_for_campaign(reader, state.id)]
     comments = [
         (c, sanitize.html_to_text(c.content)) for c in await store.campaigns.comments(reader, state.id)
@@ -268,7 +265,7 @@ async def export_pledgers(request: web.Request) -> web.Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["name", "email", "kind", "amount", "unit", "option", "note", "fulfilled", "pledged_at"])
-    units = {g.kind: g.unit for g in state.goals}
+    units = campaigns.units_of(state.goals)
     for p in await store.pledges.pledges_for_campaign(runtime.db.reader, state.id):
         member = members.get(p.member_id)
         writer.writerow(

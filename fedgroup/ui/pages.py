@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from fedgroup import actions, campaign_state, store
+from fedgroup import actions, campaign_state, campaigns, store
 from fedgroup.ui import charts
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     campaign_view,
+    campaign_views,
     field_errors,
     form,
     int_in_path,
@@ -31,12 +32,7 @@ async def group_page(request: web.Request) -> web.Response:
     if request.match_info["handle"].lower() != runtime.ids.handle.lower():
         raise web.HTTPNotFound(text="no such group\n")
     visible = ("public", "followers", "members") if request[MEMBER] else ("public",)
-    now = runtime.now()
-    views = []
-    for row in await store.campaigns.listing(runtime.db.reader, visible):
-        state = await campaign_state.load(runtime.db.reader, row.id)
-        if state is not None:
-            views.append(campaign_view(state, now))
+    views = await campaign_views(runtime, visible)
     return render(request, "group.html", {"campaigns": views})
 
 
@@ -64,7 +60,7 @@ async def campaign_page(
     mine = []
     member = request[MEMBER]
     if member is not None:
-        units = {g.kind: g.unit for g in state.goals}
+        units = campaigns.units_of(state.goals)
         mine = [
             (p, pledge_text(p, units))
             for p in await store.pledges.pledges_of_member(runtime.db.reader, member.id)

@@ -79,11 +79,9 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
         runtime = request.app[RUNTIME]
         session = await store.sessions.get(runtime.db.reader, token, runtime.now())
         if session is not None:
-            member = await store.members.by_id(runtime.db.reader, session.member_id)
-            if member is not None:
-                request[MEMBER] = member
-                request[SESSION_TOKEN] = token
-                request[CSRF] = session.csrf_token
+            request[MEMBER] = session.member
+            request[SESSION_TOKEN] = token
+            request[CSRF] = session.csrf_token
     response = await handler(request)
     form_token = request.get(NEW_FORM_TOKEN)
     if form_token:
