@@ -47,6 +47,23 @@ class FetchError(Exception):
 # -- the private-network guard --------------------------------------------------------------------
 
 
+# Networks `allow_private_networks = "always"` (a LAN deployment) may reach besides loopback: RFC 1918, shared
+# address space (carrier-grade NAT) and IPv6 unique-local. Never link-local (cloud metadata lives there),
+# multicast, broadcast, reserved, documentation or benchmarking space.
+_PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# ::/8 holds the unspecified, loopback, IPv4-compatible (::a.b.c.d) and local NAT64 (64:ff9b:1::/48) ranges:
+# whatever is not handled above is refused, whatever the platform's ipaddress thinks of it.
+_IPV6_RESERVED = ipaddress.ip_network("::/8")
+
+
+def _site_local(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local  # fec0::/10, deprecated but routable
+
+
 def address_allowed(address: str, allow_loopback: bool, allow_private: bool) -> bool:
     """Whether we may connect to this IP: public unicast only, loopback in development."""
     try:
@@ -54,17 +71,21 @@ def address_allowed(address: str, allow_loopback: bool, allow_private: bool) -> 
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address):
-        # ::ffff:10.0.0.1 and 64:ff9b::/96 (NAT64) reach IPv4 space: judge the IPv4 address.
-        mapped = ip.ipv4_mapped or (ip.sixtofour if ip.sixtofour else None)
-        if mapped is None and ip in ipaddress.ip_network("64:ff9b::/96"):
+        # ::ffff:10.0.0.1, 6to4 (2002::/16) and NAT64 (64:ff9b::/96) reach IPv4 space: judge the IPv4 address.
+        mapped = ip.ipv4_mapped or ip.sixtofour
+        if mapped is None and ip in _NAT64:
             mapped = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if mapped is not None:
             return address_allowed(str(mapped), allow_loopback, allow_private)
+        if ip.teredo is not None:
+            return False  # Teredo tunnels to an IPv4 address we cannot judge
     if ip.is_loopback:
         return allow_loopback or allow_private
-    if ip.is_multicast or ip.is_unspecified or ip.is_link_local:
+    if isinstance(ip, ipaddress.IPv6Address) and ip in _IPV6_RESERVED:
         return False
-    if allow_private and ip.is_private:
+    if ip.is_multicast or ip.is_unspecified or ip.is_link_local or ip.is_reserved or _site_local(ip):
+        return False
+    if allow_private and any(ip in net for net in _PRIVATE_NETWORKS):
         return True
     return ip.is_global
 
@@ -111,6 +132,10 @@ class UrlPolicy:
         try:
             ipaddress.ip_address(host)
         except ValueError:
+            if host.replace(".", "").isdigit():
+                # 2130706433, 127.1, 0177.0.0.1: the OS maps these onto addresses, and an HTTP client that
+                # takes them for IP literals never asks the resolver (the guard) about them.
+                raise FetchError("bad-url", url) from None
             return  # a name: the resolver checks what it resolves to
         if not address_allowed(host, self.allow_loopback, self.allow_private):
             raise FetchError("private-address", host)
