@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import aiosqlite
 import orjson
 
-from fedgroup import campaign_state, campaigns, passwords, store
-from fedgroup.activitypub import discovery, outbox, vocab
+from fedgroup import campaign_state, campaigns, passwords, sanitize, store
+from fedgroup.activitypub import discovery, moderation, outbox, vocab
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.campaigns import CampaignError, Goal, PledgeOption
 from fedgroup.passwords import PasswordError
@@ -246,6 +246,14 @@ async def remove_member(runtime: Runtime, member_id: int) -> None:
     await runtime.db.write(job)
     runtime.deliveries_queued()
     log.info("member removed id=%d", member_id)
+
+
+async def export_member(runtime: Runtime, member_id: int) -> dict[str, Any]:
+    """A copy of everything we hold about a member (for them, or an admin acting on their request)."""
+    data = await store.members.export(runtime.db.reader, member_id)
+    if data is None:
+        raise ActionError("there is no such member", "member")
+    return {"group": runtime.ids.acct, "exported_at": vocab.xsd_datetime(runtime.now()), **data}
 
 
 # -- pledges -----------------------------------------------------------------------------------------------
@@ -570,7 +578,13 @@ async def block(runtime: Runtime, text: str) -> str:
     async def job(conn: aiosqlite.Connection) -> None:
         await store.blocks.add(conn, target, kind, now)
         actors = [target] if kind == "actor" else await store.blocks.actors_on_domain(conn, target)
+        if kind == "domain":
+            await store.outbox.remove_deliveries_to_host(conn, target)
         for actor_id in actors:
+            cached = await store.actors.by_id(conn, actor_id)
+            if cached is not None:
+                await store.outbox.remove_deliveries_to(conn, [cached.inbox])
+            await store.reports.forget_actor(conn, actor_id)
             await forget_remote_actor(conn, actor_id, now)
 
     await runtime.db.write(job)
@@ -582,6 +596,47 @@ async def block(runtime: Runtime, text: str) -> str:
 async def unblock(runtime: Runtime, target: str) -> None:
     if not await runtime.db.write(lambda conn: store.blocks.remove(conn, target.strip())):
         raise ActionError(f"{target} is not blocked", "target")
+
+
+async def report_account(runtime: Runtime, account: str, comment: str, objects: Sequence[str] = ()) -> str:
+    """Report a remote account (@name@host or its URL, and optionally some of its posts) to its server.
+    The Flag is signed by our instance actor: the other server learns that this group reported, never which
+    member asked. Returns the report's activity id."""
+    try:
+        actor_id = await resolve_account(runtime, account)
+    except ActionError as e:
+        raise ActionError(str(e), "account") from e
+    if runtime.ids.is_local(actor_id):
+        raise ActionError("that is an account of ours", "account")
+    extra = list(dict.fromkeys(o.strip() for o in objects if o.strip()))
+    if len(extra) > moderation.MAX_OBJECTS or not all(
+        o.startswith(("https://", "http://")) and len(o) <= moderation.MAX_OBJECT_ID for o in extra
+    ):
+        raise ActionError("reported posts are given by their URLs", "objects")
+    comment = sanitize.clean_text(comment.strip(), moderation.MAX_COMMENT)
+    if not comment:
+        raise ActionError("say why you report this account", "comment")
+    assert runtime.actors is not None
+    try:
+        actor = await runtime.actors.actor(actor_id)
+    except FetchError as e:
+        raise ActionError(f"cannot fetch {actor_id}: {e}", "account") from e
+    activity = vocab.flag(runtime.ids, outbox.new_activity_id(runtime.ids), actor.id, extra, comment)
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        await outbox.send(conn, activity, "direct", [actor.shared_inbox or actor.inbox], now, signer="instance")
+        await store.reports.add(conn, "sent", activity["id"], actor.id, activity["object"], comment, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("report sent account=%s", actor.id)
+    return activity["id"]
+
+
+async def resolve_report(runtime: Runtime, report_id: int) -> None:
+    if not await runtime.db.write(lambda conn: store.reports.resolve(conn, report_id, runtime.now())):
+        raise ActionError("there is no such open report", "report")
 
 
 # -- accounts: sign-in, invitations, passwords, roles ---------------------------------------------------------

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import errno
 import functools
+import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -77,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pledge_commands(commands, with_data_dir)
     _add_coalition_commands(commands, with_data_dir)
     _add_follower_commands(commands, with_data_dir)
+    _add_moderation_commands(commands, with_data_dir)
+    _add_backup_commands(commands, with_data_dir)
 
     demo = commands.add_parser("demo", help="run three federating sample groups on loopback ports")
     demo.add_argument("--data-dir", type=_data_dir, help="where the sample groups live (default: a temp dir)")
@@ -344,6 +348,10 @@ def _add_member_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> 
     invite.add_argument("--role", choices=store.members.ROLES, default="member")
     invite.add_argument("--hours", type=int, default=actions.INVITE_HOURS, help="how long the link works")
     invite.set_defaults(run=managed(member_invite))
+    export = with_data_dir(sub.add_parser("export", help="everything held about a member, as JSON"))
+    export.add_argument("name")
+    export.add_argument("--to", type=_data_dir, help="write to this new file (readable by you only)")
+    export.set_defaults(run=managed(member_export))
 
 
 async def member_add(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -369,6 +377,27 @@ async def member_remove(runtime: Runtime, args: argparse.Namespace) -> str:
     member = await actions.member_named(runtime, args.name)
     await actions.remove_member(runtime, member.id)
     return f"removed {member.name} and everything we held about them"
+
+
+async def member_export(runtime: Runtime, args: argparse.Namespace) -> str:
+    member = await actions.member_named(runtime, args.name)
+    text = json.dumps(await actions.export_member(runtime, member.id), indent=2, ensure_ascii=False)
+    if args.to is None:
+        return text
+    write_private_file(args.to, text + "\n")
+    return f"wrote everything held about {member.name} to {args.to} (it is personal data: keep it private)"
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """A new file only its owner can read; never overwrites one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as e:
+        raise CliError(f"{path} already exists; refusing to overwrite it", 2) from e
+    except OSError as e:
+        raise CliError(f"cannot create {path}: {e.strerror}") from e
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
 
 
 # -- pledges ------------------------------------------------------------------------------------------------
@@ -550,6 +579,113 @@ async def followers_requests(runtime: Runtime, args: argparse.Namespace) -> str:
 async def followers_answer(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
     await actions.answer_follower(runtime, args.actor, approve)
     return f"{'approved' if approve else 'rejected'} {args.actor}"
+
+
+# -- moderation ---------------------------------------------------------------------------------------------
+
+
+def _add_moderation_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    block = commands.add_parser("block", help="block remote accounts or whole domains")
+    sub = block.add_subparsers(dest="block_command", required=True, parser_class=OneLineParser)
+    add = with_data_dir(sub.add_parser("add", help="block an account (its URL) or a domain"))
+    add.add_argument("target", help="https://host/users/name or host")
+    add.set_defaults(run=managed(block_add))
+    remove = with_data_dir(sub.add_parser("remove", help="lift a block"))
+    remove.add_argument("target")
+    remove.set_defaults(run=managed(block_remove))
+    with_data_dir(sub.add_parser("list", help="what is blocked")).set_defaults(run=managed(block_list))
+
+    report = commands.add_parser("report", help="reports (Flag) from other servers, and ours to them")
+    sub = report.add_subparsers(dest="report_command", required=True, parser_class=OneLineParser)
+    send = with_data_dir(sub.add_parser("send", help="report a remote account to its server"))
+    send.add_argument("account", help="@name@host or the account's URL")
+    send.add_argument("--reason", required=True, help="why (sent to that server's moderators)")
+    send.add_argument("--post", action="append", default=[], help="URL of a post of theirs (repeatable)")
+    send.set_defaults(run=managed(report_send, network=True))
+    listing = with_data_dir(sub.add_parser("list", help="reports received (open first) and sent"))
+    listing.add_argument("--sent", action="store_true", help="the reports we sent instead")
+    listing.set_defaults(run=managed(report_list))
+    resolve = with_data_dir(sub.add_parser("resolve", help="mark a received report as dealt with"))
+    resolve.add_argument("id", type=int)
+    resolve.set_defaults(run=managed(report_resolve))
+
+
+async def block_add(runtime: Runtime, args: argparse.Namespace) -> str:
+    target = await actions.block(runtime, args.target)
+    return f"blocked {target}; what it gave us (follow, votes, replies, reports) is removed"
+
+
+async def block_remove(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.unblock(runtime, args.target)
+    return f"unblocked {args.target.strip()}"
+
+
+async def block_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    blocks = await store.blocks.listing(runtime.db.reader)
+    return _table([(b.target, b.kind) for b in blocks]) if blocks else "nothing is blocked"
+
+
+async def report_send(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.report_account(runtime, args.account, args.reason, args.post)
+    return f"report about {args.account.strip()} queued to its server (sent as the group's server, not as you)"
+
+
+async def report_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    direction = "sent" if args.sent else "received"
+    reports = await store.reports.listing(runtime.db.reader, direction)
+    if not reports:
+        return f"no reports {direction}"
+    return _table(
+        [
+            (
+                r.id,
+                "resolved" if r.resolved_at else "open",
+                store.to_db_time(r.created_at),
+                r.remote_actor,
+                " ".join(r.objects),
+                r.comment.replace("\t", " ").replace("\n", " "),
+            )
+            for r in reports
+        ]
+    )
+
+
+async def report_resolve(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.resolve_report(runtime, args.id)
+    return f"report {args.id} resolved"
+
+
+# -- backup -------------------------------------------------------------------------------------------------
+
+
+def _add_backup_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    take = with_data_dir(commands.add_parser("backup", help="copy the group (keys included) to one file"))
+    take.add_argument("--to", type=_data_dir, required=True, help="the new backup file (.tar.gz)")
+    take.set_defaults(run=cmd_backup)
+    restore = with_data_dir(commands.add_parser("restore", help="make a data dir from a backup file"))
+    restore.add_argument("--from", dest="from_file", type=_data_dir, required=True, help="the backup file")
+    restore.set_defaults(run=cmd_restore)
+
+
+def cmd_backup(args: argparse.Namespace) -> None:
+    from fedgroup import backup
+
+    try:
+        size = backup.create(args.data_dir, args.to)
+    except backup.BackupError as e:
+        raise CliError(str(e)) from e
+    print(f"wrote {args.to} ({size:,} bytes)")
+    print(f"warning: {backup.WARNING}", file=sys.stderr)
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from fedgroup import backup
+
+    try:
+        config = backup.restore(args.from_file, args.data_dir)
+    except backup.BackupError as e:
+        raise CliError(str(e)) from e
+    print(f"restored {config.base_url} into {args.data_dir}; start it with `fedgroup serve --data-dir {args.data_dir}`")
 
 
 # -- demo ---------------------------------------------------------------------------------------------------

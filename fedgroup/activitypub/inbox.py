@@ -15,7 +15,7 @@ import orjson
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.activitypub import campaign_inbox, jsonld, outbox
+from fedgroup.activitypub import campaign_inbox, jsonld, moderation, outbox
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
 from fedgroup.activitypub.verification import AuthError, authenticate
@@ -288,6 +288,7 @@ HANDLERS: dict[str, Handler] = {
     "Pledge": campaign_inbox.on_pledge,
     "Like": campaign_inbox.on_reaction,
     "Announce": campaign_inbox.on_reaction,
+    "Flag": moderation.on_flag,
 }
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urldefrag
 
 from aiohttp import web
 
+from fedgroup import store
 from fedgroup.activitypub import signatures
 from fedgroup.activitypub.fetch import FetchError
 
@@ -64,6 +66,9 @@ async def authenticate(
         )
     except signatures.SignatureError as e:
         raise AuthError(401, e.reason) from e
+    # A blocked account or domain is refused before its key is looked up: we never fetch from it.
+    if await store.blocks.is_blocked(runtime.db.reader, urldefrag(signed.key_id).url):
+        raise AuthError(403, "blocked", signed.key_id)
     actors = runtime.actors
     assert actors is not None
     try:

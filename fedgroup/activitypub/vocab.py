@@ -165,6 +165,22 @@ def undo(ids: LocalIds, activity_id: str, inner: dict[str, Any], to: Sequence[st
     }
 
 
+def flag(
+    ids: LocalIds, activity_id: str, account: str, objects: Sequence[str], comment: str
+) -> dict[str, Any]:
+    """A report about a remote account, sent by our instance actor so no member is named as reporter.
+    Mastodon reads `object` as the account followed by the reported statuses, and the reason as `content`."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Flag",
+        "actor": ids.instance_actor,
+        "to": [account],
+        "object": [account, *[o for o in objects if o != account]],
+        "content": comment,
+    }
+
+
 def addressing(ids: LocalIds, visibility: str) -> tuple[list[str], list[str]]:
     """to/cc for a visibility: public posts reach home timelines via followers in cc, as Mastodon does."""
     if visibility == "public":

@@ -1,6 +1,18 @@
 """Storage: SQLite through aiosqlite. Knows tables and SQL, nothing of ActivityPub or HTML."""
 
-from fedgroup.store import actors, blocks, campaigns, follows, inbox, members, outbox, pledges, sessions, site
+from fedgroup.store import (
+    actors,
+    blocks,
+    campaigns,
+    follows,
+    inbox,
+    members,
+    outbox,
+    pledges,
+    reports,
+    sessions,
+    site,
+)
 from fedgroup.store.db import Database, DatabaseError, from_db_time, to_db_time
 
 __all__ = [
@@ -15,6 +27,7 @@ __all__ = [
     "members",
     "outbox",
     "pledges",
+    "reports",
     "sessions",
     "site",
     "to_db_time",

@@ -262,3 +262,8 @@ def from_db_time(text: str | None) -> datetime | None:
 async def scalar(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
     row = await fetchone(conn, sql, params)
     return None if row is None else row[0]
+
+
+def latest_schema_version() -> int:
+    """The schema version this fedgroup migrates a database to."""
+    return len(_migrations())

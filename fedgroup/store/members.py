@@ -81,3 +81,40 @@ async def set_password_hash(conn: aiosqlite.Connection, member_id: int, password
 async def remove(conn: aiosqlite.Connection, member_id: int) -> None:
     """Delete the member; pledges and sessions go with them (ON DELETE CASCADE)."""
     await conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
+
+
+# Every table that holds rows about one member, with the columns a copy of their data includes. A session's
+# token digest and CSRF token are secrets, not data about the person, so only its dates are given.
+_EXPORTED: dict[str, str] = {
+    "pledges": "p.id, p.campaign_id, c.title AS campaign_title, p.partner_campaign_id,"
+    " pc.title AS partner_campaign_title, pc.group_actor AS partner_group, p.kind, p.amount, p.option_label,"
+    " p.note, p.fulfilled, p.created_at, p.updated_at"
+    " FROM pledges p LEFT JOIN campaigns c ON c.id = p.campaign_id"
+    " LEFT JOIN partner_campaigns pc ON pc.id = p.partner_campaign_id WHERE p.member_id = ? ORDER BY p.id",
+    "sessions": "created_at, expires_at FROM sessions WHERE member_id = ? ORDER BY created_at",
+}
+EXPORTED_TABLES = ("members", *_EXPORTED)
+
+
+async def export(conn: aiosqlite.Connection, member_id: int) -> dict[str, object] | None:
+    """Everything stored about one member, as plain values (the password is said to be set, not given)."""
+    row = await fetchone(
+        conn, "SELECT id, name, email, role, password_hash, created_at FROM members WHERE id = ?", (member_id,)
+    )
+    if row is None:
+        return None
+    result: dict[str, object] = {
+        "member": {
+            "id": row[0],
+            "name": row[1],
+            "email": row[2],
+            "role": row[3],
+            "password": "set (stored only as an argon2 hash)" if row[4] else "not set",
+            "created_at": row[5],
+        }
+    }
+    for table, query in _EXPORTED.items():
+        cursor = await conn.execute(f"SELECT {query}", (member_id,))
+        names = [d[0] for d in cursor.description]
+        result[table] = [dict(zip(names, r, strict=True)) for r in await cursor.fetchall()]
+    return result

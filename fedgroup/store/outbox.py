@@ -185,3 +185,8 @@ async def pause_host(conn: aiosqlite.Connection, host: str, until: datetime) -> 
 
 async def remove_deliveries_to(conn: aiosqlite.Connection, inboxes: Iterable[str]) -> None:
     await conn.executemany("DELETE FROM deliveries WHERE inbox = ?", [(i,) for i in inboxes])
+
+
+async def remove_deliveries_to_host(conn: aiosqlite.Connection, host: str) -> None:
+    """A blocked domain: nothing more is sent there, including what was already queued."""
+    await conn.execute("DELETE FROM deliveries WHERE host = ?", (host,))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import orjson
 from aiohttp import web
 
 from fedgroup import actions, store
@@ -104,6 +105,20 @@ async def accept_invite(request: web.Request) -> web.Response:
 async def account_page(request: web.Request) -> web.Response:
     require_member(request)
     return render(request, "account.html")
+
+
+async def export_my_data(request: web.Request) -> web.Response:
+    """Everything we hold about the signed-in member, as a JSON download for them alone."""
+    member = require_member(request)
+    data = await actions.export_member(runtime_of(request), member.id)
+    return web.Response(
+        body=orjson.dumps(data, option=orjson.OPT_INDENT_2),
+        content_type="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="my-fedgroup-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 async def change_password(request: web.Request) -> web.Response:

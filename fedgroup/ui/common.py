@@ -64,6 +64,7 @@ NOTICES = {
     "left": "You left the coalition.",
     "blocked": "Blocked.",
     "unblocked": "Unblocked.",
+    "report-sent": "The report is on its way to that server, sent in the group's name (not yours).",
     "invited": "Invitation created.",
     "removed": "Removed, with everything we held about them.",
     "welcome": "Welcome! You are signed in.",

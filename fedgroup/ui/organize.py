@@ -321,14 +321,24 @@ async def answer_follower(request: web.Request) -> web.Response:
 
 
 async def blocks_page(
-    request: web.Request, errors: dict[str, str] | None = None, status: int = 200
+    request: web.Request,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    values: dict[str, str] | None = None,
 ) -> web.Response:
+    """Moderation: blocks, reports other servers sent about us, and reports we sent."""
     require_organizer(request)
-    runtime = runtime_of(request)
+    reader = runtime_of(request).db.reader
     return render(
         request,
         "organize/blocks.html",
-        {"blocks": await store.blocks.listing(runtime.db.reader), "errors": errors or {}},
+        {
+            "blocks": await store.blocks.listing(reader),
+            "received": await store.reports.listing(reader, "received"),
+            "sent": await store.reports.listing(reader, "sent"),
+            "errors": errors or {},
+            "values": values or {},
+        },
         status=status,
     )
 
@@ -351,3 +361,27 @@ async def remove_block(request: web.Request) -> web.Response:
     except actions.USER_ERRORS as e:
         return await blocks_page(request, field_errors(e, "target"), status=422)
     raise see_other("/organize/blocks", "unblocked")
+
+
+async def send_report(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    values = {name: text_field(data, name, 5000) for name in ("account", "comment", "posts")}
+    try:
+        await actions.report_account(
+            runtime_of(request), values["account"], values["comment"], values["posts"].split()
+        )
+    except actions.USER_ERRORS as e:
+        return await blocks_page(request, field_errors(e, "account"), status=422, values=values)
+    raise see_other("/organize/blocks", "report-sent")
+
+
+async def resolve_report(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    try:
+        report_id = int(text_field(data, "report", 20))
+        await actions.resolve_report(runtime_of(request), report_id)
+    except (ValueError, *actions.USER_ERRORS) as e:
+        return await blocks_page(request, {"reports": str(e)}, status=422)
+    raise see_other("/organize/blocks", "saved")

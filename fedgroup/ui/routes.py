@@ -18,6 +18,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/invite/{token}", account.accept_invite)
     r.add_get("/account", account.account_page)
     r.add_post("/account", account.change_password)
+    r.add_get("/account/my-data.json", account.export_my_data)
 
     r.add_get("/home", member.home)
     r.add_post("/campaigns/{campaign_id:\\d+}/pledge", pages.pledge)
@@ -42,6 +43,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/organize/blocks", organize.blocks_page)
     r.add_post("/organize/blocks", organize.add_block)
     r.add_post("/organize/blocks/remove", organize.remove_block)
+    r.add_post("/organize/reports/send", organize.send_report)
+    r.add_post("/organize/reports/resolve", organize.resolve_report)
 
     r.add_get("/admin/members", admin.members_page)
     r.add_post("/admin/members/role", admin.set_role)

@@ -1,0 +1,149 @@
+"""Backup and restore of a data directory: one tar.gz with config.toml and a consistent copy of the database.
+
+The copy is made with SQLite's online backup API, so it can be taken while the server runs and writes. The
+database holds the group's private keys and everything about its members: the file is created readable by
+its owner only, and whoever holds it can act as the group.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tarfile
+import tempfile
+import tomllib
+from pathlib import Path
+
+from fedgroup import config as config_module
+from fedgroup.config import ConfigError
+from fedgroup.store.db import latest_schema_version
+
+MEMBERS = (config_module.CONFIG_FILE, config_module.DATABASE_FILE)
+# A group's database is small; this bounds what a damaged or hostile archive can make us write.
+MAX_MEMBER_BYTES = 4 * 1024**3
+WARNING = (
+    "this backup holds the group's private keys and all members' data: keep it private "
+    "(whoever has it can speak as the group)"
+)
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the message is one line for the operator."""
+
+
+def _snapshot(database: Path, target: Path) -> None:
+    """A consistent copy of a live database (WAL and all), through the backup API."""
+    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+        finally:
+            copy.close()
+    finally:
+        source.close()
+
+
+def create(data_dir: Path, to_file: Path) -> int:
+    """Write the backup of `data_dir` to `to_file` (never overwriting one); returns its size in bytes."""
+    config_path = data_dir / config_module.CONFIG_FILE
+    database = data_dir / config_module.DATABASE_FILE
+    if not config_path.is_file() or not database.is_file():
+        raise BackupError(f"no fedgroup data in {data_dir}")
+    if to_file.exists():
+        raise BackupError(f"{to_file} already exists; refusing to overwrite it")
+    with tempfile.TemporaryDirectory(prefix="fedgroup-backup-") as scratch:
+        copy = Path(scratch) / config_module.DATABASE_FILE
+        try:
+            _snapshot(database, copy)
+        except sqlite3.Error as e:
+            raise BackupError(f"cannot read {database}: {e}") from e
+        try:
+            fd = os.open(to_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as e:
+            raise BackupError(f"cannot create {to_file}: {e.strerror}") from e
+        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w:gz") as archive:
+            archive.add(config_path, arcname=config_module.CONFIG_FILE)
+            archive.add(copy, arcname=config_module.DATABASE_FILE)
+    return to_file.stat().st_size
+
+
+def _read_members(from_file: Path) -> dict[str, bytes]:
+    try:
+        archive = tarfile.open(from_file, mode="r:gz")
+    except FileNotFoundError as e:
+        raise BackupError(f"{from_file} does not exist") from e
+    except (OSError, tarfile.TarError) as e:
+        raise BackupError(f"{from_file} is not a fedgroup backup: {e}") from e
+    found: dict[str, bytes] = {}
+    with archive:
+        try:
+            for info in archive:
+                # Only our two plain files: no paths, links or devices from the archive reach the disk.
+                if info.name not in MEMBERS or not info.isfile() or info.name in found:
+                    raise BackupError(f"{from_file} is not a fedgroup backup (unexpected {info.name!r})")
+                if info.size > MAX_MEMBER_BYTES:
+                    raise BackupError(f"{from_file}: {info.name} is implausibly large")
+                extracted = archive.extractfile(info)
+                assert extracted is not None
+                found[info.name] = extracted.read()
+        except (OSError, tarfile.TarError, EOFError) as e:
+            raise BackupError(f"{from_file} is damaged: {e}") from e
+    missing = [m for m in MEMBERS if m not in found]
+    if missing:
+        raise BackupError(f"{from_file} is not a fedgroup backup (no {', '.join(missing)})")
+    return found
+
+
+def _check_database(path: Path) -> None:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            verdict = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+            has_site = conn.execute("SELECT COUNT(*) FROM site").fetchone()[0] == 1
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise BackupError(f"the backup's database cannot be read: {e}") from e
+    if verdict != "ok":
+        raise BackupError(f"the backup's database is damaged: {verdict}")
+    if version > latest_schema_version():
+        raise BackupError(f"the backup is from a newer fedgroup (schema {version}); upgrade first")
+    if not has_site:
+        raise BackupError("the backup's database holds no group")
+
+
+def restore(from_file: Path, data_dir: Path) -> config_module.Config:
+    """Unpack a backup into a new data dir (refusing an existing one); returns its config."""
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise BackupError(f"{data_dir} is not empty; restore into a new directory")
+    found = _read_members(from_file)
+    try:
+        raw = found[config_module.CONFIG_FILE].decode("utf-8")
+        config_module.from_mapping(data_dir, tomllib.loads(raw))
+    except (UnicodeDecodeError, ValueError, ConfigError) as e:
+        raise BackupError(f"the backup's {config_module.CONFIG_FILE} is not usable: {e}") from e
+    parent = data_dir.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".fedgroup-restore-", dir=parent))
+    except OSError as e:
+        raise BackupError(f"cannot write to {parent}: {e.strerror}") from e
+    try:
+        for name, content in found.items():
+            fd = os.open(staging / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(content)
+        _check_database(staging / config_module.DATABASE_FILE)
+        if data_dir.exists():
+            data_dir.rmdir()  # empty, checked above
+        staging.rename(data_dir)
+    except BaseException:
+        for leftover in staging.iterdir() if staging.exists() else []:
+            leftover.unlink()
+        if staging.exists():
+            staging.rmdir()
+        raise
+    return config_module.load(data_dir)
