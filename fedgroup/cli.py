@@ -130,6 +130,12 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
         create_app(config), access_log_format=ACCESS_LOG_FORMAT, handle_signals=False, shutdown_timeout=10
     )
     await runner.setup()
+    # The handlers go in before the first request can arrive: a SIGTERM while one is under way (or while
+    # the first admin is being made) must stop gracefully, not kill the process mid-request.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
         site = web.TCPSite(runner, config.listen_host, config.listen_port)
         try:
@@ -147,16 +153,16 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
                 " (shown only now: change it under Account).",
                 flush=True,
             )
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         if started is not None:
             await started(f"http://{host}:{port}")
         await stop.wait()
         print("fedgroup stopping", flush=True)
     finally:
-        await runner.cleanup()
+        try:
+            await runner.cleanup()  # a second signal meanwhile does not cut the drain short
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
 
 
 def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], network: bool = False) -> Any:
