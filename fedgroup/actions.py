@@ -244,6 +244,7 @@ async def remove_member(runtime: Runtime, member_id: int) -> None:
             await _send_aggregate(conn, runtime, partner_campaign_id, now)
 
     await runtime.db.write(job)
+    await runtime.db.flush_log()
     runtime.deliveries_queued()
     log.info("member removed id=%d", member_id)
 

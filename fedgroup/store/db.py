@@ -54,6 +54,8 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     await conn.execute("PRAGMA foreign_keys = ON")
     await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed txn
     await conn.execute("PRAGMA temp_store = MEMORY")
+    # Deleted rows are overwritten with zeros, not left in free pages: erasing a member erases the bytes.
+    await conn.execute("PRAGMA secure_delete = ON")
 
 
 class Database:
@@ -215,6 +217,23 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             log.info("database migrated to version=%d file=%s", version, name)
+
+    async def flush_log(self) -> None:
+        """Move the write-ahead log into the database file and empty it, so that the old versions of pages
+        it holds (rows just erased among them) are gone from disk too. Best effort: a busy log is left."""
+
+        def checkpoint() -> None:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                conn.execute("PRAGMA secure_delete = ON")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+
+        try:
+            await asyncio.to_thread(checkpoint)
+        except sqlite3.Error as e:
+            log.info("write-ahead log not flushed reason=%s", e)
 
     async def schema_version(self) -> int:
         return int(await self.scalar("SELECT MAX(version) FROM schema_version") or 0)
