@@ -18,6 +18,7 @@ import socket
 import sys
 import tempfile
 import time
+from dataclasses import fields
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -39,7 +40,14 @@ from fedgroup.runtime import RUNTIME  # noqa: E402
 N = int(os.environ.get("BENCH_N", "2000"))
 ACTORS = 50
 CONCURRENCY = 32
-TIME_LIMIT = 90.0  # seconds per side, whatever N is
+TIME_LIMIT = 30.0  # seconds per side, whatever N is
+# Every request comes from one host here, so fedgroup's per-host inbox limit (when it has one) is turned off:
+# this measures the pipeline, not the limiter.
+NO_HOST_LIMIT = (
+    {"inbox_requests_per_minute_per_host": 0}
+    if "inbox_requests_per_minute_per_host" in {f.name for f in fields(config_module.Config)}
+    else {}
+)
 
 
 def free_socket() -> socket.socket:
@@ -58,9 +66,9 @@ async def start(app: web.Application, sock: socket.socket) -> web.AppRunner:
 def remote_actors(base: str, keys: list[rsa.RSAPrivateKey]) -> tuple[web.Application, dict[str, str]]:
     """A Mastodon-shaped host serving 50 actors with their public keys."""
     pems = {
-        f"{base}/users/u{i}": k.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        f"{base}/users/u{i}": k.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
         for i, k in enumerate(keys)
     }
 
@@ -128,9 +136,7 @@ def raw_baseline(db: aiosqlite.Connection, pems: dict[str, str]) -> web.Applicat
 
     async def inbox(request: web.Request) -> web.Response:
         body = await request.read()
-        params = dict(
-            part.split("=", 1) for part in request.headers["Signature"].replace('"', "").split(",")
-        )
+        params = dict(part.split("=", 1) for part in request.headers["Signature"].replace('"', "").split(","))
         names = params["headers"].split()
         lines = []
         for name in names:
@@ -148,7 +154,9 @@ def raw_baseline(db: aiosqlite.Connection, pems: dict[str, str]) -> web.Applicat
             "\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256(),
         )  # fmt: skip
         doc = json.loads(body)
-        await db.execute("INSERT INTO inbox (id, actor, document) VALUES (?, ?, ?)", (doc["id"], doc["actor"], body))
+        await db.execute(
+            "INSERT INTO inbox (id, actor, document) VALUES (?, ?, ?)", (doc["id"], doc["actor"], body)
+        )
         await db.commit()
         return web.Response(status=202)
 
@@ -168,11 +176,15 @@ async def main() -> None:
         sock = free_socket()
         port = sock.getsockname()[1]
         data_dir = Path(tmp) / "group"
-        await datadir.create(data_dir, f"http://127.0.0.1:{port}", "Bench", handle="bench", listen_port=port)
+        await datadir.create(
+            data_dir, f"http://127.0.0.1:{port}", "Bench", handle="bench", listen_port=port, **NO_HOST_LIMIT
+        )
         app = create_app(config_module.load(data_dir))
         server = await start(app, sock)
         runtime = app[RUNTIME]
-        campaign = runtime.ids.campaign(await actions.create_campaign(runtime, "Bench", "b", visibility="public"))
+        campaign = runtime.ids.campaign(
+            await actions.create_campaign(runtime, "Bench", "b", visibility="public")
+        )
         inbox = f"http://127.0.0.1:{port}/groups/bench/inbox"
 
         # Warm the key cache: one request per actor, not timed.

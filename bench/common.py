@@ -1,0 +1,223 @@
+"""What the benchmarks share: loopback sockets, a bare cavage signer and verifier for the baselines,
+Mastodon-shaped actor documents, `fedgroup serve` as a subprocess, RSS and percentiles.
+
+The baselines sign and verify with `cryptography` directly, not with fedgroup's code, so that a ratio
+compares fedgroup with the least a server has to do. Loopback only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+AS_CONTEXT = ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+def env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, str(default)))
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start(app: web.Application, *socks: socket.socket) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    for sock in socks:
+        await web.SockSite(runner, sock).start()
+    return runner
+
+
+# -- keys and signatures (bare, for baselines and fake peers) ------------------------------------------
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def load_public(pem: str) -> Any:
+    return serialization.load_pem_public_key(pem.encode())
+
+
+def load_private(pem: str) -> Any:
+    return serialization.load_pem_private_key(pem.encode(), password=None)
+
+
+def digest_header(body: bytes) -> str:
+    return "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+
+def cavage_sign(url: str, body: bytes, key_id: str, key: Any, now: datetime | None = None) -> dict[str, str]:
+    """Headers for a Mastodon-style signed POST: (request-target) host date digest content-type."""
+    parts = urlsplit(url)
+    headers = {
+        "Host": parts.netloc,
+        "Date": format_datetime((now or datetime.now(UTC)).astimezone(UTC), usegmt=True),
+        "Digest": digest_header(body),
+        "Content-Type": "application/activity+json",
+    }
+    names = ["(request-target)", "host", "date", "digest", "content-type"]
+    lines = [f"(request-target): post {parts.path}"] + [f"{n}: {headers[n.title()]}" for n in names[1:]]
+    signature = key.sign("\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256())
+    headers["Signature"] = (
+        f'keyId="{key_id}",algorithm="rsa-sha256",headers="{" ".join(names)}",'
+        f'signature="{base64.b64encode(signature).decode()}"'
+    )
+    return headers
+
+
+class BadSignature(Exception):
+    pass
+
+
+def cavage_verify(request: web.Request, body: bytes, keys: dict[str, Any]) -> str:
+    """Verify a cavage rsa-sha256 signature (and the digest) with a known key; returns the keyId."""
+    try:
+        params = dict(part.split("=", 1) for part in request.headers["Signature"].replace('"', "").split(","))
+        key = keys[params["keyId"]]
+        lines = []
+        for name in params["headers"].split():
+            if name == "(request-target)":
+                lines.append(f"(request-target): {request.method.lower()} {request.raw_path}")
+            else:
+                lines.append(f"{name}: {request.headers[name]}")
+        if "digest" in params["headers"].split() and request.headers["Digest"] != digest_header(body):
+            raise BadSignature("digest")
+        parsedate_to_datetime(request.headers["Date"])
+        sig = params["signature"]
+        key.verify(
+            base64.b64decode(sig + "=" * (-len(sig) % 4)),
+            "\n".join(lines).encode(),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+    except BadSignature:
+        raise
+    except Exception as e:
+        raise BadSignature(type(e).__name__) from e
+    return params["keyId"]
+
+
+def actor_document(actor_id: str, name: str, pem: str, shared_inbox: str | None) -> dict[str, Any]:
+    """A Mastodon-shaped Person with its key."""
+    doc: dict[str, Any] = {
+        "@context": AS_CONTEXT,
+        "id": actor_id,
+        "type": "Person",
+        "preferredUsername": name,
+        "inbox": f"{actor_id}/inbox",
+        "outbox": f"{actor_id}/outbox",
+        "followers": f"{actor_id}/followers",
+        "publicKey": {"id": f"{actor_id}#main-key", "owner": actor_id, "publicKeyPem": pem},
+    }
+    if shared_inbox:
+        doc["endpoints"] = {"sharedInbox": shared_inbox}
+    return doc
+
+
+# -- fedgroup serve as a subprocess ----------------------------------------------------------------------
+
+
+def fedgroup_command() -> list[str]:
+    """The installed `fedgroup` console script next to this Python, or the same entry point via -c."""
+    script = Path(sys.executable).parent / "fedgroup"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from fedgroup.cli import main; sys.exit(main())"]
+
+
+def spawn_serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return subprocess.Popen(
+        [*fedgroup_command(), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+def wait_ok(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> float:
+    """Poll `url` until it answers 200; returns the monotonic time it did. Raises after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:  # noqa: S310 - loopback only
+                if r.status == 200:
+                    return time.monotonic()
+        except OSError:
+            pass
+        time.sleep(0.005)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout} s")
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: list[float]) -> float:
+    return percentile(values, 50)

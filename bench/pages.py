@@ -1,0 +1,118 @@
+"""Pages: the public campaign page and group page of a running `fedgroup serve` under 32 concurrent clients,
+p50/p99 latency and requests/s, vs a static aiohttp handler (bench/static_server.py) serving the same bytes.
+
+    .venv/bin/python bench/pages.py   # BENCH_PAGES_N=2000 requests per page, BENCH_PAGES_CAMPAIGNS=20
+
+Both servers are subprocesses; the client runs here. The ratio is fedgroup's requests/s over the static
+handler's (a latency ratio would say the same at a fixed concurrency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import seed  # noqa: E402
+from common import BENCH_DIR, env_int, free_port, percentile, spawn_serve, stop, wait_ok  # noqa: E402
+
+from fedgroup import config as config_module  # noqa: E402
+from fedgroup import datadir  # noqa: E402
+from fedgroup.runtime import close_runtime, open_runtime  # noqa: E402
+
+N = env_int("BENCH_PAGES_N", 2000)
+CAMPAIGNS = env_int("BENCH_PAGES_CAMPAIGNS", 20)
+PLEDGES = env_int("BENCH_PAGES_PLEDGES", 100)
+CONCURRENCY = 32
+TIME_LIMIT = 40.0  # seconds per page, whatever N is
+
+
+async def load(url: str, count: int) -> tuple[list[float], float, dict[int, int]]:
+    """`count` GETs from 32 clients; latencies (s), wall seconds, statuses."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    remaining = iter(range(count))
+    deadline = time.monotonic() + TIME_LIMIT
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
+
+        async def client() -> None:
+            for _ in remaining:
+                if time.monotonic() > deadline:
+                    return
+                t = time.perf_counter()
+                async with session.get(url, headers={"Accept": "text/html"}) as r:
+                    await r.read()
+                latencies.append(time.perf_counter() - t)
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
+        return latencies, time.perf_counter() - started, statuses
+
+
+def report(name: str, latencies: list[float], seconds: float, statuses: dict[int, int]) -> float:
+    rate = len(latencies) / seconds
+    print(f"pages_{name}_p50: {percentile(latencies, 50) * 1000:.1f} ms")
+    print(f"pages_{name}_p99: {percentile(latencies, 99) * 1000:.1f} ms")
+    print(f"pages_{name}_rate: {rate:.0f} requests/s (statuses {statuses})")
+    return rate
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        data_dir = Path(tmp) / "group"
+        base = f"http://127.0.0.1:{port}"
+        await datadir.create(data_dir, base, "Bench", handle="bench", listen_port=port)
+        runtime = await open_runtime(config_module.load(data_dir))
+        try:
+            first = await seed.campaign(runtime, "A safe crossing at Mill Road school")
+            await seed.member_pledges(runtime, first, PLEDGES)
+            for i in range(1, CAMPAIGNS):
+                await seed.campaign(runtime, f"Campaign {i}")
+            await seed.followers(runtime, 100, ["http://127.0.0.1:9/inbox"])
+        finally:
+            await close_runtime(runtime)
+        urls = {"campaign": f"{base}/campaigns/{first}", "group": f"{base}/groups/bench"}
+        results: dict[str, float] = {}
+        proc = spawn_serve(data_dir, port)
+        try:
+            wait_ok(f"{base}/healthz", 30, proc)
+            for name, url in urls.items():
+                await load(url, 100)  # warm-up, not counted
+                results[name] = report(name, *await load(url, N))
+            async with aiohttp.ClientSession() as session, session.get(urls["campaign"]) as r:
+                page = await r.read()
+        finally:
+            stop(proc)
+        page_file = Path(tmp) / "page.html"
+        page_file.write_bytes(page)
+        static_port = free_port()
+        static = subprocess.Popen(  # noqa: ASYNC220 - set-up, nothing else runs on the loop
+            [sys.executable, str(BENCH_DIR / "static_server.py"), "--port", str(static_port), "--file", str(page_file)],
+            stdin=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            static_url = f"http://127.0.0.1:{static_port}"
+            wait_ok(f"{static_url}/healthz", 30, static)
+            await load(f"{static_url}/page", 100)
+            baseline = report("static", *await load(f"{static_url}/page", N))
+        finally:
+            assert static.stdin is not None
+            static.stdin.close()
+            static.wait(10)
+    print(f"pages_requests: {N} count per page, {CONCURRENCY} concurrent clients, page {len(page)} bytes")
+    for name, rate in results.items():
+        print(f"pages_{name}_ratio: {rate / baseline:.2f} x requests/s vs static (goal >= 0.5)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
