@@ -275,6 +275,10 @@ def to_db_time(moment: datetime) -> str:
 def from_db_time(text: str | None) -> datetime | None:
     if text is None:
         return None
+    # Pages read thousands of these: strptime cost a quarter of a page's time. Our own fixed-width text
+    # (YYYY-MM-DDTHH:MM:SS.ffffffZ, 27 characters) takes the fast path; anything else gets strptime's checks.
+    if len(text) == 27 and text[10] == "T" and text[19] == "." and text[26] == "Z":
+        return datetime.fromisoformat(text[:26]).replace(tzinfo=UTC)
     return datetime.strptime(text, _DB_TIME).replace(tzinfo=UTC)
 
 
