@@ -37,6 +37,9 @@ class Config:
     queue_poll_seconds: float = 1.0
     # At most one Update of a campaign's totals per this many seconds, however many pledges arrive.
     totals_update_seconds: float = 5.0
+    # Inbox POSTs one remote host (the host of the signature's keyId) may send: this many at once, then this
+    # many a minute; more get 429 with Retry-After. 0 turns the limit off.
+    inbox_requests_per_minute_per_host: int = 600
 
     @property
     def database_path(self) -> Path:
@@ -136,6 +139,8 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
     values["base_url"] = normalize_base_url(values["base_url"])
     if values.get("allow_private_networks", "auto") not in ("auto", "always", "never"):
         raise ConfigError("allow_private_networks must be auto, always or never")
+    if values.get("inbox_requests_per_minute_per_host", 600) < 0:
+        raise ConfigError("inbox_requests_per_minute_per_host must be 0 (no limit) or more")
     port = values.get("listen_port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError("listen_port must be between 0 and 65535")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 import orjson
@@ -18,7 +19,9 @@ from fedgroup import actions, store
 from fedgroup.activitypub import campaign_inbox, jsonld, moderation, outbox
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
-from fedgroup.activitypub.verification import AuthError, authenticate
+from fedgroup.activitypub.signatures import SignatureError, read_signature
+from fedgroup.activitypub.throttle import HostThrottle
+from fedgroup.activitypub.verification import AuthError, authenticate, request_url
 from fedgroup.worker import Worker
 
 if TYPE_CHECKING:
@@ -32,10 +35,11 @@ MAX_RECIPIENTS = 2000
 
 
 class Rejected(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.headers = headers
 
 
 def json_depth_exceeds(value: Any, limit: int) -> bool:
@@ -81,7 +85,7 @@ def _parse(body: bytes) -> tuple[Activity, dict[str, Any]]:
         raise Rejected(400, e.reason) from e
     if not activity.id:
         raise Rejected(400, "missing-id")
-    if len(activity.to) + len(activity.cc) > MAX_RECIPIENTS:
+    if recipient_count(doc) > MAX_RECIPIENTS:
         raise Rejected(400, "too-many-recipients")
     if not same_origin(activity.id, activity.actor):
         raise Rejected(400, "id-on-other-host")
@@ -94,6 +98,56 @@ def _parse(body: bytes) -> tuple[Activity, dict[str, Any]]:
     return activity, doc
 
 
+_AUDIENCE_KEYS = ("to", "cc", "bto", "bcc", "audience")
+
+
+def recipient_count(doc: dict[str, Any]) -> int:
+    """Addressees of the activity and of its embedded object, duplicates included (they cost us alike)."""
+    parts = [doc]
+    embedded = doc.get("object")
+    if isinstance(embedded, list):
+        parts.extend(o for o in embedded if isinstance(o, dict))
+    elif isinstance(embedded, dict):
+        parts.append(embedded)
+    return sum(len(jsonld.as_list(part.get(key))) for part in parts for key in _AUDIENCE_KEYS)
+
+
+THROTTLE_KEY = "inbox-throttle"
+
+
+def _throttle(runtime: Runtime) -> HostThrottle:
+    throttle = runtime.extras.get(THROTTLE_KEY)
+    if throttle is None:
+        throttle = HostThrottle(runtime.config.inbox_requests_per_minute_per_host)
+        runtime.extras[THROTTLE_KEY] = throttle
+    return throttle
+
+
+def _sending_host(runtime: Runtime, request: web.Request) -> str | None:
+    """The host of the signature's keyId, read from the headers alone (no body, no key, no RSA)."""
+    try:
+        signed = read_signature(request.method, request_url(runtime, request), request.headers)
+    except (SignatureError, ValueError):
+        return None  # unsigned or unreadable: refused as such a moment later, without any costly work
+    try:
+        netloc = urlsplit(signed.key_id).netloc.lower()
+    except ValueError:
+        return None
+    return netloc or None
+
+
+def _check_rate(runtime: Runtime, request: web.Request) -> None:
+    throttle = _throttle(runtime)
+    if not throttle.enabled:
+        return
+    host = _sending_host(runtime, request)
+    if host is None:
+        return
+    wait = throttle.take(host, runtime.now().timestamp())
+    if wait is not None:
+        raise Rejected(429, "rate-limited", {"Retry-After": str(wait)})
+
+
 def _is_self_delete(activity: Activity) -> bool:
     return activity.type == "Delete" and activity.object_id == activity.actor
 
@@ -103,6 +157,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
     activity: Activity | None = None
     key_id = None
     try:
+        _check_rate(runtime, request)
         body = await _read_body(request)
         activity, doc = _parse(body)
         # A deleted account's key is usually gone (410): never fetch for it, verify only with a cached key.
@@ -133,7 +188,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
             key_id,
             activity.actor if activity else None,
         )
-        return web.Response(status=e.status, text=f"{e.reason}\n")
+        return web.Response(status=e.status, text=f"{e.reason}\n", headers=e.headers)
     if added and runtime.inbox is not None:
         runtime.inbox.wake()
     return web.Response(status=202)
