@@ -55,6 +55,10 @@ class ParseError(ValueError):
         self.reason = reason
 
 
+# C0 controls, DEL and C1 controls: urlsplit keeps them (NUL included), and no real id contains one.
+_URL_CONTROLS = frozenset(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
+
+
 def is_http_url(value: Any) -> bool:
     if not isinstance(value, str) or len(value) > MAX_URL:
         return False
@@ -63,7 +67,11 @@ def is_http_url(value: Any) -> bool:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in value)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not any(c.isspace() or c in _URL_CONTROLS for c in value)
+    )
 
 
 def _url(value: Any, reason: str, required: bool = True) -> str | None:
