@@ -18,15 +18,22 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from fedgroup import __version__, actions, campaign_state, campaigns, datadir, passwords, sanitize, store
+from fedgroup import (
+    __version__,
+    actions,
+    campaign_state,
+    campaigns,
+    datadir,
+    logs,
+    passwords,
+    sanitize,
+    store,
+)
 from fedgroup import config as config_module
 from fedgroup.config import Config, ConfigError
 from fedgroup.runtime import RUNTIME, Runtime, close_runtime, open_runtime, start_network
 
 log = logging.getLogger("fedgroup")
-
-# The access log leaves out the client address: we keep no IP addresses.
-ACCESS_LOG_FORMAT = '"%r" %s %b %Tfs'
 
 
 class CliError(Exception):
@@ -72,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_data_dir(commands.add_parser("serve", help="run the server (creates a data dir if none)"))
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument(
+        "--log-level", choices=logs.LEVELS, default="info", help="how much to log (default info)"
+    )
     serve.set_defaults(run=cmd_serve)
 
     _add_campaign_commands(commands, with_data_dir)
@@ -127,7 +137,7 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
     from fedgroup.app import create_app
 
     runner = web.AppRunner(
-        create_app(config), access_log_format=ACCESS_LOG_FORMAT, handle_signals=False, shutdown_timeout=10
+        create_app(config), access_log_class=logs.AccessLog, handle_signals=False, shutdown_timeout=10
     )
     await runner.setup()
     # The handlers go in before the first request can arrive: a SIGTERM while one is under way (or while
@@ -633,7 +643,9 @@ async def block_list(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def report_send(runtime: Runtime, args: argparse.Namespace) -> str:
     await actions.report_account(runtime, args.account, args.reason, args.post)
-    return f"report about {args.account.strip()} queued to its server (sent as the group's server, not as you)"
+    return (
+        f"report about {args.account.strip()} queued to its server (sent as the group's server, not as you)"
+    )
 
 
 async def report_list(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -691,7 +703,9 @@ def cmd_restore(args: argparse.Namespace) -> None:
         config = backup.restore(args.from_file, args.data_dir)
     except backup.BackupError as e:
         raise CliError(str(e)) from e
-    print(f"restored {config.base_url} into {args.data_dir}; start it with `fedgroup serve --data-dir {args.data_dir}`")
+    print(
+        f"restored {config.base_url} into {args.data_dir}; start it with `fedgroup serve --data-dir {args.data_dir}`"
+    )
 
 
 # -- demo ---------------------------------------------------------------------------------------------------
@@ -714,10 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         # The server reports what it does; a one-shot command prints its result and only warnings besides.
         long_running = args.run in (cmd_serve, cmd_demo)
-        logging.basicConfig(
-            level=logging.INFO if long_running else logging.WARNING,
-            format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        )
+        logs.configure(getattr(args, "log_level", None) or ("info" if long_running else "warning"))
         if args.run is cmd_demo:
             logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
         args.run(args)

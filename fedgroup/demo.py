@@ -20,6 +20,7 @@ from fedgroup import actions, datadir, store
 from fedgroup import config as config_module
 from fedgroup.app import create_app
 from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup.logs import AccessLog
 from fedgroup.runtime import RUNTIME, Runtime
 
 
@@ -63,7 +64,7 @@ async def run(data_root: Path | None, first_port: int) -> None:
                 )  # fmt: skip
             config = config_module.load(data_dir)
             app = create_app(config)
-            runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2)
+            runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=2, access_log_class=AccessLog)
             await runner.setup()
             runners.append(runner)
             try:

@@ -17,6 +17,7 @@ from aiohttp import web
 from fedgroup import datadir
 from fedgroup.app import create_app
 from fedgroup.config import Config
+from fedgroup.logs import AccessLog
 from fedgroup.runtime import RUNTIME, Runtime
 from tests.peer import FakeMastodon, free_socket
 
@@ -61,7 +62,10 @@ class RunningServer:
         self.app = create_app(self.config, **self.options)
         if self.recorded is not None:
             self.app.middlewares.insert(0, recording_middleware(self.recorded))
-        self.runner = web.AppRunner(self.app, handle_signals=False, shutdown_timeout=2)
+        # The access log as `fedgroup serve` writes it (no client addresses, no secrets in paths).
+        self.runner = web.AppRunner(
+            self.app, handle_signals=False, shutdown_timeout=2, access_log_class=AccessLog
+        )
         await self.runner.setup()
         await web.SockSite(self.runner, sock).start()
         return self

@@ -26,10 +26,12 @@ class Page:
 
 
 class WebClient:
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, source_address: str | None = None) -> None:
         self.base_url = base_url
+        # source_address: connect from another loopback address (127.0.0.2), to look for it in logs.
+        connector = aiohttp.TCPConnector(local_addr=(source_address, 0)) if source_address else None
         # unsafe=True: keep cookies for an IP-address host (127.0.0.1), as a browser does.
-        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True), connector=connector)
 
     async def close(self) -> None:
         await self.session.close()
