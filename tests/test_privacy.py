@@ -231,7 +231,9 @@ async def test_no_member_data_leaves_the_server_in_any_flow(make_server, peer, c
         for canary in canaries:
             assert canary not in text, f"member data {canary!r} leaked in {where}"
         assert BROWSER_ADDRESS not in text, f"a client address appears in {where}"
-    assert any(MEMBERS_ONLY_TEXT in text for _, text in seen_by_c_member), "members see members-only campaigns"
+    assert any(MEMBERS_ONLY_TEXT in text for _, text in seen_by_c_member), (
+        "members see members-only campaigns"
+    )
     for where, text in seen_by_c_member:
         for canary in [*OLGA, *ROSA, *ILSE, invite_token]:
             assert canary not in text, f"member data {canary!r} shown to another member in {where}"
@@ -321,3 +323,60 @@ def _contains(path, text: str):
         return text in path.read_text()
 
     return check()
+
+
+async def test_authorized_fetch_matrix(make_server, peer):
+    """Who gets what: unsigned requests get only the minimal actor and WebFinger; strangers get public
+    things; followers-only things reach accepted followers; members-only things never leave."""
+    server = await make_server()
+    runtime = server.runtime
+    follower = peer.add_actor("alice", "peer-1")
+    stranger_host = type(peer)(keys=peer.keys)
+    await stranger_host.start()
+    try:
+        stranger = stranger_host.add_actor("carol", "peer-3")
+        follow_doc = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{follower.id}/follows/1",
+                      "type": "Follow", "actor": follower.id, "object": runtime.ids.group}  # fmt: skip
+        assert (await peer.post(follower, runtime.ids.inbox, follow_doc))[0] == 202
+        await peer.wait_for(lambda r: r.json and r.json.get("type") == "Accept")
+        ids = {}
+        for visibility in ("public", "followers", "members"):
+            ids[visibility] = await actions.create_campaign(
+                runtime, f"{visibility} c", "text", visibility=visibility
+            )
+        creates = await peer.wait_for(
+            lambda r: r.json and r.json.get("type") == "Create" and "followers c" in str(r.json)
+        )
+        followers_create = creates[0].json["id"]
+        public_create = (await peer.wait_for(lambda r: r.json and r.json.get("type") == "Create" and "public c" in str(r.json)))[0].json["id"]  # fmt: skip
+        group = runtime.ids.group
+        expected = {
+            # url: (unsigned, stranger, follower)
+            group: (200, 200, 200),
+            f"{group}/outbox": (401, 200, 200),
+            f"{group}/followers": (401, 200, 200),
+            f"{group}/following": (401, 200, 200),
+            runtime.ids.campaign(ids["public"]): (401, 200, 200),
+            runtime.ids.campaign(ids["followers"]): (401, 403, 200),
+            runtime.ids.campaign(ids["members"]): (404, 404, 404),
+            public_create: (401, 200, 200),
+            followers_create: (401, 403, 200),
+        }
+        for url, statuses in expected.items():
+            got = (
+                (await peer.get(None, url))[0],
+                (await stranger_host.get(stranger, url))[0],
+                (await peer.get(follower, url))[0],
+            )
+            assert got == statuses, url
+        _, minimal = await peer.get(None, group)
+        assert set(minimal) <= {"@context", "id", "type", "preferredUsername", "inbox", "outbox", "followers",
+                                "following", "endpoints", "publicKey", "url", "manuallyApprovesFollowers",
+                                "discoverable", "indexable"}, minimal  # fmt: skip
+        _, followers = await stranger_host.get(stranger, f"{group}/followers")
+        assert followers["totalItems"] == 1 and set(followers) <= {"@context", "id", "type", "totalItems"}
+        assert follower.id not in str(followers), "the followers list is never enumerable"
+        _, outbox = await stranger_host.get(stranger, f"{group}/outbox?page=true")
+        assert "followers c" not in str(outbox) and "members c" not in str(outbox)
+    finally:
+        await stranger_host.stop()
