@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_RECIPIENTS = 2000
+# Documents that need a JSON-LD processor (expanded form, prefixed terms): pyld takes ~3 s of CPU for a 1 MB
+# one, on the event loop. Real ones are a few KB; anything bigger is refused before pyld sees it.
+MAX_JSONLD_BYTES = 64 * 1024
 
 
 class Rejected(Exception):
@@ -75,6 +78,8 @@ def _parse(body: bytes) -> tuple[Activity, dict[str, Any]]:
         raise Rejected(400, "not-json") from e
     if json_depth_exceeds(raw, MAX_JSON_DEPTH):
         raise Rejected(400, "too-deep")
+    if len(body) > MAX_JSONLD_BYTES and jsonld.needs_jsonld(raw):
+        raise Rejected(413, "jsonld-too-large")
     try:
         doc = jsonld.normalize(raw)
     except jsonld.DocumentError as e:
