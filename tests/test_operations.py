@@ -183,3 +183,30 @@ async def test_member_export_holds_everything_about_them_and_nothing_about_other
     for canary in (b"Rosa Canary", b"rosa@canary.example", b"rosa's canary note"):
         assert canary not in raw, canary
     assert b"Other Canary" in raw
+
+
+async def test_forwarded_headers_are_not_trusted(make_server, peer):
+    """Behind a proxy fedgroup takes scheme and host from base_url only: a forged X-Forwarded-* changes no id,
+    no signature check and no cookie."""
+    server = await make_server()
+    alice = peer.add_actor("alice", "peer-1")
+    forged = {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9",
+              "Forwarded": "for=203.0.113.9;host=evil.example;proto=https"}  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        async with http.get(
+            server.url("/groups/water"), headers={"Accept": "application/activity+json", **forged}
+        ) as r:
+            actor = await r.json(content_type=None)
+        async with http.get(server.url(f"/.well-known/webfinger?resource=acct:water@127.0.0.1:{server.port}"),
+                            headers=forged) as r:  # fmt: skip
+            finger = await r.text()
+        async with http.get(server.url("/login"), headers=forged) as r:
+            cookies = r.headers.getall("Set-Cookie", [])
+    assert actor["id"] == server.url("/groups/water") and "evil.example" not in str(actor)
+    assert "evil.example" not in finger
+    assert cookies and not any("Secure" in c for c in cookies), (
+        "http base URL: no Secure cookie, whatever the proxy says"
+    )
+    # A signed GET whose signature covers our real host verifies; forged headers around it do not matter.
+    status, _ = await peer.get(alice, server.url("/groups/water/outbox"))
+    assert status == 200
