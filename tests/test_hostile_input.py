@@ -151,6 +151,16 @@ async def sanitised_reply(world: World, added: list[tuple]) -> None:
     assert "script-src 'none'" in page.headers.get("Content-Security-Policy", "")
 
 
+async def hostile_actor_urls_dropped(world: World) -> None:
+    dave = world.peer.actors["dave"].id
+    row = await world.server.runtime.db.fetchone(
+        "SELECT inbox, shared_inbox, url FROM remote_actors WHERE id = ?", (dave,)
+    )
+    assert tuple(row) == (f"{dave}/inbox", None, None), tuple(row)
+    followers = await world.server.runtime.db.fetchall("SELECT inbox, shared_inbox FROM followers")
+    assert (f"{dave}/inbox", None) in [tuple(f) for f in followers]
+
+
 async def stored_reply_is_short(world: World, added: list[tuple]) -> None:
     [row] = added
     assert 0 < len(row[COMMENT_CONTENT]) <= 2 * MAX_COMMENT
@@ -210,6 +220,9 @@ CORPUS = [
     case("id-too-long", lambda w: w.activity(id=w.alice.id + "#" + "a" * 5000), 400),
     case("object-id-javascript", lambda w: w.activity(object="javascript:alert(1)"), 400),
     case("actor-javascript", lambda w: Sent(json.dumps(w.activity(actor="javascript:alert(1)")).encode(), w.alice), 400),
+    case("actor-document-inbox-javascript", lambda w: Sent(json.dumps(w.activity(by=w.peer.actors["mallory"])).encode(), w.peer.actors["mallory"]), 401),
+    case("actor-document-data-and-javascript-urls", lambda w: Sent(json.dumps(w.activity("Follow", by=w.peer.actors["dave"], object=w.server.url("/groups/water"))).encode(), w.peer.actors["dave"]), 202,
+         may_change=("remote_actors", "followers", "outbox_activities", "deliveries", "delivery_hosts"), check=lambda w, _: hostile_actor_urls_dropped(w)),
     # shapes
     case("types-as-array", lambda w: w.activity(type=["Like", "https://example.org/ns#Frobnicate"]), 202),
     case("type-unknown-only", lambda w: w.activity(type=["Frobnicate"]), 202),
@@ -312,6 +325,11 @@ async def world(tmp_path_factory, test_keys):
     await context.start()
     alice = peer.add_actor("alice", "peer-1")
     bob = peer.add_actor("bob", "peer-2")
+    # Actors whose own documents carry hostile URLs.
+    peer.add_actor("mallory", "peer-3").document["inbox"] = "javascript:alert(1)"
+    dave = peer.add_actor("dave", "peer-4")
+    dave.document["endpoints"] = {"sharedInbox": "data:text/html,<script>alert(1)</script>"}
+    dave.document["url"] = "javascript:alert(1)"
     runtime = server.runtime
     campaign_id = await actions.create_campaign(runtime, "Crossing", "Paint it", visibility="public")
     w = World(
