@@ -71,7 +71,8 @@ async def _read_body(request: web.Request) -> bytes:
     return body
 
 
-def _parse(body: bytes) -> tuple[Activity, dict[str, Any]]:
+def _load(body: bytes) -> Any:
+    """The JSON, checked for what is cheap to check: syntax, depth, and size if it needs JSON-LD."""
     try:
         raw = orjson.loads(body)
     except orjson.JSONDecodeError as e:
@@ -80,6 +81,11 @@ def _parse(body: bytes) -> tuple[Activity, dict[str, Any]]:
         raise Rejected(400, "too-deep")
     if len(body) > MAX_JSONLD_BYTES and jsonld.needs_jsonld(raw):
         raise Rejected(413, "jsonld-too-large")
+    return raw
+
+
+def _read(raw: Any) -> tuple[Activity, dict[str, Any]]:
+    """The activity, normalised and read, with the rules on ids, origins and recipients applied."""
     try:
         doc = jsonld.normalize(raw)
     except jsonld.DocumentError as e:
@@ -164,17 +170,27 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
     try:
         _check_rate(runtime, request)
         body = await _read_body(request)
-        activity, doc = _parse(body)
-        # A deleted account's key is usually gone (410): never fetch for it, verify only with a cached key.
-        self_delete = _is_self_delete(activity)
-        try:
-            signer = await authenticate(runtime, request, body, fetch_key=not self_delete)
-        except AuthError as e:
-            key_id = e.key_id
-            if self_delete and e.reason == "key-unknown":
-                log.debug("inbox dropped reason=self-delete-unknown-key actor=%s", activity.actor)
-                return web.Response(status=202)
-            raise Rejected(e.status, e.reason) from e
+        raw = _load(body)
+        signer = None
+        if jsonld.needs_jsonld(raw):
+            # pyld costs milliseconds a document: it only runs for a request whose signature holds.
+            try:
+                signer = await authenticate(runtime, request, body)
+            except AuthError as e:
+                key_id = e.key_id
+                raise Rejected(e.status, e.reason) from e
+        activity, doc = _read(raw)
+        if signer is None:
+            # A deleted account's key is usually gone (410): never fetch for it, verify only with a cached key.
+            self_delete = _is_self_delete(activity)
+            try:
+                signer = await authenticate(runtime, request, body, fetch_key=not self_delete)
+            except AuthError as e:
+                key_id = e.key_id
+                if self_delete and e.reason == "key-unknown":
+                    log.debug("inbox dropped reason=self-delete-unknown-key actor=%s", activity.actor)
+                    return web.Response(status=202)
+                raise Rejected(e.status, e.reason) from e
         key_id = signer.key_id
         if signer.actor_id != activity.actor:
             raise Rejected(403, "signer-not-actor")
