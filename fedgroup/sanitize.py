@@ -49,7 +49,8 @@ def clean_html(markup: str, max_len: int = 50_000) -> str:
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
     )
-    return cleaned
+    # Entities (&#x202e;, &#x7f;) come out of the parser as the characters themselves: clean those too.
+    return clean_text(cleaned, len(cleaned))
 
 
 _TAG = re.compile(r"<[^>]*>")

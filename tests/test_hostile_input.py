@@ -139,7 +139,8 @@ async def sanitised_reply(world: World, added: list[tuple]) -> None:
     lowered = content.lower()
     for bad in FORBIDDEN:
         assert bad not in lowered, f"{bad!r} in stored reply {content!r}"
-    assert "\x00" not in content and "\u202e" not in content and "\u200b" not in content
+    for invisible in ("\x00", "\x7f", "\u202e", "\u200b", "\u2066"):
+        assert invisible not in content, f"{invisible!r} in stored reply {content!r}"
     assert world.organizer is not None
     page = await world.organizer.get(f"/organize/campaigns/{world.campaign_id}")
     assert page.status == 200
@@ -294,6 +295,7 @@ CORPUS = [
     case("jsonld-expanded-two-nodes", lambda w: [{"@id": w.activity()["id"], "@type": [f"{AS}#Like"], f"{AS}#actor": [{"@id": w.alice.id}]}, {"@id": w.activity()["id"], "@type": [f"{AS}#Follow"], f"{AS}#actor": [{"@id": w.alice.id}]}], 400),
     # remote HTML
     *(case(f"html-{i}", lambda w, h=h: w.reply(h), 202, may_change=("comments",), check=sanitised_reply) for i, h in enumerate(HOSTILE_HTML)),
+    case("html-entity-encoded-controls", lambda w: w.reply("<p>a&#x202e;b&#0;c&#x200b;d&#8238;e&#x7f;f&#x2066;g</p>"), 202, may_change=("comments",)),
     case("html-in-content-map", lambda w: w.reply(None, contentMap={"en": HOSTILE_HTML[0] + HOSTILE_HTML[3]}), 202, may_change=("comments",), check=sanitised_reply),
     case("html-all-at-once", lambda w: w.reply("".join(HOSTILE_HTML)), 202, may_change=("comments",), check=sanitised_reply),
     case("reply-by-other-author", lambda w: w.reply("<p>mine</p>", attributedTo=w.bob.id), 202),
