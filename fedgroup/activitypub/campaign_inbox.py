@@ -62,11 +62,14 @@ async def on_create(runtime: Runtime, activity: Activity) -> None:
         await save_partner_campaign(runtime, activity.actor, obj)
 
 
-def _refusal(state: campaign_state.CampaignState | None, now: datetime) -> str | None:
-    """Why a vote or a group pledge cannot count toward this campaign, or None when it can."""
-    if state is None or state.row.deleted_at is not None or not state.federates:
+def _refusal(row: store.campaigns.CampaignRow | None, now: datetime) -> str | None:
+    """Why a vote or a group pledge cannot count toward this campaign, or None when it can.
+
+    Needs only the campaign's row, so a vote does not load (or tally) anything else.
+    """
+    if row is None or row.deleted_at is not None or row.visibility == "members":
         return "unknown-campaign"
-    if not state.is_open(now):
+    if not campaigns.is_open(row.status, row.deadline, now):
         return "closed"
     return None
 
@@ -75,19 +78,23 @@ async def _vote(runtime: Runtime, activity: Activity, vote_id: str, label: str, 
     now = runtime.now()
 
     async def job(conn: aiosqlite.Connection) -> str:
-        state = await campaign_state.load(conn, campaign_id)
-        refusal = _refusal(state, now)
+        # The row and its options only: loading the campaign's state would recount every vote on each
+        # vote, which made a storm of votes quadratic.
+        row = await store.campaigns.get(conn, campaign_id)
+        refusal = _refusal(row, now)
         if refusal is not None:
             return refusal  # Mastodon swallows votes after endTime too
-        assert state is not None
-        option_id = state.option_ids.get(label)
+        assert row is not None
+        option_id = next(
+            (o.id for o in await store.campaigns.options(conn, campaign_id) if o.label == label), None
+        )
         if option_id is None:
             return "no-such-option"
-        if state.row.visibility == "followers":
+        if row.visibility == "followers":
             if not await store.follows.is_accepted_follower(conn, activity.actor):
                 return "not-a-follower"
         added = await store.pledges.add_vote(
-            conn, campaign_id, option_id, activity.actor, vote_id, not state.row.multiple_choice, now
+            conn, campaign_id, option_id, activity.actor, vote_id, not row.multiple_choice, now
         )
         if added:
             await store.campaigns.totals_changed(conn, campaign_id, now)
@@ -182,7 +189,7 @@ async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pl
 
     async def job(conn: aiosqlite.Connection) -> str:
         state = await campaign_state.load(conn, campaign_id)
-        refusal = _refusal(state, now)
+        refusal = _refusal(state.row if state else None, now)
         if refusal is not None:
             return refusal
         assert state is not None
