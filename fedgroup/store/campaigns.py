@@ -109,25 +109,57 @@ async def insert(
 
 
 async def get(conn: aiosqlite.Connection, campaign_id: int) -> CampaignRow | None:
-    return _row(await fetchone(conn, f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)))
+    # fetchall: one trip to the connection's thread (a cursor's fetchone and close are two more).
+    rows = await fetchall(conn, f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,))
+    return _row(rows[0] if rows else None)
+
+
+# Bound parameters per IN (...) list: far below SQLite's limit, and a listing rarely needs a second query.
+_IDS_PER_QUERY = 500
+
+
+def id_chunks(ids: Sequence[int]) -> list[tuple[int, ...]]:
+    """`ids` in slices short enough for one `IN (...)` list each."""
+    unique = tuple(dict.fromkeys(ids))
+    return [unique[i : i + _IDS_PER_QUERY] for i in range(0, len(unique), _IDS_PER_QUERY)]
 
 
 async def goals(conn: aiosqlite.Connection, campaign_id: int) -> list[GoalRow]:
-    rows = await fetchall(
-        conn,
-        "SELECT kind, target, unit FROM campaign_goals WHERE campaign_id = ? ORDER BY position",
-        (campaign_id,),
-    )
-    return [GoalRow(r[0], Decimal(r[1]), r[2]) for r in rows]
+    return (await goals_of(conn, [campaign_id]))[campaign_id]
+
+
+async def goals_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> dict[int, list[GoalRow]]:
+    """The goals of each of these campaigns, in order (an empty list for a campaign without any)."""
+    found: dict[int, list[GoalRow]] = {i: [] for i in campaign_ids}
+    for chunk in id_chunks(campaign_ids):
+        rows = await fetchall(
+            conn,
+            "SELECT campaign_id, kind, target, unit FROM campaign_goals"
+            f" WHERE campaign_id IN ({','.join('?' * len(chunk))}) ORDER BY campaign_id, position",
+            chunk,
+        )
+        for r in rows:
+            found[r[0]].append(GoalRow(r[1], Decimal(r[2]), r[3]))
+    return found
 
 
 async def options(conn: aiosqlite.Connection, campaign_id: int) -> list[OptionRow]:
-    rows = await fetchall(
-        conn,
-        "SELECT id, label, kind, amount FROM campaign_options WHERE campaign_id = ? ORDER BY position",
-        (campaign_id,),
-    )
-    return [OptionRow(r[0], r[1], r[2], Decimal(r[3])) for r in rows]
+    return (await options_of(conn, [campaign_id]))[campaign_id]
+
+
+async def options_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> dict[int, list[OptionRow]]:
+    """The pledge options of each of these campaigns, in order (an empty list for one without any)."""
+    found: dict[int, list[OptionRow]] = {i: [] for i in campaign_ids}
+    for chunk in id_chunks(campaign_ids):
+        rows = await fetchall(
+            conn,
+            "SELECT campaign_id, id, label, kind, amount FROM campaign_options"
+            f" WHERE campaign_id IN ({','.join('?' * len(chunk))}) ORDER BY campaign_id, position",
+            chunk,
+        )
+        for r in rows:
+            found[r[0]].append(OptionRow(r[1], r[2], r[3], Decimal(r[4])))
+    return found
 
 
 async def listing(conn: aiosqlite.Connection, visibilities: tuple[str, ...]) -> list[CampaignRow]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 import aiosqlite
 
+from fedgroup.store.campaigns import id_chunks
 from fedgroup.store.db import fetchall, fetchone, from_db_time, to_db_time
 
 
@@ -296,24 +298,34 @@ class TallyInputs:
 
 
 async def tally_inputs(conn: aiosqlite.Connection, campaign_id: int) -> TallyInputs:
-    members = await fetchall(
-        conn,
-        "SELECT member_id, kind, amount, option_label FROM pledges WHERE campaign_id = ?",
-        (campaign_id,),
-    )
-    votes = await fetchall(
-        conn,
-        "SELECT v.voter, o.label FROM votes v JOIN campaign_options o ON o.id = v.option_id WHERE v.campaign_id = ?",
-        (campaign_id,),
-    )
-    groups = await fetchall(
-        conn, "SELECT pledgers, contributions FROM group_pledges WHERE campaign_id = ?", (campaign_id,)
-    )
-    return TallyInputs(
-        [(r[0], r[1], Decimal(r[2]), r[3]) for r in members],
-        [(r[0], r[1]) for r in votes],
-        [(r[0], r[1]) for r in groups],
-    )
+    return (await tally_inputs_of(conn, [campaign_id]))[campaign_id]
+
+
+async def tally_inputs_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> dict[int, TallyInputs]:
+    """What counts toward each of these campaigns: one query for members' pledges, votes and partner groups'
+    aggregates together (a listing reads them all in one trip to the connection's thread)."""
+    found = {i: TallyInputs([], [], []) for i in campaign_ids}
+    for chunk in id_chunks(campaign_ids):
+        marks = ",".join("?" * len(chunk))
+        rows = await fetchall(
+            conn,
+            "SELECT campaign_id, 'm', member_id, kind, amount, option_label FROM pledges"
+            f" WHERE campaign_id IN ({marks})"
+            " UNION ALL SELECT v.campaign_id, 'v', v.voter, o.label, NULL, NULL FROM votes v"
+            f" JOIN campaign_options o ON o.id = v.option_id WHERE v.campaign_id IN ({marks})"
+            " UNION ALL SELECT campaign_id, 'g', pledgers, contributions, NULL, NULL FROM group_pledges"
+            f" WHERE campaign_id IN ({marks})",
+            chunk * 3,
+        )
+        for r in rows:
+            inputs = found[r[0]]
+            if r[1] == "m":
+                inputs.member_pledges.append((r[2], r[3], Decimal(r[4]), r[5]))
+            elif r[1] == "v":
+                inputs.votes.append((r[2], r[3]))
+            else:
+                inputs.group_pledges.append((r[2], r[3]))
+    return found
 
 
 async def fulfilled_pledges(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple[str, Decimal]]:

@@ -249,13 +249,10 @@ def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime) -> Par
 
 async def campaign_views(runtime: Runtime, visibilities: tuple[str, ...]) -> list[CampaignView]:
     """Our campaigns of these visibilities, newest first, ready for a listing."""
-    reader, now = runtime.db.reader, runtime.now()
-    views = []
-    for row in await store.campaigns.listing(reader, visibilities):
-        state = await campaign_state.load(reader, row.id)
-        if state is not None:
-            views.append(campaign_view(state, now))
-    return views
+    reader = runtime.db.reader
+    states = await campaign_state.load_many(reader, await store.campaigns.listing(reader, visibilities))
+    now = runtime.now()
+    return [campaign_view(state, now) for state in states]
 
 
 def pledge_text(pledge: store.pledges.MemberPledge, units: dict[str, str | None]) -> str:
