@@ -85,8 +85,8 @@ class Receivers:
 
     async def wait_for(
         self, session: aiohttp.ClientSession, activity_id: str, started_wall: float
-    ) -> tuple[float, int, int]:
-        """Seconds until the last inbox first had `activity_id`, inboxes missing it, refusals."""
+    ) -> tuple[float, float, int, int]:
+        """Seconds until the first and the last inbox first had `activity_id`, inboxes missing it, refusals."""
         deadline = time.monotonic() + ROUND_LIMIT
         while True:
             seen, refused = await self.stats(session)
@@ -94,7 +94,8 @@ class Receivers:
             missing = sum(1 for a in arrivals if a is None)
             if missing == 0 or time.monotonic() > deadline:
                 done = max((a for a in arrivals if a is not None), default=time.time())
-                return done - started_wall, missing, refused
+                first = min((a for a in arrivals if a is not None), default=done)
+                return done - started_wall, first - started_wall, missing, refused
             await asyncio.sleep(0.05)
 
     def close(self) -> None:
@@ -149,6 +150,7 @@ async def main() -> None:
 
             await runtime.db.write(seed)
             ours, theirs, lost, refused = [], [], 0, 0
+            ours_first, theirs_first = [], []
             private_key = load_private(runtime.site.group_private_key)
             async with aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=PER_HOST)
@@ -160,8 +162,11 @@ async def main() -> None:
                         "SELECT id FROM outbox_activities WHERE type = 'Create' AND object_id = ?",
                         (runtime.ids.campaign(campaign_id),),
                     )
-                    seconds, missing, bad = await receivers.wait_for(session, activity_id, started_wall)
+                    seconds, first, missing, bad = await receivers.wait_for(
+                        session, activity_id, started_wall
+                    )
                     ours.append(seconds)
+                    ours_first.append(first)
                     lost += missing
                     refused += bad
                     # The same body, a fresh id, from the bare loop.
@@ -175,8 +180,9 @@ async def main() -> None:
                         baseline_round(session, inboxes, body, runtime.ids.group_key, private_key),
                         ROUND_LIMIT,
                     )
-                    seconds, missing, bad = await receivers.wait_for(session, raw_id, started_wall)
+                    seconds, first, missing, bad = await receivers.wait_for(session, raw_id, started_wall)
                     theirs.append(seconds)
+                    theirs_first.append(first)
                     refused += bad
                     del started
         finally:
@@ -190,8 +196,10 @@ async def main() -> None:
     print(
         f"fan_out_fedgroup_seconds: {median(ours):.3f} s (median of {ROUNDS}; rounds {[round(s, 3) for s in ours]})"
     )
+    print(f"fan_out_fedgroup_first_seconds: {median(ours_first):.3f} s (to the first inbox, median)")
     print(f"fan_out_fedgroup_rate: {ours_rate:.0f} inboxes/s")
     print(f"fan_out_raw_seconds: {median(theirs):.3f} s (rounds {[round(s, 3) for s in theirs]})")
+    print(f"fan_out_raw_first_seconds: {median(theirs_first):.3f} s")
     print(f"fan_out_raw_rate: {raw_rate:.0f} inboxes/s")
     print(f"fan_out_lost: {lost} inboxes (refused requests {refused})")
     print(f"fan_out_ratio: {ours_rate / raw_rate:.2f} x (goal >= 0.7, 0 lost)")

@@ -2,17 +2,26 @@
 
 A row leaves the queue only after the remote inbox answered 2xx (or refused for good), so a crash or a stop
 loses nothing: the next start sends what was not confirmed. Receivers de-duplicate by activity id.
+
+Confirmations are written together: a 2xx answer puts its row in a `Confirmations` batch, which removes
+many rows in one write job a few milliseconds later. Until that write commits the row stays both in the
+queue and in the worker's in-flight set, so it is neither lost (a crash re-sends it) nor sent twice by this
+process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fedgroup import store
+from fedgroup.activitypub import signatures
 from fedgroup.activitypub.fetch import FetchError, PostResult, Signer
+from fedgroup.store.db import Database
 from fedgroup.store.outbox import Delivery
 from fedgroup.worker import Worker
 
@@ -28,6 +37,9 @@ PAUSE_HOST_AFTER = 5
 MAX_CONCURRENT = 32
 MAX_CONCURRENT_PER_HOST = 4
 BATCH = 200
+# Delivered rows are removed from the queue in one write per this many rows, or after this long.
+CONFIRM_ROWS = 64
+CONFIRM_AFTER = 0.005
 
 _RETRYABLE_4XX = {408, 425, 429}
 
@@ -65,6 +77,70 @@ def next_attempt(
     return when
 
 
+# -- confirmations, written together ------------------------------------------------------------------
+
+
+class Confirmations:
+    """Rows whose inbox answered 2xx, removed from the queue in batches (one write job for many rows).
+
+    `confirm` returns at once; a flush runs when `max_rows` are waiting or `delay` seconds after the first
+    one. `written(rows)` is called once the rows' removal has committed — or, if the write failed, with the
+    rows still queued (they will be sent again: receivers de-duplicate by id).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        written: Callable[[list[Delivery]], None],
+        max_rows: int = CONFIRM_ROWS,
+        delay: float = CONFIRM_AFTER,
+    ) -> None:
+        self.db = db
+        self.written = written
+        self.max_rows = max_rows
+        self.delay = delay
+        self._pending: list[Delivery] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def confirm(self, row: Delivery) -> None:
+        self._pending.append(row)
+        if len(self._pending) >= self.max_rows:
+            self._start_flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.delay, self._start_flush)
+
+    def _start_flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        task = asyncio.create_task(self._write(rows))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _write(self, rows: list[Delivery]) -> None:
+        try:
+            await self.db.write(lambda conn: store.outbox.delivered_many(conn, rows))
+            log.debug("confirmed deliveries rows=%d", len(rows))
+        except Exception:
+            log.exception("could not confirm deliveries rows=%d; they stay queued", len(rows))
+        finally:
+            self.written(rows)
+
+    async def flush(self) -> None:
+        """Write what is waiting now, and wait for every write under way."""
+        self._start_flush()
+        while self._flushes:
+            await asyncio.gather(*self._flushes, return_exceptions=True)
+
+
 # -- the worker ---------------------------------------------------------------------------------------
 
 
@@ -78,7 +154,8 @@ class DeliveryWorker(Worker):
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(MAX_CONCURRENT)
         self._per_host: dict[str, asyncio.Semaphore] = {}
-        self._documents: dict[str, tuple[bytes, str]] = {}
+        self._documents: dict[str, asyncio.Task[_Document | None]] = {}
+        self._confirmations = Confirmations(runtime.db, self._confirmed)
 
     async def stop(self) -> None:
         """Stop taking rows; let POSTs under way finish briefly. Unfinished rows stay queued."""
@@ -88,6 +165,12 @@ class DeliveryWorker(Worker):
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self._confirmations.flush()
+
+    def _confirmed(self, rows: list[Delivery]) -> None:
+        for row in rows:
+            self._in_flight.discard(row.id)
+        self.wake()
 
     async def _run(self) -> None:
         poll = self.runtime.config.queue_poll_seconds
@@ -114,28 +197,31 @@ class DeliveryWorker(Worker):
         return len(rows)
 
     async def _deliver(self, row: Delivery) -> None:
+        confirmed = False
         try:
             host_limit = self._per_host.setdefault(row.host, asyncio.Semaphore(MAX_CONCURRENT_PER_HOST))
-            async with self._limit, host_limit:
+            # The host's slot first: a row waiting for its busy host must not hold one of the 32 slots.
+            async with host_limit, self._limit:
                 if self.stopping:
                     return
-                await self._attempt(row)
+                confirmed = await self._attempt(row)
         except Exception:
             log.exception("delivery crashed id=%d inbox=%s", row.id, row.inbox)
         finally:
-            self._in_flight.discard(row.id)
-            self.wake()
+            if not confirmed:  # a confirmed row stays in flight until its removal is written
+                self._in_flight.discard(row.id)
+                self.wake()
 
-    async def _attempt(self, row: Delivery) -> None:
+    async def _attempt(self, row: Delivery) -> bool:
+        """POST the row's activity; True when the inbox took it (the row is then in the confirmation batch)."""
         runtime = self.runtime
         loaded = await self._document(row.activity_id)
         if loaded is None:  # the activity was withdrawn (its object deleted): nothing to send
             await runtime.db.write(lambda conn: store.outbox.give_up(conn, row))
-            return
-        body, signer_name = loaded
-        signer = runtime.instance_signer if signer_name == "instance" else runtime.group_signer
+            return False
+        signer = runtime.instance_signer if loaded.signer == "instance" else runtime.group_signer
         try:
-            result = await self._post(row.inbox, body, signer)
+            result = await self._post(row.inbox, loaded, signer)
             error = f"HTTP {result.status}"
             verdict = outcome(result.status)
         except FetchError as e:
@@ -144,12 +230,16 @@ class DeliveryWorker(Worker):
                 verdict = "give-up"
         if verdict == "delivered":
             log.debug("delivered activity=%s inbox=%s", row.activity_id, row.inbox)
-            await runtime.db.write(lambda conn: store.outbox.delivered(conn, row))
-            return
+            self._confirmations.confirm(row)
+            return True
         if verdict == "give-up":
             log.info("delivery gave up activity=%s inbox=%s reason=%s", row.activity_id, row.inbox, error)
             await runtime.db.write(lambda conn: store.outbox.give_up(conn, row))
-            return
+            return False
+        if self._confirmations.pending:
+            # Successes answered before this failure are written first, so that their reset of the
+            # host's failure count cannot land after (and erase) this failure.
+            await self._confirmations.flush()
         now = runtime.now()
         when = next_attempt(
             row.attempts + 1, row.queued_at, now, runtime.config.delivery_retry_seconds, result.retry_after
@@ -173,27 +263,44 @@ class DeliveryWorker(Worker):
             error,
             when,
         )
+        return False
 
-    async def _post(self, inbox: str, body: bytes, signer: Signer) -> PostResult:
+    async def _post(self, inbox: str, document: _Document, signer: Signer) -> PostResult:
         http = self.runtime.http
         assert http is not None
-        result = await http.post_activity(inbox, body, signer)
+        result = await http.post_activity(inbox, document.body, signer, digest=document.digest)
         if result.status == 401:
             # Some servers verify only RFC 9421 signatures: knock once more with one.
-            retry = await http.post_activity(inbox, body, signer, rfc9421=True)
+            retry = await http.post_activity(inbox, document.body, signer, rfc9421=True)
             if 200 <= retry.status < 300:
                 return retry
         return result
 
-    async def _document(self, activity_id: str) -> tuple[bytes, str] | None:
-        cached = self._documents.get(activity_id)
-        if cached is not None:
-            return cached
+    async def _document(self, activity_id: str) -> _Document | None:
+        """The activity's body, signer and Digest, read once for all its inboxes (and once at a time)."""
+        loading = self._documents.get(activity_id)
+        if loading is None:
+            if len(self._documents) > 256:
+                self._documents = {k: t for k, t in self._documents.items() if not t.done()}
+            loading = asyncio.ensure_future(self._load_document(activity_id))
+            self._documents[activity_id] = loading
+        try:
+            return await asyncio.shield(loading)
+        except Exception:
+            if self._documents.get(activity_id) is loading:
+                del self._documents[activity_id]  # a failed read is not cached
+            raise
+
+    async def _load_document(self, activity_id: str) -> _Document | None:
         activity = await store.outbox.activity(self.runtime.db.reader, activity_id)
         if activity is None:
             return None
-        loaded = (activity.document.encode(), activity.signer)
-        if len(self._documents) > 256:
-            self._documents.clear()
-        self._documents[activity_id] = loaded
-        return loaded
+        body = activity.document.encode()
+        return _Document(body, activity.signer, signatures.body_digest(body))
+
+
+@dataclass(frozen=True, slots=True)
+class _Document:
+    body: bytes
+    signer: str
+    digest: str  # the Digest header of `body`: the same for every inbox, so computed once

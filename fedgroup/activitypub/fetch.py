@@ -247,15 +247,24 @@ class HttpClient:
         raise FetchError("too-many-redirects", url)
 
     async def post_activity(
-        self, inbox: str, body: bytes, signer: Signer, rfc9421: bool = False
+        self, inbox: str, body: bytes, signer: Signer, rfc9421: bool = False, digest: str | None = None
     ) -> PostResult:
-        """POST one activity, signed (draft-cavage by default, RFC 9421 when asked)."""
+        """POST one activity, signed (draft-cavage by default, RFC 9421 when asked).
+
+        `digest`, the body's draft-cavage Digest when the caller computed it once for many inboxes.
+        """
         self.policy.check(inbox)
         headers = {"Content-Type": ACTIVITY_CONTENT_TYPE, "Accept": ACCEPT_ACTIVITY}
-        sign = signatures.sign_request_rfc9421 if rfc9421 else signatures.sign_request
-        headers.update(
-            sign("POST", inbox, body, signer.key_id, signer.private_key, self.clock(), headers=headers)
-        )
+        if rfc9421:
+            signed = signatures.sign_request_rfc9421(
+                "POST", inbox, body, signer.key_id, signer.private_key, self.clock(), headers=headers
+            )
+        else:
+            signed = signatures.sign_request(
+                "POST", inbox, body, signer.key_id, signer.private_key, self.clock(), headers=headers,
+                digest=digest,
+            )  # fmt: skip
+        headers.update(signed)
         try:
             async with self.session.post(
                 inbox, data=body, headers=headers, allow_redirects=False

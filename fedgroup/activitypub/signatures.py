@@ -414,16 +414,18 @@ def sign_request(
     private_key: Any,
     now: datetime,
     headers: Mapping[str, str] | None = None,
+    digest: str | None = None,
 ) -> dict[str, str]:
     """Headers that sign a request the way Mastodon verifies it (draft-cavage-12, rsa-sha256).
 
     Signs `(request-target) host date`, plus `digest` with a body and every header passed in `headers`
-    (callers pass Content-Type on POSTs and Accept on GETs).
+    (callers pass Content-Type on POSTs and Accept on GETs). `digest` is `body_digest(body)` when the caller
+    already has it (one activity POSTed to many inboxes); it is not checked against the body.
     """
     out = {"Host": _host_header(url), "Date": format_datetime(now.astimezone(UTC), usegmt=True)}
     names = ["(request-target)", "host", "date"]
     if body is not None:
-        out["Digest"] = body_digest(body)
+        out["Digest"] = digest if digest is not None else body_digest(body)
         names.append("digest")
     extra = CIMultiDict(headers or {})
     for name in extra:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -154,6 +154,17 @@ async def delivered(conn: aiosqlite.Connection, delivery: Delivery) -> None:
     await conn.execute(
         "UPDATE delivery_hosts SET consecutive_failures = 0, paused_until = NULL WHERE host = ?",
         (delivery.host,),
+    )
+
+
+async def delivered_many(conn: aiosqlite.Connection, deliveries: Sequence[Delivery]) -> None:
+    """`delivered` for many rows at once (the worker confirms 2xx answers in batches)."""
+    await conn.executemany(
+        f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", [(d.id, d.activity_id) for d in deliveries]
+    )
+    await conn.executemany(
+        "UPDATE delivery_hosts SET consecutive_failures = 0, paused_until = NULL WHERE host = ?",
+        [(host,) for host in dict.fromkeys(d.host for d in deliveries)],
     )
 
 
