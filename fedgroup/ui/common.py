@@ -50,6 +50,28 @@ def render(
     return response
 
 
+def render_public(request: web.Request, template: str, context: dict[str, Any]) -> bytes:
+    """`template` as every visitor without a session sees it: no member and no form token, nothing that is
+    the visitor's own, so that one rendering may serve them all (ui/public_pages.py). Only the notice after
+    a redirect varies, and it is chosen by a key (notice_key)."""
+    values: dict[str, Any] = {
+        "site": runtime_of(request).site,
+        "ids": runtime_of(request).ids,
+        "me": None,
+        "csrf": "",
+        "errors": {},
+        "values": {},
+        "notice": NOTICES.get(notice_key(request) or ""),
+    }
+    values.update(context)
+    return aiohttp_jinja2.render_string(template, request, values).encode()
+
+
+def notice_key(request: web.Request) -> str | None:
+    done = request.query.get("done")
+    return done if done in NOTICES else None
+
+
 # Messages after a redirect are chosen by key, never reflected from the URL.
 NOTICES = {
     "pledged": "Thank you: your pledge is recorded.",

@@ -4,11 +4,13 @@ they may see, with their pledge form. Totals only: never who pledged."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
 from fedgroup import actions, campaign_state, campaigns, store
-from fedgroup.ui import charts
+from fedgroup.runtime import Runtime
+from fedgroup.ui import charts, public_pages
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     campaign_view,
@@ -16,10 +18,12 @@ from fedgroup.ui.common import (
     field_errors,
     form,
     int_in_path,
+    notice_key,
     pledge_fields,
     pledge_id,
     pledge_text,
     render,
+    render_public,
     require_member,
     runtime_of,
     see_other,
@@ -31,9 +35,19 @@ async def group_page(request: web.Request) -> web.Response:
     runtime = runtime_of(request)
     if request.match_info["handle"].lower() != runtime.ids.handle.lower():
         raise web.HTTPNotFound(text="no such group\n")
-    visible = ("public", "followers", "members") if request[MEMBER] else ("public",)
-    views = await campaign_views(runtime, visible)
-    return render(request, "group.html", {"campaigns": views})
+    if request[MEMBER] is not None:
+        views = await campaign_views(runtime, ("public", "followers", "members"))
+        return render(request, "group.html", {"campaigns": views})
+    cache = public_pages.of(runtime)
+    key = ("group", notice_key(request))
+    version = await cache.version(runtime.db.reader)
+    now = runtime.now()
+    body = cache.get(key, version, now)
+    if body is None:
+        views = await campaign_views(runtime, ("public",))
+        body = render_public(request, "group.html", {"campaigns": views})
+        cache.put(key, version, body, public_pages.expiry(now, (v.deadline for v in views)))
+    return public_pages.response(body)
 
 
 async def _visible_state(request: web.Request, campaign_id: int) -> campaign_state.CampaignState:
@@ -46,19 +60,31 @@ async def _visible_state(request: web.Request, campaign_id: int) -> campaign_sta
     return state
 
 
-async def campaign_page(
-    request: web.Request, errors: dict[str, str] | None = None, status: int = 200
-) -> web.Response:
-    runtime = runtime_of(request)
-    state = await _visible_state(request, int_in_path(request, "campaign_id"))
+async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignState) -> dict[str, Any]:
+    """What the campaign page shows everyone who may see it: totals, options and the pledges-over-time chart."""
     now = runtime.now()
     times = await store.pledges.pledge_times(runtime.db.reader, state.id)
     end = state.row.closed_at or (min(now, state.row.deadline) if state.row.deadline else now)
     timeline = charts.pledges_over_time(
         times, state.row.created_at, max(end, state.row.created_at + timedelta(hours=1))
     )
-    mine = []
+    return {
+        "campaign": campaign_view(state, now),
+        "timeline": timeline,
+        "visibility_text": VISIBILITY_TEXT[state.row.visibility],
+    }
+
+
+async def campaign_page(
+    request: web.Request, errors: dict[str, str] | None = None, status: int = 200
+) -> web.Response:
+    runtime = runtime_of(request)
+    campaign_id = int_in_path(request, "campaign_id")
     member = request[MEMBER]
+    if member is None and not errors:
+        return await _public_campaign_page(request, campaign_id)
+    state = await _visible_state(request, campaign_id)
+    mine = []
     if member is not None:
         units = campaigns.units_of(state.goals)
         mine = [
@@ -70,15 +96,30 @@ async def campaign_page(
         request,
         "campaign.html",
         {
-            "campaign": campaign_view(state, now),
-            "timeline": timeline,
+            **await _campaign_context(runtime, state),
             "mine": mine,
-            "visibility_text": VISIBILITY_TEXT[state.row.visibility],
             "errors": errors or {},
             "values": (await request.post()) if errors else {},
         },
         status=status,
     )
+
+
+async def _public_campaign_page(request: web.Request, campaign_id: int) -> web.Response:
+    """A campaign page for a visitor without a session: one rendering serves them all while nothing changes.
+    Only public campaigns are kept; the others are not found, as before."""
+    runtime = runtime_of(request)
+    cache = public_pages.of(runtime)
+    key = ("campaign", campaign_id, notice_key(request))
+    version = await cache.version(runtime.db.reader)
+    now = runtime.now()
+    body = cache.get(key, version, now)
+    if body is None:
+        state = await _visible_state(request, campaign_id)
+        body = render_public(request, "campaign.html", await _campaign_context(runtime, state))
+        if state.row.visibility == "public":
+            cache.put(key, version, body, public_pages.expiry(now, [state.row.deadline]))
+    return public_pages.response(body)
 
 
 async def pledge(request: web.Request) -> web.Response:
