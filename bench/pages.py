@@ -1,5 +1,7 @@
 """Pages: the public campaign page and group page of a running `fedgroup serve` under 32 concurrent clients,
 p50/p99 latency and requests/s, vs a static aiohttp handler (bench/static_server.py) serving the same bytes.
+Visitors without a session are served the stored rendering (ui/public_pages.py); the same two pages for a
+signed-in member (`*_member`) are rendered afresh on every request.
 
     .venv/bin/python bench/pages.py   # BENCH_PAGES_N=2000 requests per page, BENCH_PAGES_CAMPAIGNS=20
 
@@ -10,10 +12,12 @@ handler's (a latency ratio would say the same at a fixed concurrency).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -24,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import seed  # noqa: E402
 from common import BENCH_DIR, env_int, free_port, percentile, spawn_serve, stop, wait_ok  # noqa: E402
 
+from fedgroup import actions, datadir, store  # noqa: E402
 from fedgroup import config as config_module  # noqa: E402
-from fedgroup import datadir  # noqa: E402
-from fedgroup.runtime import close_runtime, open_runtime  # noqa: E402
+from fedgroup.runtime import Runtime, close_runtime, open_runtime  # noqa: E402
+from fedgroup.ui.sessions import SESSION_COOKIE  # noqa: E402
 
 N = env_int("BENCH_PAGES_N", 2000)
 CAMPAIGNS = env_int("BENCH_PAGES_CAMPAIGNS", 20)
@@ -35,8 +40,10 @@ CONCURRENCY = 32
 TIME_LIMIT = 40.0  # seconds per page, whatever N is
 
 
-async def load(url: str, count: int) -> tuple[list[float], float, dict[int, int]]:
-    """`count` GETs from 32 clients; latencies (s), wall seconds, statuses."""
+async def load(
+    url: str, count: int, cookies: dict[str, str] | None = None
+) -> tuple[list[float], float, dict[int, int]]:
+    """`count` GETs from 32 clients (with these cookies, if any); latencies (s), wall seconds, statuses."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     remaining = iter(range(count))
@@ -48,7 +55,10 @@ async def load(url: str, count: int) -> tuple[list[float], float, dict[int, int]
                 if time.monotonic() > deadline:
                     return
                 t = time.perf_counter()
-                async with session.get(url, headers={"Accept": "text/html"}) as r:
+                headers = {"Accept": "text/html"}
+                if cookies:
+                    headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+                async with session.get(url, headers=headers) as r:
                     await r.read()
                 latencies.append(time.perf_counter() - t)
                 statuses[r.status] = statuses.get(r.status, 0) + 1
@@ -56,6 +66,18 @@ async def load(url: str, count: int) -> tuple[list[float], float, dict[int, int]
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
         return latencies, time.perf_counter() - started, statuses
+
+
+async def signed_in(runtime: Runtime) -> dict[str, str]:
+    """A member and a session of theirs, straight through the store (set-up only): the cookie to send."""
+    member_id = await actions.add_member(runtime, "Bench member", "member")
+    token, now = secrets.token_urlsafe(32), runtime.now()
+    await runtime.db.write(
+        lambda conn: store.sessions.add(
+            conn, token, member_id, secrets.token_urlsafe(24), now, now + timedelta(days=1)
+        )
+    )
+    return {SESSION_COOKIE: token}
 
 
 def report(name: str, latencies: list[float], seconds: float, statuses: dict[int, int]) -> float:
@@ -79,6 +101,7 @@ async def main() -> None:
             for i in range(1, CAMPAIGNS):
                 await seed.campaign(runtime, f"Campaign {i}")
             await seed.followers(runtime, 100, ["http://127.0.0.1:9/inbox"])
+            cookies = await signed_in(runtime)
         finally:
             await close_runtime(runtime)
         urls = {"campaign": f"{base}/campaigns/{first}", "group": f"{base}/groups/bench"}
@@ -89,6 +112,9 @@ async def main() -> None:
             for name, url in urls.items():
                 await load(url, 100)  # warm-up, not counted
                 results[name] = report(name, *await load(url, N))
+            for name, url in urls.items():
+                await load(url, 100, cookies)
+                results[f"{name}_member"] = report(f"{name}_member", *await load(url, N // 4, cookies))
             async with aiohttp.ClientSession() as session, session.get(urls["campaign"]) as r:
                 page = await r.read()
         finally:
