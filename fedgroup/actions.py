@@ -589,6 +589,7 @@ async def block(runtime: Runtime, text: str) -> str:
             await forget_remote_actor(conn, actor_id, now)
 
     await runtime.db.write(job)
+    runtime.blocks_changed()
     runtime.wake_scheduler()
     log.info("blocked %s=%s", kind, target)
     return target
@@ -597,6 +598,7 @@ async def block(runtime: Runtime, text: str) -> str:
 async def unblock(runtime: Runtime, target: str) -> None:
     if not await runtime.db.write(lambda conn: store.blocks.remove(conn, target.strip())):
         raise ActionError(f"{target} is not blocked", "target")
+    runtime.blocks_changed()
 
 
 async def report_account(runtime: Runtime, account: str, comment: str, objects: Sequence[str] = ()) -> str:
@@ -626,7 +628,9 @@ async def report_account(runtime: Runtime, account: str, comment: str, objects: 
     now = runtime.now()
 
     async def job(conn: aiosqlite.Connection) -> None:
-        await outbox.send(conn, activity, "direct", [actor.shared_inbox or actor.inbox], now, signer="instance")
+        await outbox.send(
+            conn, activity, "direct", [actor.shared_inbox or actor.inbox], now, signer="instance"
+        )
         await store.reports.add(conn, "sent", activity["id"], actor.id, activity["object"], comment, now)
 
     await runtime.db.write(job)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# How stale the in-memory copy of the blocks may get before it is read again.
+BLOCKS_MAX_AGE = 1.0
 
 
 def system_clock() -> datetime:
@@ -47,6 +50,8 @@ class Runtime:
     inbox: InboxProcessor | None = None
     scheduler: Scheduler | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    _blocks: store.blocks.BlockSet = field(default_factory=store.blocks.BlockSet, init=False)
+    _blocks_read_at: float = field(default=-1e9, init=False)
 
     def __post_init__(self) -> None:
         self.ids = LocalIds(self.config.base_url, self.site.handle)
@@ -59,6 +64,17 @@ class Runtime:
 
     def now(self) -> datetime:
         return self.clock()
+
+    async def is_blocked(self, actor_id: str) -> bool:
+        """Whether an organizer blocked the actor or its domain. The blocks are read at most once a second
+        (a block made here applies at once, one made by a CLI command within a second), not per request."""
+        if time.monotonic() - self._blocks_read_at > BLOCKS_MAX_AGE:
+            self._blocks = await store.blocks.load_set(self.db.reader)
+            self._blocks_read_at = time.monotonic()
+        return self._blocks.blocks(actor_id)
+
+    def blocks_changed(self) -> None:
+        self._blocks_read_at = -BLOCKS_MAX_AGE
 
     def wake_scheduler(self) -> None:
         """Totals changed: let the scheduler consider an Update now rather than at its next tick."""

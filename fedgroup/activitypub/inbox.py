@@ -194,7 +194,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
         key_id = signer.key_id
         if signer.actor_id != activity.actor:
             raise Rejected(403, "signer-not-actor")
-        if await store.blocks.is_blocked(runtime.db.reader, activity.actor):
+        if await runtime.is_blocked(activity.actor):
             raise Rejected(403, "blocked")
         added = await runtime.db.write(
             lambda conn: store.inbox.add(
@@ -385,15 +385,21 @@ class InboxProcessor(Worker):
             except Exception:
                 log.exception("inbox processor failed to read the queue")
                 batch = []
+            finished: list[tuple[str, str | None]] = []
             for stored in batch:
                 if self.stopping:
-                    return
-                await self.process(stored)
+                    break
+                finished.append((stored.id, await self.process(stored)))
+            if finished:
+                # One write marks the whole batch done. A crash before it only means these handlers run
+                # again after the restart, which they are written to allow.
+                await self.runtime.db.write(lambda conn, done=finished: store.inbox.finish_all(conn, done))
             if batch:
                 continue
             await self.idle(self.runtime.config.queue_poll_seconds)
 
-    async def process(self, stored: store.inbox.StoredActivity) -> None:
+    async def process(self, stored: store.inbox.StoredActivity) -> str | None:
+        """Run the activity's handler; returns why it failed, or None."""
         error = None
         try:
             activity = parse_activity(orjson.loads(stored.document))
@@ -407,4 +413,4 @@ class InboxProcessor(Worker):
             error = f"{type(e).__name__}: {e}"
         if error:
             log.info("inbox processing failed activity=%s type=%s error=%s", stored.id, stored.type, error)
-        await self.runtime.db.write(lambda conn: store.inbox.finish(conn, stored.id, error))
+        return error

@@ -6,6 +6,8 @@ arrays, Lemmy's Group `attributedTo` is a collection); everything past this edge
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -55,23 +57,25 @@ class ParseError(ValueError):
         self.reason = reason
 
 
-# C0 controls, DEL and C1 controls: urlsplit keeps them (NUL included), and no real id contains one.
-_URL_CONTROLS = frozenset(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)))
+# Whitespace, C0 controls, DEL and C1 controls: urlsplit keeps them (NUL included), and no real id contains one.
+_NOT_IN_URLS = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 
 
 def is_http_url(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) > MAX_URL:
+    return isinstance(value, str) and _is_http_url(value)
+
+
+# The same few ids (actors, the group, the public collection) come back in every activity: remember verdicts.
+@functools.lru_cache(maxsize=4096)
+def _is_http_url(value: str) -> bool:
+    if len(value) > MAX_URL or _NOT_IN_URLS.search(value):
         return False
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         return False
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and not any(c.isspace() or c in _URL_CONTROLS for c in value)
-    )
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _url(value: Any, reason: str, required: bool = True) -> str | None:
@@ -128,18 +132,20 @@ def same_origin(a: str | None, b: str | None) -> bool:
     """Scheme, host and port equal: Mastodon refuses objects whose id is on another host than the actor."""
     if not a or not b:
         return False
+    origin_a = _origin(a)
+    return origin_a is not None and origin_a == _origin(b)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@functools.lru_cache(maxsize=4096)
+def _origin(url: str) -> tuple[str, str, int | None] | None:
     try:
-        pa, pb = urlsplit(a), urlsplit(b)
-        default = {"http": 80, "https": 443}
-        port_a = pa.port or default.get(pa.scheme)
-        port_b = pb.port or default.get(pb.scheme)
+        parts = urlsplit(url)
+        return parts.scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(parts.scheme)
     except ValueError:
-        return False
-    return (
-        pa.scheme == pb.scheme
-        and (pa.hostname or "").lower() == (pb.hostname or "").lower()
-        and port_a == port_b
-    )
+        return None
 
 
 # -- actors ---------------------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ async def _signer(runtime: Runtime, request: web.Request) -> VerifiedSigner:
     if not is_signed(request):
         raise AuthError(401, "signature-required")
     signer = await authenticate(runtime, request, None)
-    if await store.blocks.is_blocked(runtime.db.reader, signer.actor_id):
+    if await runtime.is_blocked(signer.actor_id):
         raise AuthError(403, "blocked", signer.key_id)
     return signer
 

@@ -9,7 +9,6 @@ from urllib.parse import urldefrag
 
 from aiohttp import web
 
-from fedgroup import store
 from fedgroup.activitypub import signatures
 from fedgroup.activitypub.fetch import FetchError
 
@@ -67,7 +66,7 @@ async def authenticate(
     except signatures.SignatureError as e:
         raise AuthError(401, e.reason) from e
     # A blocked account or domain is refused before its key is looked up: we never fetch from it.
-    if await store.blocks.is_blocked(runtime.db.reader, urldefrag(signed.key_id).url):
+    if await runtime.is_blocked(urldefrag(signed.key_id).url):
         raise AuthError(403, "blocked", signed.key_id)
     actors = runtime.actors
     assert actors is not None

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
-from fedgroup.store.db import fetchall, fetchone, to_db_time
+from fedgroup.store.db import fetchall, to_db_time
 
 
 @dataclass(frozen=True)
@@ -33,15 +33,26 @@ async def listing(conn: aiosqlite.Connection) -> list[Block]:
     return [Block(*r) for r in await fetchall(conn, "SELECT target, kind FROM blocks ORDER BY kind, target")]
 
 
-async def is_blocked(conn: aiosqlite.Connection, actor_id: str) -> bool:
-    """Whether the actor, or its domain, is blocked."""
-    domain = urlsplit(actor_id).netloc.lower()
-    row = await fetchone(
-        conn,
-        "SELECT 1 FROM blocks WHERE (kind = 'actor' AND target = ?) OR (kind = 'domain' AND target = ?)",
-        (actor_id, domain),
+@dataclass(frozen=True)
+class BlockSet:
+    """Every block at one moment, for checks on each request without a query each."""
+
+    actors: frozenset[str] = frozenset()
+    domains: frozenset[str] = frozenset()
+
+    def blocks(self, actor_id: str) -> bool:
+        """Whether the actor, or its domain, is blocked."""
+        if actor_id in self.actors:
+            return True
+        return bool(self.domains) and urlsplit(actor_id).netloc.lower() in self.domains
+
+
+async def load_set(conn: aiosqlite.Connection) -> BlockSet:
+    rows = await fetchall(conn, "SELECT target, kind FROM blocks")
+    return BlockSet(
+        actors=frozenset(r[0] for r in rows if r[1] == "actor"),
+        domains=frozenset(r[0] for r in rows if r[1] == "domain"),
     )
-    return row is not None
 
 
 async def actors_on_domain(conn: aiosqlite.Connection, domain: str) -> list[str]:

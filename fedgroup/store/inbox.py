@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -40,16 +41,18 @@ async def pending(conn: aiosqlite.Connection, limit: int = 100) -> list[StoredAc
     return [StoredActivity(*r) for r in rows]
 
 
-async def finish(conn: aiosqlite.Connection, activity_id: str, error: str | None = None) -> None:
-    """Mark processed. The document is dropped once done: only the id is needed to refuse a replay."""
-    if error is None:
-        await conn.execute(
-            "UPDATE inbox_activities SET state = 'done', document = '' WHERE id = ?", (activity_id,)
-        )
-    else:
-        await conn.execute(
-            "UPDATE inbox_activities SET state = 'failed', error = ? WHERE id = ?", (error[:500], activity_id)
-        )
+async def finish_all(conn: aiosqlite.Connection, results: Iterable[tuple[str, str | None]]) -> None:
+    """Mark activities processed: (id, None) done, (id, error) failed. A done activity's document is dropped:
+    only the id is needed to refuse a replay."""
+    results = list(results)
+    await conn.executemany(
+        "UPDATE inbox_activities SET state = 'done', document = '' WHERE id = ?",
+        [(i,) for i, error in results if error is None],
+    )
+    await conn.executemany(
+        "UPDATE inbox_activities SET state = 'failed', error = ? WHERE id = ?",
+        [(error[:500], i) for i, error in results if error is not None],
+    )
 
 
 async def state_of(conn: aiosqlite.Connection, activity_id: str) -> str | None:

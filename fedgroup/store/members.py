@@ -99,7 +99,9 @@ EXPORTED_TABLES = ("members", *_EXPORTED)
 async def export(conn: aiosqlite.Connection, member_id: int) -> dict[str, object] | None:
     """Everything stored about one member, as plain values (the password is said to be set, not given)."""
     row = await fetchone(
-        conn, "SELECT id, name, email, role, password_hash, created_at FROM members WHERE id = ?", (member_id,)
+        conn,
+        "SELECT id, name, email, role, password_hash, created_at FROM members WHERE id = ?",
+        (member_id,),
     )
     if row is None:
         return None

@@ -1,0 +1,63 @@
+"""The write path: jobs committed together, a failing job undone alone, nothing acknowledged uncommitted."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from fedgroup import store
+
+
+class Refused(Exception):
+    pass
+
+
+async def test_a_failing_job_in_a_batch_rolls_back_only_itself(tmp_path):
+    async with store.Database(tmp_path / "db.sqlite3") as db:
+        await db.write(lambda conn: conn.execute("CREATE TABLE t (v TEXT UNIQUE)"))
+        ran: list[str] = []
+
+        def job(value: str, fail: bool = False):
+            async def run(conn):
+                ran.append(value)
+                await conn.execute("INSERT INTO t (v) VALUES (?)", (value,))
+                if fail:
+                    raise Refused(value)
+                return value
+
+            return run
+
+        results = await asyncio.gather(
+            db.write(job("a")), db.write(job("b", fail=True)), db.write(job("c")), return_exceptions=True
+        )
+        assert results[0] == "a" and results[2] == "c"
+        assert isinstance(results[1], Refused)
+        rows = await db.fetchall("SELECT v FROM t ORDER BY v")
+        assert [r[0] for r in rows] == ["a", "c"]
+        assert ran.count("b") >= 1 and sorted(set(ran)) == ["a", "b", "c"]
+
+        # A job that breaks the database's own rules (a duplicate) is undone alone as well.
+        results = await asyncio.gather(
+            db.write(job("d")), db.write(job("a")), db.write(job("e")), return_exceptions=True
+        )
+        assert results[0] == "d" and results[2] == "e" and isinstance(results[1], Exception)
+        rows = await db.fetchall("SELECT v FROM t ORDER BY v")
+        assert [r[0] for r in rows] == ["a", "c", "d", "e"]
+
+
+async def test_writes_are_committed_before_they_are_acknowledged(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "db.sqlite3"
+    async with store.Database(path) as db:
+        await db.write(lambda conn: conn.execute("CREATE TABLE t (v INTEGER)"))
+        for n in range(20):
+            await db.write(lambda conn, n=n: conn.execute("INSERT INTO t (v) VALUES (?)", (n,)))
+            other = sqlite3.connect(path)  # another process's view: only what is committed
+            try:
+                assert other.execute("SELECT COUNT(*) FROM t").fetchone()[0] == n + 1
+            finally:
+                other.close()
+    with pytest.raises(store.DatabaseError):
+        await db.write(lambda conn: conn.execute("SELECT 1"))
