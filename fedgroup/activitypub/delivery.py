@@ -199,7 +199,9 @@ class DeliveryWorker(Worker):
     async def _deliver(self, row: Delivery) -> None:
         confirmed = False
         try:
-            host_limit = self._per_host.setdefault(row.host, asyncio.Semaphore(MAX_CONCURRENT_PER_HOST))
+            host_limit = self._per_host.get(row.host)
+            if host_limit is None:
+                host_limit = self._per_host[row.host] = asyncio.Semaphore(MAX_CONCURRENT_PER_HOST)
             # The host's slot first: a row waiting for its busy host must not hold one of the 32 slots.
             async with host_limit, self._limit:
                 if self.stopping:
