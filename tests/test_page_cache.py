@@ -1,4 +1,4 @@
-"""The stored renderings of the public group and campaign pages (ui/public_pages.py), through real HTTP: fresh
+"""The kept renderings of the public group and campaign pages and of campaign views (ui/renderings.py), through real HTTP: fresh
 after every write (ours, or a CLI process's), never a member's page for anyone else, public campaigns only,
 the headers of a rendered page, and bounded."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from fedgroup import actions, passwords
 from fedgroup.campaigns import parse_goal, parse_option
-from fedgroup.ui import public_pages
+from fedgroup.ui import renderings
 from fedgroup.ui.sessions import FORM_COOKIE, SESSION_COOKIE
 from tests.conftest import MovableClock
 from tests.web_client import WebClient
@@ -68,7 +68,7 @@ async def test_a_stored_page_shows_a_pledge_made_through_the_web_on_the_next_req
     again = await anon.get(f"/campaigns/{campaign}")
     assert first.status == again.status == 200 and again.text == first.text
     assert pledges_shown(again.text) == "0"
-    assert len(public_pages.of(server.runtime)) >= 1, "the anonymous page is kept"
+    assert len(renderings.of(server.runtime).pages) >= 1, "the anonymous page is kept"
     group = await anon.get("/groups/water")
     assert "0 pledges" in group.text
 
@@ -176,11 +176,10 @@ async def test_followers_and_members_campaigns_are_never_stored_or_shown_to_visi
     for _ in range(2):
         group = await anon.get("/groups/water")
         assert "Internal planning" not in group.text and "Followers news" not in group.text
-    stored = b"".join(body for body, _ in public_pages.of(runtime)._pages.values())
+    pages = renderings.of(runtime).pages
+    stored = b"".join(pages.values())
     assert b"Internal planning" not in stored and b"Followers news" not in stored
-    assert all(
-        key[1] not in (hidden, followers) for key in public_pages.of(runtime)._pages if key[0] == "campaign"
-    )
+    assert all(key[1] not in (hidden, followers) for key in pages.keys() if key[0] == "campaign")
 
 
 async def test_a_stored_page_keeps_the_security_headers_and_sets_no_cookie(site):
@@ -250,8 +249,8 @@ async def test_deleted_campaigns_are_gone_for_visitors_at_once(site):
 async def test_the_stored_pages_stay_bounded(site):
     server, _, first, client, _ = site
     runtime = server.runtime
-    pages = public_pages.of(runtime)
-    pages.max_pages = 3
+    pages = renderings.of(runtime).pages
+    pages.max_entries = 3
     ids = [first] + [await _campaign(runtime, f"Campaign {i}") for i in range(6)]
     anon = client()
     for _ in range(2):
@@ -261,13 +260,38 @@ async def test_the_stored_pages_stay_bounded(site):
             assert len(pages) <= 3
     assert len(pages) == 3
 
-    small = public_pages.PublicPages(max_pages=100, max_bytes=1000)
+    views = renderings.of(runtime).views
+    assert 0 < len(views) <= views.max_entries
+
+    small = renderings.Kept(max_entries=100, max_bytes=1000)
     now = runtime.now()
     small.get("x", 1, now)  # version 1 from here on
     for i in range(20):
-        small.put(("k", i), 1, b"x" * 300, now + timedelta(seconds=5))
+        small.put(("k", i), 1, b"x" * 300, now + timedelta(seconds=5), 300)
         assert small.size <= 1000 and len(small) <= 3
-    small.put("too big", 1, b"x" * 1001, now + timedelta(seconds=5))
-    assert "too big" not in small._pages
+    small.put("too big", 1, b"x" * 1001, now + timedelta(seconds=5), 1001)
+    assert "too big" not in small
     assert small.get(("k", 19), 1, now) == b"x" * 300
     assert small.get(("k", 19), 2, now) is None and len(small) == 0, "a new version empties it"
+
+
+async def test_members_pages_show_every_write_at_once(site):
+    """Members' pages are rendered for them from kept campaign views: those follow each write too."""
+    server, _, campaign, client, _ = site
+    runtime = server.runtime
+    other = await actions.add_member(runtime, "Oli Other", "member")
+    mia = client()
+    await mia.sign_in("Mia Member", PASSWORD)
+    assert pledges_shown((await mia.get(f"/campaigns/{campaign}")).text) == "0"
+    assert "0 pledges" in (await mia.get("/groups/water")).text
+    assert "0 pledges" in (await mia.get("/home")).text
+    await actions.pledge(runtime, other, campaign, option="Give €20")
+    assert pledges_shown((await mia.get(f"/campaigns/{campaign}")).text) == "1"
+    assert "1 pledge" in (await mia.get("/groups/water")).text
+    assert "1 pledge" in (await mia.get("/home")).text
+    hidden = await _campaign(runtime, "Internal planning", "members")
+    assert "Internal planning" in (await mia.get("/groups/water")).text
+    assert (await mia.get(f"/campaigns/{hidden}")).status == 200
+    await actions.delete_campaign(runtime, hidden)
+    assert "Internal planning" not in (await mia.get("/groups/water")).text
+    assert (await mia.get(f"/campaigns/{hidden}")).status == 410

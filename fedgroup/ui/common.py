@@ -18,6 +18,7 @@ from multidict import MultiDictProxy
 from fedgroup import actions, campaign_state, campaigns, store
 from fedgroup.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
+from fedgroup.ui import renderings
 from fedgroup.ui.sessions import MEMBER, check_csrf, csrf_token
 
 VISIBILITY_TEXT = {
@@ -52,7 +53,7 @@ def render(
 
 def render_public(request: web.Request, template: str, context: dict[str, Any]) -> bytes:
     """`template` as every visitor without a session sees it: no member and no form token, nothing that is
-    the visitor's own, so that one rendering may serve them all (ui/public_pages.py). Only the notice after
+    the visitor's own, so that one rendering may serve them all (ui/renderings.py). Only the notice after
     a redirect varies, and it is chosen by a key (notice_key)."""
     values: dict[str, Any] = {
         "site": runtime_of(request).site,
@@ -269,12 +270,22 @@ def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime) -> Par
     )
 
 
-async def campaign_views(runtime: Runtime, visibilities: tuple[str, ...]) -> list[CampaignView]:
-    """Our campaigns of these visibilities, newest first, ready for a listing."""
-    reader = runtime.db.reader
-    states = await campaign_state.load_many(reader, await store.campaigns.listing(reader, visibilities))
+async def campaign_views(
+    runtime: Runtime, visibilities: tuple[str, ...], version: int | None = None
+) -> list[CampaignView]:
+    """Our campaigns of these visibilities, newest first, ready for a listing: kept while the database stays
+    at `version` (read here if not given). The caller decides who may see which visibilities."""
+    reader, kept = runtime.db.reader, renderings.of(runtime)
+    if version is None:
+        version = await kept.version(reader)
+    key = ("listing", visibilities)
     now = runtime.now()
-    return [campaign_view(state, now) for state in states]
+    views: tuple[CampaignView, ...] | None = kept.views.get(key, version, now)
+    if views is None:
+        states = await campaign_state.load_many(reader, await store.campaigns.listing(reader, visibilities))
+        views = tuple(campaign_view(state, now) for state in states)
+        kept.views.put(key, version, views, renderings.expiry(now, (v.deadline for v in views)))
+    return list(views)
 
 
 def pledge_text(pledge: store.pledges.MemberPledge, units: dict[str, str | None]) -> str:

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from fedgroup import actions, campaign_state, campaigns, store
 from fedgroup.runtime import Runtime
-from fedgroup.ui import charts, public_pages
+from fedgroup.ui import charts, renderings
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     campaign_view,
@@ -35,29 +35,36 @@ async def group_page(request: web.Request) -> web.Response:
     runtime = runtime_of(request)
     if request.match_info["handle"].lower() != runtime.ids.handle.lower():
         raise web.HTTPNotFound(text="no such group\n")
+    kept = renderings.of(runtime)
+    version = await kept.version(runtime.db.reader)
     if request[MEMBER] is not None:
-        views = await campaign_views(runtime, ("public", "followers", "members"))
+        views = await campaign_views(runtime, ("public", "followers", "members"), version)
         return render(request, "group.html", {"campaigns": views})
-    cache = public_pages.of(runtime)
     key = ("group", notice_key(request))
-    version = await cache.version(runtime.db.reader)
     now = runtime.now()
-    body = cache.get(key, version, now)
+    body = kept.pages.get(key, version, now)
     if body is None:
-        views = await campaign_views(runtime, ("public",))
+        views = await campaign_views(runtime, ("public",), version)
         body = render_public(request, "group.html", {"campaigns": views})
-        cache.put(key, version, body, public_pages.expiry(now, (v.deadline for v in views)))
-    return public_pages.response(body)
+        kept.pages.put(key, version, body, renderings.expiry(now, (v.deadline for v in views)), len(body))
+    return renderings.page_response(body)
 
 
 async def _visible_state(request: web.Request, campaign_id: int) -> campaign_state.CampaignState:
+    """The campaign read afresh (forms check against this), if this request may see it."""
     runtime = runtime_of(request)
     state = await campaign_state.load(runtime.db.reader, campaign_id)
-    if state is None or (state.row.visibility != "public" and request[MEMBER] is None):
+    if state is None:
+        raise web.HTTPNotFound(text="no such campaign\n")
+    _check_visible(request, state)
+    return state
+
+
+def _check_visible(request: web.Request, state: campaign_state.CampaignState) -> None:
+    if state.row.visibility != "public" and request[MEMBER] is None:
         raise web.HTTPNotFound(text="no such campaign\n")
     if state.row.deleted_at is not None:
         raise web.HTTPGone(text="this campaign was deleted\n")
-    return state
 
 
 async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignState) -> dict[str, Any]:
@@ -75,15 +82,38 @@ async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignStat
     }
 
 
+async def _campaign_shown(
+    request: web.Request, campaign_id: int, version: int
+) -> tuple[campaign_state.CampaignState, dict[str, Any]]:
+    """The campaign and what its page shows everyone, kept while the database stays at `version`; checked
+    against this request's right to see it every time."""
+    runtime = runtime_of(request)
+    kept = renderings.of(runtime).views
+    key = ("campaign", campaign_id)
+    now = runtime.now()
+    found: tuple[campaign_state.CampaignState, dict[str, Any]] | None = kept.get(key, version, now)
+    if found is None:
+        state = await campaign_state.load(runtime.db.reader, campaign_id)
+        if state is None:
+            raise web.HTTPNotFound(text="no such campaign\n")
+        context = await _campaign_context(runtime, state) if state.row.deleted_at is None else {}
+        found = (state, context)
+        kept.put(key, version, found, renderings.expiry(now, [state.row.deadline]))
+    _check_visible(request, found[0])
+    return found
+
+
 async def campaign_page(
     request: web.Request, errors: dict[str, str] | None = None, status: int = 200
 ) -> web.Response:
     runtime = runtime_of(request)
     campaign_id = int_in_path(request, "campaign_id")
     member = request[MEMBER]
+    kept = renderings.of(runtime)
+    version = await kept.version(runtime.db.reader)
     if member is None and not errors:
-        return await _public_campaign_page(request, campaign_id)
-    state = await _visible_state(request, campaign_id)
+        return await _public_campaign_page(request, campaign_id, version)
+    state, shown = await _campaign_shown(request, campaign_id, version)
     mine = []
     if member is not None:
         units = campaigns.units_of(state.goals)
@@ -96,7 +126,7 @@ async def campaign_page(
         request,
         "campaign.html",
         {
-            **await _campaign_context(runtime, state),
+            **shown,
             "mine": mine,
             "errors": errors or {},
             "values": (await request.post()) if errors else {},
@@ -105,21 +135,20 @@ async def campaign_page(
     )
 
 
-async def _public_campaign_page(request: web.Request, campaign_id: int) -> web.Response:
+async def _public_campaign_page(request: web.Request, campaign_id: int, version: int) -> web.Response:
     """A campaign page for a visitor without a session: one rendering serves them all while nothing changes.
-    Only public campaigns are kept; the others are not found, as before."""
+    Only public campaigns' pages are kept; the others are not found, as before."""
     runtime = runtime_of(request)
-    cache = public_pages.of(runtime)
+    kept = renderings.of(runtime).pages
     key = ("campaign", campaign_id, notice_key(request))
-    version = await cache.version(runtime.db.reader)
     now = runtime.now()
-    body = cache.get(key, version, now)
+    body = kept.get(key, version, now)
     if body is None:
-        state = await _visible_state(request, campaign_id)
-        body = render_public(request, "campaign.html", await _campaign_context(runtime, state))
+        state, shown = await _campaign_shown(request, campaign_id, version)
+        body = render_public(request, "campaign.html", shown)
         if state.row.visibility == "public":
-            cache.put(key, version, body, public_pages.expiry(now, [state.row.deadline]))
-    return public_pages.response(body)
+            kept.put(key, version, body, renderings.expiry(now, [state.row.deadline]), len(body))
+    return renderings.page_response(body)
 
 
 async def pledge(request: web.Request) -> web.Response:
