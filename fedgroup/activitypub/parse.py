@@ -66,10 +66,18 @@ def is_http_url(value: Any) -> bool:
 
 
 # The same few ids (actors, the group, the public collection) come back in every activity: remember verdicts.
+# The shape nearly every id has (scheme, plain host or [IPv6], optional port, then a path): one match instead
+# of urlsplit; anything else (user info, odd hosts) is judged by urlsplit below.
+_PLAIN_HTTP_URL = re.compile(r"(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?(?=[/?#]|$)")
+
+
 @functools.lru_cache(maxsize=4096)
 def _is_http_url(value: str) -> bool:
     if len(value) > MAX_URL or _NOT_IN_URLS.search(value):
         return False
+    plain = _PLAIN_HTTP_URL.match(value)
+    if plain is not None and (plain[3] is None or int(plain[3]) <= 65535):
+        return True
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -141,6 +149,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 @functools.lru_cache(maxsize=4096)
 def _origin(url: str) -> tuple[str, str, int | None] | None:
+    plain = _PLAIN_HTTP_URL.match(url)
+    if plain is not None:
+        scheme, host, port = plain[1], plain[2].lower(), int(plain[3] or 0)
+        return (scheme, host.strip("[]"), port or _DEFAULT_PORTS[scheme]) if port <= 65535 else None
     try:
         parts = urlsplit(url)
         return parts.scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(parts.scheme)

@@ -12,7 +12,7 @@ import base64
 import functools
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
@@ -676,66 +676,93 @@ def parse_request(
 
 def verify(request: SignedRequest, public_key: Any, allow_weak_keys: bool = False) -> None:
     """Check the signature with the key; raises SignatureError, returns None when it is good."""
-    if (
-        isinstance(public_key, rsa.RSAPublicKey)
-        and public_key.key_size < MIN_RSA_BITS
-        and not allow_weak_keys
-    ):
+    kind = _key_kind(public_key)
+    if kind == "rsa" and public_key.key_size < MIN_RSA_BITS and not allow_weak_keys:
         raise SignatureError("weak-key", f"{public_key.key_size}-bit RSA")
-    for check in _checks(request, public_key):
+    for check in _checks(request, kind):
         try:
-            check()
+            check(public_key, request.signature, request.base)
             return
         except InvalidSignature:
             continue
     raise SignatureError("bad-signature")
 
 
-def _checks(request: SignedRequest, key: Any) -> list[Any]:
-    """The verifications to try, in order, for the declared algorithm and the key's type."""
-    data, sig = request.base, request.signature
+_KEY_KINDS: dict[type, str] = {}
+
+
+def _key_kind(key: Any) -> str:
+    """rsa, ec, ed25519 or other; by the key's class, remembered (the abstract-class checks are slow)."""
+    kind = _KEY_KINDS.get(type(key))
+    if kind is None:
+        if isinstance(key, rsa.RSAPublicKey):
+            kind = "rsa"
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            kind = "ec"
+        elif isinstance(key, ed25519.Ed25519PublicKey):
+            kind = "ed25519"
+        else:
+            kind = "other"
+        _KEY_KINDS[type(key)] = kind
+    return kind
+
+
+Check = Callable[[Any, bytes, bytes], None]
+
+
+def _rsa_pkcs_sha256(key: Any, sig: bytes, data: bytes) -> None:
+    key.verify(sig, data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def _rsa_pkcs_sha512(key: Any, sig: bytes, data: bytes) -> None:
+    key.verify(sig, data, padding.PKCS1v15(), hashes.SHA512())
+
+
+def _rsa_pss(key: Any, sig: bytes, data: bytes) -> None:
+    key.verify(sig, data, padding.PSS(padding.MGF1(hashes.SHA512()), 64), hashes.SHA512())
+
+
+def _ecdsa_raw(key: Any, sig: bytes, data: bytes) -> None:
+    if len(sig) != 64:
+        raise InvalidSignature()
+    der = utils.encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+    key.verify(der, data, ec.ECDSA(hashes.SHA256()))
+
+
+def _ecdsa_der(key: Any, sig: bytes, data: bytes) -> None:
+    key.verify(sig, data, ec.ECDSA(hashes.SHA256()))
+
+
+def _ed25519(key: Any, sig: bytes, data: bytes) -> None:
+    key.verify(sig, data)
+
+
+# Declared algorithm -> (the key kind it needs, the checks to try).
+_BY_ALGORITHM: dict[str, tuple[str, tuple[Check, ...]]] = {
+    "rsa-sha256": ("rsa", (_rsa_pkcs_sha256,)),
+    "rsa-sha512": ("rsa", (_rsa_pkcs_sha512,)),
+    "rsa-v1_5-sha256": ("rsa", (_rsa_pkcs_sha256,)),
+    "rsa-pss-sha512": ("rsa", (_rsa_pss,)),
+    "ecdsa-p256-sha256": ("ec", (_ecdsa_raw,)),
+    "ed25519": ("ed25519", (_ed25519,)),
+}
+
+
+def _checks(request: SignedRequest, kind: str) -> tuple[Check, ...]:
+    """The verifications to try, in order, for the declared algorithm and the key's kind."""
     alg = (request.algorithm or "").lower()
-
-    def rsa_pkcs(h: hashes.HashAlgorithm) -> Any:
-        return lambda: key.verify(sig, data, padding.PKCS1v15(), h)
-
-    def rsa_pss() -> None:
-        key.verify(sig, data, padding.PSS(padding.MGF1(hashes.SHA512()), 64), hashes.SHA512())
-
-    def ecdsa_raw() -> None:
-        if len(sig) != 64:
-            raise InvalidSignature()
-        der = utils.encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
-        key.verify(der, data, ec.ECDSA(hashes.SHA256()))
-
-    def ecdsa_der() -> None:
-        key.verify(sig, data, ec.ECDSA(hashes.SHA256()))
-
-    def ed() -> None:
-        key.verify(sig, data)
-
-    is_rsa = isinstance(key, rsa.RSAPublicKey)
-    is_ec = isinstance(key, ec.EllipticCurvePublicKey)
-    is_ed = isinstance(key, ed25519.Ed25519PublicKey)
-    table: dict[str, tuple[bool, list[Any]]] = {
-        "rsa-sha256": (is_rsa, [rsa_pkcs(hashes.SHA256())]),
-        "rsa-sha512": (is_rsa, [rsa_pkcs(hashes.SHA512())]),
-        "rsa-v1_5-sha256": (is_rsa, [rsa_pkcs(hashes.SHA256())]),
-        "rsa-pss-sha512": (is_rsa, [rsa_pss]),
-        "ecdsa-p256-sha256": (is_ec, [ecdsa_raw]),
-        "ed25519": (is_ed, [ed]),
-    }
-    if alg in table:
-        fits, checks = table[alg]
-        if not fits:
-            raise SignatureError("unsupported-algorithm", f"{alg} with a {type(key).__name__}")
+    declared = _BY_ALGORITHM.get(alg)
+    if declared is not None:
+        needed, checks = declared
+        if needed != kind:
+            raise SignatureError("unsupported-algorithm", f"{alg} with a {kind} key")
         return checks
     if alg in ("", "hs2019"):
         # "hs2019" (and a 9421 signature without alg) means: the algorithm follows from the key.
-        if is_rsa:
-            return [rsa_pkcs(hashes.SHA256()), rsa_pss, rsa_pkcs(hashes.SHA512())]
-        if is_ec:
-            return [ecdsa_raw, ecdsa_der] if request.scheme == "rfc9421" else [ecdsa_der, ecdsa_raw]
-        if is_ed:
-            return [ed]
+        if kind == "rsa":
+            return (_rsa_pkcs_sha256, _rsa_pss, _rsa_pkcs_sha512)
+        if kind == "ec":
+            return (_ecdsa_raw, _ecdsa_der) if request.scheme == "rfc9421" else (_ecdsa_der, _ecdsa_raw)
+        if kind == "ed25519":
+            return (_ed25519,)
     raise SignatureError("unsupported-algorithm", alg or "none")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urldefrag
 
 from aiohttp import web
 
@@ -66,7 +65,7 @@ async def authenticate(
     except signatures.SignatureError as e:
         raise AuthError(401, e.reason) from e
     # A blocked account or domain is refused before its key is looked up: we never fetch from it.
-    if await runtime.is_blocked(urldefrag(signed.key_id).url):
+    if await runtime.is_blocked(signed.key_id.split("#", 1)[0]):
         raise AuthError(403, "blocked", signed.key_id)
     actors = runtime.actors
     assert actors is not None
