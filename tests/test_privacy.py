@@ -175,8 +175,14 @@ async def test_no_member_data_leaves_the_server_in_any_flow(make_server, peer, c
         assert (await mo.get(f"/organize/campaigns/{public}/pledgers.csv")).status == 403
         await mo.close()
 
-    # Then the erasures and deletes, which federate too.
+    # Then the erasures and deletes, which federate too: Ilse's erasure on A takes A's aggregate out of C's totals.
     await actions.remove_member(a.runtime, ilse_id)
+
+    async def aggregate_withdrawn():
+        state = await actions.campaign(c.runtime, public)
+        return state.tally.partner_groups == 0 and state.tally.pledgers == 3
+
+    await eventually(aggregate_withdrawn)
     await actions.delete_campaign(c.runtime, followers_only)
     await peer.wait_for(lambda r: r.json and r.json.get("type") == "Delete")
     await eventually(lambda: _queues_empty(a, c))
