@@ -169,3 +169,22 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
         await asyncio.sleep(interval)
+
+
+async def database_snapshot(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:
+    """The whole content of every table, to prove a refused request left nothing behind. A cached actor's
+    fetched_at (its last column) is left out: a bad signature may refetch the signer's key, once a minute, to
+    catch a rotation; the row's content stays the same."""
+    tables = [
+        r[0]
+        for r in await runtime.db.fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    out = {}
+    for table in tables:
+        rows = [tuple(r) for r in await runtime.db.fetchall(f'SELECT * FROM "{table}"')]
+        if table == "remote_actors":
+            rows = [r[:-1] for r in rows]
+        out[table] = sorted(rows, key=repr)
+    return out

@@ -28,7 +28,7 @@ from aiohttp import web
 from fedgroup import actions, datadir, passwords
 from fedgroup.activitypub.campaign_inbox import MAX_COMMENT
 from fedgroup.activitypub.inbox import MAX_BODY_BYTES, MAX_RECIPIENTS
-from tests.conftest import RunningServer, eventually, key_pair
+from tests.conftest import RunningServer, database_snapshot, eventually, key_pair
 from tests.fixture_world import FIXTURES, FixtureWorld
 from tests.peer import FakeActor, FakeMastodon, cavage_sign, free_socket
 from tests.web_client import WebClient
@@ -394,25 +394,6 @@ async def drained(server) -> bool:
     return pending == 0
 
 
-async def snapshot(runtime) -> dict[str, list[tuple]]:
-    """The whole content of every table (but when a cached actor was last fetched)."""
-    tables = [
-        r[0]
-        for r in await runtime.db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    out = {}
-    for table in tables:
-        rows = [tuple(r) for r in await runtime.db.fetchall(f'SELECT * FROM "{table}"')]
-        if table == "remote_actors":
-            # A bad signature refetches the signer's key (at most once a minute, for rotation): the cache
-            # row may be refreshed, with the same content; only its fetched_at (the last column) moves.
-            rows = [r[:-1] for r in rows]
-        out[table] = sorted(rows, key=repr)
-    return out
-
-
 def changed_tables(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> dict[str, Any]:
     return {t: (len(before.get(t, [])), len(rows)) for t, rows in after.items() if before.get(t) != rows}
 
@@ -451,7 +432,7 @@ async def test_hostile_request(world, hostile: Case):
     server = world.server
     sent = as_sent(world, hostile.build(world))
     await eventually(lambda: drained(server))
-    before = await snapshot(server.runtime)
+    before = await database_snapshot(server.runtime)
     started = time.perf_counter()
     if hostile.name in ("body-10mb-chunked", "gzip-bomb", "deflate-bomb"):
         # The server must stop reading at its limit: far less than the 10 MB on the wire is ever held.
@@ -473,7 +454,7 @@ async def test_hostile_request(world, hostile: Case):
     assert world.context_requests == [], "a JSON-LD context was fetched"
     if status >= 400:
         await asyncio.sleep(0.02)
-        after = await snapshot(server.runtime)
+        after = await database_snapshot(server.runtime)
         assert changed_tables(before, after) == {}, f"{hostile.name} left rows behind"
         return
     doc = json.loads(sent.body)
@@ -485,7 +466,7 @@ async def test_hostile_request(world, hostile: Case):
     )
     assert (state, error) == ("done", None), f"{hostile.name}: processing {state} {error}"
     await eventually(lambda: drained(server))
-    after = await snapshot(server.runtime)
+    after = await database_snapshot(server.runtime)
     changed = changed_tables(before, after)
     assert set(changed) <= hostile.may_change, f"{hostile.name} changed {changed}"
     added = [row for row in after["comments"] if row not in before["comments"]]
@@ -509,11 +490,11 @@ async def test_odd_fixture_leaves_no_trace_when_refused(world, name):
         doc = fixtures.load(f"odd/{name}")
         signer = doc["actor"].replace("/users/bob", "/users/alice") if "mismatch" in name else None
         await eventually(lambda: drained(server))
-        before = await snapshot(server.runtime)
+        before = await database_snapshot(server.runtime)
         status, text = await fixtures.post(doc, world.inbox, signed_by=signer)
         RESULTS[f"odd/{name}"] = status
         assert status < 500 and status in (202, 400, 403, 413), f"{name}: {status} {text}"
-        after = await snapshot(server.runtime)
+        after = await database_snapshot(server.runtime)
         if status >= 400:
             changed = changed_tables(before, after)
             # The signer's key is fetched and cached before the document is judged (the 403).

@@ -17,26 +17,10 @@ import pytest
 
 from fedgroup import actions
 from fedgroup.activitypub.throttle import HostThrottle
-from tests.conftest import MovableClock, eventually
+from tests.conftest import MovableClock, database_snapshot, eventually
 from tests.peer import FakeActor, FakeMastodon, cavage_sign
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
-
-
-async def snapshot(runtime) -> dict[str, list[tuple]]:
-    tables = [
-        r[0]
-        for r in await runtime.db.fetchall(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    out = {}
-    for table in tables:
-        rows = await runtime.db.fetchall(f'SELECT * FROM "{table}"')
-        if table == "remote_actors":  # a bad signature refetches the key: the cache may be refreshed, no more
-            rows = [(r[0], r[8], r[9]) for r in rows]  # id, key_id, public key
-        out[table] = sorted(map(tuple, rows), key=repr)
-    return out
 
 
 async def raw_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str, dict[str, str]]:
@@ -124,13 +108,13 @@ async def test_each_signature_attack_is_refused_with_its_reason_and_stores_nothi
         ("hmac algorithm", body, hmac, 401, "unsupported-algorithm"),
         ("signature not base64", body, bad_base64, 401, "malformed-signature"),
     ]  # fmt: skip
-    before = await snapshot(server.runtime)
+    before = await database_snapshot(server.runtime)
     verdicts = []
     for name, sent_body, headers, status, reason in attacks:
         got = await raw_post(inbox, sent_body, headers)
         verdicts.append((name, got[0], got[1]))
         assert (got[0], got[1]) == (status, reason), f"{name}: {got[0]} {got[1]!r}"
-        assert await snapshot(server.runtime) == before, f"{name} left something behind"
+        assert await database_snapshot(server.runtime) == before, f"{name} left something behind"
     assert [c for (c,) in await server.runtime.db.fetchall("SELECT content FROM comments")] == [
         "<p>hello</p>",
         "<p>hello</p>",
@@ -148,7 +132,7 @@ async def test_a_replayed_request_is_answered_but_processed_once(setup):
     received = await server.runtime.db.fetchone(
         "SELECT received_at, state FROM inbox_activities WHERE id = ?", (activity["id"],)
     )
-    before = await snapshot(server.runtime)
+    before = await database_snapshot(server.runtime)
     for _ in range(3):  # byte for byte the same request, its signature still fresh
         status, text, _ = await raw_post(inbox, body, headers)
         assert (status, text) == (202, "")
@@ -158,7 +142,7 @@ async def test_a_replayed_request_is_answered_but_processed_once(setup):
         inbox, changed, cavage_sign("POST", inbox, changed, alice.key_id, alice.private_pem)
     )
     assert status == 202
-    assert await snapshot(server.runtime) == before
+    assert await database_snapshot(server.runtime) == before
     assert (
         await server.runtime.db.fetchone(
             "SELECT received_at, state FROM inbox_activities WHERE id = ?", (activity["id"],)
