@@ -19,6 +19,7 @@ import orjson
 from fedgroup import campaign_state, campaigns, passwords, sanitize, store
 from fedgroup.activitypub import discovery, moderation, outbox, vocab
 from fedgroup.activitypub.fetch import FetchError
+from fedgroup.activitypub.parse import is_http_url
 from fedgroup.campaigns import CampaignError, Goal, PledgeOption
 from fedgroup.passwords import PasswordError
 from fedgroup.runtime import Runtime
@@ -613,7 +614,7 @@ async def report_account(runtime: Runtime, account: str, comment: str, objects: 
         raise ActionError("that is an account of ours", "account")
     extra = list(dict.fromkeys(o.strip() for o in objects if o.strip()))
     if len(extra) > moderation.MAX_OBJECTS or not all(
-        o.startswith(("https://", "http://")) and len(o) <= moderation.MAX_OBJECT_ID for o in extra
+        is_http_url(o) and len(o) <= moderation.MAX_OBJECT_ID for o in extra
     ):
         raise ActionError("reported posts are given by their URLs", "objects")
     comment = sanitize.clean_text(comment.strip(), moderation.MAX_COMMENT)
