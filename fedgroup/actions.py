@@ -726,12 +726,14 @@ async def set_role(runtime: Runtime, member_id: int, role: str) -> None:
 
 async def ensure_first_admin(runtime: Runtime) -> str | None:
     """On a server with no members yet, create the admin account; returns its one-time password."""
+    if await store.members.count(runtime.db.reader):
+        return None  # the usual start: no password to hash (argon2 costs ~0.1 s)
     password = secrets.token_urlsafe(12)
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
     now = runtime.now()
 
     async def job(conn: aiosqlite.Connection) -> bool:
-        if await store.members.listing(conn):
+        if await store.members.count(conn):  # checked again: a CLI command may have added one meanwhile
             return False
         await store.members.add(conn, FIRST_ADMIN, "admin", None, password_hash, now)
         return True

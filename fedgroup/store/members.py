@@ -65,6 +65,11 @@ async def listing(conn: aiosqlite.Connection) -> list[Member]:
     return [Member(*r) for r in rows]
 
 
+async def count(conn: aiosqlite.Connection) -> int:
+    row = await fetchone(conn, "SELECT COUNT(*) FROM members")
+    return int(row[0]) if row else 0
+
+
 async def count_admins(conn: aiosqlite.Connection) -> int:
     row = await fetchone(conn, "SELECT COUNT(*) FROM members WHERE role = 'admin'")
     return int(row[0]) if row else 0
