@@ -221,3 +221,30 @@ def percentile(values: list[float], p: float) -> float:
 
 def median(values: list[float]) -> float:
     return percentile(values, 50)
+
+
+async def post_all(
+    url: str, requests: list[tuple[bytes, dict[str, str]]], concurrency: int, time_limit: float
+) -> tuple[float, dict[int, int]]:
+    """POST every (body, headers) with `concurrency` clients, stopping at `time_limit` seconds; returns the
+    seconds taken and a count per status."""
+    import asyncio
+
+    import aiohttp
+
+    statuses: dict[int, int] = {}
+    queue = iter(requests)
+    deadline = time.monotonic() + time_limit
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
+        async def worker() -> None:
+            for body, headers in queue:
+                if time.monotonic() > deadline:
+                    return
+                async with session.post(url, data=body, headers=headers) as r:
+                    await r.read()
+                    statuses[r.status] = statuses.get(r.status, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started, statuses

@@ -25,12 +25,10 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import BENCH_DIR, cavage_sign, env_int, free_socket, load_private, median, start  # noqa: E402
+import seed  # noqa: E402
+from common import BENCH_DIR, cavage_sign, env_int, load_private, median  # noqa: E402
 
-from fedgroup import actions, datadir, store  # noqa: E402
-from fedgroup import config as config_module  # noqa: E402
-from fedgroup.app import create_app  # noqa: E402
-from fedgroup.runtime import RUNTIME  # noqa: E402
+from fedgroup import actions, store  # noqa: E402
 
 FOLLOWERS = env_int("BENCH_FANOUT_FOLLOWERS", 1000)
 INBOXES = env_int("BENCH_FANOUT_INBOXES", 200)
@@ -126,13 +124,7 @@ async def baseline_round(
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        data_dir = Path(tmp) / "group"
-        await datadir.create(data_dir, f"http://127.0.0.1:{port}", "Bench", handle="bench", listen_port=port)
-        app = create_app(config_module.load(data_dir))
-        server = await start(app, sock)
-        runtime = app[RUNTIME]
+        server, runtime = await seed.group_server(Path(tmp) / "group")
         key_file = Path(tmp) / "group.pem"
         key_file.write_text(runtime.site.group_public_key)
         receivers = Receivers(key_file, runtime.ids.group_key)
@@ -140,7 +132,7 @@ async def main() -> None:
             inboxes = receivers.inboxes()
             now = runtime.now()
 
-            async def seed(conn: store.db.aiosqlite.Connection) -> None:
+            async def add_followers(conn: store.db.aiosqlite.Connection) -> None:
                 for i in range(FOLLOWERS):
                     shared = inboxes[i % len(inboxes)]
                     actor = shared.replace("/inbox", f"/users/f{i}")
@@ -148,7 +140,7 @@ async def main() -> None:
                         conn, actor, f"{actor}#follow", "accepted", f"{actor}/inbox", shared, now
                     )
 
-            await runtime.db.write(seed)
+            await runtime.db.write(add_followers)
             ours, theirs, lost, refused = [], [], 0, 0
             ours_first, theirs_first = [], []
             private_key = load_private(runtime.site.group_private_key)

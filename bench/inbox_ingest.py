@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -25,19 +24,20 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import aiosqlite
 from aiohttp import web
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fedgroup import actions, datadir  # noqa: E402
+import seed  # noqa: E402
+from common import free_socket, post_all, start  # noqa: E402
+
+from fedgroup import actions  # noqa: E402
 from fedgroup import config as config_module  # noqa: E402
 from fedgroup.activitypub.signatures import sign_request  # noqa: E402
-from fedgroup.app import create_app  # noqa: E402
-from fedgroup.runtime import RUNTIME  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "2000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -51,19 +51,6 @@ NO_HOST_LIMIT = (
     if "inbox_requests_per_minute_per_host" in {f.name for f in fields(config_module.Config)}
     else {}
 )
-
-
-def free_socket() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-async def start(app: web.Application, sock: socket.socket) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.SockSite(runner, sock).start()
-    return runner
 
 
 def remote_actors(base: str, keys: list[rsa.RSAPrivateKey]) -> tuple[web.Application, dict[str, str]]:
@@ -113,26 +100,6 @@ def signed_requests(
     return out
 
 
-async def blast(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> tuple[float, dict[int, int]]:
-    """POST every request with bounded concurrency; returns seconds taken and a count per status."""
-    statuses: dict[int, int] = {}
-    queue = iter(requests)
-    deadline = time.monotonic() + TIME_LIMIT
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
-
-        async def worker() -> None:
-            for body, headers in queue:
-                if time.monotonic() > deadline:
-                    return
-                async with session.post(url, data=body, headers=headers) as r:
-                    await r.read()
-                    statuses[r.status] = statuses.get(r.status, 0) + 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return time.perf_counter() - started, statuses
-
-
 def raw_baseline(db: aiosqlite.Connection, pems: dict[str, str]) -> web.Application:
     """The naive pipeline: verify the cavage RSA signature with a cached key, parse, insert, commit."""
     keys = {f"{a}#main-key": serialization.load_pem_public_key(p.encode()) for a, p in pems.items()}
@@ -176,23 +143,15 @@ async def main() -> None:
         remote_app, pems = remote_actors(remote_base, keys)
         remote = await start(remote_app, remote_sock)
 
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        data_dir = Path(tmp) / "group"
-        await datadir.create(
-            data_dir, f"http://127.0.0.1:{port}", "Bench", handle="bench", listen_port=port, **NO_HOST_LIMIT
-        )
-        app = create_app(config_module.load(data_dir))
-        server = await start(app, sock)
-        runtime = app[RUNTIME]
+        server, runtime = await seed.group_server(Path(tmp) / "group", **NO_HOST_LIMIT)
         campaign = runtime.ids.campaign(
             await actions.create_campaign(runtime, "Bench", "b", visibility="public")
         )
-        inbox = f"http://127.0.0.1:{port}/groups/bench/inbox"
+        inbox = runtime.ids.inbox
 
         # Warm the key cache: one request per actor, not timed.
         warm = signed_requests(inbox, campaign, runtime.ids.group, remote_base, keys, ACTORS, "warm")
-        await blast(inbox, warm)
+        await post_all(inbox, warm, CONCURRENCY, TIME_LIMIT)
 
         db = await aiosqlite.connect(Path(tmp) / "raw.sqlite3")
         await db.execute("PRAGMA journal_mode=WAL")
@@ -207,11 +166,13 @@ async def main() -> None:
         ours_rates, raw_rates, statuses, raw_statuses = [], [], {}, {}
         for round_no in range(ROUNDS):
             timed = signed_requests(inbox, campaign, runtime.ids.group, remote_base, keys, N, f"t{round_no}")
-            seconds, statuses = await blast(inbox, timed)
+            seconds, statuses = await post_all(inbox, timed, CONCURRENCY, TIME_LIMIT)
             ours_rates.append(statuses.get(202, 0) / seconds)
             await drained(runtime)
-            raw_requests = signed_requests(raw_url, campaign, runtime.ids.group, remote_base, keys, N, f"r{round_no}")
-            raw_seconds, raw_statuses = await blast(raw_url, raw_requests)
+            raw_requests = signed_requests(
+                raw_url, campaign, runtime.ids.group, remote_base, keys, N, f"r{round_no}"
+            )
+            raw_seconds, raw_statuses = await post_all(raw_url, raw_requests, CONCURRENCY, TIME_LIMIT)
             raw_rates.append(raw_statuses.get(202, 0) / raw_seconds)
         stored = await runtime.db.scalar("SELECT COUNT(*) FROM inbox_activities")
         await server.cleanup()

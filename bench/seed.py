@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fedgroup import actions, store
+from aiohttp import web
+
+from fedgroup import actions, datadir, store
+from fedgroup import config as config_module
+from fedgroup.app import create_app
 from fedgroup.campaigns import parse_goal, parse_option
-from fedgroup.runtime import Runtime
+from fedgroup.runtime import RUNTIME, Runtime
 
 OPTIONS = ("Come to the meeting=people:1", "Leaflet for 2 hours=hours:2", "Give 20=money:20")
 GOALS = ("people:500", "hours:800", "money:5000:EUR")
@@ -50,3 +55,17 @@ async def member_pledges(runtime: Runtime, campaign_id: int, members: int) -> No
     for i in range(members):
         member_id = await actions.add_member(runtime, f"Member {i}", "member")
         await actions.pledge(runtime, member_id, campaign_id, option=OPTIONS[i % len(OPTIONS)].split("=")[0])
+
+
+async def group_server(data_dir: Path, **settings: Any) -> tuple[web.AppRunner, Runtime]:
+    """A fresh group in `data_dir`, served in this process on a free loopback port (workers running)."""
+    from common import free_socket, start
+
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    await datadir.create(
+        data_dir, f"http://127.0.0.1:{port}", "Bench", handle="bench", listen_port=port, **settings
+    )
+    app = create_app(config_module.load(data_dir))
+    runner = await start(app, sock)
+    return runner, app[RUNTIME]

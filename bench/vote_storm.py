@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import aiosqlite
 from aiohttp import web
 
@@ -34,14 +33,10 @@ from common import (  # noqa: E402
     free_socket,
     load_public,
     new_key,
+    post_all,
     public_pem,
     start,
 )
-
-from fedgroup import config as config_module  # noqa: E402
-from fedgroup import datadir  # noqa: E402
-from fedgroup.app import create_app  # noqa: E402
-from fedgroup.runtime import RUNTIME  # noqa: E402
 
 VOTES = env_int("BENCH_VOTES", 2000)
 KEYS = env_int("BENCH_VOTE_KEYS", 10)
@@ -109,25 +104,6 @@ def votes(
     return out
 
 
-async def burst(url: str, requests: list[tuple[bytes, dict[str, str]]]) -> tuple[float, dict[int, int]]:
-    statuses: dict[int, int] = {}
-    queue = iter(requests)
-    deadline = time.monotonic() + TIME_LIMIT
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
-
-        async def worker() -> None:
-            for body, headers in queue:
-                if time.monotonic() > deadline:
-                    return
-                async with session.post(url, data=body, headers=headers) as r:
-                    await r.read()
-                    statuses[r.status] = statuses.get(r.status, 0) + 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return time.perf_counter() - started, statuses
-
-
 def raw_handler(db: aiosqlite.Connection, keys: dict[str, Any]) -> web.Application:
     async def inbox(request: web.Request) -> web.Response:
         body = await request.read()
@@ -165,24 +141,18 @@ async def main() -> None:
         mastodon = FakeMastodon(keys)
         remote = await start(mastodon.app(), *remote_socks)
 
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        data_dir = Path(tmp) / "group"
-        await datadir.create(data_dir, f"http://127.0.0.1:{port}", "Bench", handle="bench", listen_port=port)
-        app = create_app(config_module.load(data_dir))
-        server = await start(app, sock)
-        runtime = app[RUNTIME]
+        server, runtime = await seed.group_server(Path(tmp) / "group")
         mastodon.group_key[runtime.ids.group_key] = load_public(runtime.site.group_public_key)
         follower_inboxes = [f"{follower_base}/f{i}/inbox" for i in range(FOLLOWER_INBOXES)]
         await seed.followers(runtime, 50, follower_inboxes)
         campaign_id = await seed.campaign(runtime, "Vote storm")
         campaign = runtime.ids.campaign(campaign_id)
         interval = runtime.config.totals_update_seconds
-        inbox = f"http://127.0.0.1:{port}/groups/bench/inbox"
+        inbox = runtime.ids.inbox
         requests = votes(inbox, campaign, runtime.ids.group, voter_bases, keys, "v")
 
         started = time.perf_counter()
-        seconds, statuses = await burst(inbox, requests)
+        seconds, statuses = await post_all(inbox, requests, CONCURRENCY, TIME_LIMIT)
 
         async def counted() -> bool:
             return (
@@ -217,8 +187,11 @@ async def main() -> None:
         raw_sock = free_socket()
         raw_url = f"http://127.0.0.1:{raw_sock.getsockname()[1]}/inbox"
         raw = await start(raw_handler(db, raw_keys), raw_sock)
-        raw_seconds, raw_statuses = await burst(
-            raw_url, votes(raw_url, campaign, runtime.ids.group, voter_bases, keys, "r")
+        raw_seconds, raw_statuses = await post_all(
+            raw_url,
+            votes(raw_url, campaign, runtime.ids.group, voter_bases, keys, "r"),
+            CONCURRENCY,
+            TIME_LIMIT,
         )
         raw_stored = (await (await db.execute("SELECT COUNT(*) FROM inbox")).fetchone())[0]
         await raw.cleanup()
