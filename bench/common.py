@@ -248,3 +248,39 @@ async def post_all(
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return time.perf_counter() - started, statuses
+
+
+# -- the raw baseline inbox ------------------------------------------------------------------------------
+
+
+async def raw_inbox(db_path: Path, keys: dict[str, Any]) -> tuple[web.AppRunner, str, Any]:
+    """The naive pipeline a signed inbox needs at the least, on a free loopback port: verify the cavage RSA
+    signature with a pre-loaded key, parse the JSON, insert one row, one commit per request.
+    Returns (runner, inbox URL, the aiosqlite connection to close)."""
+    import json
+
+    import aiosqlite
+
+    db = await aiosqlite.connect(db_path)
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.execute("CREATE TABLE inbox (id TEXT PRIMARY KEY, actor TEXT, document BLOB)")
+
+    async def inbox(request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            cavage_verify(request, body, keys)
+        except BadSignature:
+            return web.Response(status=401)
+        doc = json.loads(body)
+        await db.execute(
+            "INSERT INTO inbox (id, actor, document) VALUES (?, ?, ?)", (doc["id"], doc["actor"], body)
+        )
+        await db.commit()
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_post("/inbox", inbox)
+    sock = free_socket()
+    runner = await start(app, sock)
+    return runner, f"http://127.0.0.1:{sock.getsockname()[1]}/inbox", db

@@ -10,8 +10,6 @@ carry the same load-generation overhead.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import json
 import os
 import statistics
@@ -20,20 +18,18 @@ import tempfile
 import time
 from dataclasses import fields
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from aiohttp import web
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import seed  # noqa: E402
-from common import free_socket, post_all, start  # noqa: E402
+from common import free_socket, post_all, raw_inbox, start  # noqa: E402
 
 from fedgroup import actions  # noqa: E402
 from fedgroup import config as config_module  # noqa: E402
@@ -100,41 +96,6 @@ def signed_requests(
     return out
 
 
-def raw_baseline(db: aiosqlite.Connection, pems: dict[str, str]) -> web.Application:
-    """The naive pipeline: verify the cavage RSA signature with a cached key, parse, insert, commit."""
-    keys = {f"{a}#main-key": serialization.load_pem_public_key(p.encode()) for a, p in pems.items()}
-
-    async def inbox(request: web.Request) -> web.Response:
-        body = await request.read()
-        params = dict(part.split("=", 1) for part in request.headers["Signature"].replace('"', "").split(","))
-        names = params["headers"].split()
-        lines = []
-        for name in names:
-            if name == "(request-target)":
-                lines.append(f"(request-target): post {request.path}")
-            else:
-                lines.append(f"{name}: {request.headers[name]}")
-        digest = "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode()
-        if request.headers.get("Digest") != digest:
-            return web.Response(status=400)
-        parsedate_to_datetime(request.headers["Date"])
-        key = keys[params["keyId"]]
-        key.verify(  # type: ignore[union-attr]
-            base64.b64decode(params["signature"] + "=" * (-len(params["signature"]) % 4)),
-            "\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256(),
-        )  # fmt: skip
-        doc = json.loads(body)
-        await db.execute(
-            "INSERT INTO inbox (id, actor, document) VALUES (?, ?, ?)", (doc["id"], doc["actor"], body)
-        )
-        await db.commit()
-        return web.Response(status=202)
-
-    app = web.Application()
-    app.router.add_post("/inbox", inbox)
-    return app
-
-
 async def main() -> None:
     keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(ACTORS)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,13 +114,8 @@ async def main() -> None:
         warm = signed_requests(inbox, campaign, runtime.ids.group, remote_base, keys, ACTORS, "warm")
         await post_all(inbox, warm, CONCURRENCY, TIME_LIMIT)
 
-        db = await aiosqlite.connect(Path(tmp) / "raw.sqlite3")
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("CREATE TABLE inbox (id TEXT PRIMARY KEY, actor TEXT, document BLOB)")
-        raw_sock = free_socket()
-        raw_url = f"http://127.0.0.1:{raw_sock.getsockname()[1]}/inbox"
-        raw = await start(raw_baseline(db, pems), raw_sock)
+        raw_keys = {f"{a}#main-key": serialization.load_pem_public_key(p.encode()) for a, p in pems.items()}
+        raw, raw_url, db = await raw_inbox(Path(tmp) / "raw.sqlite3", raw_keys)
 
         # Rounds alternate between the two, so that a change in the machine's load hits both alike; before
         # each raw round fedgroup finishes processing what it took in (so it steals no time from the raw).

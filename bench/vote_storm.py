@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,6 +34,7 @@ from common import (  # noqa: E402
     new_key,
     post_all,
     public_pem,
+    raw_inbox,
     start,
 )
 
@@ -104,25 +104,6 @@ def votes(
     return out
 
 
-def raw_handler(db: aiosqlite.Connection, keys: dict[str, Any]) -> web.Application:
-    async def inbox(request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            cavage_verify(request, body, keys)
-        except BadSignature:
-            return web.Response(status=401)
-        doc = json.loads(body)
-        await db.execute(
-            "INSERT INTO inbox (id, actor, document) VALUES (?, ?, ?)", (doc["id"], doc["actor"], body)
-        )
-        await db.commit()
-        return web.Response(status=202)
-
-    app = web.Application()
-    app.router.add_post("/inbox", inbox)
-    return app
-
-
 async def until(check: Any, limit: float) -> bool:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -176,17 +157,11 @@ async def main() -> None:
         await server.cleanup()
         updates = mastodon.updates()
 
-        db = await aiosqlite.connect(Path(tmp) / "raw.sqlite3")
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=NORMAL")
-        await db.execute("CREATE TABLE inbox (id TEXT PRIMARY KEY, actor TEXT, document BLOB)")
         raw_keys = {
             f"{voter_bases[i % HOSTS]}/users/u{i}#main-key": load_public(mastodon.pems[i % KEYS])
             for i in range(VOTES)
         }
-        raw_sock = free_socket()
-        raw_url = f"http://127.0.0.1:{raw_sock.getsockname()[1]}/inbox"
-        raw = await start(raw_handler(db, raw_keys), raw_sock)
+        raw, raw_url, db = await raw_inbox(Path(tmp) / "raw.sqlite3", raw_keys)
         raw_seconds, raw_statuses = await post_all(
             raw_url,
             votes(raw_url, campaign, runtime.ids.group, voter_bases, keys, "r"),
