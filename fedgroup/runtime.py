@@ -42,6 +42,7 @@ class Runtime:
     site: store.site.Site
     clock: Clock
     ids: LocalIds = field(init=False)
+    arrivals: store.inbox.Arrivals = field(init=False)
     group_signer: Signer = field(init=False)
     instance_signer: Signer = field(init=False)
     http: HttpClient | None = None
@@ -55,6 +56,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.ids = LocalIds(self.config.base_url, self.site.handle)
+        self.arrivals = store.inbox.Arrivals(self.db)
         self.group_signer = Signer(
             self.ids.group_key, signatures.load_private_key(self.site.group_private_key)
         )

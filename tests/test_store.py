@@ -61,3 +61,39 @@ async def test_writes_are_committed_before_they_are_acknowledged(tmp_path):
                 other.close()
     with pytest.raises(store.DatabaseError):
         await db.write(lambda conn: conn.execute("SELECT 1"))
+
+
+async def test_arrivals_are_acknowledged_only_once_committed_and_survive_a_caller_leaving(tmp_path):
+    import sqlite3
+    from datetime import UTC, datetime
+
+    path = tmp_path / "db.sqlite3"
+    async with store.Database(path) as db:
+        arrivals = store.inbox.Arrivals(db)
+        commits_before = await db.scalar("SELECT COUNT(*) FROM inbox_activities")
+        assert commits_before == 0
+        now = datetime.now(UTC)
+
+        async def arrive(n: int) -> int:
+            await arrivals.add(f"https://x.example/a/{n}", "https://x.example/u", "Create", "{}", now)
+            other = sqlite3.connect(path)  # what another process (or a restart) would find
+            try:
+                found = other.execute(
+                    "SELECT COUNT(*) FROM inbox_activities WHERE id = ?", (f"https://x.example/a/{n}",)
+                ).fetchone()[0]
+            finally:
+                other.close()
+            return found
+
+        found = await asyncio.gather(*(arrive(n) for n in range(50)), arrive(7))  # one duplicate
+        assert found == [1] * 51, "every add returned after its row was committed"
+        assert await db.scalar("SELECT COUNT(*) FROM inbox_activities") == 50
+
+        # A caller that gives up (its client went away) does not take the others' rows with it.
+        task = asyncio.ensure_future(arrive(100))
+        others = asyncio.gather(*(arrive(n) for n in range(101, 110)))
+        await asyncio.sleep(0)
+        task.cancel()
+        assert await others == [1] * 9
+        await asyncio.sleep(0.05)
+        assert await db.scalar("SELECT COUNT(*) FROM inbox_activities") == 60

@@ -196,10 +196,8 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
             raise Rejected(403, "signer-not-actor")
         if await runtime.is_blocked(activity.actor):
             raise Rejected(403, "blocked")
-        added = await runtime.db.write(
-            lambda conn: store.inbox.add(
-                conn, activity.id, activity.actor, activity.type, orjson.dumps(doc).decode(), runtime.now()
-            )
+        await runtime.arrivals.add(
+            activity.id, activity.actor, activity.type, orjson.dumps(doc).decode(), runtime.now()
         )
     except Rejected as e:
         log.info(
@@ -210,7 +208,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
             activity.actor if activity else None,
         )
         return web.Response(status=e.status, text=f"{e.reason}\n", headers=e.headers)
-    if added and runtime.inbox is not None:
+    if runtime.inbox is not None:
         runtime.inbox.wake()
     return web.Response(status=202)
 

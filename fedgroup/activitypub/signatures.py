@@ -22,7 +22,7 @@ from urllib.parse import quote, unquote, urlsplit
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 MIN_RSA_BITS = 2048
 DEFAULT_MAX_SKEW = timedelta(hours=12)
@@ -299,8 +299,9 @@ def _serialize_inner_list(items: list[tuple[Any, dict[str, Any]]], params: Mappi
 # -- helpers shared by both schemes ------------------------------------------------------------------
 
 
-def _headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
-    return headers if isinstance(headers, CIMultiDict) else CIMultiDict(headers)
+def _headers(headers: Mapping[str, str]) -> CIMultiDict[str] | CIMultiDictProxy[str]:
+    """Case-insensitive headers; a request's own (a proxy) are used as they are, not copied."""
+    return headers if isinstance(headers, CIMultiDict | CIMultiDictProxy) else CIMultiDict(headers)
 
 
 def _header_value(headers: CIMultiDict[str], name: str) -> str | None:

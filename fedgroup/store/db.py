@@ -291,7 +291,8 @@ _DB_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 def to_db_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime given to the store")
-    return moment.astimezone(UTC).strftime(_DB_TIME)
+    # The _DB_TIME layout, written by isoformat (several times faster than strftime, on every write).
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_db_time(text: str | None) -> datetime | None:
