@@ -232,6 +232,8 @@ async def test_no_member_data_leaves_the_server_in_any_flow(make_server, peer, c
 
     canaries = [*OLGA, *ROSA, *ILSE, MEMBERS_ONLY_TEXT, invite_token]
     logs = caplog.text
+    print(f"leak test: {len(canaries)} canaries; searched {len(sent)} requests our servers sent, {len(seen)}"
+          f" responses to others, {len(seen_by_c_member)} pages of another member, {len(logs):,} characters of logs")  # fmt: skip
     assert "inbox" in logs and "delivered" in logs, "the logs were captured, at debug level"
     for where, text in [*sent, *seen, ("the logs", logs)]:
         for canary in canaries:
