@@ -19,9 +19,8 @@ from fedgroup import actions, store
 from fedgroup.activitypub import campaign_inbox, jsonld, moderation, outbox
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
-from fedgroup.activitypub.signatures import SignatureError, read_signature
 from fedgroup.activitypub.throttle import HostThrottle
-from fedgroup.activitypub.verification import AuthError, authenticate, request_url
+from fedgroup.activitypub.verification import AuthError, VerifiedSigner, authenticate
 from fedgroup.worker import Worker
 
 if TYPE_CHECKING:
@@ -136,27 +135,15 @@ def _throttle(runtime: Runtime) -> HostThrottle:
     return throttle
 
 
-def _sending_host(runtime: Runtime, request: web.Request) -> str | None:
-    """The host of the signature's keyId, read from the headers alone (no body, no key, no RSA)."""
-    try:
-        signed = read_signature(request.method, request_url(runtime, request), request.headers)
-    except (SignatureError, ValueError):
-        return None  # unsigned or unreadable: refused as such a moment later, without any costly work
-    try:
-        netloc = urlsplit(signed.key_id).netloc.lower()
-    except ValueError:
-        return None
-    return netloc or None
-
-
-def _check_rate(runtime: Runtime, request: web.Request) -> None:
+def _check_rate(runtime: Runtime, signer: VerifiedSigner) -> None:
+    """Charge the verified signer's host. Only after the signature holds: a forger naming someone else's
+    keyId must not spend that server's budget (a bad signature costs us one RSA check, and keys are fetched
+    at most once a minute each)."""
     throttle = _throttle(runtime)
     if not throttle.enabled:
         return
-    host = _sending_host(runtime, request)
-    if host is None:
-        return
-    wait = throttle.take(host, runtime.now().timestamp())
+    host = urlsplit(signer.key_id).netloc.lower()
+    wait = throttle.take(host, runtime.now().timestamp()) if host else None
     if wait is not None:
         raise Rejected(429, "rate-limited", {"Retry-After": str(wait)})
 
@@ -170,7 +157,6 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
     activity: Activity | None = None
     key_id = None
     try:
-        _check_rate(runtime, request)
         body = await _read_body(request)
         raw = _load(body)
         signer = None
@@ -181,6 +167,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
             except AuthError as e:
                 key_id = e.key_id
                 raise Rejected(e.status, e.reason) from e
+            _check_rate(runtime, signer)
         activity, doc = _read(raw)
         if signer is None:
             # A deleted account's key is usually gone (410): never fetch for it, verify only with a cached key.
@@ -193,6 +180,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
                     log.debug("inbox dropped reason=self-delete-unknown-key actor=%s", activity.actor)
                     return web.Response(status=202)
                 raise Rejected(e.status, e.reason) from e
+            _check_rate(runtime, signer)
         key_id = signer.key_id
         if signer.actor_id != activity.actor:
             raise Rejected(403, "signer-not-actor")
