@@ -625,13 +625,14 @@ async def report_account(runtime: Runtime, account: str, comment: str, objects: 
         actor = await runtime.actors.actor(actor_id)
     except FetchError as e:
         raise ActionError(f"cannot fetch {actor_id}: {e}", "account") from e
+    if not actor.shared_inbox:
+        # A report goes to the server, never to the reported person's own inbox.
+        raise ActionError("that server has no shared inbox to send a report to", "account")
     activity = vocab.flag(runtime.ids, outbox.new_activity_id(runtime.ids), actor.id, extra, comment)
     now = runtime.now()
 
     async def job(conn: aiosqlite.Connection) -> None:
-        await outbox.send(
-            conn, activity, "direct", [actor.shared_inbox or actor.inbox], now, signer="instance"
-        )
+        await outbox.send(conn, activity, "direct", [actor.shared_inbox], now, signer="instance")
         await store.reports.add(conn, "sent", activity["id"], actor.id, activity["object"], comment, now)
 
     await runtime.db.write(job)

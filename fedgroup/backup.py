@@ -63,9 +63,15 @@ def create(data_dir: Path, to_file: Path) -> int:
             fd = os.open(to_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as e:
             raise BackupError(f"cannot create {to_file}: {e.strerror}") from e
-        with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w:gz") as archive:
-            archive.add(config_path, arcname=config_module.CONFIG_FILE)
-            archive.add(copy, arcname=config_module.DATABASE_FILE)
+        try:
+            with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w:gz") as archive:
+                archive.add(config_path, arcname=config_module.CONFIG_FILE)
+                archive.add(copy, arcname=config_module.DATABASE_FILE)
+        except BaseException as e:
+            to_file.unlink(missing_ok=True)  # no half-written backup that looks like a whole one
+            if isinstance(e, OSError):
+                raise BackupError(f"cannot write {to_file}: {e.strerror}") from e
+            raise
     return to_file.stat().st_size
 
 

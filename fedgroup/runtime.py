@@ -53,6 +53,7 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     _blocks: store.blocks.BlockSet = field(default_factory=store.blocks.BlockSet, init=False)
     _blocks_read_at: float = field(default=-1e9, init=False)
+    _blocks_changes: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.ids = LocalIds(self.config.base_url, self.site.handle)
@@ -71,11 +72,17 @@ class Runtime:
         """Whether an organizer blocked the actor or its domain. The blocks are read at most once a second
         (a block made here applies at once, one made by a CLI command within a second), not per request."""
         if time.monotonic() - self._blocks_read_at > BLOCKS_MAX_AGE:
-            self._blocks = await store.blocks.load_set(self.db.reader)
-            self._blocks_read_at = time.monotonic()
+            changes_seen = self._blocks_changes
+            blocks = await store.blocks.load_set(self.db.reader)
+            if changes_seen != self._blocks_changes:
+                return blocks.blocks(
+                    actor_id
+                )  # a block came while reading: keep nothing, read again next time
+            self._blocks, self._blocks_read_at = blocks, time.monotonic()
         return self._blocks.blocks(actor_id)
 
     def blocks_changed(self) -> None:
+        self._blocks_changes += 1
         self._blocks_read_at = -BLOCKS_MAX_AGE
 
     def wake_scheduler(self) -> None:

@@ -118,6 +118,9 @@ async def test_our_report_is_sent_by_the_instance_actor_and_names_no_member(make
     assert flag.json["object"] == [troll.id, post]
     assert flag.json["content"] == "Harassing our members"
     assert "Canary" not in flag.body.decode() and "Zq7" not in str(flag.headers)
+    assert flag.path == "/inbox" and "to" not in flag.json, "to the server, addressed to nobody"
+    status, _ = await peer.get(troll, flag.json["id"])
+    assert status == 404, "the reported account cannot fetch the report"
     sent = await _reports(server, "sent")
     assert [(r.remote_actor, r.comment) for r in sent] == [(troll.id, "Harassing our members")]
 
@@ -173,3 +176,22 @@ async def _no_followers(server) -> bool:
 
 async def _queued(server) -> bool:
     return await store.outbox.pending_count(server.runtime.db.reader) > 0
+
+
+async def test_what_a_blocked_actor_sent_before_the_block_is_not_acted_on(make_server, peer):
+    """Accepted (202) a moment before the block, processed after it: the block wins."""
+    from fedgroup.activitypub.inbox import InboxProcessor
+
+    server = await make_server()
+    runtime = server.runtime
+    alice = peer.add_actor("alice", "peer-1")
+    await runtime.inbox.stop()  # hold processing, so that the block falls between arrival and handling
+    follow_doc = {"@context": AS, "id": f"{alice.id}/follows/9", "type": "Follow", "actor": alice.id,
+                  "object": runtime.ids.group}  # fmt: skip
+    assert (await peer.post(alice, server.url("/groups/water/inbox"), follow_doc))[0] == 202
+    await actions.block(runtime, alice.id)
+    runtime.inbox = InboxProcessor(runtime)
+    runtime.inbox.start()
+    await eventually(lambda: _processed(server, follow_doc["id"]))
+    assert await store.follows.count_followers(runtime.db.reader) == 0
+    assert not [r for r in peer.received if r.json and r.json.get("type") == "Accept"]

@@ -381,7 +381,14 @@ class InboxProcessor(Worker):
             if finished:
                 # One write marks the whole batch done. A crash before it only means these handlers run
                 # again after the restart, which they are written to allow.
-                await self.runtime.db.write(lambda conn, done=finished: store.inbox.finish_all(conn, done))
+                try:
+                    await self.runtime.db.write(
+                        lambda conn, done=finished: store.inbox.finish_all(conn, done)
+                    )
+                except Exception:  # the queue must go on: the batch is handled again next time
+                    log.exception("inbox processor could not mark activities done count=%d", len(finished))
+                    await self.idle(self.runtime.config.queue_poll_seconds)
+                    continue
             if batch:
                 continue
             await self.idle(self.runtime.config.queue_poll_seconds)
@@ -392,7 +399,8 @@ class InboxProcessor(Worker):
         try:
             activity = parse_activity(orjson.loads(stored.document))
             handler = self.handlers.get(activity.type)
-            if handler is not None:
+            # Blocked after it arrived: what it would store is what the block erased.
+            if handler is not None and not await self.runtime.is_blocked(activity.actor):
                 await handler(self.runtime, activity)
         except FetchError as e:
             error = f"fetch {e.reason}: {e.detail}"

@@ -169,13 +169,13 @@ def flag(
     ids: LocalIds, activity_id: str, account: str, objects: Sequence[str], comment: str
 ) -> dict[str, Any]:
     """A report about a remote account, sent by our instance actor so no member is named as reporter.
-    Mastodon reads `object` as the account followed by the reported statuses, and the reason as `content`."""
+    Mastodon reads `object` as the account followed by the reported statuses, and the reason as `content`.
+    Addressed to nobody (as Mastodon's): the account it is about is not its audience, and no one may fetch it."""
     return {
         "@context": AS_CONTEXT,
         "id": activity_id,
         "type": "Flag",
         "actor": ids.instance_actor,
-        "to": [account],
         "object": [account, *[o for o in objects if o != account]],
         "content": comment,
     }
