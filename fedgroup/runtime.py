@@ -16,6 +16,7 @@ from fedgroup import store
 from fedgroup.activitypub import signatures
 from fedgroup.activitypub.fetch import HttpClient, Signer, UrlPolicy, make_session
 from fedgroup.activitypub.ids import LocalIds
+from fedgroup.activitypub.throttle import HostThrottle
 from fedgroup.config import Config
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class Runtime:
     clock: Clock
     ids: LocalIds = field(init=False)
     arrivals: store.inbox.Arrivals = field(init=False)
+    inbox_throttle: HostThrottle = field(init=False)
     group_signer: Signer = field(init=False)
     instance_signer: Signer = field(init=False)
     http: HttpClient | None = None
@@ -58,6 +60,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.ids = LocalIds(self.config.base_url, self.site.handle)
         self.arrivals = store.inbox.Arrivals(self.db)
+        self.inbox_throttle = HostThrottle(self.config.inbox_requests_per_minute_per_host)
         self.group_signer = Signer(
             self.ids.group_key, signatures.load_private_key(self.site.group_private_key)
         )

@@ -122,6 +122,6 @@ async def test_a_finished_delivery_never_removes_a_newer_row_that_reused_its_id(
         [newer] = await store.outbox.due(db.reader, T0, (), 10)
         assert newer.id == in_flight.id, "SQLite reused the id (the situation this test is about)"
 
-        await db.write(lambda conn: store.outbox.delivered(conn, in_flight))
+        await db.write(lambda conn: store.outbox.delivered_many(conn, [in_flight]))
         await db.write(lambda conn: store.outbox.retry_later(conn, in_flight, T0, "late"))
         assert await store.outbox.due(db.reader, T0, (), 10) == [newer]

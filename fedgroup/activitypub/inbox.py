@@ -19,7 +19,6 @@ from fedgroup import actions, store
 from fedgroup.activitypub import campaign_inbox, jsonld, moderation, outbox
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
-from fedgroup.activitypub.throttle import HostThrottle
 from fedgroup.activitypub.verification import AuthError, VerifiedSigner, authenticate
 from fedgroup.worker import Worker
 
@@ -124,22 +123,11 @@ def recipient_count(doc: dict[str, Any]) -> int:
     return sum(len(jsonld.as_list(part.get(key))) for part in parts for key in _AUDIENCE_KEYS)
 
 
-THROTTLE_KEY = "inbox-throttle"
-
-
-def _throttle(runtime: Runtime) -> HostThrottle:
-    throttle = runtime.extras.get(THROTTLE_KEY)
-    if throttle is None:
-        throttle = HostThrottle(runtime.config.inbox_requests_per_minute_per_host)
-        runtime.extras[THROTTLE_KEY] = throttle
-    return throttle
-
-
 def _check_rate(runtime: Runtime, signer: VerifiedSigner) -> None:
     """Charge the verified signer's host. Only after the signature holds: a forger naming someone else's
     keyId must not spend that server's budget (a bad signature costs us one RSA check, and keys are fetched
     at most once a minute each)."""
-    throttle = _throttle(runtime)
+    throttle = runtime.inbox_throttle
     if not throttle.enabled:
         return
     host = urlsplit(signer.key_id).netloc.lower()

@@ -109,9 +109,7 @@ async def insert(
 
 
 async def get(conn: aiosqlite.Connection, campaign_id: int) -> CampaignRow | None:
-    # fetchall: one trip to the connection's thread (a cursor's fetchone and close are two more).
-    rows = await fetchall(conn, f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,))
-    return _row(rows[0] if rows else None)
+    return _row(await fetchone(conn, f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)))
 
 
 # Bound parameters per IN (...) list: far below SQLite's limit, and a listing rarely needs a second query.
@@ -122,10 +120,6 @@ def id_chunks(ids: Sequence[int]) -> list[tuple[int, ...]]:
     """`ids` in slices short enough for one `IN (...)` list each."""
     unique = tuple(dict.fromkeys(ids))
     return [unique[i : i + _IDS_PER_QUERY] for i in range(0, len(unique), _IDS_PER_QUERY)]
-
-
-async def goals(conn: aiosqlite.Connection, campaign_id: int) -> list[GoalRow]:
-    return (await goals_of(conn, [campaign_id]))[campaign_id]
 
 
 async def goals_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> dict[int, list[GoalRow]]:

@@ -149,16 +149,9 @@ async def pending_count(conn: aiosqlite.Connection) -> int:
 _THIS_DELIVERY = "id = ? AND activity_id = ?"
 
 
-async def delivered(conn: aiosqlite.Connection, delivery: Delivery) -> None:
-    await conn.execute(f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", (delivery.id, delivery.activity_id))
-    await conn.execute(
-        "UPDATE delivery_hosts SET consecutive_failures = 0, paused_until = NULL WHERE host = ?",
-        (delivery.host,),
-    )
-
-
 async def delivered_many(conn: aiosqlite.Connection, deliveries: Sequence[Delivery]) -> None:
-    """`delivered` for many rows at once (the worker confirms 2xx answers in batches)."""
+    """Rows whose inbox answered 2xx leave the queue, and their hosts count as healthy again (the worker
+    confirms answers in batches)."""
     await conn.executemany(
         f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", [(d.id, d.activity_id) for d in deliveries]
     )

@@ -297,10 +297,6 @@ class TallyInputs:
     group_pledges: list[tuple[int, str]]  # pledgers, contributions JSON
 
 
-async def tally_inputs(conn: aiosqlite.Connection, campaign_id: int) -> TallyInputs:
-    return (await tally_inputs_of(conn, [campaign_id]))[campaign_id]
-
-
 async def tally_inputs_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> dict[int, TallyInputs]:
     """What counts toward each of these campaigns: one query for members' pledges, votes and partner groups'
     aggregates together (a listing reads them all in one trip to the connection's thread)."""
