@@ -284,3 +284,16 @@ async def raw_inbox(db_path: Path, keys: dict[str, Any]) -> tuple[web.AppRunner,
     sock = free_socket()
     runner = await start(app, sock)
     return runner, f"http://127.0.0.1:{sock.getsockname()[1]}/inbox", db
+
+
+async def serve_until_stdin_closes(runner: web.AppRunner, max_seconds: float) -> None:
+    """For a child server process: serve until the parent closes our stdin (or `max_seconds` pass), then exit."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.read), max_seconds)
+    except TimeoutError:
+        pass
+    await runner.cleanup()
+    os._exit(0)  # the stdin reader thread may still be blocked

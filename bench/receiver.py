@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BadSignature, cavage_verify, free_socket, load_public, start  # noqa: E402
+from common import BadSignature, cavage_verify, free_socket, load_public, serve_until_stdin_closes, start  # noqa: E402
 
 
 async def main() -> None:
@@ -62,14 +61,7 @@ async def main() -> None:
     socks = [free_socket() for _ in range(args.ports)]
     runner = await start(app, *socks)
     print(json.dumps([s.getsockname()[1] for s in socks]), flush=True)
-    loop = asyncio.get_running_loop()
-    stdin_closed = loop.run_in_executor(None, sys.stdin.read)
-    try:
-        await asyncio.wait_for(stdin_closed, args.max_seconds)
-    except TimeoutError:
-        pass
-    await runner.cleanup()
-    os._exit(0)  # the stdin reader thread may still be blocked
+    await serve_until_stdin_closes(runner, args.max_seconds)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import sys
 
 from aiohttp import web
+from common import serve_until_stdin_closes
 
 
 async def main() -> None:
@@ -36,13 +35,7 @@ async def main() -> None:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port).start()
-    loop = asyncio.get_running_loop()
-    try:
-        await asyncio.wait_for(loop.run_in_executor(None, sys.stdin.read), args.max_seconds)
-    except TimeoutError:
-        pass
-    await runner.cleanup()
-    os._exit(0)  # the stdin reader thread may still be blocked
+    await serve_until_stdin_closes(runner, args.max_seconds)
 
 
 if __name__ == "__main__":
