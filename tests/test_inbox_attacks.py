@@ -84,6 +84,14 @@ async def test_each_signature_attack_is_refused_with_its_reason_and_stores_nothi
     hmac["Signature"] = hmac["Signature"].replace('algorithm="rsa-sha256"', 'algorithm="hmac-sha256"')
     bad_base64 = signed()
     bad_base64["Signature"] = bad_base64["Signature"].rsplit('signature="', 1)[0] + 'signature="!!notbase64"'
+    # Signed over neither date nor (created), with a fresh-looking created parameter nobody signed.
+    unsigned_created = signed(headers_to_sign=("(request-target)", "host", "digest"))
+    del unsigned_created["Date"]
+    unsigned_created["Signature"] += f",created={int(now.timestamp())}"
+    # Signed for another server (its Host), as a request we or a partner sent there would be.
+    port = int(inbox.split(":")[2].split("/")[0])
+    other_host = cavage_sign("POST", inbox.replace(f":{port}/", f":{port + 1}/"), body, alice.key_id,
+                             alice.private_pem)  # fmt: skip
     attacks = [
         # (name, body, headers, status, reason)
         ("unsigned", body, {"Content-Type": "application/activity+json"}, 401, "missing-signature"),
@@ -108,6 +116,8 @@ async def test_each_signature_attack_is_refused_with_its_reason_and_stores_nothi
          cavage_sign("POST", server.url("/inbox"), body, alice.key_id, alice.private_pem), 401, "bad-signature"),
         ("hmac algorithm", body, hmac, 401, "unsupported-algorithm"),
         ("signature not base64", body, bad_base64, 401, "malformed-signature"),
+        ("created parameter not signed", body, unsigned_created, 401, "date-missing"),
+        ("signed for another host", body, other_host, 401, "host-mismatch"),
     ]  # fmt: skip
     before = await database_snapshot(server.runtime)
     verdicts = []

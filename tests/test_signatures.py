@@ -323,3 +323,98 @@ def test_content_digest_format():
         signatures.content_digest(b'{"hello": "world"}')
         == "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
     )
+
+
+# -- freshness must be signed; the Host must be ours ------------------------------------------------------
+
+
+def _cavage_header(private, names: list[str], lines: list[str], extra: str = "") -> str:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signature = private.sign("\n".join(lines).encode(), padding.PKCS1v15(), hashes.SHA256())
+    return (
+        f'keyId="k",algorithm="rsa-sha256"{extra},headers="{" ".join(names)}",'
+        f'signature="{base64.b64encode(signature).decode()}"'
+    )
+
+
+def test_a_created_parameter_outside_the_signed_list_proves_no_freshness():
+    """A signature over neither `date` nor `(created)` can be replayed for ever; a `created` parameter that
+    is not signed is anyone's to set, so it proves nothing."""
+    private = signatures.load_private_key(MASTODON["private_key_pem"])
+    url, body, now = "https://fedgroup.example/inbox", b"{}", VERIFY_AT
+    digest = signatures.body_digest(body)
+    names = ["(request-target)", "host", "digest"]
+    lines = ["(request-target): post /inbox", "host: fedgroup.example", f"digest: {digest}"]
+    created = int(now.timestamp())
+    headers = {"Host": "fedgroup.example", "Digest": digest}
+    headers["Signature"] = _cavage_header(private, names, lines, f",created={created}")
+    signed = signatures.read_signature("POST", url, headers)
+    signatures.verify(signed, ALICE)  # the signature itself is good: only its freshness is unproven
+    with pytest.raises(SignatureError) as e:
+        signatures.parse_request("POST", url, headers, body, now)
+    assert e.value.reason == "date-missing"
+    # The same with (created) signed is fresh, and refused once too old.
+    names = ["(request-target)", "host", "(created)", "digest"]
+    lines = [*lines[:2], f"(created): {created}", lines[2]]
+    headers["Signature"] = _cavage_header(private, names, lines, f",created={created}")
+    signatures.verify(signatures.parse_request("POST", url, headers, body, now), ALICE)
+    with pytest.raises(SignatureError) as e:
+        signatures.parse_request("POST", url, headers, body, now + timedelta(hours=13))
+    assert e.value.reason == "date-skew"
+
+
+def test_rfc9421_without_created_is_refused():
+    private = signatures.load_private_key(RFC_KEYS["test-key-ed25519"]["private_key_pem"])
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    headers = signatures.sign_request_rfc9421(
+        "GET", "https://a.example/x", None, "k", private, now, algorithm="ed25519"
+    )
+    headers["Signature-Input"] = headers["Signature-Input"].replace(f";created={int(now.timestamp())}", "")
+    assert "created" not in headers["Signature-Input"]
+    with pytest.raises(SignatureError) as e:
+        signatures.parse_request("GET", "https://a.example/x", headers, None, now)
+    assert e.value.reason == "date-missing"
+
+
+@pytest.mark.parametrize(
+    "host,ok",
+    [
+        ("fedgroup.example", True),
+        ("FedGroup.Example", True),
+        ("fedgroup.example:443", True),
+        ("other.example", False),
+        ("fedgroup.example:8443", False),
+        ("fedgroup.example.evil.example", False),
+    ],
+)
+def test_the_signed_host_must_be_ours(host, ok):
+    """A request signed for another server (here: its Host) is refused before any key is looked up, for
+    cavage (which signs the Host header) and RFC 9421 (which signs @authority or @target-uri)."""
+    private = signatures.load_private_key(MASTODON["private_key_pem"])
+    ours = "https://fedgroup.example/campaigns/1"
+    now = VERIFY_AT
+    for sign in (signatures.sign_request, signatures.sign_request_rfc9421):
+        headers = sign("GET", f"https://{host}/campaigns/1", None, "k", private, now)
+        headers["Host"] = host
+        if ok:  # the same host spelled otherwise passes this rule (what was signed over it is another matter)
+            signed = signatures.parse_request("GET", ours, headers, None, now)
+            if host == "fedgroup.example":
+                signatures.verify(signed, ALICE)
+        else:
+            with pytest.raises(SignatureError) as e:
+                signatures.parse_request("GET", ours, headers, None, now)
+            assert e.value.reason == "host-mismatch", (sign.__name__, host)
+
+
+def test_rfc9421_signed_for_another_authority_fails_even_with_our_host_header():
+    private = signatures.load_private_key(MASTODON["private_key_pem"])
+    headers = signatures.sign_request_rfc9421(
+        "POST", "https://other.example/inbox", b"{}", "k", private, VERIFY_AT
+    )
+    headers["Host"] = "fedgroup.example"
+    signed = signatures.parse_request("POST", "https://fedgroup.example/inbox", headers, b"{}", VERIFY_AT)
+    with pytest.raises(SignatureError) as e:
+        signatures.verify(signed, ALICE)
+    assert e.value.reason == "bad-signature", "@target-uri is rebuilt from our own base URL"

@@ -329,6 +329,26 @@ def _host_header(url: str) -> str:
     return _authority(url)
 
 
+def _check_host(headers: CIMultiDict[str], url: str) -> None:
+    """The request's Host must be the authority of the URL we answer for (our base URL): a request signed for
+    another server (a GET we or a partner made to someone's URL, replayed here) is not ours to accept."""
+    value = _header_value(headers, "host")
+    if value is None:
+        return  # no Host at all (HTTP/1.0): the signature's own rules below decide
+    scheme = urlsplit(url).scheme
+    try:
+        claimed = urlsplit(f"{scheme}://{value.strip()}")
+        claimed_port = claimed.port
+    except ValueError as e:
+        raise SignatureError("host-mismatch", "unparseable Host") from e
+    ours = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(scheme)
+    if (claimed.hostname or "", claimed_port or default) != (ours.hostname or "", ours.port or default) or (
+        claimed.path or claimed.query or claimed.username
+    ):
+        raise SignatureError("host-mismatch", f"signed for {value.strip()[:100]}, this is {_authority(url)}")
+
+
 def _check_fresh(moment: datetime, now: datetime, max_skew: timedelta) -> None:
     if now - moment > max_skew:
         raise SignatureError("date-skew", f"{moment.isoformat()} is more than {max_skew} old")
@@ -630,6 +650,7 @@ def parse_request(
         raise SignatureError("digest-missing")
     signed = read_signature(method, url, h)
     covered = set(signed.covered)
+    _check_host(h, url)
     if signed.scheme == "cavage":
         if "(request-target)" not in covered or "host" not in covered:
             raise SignatureError("headers-not-covered", "(request-target) and host must be signed")
@@ -640,6 +661,9 @@ def parse_request(
             if "digest" not in covered:
                 raise SignatureError("digest-not-covered")
             _check_legacy_digest(digest, body or b"")
+        # Freshness must be signed: a `created` parameter outside the covered list is anyone's to set.
+        if "date" not in covered and "(created)" not in covered:
+            raise SignatureError("date-missing", "neither date nor (created) is signed")
         if "date" in covered:
             date = _header_value(h, "date")
             try:
@@ -649,8 +673,6 @@ def parse_request(
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
             _check_fresh(moment, now, max_skew)
-        elif signed.created is None:
-            raise SignatureError("date-missing", "neither date nor (created) is signed")
     else:
         if "@method" not in covered or not (
             "@target-uri" in covered or ("@authority" in covered and covered & {"@path", "@request-target"})
@@ -663,7 +685,7 @@ def parse_request(
             if "content-digest" not in covered:
                 raise SignatureError("digest-not-covered")
             _check_content_digest(digest, body or b"")
-        if signed.created is None:
+        if signed.created is None:  # the parameters are part of what RFC 9421 signs
             raise SignatureError("date-missing", "created parameter is required")
     if signed.created is not None:
         _check_fresh(datetime.fromtimestamp(signed.created, UTC), now, max_skew)
