@@ -40,6 +40,10 @@ class Config:
     # Inbox POSTs one remote host (the host of the signature's keyId) may send: this many at once, then this
     # many a minute; more get 429 with Retry-After. 0 turns the limit off.
     inbox_requests_per_minute_per_host: int = 600
+    # Keys we do not know yet that signed requests may make us fetch: per host of the keyId, and overall (this
+    # many at once, then this many a minute); beyond that the request gets 429 with Retry-After. 0: no limit.
+    key_fetches_per_minute_per_host: int = 300
+    key_fetches_per_minute: int = 1200
 
     @property
     def database_path(self) -> Path:
@@ -99,6 +103,8 @@ def default_port(base_url: str) -> int:
 
 
 _SETTINGS = {f.name: f for f in fields(Config) if f.name != "data_dir"}
+# Rates where 0 means no limit.
+_LIMITS = ("inbox_requests_per_minute_per_host", "key_fetches_per_minute_per_host", "key_fetches_per_minute")
 
 
 def load(data_dir: Path) -> Config:
@@ -139,8 +145,9 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
     values["base_url"] = normalize_base_url(values["base_url"])
     if values.get("allow_private_networks", "auto") not in ("auto", "always", "never"):
         raise ConfigError("allow_private_networks must be auto, always or never")
-    if values.get("inbox_requests_per_minute_per_host", 600) < 0:
-        raise ConfigError("inbox_requests_per_minute_per_host must be 0 (no limit) or more")
+    for name in _LIMITS:
+        if values.get(name, 0) < 0:
+            raise ConfigError(f"{name} must be 0 (no limit) or more")
     port = values.get("listen_port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError("listen_port must be between 0 and 65535")

@@ -16,7 +16,7 @@ from fedgroup import store
 from fedgroup.activitypub import signatures
 from fedgroup.activitypub.fetch import HttpClient, Signer, UrlPolicy, make_session
 from fedgroup.activitypub.ids import LocalIds
-from fedgroup.activitypub.throttle import HostThrottle
+from fedgroup.activitypub.throttle import FetchBudget, HostThrottle
 from fedgroup.config import Config
 
 if TYPE_CHECKING:
@@ -129,7 +129,10 @@ async def start_network(
         allow_private=config.allow_private_networks == "always",
     )
     runtime.http = HttpClient(make_session(policy, resolver), policy, runtime.clock)
-    runtime.actors = RemoteActors(runtime.db, runtime.http, lambda: runtime.instance_signer, runtime.clock)
+    budget = FetchBudget(config.key_fetches_per_minute_per_host, config.key_fetches_per_minute)
+    runtime.actors = RemoteActors(
+        runtime.db, runtime.http, lambda: runtime.instance_signer, runtime.clock, budget
+    )
     if not workers:
         return
     runtime.delivery = DeliveryWorker(runtime)

@@ -34,12 +34,17 @@ class FixtureWorld:
             doc = self.load(f"actors/{path.name}")
             self.serve(doc["id"], doc)
             key_id = doc["publicKey"]["id"]
-            if "#" not in key_id:  # GoToSocial: the key lives at its own path, naming its owner
-                self.serve(
-                    key_id,
-                    {"id": key_id, "owner": doc["id"], "publicKeyPem": doc["publicKey"]["publicKeyPem"]},
-                )
+            if "#" not in key_id:  # the key lives at its own path: what is served there names its owner
+                self.serve(key_id, self.key_document(key_id, doc))
         return self
+
+    def key_document(self, key_id: str, actor: dict[str, Any]) -> dict[str, Any]:
+        """The document at a path keyId: the recorded one (GoToSocial's stub of the actor), else a bare key."""
+        for path in sorted((FIXTURES / "key_documents").glob("*.json")):
+            doc = self.load(f"key_documents/{path.name}")
+            if doc.get("publicKey", {}).get("id") == key_id:
+                return doc
+        return {"id": key_id, "owner": actor["id"], "publicKeyPem": actor["publicKey"]["publicKeyPem"]}
 
     async def stop(self) -> None:
         for fake in self.hosts.values():

@@ -262,3 +262,61 @@ class FakeMastodon:
                     return response.status, json.loads(text)
                 except ValueError:
                     return response.status, text
+
+
+# -- a GoToSocial-shaped server ------------------------------------------------------------------------------
+
+GTS_POST_HEADERS = ("(request-target)", "host", "date", "digest")
+
+
+@dataclass
+class FakeGoToSocial(FakeMastodon):
+    """Shaped like GoToSocial (superseriousbusiness/gotosocial, docs/federation/.../http_signatures.md and
+    internal/processing/fedi/user.go): keyIds are paths (`/users/NAME/main-key`); that path answers anyone with
+    a stub of the actor (id, type, preferredUsername, publicKey; no inbox, no top-level owner); the actor's own
+    URL answers only GETs whose signature verifies (401 otherwise); no shared inbox; POSTs are signed over
+    `(request-target) host date digest`. Every GET of an actor is recorded as (path, signed, status)."""
+
+    actor_gets: list[tuple[str, bool, int]] = field(default_factory=list)
+
+    def add_actor(self, username: str, key_name: str, actor_type: str = "Person") -> FakeActor:
+        key = self.keys[key_name]
+        actor_id = f"{self.base_url}/users/{username}"
+        key_id = f"{actor_id}/main-key"
+        public_key = {"id": key_id, "owner": actor_id, "publicKeyPem": key["public_key_pem"]}
+        doc = {
+            "@context": ["https://gotosocial.org/ns", "https://w3id.org/security/v1",
+                         "https://www.w3.org/ns/activitystreams"],
+            "id": actor_id, "type": actor_type, "preferredUsername": username, "name": username.title(),
+            "inbox": f"{actor_id}/inbox", "outbox": f"{actor_id}/outbox",
+            "followers": f"{actor_id}/followers", "following": f"{actor_id}/following",
+            "manuallyApprovesFollowers": False, "publicKey": public_key, "url": f"{self.base_url}/@{username}",
+        }  # fmt: skip
+        self.served_documents[f"/users/{username}/main-key"] = {
+            "@context": ["https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams"],
+            "id": actor_id, "preferredUsername": username, "publicKey": public_key, "type": actor_type,
+        }  # fmt: skip
+        actor = FakeActor(username, actor_id, key_id, key["private_key_pem"], key["public_key_pem"], doc)
+        self.actors[username] = actor
+        return actor
+
+    async def _actor(self, request: web.Request) -> web.Response:
+        actor = self.actors.get(request.match_info["name"])
+        if actor is None:
+            return await self._document(request)
+        signed = "Signature" in request.headers
+        key_id = None
+        if signed:
+            sig = request.headers["Signature"]
+            key_id = sig.split('keyId="', 1)[1].split('"', 1)[0] if 'keyId="' in sig else None
+        ok = signed and await self._verify("GET", request.raw_path, dict(request.headers), b"", key_id)
+        self.actor_gets.append((request.path, signed, 200 if ok else 401))
+        if not ok:
+            return web.Response(status=401, text="not authenticated")
+        return web.Response(body=json.dumps(actor.document), content_type=ACTIVITY_JSON)
+
+    async def post(
+        self, actor: FakeActor, url: str, activity: dict[str, Any] | bytes, **sign_options: Any
+    ) -> tuple[int, str]:
+        sign_options.setdefault("headers_to_sign", GTS_POST_HEADERS)
+        return await super().post(actor, url, activity, **sign_options)

@@ -1,31 +1,77 @@
-"""Remote actors and their keys: parsed key objects in memory, actors in SQLite, fetched when missing."""
+"""Remote actors and their keys: parsed key objects in memory, actors in SQLite, fetched when missing.
+
+Trust rules (an object's authority is its origin):
+
+- A fetched document speaks only for the URL it finally came from: it is stored (or trusted) only if its `id`
+  is exactly that URL, and only once every ownership check has passed.
+- A key is trusted for the actor that lists it in its own document, fetched from the actor's URL, on the
+  keyId's origin. Whatever the document at a keyId says (a stub of the actor, a bare key) only names the
+  owner to fetch; it is never stored.
+- A key fetched because of an incoming request is stored once that request's signature holds with it
+  (`confirm`); until then it lives only in memory, for a minute, so forgeries do not refetch it.
+- Keys are fetched without a signature (they are public); only a server that refuses that with 401/403
+  gets a GET signed by our instance actor. First fetches of keys are budgeted per keyId host and overall.
+- Keys have an age: a copy older than a day is fetched again before use; a signature failure refetches the
+  key (its owner may have rotated it), at most once a minute per keyId.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urldefrag
+from urllib.parse import urldefrag, urlsplit
 
 import orjson
 
 from fedgroup import store
 from fedgroup.activitypub import signatures
-from fedgroup.activitypub.fetch import FetchError, HttpClient, Signer
-from fedgroup.activitypub.parse import ParseError, RemoteActor, parse_actor
+from fedgroup.activitypub.fetch import Fetched, FetchError, HttpClient, Signer
+from fedgroup.activitypub.jsonld import id_of
+from fedgroup.activitypub.parse import ParseError, is_http_url, key_owner_named, parse_actor, same_origin
+from fedgroup.activitypub.throttle import FetchBudget
 from fedgroup.store.actors import CachedActor
 
 log = logging.getLogger(__name__)
 
 MAX_KEYS_IN_MEMORY = 10_000
-# A forged signature must not turn into a fetch storm: refetch one key at most this often.
-KEY_REFRESH_INTERVAL = 60.0
+MAX_REMEMBERED_ATTEMPTS = 10_000
+# A keyId is refetched after a failed signature at most this often, and one whose first fetch failed is not
+# fetched again sooner: a forged signature must not turn into a fetch storm.
+KEY_REFRESH_INTERVAL = timedelta(minutes=1)
+# An older copy is fetched again before it is used, so that a key its owner replaced stops working.
+KEY_MAX_AGE = timedelta(days=1)
 ACTOR_MAX_AGE = timedelta(days=1)
+# Answers that show the key is no longer its owner's (a stale copy must not outlive them); any other failure
+# to refetch (the server down, a timeout) keeps the stale copy.
+_KEY_WITHDRAWN = frozenset(
+    {"gone", "key-not-owned", "key-id-mismatch", "key-owner-mismatch", "key-without-owner",
+     "owner-on-other-host", "key-on-other-host", "id-mismatch", "bad-actor"}
+)  # fmt: skip
+
+
+def _recent(moments: OrderedDict[str, datetime], key_id: str, now: datetime) -> bool:
+    last = moments.get(key_id)
+    return last is not None and timedelta(0) <= now - last < KEY_REFRESH_INTERVAL
+
+
+def _note(moments: OrderedDict[str, datetime], key_id: str, now: datetime) -> None:
+    moments[key_id] = now
+    moments.move_to_end(key_id)
+    if len(moments) > MAX_REMEMBERED_ATTEMPTS:
+        moments.popitem(last=False)
+
+
+class KeyFetchThrottled(FetchError):
+    """Too many first fetches of keys lately (from this keyId's host, or overall)."""
+
+    def __init__(self, key_id: str, retry_after: int) -> None:
+        super().__init__("key-fetch-rate-limited", key_id)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -33,6 +79,10 @@ class ActorKey:
     owner: str
     key_id: str
     public_key: Any  # a loaded cryptography key object, never PEM text
+    fetched_at: datetime
+    # The owner's document, fetched for the request at hand and not stored yet: `confirm` stores it once a
+    # signature made with this key holds.
+    unconfirmed: CachedActor | None = None
 
 
 class RemoteActors:
@@ -42,54 +92,147 @@ class RemoteActors:
         http: HttpClient | None,
         signer: Callable[[], Signer],
         clock: Callable[[], datetime],
+        budget: FetchBudget | None = None,
     ) -> None:
         self.db = db
         self.http = http
         self.signer = signer
         self.clock = clock
-        self._keys: OrderedDict[str, ActorKey] = OrderedDict()
-        self._refreshed_at: dict[str, float] = {}
+        self.budget = budget if budget is not None else FetchBudget(0, 0)
+        self._keys: OrderedDict[str, ActorKey] = OrderedDict()  # confirmed (stored) keys
+        self._unconfirmed: OrderedDict[str, ActorKey] = OrderedDict()
+        # When each keyId was last fetched, and last refetched because a signature failed with it.
+        self._fetched_at: OrderedDict[str, datetime] = OrderedDict()
+        self._refreshed_at: OrderedDict[str, datetime] = OrderedDict()
         self._in_flight: dict[str, asyncio.Future[Any]] = {}
 
     # -- keys ------------------------------------------------------------------------------------
 
     async def key(self, key_id: str, refresh: bool = False, fetch: bool = True) -> ActorKey | None:
-        """The key for a keyId (memory, then SQLite, then the network). `refresh` skips the caches once."""
+        """The key for a keyId: memory, then SQLite, then the network (see the module's rules).
+
+        `refresh`: a signature just failed with the copy we have; fetch it again, unless that was done less
+        than a minute ago (None then). `fetch=False`: only a copy we already have.
+        Raises FetchError (KeyFetchThrottled when over budget)."""
+        now = self.clock()
         if refresh:
-            last = self._refreshed_at.get(key_id, 0.0)
-            if time.monotonic() - last < KEY_REFRESH_INTERVAL:
+            pending = self._unconfirmed.get(key_id)
+            if pending is not None and now - pending.fetched_at < KEY_REFRESH_INTERVAL:
+                return None  # the copy that failed came from the network a moment ago
+            if not self._may_refresh(key_id, now):
                 return None
-            self._refreshed_at[key_id] = time.monotonic()
-            self._keys.pop(key_id, None)
-        else:
-            cached = self._keys.get(key_id)
-            if cached is not None:
-                self._keys.move_to_end(key_id)
-                return cached
-            actor = await store.actors.by_key_id(self.db.reader, key_id)
-            if actor is not None:
-                return self._remember(actor.id, key_id, actor.public_key_pem)
+            return await self._fetch_key(key_id, now)
+        stored = await self._stored_key(key_id)
+        if stored is not None:
+            if not fetch or now - stored.fetched_at < KEY_MAX_AGE or not self._may_refresh(key_id, now):
+                return stored
+            try:
+                return await self._fetch_key(key_id, now)
+            except FetchError as e:
+                if e.reason in _KEY_WITHDRAWN or e.status == 404:
+                    raise
+                log.info("stale key kept reason=%s key_id=%s", e.reason, key_id)
+                return stored
+        pending = self._unconfirmed.get(key_id)
+        if pending is not None and now - pending.fetched_at < KEY_REFRESH_INTERVAL:
+            return pending
         if not fetch:
             return None
-        actor = await self._single_flight(f"key:{key_id}", lambda: self._fetch_key_owner(key_id))
-        return self._remember(actor.id, key_id, actor.public_key_pem)
+        if f"key:{key_id}" not in self._in_flight and _recent(self._fetched_at, key_id, now):
+            # Fetched a moment ago and nothing came of it: the same forged keyId must not fetch again.
+            raise FetchError("key-fetch-failed-recently", key_id)
+        return await self._fetch_key(key_id, now)
 
-    def _remember(self, owner: str, key_id: str, pem: str) -> ActorKey:
-        entry = ActorKey(owner, key_id, signatures.load_public_key(pem))
-        self._keys[key_id] = entry
+    async def confirm(self, key: ActorKey) -> None:
+        """A signature made with `key` held: store the owner's document if it was fetched for it."""
+        actor = key.unconfirmed
+        if actor is None:
+            return
+        await self._store(actor)
+        self._unconfirmed.pop(key.key_id, None)
+        self._remember(ActorKey(key.owner, key.key_id, key.public_key, key.fetched_at))
+
+    async def _stored_key(self, key_id: str) -> ActorKey | None:
+        cached = self._keys.get(key_id)
+        if cached is not None:
+            self._keys.move_to_end(key_id)
+            return cached
+        actor = await store.actors.by_key_id(self.db.reader, key_id)
+        if actor is None:
+            return None
+        return self._remember(
+            ActorKey(actor.id, key_id, signatures.load_public_key(actor.public_key_pem), actor.fetched_at)
+        )
+
+    def _remember(self, entry: ActorKey) -> ActorKey:
+        self._keys[entry.key_id] = entry
+        self._keys.move_to_end(entry.key_id)
         if len(self._keys) > MAX_KEYS_IN_MEMORY:
             self._keys.popitem(last=False)
         return entry
 
+    def _may_refresh(self, key_id: str, now: datetime) -> bool:
+        """At most one refetch of a key we hold per KEY_REFRESH_INTERVAL (taken when allowed)."""
+        if _recent(self._refreshed_at, key_id, now):
+            return False
+        _note(self._refreshed_at, key_id, now)
+        return True
+
+    async def _fetch_key(self, key_id: str, now: datetime) -> ActorKey:
+        if not is_http_url(key_id):
+            raise FetchError("bad-url", key_id)
+        flight = f"key:{key_id}"
+        if flight not in self._in_flight:  # joining a fetch under way costs nothing
+            wait = self.budget.take(urlsplit(key_id).netloc.lower(), now.timestamp())
+            if wait is not None:
+                log.info("key fetch refused reason=rate-limited key_id=%s", key_id)
+                raise KeyFetchThrottled(key_id, wait)
+            _note(self._fetched_at, key_id, now)
+        actor = await self._single_flight(flight, lambda: self._fetch_key_owner(key_id))
+        try:
+            public_key = signatures.load_public_key(actor.public_key_pem)
+        except ValueError as e:
+            raise FetchError("bad-actor", str(e)) from e
+        entry = ActorKey(actor.id, key_id, public_key, actor.fetched_at, unconfirmed=actor)
+        self._unconfirmed[key_id] = entry
+        self._unconfirmed.move_to_end(key_id)
+        if len(self._unconfirmed) > MAX_KEYS_IN_MEMORY:
+            self._unconfirmed.popitem(last=False)
+        return entry
+
     async def _fetch_key_owner(self, key_id: str) -> CachedActor:
-        """Fetch the document at a keyId: either the actor itself (fragment keys) or a Key naming its owner."""
-        doc = await self._get(urldefrag(key_id).url)
-        if "inbox" not in doc and isinstance(doc.get("owner"), str):
-            doc = await self._get(doc["owner"])  # a bare Key document (GoToSocial /main-key style)
-        actor = await self._store(doc)
-        if actor.key_id != key_id:
-            raise FetchError("key-not-owned", f"{key_id} is not the key of {actor.id}")
-        return actor
+        """The owner of a keyId, with every check done and nothing stored: the document at the keyId names
+        the owner (on the keyId's origin); the owner's own document, fetched from its id, must list the key."""
+        key_doc = await self._get_public(urldefrag(key_id).url)
+        if not same_origin(key_doc.url, key_id):
+            raise FetchError("key-on-other-host", f"{key_id} answered from {key_doc.url}")
+        try:
+            owner = key_owner_named(key_doc.document, key_id)
+        except ParseError as e:
+            raise FetchError(e.reason, key_id) from e
+        if not same_origin(owner, key_id):
+            raise FetchError("owner-on-other-host", f"{key_id} names {owner}")
+        owner_doc = key_doc
+        is_the_actor = id_of(key_doc.document.get("id")) == owner == key_doc.url
+        if not (is_the_actor and "inbox" in key_doc.document):
+            # A stub (GoToSocial) or a bare key: the actor's document is at its own URL.
+            owner_doc = await self._get_public(owner)
+        if owner_doc.url != owner or id_of(owner_doc.document.get("id")) != owner:
+            raise FetchError("id-mismatch", f"asked for {owner}, got {owner_doc.document.get('id')!r}")
+        return self._actor_of(owner_doc.document, key_id)
+
+    async def _get_public(self, url: str) -> Fetched:
+        """Keys are public: ask without a signature, so that no one can make us sign a request to a URL of
+        their choosing by naming it as a keyId. Servers that refuse unsigned GETs of actors (GoToSocial's
+        full actor, Akkoma, Mastodon in secure mode for some paths) answer 401/403: then once signed."""
+        if self.http is None:
+            raise FetchError("offline", url)
+        try:
+            return await self.http.fetch_document(url, None)
+        except FetchError as e:
+            if e.status not in (401, 403):
+                raise
+        return await self.http.fetch_document(url, self.signer())
 
     # -- actors ----------------------------------------------------------------------------------
 
@@ -109,28 +252,36 @@ class RemoteActors:
         return await store.actors.by_id(self.db.reader, actor_id)
 
     async def refresh(self, actor_id: str) -> CachedActor:
-        doc = await self._get(actor_id)
-        actor = await self._store(doc)
-        if actor.id != actor_id:
-            raise FetchError("id-mismatch", f"asked for {actor_id}, got {actor.id}")
+        """Fetch the actor at its id (signed by our instance actor) and store it: only a document whose id is
+        the URL it came from, which is the URL asked for."""
+        if self.http is None:
+            raise FetchError("offline", actor_id)
+        fetched = await self.http.fetch_document(actor_id, self.signer())
+        if fetched.url != actor_id or id_of(fetched.document.get("id")) != actor_id:
+            raise FetchError("id-mismatch", f"asked for {actor_id}, got {fetched.document.get('id')!r}")
+        actor = self._actor_of(fetched.document)
+        await self._store(actor)
         return actor
 
-    async def accept_document(self, doc: dict[str, Any]) -> CachedActor:
-        """Store an actor document that reached us authenticated (an Update of a profile)."""
-        return await self._store(doc)
+    async def accept_document(self, doc: dict[str, Any], sender: str) -> CachedActor:
+        """Store an actor document that reached us in an activity whose signature `sender`'s key verified
+        (an Update of a profile): only the sender's own document."""
+        if id_of(doc.get("id")) != sender:
+            raise FetchError("not-own-document", f"{sender} sent {doc.get('id')!r}")
+        actor = self._actor_of(doc)
+        await self._store(actor)
+        return actor
 
-    async def _get(self, url: str) -> dict[str, Any]:
-        if self.http is None:
-            raise FetchError("offline", url)
-        return await self.http.get_json(url, self.signer())
-
-    async def _store(self, doc: dict[str, Any]) -> CachedActor:
+    def _actor_of(self, doc: dict[str, Any], key_id: str | None = None) -> CachedActor:
+        """The actor read from its document (with the key `key_id`, when asked for one); nothing stored."""
         try:
-            parsed: RemoteActor = parse_actor(doc)
+            parsed = parse_actor(doc, key_id)
             signatures.load_public_key(parsed.public_key_pem)
-        except (ParseError, ValueError) as e:
+        except ParseError as e:
+            raise FetchError(e.reason if e.reason == "key-not-owned" else "bad-actor", str(e)) from e
+        except ValueError as e:
             raise FetchError("bad-actor", str(e)) from e
-        actor = CachedActor(
+        return CachedActor(
             id=parsed.id,
             type=parsed.type,
             preferred_username=parsed.preferred_username,
@@ -145,12 +296,17 @@ class RemoteActors:
             fetched_at=self.clock(),
         )
 
-        async def save(conn: Any) -> None:
+    async def _store(self, actor: CachedActor) -> None:
+        async def save(conn: Any) -> str | None:
+            previous = await store.actors.by_id(conn, actor.id)
             await store.actors.save(conn, actor)
+            return previous.key_id if previous is not None else None
 
-        await self.db.write(save)
-        self._keys.pop(actor.key_id, None)
-        return actor
+        previous_key_id = await self.db.write(save)
+        # The copies in memory of the old key (a rotation may change the keyId) and of the new one go.
+        for key_id in {previous_key_id, actor.key_id} - {None}:
+            self._keys.pop(key_id, None)
+            self._unconfirmed.pop(key_id, None)
 
     async def _single_flight(self, key: str, fetch: Callable[[], Awaitable[CachedActor]]) -> CachedActor:
         """Concurrent requests for the same unknown actor share one fetch."""

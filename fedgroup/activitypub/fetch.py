@@ -170,6 +170,14 @@ class Signer:
 
 
 @dataclass(frozen=True)
+class Fetched:
+    """A fetched document and the URL it came from after redirects (its origin is what it speaks for)."""
+
+    url: str
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class PostResult:
     status: int
     retry_after: float | None = None
@@ -208,7 +216,21 @@ class HttpClient:
         accept: str = ACCEPT_ACTIVITY,
         content_types: tuple[str, ...] = _JSON_TYPES,
     ) -> dict[str, Any]:
-        """GET an ActivityStreams (or other JSON) document; follows a few redirects, each checked again."""
+        """The JSON document at `url` (see fetch_document), for callers that trust nothing in it by origin."""
+        return (await self.fetch_document(url, signer, accept, content_types)).document
+
+    async def fetch_document(
+        self,
+        url: str,
+        signer: Signer | None,
+        accept: str = ACCEPT_ACTIVITY,
+        content_types: tuple[str, ...] = _JSON_TYPES,
+    ) -> Fetched:
+        """GET an ActivityStreams (or other JSON) document; follows a few redirects, each checked again.
+
+        The answer carries the URL the document finally came from: a document speaks for that URL's origin
+        only, so a caller that stores or trusts it compares its `id` with `Fetched.url`, not with `url`.
+        """
         current = url
         for _ in range(MAX_REDIRECTS + 1):
             self.policy.check(current)
@@ -243,7 +265,7 @@ class HttpClient:
                 raise FetchError("not-json", current) from e
             if not isinstance(doc, dict):
                 raise FetchError("not-an-object", current)
-            return doc
+            return Fetched(current, doc)
         raise FetchError("too-many-redirects", url)
 
     async def post_activity(

@@ -154,7 +154,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
                 signer = await authenticate(runtime, request, body)
             except AuthError as e:
                 key_id = e.key_id
-                raise Rejected(e.status, e.reason) from e
+                raise Rejected(e.status, e.reason, e.headers) from e
             _check_rate(runtime, signer)
         activity, doc = _read(raw)
         if signer is None:
@@ -167,7 +167,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
                 if self_delete and e.reason == "key-unknown":
                     log.debug("inbox dropped reason=self-delete-unknown-key actor=%s", activity.actor)
                     return web.Response(status=202)
-                raise Rejected(e.status, e.reason) from e
+                raise Rejected(e.status, e.reason, e.headers) from e
             _check_rate(runtime, signer)
         key_id = signer.key_id
         if signer.actor_id != activity.actor:
@@ -290,19 +290,20 @@ async def on_accept_or_reject(runtime: Runtime, activity: Activity) -> None:
 
 
 async def _import_partner_campaigns(runtime: Runtime, group: str) -> None:
-    """A partner accepted us: take its current campaigns from the first page of its outbox."""
+    """A partner accepted us: take its current campaigns from the first page of its outbox. The outbox and its
+    page must come from the group's own origin (after redirects): another host's pages define nothing of it."""
     assert runtime.actors is not None and runtime.http is not None
     try:
         actor = await runtime.actors.actor(group)
         outbox_url = jsonld.id_of(orjson.loads(actor.document).get("outbox"))
         if not outbox_url:
             return
-        collection = await runtime.http.get_json(outbox_url, runtime.instance_signer)
+        collection = await _partner_document(runtime, group, outbox_url)
         first = collection.get("first")
         page = (
             first
             if isinstance(first, dict)
-            else await runtime.http.get_json(jsonld.id_of(first) or "", runtime.instance_signer)
+            else await _partner_document(runtime, group, jsonld.id_of(first) or "")
         )
     except FetchError as e:
         log.info("partner outbox not read reason=%s group=%s", e.reason, group)
@@ -313,11 +314,22 @@ async def _import_partner_campaigns(runtime: Runtime, group: str) -> None:
                 await campaign_inbox.save_partner_campaign(runtime, group, item["object"])
 
 
+async def _partner_document(runtime: Runtime, group: str, url: str) -> dict[str, Any]:
+    """A document of the partner's, fetched (signed) from the partner's origin and answered from there."""
+    assert runtime.http is not None
+    if not same_origin(url, group):
+        raise FetchError("on-other-host", f"{url} for {group}")
+    fetched = await runtime.http.fetch_document(url, runtime.instance_signer)
+    if not same_origin(fetched.url, group):
+        raise FetchError("on-other-host", f"{url} answered from {fetched.url}")
+    return fetched.document
+
+
 async def on_update(runtime: Runtime, activity: Activity) -> None:
     obj = activity.object
     if obj is not None and activity.object_id == activity.actor and "inbox" in obj:
         assert runtime.actors is not None
-        await runtime.actors.accept_document(obj)
+        await runtime.actors.accept_document(obj, activity.actor)
     else:
         await campaign_inbox.on_update_object(runtime, activity)
 

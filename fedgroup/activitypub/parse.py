@@ -182,7 +182,10 @@ class RemoteActor:
     discoverable: bool | None
 
 
-def parse_actor(doc: dict[str, Any]) -> RemoteActor:
+def parse_actor(doc: dict[str, Any], key_id: str | None = None) -> RemoteActor:
+    """The actor, with the key whose id is `key_id` (one of several in a `publicKey` array), or with its
+    first usable key when no key id is asked for. A key names the actor as its owner (or no owner) and lives
+    on the actor's origin."""
     if not isinstance(doc, dict):
         raise ParseError("not-an-object")
     actor_id = _url(doc.get("id"), "missing-id")
@@ -193,17 +196,19 @@ def parse_actor(doc: dict[str, Any]) -> RemoteActor:
     for candidate in as_list(doc.get("publicKey")):
         if not isinstance(candidate, dict) or not isinstance(candidate.get("publicKeyPem"), str):
             continue
+        if key_id is not None and candidate.get("id") != key_id:
+            continue
         owner = id_of(candidate.get("owner"))
         if owner in (None, actor_id):
             key = candidate
             break
     if key is None:
-        raise ParseError("missing-key", actor_id)
-    key_id = key.get("id")
-    if not is_http_url(key_id):
+        raise ParseError("missing-key" if key_id is None else "key-not-owned", key_id or actor_id)
+    found_key_id = key.get("id")
+    if not is_http_url(found_key_id):
         raise ParseError("missing-key-id", actor_id)
-    if not same_origin(key_id, actor_id):
-        raise ParseError("key-on-other-host", key_id)
+    if not same_origin(found_key_id, actor_id):
+        raise ParseError("key-on-other-host", found_key_id)
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
     shared = endpoints.get("sharedInbox") or doc.get("sharedInbox")  # Misskey also puts it at the top level
     types = _types(doc)
@@ -218,12 +223,44 @@ def parse_actor(doc: dict[str, Any]) -> RemoteActor:
         outbox=_optional_url(doc.get("outbox")),
         followers=_optional_url(doc.get("followers")),
         url=_optional_url(doc.get("url")),
-        key_id=key_id,
+        key_id=found_key_id,
         public_key_pem=key["publicKeyPem"],
         manually_approves_followers=doc.get("manuallyApprovesFollowers") is True,
         also_known_as=tuple(u for u in _ids(doc.get("alsoKnownAs")) if is_http_url(u)),
         discoverable=doc.get("discoverable") if isinstance(doc.get("discoverable"), bool) else None,
     )
+
+
+def key_owner_named(doc: dict[str, Any], key_id: str) -> str:
+    """Who the document fetched at a keyId says owns that key (it is not trusted yet: the owner's own
+    document must list the key). Three shapes are in use:
+
+    - the actor itself, its `publicKey` (an object or an array) holding the key (Mastodon: `actor#main-key`);
+    - a stub of the actor, `{id: actor, publicKey: {id: keyId, owner: actor, ...}}` and no inbox
+      (GoToSocial: `actor/main-key`);
+    - a bare key, `{id: keyId, owner: actor, publicKeyPem: ...}` (what Mastodon's key fetch also accepts).
+    """
+    doc_id = id_of(doc.get("id"))
+    if "publicKeyPem" in doc or ("owner" in doc and "publicKey" not in doc):
+        if doc_id != key_id:
+            raise ParseError("key-id-mismatch", f"{key_id} answered with {doc_id}")
+        owner = id_of(doc.get("owner"))
+        if not is_http_url(owner):
+            raise ParseError("key-without-owner", key_id)
+        assert owner is not None
+        return owner
+    for entry in as_list(doc.get("publicKey")):
+        if id_of(entry) != key_id:
+            continue
+        named = id_of(entry.get("owner")) if isinstance(entry, dict) else None
+        if named is not None and doc_id is not None and named != doc_id:
+            raise ParseError("key-owner-mismatch", f"{key_id}: owner {named}, document {doc_id}")
+        owner = named or doc_id
+        if not is_http_url(owner):
+            raise ParseError("key-without-owner", key_id)
+        assert owner is not None
+        return owner
+    raise ParseError("key-not-owned", key_id)
 
 
 # -- activities -------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""How many requests one remote host may send us: a token bucket per host, in memory, with `now` passed in.
+"""How many requests one remote host may send us (and how many keys its requests may make us fetch): a token
+bucket per host, in memory, with `now` passed in.
 
 A host may send `burst` requests at once, then `per_minute` a minute. The key is the host of the request's
 signature keyId (read before any RSA work), never an IP address. Buckets that have refilled carry no
@@ -68,3 +69,32 @@ class HostThrottle:
         if len(self._buckets) >= self.max_hosts:  # still full: forget the least recently seen tenth
             for host in list(self._buckets)[: max(1, self.max_hosts // 10)]:
                 del self._buckets[host]
+
+    def wait(self, host: str, now: float) -> int | None:
+        """What take() would answer, without taking anything."""
+        if not self.enabled:
+            return None
+        bucket = self._buckets.get(host)
+        tokens = self.capacity if bucket is None else self._level(bucket, now)
+        return None if tokens >= 1.0 else max(1, math.ceil((1.0 - tokens) / self.rate))
+
+
+class FetchBudget:
+    """First fetches of keys that a request names: a budget per host of the keyId and one for the whole
+    server, so that unauthenticated requests cannot make us fetch without bound (a reflection tool). A fetch
+    takes a token from both or from neither."""
+
+    OVERALL = "*"
+
+    def __init__(self, per_host_per_minute: int, per_minute: int) -> None:
+        self.per_host = HostThrottle(per_host_per_minute)
+        self.overall = HostThrottle(per_minute, max_hosts=1)
+
+    def take(self, host: str, now: float) -> int | None:
+        """None when the fetch may go ahead (its tokens taken), else the seconds until it may."""
+        waits = [w for w in (self.per_host.wait(host, now), self.overall.wait(self.OVERALL, now)) if w]
+        if waits:
+            return max(waits)
+        self.per_host.take(host, now)
+        self.overall.take(self.OVERALL, now)
+        return None

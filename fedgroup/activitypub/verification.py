@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from fedgroup.activitypub import signatures
+from fedgroup.activitypub.actors import KeyFetchThrottled
 from fedgroup.activitypub.fetch import FetchError
 
 if TYPE_CHECKING:
@@ -20,14 +21,26 @@ log = logging.getLogger(__name__)
 class AuthError(Exception):
     """The request's signature cannot be accepted. 401: missing or bad; 403: a signer we refuse."""
 
-    def __init__(self, status: int, reason: str, key_id: str | None = None) -> None:
+    def __init__(
+        self, status: int, reason: str, key_id: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.key_id = key_id
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
+
+    @property
+    def unverifiable(self) -> bool:
+        """The signature could not be checked or did not hold (as opposed to a signer we refuse)."""
+        return self.status in (401, 429)
 
     def response(self) -> web.Response:
-        return web.Response(status=self.status, text=f"{self.reason}\n")
+        return web.Response(status=self.status, text=f"{self.reason}\n", headers=self.headers)
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,10 @@ async def authenticate(
 ) -> VerifiedSigner:
     """Verify the request's signature and return the key's owner; raises AuthError.
 
-    A failure with a cached key refetches the key once (the actor may have rotated it).
+    The signature must be fresh, cover the request's target and its Host (which must be our base URL's: a
+    request signed for another server is not ours to accept). A failure with a key we have refetches the key
+    (its owner may have rotated it), within the limits of actors.py. A key fetched for this request is stored
+    only once the signature holds with it.
     """
     try:
         signed = signatures.parse_request(
@@ -71,6 +87,8 @@ async def authenticate(
     assert actors is not None
     try:
         key = await actors.key(signed.key_id, fetch=fetch_key)
+    except KeyFetchThrottled as e:
+        raise AuthError(429, e.reason, signed.key_id, e.retry_after) from e
     except FetchError as e:
         raise AuthError(401, f"key-unavailable ({e.reason})", signed.key_id) from e
     except ValueError as e:
@@ -93,4 +111,5 @@ async def authenticate(
         except signatures.SignatureError as second:
             raise AuthError(401, second.reason, signed.key_id) from second
         key = fresh
+    await actors.confirm(key)
     return VerifiedSigner(actor_id=key.owner, key_id=signed.key_id, scheme=signed.scheme)
