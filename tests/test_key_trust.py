@@ -22,8 +22,9 @@ from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import ParseError, key_owner_named, parse_actor
 from fedgroup.campaigns import parse_goal, parse_option
 from tests.conftest import FIXTURES, MovableClock, eventually
-from tests.peer import ACTIVITY_JSON, FakeActor, FakeGoToSocial, cavage_sign, free_socket
+from tests.peer import ACTIVITY_JSON, FakeActor, FakeGoToSocial, FakeMastodon, cavage_sign, free_socket
 from tests.test_coalition import vote
+from tests.test_federation import follow
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
@@ -251,6 +252,35 @@ async def test_a_day_old_key_is_fetched_again_before_use(make_server, peer):
     assert (status, text.strip()) == (401, "bad-signature")
 
 
+# -- 2. followers-only objects --------------------------------------------------------------------------------
+
+
+async def test_followers_only_campaigns_reach_the_follower_and_its_instance_actor_not_its_neighbours(
+    make_server, peer
+):
+    server = await make_server()
+    runtime = server.runtime
+    alice = peer.add_actor("alice", "peer-1")
+    neighbour = peer.add_actor("bob", "peer-2")  # an account on alice's server that does not follow
+    bot = peer.add_actor("newsbot", "peer-3", actor_type="Service")
+    instance = peer.add_actor("instance", "peer-4", actor_type="Application")
+    follow_activity = await follow(peer, alice, server)
+    campaign = runtime.ids.campaign(
+        await actions.create_campaign(runtime, "Close", "friends", visibility="followers")
+    )
+    accept = [r.json for r in peer.received if r.json and r.json.get("type") == "Accept"][0]
+    assert accept["object"]["id"] == follow_activity["id"]
+    verdicts = {}
+    for who in (alice, neighbour, instance, bot):
+        verdicts[who.username] = ((await peer.get(who, campaign))[0], (await peer.get(who, accept["id"]))[0])
+    assert verdicts == {
+        "alice": (200, 200),
+        "bob": (403, 404),  # was (200, 200): any account on a follower's server could read
+        "instance": (200, 200),  # the server that holds it already, through its shared inbox
+        "newsbot": (200, 200),  # a Service actor there is taken for a server actor (see SECURITY notes)
+    }
+
+
 # -- 3. Host binding -----------------------------------------------------------------------------------------
 
 
@@ -409,6 +439,38 @@ async def test_a_gotosocial_user_follows_and_votes(make_server, gts):
     assert [tuple(r) for r in rows] == [(robin.id, "Bring two")]
     update = await gts.wait_for(lambda r: r.json and r.json.get("type") == "Update")
     assert update[0].json["object"]["votersCount"] == 1
+
+
+# -- 7. a signature we cannot check ------------------------------------------------------------------------------
+
+
+async def test_a_signature_we_cannot_check_is_answered_as_an_unsigned_request(
+    make_server, hostile, test_keys
+):
+    server = await make_server()
+    group = server.url("/groups/water")
+    attacker = test_keys["peer-3"]
+    headers = {"Accept": ACTIVITY_JSON}
+    headers.update(
+        cavage_sign("GET", group, None, f"{hostile.base_url}/no-such-key", attacker["private_key_pem"])
+    )
+    async with aiohttp.ClientSession() as session:
+        async with session.get(group, headers=headers) as r:
+            assert r.status == 200
+            doc = await r.json(content_type=None)
+    unsigned = await FakeMastodon(keys=test_keys).get(None, group)
+    assert unsigned == (200, doc), "the minimal actor, as an unsigned request gets it"
+    followers_only = server.url(
+        f"/campaigns/{await actions.create_campaign(server.runtime, 'C', 'c', visibility='followers')}"
+    )
+    headers = {"Accept": ACTIVITY_JSON}
+    headers.update(
+        cavage_sign(
+            "GET", followers_only, None, f"{hostile.base_url}/no-such-key", attacker["private_key_pem"]
+        )
+    )
+    status, _ = await raw("GET", followers_only, headers)
+    assert status == 401, "followers-only still needs a verified follower"
 
 
 # -- reading key documents (pure) -------------------------------------------------------------------------

@@ -64,15 +64,32 @@ async def _signer(runtime: Runtime, request: web.Request) -> VerifiedSigner:
     return signer
 
 
+# Types a server's own actor (the "instance actor" that signs its fetches) has: Mastodon's and Akkoma's are
+# `Application`, GoToSocial's and others' `Service`.
+SERVER_ACTOR_TYPES = ("Application", "Service")
+
+
+async def is_server_actor_beside(runtime: Runtime, signer: VerifiedSigner, actor_id: str) -> bool:
+    """Whether the signer is the server-level actor of the server where `actor_id` lives: an `Application`
+    or `Service` actor (by its document, fetched from its own URL) on the same origin. Never a person there."""
+    if not same_origin(signer.actor_id, actor_id):
+        return False
+    assert runtime.actors is not None
+    cached = await runtime.actors.cached(signer.actor_id)
+    return cached is not None and cached.type in SERVER_ACTOR_TYPES
+
+
 async def may_see_followers_only(runtime: Runtime, signer: VerifiedSigner) -> bool:
-    """Accepted followers, or a server-level actor (instance actor) of a host where one of them lives:
-    that server already holds the object through its shared inbox."""
+    """Accepted followers, or the server-level actor (instance actor) of a server where one of them lives:
+    that server already holds the object through its shared inbox. Other accounts on that server do not."""
     if await store.follows.is_accepted_follower(runtime.db.reader, signer.actor_id):
         return True
     origin = signer.actor_id.split("/", 3)
     if len(origin) < 3:
         return False
-    return await store.follows.is_follower_on_host(runtime.db.reader, "/".join(origin[:3]))
+    if not await store.follows.is_follower_on_host(runtime.db.reader, "/".join(origin[:3])):
+        return False
+    return await is_server_actor_beside(runtime, signer, signer.actor_id)
 
 
 def _check_handle(runtime: Runtime, request: web.Request) -> None:
@@ -92,8 +109,12 @@ async def group_actor(request: web.Request) -> web.Response:
             await authenticate(runtime, request, None)
             minimal = False
         except AuthError as e:
-            log.info("actor fetch rejected reason=%s key_id=%s", e.reason, e.key_id)
-            return e.response()
+            if not e.unverifiable:
+                log.info("actor fetch rejected reason=%s key_id=%s", e.reason, e.key_id)
+                return e.response()
+            # A signature we cannot check (an unusual key, a key server down) is no reason to hide what an
+            # unsigned request gets: the minimal, public actor.
+            log.info("actor fetch answered as unsigned reason=%s key_id=%s", e.reason, e.key_id)
     site = runtime.site
     return activity_response(
         vocab.group_actor(
@@ -239,9 +260,20 @@ async def activity(request: web.Request) -> web.Response:
         return _refuse(403, "followers only")
     if stored.visibility == "direct":
         recipients = [r for r in (doc.get("to") or []) if isinstance(r, str)]
-        if not any(r == signer.actor_id or same_origin(r, signer.actor_id) for r in recipients):
+        if not await _addressed_to(runtime, signer, recipients):
             return _refuse(404, "no such activity")
     return activity_response(doc)
+
+
+async def _addressed_to(runtime: Runtime, signer: VerifiedSigner, recipients: list[str]) -> bool:
+    """A direct activity reaches its recipients, and the instance actor of a recipient's server (which
+    fetches on its users' behalf); never another account there."""
+    if signer.actor_id in recipients:
+        return True
+    for recipient in recipients:
+        if await is_server_actor_beside(runtime, signer, recipient):
+            return True
+    return False
 
 
 def add_routes(app: web.Application) -> dict[str, Any]:
