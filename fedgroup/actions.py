@@ -4,7 +4,6 @@ the rules (campaigns.py), writes in one transaction, and queues in that same tra
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import secrets
 from collections.abc import Sequence
@@ -651,17 +650,14 @@ async def resolve_report(runtime: Runtime, report_id: int) -> None:
 INVITE_HOURS = 72
 
 
-@functools.cache
-def _dummy_hash() -> str:
-    """Verified against when the name is unknown, so a wrong name costs as long as a wrong password.
-    Made on first use: hashing at import would cost every CLI command and start-up ~0.1 s."""
-    return passwords.hash_password("not a real password, only for timing")
-
-
 async def sign_in(runtime: Runtime, name: str, password: str) -> store.members.Member | None:
+    """The member if the name and password match. Exactly one argon2 verification whatever the name: an
+    unknown name (or a member without a password) is checked against a hash nothing matches, so a wrong name
+    costs as long as a wrong password and the answer's timing does not tell which names exist."""
     member = await store.members.by_name(runtime.db.reader, campaigns.clean_line(name))
     password_hash = member.password_hash if member is not None else None
-    ok = await asyncio.to_thread(lambda: passwords.verify_password(password_hash or _dummy_hash(), password))
+    checked = password_hash or passwords.unmatchable_hash()
+    ok = await asyncio.to_thread(passwords.verify_password, checked, password)
     return member if ok and member is not None and password_hash else None
 
 

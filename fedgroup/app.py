@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib import resources
@@ -16,7 +17,8 @@ from fedgroup.config import Config
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
 from fedgroup.ui import pages
 from fedgroup.ui import routes as ui_routes
-from fedgroup.ui.sessions import session_middleware
+from fedgroup.ui.sessions import SIGN_INS, session_middleware
+from fedgroup.ui.sign_ins import SignInGate
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_app(
-    config: Config, *, resolver: AbstractResolver | None = None, clock: Clock = system_clock
+    config: Config,
+    *,
+    resolver: AbstractResolver | None = None,
+    clock: Clock = system_clock,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> web.Application:
-    """The whole server for one data dir. `resolver` and `clock` are seams for tests."""
+    """The whole server for one data dir. `resolver`, `clock` and `sleep` (how the server waits, as when it
+    slows sign-in attempts down) are seams for tests."""
     app = web.Application(
         middlewares=[errors_middleware, security_headers_middleware, session_middleware],
         client_max_size=CLIENT_MAX_SIZE,
@@ -100,6 +107,7 @@ def create_app(
     app.router.add_get(
         routes.NEGOTIATED_PATHS["campaign"], negotiated(shared["campaign"], pages.campaign_page)
     )
+    app[SIGN_INS] = SignInGate(clock=lambda: clock().timestamp(), sleep=sleep)
     ui_routes.add_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", str(resources.files("fedgroup") / "web" / "static"), append_version=True)

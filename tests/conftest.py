@@ -114,6 +114,37 @@ class MovableClock:
         self.offset += delta
 
 
+class VirtualTime(MovableClock):
+    """A server's clock and its sleep (create_app's `clock` and `sleep`): a wait the server asks for is
+    recorded and moves the clock on at once, so a test sees what the server would wait without waiting.
+    `hold()` makes waits block until `release()`, to keep requests in the middle of their wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self.waiting = 0
+        self._open = asyncio.Event()
+        self._open.set()
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.waiting += 1
+        try:
+            await self._open.wait()
+        finally:
+            self.waiting -= 1
+        self.advance(timedelta(seconds=seconds))
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def options(self) -> dict[str, Any]:
+        return {"clock": self, "sleep": self.sleep}
+
+
 @pytest.fixture
 async def make_server(tmp_path: Path, test_keys: dict[str, dict[str, str]]) -> AsyncIterator[ServerFactory]:
     """make_server(name="a", handle="water", **settings): a fedgroup server with fixed keys on a free port."""

@@ -10,8 +10,7 @@ import pytest
 
 from fedgroup import actions, campaign_state, passwords, store
 from fedgroup.campaigns import parse_goal, parse_option
-from fedgroup.ui.sessions import LoginLimiter
-from tests.conftest import eventually
+from tests.conftest import VirtualTime, eventually
 from tests.test_federation import follow_of
 from tests.web_client import WebClient
 
@@ -20,8 +19,9 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 async def web(make_server):
-    """A server with an admin, an organizer and a member (each with a password), and a client factory."""
-    server = await make_server()
+    """A server with an admin, an organizer and a member (each with a password), and a client factory. On
+    virtual time: the waits after failed sign-ins pass at once."""
+    server = await make_server(app_options=VirtualTime().options())
     runtime = server.runtime
     hashed = passwords.hash_password(PASSWORD)
     ids = {}
@@ -108,16 +108,6 @@ async def test_sign_in_failures_rate_limit_csrf_and_sign_out(web):
         await attacker.post("/login", {"name": "Ada Admin", "password": "guess guess guess"})
     locked = await attacker.post("/login", {"name": "Ada Admin", "password": PASSWORD})
     assert locked.status == 429 and "Too many" in locked.text
-
-
-def test_login_limiter_counts_per_name_and_forgets_after_the_window():
-    limiter = LoginLimiter(per_name=2, overall=3, window=60)
-    limiter.failed("A", now=0)
-    limiter.failed("a", now=1)
-    assert not limiter.allowed("A", now=2) and limiter.allowed("b", now=2)
-    limiter.failed("b", now=3)
-    assert not limiter.allowed("c", now=4), "the overall cap holds too"
-    assert limiter.allowed("a", now=61.5) and limiter.allowed("c", now=64)
 
 
 async def test_invitation_makes_a_member_once(web):

@@ -8,8 +8,19 @@ import orjson
 from aiohttp import web
 
 from fedgroup import actions, store
+from fedgroup.ui import sign_ins
 from fedgroup.ui.common import field_errors, form, render, require_member, runtime_of, see_other, text_field
-from fedgroup.ui.sessions import LIMITER, MEMBER, SESSION_TOKEN, end_session, start_session
+from fedgroup.ui.sessions import (
+    KNOWN_BROWSER_COOKIE,
+    KNOWN_BROWSER_DAYS,
+    MEMBER,
+    SESSION_TOKEN,
+    SIGN_INS,
+    end_session,
+    read_cookie,
+    set_cookie,
+    start_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +42,23 @@ async def login(request: web.Request) -> web.Response:
     data = await form(request)
     name, password = text_field(data, "name", 200), text_field(data, "password", 2000)
     next_page = _safe_next(text_field(data, "next", 500))
-    limiter = request.app[LIMITER]
-    if not limiter.allowed(name):
-        log.info("sign-in refused reason=rate-limited")
-        return render(
-            request,
-            "login.html",
-            {
-                "next": next_page,
-                "values": {"name": name},
-                "errors": {"form": "Too many failed attempts: wait 15 minutes."},
-            },
-            status=429,
+    runtime = runtime_of(request)
+    key = sign_ins.name_key(name)
+    secret = sign_ins.secret_from(runtime.site.instance_private_key)
+    browser = sign_ins.known_browser(secret, read_cookie(request, KNOWN_BROWSER_COOKIE), key)
+    try:
+        member = await request.app[SIGN_INS].attempt(
+            sign_ins.browser_key(key, browser) if browser else key,
+            browser is not None,
+            lambda: actions.sign_in(runtime, name, password),
         )
-    member = await actions.sign_in(runtime_of(request), name, password)
+    except sign_ins.Refused as refused:
+        log.info("sign-in refused reason=%s", refused.reason)
+        response = render(request, "login.html", {"next": next_page, "values": {"name": name},
+                          "errors": {"form": refused.message}}, status=refused.status)  # fmt: skip
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     if member is None:
-        limiter.failed(name)
         log.info("sign-in failed")
         return render(
             request,
@@ -58,9 +70,11 @@ async def login(request: web.Request) -> web.Response:
             },
             status=401,
         )
-    limiter.succeeded(name)
     response = web.HTTPSeeOther(next_page)
     await start_session(request, response, member.id)
+    if browser is None:
+        set_cookie(request, response, KNOWN_BROWSER_COOKIE, sign_ins.known_browser_token(secret, key),
+                   max_age=KNOWN_BROWSER_DAYS * 86400, same_site="Strict")  # fmt: skip
     raise response
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from fedgroup.ui import account, admin, member, organize, pages
-from fedgroup.ui.sessions import LIMITER, LoginLimiter
 
 
 def add_routes(app: web.Application) -> None:
-    app[LIMITER] = LoginLimiter()
     r = app.router
     r.add_get("/login", account.login_page)
     r.add_post("/login", account.login)
