@@ -4,6 +4,9 @@ formulas, session fixation, CSRF on every form, security headers."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
+import urllib.parse
 
 import pytest
 
@@ -185,3 +188,60 @@ async def test_the_gate_forgets_failures_after_the_window_and_the_overall_count_
         await gate.attempt(name, False, fail)  # the overall count passes its storm level: nobody is refused
     now[0] = 60.5
     assert gate.admit("a", False) == 0.5, "a's first failure aged out; the second still slows it"
+
+
+# -- where the browser goes after signing in ------------------------------------------------------------------
+
+# `next` values (as the query string carries them, still percent-encoded) that must not leave the site.
+# Browsers drop tab, CR and LF inside URLs, and leading spaces, and read a backslash as a slash.
+OFFSITE = [
+    "/%09/evil.example",
+    "/%0D/evil.example",
+    "/%0A/evil.example",
+    "%09//evil.example",
+    "%20//evil.example",
+    "/%5Cevil.example",
+    "%5C%5Cevil.example",
+    "/%5C/evil.example",
+    "https:evil.example",
+    "https://evil.example/",
+    "HTTPS://evil.example/",
+    "javascript:alert(1)",
+    "//evil.example",
+    "%2F%2Fevil.example",
+    "/%00/evil.example",
+    "/%E3%80%80/evil.example",  # ideographic space
+    "/%C2%A0/evil.example",  # no-break space
+    "/%E2%80%A8/evil.example",  # line separator
+    "/%EF%BC%8F%EF%BC%8Fevil.example",  # fullwidth solidus
+    "evil.example",
+    "",
+]
+ONSITE = ["/campaigns/1", "/organize/campaigns/2?done=saved", "/home", "/partners/3"]
+
+
+async def test_the_page_after_sign_in_is_always_on_this_site(site):
+    server, time, client = site
+    for target in OFFSITE + ONSITE:
+        browser = client()  # a link to the sign-in page with `next`, as someone might send it around
+        page = await browser.get(f"/login?next={target}")
+        carried = html.unescape(re.search(r'name="next" value="([^"]*)"', page.text).group(1))
+        fields = [("name", "Mia Member"), ("password", PASSWORD), ("next", carried), ("csrf", page.csrf)]
+        answer = await browser.post_raw("/login", fields, follow=False)
+        assert answer.status == 303
+        expected = target if target in ONSITE else "/home"
+        assert answer.headers["Location"] == expected, (target, answer.headers["Location"])
+        await browser.close()
+    # Posted straight, as a forged form would, the value is checked the same way.
+    for target in (
+        "/%09/evil.example",
+        "/%0D%0A/evil.example",
+        "/%5Cevil.example",
+        "/%E3%80%80/evil.example",
+    ):
+        browser = client()
+        token = (await browser.get("/login")).csrf
+        fields = [("name", "Ada Admin"), ("password", PASSWORD), ("next", urllib.parse.unquote(target))]
+        answer = await browser.post_raw("/login", [*fields, ("csrf", token)], follow=False)
+        assert answer.headers["Location"] == "/home", (target, answer.headers["Location"])
+        await browser.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import web
@@ -25,10 +27,17 @@ from fedgroup.ui.sessions import (
 log = logging.getLogger(__name__)
 
 
+# A path on this site: printable ASCII without spaces (browsers drop tab, CR and LF inside URLs and read "\\"
+# as "/", so "/\t/evil.example" would become "//evil.example"), starting with one "/" and not "//".
+_LOCAL_PATH = re.compile(r"/(?![/\\])[\x21-\x7e]*")
+
+
 def _safe_next(target: str) -> str:
-    """Only a path on this site: never an open redirect to another host."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target and len(target) < 500:
-        return target
+    """Where to go after signing in: only a path on this site, never an open redirect to another host."""
+    if len(target) < 500 and _LOCAL_PATH.fullmatch(target) and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return "/home"
 
 
