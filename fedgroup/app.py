@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from importlib import resources
 
 import aiohttp_jinja2
@@ -40,19 +40,36 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return web.Response(status=500, text="internal error\n")
 
 
+# Pages: styles and images from this site only, no scripts at all, forms post only here, never framed.
+HTML_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none';"
+    " form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+# Everything else (JSON, CSV, text, the SVG icon opened on its own): nothing runs, nothing loads.
+OTHER_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox"
+
+
+def _harden(request: web.Request, headers: MutableMapping[str, str]) -> None:
+    html = headers.get("Content-Type", "").startswith("text/html")
+    headers.setdefault("Content-Security-Policy", HTML_POLICY if html else OTHER_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if RUNTIME in request.app and request.app[RUNTIME].config.secure_cookies:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
 @web.middleware
 async def security_headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if headers.get("Content-Type", "").startswith("text/html"):
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none';"
-            " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        )
-        headers.setdefault("X-Frame-Options", "DENY")
+    """The same protective headers on every answer: pages, documents, files, redirects and errors alike."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as e:
+        _harden(request, e.headers)
+        raise
+    if not response.prepared:
+        _harden(request, response.headers)
     return response
 
 

@@ -4,15 +4,18 @@ formulas, session fixation, CSRF on every form, security headers."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import re
 import urllib.parse
 
+import aiohttp
 import pytest
 
-from fedgroup import actions, passwords
+from fedgroup import actions, campaign_state, passwords, store
+from fedgroup.campaigns import parse_goal
 from fedgroup.ui.sign_ins import Refused, SignInGate, SignInRules, delay_before_check
-from tests.conftest import VirtualTime, eventually
+from tests.conftest import VirtualTime, database_snapshot, eventually
 from tests.web_client import WebClient
 
 PASSWORD = "correct horse battery"
@@ -245,3 +248,203 @@ async def test_the_page_after_sign_in_is_always_on_this_site(site):
         answer = await browser.post_raw("/login", [*fields, ("csrf", token)], follow=False)
         assert answer.headers["Location"] == "/home", (target, answer.headers["Location"])
         await browser.close()
+
+
+# -- sessions -------------------------------------------------------------------------------------------------
+
+
+def session_cookie(client: WebClient) -> str:
+    return next(c.value for c in client.session.cookie_jar if c.key == "fedgroup_session")
+
+
+async def signs_in(server, token: str) -> bool:
+    """Whether a bare session token is signed in, asked of the server by a browser holding nothing else."""
+    stranger = WebClient(server.base_url)
+    try:
+        stranger.session.cookie_jar.update_cookies({"fedgroup_session": token})
+        return (await stranger.get("/account", allow_redirects=False)).status == 200
+    finally:
+        await stranger.close()
+
+
+async def test_signing_in_ends_the_session_the_browser_had(site):
+    server, time, client = site
+    browser = client()
+    await browser.sign_in("Mia Member", PASSWORD)
+    before = session_cookie(browser)
+    token = (await browser.get("/home")).csrf
+    fields = [("name", "Ada Admin"), ("password", PASSWORD), ("next", "/home"), ("csrf", token)]
+    assert (await browser.post_raw("/login", fields, follow=False)).status == 303
+    after = session_cookie(browser)
+    assert after != before
+    assert not await signs_in(server, before), "the earlier session token no longer signs anyone in"
+    assert await signs_in(server, after)
+
+
+async def test_signing_out_ends_the_session_on_the_server(site):
+    server, time, client = site
+    browser = client()
+    await browser.sign_in("Mia Member", PASSWORD)
+    token = session_cookie(browser)
+    assert await signs_in(server, token)
+    await browser.post("/logout", {}, csrf_from="/home")
+    assert not await signs_in(server, token), "a copy of the cookie is worthless after signing out"
+
+
+async def test_a_password_change_ends_every_session_and_renews_this_one(site):
+    server, time, client = site
+    laptop, phone = client(), client()
+    await laptop.sign_in("Mia Member", PASSWORD)
+    await phone.sign_in("Mia Member", PASSWORD)
+    laptop_before, phone_token = session_cookie(laptop), session_cookie(phone)
+    new = "a brand new password"
+    changed = await laptop.post("/account", {"current": PASSWORD, "new": new, "new_again": new})
+    assert "password is changed" in changed.text
+    assert session_cookie(laptop) != laptop_before and (await laptop.get("/home")).url.endswith("/home")
+    assert not await signs_in(server, laptop_before), "the token from before the change is dead"
+    assert not await signs_in(server, phone_token)
+
+
+async def test_cookies_on_an_https_site_are_secure_and_host_only(make_server):
+    """With an https base URL (the server behind its TLS proxy), cookies carry Secure and the __Host- prefix,
+    so a sibling subdomain cannot plant one; an unprefixed cookie is not read."""
+    server = await make_server()
+    await actions.add_member(server.runtime, "Mia Member", "member", None, passwords.hash_password(PASSWORD))
+    await server.stop()
+    server.config = dataclasses.replace(server.config, base_url=f"https://127.0.0.1:{server.port}")
+    await server.start()
+    plain = f"http://127.0.0.1:{server.port}"  # the proxy's side of it
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        async with http.get(plain + "/login") as r:
+            form_cookie = r.cookies["__Host-fedgroup_form"]
+            token = re.search(r'name="csrf" value="([^"]+)"', await r.text()).group(1)
+            assert (
+                form_cookie["secure"] and form_cookie["path"] == "/" and form_cookie["samesite"] == "Strict"
+            )
+            assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+        fields = {"name": "Mia Member", "password": PASSWORD, "next": "/home", "csrf": token}
+        headers = {"Cookie": f"__Host-fedgroup_form={form_cookie.value}"}
+        async with http.post(plain + "/login", data=fields, headers=headers, allow_redirects=False) as r:
+            assert r.status == 303
+            session, known = r.cookies["__Host-fedgroup_session"], r.cookies["__Host-fedgroup_known"]
+        for cookie in (session, known):
+            assert cookie["secure"] and cookie["httponly"] and cookie["path"] == "/" and not cookie["domain"]
+        assert session["samesite"] == "Lax" and known["samesite"] == "Strict"
+        async with http.get(plain + "/account", headers={"Cookie": f"__Host-fedgroup_session={session.value}"},
+                            allow_redirects=False) as r:  # fmt: skip
+            assert r.status == 200
+        async with http.get(plain + "/account", headers={"Cookie": f"fedgroup_session={session.value}"},
+                            allow_redirects=False) as r:  # fmt: skip
+            assert r.status == 303, "an unprefixed session cookie (settable by a subdomain) is ignored"
+
+
+# -- forms: CSRF on every one ---------------------------------------------------------------------------------
+
+FEDERATION_POSTS = {"/groups/{handle}/inbox", "/inbox"}  # signed by servers, not posted by browsers
+
+
+async def test_every_form_refuses_a_missing_wrong_or_borrowed_token_and_another_origin(site):
+    server, time, client = site
+    runtime = server.runtime
+    campaign_id = await actions.create_campaign(
+        runtime, "Safe crossing", "Paint it.", goals=[parse_goal("hours:40")]
+    )
+    invite = (await actions.create_invite(runtime)).rsplit("/", 1)[1]
+    admin, other = client(), client()
+    await admin.sign_in("Ada Admin", PASSWORD)
+    await other.sign_in("Mia Member", PASSWORD)
+    borrowed = (await other.get("/home")).csrf  # valid, but another session's
+    values = {"campaign_id": str(campaign_id), "partner_id": "1", "token": invite, "handle": "water"}
+    routes = [r for r in server.app.router.routes() if r.method == "POST"]
+    paths = {r.resource.canonical for r in routes}
+    assert FEDERATION_POSTS <= paths and len(paths) > 20
+    before = await database_snapshot(runtime)
+    for route in routes:
+        canonical = route.resource.canonical
+        if canonical in FEDERATION_POSTS:
+            continue
+        path = re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: values[m.group(1)], canonical)
+        fields = [
+            ("name", "X"),
+            ("password", PASSWORD),
+            ("confirm", "yes"),
+            ("role", "admin"),
+            ("member", "2"),
+        ]
+        for token in (None, "", "guess", borrowed):
+            sent = fields + ([("csrf", token)] if token is not None else [])
+            assert (await admin.post_raw(path, sent, follow=False)).status == 403, (path, token)
+        assert (await client().post_raw(path, [*fields, ("csrf", "guess")], follow=False)).status == 403, path
+    assert await database_snapshot(runtime) == before, "nothing was written"
+
+    # A right token posted from a page of another origin is refused too; from this origin it is taken.
+    token = (await admin.get("/home")).csrf
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Sec-Fetch-Site": "same-site"}):  # fmt: skip
+        async with admin.session.post(server.url(f"/organize/campaigns/{campaign_id}/close"), headers=headers,
+                                      data={"csrf": token}, allow_redirects=False) as r:  # fmt: skip
+            assert r.status == 403, headers
+    assert (await campaign_state.load(runtime.db.reader, campaign_id)).row.status == "open"
+    same = {"Origin": server.base_url, "Sec-Fetch-Site": "same-origin"}
+    async with admin.session.post(server.url(f"/organize/campaigns/{campaign_id}/close"), headers=same,
+                                  data={"csrf": token}, allow_redirects=False) as r:  # fmt: skip
+        assert r.status == 303
+    assert (await campaign_state.load(runtime.db.reader, campaign_id)).row.status == "closed"
+
+
+async def test_an_invitation_makes_one_member_even_when_used_twice_at_once(site):
+    server, time, client = site
+    path = (await actions.create_invite(server.runtime)).removeprefix(server.base_url)
+    first, second = client(), client()
+    tokens = [(await c.get(path)).csrf for c in (first, second)]
+    answers = await asyncio.gather(*(
+        c.post_raw(path, [("name", name), ("password", PASSWORD), ("password_again", PASSWORD), ("csrf", t)],
+                   follow=False)
+        for c, name, t in ((first, "Noor", tokens[0]), (second, "Zed", tokens[1]))
+    ))  # fmt: skip
+    assert sorted(a.status for a in answers) == [303, 422]
+    assert "was used already or has expired" in next(a.text for a in answers if a.status == 422)
+    names = {m.name for m in await store.members.listing(server.runtime.db.reader)}
+    assert len(names & {"Noor", "Zed"}) == 1
+    late = client()
+    assert (await late.get(path)).status == 410
+
+
+# -- headers on every answer ----------------------------------------------------------------------------------
+
+
+async def test_every_kind_of_answer_carries_the_protective_headers(site):
+    server, time, client = site
+    runtime = server.runtime
+    await actions.add_member(runtime, "Olu Organizer", "organizer", None, passwords.hash_password(PASSWORD))
+    campaign_id = await actions.create_campaign(
+        runtime, "Safe crossing", "Paint it.", goals=[parse_goal("hours:4")]
+    )
+    organizer, anon = client(), client()
+    await organizer.sign_in("Olu Organizer", PASSWORD)
+    answers = {
+        "public page": await anon.get("/groups/water"),
+        "sign-in page": await anon.get("/login"),
+        "not found": await anon.get("/campaigns/999"),
+        "redirect to sign in": await anon.get("/organize", allow_redirects=False),
+        "forbidden form": await anon.post_raw("/logout", []),
+        "stylesheet": await anon.get("/static/style.css"),
+        "icon": await anon.get("/static/icon.svg"),
+        "health": await anon.get("/healthz"),
+        "webfinger": await anon.get(f"/.well-known/webfinger?resource=acct:water@{server.config.domain}"),
+        "organizer page": await organizer.get(f"/organize/campaigns/{campaign_id}"),
+        "csv": await organizer.get(f"/organize/campaigns/{campaign_id}/pledgers.csv"),
+        "my data": await organizer.get("/account/my-data.json"),
+    }
+    for what, page in answers.items():
+        headers = page.headers
+        assert headers.get("X-Content-Type-Options") == "nosniff", what
+        assert headers.get("X-Frame-Options") == "DENY", what
+        assert headers.get("Referrer-Policy") == "same-origin", what
+        policy = headers.get("Content-Security-Policy", "")
+        assert "frame-ancestors 'none'" in policy and "default-src" in policy, what
+        if headers.get("Content-Type", "").startswith("text/html"):
+            assert "script-src 'none'" in policy, what
+        else:
+            assert "default-src 'none'" in policy and "sandbox" in policy, what
+    assert "Strict-Transport-Security" not in answers["public page"].headers, "only for an https base URL"

@@ -16,7 +16,6 @@ from fedgroup.ui.sessions import (
     KNOWN_BROWSER_COOKIE,
     KNOWN_BROWSER_DAYS,
     MEMBER,
-    SESSION_TOKEN,
     SIGN_INS,
     end_session,
     read_cookie,
@@ -156,8 +155,8 @@ async def change_password(request: web.Request) -> web.Response:
         await actions.change_password(runtime_of(request), member.id, text_field(data, "current", 2000), new)
     except actions.USER_ERRORS as e:
         return render(request, "account.html", {"errors": field_errors(e, "new")}, status=422)
-    token = request[SESSION_TOKEN]
-    await runtime_of(request).db.write(
-        lambda conn: store.sessions.remove_all_of(conn, member.id, keep_token=token)
-    )
-    raise see_other("/account", "password")
+    # Every session of the member ends, this one too: it continues under a new token (and CSRF token).
+    await runtime_of(request).db.write(lambda conn: store.sessions.remove_all_of(conn, member.id))
+    response = see_other("/account", "password")
+    await start_session(request, response, member.id)
+    raise response

@@ -3,7 +3,7 @@ view models of campaigns (numbers already formatted for people; templates only l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +20,8 @@ from fedgroup.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.ui import renderings
 from fedgroup.ui.sessions import MEMBER, check_csrf, csrf_token
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 VISIBILITY_TEXT = {
     "public": "Public: anyone, and followers on the fediverse",

@@ -1,50 +1,70 @@
-"""The web UI's routes (the pages that share a URL with ActivityPub documents are paired in app.py)."""
+"""The web UI's routes (the pages that share a URL with ActivityPub documents are paired in app.py).
+
+Every form (POST) route checks its CSRF token and origin before its handler runs (`form_route`), whatever the
+handler does first; handlers read the same form again through common.form, which checks it too.
+"""
 
 from __future__ import annotations
+
+import functools
 
 from aiohttp import web
 
 from fedgroup.ui import account, admin, member, organize, pages
+from fedgroup.ui.common import Handler, form
+
+
+def form_route(handler: Handler) -> Handler:
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        await form(request)
+        return await handler(request)
+
+    return checked
 
 
 def add_routes(app: web.Application) -> None:
     r = app.router
+
+    def post(path: str, handler: Handler) -> None:
+        r.add_post(path, form_route(handler))
+
     r.add_get("/login", account.login_page)
-    r.add_post("/login", account.login)
-    r.add_post("/logout", account.logout)
+    post("/login", account.login)
+    post("/logout", account.logout)
     r.add_get("/invite/{token}", account.invite_page)
-    r.add_post("/invite/{token}", account.accept_invite)
+    post("/invite/{token}", account.accept_invite)
     r.add_get("/account", account.account_page)
-    r.add_post("/account", account.change_password)
+    post("/account", account.change_password)
     r.add_get("/account/my-data.json", account.export_my_data)
 
     r.add_get("/home", member.home)
-    r.add_post("/campaigns/{campaign_id:\\d+}/pledge", pages.pledge)
-    r.add_post("/campaigns/{campaign_id:\\d+}/withdraw", pages.withdraw)
+    post("/campaigns/{campaign_id:\\d+}/pledge", pages.pledge)
+    post("/campaigns/{campaign_id:\\d+}/withdraw", pages.withdraw)
     r.add_get("/partners/{partner_id:\\d+}", member.partner_page)
-    r.add_post("/partners/{partner_id:\\d+}/pledge", member.partner_pledge)
-    r.add_post("/partners/{partner_id:\\d+}/withdraw", member.partner_withdraw)
+    post("/partners/{partner_id:\\d+}/pledge", member.partner_pledge)
+    post("/partners/{partner_id:\\d+}/withdraw", member.partner_withdraw)
 
     r.add_get("/organize", organize.index)
     r.add_get("/organize/campaigns/new", organize.new_campaign_page)
-    r.add_post("/organize/campaigns/new", organize.create_campaign)
+    post("/organize/campaigns/new", organize.create_campaign)
     r.add_get("/organize/campaigns/{campaign_id:\\d+}", organize.campaign_page)
-    r.add_post("/organize/campaigns/{campaign_id:\\d+}/edit", organize.edit_campaign)
-    r.add_post("/organize/campaigns/{campaign_id:\\d+}/close", organize.close_campaign)
-    r.add_post("/organize/campaigns/{campaign_id:\\d+}/delete", organize.delete_campaign)
-    r.add_post("/organize/campaigns/{campaign_id:\\d+}/outcome", organize.report_outcome)
-    r.add_post("/organize/campaigns/{campaign_id:\\d+}/fulfilled", organize.set_fulfilled)
+    post("/organize/campaigns/{campaign_id:\\d+}/edit", organize.edit_campaign)
+    post("/organize/campaigns/{campaign_id:\\d+}/close", organize.close_campaign)
+    post("/organize/campaigns/{campaign_id:\\d+}/delete", organize.delete_campaign)
+    post("/organize/campaigns/{campaign_id:\\d+}/outcome", organize.report_outcome)
+    post("/organize/campaigns/{campaign_id:\\d+}/fulfilled", organize.set_fulfilled)
     r.add_get("/organize/campaigns/{campaign_id:\\d+}/pledgers.csv", organize.export_pledgers)
-    r.add_post("/organize/coalition/follow", organize.follow_group)
-    r.add_post("/organize/coalition/leave", organize.leave_group)
-    r.add_post("/organize/followers", organize.answer_follower)
+    post("/organize/coalition/follow", organize.follow_group)
+    post("/organize/coalition/leave", organize.leave_group)
+    post("/organize/followers", organize.answer_follower)
     r.add_get("/organize/blocks", organize.blocks_page)
-    r.add_post("/organize/blocks", organize.add_block)
-    r.add_post("/organize/blocks/remove", organize.remove_block)
-    r.add_post("/organize/reports/send", organize.send_report)
-    r.add_post("/organize/reports/resolve", organize.resolve_report)
+    post("/organize/blocks", organize.add_block)
+    post("/organize/blocks/remove", organize.remove_block)
+    post("/organize/reports/send", organize.send_report)
+    post("/organize/reports/resolve", organize.resolve_report)
 
     r.add_get("/admin/members", admin.members_page)
-    r.add_post("/admin/members/role", admin.set_role)
-    r.add_post("/admin/members/remove", admin.remove_member)
-    r.add_post("/admin/members/invite", admin.invite)
+    post("/admin/members/role", admin.set_role)
+    post("/admin/members/remove", admin.remove_member)
+    post("/admin/members/invite", admin.invite)

@@ -1,8 +1,11 @@
-"""Who is signed in, and CSRF tokens.
+"""Who is signed in, and CSRF protection.
 
-Sessions live in SQLite (only a digest of the cookie's token is stored) and last 30 days. The cookie is
-HttpOnly, SameSite=Lax, and Secure when the base URL is https. Every form carries a CSRF token: the session's,
-or for the sign-in and invitation forms (no session yet) a random one that must match a cookie of its own.
+Sessions live in SQLite (only a digest of the cookie's token is stored) and last 30 days. Signing in always
+starts a new session and ends the one the browser had; signing out deletes the session on the server. The
+cookies are HttpOnly, SameSite=Lax (Strict for the form and known-browser cookies), and, when the base URL is
+https, Secure with the `__Host-` prefix (so no other host, not even a subdomain, can set them). Every form
+carries a CSRF token: the session's, or for the sign-in and invitation forms (no session yet) a random one that
+must match a cookie of its own; and a form posted from a page of another origin is refused whatever it carries.
 No IP address is ever stored: sign-in attempts are paced by account name (ui/sign_ins.py).
 """
 
@@ -13,6 +16,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -22,6 +26,7 @@ from fedgroup.ui.sign_ins import SignInGate
 
 log = logging.getLogger(__name__)
 
+# Cookie names; with an https base URL they carry the `__Host-` prefix (cookie_name).
 SESSION_COOKIE = "fedgroup_session"
 FORM_COOKIE = "fedgroup_form"
 KNOWN_BROWSER_COOKIE = "fedgroup_known"
@@ -40,7 +45,9 @@ NEW_FORM_TOKEN = web.RequestKey("new_form_token", str)
 
 
 def cookie_name(request: web.Request, name: str) -> str:
-    return name
+    """`__Host-` + name when cookies are Secure: browsers then refuse the cookie from any other host
+    (a sibling subdomain cannot plant a session) and insist on Secure and Path=/."""
+    return "__Host-" + name if request.app[RUNTIME].config.secure_cookies else name
 
 
 def read_cookie(request: web.Request, name: str) -> str | None:
@@ -100,22 +107,50 @@ def csrf_token(request: web.Request) -> str:
     return str(token)
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url.strip().lower())
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        port = -1
+    return parts.scheme, parts.hostname or "", port
+
+
+def _cross_origin(request: web.Request) -> bool:
+    """Whether the browser says the form was posted from another origin. Browsers send Origin with every
+    POST (and Sec-Fetch-Site, in newer ones); clients that send neither (scripts, old browsers) rely on the
+    token alone. "null" is an opaque origin (a sandboxed frame, a data: URL): never ours."""
+    if request.headers.get("Sec-Fetch-Site", "") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and _origin(origin) != _origin(request.app[RUNTIME].config.base_url)
+
+
 def check_csrf(request: web.Request, submitted: str | None) -> None:
     expected = request[CSRF] or read_cookie(request, FORM_COOKIE)
-    if not expected or not submitted or not hmac.compare_digest(str(expected), str(submitted)):
+    if _cross_origin(request):
+        log.info("form refused reason=cross-origin path=%s", request.path)
+    elif not expected or not submitted or not hmac.compare_digest(str(expected), str(submitted)):
         log.info("form refused reason=csrf path=%s", request.path)
-        raise web.HTTPForbidden(
-            text="This form has expired or did not come from this site. Go back, reload the page and try again.\n"
-        )
+    else:
+        return
+    raise web.HTTPForbidden(
+        text="This form has expired or did not come from this site. Go back, reload the page and try again.\n"
+    )
 
 
 async def start_session(request: web.Request, response: web.StreamResponse, member_id: int) -> None:
+    """A new session for the member; the session the browser had (if any) ends, so a session token known
+    before signing in (planted, or left by someone else) is never the signed-in one."""
     runtime = request.app[RUNTIME]
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+    previous = request[SESSION_TOKEN]
     now = runtime.now()
 
     async def job(conn):  # type: ignore[no-untyped-def]
         await store.sessions.remove_expired(conn, now)
+        if previous:
+            await store.sessions.remove(conn, previous)
         await store.sessions.add(conn, token, member_id, csrf, now, now + timedelta(days=SESSION_DAYS))
 
     await runtime.db.write(job)
@@ -126,4 +161,10 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
     token = request[SESSION_TOKEN]
     if token:
         await request.app[RUNTIME].db.write(lambda conn: store.sessions.remove(conn, token))
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(
+        cookie_name(request, SESSION_COOKIE),
+        path="/",
+        secure=request.app[RUNTIME].config.secure_cookies,
+        httponly=True,
+        samesite="Lax",
+    )
