@@ -229,7 +229,8 @@ async def test_organizer_creates_edits_fulfils_exports_reports_and_deletes(web):
 
     exported = await organizer.get(f"{admin_path}/pledgers.csv")
     assert exported.headers["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(exported.text)))
+    assert exported.text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(exported.text.removeprefix("\ufeff"))))
     assert rows[0][:3] == ["name", "email", "kind"]
     assert ["Mia Member", "member@private.example", "items", "3"] == rows[
         [r[0] for r in rows].index("Mia Member")

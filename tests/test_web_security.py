@@ -4,8 +4,10 @@ formulas, session fixation, CSRF on every form, security headers."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import dataclasses
 import html
+import io
 import re
 import urllib.parse
 
@@ -448,3 +450,48 @@ async def test_every_kind_of_answer_carries_the_protective_headers(site):
         else:
             assert "default-src 'none'" in policy and "sandbox" in policy, what
     assert "Strict-Transport-Security" not in answers["public page"].headers, "only for an https base URL"
+
+
+# -- the pledgers' CSV ------------------------------------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+async def test_the_pledgers_csv_has_no_formula_for_any_spreadsheet(site):
+    """Spreadsheets run a cell that starts with = + - @ (or tab, CR) as a formula, and many (most of Europe's)
+    split cells on ";" rather than ",": a formula may hide behind any separator inside a cell."""
+    server, time, client = site
+    runtime = server.runtime
+    await actions.add_member(runtime, "Olu Organizer", "organizer", None, passwords.hash_password(PASSWORD))
+    campaign_id = await actions.create_campaign(
+        runtime, "Coats", "Coats.", goals=[parse_goal("items:40:coats")]
+    )
+    hostile = {
+        "a;=1+1": "b|=cmd|' /C calc'!A0",
+        "=HYPERLINK(1)": "ok,=2+3",
+        "@SUM(A1)": "one\t=4\ttwo",
+        "+Plus": "line\n=5",
+        "Tab\t-6": "\t=7",
+        "Zoë Ünicode": "naïve café ☕",
+    }
+    for name, note in hostile.items():
+        member_id = await actions.add_member(runtime, name, "member", f"{name[:3]}@x.example")
+        await actions.pledge(runtime, member_id, campaign_id, kind="items", amount="2", note=note)
+    organizer = client()
+    await organizer.sign_in("Olu Organizer", PASSWORD)
+    async with organizer.session.get(server.url(f"/organize/campaigns/{campaign_id}/pledgers.csv")) as r:
+        assert r.headers["Content-Type"] == "text/csv; charset=utf-8"
+        raw = await r.read()
+    assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 with a byte-order mark, so spreadsheets read it as UTF-8"
+    text = raw.decode("utf-8-sig")
+    assert re.fullmatch(r'(?:"(?:[^"]|"")*"(?:,|\r\n))+', text), "every cell is quoted"
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0][:3] == ["name", "email", "kind"] and len(rows) == len(hostile) + 1
+    for row in rows:
+        for cell in row:
+            for separator in (",", ";", "\t", "|", "\n", "\r"):
+                for piece in cell.split(separator):
+                    assert not piece.startswith(FORMULA_START), (cell, separator, piece)
+    names = {row[0] for row in rows[1:]}
+    assert "Zoë Ünicode" in names and "'=HYPERLINK(1)" in names and "a;'=1+1" in names
+    assert any(row[6] == "naïve café ☕" for row in rows), "ordinary text is untouched"

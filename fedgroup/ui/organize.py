@@ -251,10 +251,16 @@ async def set_fulfilled(request: web.Request) -> web.Response:
     raise see_other(f"/organize/campaigns/{state.id}", "saved")
 
 
+# A formula start at the beginning of a cell, or after a character some spreadsheet splits cells on (most of
+# Europe's split on ";", others on tab or "|"; a quoted cell may hold line breaks).
+_FORMULA_START = re.compile(r"(?<![^,;\t|\r\n])[=+\-@\t\r]")
+
+
 def _csv_cell(value: object) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: quote them out."""
+    """Spreadsheets run a cell starting with = + - @ (or tab, CR) as a formula: put a ' before every such
+    start, at the beginning and after any separator, so that no split of the cell yields a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return _FORMULA_START.sub(lambda m: "'" + m.group(), text)
 
 
 async def export_pledgers(request: web.Request) -> web.Response:
@@ -263,7 +269,7 @@ async def export_pledgers(request: web.Request) -> web.Response:
     state = await _state(request)
     members = {m.id: m for m in await store.members.listing(runtime.db.reader)}
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(["name", "email", "kind", "amount", "unit", "option", "note", "fulfilled", "pledged_at"])
     units = campaigns.units_of(state.goals)
     for p in await store.pledges.pledges_for_campaign(runtime.db.reader, state.id):
@@ -275,9 +281,11 @@ async def export_pledgers(request: web.Request) -> web.Response:
                 p.created_at.isoformat(),
             )]
         )  # fmt: skip
+    # UTF-8 with a byte-order mark: without it spreadsheet programs read the file in a local code page.
     return web.Response(
-        text=out.getvalue(),
+        body=("\ufeff" + out.getvalue()).encode(),
         content_type="text/csv",
+        charset="utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="campaign-{state.id}-pledgers.csv"',
             "Cache-Control": "no-store",
