@@ -14,6 +14,7 @@ from aiohttp.abc import AbstractResolver
 
 from fedgroup.activitypub import discovery, routes
 from fedgroup.config import Config
+from fedgroup.connections import body_deadline_middleware
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
 from fedgroup.ui import pages
 from fedgroup.ui import routes as ui_routes
@@ -99,8 +100,9 @@ def create_app(
 ) -> web.Application:
     """The whole server for one data dir. `resolver`, `clock` and `sleep` (how the server waits, as when it
     slows sign-in attempts down) are seams for tests."""
+    body_deadline = body_deadline_middleware(config.body_timeout_seconds, config.body_min_bytes_per_second)
     app = web.Application(
-        middlewares=[errors_middleware, security_headers_middleware, session_middleware],
+        middlewares=[errors_middleware, security_headers_middleware, body_deadline, session_middleware],
         client_max_size=CLIENT_MAX_SIZE,
     )
 

@@ -31,6 +31,7 @@ from fedgroup import (
 )
 from fedgroup import config as config_module
 from fedgroup.config import Config, ConfigError
+from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.runtime import RUNTIME, Runtime, close_runtime, open_runtime, start_network
 
 log = logging.getLogger("fedgroup")
@@ -147,7 +148,9 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        site = web.TCPSite(runner, config.listen_host, config.listen_port)
+        site = GuardedSite(
+            runner, ConnectionLimits.of(config), host=config.listen_host, port=config.listen_port
+        )
         try:
             await site.start()
         except OSError as e:

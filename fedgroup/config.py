@@ -44,6 +44,15 @@ class Config:
     # many at once, then this many a minute); beyond that the request gets 429 with Retry-After. 0: no limit.
     key_fetches_per_minute_per_host: int = 300
     key_fetches_per_minute: int = 1200
+    # A request's line and headers must be complete this many seconds after its first byte (408 and closed).
+    header_timeout_seconds: float = 10.0
+    # A body must arrive within this many seconds, plus one second per body_min_bytes_per_second bytes received.
+    body_timeout_seconds: float = 10.0
+    body_min_bytes_per_second: int = 1000
+    # An idle keep-alive connection is closed after this long (longer than reverse proxies keep theirs).
+    idle_timeout_seconds: float = 300.0
+    # Connections open at once; beyond it a new one is answered 503 and closed.
+    max_connections: int = 1000
 
     @property
     def database_path(self) -> Path:
@@ -148,6 +157,10 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
     for name in _LIMITS:
         if values.get(name, 0) < 0:
             raise ConfigError(f"{name} must be 0 (no limit) or more")
+    for name in ("header_timeout_seconds", "body_timeout_seconds", "body_min_bytes_per_second",
+                 "idle_timeout_seconds", "max_connections"):  # fmt: skip
+        if name in values and values[name] <= 0:
+            raise ConfigError(f"{name} must be more than 0")
     port = values.get("listen_port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError("listen_port must be between 0 and 65535")

@@ -20,6 +20,7 @@ from fedgroup import actions, datadir, store
 from fedgroup import config as config_module
 from fedgroup.app import create_app
 from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.logs import AccessLog
 from fedgroup.runtime import RUNTIME, Runtime
 
@@ -68,7 +69,9 @@ async def run(data_root: Path | None, first_port: int) -> None:
             await runner.setup()
             runners.append(runner)
             try:
-                await web.TCPSite(runner, "127.0.0.1", config.listen_port).start()
+                await GuardedSite(
+                    runner, ConnectionLimits.of(config), host="127.0.0.1", port=config.listen_port
+                ).start()
             except OSError as e:
                 raise DemoError(f"port {config.listen_port} is not free ({e.strerror}); try --port") from e
             runtimes[group.key] = app[RUNTIME]

@@ -17,6 +17,7 @@ from aiohttp import web
 from fedgroup import datadir
 from fedgroup.app import create_app
 from fedgroup.config import Config
+from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.logs import AccessLog
 from fedgroup.runtime import RUNTIME, Runtime
 from tests.peer import FakeMastodon, free_socket
@@ -41,6 +42,7 @@ class RunningServer:
     port: int
     app: web.Application | None = None
     runner: web.AppRunner | None = None
+    site: GuardedSite | None = None
     options: dict[str, Any] = field(default_factory=dict)
     # When set, every request reaching this server is appended here (to search traffic for leaks).
     recorded: list[RecordedRequest] | None = None
@@ -67,7 +69,9 @@ class RunningServer:
             self.app, handle_signals=False, shutdown_timeout=2, access_log_class=AccessLog
         )
         await self.runner.setup()
-        await web.SockSite(self.runner, sock).start()
+        # Listening as `fedgroup serve` does: request heads and bodies under deadlines, connections capped.
+        self.site = GuardedSite(self.runner, ConnectionLimits.of(self.config), sock=sock)
+        await self.site.start()
         return self
 
     async def stop(self) -> None:
