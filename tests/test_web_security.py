@@ -307,6 +307,27 @@ async def test_a_password_change_ends_every_session_and_renews_this_one(site):
     assert not await signs_in(server, phone_token)
 
 
+async def test_a_stolen_session_cannot_guess_the_password_at_will(site):
+    """The password form asks for the current password: it is paced like signing in, or a stolen session
+    would be an unlimited password oracle."""
+    server, time, client = site
+    laptop = client()
+    await laptop.sign_in("Mia Member", PASSWORD)
+    thief = client()
+    thief.session.cookie_jar.update_cookies({"fedgroup_session": session_cookie(laptop)})
+    token = (await thief.get("/account")).csrf
+    answers = []
+    for i in range(RULES.per_name + 2):
+        fields = [("current", f"guess {i} guess"), ("new", "a brand new password"),
+                  ("new_again", "a brand new password"), ("csrf", token)]  # fmt: skip
+        answers.append(await thief.post_raw("/account", fields))
+    assert [a.status for a in answers] == [422] * RULES.per_name + [429] * 2
+    assert "not your current password" in answers[0].text and "Too many" in answers[-1].text
+    assert await attempt(client(), "Mia Member", PASSWORD) == 429, "the name is locked for unknown browsers"
+    await laptop.post("/logout", {}, csrf_from="/home")
+    assert await attempt(laptop, "Mia Member", PASSWORD) == 303, "not for the member's own"
+
+
 async def test_cookies_on_an_https_site_are_secure_and_host_only(make_server):
     """With an https base URL (the server behind its TLS proxy), cookies carry Secure and the __Host- prefix,
     so a sibling subdomain cannot plant one; an unprefixed cookie is not read."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import orjson
@@ -46,19 +47,40 @@ async def login_page(request: web.Request) -> web.Response:
     return render(request, "login.html", {"next": _safe_next(request.query.get("next", "/home"))})
 
 
+@dataclass(frozen=True)
+class _Pacing:
+    """Which count a password check of `name` from this browser goes to (ui/sign_ins.py)."""
+
+    key: str
+    browser: str | None
+    secret: bytes
+
+    @property
+    def bucket(self) -> str:
+        return sign_ins.browser_key(self.key, self.browser) if self.browser else self.key
+
+    @property
+    def known(self) -> bool:
+        return self.browser is not None
+
+
+def _pacing(request: web.Request, name: str) -> _Pacing:
+    key = sign_ins.name_key(name)
+    secret = sign_ins.secret_from(runtime_of(request).site.instance_private_key)
+    return _Pacing(
+        key, sign_ins.known_browser(secret, read_cookie(request, KNOWN_BROWSER_COOKIE), key), secret
+    )
+
+
 async def login(request: web.Request) -> web.Response:
     data = await form(request)
     name, password = text_field(data, "name", 200), text_field(data, "password", 2000)
     next_page = _safe_next(text_field(data, "next", 500))
     runtime = runtime_of(request)
-    key = sign_ins.name_key(name)
-    secret = sign_ins.secret_from(runtime.site.instance_private_key)
-    browser = sign_ins.known_browser(secret, read_cookie(request, KNOWN_BROWSER_COOKIE), key)
+    pacing = _pacing(request, name)
     try:
         member = await request.app[SIGN_INS].attempt(
-            sign_ins.browser_key(key, browser) if browser else key,
-            browser is not None,
-            lambda: actions.sign_in(runtime, name, password),
+            pacing.bucket, pacing.known, lambda: actions.sign_in(runtime, name, password)
         )
     except sign_ins.Refused as refused:
         log.info("sign-in refused reason=%s", refused.reason)
@@ -80,8 +102,8 @@ async def login(request: web.Request) -> web.Response:
         )
     response = web.HTTPSeeOther(next_page)
     await start_session(request, response, member.id)
-    if browser is None:
-        set_cookie(request, response, KNOWN_BROWSER_COOKIE, sign_ins.known_browser_token(secret, key),
+    if not pacing.known:
+        set_cookie(request, response, KNOWN_BROWSER_COOKIE, sign_ins.known_browser_token(pacing.secret, pacing.key),
                    max_age=KNOWN_BROWSER_DAYS * 86400, same_site="Strict")  # fmt: skip
     raise response
 
@@ -151,10 +173,34 @@ async def change_password(request: web.Request) -> web.Response:
         return render(
             request, "account.html", {"errors": {"new_again": "The two new passwords differ."}}, status=422
         )
+    runtime = runtime_of(request)
+    current = text_field(data, "current", 2000)
+
+    async def change() -> bool | None:
+        try:
+            await actions.change_password(runtime, member.id, current, new)
+        except actions.ActionError as e:
+            if e.field == "current":
+                return None  # a wrong current password: counted like a failed sign-in
+            raise
+        return True
+
+    # Paced like signing in: whoever holds a session (a stolen one too) may not guess the password at will.
+    pacing = _pacing(request, member.name)
     try:
-        await actions.change_password(runtime_of(request), member.id, text_field(data, "current", 2000), new)
+        changed = await request.app[SIGN_INS].attempt(pacing.bucket, pacing.known, change)
+    except sign_ins.Refused as refused:
+        log.info("password change refused reason=%s", refused.reason)
+        response = render(
+            request, "account.html", {"errors": {"current": refused.message}}, status=refused.status
+        )
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     except actions.USER_ERRORS as e:
         return render(request, "account.html", {"errors": field_errors(e, "new")}, status=422)
+    if changed is None:
+        return render(request, "account.html", {"errors": {"current": "That is not your current password."}},
+                      status=422)  # fmt: skip
     # Every session of the member ends, this one too: it continues under a new token (and CSRF token).
     await runtime_of(request).db.write(lambda conn: store.sessions.remove_all_of(conn, member.id))
     response = see_other("/account", "password")

@@ -143,23 +143,25 @@ class SignInGate:
             self._pending += 1
         return delay_before_check(self.rules, len(failures), self._all_recent(now), known_browser)
 
-    def finish(self, key: str, known_browser: bool, succeeded: bool) -> None:
+    def finish(self, key: str, known_browser: bool, succeeded: bool | None) -> None:
+        """Release the attempt's place and count its verdict (None: it reached none, nothing is counted)."""
         self._in_flight[key] -= 1
         if self._in_flight[key] <= 0:
             del self._in_flight[key]
         if not known_browser:
             self._pending -= 1
-        if succeeded:
+        if succeeded is True:
             self._failures.pop(key, None)
-        else:
+        elif succeeded is False:
             self._failed(key, self._clock())
 
     async def attempt(
         self, key: str, known_browser: bool, check: Callable[[], Awaitable[T | None]]
     ) -> T | None:
-        """Run `check` (the password verification: None when it fails) under the rules; raises Refused."""
+        """Run `check` (the password verification: None when the password is wrong) under the rules; raises
+        Refused. An exception from `check` passes through uncounted: it is no verdict on the password."""
         delay = self.admit(key, known_browser)
-        succeeded = False
+        succeeded: bool | None = None
         try:
             if delay > 0:
                 await self._sleep(delay)
