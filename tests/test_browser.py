@@ -142,3 +142,20 @@ async def test_an_organizer_creates_a_campaign_and_a_partner_server_receives_it(
     anonymous = await browser.new_page()
     await anonymous.goto(a.url("/login"))
     await shot(anonymous, "login")
+
+
+async def test_a_sign_in_link_with_a_hostile_next_keeps_the_browser_on_the_site(make_server, browser):
+    """The open redirect as a browser meets it: a link to the sign-in page whose `next` a browser would read as
+    another host once it drops the tab, CR or LF, or reads the backslash as a slash."""
+    server = await make_server()
+    await actions.add_member(server.runtime, "Mia Member", "member", None, passwords.hash_password(PASSWORD))
+    page = await browser.new_page()
+    for target in ("/%09/evil.example", "/%0D%0A/evil.example", "/%5Cevil.example", "%2F%2Fevil.example"):
+        await page.goto(server.url(f"/login?next={target}"))
+        await page.get_by_label("Name").fill("Mia Member")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_load_state()
+        assert page.url == server.url("/home"), (target, page.url)
+        await page.get_by_role("button", name="Sign out").click()
+        await page.wait_for_url("**/login")
