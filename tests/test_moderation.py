@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import uuid
@@ -125,8 +126,12 @@ async def test_our_report_is_sent_by_the_instance_actor_and_names_no_member(make
     assert [(r.remote_actor, r.comment) for r in sent] == [(troll.id, "Harassing our members")]
 
 
-def fedgroup_cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+async def fedgroup_cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a CLI command beside the running server. In a thread: a blocking call here would freeze the
+    server's event loop, possibly between its BEGIN and COMMIT, and the command would then wait out its
+    30-second busy timeout for a lock nobody can release ("database is locked")."""
+    return await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "fedgroup.cli", *args, "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
@@ -144,9 +149,9 @@ async def test_a_domain_blocked_from_the_cli_is_refused_unfetched_and_sent_nothi
     await eventually(lambda: _queued(server))
 
     domain = peer.base_url.split("://", 1)[1]
-    done = fedgroup_cli(server.config.data_dir, "block", "add", domain)
+    done = await fedgroup_cli(server.config.data_dir, "block", "add", domain)
     assert done.returncode == 0, done.stderr
-    assert fedgroup_cli(server.config.data_dir, "block", "list").stdout.split() == [domain, "domain"]
+    assert (await fedgroup_cli(server.config.data_dir, "block", "list")).stdout.split() == [domain, "domain"]
     # (The server's shared read connection may be a moment behind another process's commit.)
     await eventually(lambda: _no_followers(server))
     assert not await _queued(server), "what was queued for them is dropped"
@@ -165,8 +170,8 @@ async def test_a_domain_blocked_from_the_cli_is_refused_unfetched_and_sent_nothi
     assert len(peer.received) == sent_to_them
     assert await server.runtime.db.scalar("SELECT COUNT(*) FROM remote_actors WHERE id = ?", (alice.id,)) == 0
 
-    assert fedgroup_cli(server.config.data_dir, "block", "remove", domain).returncode == 0
-    refused = fedgroup_cli(server.config.data_dir, "block", "remove", domain)
+    assert (await fedgroup_cli(server.config.data_dir, "block", "remove", domain)).returncode == 0
+    refused = await fedgroup_cli(server.config.data_dir, "block", "remove", domain)
     assert refused.returncode == 2 and refused.stderr.startswith("fedgroup: error:")
 
 
