@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 import aiosqlite
 import orjson
 
-from fedgroup import campaign_state, campaigns, passwords, sanitize, store
+from fedgroup import campaign_state, campaigns, partnership, passwords, sanitize, store
 from fedgroup.activitypub import discovery, moderation, outbox, vocab
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import is_http_url
@@ -450,9 +451,12 @@ async def leave_group(runtime: Runtime, actor_id: str) -> None:
             await outbox.unfollow(conn, runtime.ids, actor_id, following.follow_id, actor.inbox, now)
         await store.campaigns.remove_partner_campaigns_of(conn, actor_id)
         await store.follows.remove_following(conn, actor_id)
+        # Partners because we followed them are not any more (an organizer's acceptance stands).
+        await partnership.reconsider(conn, actor_id, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
+    runtime.wake_scheduler()
     log.info("left group=%s", actor_id)
 
 
@@ -475,6 +479,127 @@ async def answer_follower(runtime: Runtime, actor_id: str, approve: bool) -> Non
     await runtime.db.write(job)
     runtime.deliveries_queued()
     log.info("follow request %s actor=%s", "approved" if approve else "rejected", actor_id)
+
+
+# -- partner groups: whose aggregate pledges count ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    """A group as organizers see it under partners (no member of anyone is involved: groups are public)."""
+
+    actor_id: str
+    name: str | None
+    actor_type: str | None
+    status: str  # partnership.PARTNER, REQUESTED, REJECTED or NONE
+    via: str  # "organizer", "following" (a partner because we follow it) or ""
+    follows_us: bool
+    published_bound: int | None  # the `membersAtMost` it publishes
+    bound: int  # the most pledgers one of its aggregates counts for without an organizer
+    held: int  # its aggregates waiting for an organizer
+
+
+async def partner_groups(runtime: Runtime) -> list[PartnerView]:
+    """Partner groups, requests (group followers no organizer has decided about) and rejected groups."""
+    reader = runtime.db.reader
+    held = await store.partners.held_counts(reader)
+    views = []
+    for standing in await store.partners.candidates(reader):
+        status = partnership.status(standing)
+        if status == partnership.NONE and standing.decision is None:
+            continue  # a group we follow that does not follow us: `coalition list` shows it
+        via = (
+            "organizer" if standing.decision == "accepted"
+            else "following" if standing.following_state == "accepted" and status == partnership.PARTNER
+            else ""
+        )  # fmt: skip
+        views.append(
+            PartnerView(
+                standing.actor_id, standing.name, standing.actor_type, status, via,
+                standing.follower_state == "accepted", partnership.published_bound(standing),
+                partnership.member_bound(standing), held.get(standing.actor_id, 0),
+            )
+        )  # fmt: skip
+    return views
+
+
+async def accept_partner(runtime: Runtime, actor_id: str) -> int:
+    """An organizer accepts a group that follows us as a partner: its aggregates count (within its bounds),
+    including those it sent while it waited. Returns how many now count."""
+    actor_id = actor_id.strip()
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> int:
+        standing = await store.partners.standing(conn, actor_id)
+        if standing.follower_state is None:
+            raise ActionError(
+                f"{actor_id} does not follow our group: a partner group follows us first", "actor"
+            )
+        if standing.actor_type not in store.partners.PARTNER_TYPES:
+            raise ActionError(
+                f"{actor_id} is a {standing.actor_type or 'unknown account'}, not a group", "actor"
+            )
+        await store.partners.decide(conn, actor_id, "accepted", now)
+        return await partnership.reconsider_held(conn, actor_id, now)
+
+    counted = await runtime.db.write(job)
+    runtime.wake_scheduler()
+    log.info("partner accepted group=%s aggregates_counted=%d", actor_id, counted)
+    return counted
+
+
+async def reject_partner(runtime: Runtime, actor_id: str) -> None:
+    """An organizer refuses a group as a partner (or ends a partnership): its aggregates leave the totals
+    and are not kept; it may still follow the group and hear its campaigns."""
+    actor_id = actor_id.strip()
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        standing = await store.partners.standing(conn, actor_id)
+        if (
+            standing.follower_state is None and standing.decision is None and standing.following_state is None
+            and not await store.partners.held_listing(conn, actor_id)
+        ):  # fmt: skip
+            raise ActionError(f"{actor_id} is not a partner group or a partner request", "actor")
+        await store.partners.decide(conn, actor_id, "rejected", now)
+        await partnership.reconsider(conn, actor_id, now)
+
+    await runtime.db.write(job)
+    runtime.wake_scheduler()
+    log.info("partner rejected group=%s", actor_id)
+
+
+async def held_aggregates(runtime: Runtime) -> list[store.partners.HeldPledge]:
+    return await store.partners.held_listing(runtime.db.reader)
+
+
+async def answer_held_aggregate(runtime: Runtime, held_id: int, approve: bool) -> store.partners.HeldPledge:
+    """An organizer approves a held aggregate of a partner (it counts, and later ones up to it will) or
+    rejects it (it is forgotten; the partner's previous aggregate, if any, keeps counting)."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> store.partners.HeldPledge:
+        held = await store.partners.held(conn, held_id)
+        if held is None:
+            raise ActionError(f"there is no held aggregate {held_id}", "held")
+        if approve:
+            standing = await store.partners.standing(conn, held.group_actor)
+            if partnership.status(standing) != partnership.PARTNER:
+                raise ActionError(f"accept {held.group_actor} as a partner group first", "held")
+            row = await store.campaigns.get(conn, held.campaign_id)
+            if row is None or row.deleted_at is not None:
+                raise ActionError(f"campaign {held.campaign_id} was deleted", "held")
+            await partnership.approve_held(conn, held, now)
+        else:
+            await store.partners.release(conn, held.id)
+        return held
+
+    held = await runtime.db.write(job)
+    runtime.wake_scheduler()
+    log.info(
+        "held aggregate %s id=%d group=%s", "approved" if approve else "rejected", held_id, held.group_actor
+    )
+    return held
 
 
 # -- the clock's work ------------------------------------------------------------------------------------------
@@ -545,6 +670,8 @@ async def forget_remote_actor(conn: aiosqlite.Connection, actor_id: str, now: da
     await store.follows.remove_following(conn, actor_id)
     await store.campaigns.remove_partner_campaigns_of(conn, actor_id)
     await store.campaigns.remove_comments_of(conn, actor_id)
+    await store.partners.release_all_of(conn, actor_id)
+    await store.partners.forget(conn, actor_id)
     for campaign_id in await store.pledges.forget_remote_actor(conn, actor_id):
         await store.campaigns.totals_changed(conn, campaign_id, now)
     await store.actors.forget(conn, actor_id)

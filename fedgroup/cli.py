@@ -536,6 +536,23 @@ def _add_coalition_commands(commands: Any, with_data_dir: Callable[[Any], Any]) 
     leave = with_data_dir(sub.add_parser("leave", help="stop following a group (withdraws our pledges)"))
     leave.add_argument("group")
     leave.set_defaults(run=managed(coalition_leave, network=True))
+    with_data_dir(
+        sub.add_parser("partners", help="partner groups, partner requests and rejected groups")
+    ).set_defaults(run=managed(coalition_partners))
+    for name, accept in (("accept-partner", True), ("reject-partner", False)):
+        what = "count its aggregate pledges" if accept else "stop counting its aggregate pledges"
+        p = with_data_dir(sub.add_parser(name, help=f"{what} (a following group's actor URL)"))
+        p.add_argument("actor")
+        p.set_defaults(run=managed(functools.partial(coalition_answer_partner, accept=accept)))
+    with_data_dir(
+        sub.add_parser("held", help="partner aggregates waiting for an organizer (id, campaign, group, why)")
+    ).set_defaults(run=managed(coalition_held))
+    for name, approve in (("approve-held", True), ("reject-held", False)):
+        p = with_data_dir(
+            sub.add_parser(name, help=f"{name.split('-')[0]} a held aggregate (its id from `held`)")
+        )
+        p.add_argument("id", type=int)
+        p.set_defaults(run=managed(functools.partial(coalition_answer_held, approve=approve)))
 
 
 async def coalition_follow(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -569,6 +586,64 @@ async def coalition_leave(runtime: Runtime, args: argparse.Namespace) -> str:
     actor_id = args.group if args.group in following else await actions.resolve_account(runtime, args.group)
     await actions.leave_group(runtime, actor_id)
     return f"left {actor_id}"
+
+
+async def coalition_partners(runtime: Runtime, args: argparse.Namespace) -> str:
+    views = await actions.partner_groups(runtime)
+    rows = [
+        (
+            v.actor_id,
+            v.status,
+            v.via,
+            v.actor_type,
+            f"members<={v.published_bound}" if v.published_bound is not None else "members:unpublished",
+            f"bound={v.bound}",
+            f"held={v.held}",
+        )
+        for v in views
+    ]
+    return _table(rows) if rows else "no partner groups or requests"
+
+
+async def coalition_answer_partner(runtime: Runtime, args: argparse.Namespace, accept: bool) -> str:
+    if accept:
+        counted = await actions.accept_partner(runtime, args.actor)
+        return f"accepted {args.actor.strip()} as a partner group; {counted} waiting aggregate(s) now count"
+    await actions.reject_partner(runtime, args.actor)
+    return f"rejected {args.actor.strip()} as a partner group; its aggregates are not counted"
+
+
+def _aggregate_text(contributions_json: str) -> str:
+    aggregate = campaign_state.group_aggregate(0, contributions_json)
+    return " · ".join(
+        f"{line.contribution.kind}:{campaigns.amount_text(line.contribution.amount)}"
+        + (f" ({line.option})" if line.option else "")
+        + f" from {line.pledgers}"
+        for line in aggregate.lines
+    )
+
+
+async def coalition_held(runtime: Runtime, args: argparse.Namespace) -> str:
+    held = await actions.held_aggregates(runtime)
+    rows = [
+        (
+            h.id,
+            h.campaign_id,
+            h.group_actor,
+            f"pledgers={h.pledgers}",
+            _aggregate_text(h.contributions),
+            h.reason,
+        )
+        for h in held
+    ]
+    return _table(rows) if rows else "no aggregates are waiting"
+
+
+async def coalition_answer_held(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
+    held = await actions.answer_held_aggregate(runtime, args.id, approve)
+    if approve:
+        return f"approved aggregate {held.id} of {held.group_actor}: it counts toward campaign {held.campaign_id}"
+    return f"rejected aggregate {held.id} of {held.group_actor}"
 
 
 def _add_follower_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:

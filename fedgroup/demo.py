@@ -139,6 +139,8 @@ async def seed(runtimes: dict[str, Runtime]) -> None:
         await actions.follow_group(partner, await partner.actors.actor(c_group))
     for partner in (a, b):
         await _until(lambda p=partner: _partner_campaign_id(p), "a partner campaign to arrive")
+        # Safe Crossing Now's organizers accept both as partner groups: their aggregates count.
+        await actions.accept_partner(c, partner.ids.group)
     a_campaign = await _partner_campaign_id(a)
     b_campaign = await _partner_campaign_id(b)
     assert a_campaign is not None and b_campaign is not None

@@ -186,7 +186,7 @@ async def test_group_pledges_count_only_from_accepted_followers_and_only_sane_on
     inbox = server.url("/groups/water/inbox")
     org = peer.add_actor("coats", "peer-1", actor_type="Group")
 
-    def pledge(pledgers, amount="5", kind="items"):
+    def pledge(pledgers, amount="1", kind="items"):  # one pledger of "One coat" (items:1)
         return {
             "@context": [
                 "https://www.w3.org/ns/activitystreams",
@@ -220,6 +220,7 @@ async def test_group_pledges_count_only_from_accepted_followers_and_only_sane_on
     }
     assert (await peer.post(org, inbox, follow_activity))[0] == 202
     await eventually(lambda: store.follows.is_accepted_follower(server.runtime.db.reader, org.id))
+    await actions.accept_partner(server.runtime, org.id)  # a follower counts only as an accepted partner
 
     for bad in (pledge(True), pledge(-1), pledge(10**9), pledge(2, amount="-3"), pledge(2, kind="money")):
         assert (await peer.post(org, inbox, bad))[0] in (202, 400)

@@ -11,13 +11,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fedgroup.campaigns import (
+    AggregateLine,
+    AggregateRefused,
+    Approval,
     CampaignError,
     Contribution,
     Goal,
+    GroupAggregate,
+    MemberPledgeFacts,
     PledgeOption,
+    aggregate,
     amount_text,
+    check_aggregate,
     format_quantity,
+    hold_reason,
     is_open,
+    member_bound,
+    members_at_most,
     option_contribution,
     outcome_lines,
     outcome_text,
@@ -251,3 +261,85 @@ def test_parse_amount_never_returns_nonsense(text):
     except CampaignError:
         return
     assert value.is_finite() and value > 0
+
+
+# -- partner groups' aggregates -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "published"),
+    [(0, 10), (1, 10), (10, 10), (11, 20), (37, 50), (51, 100), (480, 500), (501, 1000)],
+)
+def test_a_group_publishes_its_size_rounded_up(count, published):
+    assert members_at_most(count) == published
+
+
+def test_member_bounds():
+    assert member_bound(None) == 20, "a group that publishes nothing is believed for 20"
+    assert member_bound(50) == 50
+    assert member_bound(10**9) == 100_000, "no claim is believed past 100,000"
+
+
+CROSSING_GOALS = (Goal("money", Decimal(500), "EUR"), Goal("hours", Decimal(40)))
+CROSSING_OPTIONS = (
+    PledgeOption("Give €20", "money", Decimal(20)),
+    PledgeOption("Leaflet", "hours", Decimal(2)),
+)
+
+
+def aggregate_of(pledgers: int, *lines: tuple[str, str, str | None, int]) -> GroupAggregate:
+    return GroupAggregate(
+        pledgers, tuple(AggregateLine(Contribution(k, Decimal(a)), o, n) for k, a, o, n in lines)
+    )
+
+
+def test_what_our_own_aggregate_computes_passes_the_checks():
+    ours = aggregate(
+        [
+            MemberPledgeFacts(1, Contribution("money", Decimal(20)), "Give €20"),
+            MemberPledgeFacts(2, Contribution("money", Decimal(20)), "Give €20"),
+            MemberPledgeFacts(2, Contribution("hours", Decimal(5)), None),
+            MemberPledgeFacts(3, Contribution("hours", Decimal(2)), "Leaflet"),
+        ]
+    )
+    assert check_aggregate(ours, CROSSING_GOALS, CROSSING_OPTIONS) == ours
+    assert hold_reason(ours, CROSSING_GOALS, member_bound(None)) is None
+
+
+@pytest.mark.parametrize(
+    ("aggregate_", "reason"),
+    [
+        (aggregate_of(0, ("money", "20", None, 1)), "empty-aggregate"),
+        (aggregate_of(2), "empty-aggregate"),
+        (aggregate_of(2, ("people", "2", None, 2)), "unknown-goal"),
+        (aggregate_of(2, ("money", "20", None, 0)), "line-without-pledgers"),
+        (aggregate_of(2, ("money", "999", "Give €20", 1)), "option-mismatch"),
+        (aggregate_of(2, ("hours", "20", "Give €20", 1)), "option-mismatch"),
+        (aggregate_of(2, ("money", "20", "Give €20", 1), ("money", "20", "Give €20", 1)), "duplicate-line"),
+        (
+            aggregate_of(2, ("money", "20", None, 2), ("money", "40", "Give €20", 2)),
+            "more-line-pledgers-than-pledgers",
+        ),
+    ],
+)
+def test_aggregates_no_fedgroup_would_send_are_refused(aggregate_, reason):
+    with pytest.raises(AggregateRefused) as refused:
+        check_aggregate(aggregate_, CROSSING_GOALS, CROSSING_OPTIONS)
+    assert refused.value.reason == reason
+
+
+def test_an_option_we_do_not_have_is_kept_as_an_amount_of_its_own():
+    checked = check_aggregate(aggregate_of(1, ("money", "7", "Give €7", 1)), CROSSING_GOALS, CROSSING_OPTIONS)
+    assert checked.lines[0].option is None and checked.lines[0].contribution.amount == Decimal(7)
+
+
+def test_implausible_aggregates_are_held_until_approved():
+    many = aggregate_of(50, ("money", "100", None, 50))
+    assert hold_reason(many, CROSSING_GOALS, 20) == "more-pledgers-than-members"
+    assert hold_reason(many, CROSSING_GOALS, 50) is None
+    assert hold_reason(many, CROSSING_GOALS, 20, Approval(pledgers=50)) is None
+    rich = aggregate_of(2, ("money", "500.01", None, 2))
+    assert hold_reason(rich, CROSSING_GOALS, 20) == "more-than-the-goal"
+    assert hold_reason(aggregate_of(2, ("money", "500", None, 2)), CROSSING_GOALS, 20) is None
+    assert hold_reason(rich, CROSSING_GOALS, 20, Approval(2, {"money": Decimal(600)})) is None
+    assert hold_reason(rich, CROSSING_GOALS, 20, Approval(2, {"hours": Decimal(600)})) == "more-than-the-goal"

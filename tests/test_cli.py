@@ -308,8 +308,8 @@ async def test_a_coalition_from_the_command_line(make_server):
     c = await make_server("c", handle="crossing")
     data = str(a.config.data_dir)
 
-    async def cli(*args: str) -> str:
-        result = await asyncio.to_thread(run, *args, "--data-dir", data)
+    async def cli(*args: str, server=a) -> str:
+        result = await asyncio.to_thread(run, *args, "--data-dir", str(server.config.data_dir))
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -336,6 +336,10 @@ async def test_a_coalition_from_the_command_line(make_server):
 
     await eventually(partner_listed)
     partner_id = (await cli("coalition", "campaigns")).split("\t", 1)[0]
+    # C's organizers accept A as a partner group, from C's own command line: then A's aggregates count.
+    a_group = a.url("/groups/tenants")
+    assert (await cli("coalition", "partners", server=c)).split("\t")[:2] == [a_group, "requested"]
+    assert "accepted" in await cli("coalition", "accept-partner", a_group, server=c)
     await cli("member", "add", "Amira")
     await cli("pledge", "add", "--partner", partner_id, "--member", "Amira", "--option", "Two hours")
 

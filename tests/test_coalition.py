@@ -81,6 +81,17 @@ async def start_coalition(make_server, recorded, clock):
         return all(s is not None and s.state == "accepted" for s in states)
 
     await eventually(both_accepted)
+    # Following C does not make a group C's partner: C's organizers accept A, and C follows B back (a
+    # coalition both chose). Only then do their aggregates count in C's totals.
+    await actions.accept_partner(c.runtime, a.url("/groups/tenants"))
+    b_group = b.url("/groups/foodbank")
+    await actions.follow_group(c.runtime, await c.runtime.actors.actor(b_group))
+
+    async def c_follows_b():
+        following = await store.follows.following_of(c.runtime.db.reader, b_group)
+        return following is not None and following.state == "accepted"
+
+    await eventually(c_follows_b)
     return a, b, c
 
 

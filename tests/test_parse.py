@@ -11,11 +11,13 @@ import pytest
 from pyld import jsonld as pyld
 
 from fedgroup.activitypub import jsonld
+from fedgroup.activitypub.ids import LocalIds
 from fedgroup.activitypub.parse import (
     ParseError,
     parse_activity,
     parse_actor,
     parse_flag,
+    parse_member_bound,
     parse_move,
     parse_note,
     parse_question,
@@ -254,3 +256,20 @@ def test_links_get_safe_rel():
     assert clean_html('<a href="https://a.example/">a</a>') == (
         '<a href="https://a.example/" rel="nofollow noopener noreferrer">a</a>'
     )
+
+
+def test_a_groups_published_member_bound_is_read_strictly():
+    assert parse_member_bound({"membersAtMost": 50}) == 50
+    for value in (None, 0, -5, True, 50.0, "50", 10**7, [50], {"@value": 50}):
+        assert parse_member_bound({"membersAtMost": value}) is None, value
+    assert parse_member_bound({}) is None
+
+
+def test_our_campaign_urls_are_recognised_only_in_their_own_spelling():
+    ids = LocalIds("https://water.example", "water")
+    assert ids.campaign_id_of("https://water.example/campaigns/12") == 12
+    for other in ("https://water.example/campaigns/012", "https://water.example/campaigns/\u00b2",
+                  "https://water.example/campaigns/\u0661", "https://water.example/campaigns/1?x",
+                  "https://water.example/campaigns/", "https://water.example.evil/campaigns/1",
+                  "https://water.example:443/campaigns/1", "https://water.example/campaigns/" + "9" * 19):  # fmt: skip
+        assert ids.campaign_id_of(other) is None, other

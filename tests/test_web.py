@@ -352,6 +352,7 @@ async def test_coalition_from_the_organize_page_and_a_member_pledges_to_the_part
             return following is not None and following.state == "accepted"
 
         await eventually(accepted)
+        await actions.accept_partner(c.runtime, a.url("/groups/tenants"))  # C counts A's aggregates
         campaign_id = await _campaign(c.runtime)
         partner = await eventually(lambda: store.campaigns.partner_campaign_by_object(
             a.runtime.db.reader, c.url(f"/campaigns/{campaign_id}")))  # fmt: skip

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 import orjson
 
-from fedgroup import campaign_state, campaigns, store
+from fedgroup import campaign_state, campaigns, partnership, store
 from fedgroup.activitypub import jsonld
 from fedgroup.activitypub.parse import (
     Activity,
@@ -177,8 +177,11 @@ async def on_pledge(runtime: Runtime, activity: Activity) -> None:
 
 
 async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pledge_id: str) -> None:
+    """A group's aggregate pledge to one of our campaigns: counted only from a partner group and only when
+    plausible; held for an organizer, or dropped (partnership.py has the rules)."""
     campaign_id = runtime.ids.campaign_id_of(jsonld.id_of(pledge.get("object")) or "")
     if campaign_id is None or not same_origin(pledge_id, actor):
+        log.info("group pledge ignored reason=not-our-campaign group=%s", actor)
         return
     try:
         aggregate = parse_group_pledge(pledge)
@@ -193,30 +196,12 @@ async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pl
         if refusal is not None:
             return refusal
         assert state is not None
-        if not await store.follows.is_accepted_follower(conn, actor):
-            return "not-a-partner"
-        kinds = {g.kind for g in state.goals}
-        labels = {o.label for o in state.options}
-        if any(line.contribution.kind not in kinds for line in aggregate.lines):
-            return "unknown-goal"
-        cleaned = campaigns.GroupAggregate(
-            aggregate.pledgers,
-            tuple(
-                campaigns.AggregateLine(
-                    line.contribution, line.option if line.option in labels else None, line.pledgers
-                )
-                for line in aggregate.lines
-            ),
-        )
-        await store.pledges.save_group_pledge(
-            conn, campaign_id, actor, pledge_id, cleaned.pledgers, campaign_state.aggregate_json(cleaned), now
-        )
-        await store.campaigns.totals_changed(conn, campaign_id, now)
-        return "counted"
+        return await partnership.take_aggregate(conn, state, actor, pledge_id, aggregate, now)
 
     outcome = await runtime.db.write(job)
     log.info("group pledge %s campaign=%d group=%s", outcome, campaign_id, actor)
-    runtime.wake_scheduler()
+    if outcome == "counted":
+        runtime.wake_scheduler()
 
 
 # -- Update, Delete, Undo of objects ------------------------------------------------------------------------
@@ -270,10 +255,13 @@ async def on_undo_object(runtime: Runtime, activity: Activity, inner_type: str |
             if campaign_id is not None:
                 await store.campaigns.totals_changed(conn, campaign_id, now)
                 return "vote"
+        released = await store.partners.release_pledge(conn, inner_id, actor)
         campaign_id = await store.pledges.remove_group_pledge(conn, inner_id, actor)
         if campaign_id is not None:
             await store.campaigns.totals_changed(conn, campaign_id, now)
             return "group-pledge"
+        if released:
+            return "held-group-pledge"
         if await store.pledges.remove_reaction(conn, inner_id, actor):
             return "reaction"
         return "nothing"

@@ -83,4 +83,8 @@ class LocalIds:
         if not url.startswith(prefix):
             return None
         rest = url[len(prefix) :]
-        return int(rest) if rest.isdigit() and len(rest) < 19 else None
+        # ASCII digits in canonical form only: str.isdigit() also takes "²" (int() then raises) and other
+        # scripts' digits ("٣" would name campaign 3), and "01" is not the URL we gave campaign 1.
+        if not (rest.isascii() and rest.isdigit()) or len(rest) >= 19 or rest != str(int(rest)):
+            return None
+        return int(rest)

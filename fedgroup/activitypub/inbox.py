@@ -15,7 +15,7 @@ import aiosqlite
 import orjson
 from aiohttp import web
 
-from fedgroup import actions, store
+from fedgroup import actions, partnership, store
 from fedgroup.activitypub import campaign_inbox, jsonld, moderation, outbox
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
@@ -235,11 +235,17 @@ async def on_undo(runtime: Runtime, activity: Activity) -> None:
         return
     if inner_type in (None, "Follow"):
         by_id = activity.object_id if inner_type is None else None
-        removed = await runtime.db.write(
-            lambda conn: store.follows.remove_follower(conn, activity.actor, by_id)
-        )
-        if removed:
+        now = runtime.now()
+
+        async def unfollow(conn: aiosqlite.Connection) -> bool:
+            if not await store.follows.remove_follower(conn, activity.actor, by_id):
+                return False
+            await partnership.reconsider(conn, activity.actor, now)  # a partner's aggregates go with it
+            return True
+
+        if await runtime.db.write(unfollow):
             log.info("follower removed actor=%s reason=undo", activity.actor)
+            runtime.wake_scheduler()
             return
     if inner_type != "Follow":
         await campaign_inbox.on_undo_object(runtime, activity, inner_type)
@@ -281,10 +287,13 @@ async def on_accept_or_reject(runtime: Runtime, activity: Activity) -> None:
             await store.follows.set_following_state(conn, ours.follow_id, "accepted")
         else:
             await store.follows.remove_following(conn, activity.actor)
+            # A group that was a partner only because we follow it is not one any more.
+            await partnership.reconsider(conn, activity.actor, runtime.now())
         return True
 
     if await runtime.db.write(job):
         log.info("follow %s by actor=%s", "accepted" if accepted else "rejected", activity.actor)
+        runtime.wake_scheduler()
         if accepted:
             await _import_partner_campaigns(runtime, activity.actor)
 
@@ -336,7 +345,14 @@ async def on_update(runtime: Runtime, activity: Activity) -> None:
 
 async def on_block(runtime: Runtime, activity: Activity) -> None:
     if activity.object_id == runtime.ids.group:
-        await runtime.db.write(lambda conn: store.follows.remove_follower(conn, activity.actor))
+        now = runtime.now()
+
+        async def job(conn: aiosqlite.Connection) -> None:
+            await store.follows.remove_follower(conn, activity.actor)
+            await partnership.reconsider(conn, activity.actor, now)
+
+        await runtime.db.write(job)
+        runtime.wake_scheduler()
         log.info("follower removed actor=%s reason=blocked-us", activity.actor)
 
 

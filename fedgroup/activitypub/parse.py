@@ -546,6 +546,15 @@ def parse_partner_campaign(obj: dict[str, Any]) -> PartnerCampaignDoc:
     )
 
 
+def parse_member_bound(actor_document: dict[str, Any]) -> int | None:
+    """The most members a group says it has (`membersAtMost`, which fedgroup groups publish), or None when it
+    says nothing usable: a positive whole number, not a boolean, a float or a string."""
+    value = actor_document.get("membersAtMost") if isinstance(actor_document, dict) else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_PLEDGERS:
+        return value
+    return None
+
+
 def parse_group_pledge(doc: dict[str, Any]) -> GroupAggregate:
     """A partner group's aggregate pledge: contributions with kinds, decimal amounts and head counts."""
     pledgers = doc.get("pledgers")

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from fedgroup import campaign_state, store
+from fedgroup import campaign_state, campaigns, store
 from fedgroup.activitypub import inbox, vocab
 from fedgroup.activitypub.ids import (
     ACTIVITY_PATH,
@@ -116,6 +116,7 @@ async def group_actor(request: web.Request) -> web.Response:
             # unsigned request gets: the minimal, public actor.
             log.info("actor fetch answered as unsigned reason=%s key_id=%s", e.reason, e.key_id)
     site = runtime.site
+    members = None if minimal else await store.members.count(runtime.db.reader)
     return activity_response(
         vocab.group_actor(
             runtime.ids,
@@ -124,6 +125,7 @@ async def group_actor(request: web.Request) -> web.Response:
             site.group_public_key,
             runtime.config.manually_approves_followers,
             minimal=minimal,
+            members_at_most=None if members is None else campaigns.members_at_most(members),
         )
     )
 

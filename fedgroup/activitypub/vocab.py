@@ -27,6 +27,8 @@ _ACTOR_TERMS = {
     "toot": "http://joinmastodon.org/ns#",
     "discoverable": "toot:discoverable",
     "indexable": "toot:indexable",
+    "fedgroup": FEDGROUP_NS,
+    "membersAtMost": "fedgroup:membersAtMost",
 }
 ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, _ACTOR_TERMS]
 OBJECT_CONTEXT: list[Any] = [AS_CONTEXT]
@@ -79,8 +81,12 @@ def group_actor(
     manually_approves_followers: bool,
     published: datetime | None = None,
     minimal: bool = False,
+    members_at_most: int | None = None,
 ) -> dict[str, Any]:
-    """The group as a `Group` actor. `minimal` is what unsigned requests get under authorized fetch."""
+    """The group as a `Group` actor. `minimal` is what unsigned requests get under authorized fetch.
+
+    `members_at_most` (a rounded-up member count, campaigns.members_at_most) tells partner groups how many
+    pledgers one of our aggregates can plausibly name."""
     doc: dict[str, Any] = {
         "@context": ACTOR_CONTEXT,
         "id": ids.group,
@@ -103,6 +109,8 @@ def group_actor(
     doc["indexable"] = True
     if published is not None:
         doc["published"] = xsd_datetime(published)
+    if members_at_most is not None:
+        doc["membersAtMost"] = members_at_most
     return doc
 
 

@@ -64,7 +64,9 @@ async def actors_on_domain(conn: aiosqlite.Connection, domain: str) -> list[str]
         " UNION SELECT voter FROM votes WHERE voter LIKE ? OR voter LIKE ?"
         " UNION SELECT author FROM comments WHERE author LIKE ? OR author LIKE ?"
         " UNION SELECT group_actor FROM group_pledges WHERE group_actor LIKE ? OR group_actor LIKE ?"
+        " UNION SELECT group_actor FROM held_group_pledges WHERE group_actor LIKE ? OR group_actor LIKE ?"
+        " UNION SELECT actor_id FROM partners WHERE actor_id LIKE ? OR actor_id LIKE ?"
         " UNION SELECT actor FROM reactions WHERE actor LIKE ? OR actor LIKE ?",
-        prefixes * 5,
+        prefixes * 7,
     )
     return [str(r[0]) for r in rows]

@@ -233,6 +233,63 @@ async def save_group_pledge(
     )
 
 
+async def approve_group_pledge(
+    conn: aiosqlite.Connection,
+    campaign_id: int,
+    group_actor: str,
+    pledge_id: str,
+    pledgers: int,
+    contributions: str,
+    approved_amounts: str,
+    now: datetime,
+) -> None:
+    """Count an aggregate an organizer approved beyond the usual bounds, and remember how far they approved
+    (the larger of this and any earlier approval) for the partner's later updates."""
+    await save_group_pledge(conn, campaign_id, group_actor, pledge_id, pledgers, contributions, now)
+    await conn.execute(
+        "UPDATE group_pledges SET approved_pledgers = MAX(COALESCE(approved_pledgers, 0), ?),"
+        " approved_amounts = ? WHERE campaign_id = ? AND group_actor = ?",
+        (pledgers, approved_amounts, campaign_id, group_actor),
+    )
+
+
+async def approval_of(
+    conn: aiosqlite.Connection, campaign_id: int, group_actor: str
+) -> tuple[int | None, str | None]:
+    """(pledgers, amounts JSON) an organizer approved for this partner and campaign, or (None, None)."""
+    row = await fetchone(
+        conn,
+        "SELECT approved_pledgers, approved_amounts FROM group_pledges WHERE campaign_id = ? AND group_actor = ?",
+        (campaign_id, group_actor),
+    )
+    return (None, None) if row is None else (row[0], row[1])
+
+
+async def pledge_id_used_elsewhere(
+    conn: aiosqlite.Connection, pledge_id: str, campaign_id: int, group_actor: str
+) -> bool:
+    """Whether this aggregate id already stands for another campaign's or another group's aggregate (one id
+    is one aggregate: its Update and Undo must not reach another)."""
+    row = await fetchone(
+        conn,
+        "SELECT 1 FROM group_pledges WHERE pledge_id = ? AND (campaign_id != ? OR group_actor != ?)"
+        " UNION ALL SELECT 1 FROM held_group_pledges WHERE pledge_id = ? AND (campaign_id != ? OR group_actor != ?)"
+        " LIMIT 1",
+        (pledge_id, campaign_id, group_actor) * 2,
+    )
+    return row is not None
+
+
+async def group_pledges_of(conn: aiosqlite.Connection, group_actor: str) -> list[GroupPledge]:
+    rows = await fetchall(
+        conn,
+        "SELECT campaign_id, group_actor, pledge_id, pledgers, contributions FROM group_pledges"
+        " WHERE group_actor = ? ORDER BY campaign_id",
+        (group_actor,),
+    )
+    return [GroupPledge(*r) for r in rows]
+
+
 async def remove_group_pledge(conn: aiosqlite.Connection, pledge_id: str, group_actor: str) -> int | None:
     row = await fetchone(
         conn,

@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from fedgroup import actions, campaign_state, campaigns, sanitize, store
+from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     campaign_view,
@@ -56,6 +58,8 @@ async def index(
             "followers": await store.follows.count_followers(reader),
             "following": await store.follows.list_following(reader),
             "pending": await store.follows.pending_followers(reader),
+            "partners": await actions.partner_groups(runtime),
+            "held": await _held_views(runtime),
             "errors": errors or {},
             "values": values or {},
         },
@@ -314,6 +318,75 @@ async def leave_group(request: web.Request) -> web.Response:
     except actions.USER_ERRORS as e:
         return await index(request, field_errors(e, "handle"), {})
     raise see_other("/organize", "left")
+
+
+@dataclass(frozen=True)
+class HeldView:
+    id: int
+    campaign_id: int
+    campaign_title: str
+    group_actor: str
+    pledgers: int
+    amounts: str
+    reason: str
+
+
+HELD_REASONS = {
+    "not-a-partner": "waits until the group is accepted as a partner",
+    "more-pledgers-than-members": "more pledgers than the group says it has members",
+    "more-than-the-goal": "more than the whole goal",
+}
+
+
+async def _held_views(runtime: Runtime) -> list[HeldView]:
+    """Partner aggregates waiting for an organizer, with the amounts as people read them."""
+    views = []
+    reader = runtime.db.reader
+    for held in await actions.held_aggregates(runtime):
+        state = await campaign_state.load(reader, held.campaign_id)
+        if state is None:
+            continue
+        units = campaigns.units_of(state.goals)
+        aggregate = campaign_state.group_aggregate(held.pledgers, held.contributions)
+        amounts = " · ".join(
+            campaigns.format_quantity(kind, total, units.get(kind))
+            for kind, total in campaigns.aggregate_amounts(aggregate).items()
+        )
+        views.append(
+            HeldView(
+                held.id, held.campaign_id, state.row.title, held.group_actor, held.pledgers, amounts,
+                HELD_REASONS.get(held.reason, held.reason),
+            )
+        )  # fmt: skip
+    return views
+
+
+async def answer_partner(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    accept = text_field(data, "answer", 10) == "accept"
+    try:
+        if accept:
+            await actions.accept_partner(runtime_of(request), text_field(data, "actor", 2000))
+        else:
+            await actions.reject_partner(runtime_of(request), text_field(data, "actor", 2000))
+    except actions.USER_ERRORS as e:
+        return await index(request, {"partners": str(e)}, {})
+    raise see_other("/organize", "partner-accepted" if accept else "partner-rejected")
+
+
+async def answer_held(request: web.Request) -> web.Response:
+    require_organizer(request)
+    data = await form(request)
+    approve = text_field(data, "answer", 10) == "approve"
+    held = text_field(data, "held", 20)
+    if not (held.isascii() and held.isdigit()):
+        return await index(request, {"partners": "there is no such held aggregate"}, {})
+    try:
+        await actions.answer_held_aggregate(runtime_of(request), int(held), approve)
+    except actions.USER_ERRORS as e:
+        return await index(request, {"partners": str(e)}, {})
+    raise see_other("/organize", "held-approved" if approve else "held-rejected")
 
 
 async def answer_follower(request: web.Request) -> web.Response:

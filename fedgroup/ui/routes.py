@@ -58,6 +58,8 @@ def add_routes(app: web.Application) -> None:
     post("/organize/coalition/follow", organize.follow_group)
     post("/organize/coalition/leave", organize.leave_group)
     post("/organize/followers", organize.answer_follower)
+    post("/organize/partners", organize.answer_partner)
+    post("/organize/partners/held", organize.answer_held)
     r.add_get("/organize/blocks", organize.blocks_page)
     post("/organize/blocks", organize.add_block)
     post("/organize/blocks/remove", organize.remove_block)
