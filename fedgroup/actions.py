@@ -481,6 +481,27 @@ async def answer_follower(runtime: Runtime, actor_id: str, approve: bool) -> Non
     log.info("follow request %s actor=%s", "approved" if approve else "rejected", actor_id)
 
 
+async def remove_follower(runtime: Runtime, actor_id: str) -> None:
+    """Stop an account following the group (Mastodon's "remove follower"): Reject of its Follow, to its own
+    inbox; a partner group's aggregates leave the totals."""
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> None:
+        follower = await store.follows.follower(conn, actor_id)
+        if follower is None:
+            raise ActionError(f"{actor_id} does not follow the group", "actor")
+        await store.follows.remove_follower(conn, actor_id)
+        await outbox.reject_follow(
+            conn, runtime.ids, {"id": follower.follow_id, "actor": actor_id}, follower.inbox, now
+        )
+        await partnership.reconsider(conn, actor_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    runtime.wake_scheduler()
+    log.info("follower removed actor=%s reason=organizer", actor_id)
+
+
 # -- partner groups: whose aggregate pledges count ------------------------------------------------------------
 
 
@@ -697,35 +718,73 @@ def block_target(text: str) -> tuple[str, str]:
 
 
 async def block(runtime: Runtime, text: str) -> str:
-    """Block an actor or a domain: refuse what they send, serve them nothing, forget what they gave."""
+    """Block an actor or a domain: refuse what they send, serve them nothing, forget what they gave.
+
+    The other server is told, so that it drops the follow and stops showing the blocked account our
+    followers-only campaigns (it still receives them for its other followers of ours): each follower blocked
+    gets a Reject of its Follow (Takahē and Mastodon drop a follow on it), and a blocked account also a Block
+    (GoToSocial and Misskey drop a follow only on that), both to the account's own inbox. A domain block sends
+    no Block per account: each follower there gets the Reject, as Mastodon does."""
     kind, target = block_target(text)
     if kind == "domain" and target == runtime.config.domain:
         raise ActionError("that is our own domain", "target")
+    if kind == "actor" and runtime.ids.is_local(target):
+        raise ActionError("that is an account of ours", "target")
     now = runtime.now()
 
     async def job(conn: aiosqlite.Connection) -> None:
-        await store.blocks.add(conn, target, kind, now)
+        added = await store.blocks.add(conn, target, kind, now)
         actors = [target] if kind == "actor" else await store.blocks.actors_on_domain(conn, target)
         if kind == "domain":
             await store.outbox.remove_deliveries_to_host(conn, target)
+        farewells: list[tuple[str, store.follows.Follower | None, str | None]] = []
         for actor_id in actors:
             cached = await store.actors.by_id(conn, actor_id)
+            follower = await store.follows.follower(conn, actor_id)
             if cached is not None:
                 await store.outbox.remove_deliveries_to(conn, [cached.inbox])
+            farewells.append((actor_id, follower, cached.inbox if cached is not None else None))
             await store.reports.forget_actor(conn, actor_id)
             await forget_remote_actor(conn, actor_id, now)
+        # Queued after the purge above, so that these are the only things still sent to them.
+        for actor_id, follower, inbox in farewells:
+            if follower is not None:
+                follow = {"id": follower.follow_id, "actor": actor_id}
+                await outbox.reject_follow(conn, runtime.ids, follow, follower.inbox, now)
+            inbox = inbox or (follower.inbox if follower is not None else None)
+            if kind == "actor" and added and inbox is not None:
+                activity = vocab.block(runtime.ids, outbox.new_activity_id(runtime.ids), actor_id)
+                await outbox.send(conn, activity, "direct", [inbox], now)
+                await store.blocks.remember_activity(conn, target, activity["id"], inbox)
 
     await runtime.db.write(job)
     runtime.blocks_changed()
+    runtime.deliveries_queued()
     runtime.wake_scheduler()
     log.info("blocked %s=%s", kind, target)
     return target
 
 
 async def unblock(runtime: Runtime, target: str) -> None:
-    if not await runtime.db.write(lambda conn: store.blocks.remove(conn, target.strip())):
+    """Lift a block; for an account we sent a Block to, send its Undo (to the same inbox)."""
+    target = target.strip()
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> bool:
+        found = await store.blocks.get(conn, target)
+        if found is None:
+            return False
+        await store.blocks.remove(conn, target)
+        if found.activity_id and found.inbox:
+            sent = vocab.block(runtime.ids, found.activity_id, target)
+            undo = vocab.undo(runtime.ids, outbox.new_activity_id(runtime.ids), sent, [target])
+            await outbox.send(conn, undo, "direct", [found.inbox], now)
+        return True
+
+    if not await runtime.db.write(job):
         raise ActionError(f"{target} is not blocked", "target")
     runtime.blocks_changed()
+    runtime.deliveries_queued()
 
 
 async def report_account(runtime: Runtime, account: str, comment: str, objects: Sequence[str] = ()) -> str:

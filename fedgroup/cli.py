@@ -659,6 +659,9 @@ def _add_follower_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -
         p = with_data_dir(sub.add_parser(name, help=f"{name} a follow request (actor URL)"))
         p.add_argument("actor")
         p.set_defaults(run=managed(functools.partial(followers_answer, approve=approve)))
+    remove = with_data_dir(sub.add_parser("remove", help="make an account stop following (sends Reject)"))
+    remove.add_argument("actor")
+    remove.set_defaults(run=managed(followers_remove))
 
 
 async def followers_count(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -673,6 +676,11 @@ async def followers_requests(runtime: Runtime, args: argparse.Namespace) -> str:
 async def followers_answer(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
     await actions.answer_follower(runtime, args.actor, approve)
     return f"{'approved' if approve else 'rejected'} {args.actor}"
+
+
+async def followers_remove(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.remove_follower(runtime, args.actor.strip())
+    return f"removed follower {args.actor.strip()}"
 
 
 # -- moderation ---------------------------------------------------------------------------------------------
@@ -706,7 +714,10 @@ def _add_moderation_commands(commands: Any, with_data_dir: Callable[[Any], Any])
 
 async def block_add(runtime: Runtime, args: argparse.Namespace) -> str:
     target = await actions.block(runtime, args.target)
-    return f"blocked {target}; what it gave us (follow, votes, replies, reports) is removed"
+    return (
+        f"blocked {target}; what it gave us (follow, votes, replies, reports) is removed,"
+        " and its server is told (Reject of its follow; Block of an account)"
+    )
 
 
 async def block_remove(runtime: Runtime, args: argparse.Namespace) -> str:

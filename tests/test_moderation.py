@@ -139,11 +139,11 @@ async def fedgroup_cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-async def test_a_domain_blocked_from_the_cli_is_refused_unfetched_and_sent_nothing(make_server, peer):
+async def test_a_domain_blocked_from_the_cli_is_refused_unfetched_and_sent_only_rejects(make_server, peer):
     server = await make_server()
     runtime = server.runtime
     alice = peer.add_actor("alice", "peer-1")
-    await follow(peer, alice, server)
+    alice_follow = await follow(peer, alice, server)
     peer.inbox_status = 503  # their server is down: a campaign stays queued for it
     await actions.create_campaign(runtime, "Queued", "for alice", visibility="public")
     await eventually(lambda: _queued(server))
@@ -154,7 +154,18 @@ async def test_a_domain_blocked_from_the_cli_is_refused_unfetched_and_sent_nothi
     assert (await fedgroup_cli(server.config.data_dir, "block", "list")).stdout.split() == [domain, "domain"]
     # (The server's shared read connection may be a moment behind another process's commit.)
     await eventually(lambda: _no_followers(server))
-    assert not await _queued(server), "what was queued for them is dropped"
+    # What was queued for them is dropped; the one thing still sent there is the Reject of alice's Follow
+    # (so that her server drops the follow), to her own inbox. No Block per account for a domain block.
+    assert await _queue(server) == [("Reject", alice.document["inbox"])]
+    peer.inbox_status = 202
+    await eventually(lambda: _queue_empty(server))  # delivered (perhaps after a 503 or two)
+    rejects = [r for r in peer.received if r.json and r.json.get("type") == "Reject"]
+    assert rejects and len({r.json["id"] for r in rejects}) == 1
+    for reject in rejects:
+        assert reject.verified is True and reject.path == "/users/alice/inbox"
+        assert reject.json["object"]["id"] == alice_follow["id"]
+    after = peer.received[peer.received.index(rejects[0]) :]
+    assert {r.json.get("type") for r in after if r.json} == {"Reject"}, "the queued campaign was dropped"
 
     # After a restart nothing of alice is cached: a new POST must be refused before any fetch of her key.
     await server.stop()
@@ -179,6 +190,17 @@ async def _no_followers(server) -> bool:
     return await store.follows.count_followers(server.runtime.db.reader) == 0
 
 
+async def _queue(server) -> list[tuple[str, str]]:
+    rows = await server.runtime.db.fetchall(
+        "SELECT a.type, d.inbox FROM deliveries d JOIN outbox_activities a ON a.id = d.activity_id ORDER BY d.id"
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def _queue_empty(server) -> bool:
+    return await _queue(server) == []
+
+
 async def _queued(server) -> bool:
     return await store.outbox.pending_count(server.runtime.db.reader) > 0
 
@@ -200,3 +222,78 @@ async def test_what_a_blocked_actor_sent_before_the_block_is_not_acted_on(make_s
     await eventually(lambda: _processed(server, follow_doc["id"]))
     assert await store.follows.count_followers(runtime.db.reader) == 0
     assert not [r for r in peer.received if r.json and r.json.get("type") == "Accept"]
+
+
+async def test_a_blocked_follower_is_told_and_hears_no_more_followers_only_campaigns(make_server, peer):
+    """Before: a block told the follower's server nothing. It kept the follow, and showed the group's
+    followers-only campaigns (which it still receives for its other followers of the group) to the blocked
+    account too."""
+    server = await make_server()
+    runtime = server.runtime
+    group = runtime.ids.group
+    alice = peer.add_actor("alice", "peer-1")
+    carol = peer.add_actor("carol", "peer-2")  # on the same server, and still following
+    alice_follow = await follow(peer, alice, server)
+    carol_follow = await follow(peer, carol, server)
+
+    done = await fedgroup_cli(server.config.data_dir, "block", "add", alice.id)
+    assert done.returncode == 0, done.stderr
+
+    def to_alice(kind: str):
+        return lambda r: r.json and r.json.get("type") == kind and r.path == "/users/alice/inbox"
+
+    # Her server is told twice over, to her own inbox, signed by the group: GoToSocial and Misskey drop the
+    # follow on the Block, Takahē on the Reject of her stored Follow (same id), Mastodon on either.
+    [reject] = await peer.wait_for(to_alice("Reject"))
+    [block] = await peer.wait_for(to_alice("Block"))
+    for sent in (reject, block):
+        assert sent.verified is True and sent.key_id == group + "#main-key"
+        assert sent.json["actor"] == group
+    assert reject.json["object"] == {
+        "id": alice_follow["id"],
+        "type": "Follow",
+        "actor": alice.id,
+        "object": group,
+    }
+    assert block.json["object"] == alice.id and block.json["to"] == [alice.id]
+    assert await store.follows.count_followers(runtime.db.reader) == 1
+
+    # A followers-only campaign now reaches her server for carol (the shared inbox), nothing reaches her own
+    # inbox, and she may not fetch it.
+    await eventually(lambda: _queue_empty(server))
+    mark = len(peer.received)
+    campaign_id = await actions.create_campaign(
+        runtime, "Friends only", "For followers.", visibility="followers"
+    )
+    await peer.wait_for(lambda r: r.json and r.json.get("type") == "Create")
+    await eventually(lambda: _queue_empty(server))
+    assert [r.path for r in peer.received[mark:]] == ["/inbox"]
+
+    async def alice_refused() -> bool:  # the running server applies a CLI block within a second
+        return (await peer.get(alice, runtime.ids.campaign(campaign_id)))[0] == 403
+
+    await eventually(alice_refused)
+    status, _ = await peer.get(carol, runtime.ids.campaign(campaign_id))
+    assert status == 200
+
+    # Unblocking sends the Undo of that same Block, to the same inbox.
+    lifted = await fedgroup_cli(server.config.data_dir, "block", "remove", alice.id)
+    assert lifted.returncode == 0, lifted.stderr
+    [undo] = await peer.wait_for(to_alice("Undo"))
+    assert undo.verified is True
+    assert undo.json["object"]["id"] == block.json["id"] and undo.json["object"]["type"] == "Block"
+    assert undo.json["object"]["object"] == alice.id
+
+    # "Remove follower" (no block): the Reject alone, to carol's own inbox.
+    removed = await fedgroup_cli(server.config.data_dir, "followers", "remove", carol.id)
+    assert removed.returncode == 0, removed.stderr
+    [carol_reject] = await peer.wait_for(
+        lambda r: r.json and r.json.get("type") == "Reject" and r.path == "/users/carol/inbox"
+    )
+    assert carol_reject.verified is True and carol_reject.json["object"]["id"] == carol_follow["id"]
+    assert await store.follows.count_followers(runtime.db.reader) == 0
+    assert not [
+        r
+        for r in peer.received
+        if r.json and r.json.get("type") == "Block" and r.path != "/users/alice/inbox"
+    ]

@@ -149,6 +149,19 @@ def reject_follow(ids: LocalIds, activity_id: str, follow: dict[str, Any]) -> di
     return doc
 
 
+def block(ids: LocalIds, activity_id: str, target: str) -> dict[str, Any]:
+    """The group blocks an account. Sent to that account's own inbox, as Mastodon does; GoToSocial and
+    Misskey drop the account's follow of the group on it (they ignore a Reject of an accepted Follow)."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Block",
+        "actor": ids.group,
+        "object": target,
+        "to": [target],
+    }
+
+
 def follow(ids: LocalIds, activity_id: str, target: str) -> dict[str, Any]:
     return {
         "@context": AS_CONTEXT,

@@ -8,20 +8,37 @@ from urllib.parse import urlsplit
 
 import aiosqlite
 
-from fedgroup.store.db import fetchall, to_db_time
+from fedgroup.store.db import fetchall, fetchone, to_db_time
 
 
 @dataclass(frozen=True)
 class Block:
     target: str
     kind: str
+    activity_id: str | None = None  # the Block activity we sent (account blocks), for its Undo
+    inbox: str | None = None  # where we sent it
 
 
-async def add(conn: aiosqlite.Connection, target: str, kind: str, now: datetime) -> None:
-    await conn.execute(
+async def add(conn: aiosqlite.Connection, target: str, kind: str, now: datetime) -> bool:
+    """Record a block; False when it was already there."""
+    cursor = await conn.execute(
         "INSERT INTO blocks (target, kind, created_at) VALUES (?, ?, ?) ON CONFLICT (target) DO NOTHING",
         (target, kind, to_db_time(now)),
     )
+    return cursor.rowcount > 0
+
+
+async def remember_activity(conn: aiosqlite.Connection, target: str, activity_id: str, inbox: str) -> None:
+    await conn.execute(
+        "UPDATE blocks SET activity_id = ?, inbox = ? WHERE target = ?", (activity_id, inbox, target)
+    )
+
+
+async def get(conn: aiosqlite.Connection, target: str) -> Block | None:
+    row = await fetchone(
+        conn, "SELECT target, kind, activity_id, inbox FROM blocks WHERE target = ?", (target,)
+    )
+    return None if row is None else Block(*row)
 
 
 async def remove(conn: aiosqlite.Connection, target: str) -> bool:
