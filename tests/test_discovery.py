@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import pytest
+from jsonschema import Draft4Validator
 
+from fedgroup.activitypub.discovery import nodeinfo_document
+from tests.conftest import FIXTURES
 from tests.peer import ACTIVITY_JSON
 
 LD_JSON = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
@@ -64,12 +69,11 @@ async def test_host_meta_and_nodeinfo(make_server):
     assert status == 200 and headers["Content-Type"].startswith("application/xrd+xml")
     assert f'template="{server.base_url}/.well-known/webfinger?resource={{uri}}"' in body.decode()
 
-    import json
-
     status, _, body = await get(server.url("/.well-known/nodeinfo"))
     links = json.loads(body)["links"]
     assert links == [
-        {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": server.url("/nodeinfo/2.1")}
+        {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": server.url("/nodeinfo/2.1")},
+        {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": server.url("/nodeinfo/2.0")},
     ]
     status, headers, body = await get(server.url("/nodeinfo/2.1"))
     doc = json.loads(body)
@@ -78,6 +82,64 @@ async def test_host_meta_and_nodeinfo(make_server):
     assert doc["protocols"] == ["activitypub"]
     assert doc["usage"] == {"users": {}}, "member counts are not published"
     assert doc["openRegistrations"] is False
+
+
+def nodeinfo_schema(version: str) -> dict:
+    return json.loads((FIXTURES / "nodeinfo" / f"schema-{version}.json").read_text())
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1"])
+async def test_each_nodeinfo_document_is_valid_against_its_schema(make_server, version):
+    server = await make_server()
+    status, headers, body = await get(server.url(f"/nodeinfo/{version}"))
+    assert status == 200
+    assert headers["Content-Type"] == (
+        f'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/{version}#"'
+    )
+    doc = json.loads(body)
+    Draft4Validator(nodeinfo_schema(version)).validate(doc)
+    assert doc["version"] == version
+    if version == "2.0":
+        assert "repository" not in doc["software"] and "homepage" not in doc["software"]
+    # The other version's schema refuses it: each URL serves its own version, not one document for both.
+    other = "2.1" if version == "2.0" else "2.0"
+    assert not Draft4Validator(nodeinfo_schema(other)).is_valid(doc)
+
+
+def test_the_schemas_would_catch_what_2_0_forbids():
+    """The check above can fail: 2.0 refuses a repository link and a software name outside [a-z0-9-]."""
+    validator = Draft4Validator(nodeinfo_schema("2.0"))
+    good = nodeinfo_document("Water", "2.0")
+    assert validator.is_valid(good)
+    assert not validator.is_valid(
+        {**good, "software": {**good["software"], "repository": "https://x.example"}}
+    )
+    assert not validator.is_valid({**good, "software": {**good["software"], "name": "FedGroup"}})
+
+
+async def test_nodeinfo_as_gotosocial_and_takahe_read_it(make_server):
+    """GoToSocial takes the last 2.x link and accepts only the 2.0 profile or plain JSON; Takahē follows only
+    the 2.0 rel and validates `version == "2.0"`. Both end up at a 2.0 document."""
+    server = await make_server()
+    _, _, body = await get(server.url("/.well-known/nodeinfo"))
+    links = json.loads(body)["links"]
+    gotosocial_pick = [
+        link["href"]
+        for link in links
+        if link["rel"].startswith("http://nodeinfo.diaspora.software/ns/schema/2")
+    ][-1]
+    status, headers, body = await get(gotosocial_pick, accept="application/json")
+    media, _, profile = headers["Content-Type"].partition(";")
+    assert status == 200 and media == "application/json"
+    assert profile.strip() == 'profile="http://nodeinfo.diaspora.software/ns/schema/2.0#"'
+    assert json.loads(body)["software"]["name"] == "fedgroup"
+
+    takahe_pick = next(
+        link["href"] for link in links if link["rel"] == "http://nodeinfo.diaspora.software/ns/schema/2.0"
+    )
+    status, _, body = await get(takahe_pick, accept="application/json")
+    assert status == 200 and json.loads(body)["version"] == "2.0"
+    assert (await get(server.url("/nodeinfo/2.2")))[0] == 404, "only the versions the links name"
 
 
 @pytest.mark.parametrize("accept", [ACTIVITY_JSON, LD_JSON])

@@ -16,8 +16,17 @@ from fedgroup.runtime import RUNTIME
 
 JRD_TYPE = "application/jrd+json"
 PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
-NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.1"
-NODEINFO_PROFILE = 'application/json; profile="http://nodeinfo.diaspora.software/ns/schema/2.1#"'
+NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/{version}"
+# Offered in this order in /.well-known/nodeinfo. 2.0 comes last on purpose: GoToSocial takes the last link
+# whose rel starts with the 2.x schema, and accepts a document only with the 2.0 profile (or plain JSON);
+# Takahē reads only 2.0; Misskey and others prefer 2.1 wherever it is in the list.
+NODEINFO_VERSIONS = ("2.1", "2.0")
+
+
+def nodeinfo_content_type(version: str) -> str:
+    return f'application/json; profile="{NODEINFO_SCHEMA.format(version=version)}#"'
+
+
 _CORS = {"Access-Control-Allow-Origin": "*"}
 
 
@@ -97,10 +106,13 @@ def webfinger_document(subject: str, actor_id: str) -> dict[str, Any]:
     }
 
 
-def nodeinfo_document(name: str) -> dict[str, Any]:
-    """NodeInfo 2.1. Usage is left empty on purpose: member counts are the group's business."""
+def nodeinfo_document(name: str, version: str = "2.1") -> dict[str, Any]:
+    """NodeInfo 2.1 or 2.0 (the same fields: 2.0 has no `repository` or `homepage`, and we send neither).
+    Usage is left empty on purpose: member counts are the group's business."""
+    if version not in NODEINFO_VERSIONS:
+        raise ValueError(f"NodeInfo {version} is not offered")
     return {
-        "version": "2.1",
+        "version": version,
         "software": {"name": "fedgroup", "version": __version__},
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
@@ -143,17 +155,21 @@ async def host_meta(request: web.Request) -> web.Response:
 
 async def nodeinfo_links(request: web.Request) -> web.Response:
     ids = request.app[RUNTIME].ids
-    doc = {"links": [{"rel": NODEINFO_SCHEMA, "href": f"{ids.base_url}/nodeinfo/2.1"}]}
-    return _json(doc, "application/json", _CORS)
+    links = [
+        {"rel": NODEINFO_SCHEMA.format(version=v), "href": f"{ids.base_url}/nodeinfo/{v}"}
+        for v in NODEINFO_VERSIONS
+    ]
+    return _json({"links": links}, "application/json", _CORS)
 
 
 async def nodeinfo(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    return _json(nodeinfo_document(runtime.site.name), NODEINFO_PROFILE, _CORS)
+    version = request.match_info["version"]
+    return _json(nodeinfo_document(runtime.site.name, version), nodeinfo_content_type(version), _CORS)
 
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/.well-known/webfinger", webfinger)
     app.router.add_get("/.well-known/host-meta", host_meta)
     app.router.add_get("/.well-known/nodeinfo", nodeinfo_links)
-    app.router.add_get("/nodeinfo/2.1", nodeinfo)
+    app.router.add_get(r"/nodeinfo/{version:2\.[01]}", nodeinfo)
