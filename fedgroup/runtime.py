@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # How stale the in-memory copy of the blocks may get before it is read again.
 BLOCKS_MAX_AGE = 1.0
+# A voter whose vote came after closing is sent the poll's state: a few at once (several options, several
+# campaigns), then one a minute, however many late votes they send.
+LATE_VOTE_ANSWERS_BURST = 4
+LATE_VOTE_ANSWERS_PER_MINUTE = 1
 
 
 def system_clock() -> datetime:
@@ -45,6 +49,8 @@ class Runtime:
     ids: LocalIds = field(init=False)
     arrivals: store.inbox.Arrivals = field(init=False)
     inbox_throttle: HostThrottle = field(init=False)
+    # Answers to votes that came after a campaign closed, per voter (keyed by actor id, not host).
+    late_vote_answers: HostThrottle = field(init=False)
     group_signer: Signer = field(init=False)
     instance_signer: Signer = field(init=False)
     http: HttpClient | None = None
@@ -61,6 +67,7 @@ class Runtime:
         self.ids = LocalIds(self.config.base_url, self.site.handle)
         self.arrivals = store.inbox.Arrivals(self.db)
         self.inbox_throttle = HostThrottle(self.config.inbox_requests_per_minute_per_host)
+        self.late_vote_answers = HostThrottle(LATE_VOTE_ANSWERS_PER_MINUTE, burst=LATE_VOTE_ANSWERS_BURST)
         self.group_signer = Signer(
             self.ids.group_key, signatures.load_private_key(self.site.group_private_key)
         )

@@ -137,6 +137,8 @@ async def test_three_servers_pledge_vote_close_report_delete_without_leaking(mak
     goals, options = actions.partner_goals(a_partner)
     assert [(g.kind, g.target) for g in goals] == [("hours", Decimal(40)), ("money", Decimal(500))]
     assert [o.label for o in options] == [LEAFLET, GIVE]
+    assert a_partner.title == "A safe crossing", "the title travels in fedgroup's own term, not `name`"
+    assert "name" not in question and question["campaignTitle"] == "A safe crossing"
 
     # Members pledge: two on A (an option, and an amount of their own), one on B, one on C.
     a1, a2 = await add_member(a.runtime, "a"), await add_member(a.runtime, "a2")
@@ -297,7 +299,7 @@ async def test_a_burst_of_pledges_federates_as_few_coalesced_updates(make_server
     runtime = server.runtime
     campaign_id = await actions.create_campaign(
         runtime, "Hot meals", "Cooks wanted.", goals=[parse_goal("hours:100")],
-        options=[parse_option("Cook=hours:3")],
+        options=[parse_option("Cook=hours:3"), parse_option("Drive=hours:1")],  # two: a poll
     )  # fmt: skip
     members = [await actions.add_member(runtime, f"Cook {n}", "member") for n in range(12)]
     for member in members:

@@ -76,7 +76,7 @@ async def test_deliveries_to_a_dead_peer_arrive_once_after_a_restart(make_server
     await eventually(lambda: _queue_empty(server.runtime))
     await asyncio.sleep(0.5)  # would a duplicate still be on its way?
     counts = Counter(
-        r.json["object"]["name"] for r in revived.received if r.json and r.json["type"] == "Create"
+        r.json["object"]["campaignTitle"] for r in revived.received if r.json and r.json["type"] == "Create"
     )
     assert counts == Counter({title: 1 for title in titles})
     assert all(r.verified for r in revived.received)

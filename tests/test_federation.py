@@ -132,7 +132,7 @@ async def test_objects_answer_signed_gets_only_and_followers_only_to_followers(m
     status, _ = await peer.get(None, runtime.ids.campaign(public_id))
     assert status == 401, "authorized fetch: unsigned object requests are refused"
     status, note = await peer.get(alice, runtime.ids.campaign(public_id))
-    assert status == 200 and note["name"] == "Open"
+    assert status == 200 and note["campaignTitle"] == "Open" and "name" not in note
 
     other = FakeMastodon(keys=peer.keys)  # bob on another server: not a follower, no follower on his host
     await other.start()
@@ -144,14 +144,14 @@ async def test_objects_answer_signed_gets_only_and_followers_only_to_followers(m
         await other.stop()
     await follow(peer, bob, server)
     status, note = await peer.get(bob, runtime.ids.campaign(private_id))
-    assert status == 200 and note["name"] == "Close"
+    assert status == 200 and note["campaignTitle"] == "Close" and "name" not in note
     status, _ = await peer.get(bob, runtime.ids.campaign(members_id))
     assert status == 404
 
     status, outbox = await peer.get(alice, server.url("/groups/water/outbox"))
     assert status == 200 and outbox["totalItems"] == 1
     status, page = await peer.get(alice, outbox["first"])
-    assert [item["object"]["name"] for item in page["orderedItems"]] == ["Open"]
+    assert [item["object"]["campaignTitle"] for item in page["orderedItems"]] == ["Open"]
     status, _ = await peer.get(None, server.url("/groups/water/outbox"))
     assert status == 401
 

@@ -15,7 +15,7 @@ import aiosqlite
 import orjson
 
 from fedgroup import campaign_state, campaigns, partnership, store
-from fedgroup.activitypub import jsonld
+from fedgroup.activitypub import jsonld, outbox
 from fedgroup.activitypub.parse import (
     Activity,
     ParseError,
@@ -103,6 +103,30 @@ async def _vote(runtime: Runtime, activity: Activity, vote_id: str, label: str, 
     outcome = await runtime.db.write(job)
     log.info("vote %s campaign=%d", outcome, campaign_id)
     runtime.wake_scheduler()
+    if outcome == "closed":
+        await _answer_late_vote(runtime, activity.actor, campaign_id)
+
+
+async def _answer_late_vote(runtime: Runtime, voter: str, campaign_id: int) -> None:
+    """Tell a voter whose server let them vote after closing (Misskey ignores `closed` and a moved `endTime`)
+    how the poll stands, so their server drops the refused vote from its counts. Rate-limited per voter: a
+    late vote must not buy an unbounded number of deliveries."""
+    if runtime.late_vote_answers.take(voter, runtime.now().timestamp()) is not None:
+        log.info("late vote not answered reason=rate-limited campaign=%d", campaign_id)
+        return
+    assert runtime.actors is not None
+    inbox = (await runtime.actors.actor(voter)).inbox  # their own inbox: the answer is for them alone
+    now = runtime.now()
+
+    async def job(conn: aiosqlite.Connection) -> bool:
+        state = await campaign_state.load(conn, campaign_id)
+        return state is not None and await outbox.answer_late_vote(
+            conn, runtime.ids, state, voter, inbox, now
+        )
+
+    if await runtime.db.write(job):
+        runtime.deliveries_queued()
+        log.info("late vote answered with the poll's state campaign=%d", campaign_id)
 
 
 async def _comment(runtime: Runtime, activity: Activity, note: Any, campaign_id: int) -> None:

@@ -90,6 +90,22 @@ async def update_campaign(
     await send(conn, activity, state.row.visibility, await campaign_audience(conn, state.id), now)
 
 
+async def answer_late_vote(
+    conn: aiosqlite.Connection, ids: LocalIds, state: CampaignState, voter: str, inbox: str, now: datetime
+) -> bool:
+    """The poll as it is now, to one voter whose vote came after the campaign closed (their server still
+    showed it open), so their server can put its counts right. Only to someone who may see the campaign, and
+    only for a campaign that federates as a poll."""
+    row = state.row
+    if not state.federates or row.deleted_at is not None or not vocab.is_poll(state):
+        return False
+    if row.visibility == "followers" and not await store.follows.is_accepted_follower(conn, voter):
+        return False
+    obj = vocab.campaign_object(ids, state)
+    await send(conn, vocab.poll_state_for(ids, new_activity_id(ids), obj, voter, now), "direct", [inbox], now)
+    return True
+
+
 async def delete_campaign(
     conn: aiosqlite.Connection, ids: LocalIds, campaign_id: int, visibility: str, now: datetime
 ) -> None:

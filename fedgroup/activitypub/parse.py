@@ -496,6 +496,13 @@ def _extension_list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return items
 
 
+def campaign_title(obj: dict[str, Any]) -> str | None:
+    """A fedgroup campaign's title: `campaignTitle` (fedgroup's own term), else `name`, where fedgroup servers
+    before it put the title (and where GoToSocial, Takahē and Misskey showed it as a warning or a heading)."""
+    title = obj.get("campaignTitle")
+    return title if isinstance(title, str) and title.strip() else _language_text(obj, "name")
+
+
 def parse_partner_campaign(obj: dict[str, Any]) -> PartnerCampaignDoc:
     """A campaign another fedgroup server federated (Question or Note with fedgroup goals). Everything in the
     extension is checked as strictly as our own forms: the sender may not be a fedgroup at all."""
@@ -532,7 +539,7 @@ def parse_partner_campaign(obj: dict[str, Any]) -> PartnerCampaignDoc:
     return PartnerCampaignDoc(
         id=note.id,
         attributed_to=note.attributed_to,
-        title=(note.name or "")[:200],
+        title=(campaign_title(obj) or "")[:200],
         content=note.content or "",
         url=note.url,
         goals=tuple(goals),

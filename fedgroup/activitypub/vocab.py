@@ -52,6 +52,7 @@ FEDGROUP_TERMS: dict[str, Any] = {
     "option": "fedgroup:option",
     "pledgers": "fedgroup:pledgers",
     "partnerGroups": "fedgroup:partnerGroups",
+    "campaignTitle": "fedgroup:campaignTitle",
     "campaignStatus": "fedgroup:campaignStatus",
     "outcome": "fedgroup:outcome",
 }
@@ -211,13 +212,35 @@ def addressing(ids: LocalIds, visibility: str) -> tuple[list[str], list[str]]:
     raise ValueError(f"visibility {visibility!r} does not federate")
 
 
+# Fewer options than this and a campaign is a `Note`, not a poll: Takahē compacts every incoming document with
+# JSON-LD, which turns a one-item `oneOf` into a bare object that its poll model then refuses, so a one-option
+# `Question` never arrives there.
+MIN_POLL_OPTIONS = 2
+
+
+def is_poll(state: CampaignState) -> bool:
+    """Whether the campaign federates as a `Question` (people on other servers pledge by voting)."""
+    return len(state.options) >= MIN_POLL_OPTIONS
+
+
+def poll_end(state: CampaignState) -> datetime | None:
+    """When voting ends as other servers should show it: the deadline, or the closing time once closed
+    early. Takahē ignores `closed` and keeps a poll open until `endTime`, so closing moves `endTime` too."""
+    row = state.row
+    if row.status == "closed" and row.closed_at is not None:
+        return min(row.closed_at, row.deadline) if row.deadline is not None else row.closed_at
+    return row.deadline
+
+
 def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = None) -> dict[str, Any]:
     """A campaign as Mastodon and other fedgroup servers read it.
 
-    With pledge options it is a `Question` (Mastodon shows a poll: each option's replies.totalItems is the
-    number of pledges for it, votersCount how many pledged, endTime the deadline, closed once closed);
-    without, a `Note`. Mastodon shows `content` and ignores `name`, so the title and the progress line lead
-    the content. The fedgroup terms carry goals, targets and totals for other fedgroup servers.
+    With two or more pledge options it is a `Question` (a poll: each option's replies.totalItems is the number
+    of pledges for it, votersCount how many pledged, endTime the deadline or closing time, closed once
+    closed); otherwise a `Note`. The title and the progress line lead `content`, and there is no `name`:
+    GoToSocial and Takahē show `name` as a content warning, Misskey as a heading above the text, so the title
+    would be folded away or shown twice. fedgroup servers read the title from `campaignTitle` and the goals,
+    targets and totals from the other fedgroup terms.
     """
     row = state.row
     to, cc = addressing(ids, row.visibility)
@@ -228,12 +251,12 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
         content += f"<p>{html.escape(state.progress_text)}</p>"
     if row.outcome:
         content += f"<p>Outcome: {html.escape(row.outcome)}</p>"
+    poll = is_poll(state)
     doc: dict[str, Any] = {
         "@context": CAMPAIGN_CONTEXT,
         "id": object_id,
-        "type": "Question" if state.options else "Note",
+        "type": "Question" if poll else "Note",
         "attributedTo": ids.group,
-        "name": row.title,
         "content": content,
         "mediaType": "text/html",
         "url": page_url or object_id,
@@ -241,6 +264,7 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
         "to": to,
         "cc": cc,
         "sensitive": False,
+        "campaignTitle": row.title,
         "goals": [
             {
                 "type": "Goal",
@@ -259,7 +283,16 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
         doc["updated"] = xsd_datetime(row.updated_at)
     if row.outcome:
         doc["outcome"] = row.outcome
+    end = poll_end(state)
+    if end is not None:
+        # On a Note too: servers show no poll for it, and fedgroup servers read the deadline from it.
+        doc["endTime"] = xsd_datetime(end)
     if state.options:
+        doc["pledgeOptions"] = [
+            {"name": o.label, "kind": o.kind, "amount": campaigns.amount_text(o.amount)}
+            for o in state.options
+        ]
+    if poll:
         counts = dict(tally.option_counts)
         doc["anyOf" if row.multiple_choice else "oneOf"] = [
             {
@@ -270,13 +303,6 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
             for o in state.options
         ]
         doc["votersCount"] = tally.pledgers
-        doc["pledgeOptions"] = [
-            {"name": o.label, "kind": o.kind, "amount": campaigns.amount_text(o.amount)}
-            for o in state.options
-        ]
-        end = row.deadline or row.closed_at
-        if end is not None:
-            doc["endTime"] = xsd_datetime(end)
         if row.status == "closed" and row.closed_at is not None:
             doc["closed"] = xsd_datetime(row.closed_at)
     return doc
@@ -360,6 +386,20 @@ def update(ids: LocalIds, activity_id: str, obj: dict[str, Any], published: date
         "cc": obj.get("cc", []),
         "object": embedded,
     }
+
+
+def poll_state_for(
+    ids: LocalIds, activity_id: str, obj: dict[str, Any], voter: str, published: datetime
+) -> dict[str, Any]:
+    """An `Update` of a campaign addressed to one voter only: the poll as it is now, sent to someone whose
+    vote we refused because the campaign had closed. Misskey ignores `closed` and a moved `endTime` and lets
+    its users vote on; what it does take from an `Update` of a `Question` is each option's count, so the
+    refused vote drops out of the counts that voter sees. `updated` stays as it was: Mastodon then only
+    refreshes the poll and shows no edit."""
+    doc = update(ids, activity_id, obj, published)
+    doc["to"] = [voter]
+    doc["cc"] = []
+    return doc
 
 
 def tombstone(object_id: str, former_type: str, deleted: datetime) -> dict[str, Any]:
