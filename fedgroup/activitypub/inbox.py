@@ -6,8 +6,10 @@ leaves no trace. Processing happens after the 202 from the stored copy; handlers
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -16,7 +18,7 @@ import orjson
 from aiohttp import web
 
 from fedgroup import actions, partnership, store
-from fedgroup.activitypub import campaign_inbox, jsonld, moderation, outbox
+from fedgroup.activitypub import campaign_inbox, jsonld, moderation, outbox, signatures
 from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
 from fedgroup.activitypub.verification import AuthError, VerifiedSigner, authenticate
@@ -94,11 +96,11 @@ def _read(raw: Any) -> tuple[Activity, dict[str, Any]]:
         activity = parse_activity(doc)
     except ParseError as e:
         raise Rejected(400, e.reason) from e
-    if not activity.id:
+    if not activity.id and activity.type in NEEDS_ID:
         raise Rejected(400, "missing-id")
     if recipient_count(doc) > MAX_RECIPIENTS:
         raise Rejected(400, "too-many-recipients")
-    if not same_origin(activity.id, activity.actor):
+    if activity.id and not same_origin(activity.id, activity.actor):
         raise Rejected(400, "id-on-other-host")
     if activity.type in ("Create", "Update") and activity.object is not None:
         object_id = activity.object_id
@@ -110,6 +112,30 @@ def _read(raw: Any) -> tuple[Activity, dict[str, Any]]:
 
 
 _AUDIENCE_KEYS = ("to", "cc", "bto", "bcc", "audience")
+
+# Activities without an id are legal (transient: Misskey sends its Delete, Accept and Reject so). These types
+# must have one: what they do is later accepted, replaced or undone by naming their id.
+NEEDS_ID = frozenset({"Follow", "Like", "Announce", "Pledge", "Flag"})
+# How long a signed request stays acceptable after we first received it: its Date may be up to 1 hour ahead
+# of our clock and is accepted until it is 12 hours old. Past that a repeat of it is refused for its Date,
+# so the ids of processed activities are kept only this long.
+REPLAY_WINDOW = signatures.DEFAULT_MAX_SKEW + signatures.MAX_FUTURE
+FORGET_EVERY = timedelta(minutes=10)
+
+
+def delivery_key(activity: Activity, doc: dict[str, Any]) -> str:
+    """What identifies a delivery as the same one: the activity's id, or for an activity without an id a
+    digest of its canonical body (so a retry of it is still a repeat)."""
+    if activity.id:
+        return activity.id
+    canonical = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+    return f"transient:sha256:{hashlib.sha256(canonical).hexdigest()}"
+
+
+def signature_digest(request: web.Request) -> str | None:
+    """A digest of the request's signature: the same signed request sent again carries the same one."""
+    value = request.headers.get("Signature") or request.headers.get("Authorization")
+    return hashlib.sha256(value.encode()).hexdigest()[:32] if value else None
 
 
 def recipient_count(doc: dict[str, Any]) -> int:
@@ -174,8 +200,16 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
             raise Rejected(403, "signer-not-actor")
         if await runtime.is_blocked(activity.actor):
             raise Rejected(403, "blocked")
+        now = runtime.now()
         await runtime.arrivals.add(
-            activity.id, activity.actor, activity.type, orjson.dumps(doc).decode(), runtime.now()
+            delivery_key(activity, doc),
+            activity.actor,
+            activity.type,
+            orjson.dumps(doc).decode(),
+            now,
+            undoes=activity.object_id if activity.type == "Undo" else None,
+            signature=signature_digest(request),
+            forget_before=now - REPLAY_WINDOW,
         )
     except Rejected as e:
         log.info(
@@ -381,19 +415,32 @@ class InboxProcessor(Worker):
         super().__init__()
         self.runtime = runtime
         self.handlers = handlers if handlers is not None else HANDLERS
+        self._forgotten_at: datetime | None = None
+
+    async def _forget_old(self) -> None:
+        """Every few minutes, drop processed activities older than any request we would still accept."""
+        now = self.runtime.now()
+        if self._forgotten_at is not None and now - self._forgotten_at < FORGET_EVERY:
+            return
+        self._forgotten_at = now
+        try:
+            await self.runtime.db.write(lambda conn: store.inbox.forget_done(conn, now - REPLAY_WINDOW))
+        except Exception:  # housekeeping: the queue goes on, it is tried again later
+            log.exception("inbox processor could not forget old activities")
 
     async def _run(self) -> None:
         while not self.stopping:
+            await self._forget_old()
             try:
                 batch = await store.inbox.pending(self.runtime.db.reader)
             except Exception:
                 log.exception("inbox processor failed to read the queue")
                 batch = []
-            finished: list[tuple[str, str | None]] = []
+            finished: list[tuple[store.inbox.StoredActivity, str | None]] = []
             for stored in batch:
                 if self.stopping:
                     break
-                finished.append((stored.id, await self.process(stored)))
+                finished.append((stored, await self.process(stored)))
             if finished:
                 # One write marks the whole batch done. A crash before it only means these handlers run
                 # again after the restart, which they are written to allow.

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -18,18 +19,60 @@ class StoredActivity:
     actor: str
     type: str
     document: str
+    received_at: str
 
 
-Arrival = tuple[str, str, str, str, str]  # id, actor, type, document, received_at
+class Arrival(NamedTuple):
+    id: str  # the activity's id, or a digest of its body for one without an id
+    actor: str
+    type: str
+    document: str
+    received_at: str
+    undoes: str | None  # for an Undo, the id of what it undoes
+    signature: str | None  # a digest of the request's signature
+    forget_before: str  # a row received before this is forgotten: a request that old is refused anyway
+
+
+# An id already stored is a repeat, and is left as it is, unless the row is a new event:
+# - the earlier row is older than any request we would still accept (`forget_before`);
+# - or, since it arrived, an Undo of it came from the same actor (Takahē re-follows with the Follow's id;
+#   a vote undone and cast again with the same ids);
+# - or it is an Undo and, since the earlier one arrived, its actor did again what it undoes — sent the
+#   activity it names again, or sent anything new other than an Undo or Delete (Misskey's Undo of a follow
+#   names a Follow id of its own making, never the id of the Follow it sent). Processing an Undo whose
+#   target is already gone changes nothing, so this errs only toward a harmless extra run.
+# In every case only the same actor, and never the same signed request again (a replay). A row taken up
+# again is pending, with the new document and arrival time; its processing follows what came before it.
+_ADD = """
+INSERT INTO inbox_activities (id, actor, type, document, received_at, undoes, signature)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+ON CONFLICT (id) DO UPDATE SET
+    type = excluded.type, document = excluded.document, received_at = excluded.received_at,
+    undoes = excluded.undoes, signature = excluded.signature, state = 'pending', error = NULL
+WHERE inbox_activities.actor = excluded.actor
+  AND inbox_activities.signature IS NOT excluded.signature
+  AND (
+    inbox_activities.received_at < ?8
+    OR EXISTS (
+        SELECT 1 FROM inbox_activities AS undo
+        WHERE undo.undoes = excluded.id AND undo.actor = excluded.actor
+          AND undo.received_at > inbox_activities.received_at)
+    OR (excluded.type = 'Undo' AND (
+        EXISTS (
+            SELECT 1 FROM inbox_activities AS redo
+            WHERE redo.id = excluded.undoes AND redo.actor = excluded.actor
+              AND redo.received_at > inbox_activities.received_at)
+        OR EXISTS (
+            SELECT 1 FROM inbox_activities AS later
+            WHERE later.rowid > inbox_activities.rowid AND later.actor = excluded.actor
+              AND later.type NOT IN ('Undo', 'Delete'))))
+  )
+"""
 
 
 async def add_all(conn: aiosqlite.Connection, arrivals: Iterable[Arrival]) -> None:
-    """Store activities; an id already received is left as it is (a duplicate delivery)."""
-    await conn.executemany(
-        "INSERT INTO inbox_activities (id, actor, type, document, received_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO NOTHING",
-        arrivals,
-    )
+    """Store activities; a repeat of one already stored is left as it is (see _ADD for what is new)."""
+    await conn.executemany(_ADD, arrivals)
 
 
 class Arrivals:
@@ -41,9 +84,23 @@ class Arrivals:
         self._waiting: list[tuple[Arrival, asyncio.Future[None]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def add(self, activity_id: str, actor: str, type_: str, document: str, now: datetime) -> None:
+    async def add(
+        self,
+        activity_id: str,
+        actor: str,
+        type_: str,
+        document: str,
+        now: datetime,
+        undoes: str | None = None,
+        signature: str | None = None,
+        forget_before: datetime | None = None,
+    ) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(((activity_id, actor, type_, document, to_db_time(now)), future))
+        arrival = Arrival(
+            activity_id, actor, type_, document, to_db_time(now), undoes, signature,
+            to_db_time(forget_before) if forget_before is not None else "",
+        )  # fmt: skip
+        self._waiting.append((arrival, future))
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush(), name="inbox-arrivals")
         await asyncio.shield(future)  # a caller that goes away does not cancel the others' commit
@@ -70,25 +127,38 @@ class Arrivals:
 async def pending(conn: aiosqlite.Connection, limit: int = 100) -> list[StoredActivity]:
     rows = await fetchall(
         conn,
-        "SELECT id, actor, type, document FROM inbox_activities WHERE state = 'pending'"
+        "SELECT id, actor, type, document, received_at FROM inbox_activities WHERE state = 'pending'"
         " ORDER BY received_at LIMIT ?",
         (limit,),
     )
     return [StoredActivity(*r) for r in rows]
 
 
-async def finish_all(conn: aiosqlite.Connection, results: Iterable[tuple[str, str | None]]) -> None:
-    """Mark activities processed: (id, None) done, (id, error) failed. A done activity's document is dropped:
-    only the id is needed to refuse a replay."""
+async def finish_all(
+    conn: aiosqlite.Connection, results: Iterable[tuple[StoredActivity, str | None]]
+) -> None:
+    """Mark activities processed: (activity, None) done, (activity, error) failed. A done activity's document
+    is dropped: only the id is needed to refuse a repeat. A row that was taken up again while it was being
+    processed (a new event with the same id) has a new arrival time, and stays pending."""
     results = list(results)
     await conn.executemany(
-        "UPDATE inbox_activities SET state = 'done', document = '' WHERE id = ?",
-        [(i,) for i, error in results if error is None],
+        "UPDATE inbox_activities SET state = 'done', document = '' WHERE id = ? AND received_at = ?",
+        [(a.id, a.received_at) for a, error in results if error is None],
     )
     await conn.executemany(
-        "UPDATE inbox_activities SET state = 'failed', error = ? WHERE id = ?",
-        [(error[:500], i) for i, error in results if error is not None],
+        "UPDATE inbox_activities SET state = 'failed', error = ? WHERE id = ? AND received_at = ?",
+        [(error[:500], a.id, a.received_at) for a, error in results if error is not None],
     )
+
+
+async def forget_done(conn: aiosqlite.Connection, received_before: datetime) -> int:
+    """Drop processed activities received before this: a request that old would be refused for its Date, so
+    their ids are no longer needed to recognise a repeat (and the table stays small)."""
+    cursor = await conn.execute(
+        "DELETE FROM inbox_activities WHERE state = 'done' AND received_at < ?",
+        (to_db_time(received_before),),
+    )
+    return cursor.rowcount
 
 
 async def state_of(conn: aiosqlite.Connection, activity_id: str) -> str | None:
