@@ -16,6 +16,7 @@ import orjson
 
 from fedgroup import campaign_state, campaigns, partnership, store
 from fedgroup.activitypub import jsonld, outbox
+from fedgroup.activitypub.fetch import FetchError
 from fedgroup.activitypub.parse import (
     Activity,
     ParseError,
@@ -115,7 +116,11 @@ async def _answer_late_vote(runtime: Runtime, voter: str, campaign_id: int) -> N
         log.info("late vote not answered reason=rate-limited campaign=%d", campaign_id)
         return
     assert runtime.actors is not None
-    inbox = (await runtime.actors.actor(voter)).inbox  # their own inbox: the answer is for them alone
+    try:
+        inbox = (await runtime.actors.actor(voter)).inbox  # their own inbox: the answer is for them alone
+    except FetchError as e:
+        log.info("late vote not answered reason=%s campaign=%d", e.reason, campaign_id)
+        return
     now = runtime.now()
 
     async def job(conn: aiosqlite.Connection) -> bool:
