@@ -313,7 +313,7 @@ async def test_a_signed_get_captured_by_an_attacker_cannot_be_replayed_at_anothe
     assert (status, text) == (401, "host-mismatch"), "the GET was signed for the attacker's host, not A's"
     # B itself still reads it, signing for A.
     doc = await b.runtime.http.get_json(a.url(path), b.runtime.instance_signer)
-    assert doc["name"] == "Quiet plan"
+    assert doc["campaignTitle"] == "Quiet plan"
 
 
 # -- 4. key fetches: unsigned, budgeted ------------------------------------------------------------------------
