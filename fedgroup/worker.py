@@ -28,12 +28,18 @@ class Worker:
             await self._task
 
     async def idle(self, seconds: float) -> None:
-        """Sleep until woken (work arrived) or `seconds` pass (work another process may have queued)."""
-        self._wake.clear()
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
+        """Sleep until woken (work arrived) or `seconds` pass (work another process may have queued).
+
+        A wake that came while the worker was busy is kept until this call consumes it, so neither work
+        queued meanwhile nor a stop waits for the next tick; once stopping, the event stays set and every
+        idle returns at once."""
+        if not self._wake.is_set():
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            except TimeoutError:
+                pass
+        if not self.stopping:
+            self._wake.clear()
 
     async def _run(self) -> None:
         raise NotImplementedError
