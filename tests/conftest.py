@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -190,6 +192,19 @@ async def peer(test_keys: dict[str, dict[str, str]]) -> AsyncIterator[FakeMastod
     fake = await FakeMastodon(keys=test_keys).start()
     yield fake
     await fake.stop()
+
+
+async def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`fedgroup ARGS` in its own process, awaited through asyncio: a server in the test's event loop goes on
+    serving (and committing) while the command runs. A blocking subprocess.run would stall that loop."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fedgroup.cli", *args,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(None if stdin is None else stdin.encode()), 60)
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(list(args), process.returncode, out.decode(), err.decode())
 
 
 async def eventually(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import sys
 import uuid
 
 from fedgroup import actions, store
-from tests.conftest import eventually
+from tests.conftest import eventually, run_cli
 from tests.test_federation import follow
 from tests.web_client import WebClient
 
@@ -127,16 +125,9 @@ async def test_our_report_is_sent_by_the_instance_actor_and_names_no_member(make
 
 
 async def fedgroup_cli(data_dir, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a CLI command beside the running server. In a thread: a blocking call here would freeze the
-    server's event loop, possibly between its BEGIN and COMMIT, and the command would then wait out its
-    30-second busy timeout for a lock nobody can release ("database is locked")."""
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "fedgroup.cli", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """Run a CLI command beside the running server, awaited through asyncio: a blocking call here would freeze
+    the server's event loop while the command runs."""
+    return await run_cli(*args, "--data-dir", str(data_dir))
 
 
 async def test_a_domain_blocked_from_the_cli_is_refused_unfetched_and_sent_only_rejects(make_server, peer):
