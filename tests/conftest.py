@@ -108,13 +108,15 @@ def recording_middleware(recorded: list[RecordedRequest]) -> Any:
 
 
 class MovableClock:
-    """A clock a test can move forward (deadlines) while servers run."""
+    """A clock a test can move forward (deadlines) while servers run. One that `stands_still` moves only when
+    the test moves it, so what it decides (coalescing intervals) does not depend on how fast the machine is."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, stands_still: bool = False) -> None:
         self.offset = timedelta(0)
+        self._still_at = datetime.now(UTC) if stands_still else None
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return (self._still_at or datetime.now(UTC)) + self.offset
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
@@ -219,6 +221,16 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
         await asyncio.sleep(interval)
+
+
+async def writes_settled(runtime: Runtime) -> None:
+    """Returns once every write queued before it is committed (writes commit in order): the event to wait
+    for before comparing the database, instead of a sleep."""
+
+    async def nothing(conn: Any) -> None:
+        return None
+
+    await runtime.db.write(nothing)
 
 
 async def database_snapshot(runtime: Runtime) -> dict[str, list[tuple[Any, ...]]]:

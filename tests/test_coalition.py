@@ -289,7 +289,11 @@ async def _assert_no_canary_leaves(peer, alice, recorded, servers, question_id) 
 
 
 async def test_a_burst_of_pledges_federates_as_few_coalesced_updates(make_server, peer):
-    server = await make_server("c", handle="crossing", totals_update_seconds=1.5)
+    # The clock moves only when the test moves it: the burst takes 1.2 s of it however slow the machine is.
+    clock = MovableClock(stands_still=True)
+    server = await make_server(
+        "c", handle="crossing", totals_update_seconds=1.5, app_options={"clock": clock}
+    )
     alice = peer.add_actor("alice", "peer-1")
     group = server.url("/groups/crossing")
     follow = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{alice.id}/f", "type": "Follow",
@@ -303,7 +307,11 @@ async def test_a_burst_of_pledges_federates_as_few_coalesced_updates(make_server
     )  # fmt: skip
     members = [await actions.add_member(runtime, f"Cook {n}", "member") for n in range(12)]
     for member in members:
+        clock.advance(timedelta(seconds=0.1))
         await actions.pledge(runtime, member, campaign_id, option="Cook")
+    # One interval after the burst the last totals are due (at most one Update went out during it).
+    clock.advance(timedelta(seconds=1.5))
+    runtime.wake_scheduler()
 
     def update_of(r):
         return r.json.get("type") == "Update" and r.json["object"].get("id") == server.url(
@@ -312,8 +320,9 @@ async def test_a_burst_of_pledges_federates_as_few_coalesced_updates(make_server
 
     final = await peer.wait_for(lambda r: update_of(r) and r.json["object"]["votersCount"] == 12)
     assert final[-1].json["object"]["oneOf"][0]["replies"]["totalItems"] == 12
+    await runtime.delivery.stop()  # what was queued is sent or stays queued: the count below is final
     sent = [r for r in peer.received if update_of(r)]
-    assert 1 <= len(sent) <= 3, f"12 pledges made {len(sent)} Updates; they should be coalesced"
+    assert 1 <= len(sent) <= 2, f"12 pledges made {len(sent)} Updates; they should be coalesced"
 
 
 async def test_votes_are_checked_against_the_poll(make_server, peer):

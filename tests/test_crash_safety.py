@@ -220,6 +220,10 @@ class Inboxes:
         await asyncio.sleep(self.delay)
         return web.Response(status=202)
 
+    def open_connections(self) -> int:
+        assert self._runner is not None and self._runner.server is not None
+        return len(self._runner.server.connections)
+
     def creates(self) -> list[Post]:
         return [p for p in self.posts if p.type == "Create"]
 
@@ -285,7 +289,9 @@ async def test_campaign_reaches_every_inbox_exactly_once_across_a_kill(tmp_path,
         server.kill()
         await server.wait()
         assert server.process is not None and server.process.returncode == -signal.SIGKILL
-        await asyncio.sleep(0.2)  # whatever the dead process had already sent is read by now
+        # Whatever the dead process had sent is read once each of its connections is closed on our side
+        # (aiohttp lets a connection go only when its handler has finished).
+        await wait_until(lambda: not inboxes.open_connections(), "the dead sender's connections closed")
         reached_before = inboxes.reached()
         posts_before = len(inboxes.posts)
         queued_at_kill = {

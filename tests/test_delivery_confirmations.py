@@ -27,6 +27,10 @@ async def _queue(db: store.Database) -> list[store.outbox.Delivery]:
     return await store.outbox.due(db.reader, T0, (), 10)
 
 
+async def _nothing(conn: object) -> None:
+    return None
+
+
 async def _nonempty(items: list) -> list:
     return items
 
@@ -42,7 +46,8 @@ async def test_confirmations_are_written_together_and_only_then_leave_the_queue(
         batch = Confirmations(db, lambda done: written.append([r.inbox for r in done]), max_rows=3, delay=60)
         batch.confirm(rows[0])
         batch.confirm(rows[1])
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # a write the confirmations started at once would now be queued...
+        await db.write(_nothing)  # ...and committed once this one is
         # Confirmed but not yet written: still queued, so a crash now re-sends them (never loses them).
         assert written == [] and await _queued_inboxes(db) == INBOXES
         batch.confirm(rows[2])  # the third fills the batch: one write for the three
