@@ -406,6 +406,15 @@ def _cavage_string(
     return "\n".join(lines).encode()
 
 
+_LAST_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+def _check_timestamps(created: int | None, expires: int | None) -> None:
+    """A peer's number may be any size, but a datetime holds only the years 1-9999."""
+    if any(t is not None and not 0 <= t <= _LAST_TIMESTAMP for t in (created, expires)):
+        raise SignatureError("malformed-signature", "created/expires out of range")
+
+
 def _read_cavage(method: str, url: str, headers: CIMultiDict[str], value: str) -> SignedRequest:
     params = _parse_cavage_params(value)
     key_id, signature = params.get("keyId"), params.get("signature")
@@ -422,8 +431,9 @@ def _read_cavage(method: str, url: str, headers: CIMultiDict[str], value: str) -
     try:
         created_at = int(float(created)) if created else None
         expires_at = int(float(expires)) if expires else None
-    except ValueError as e:
+    except (ValueError, OverflowError) as e:  # OverflowError: "inf"
         raise SignatureError("malformed-signature", "bad created/expires") from e
+    _check_timestamps(created_at, expires_at)
     return SignedRequest(
         scheme="cavage",
         key_id=key_id,
@@ -557,6 +567,7 @@ def _read_rfc9421(method: str, url: str, headers: CIMultiDict[str]) -> SignedReq
         expires is not None and not isinstance(expires, int)
     ):
         raise SignatureError("malformed-signature", "created/expires must be integers")
+    _check_timestamps(created, expires)
     alg = params.get("alg")
     return SignedRequest(
         scheme="rfc9421",
