@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
 import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,6 +101,42 @@ def cavage_verify(method: str, path_qs: str, headers: dict[str, str], body: byte
     return True
 
 
+def rfc9421_verify(method: str, url: str, headers: dict[str, str], body: bytes, public_pem: str) -> bool:
+    """True when an RFC 9421 rsa-v1_5-sha256 signature (label sig1) verifies and covers @method, @target-uri
+    and the body's Content-Digest: the few components a Mastodon-style inbox wants, read with regexes."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    signature_input = re.fullmatch(r"sig1=(\(([^()]*)\)[^,]*)", lower.get("signature-input", ""))
+    signature = re.fullmatch(r"sig1=:([A-Za-z0-9+/=]+):", lower.get("signature", ""))
+    if not signature_input or not signature or 'alg="rsa-v1_5-sha256"' not in signature_input.group(1):
+        return False
+    names = re.findall(r'"([^"]+)"', signature_input.group(2))
+    if not {"@method", "@target-uri"} <= set(names) or (body and "content-digest" not in names):
+        return False
+    if (
+        body
+        and lower.get("content-digest")
+        != "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+    ):
+        return False
+    values = {"@method": method.upper(), "@target-uri": url}
+    try:
+        lines = [f'"{n}": {values[n] if n.startswith("@") else lower[n]}' for n in names]
+    except KeyError:
+        return False
+    lines.append(f'"@signature-params": {signature_input.group(1)}')
+    key = serialization.load_pem_public_key(public_pem.encode())
+    try:
+        key.verify(
+            base64.b64decode(signature.group(1)),
+            "\n".join(lines).encode(),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+    except Exception:
+        return False
+    return True
+
+
 # -- the fake server ----------------------------------------------------------------------------------
 
 
@@ -112,6 +149,8 @@ class Received:
     json: Any
     verified: bool | None  # None: unsigned; True/False: the signature checked out or not
     key_id: str | None
+    scheme: str | None = None  # "cavage" or "rfc9421" (None: unsigned)
+    status: int = 202  # what this peer answered
 
 
 @dataclass
@@ -132,6 +171,8 @@ class FakeMastodon:
     received: list[Received] = field(default_factory=list)
     actors: dict[str, FakeActor] = field(default_factory=dict)
     inbox_status: int = 202
+    # False: answer a draft-cavage signed POST 401, as a server that verifies only RFC 9421 does.
+    accepts_cavage: bool = True
     served_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     base_url: str = ""
     _runner: web.AppRunner | None = None
@@ -195,24 +236,42 @@ class FakeMastodon:
     async def _inbox(self, request: web.Request) -> web.Response:
         body = await request.read()
         headers = dict(request.headers)
-        verified, key_id = None, None
-        if "Signature" in request.headers:
+        verified, key_id, scheme = None, None, None
+        status = self.inbox_status
+        if "Signature-Input" in request.headers:
+            scheme = "rfc9421"
+            found = re.search(r'keyid="([^"]+)"', request.headers["Signature-Input"])
+            key_id = found.group(1) if found else None
+            url = f"http://{request.headers.get('Host', '')}{request.raw_path}"
+            verified = await self._verify(request.method, url, headers, body, key_id, rfc9421_verify)
+        elif "Signature" in request.headers:
+            scheme = "cavage"
             sig = request.headers["Signature"]
             key_id = sig.split('keyId="', 1)[1].split('"', 1)[0] if 'keyId="' in sig else None
             verified = await self._verify(request.method, request.raw_path, headers, body, key_id)
+            if not self.accepts_cavage:
+                status = 401
         try:
             parsed = json.loads(body)
         except ValueError:
             parsed = None
         async with self._arrived:
             self.received.append(
-                Received(request.method, request.path, headers, body, parsed, verified, key_id)
+                Received(
+                    request.method, request.path, headers, body, parsed, verified, key_id, scheme, status
+                )
             )
             self._arrived.notify_all()
-        return web.Response(status=self.inbox_status)
+        return web.Response(status=status)
 
     async def _verify(
-        self, method: str, path: str, headers: dict[str, str], body: bytes, key_id: str | None
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        key_id: str | None,
+        check: Any = None,
     ) -> bool:
         """Fetch the signer's actor (unsigned, as the minimal actor is public) and check the signature."""
         if not key_id:
@@ -225,7 +284,7 @@ class FakeMastodon:
         key = actor.get("publicKey") or {}
         if key.get("id") != key_id or key.get("owner") != actor.get("id"):
             return False
-        return cavage_verify(method, path, headers, body, key["publicKeyPem"])
+        return (check or cavage_verify)(method, path, headers, body, key["publicKeyPem"])
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> list[Received]:
         """Wait until some received requests satisfy `predicate(received) -> bool`; returns them."""

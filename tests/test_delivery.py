@@ -126,3 +126,50 @@ async def test_a_finished_delivery_never_removes_a_newer_row_that_reused_its_id(
         await db.write(lambda conn: store.outbox.delivered_many(conn, [in_flight]))
         await db.write(lambda conn: store.outbox.retry_later(conn, in_flight, T0, "late"))
         assert await store.outbox.due(db.reader, T0, (), 10) == [newer]
+
+
+async def test_an_inbox_that_refuses_cavage_with_401_gets_the_rfc9421_retry(make_server, peer):
+    server = await make_server()
+    alice = peer.add_actor("alice", "peer-1")
+    await follow(peer, alice, server)
+    peer.accepts_cavage = False  # from now on their inbox verifies only RFC 9421 signatures
+    await actions.create_campaign(server.runtime, "Knock twice", "body", visibility="public")
+    await peer.wait_for(lambda r: r.json and r.json.get("type") == "Create" and r.scheme == "rfc9421")
+    await eventually(lambda: _queue_empty(server.runtime))
+    creates = [r for r in peer.received if r.json and r.json.get("type") == "Create"]
+    assert [(r.scheme, r.status, r.verified) for r in creates] == [
+        ("cavage", 401, True),
+        ("rfc9421", 202, True),
+    ]
+    assert creates[0].body == creates[1].body, "the same activity, signed the other way"
+
+
+async def test_an_inbox_on_a_private_address_is_given_up_at_once_and_never_contacted(make_server, caplog):
+    """In production (allow_private_networks = never) a follower whose inbox is on loopback or a private
+    network is not retried for days: the row ends at the first attempt, and no connection is made."""
+    connections: list[object] = []
+
+    async def count(reader, writer) -> None:
+        connections.append(writer.get_extra_info("peername"))
+        writer.close()
+
+    listener = await asyncio.start_server(count, "127.0.0.1", 0)
+    port = listener.sockets[0].getsockname()[1]
+    server = await make_server(allow_private_networks="never")
+    actor = f"http://127.0.0.1:{port}/users/eve"
+    now = server.runtime.now()
+
+    async def add_eve(conn) -> None:
+        await store.follows.add_follower(
+            conn, actor, f"{actor}#follow", "accepted", f"{actor}/inbox", None, now
+        )
+
+    await server.runtime.db.write(add_eve)
+    caplog.set_level(logging.INFO, logger="fedgroup.activitypub.delivery")
+    await actions.create_campaign(server.runtime, "Not for the LAN", "body", visibility="public")
+    await eventually(lambda: _queue_empty(server.runtime))
+    gave_up = [r.getMessage() for r in caplog.records if "delivery gave up" in r.getMessage()]
+    assert len(gave_up) == 1 and "reason=private-address" in gave_up[0] and f"{actor}/inbox" in gave_up[0]
+    listener.close()
+    await listener.wait_closed()
+    assert connections == []

@@ -1,0 +1,108 @@
+"""Every signed-in route, every method, taken from the app's router: a handler added later that forgets its
+guard fails here. Anonymous visitors are sent to the login page (or refused), members are refused organizer
+and admin routes, organizers are refused admin routes — each with a valid session and CSRF token, so the
+guard itself is what refuses."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from fedgroup import actions, passwords
+from fedgroup.campaigns import parse_goal, parse_option
+from tests.web_client import WebClient
+
+PASSWORD = "correct horse battery"
+RANKS = {"public": 0, "member": 1, "organizer": 2, "admin": 3}
+
+# Which role a path needs, by the start of its route pattern; the first match wins.
+SIGNED_IN_AREAS = [
+    (re.compile(r"^/admin(/|$)"), "admin"),
+    (re.compile(r"^/organize(/|$)"), "organizer"),
+    (re.compile(r"^/(home|account)(/|$)"), "member"),
+    (re.compile(r"^/partners(/|$)"), "member"),
+    (re.compile(r"^/campaigns/\{campaign_id\}/(pledge|withdraw)$"), "member"),
+]
+# Routes anyone may reach, listed one by one: a new route outside the areas above must be added here on
+# purpose (or to an area), so that nothing becomes public by omission.
+PUBLIC = {
+    "/", "/login", "/logout", "/invite/{token}", "/healthz", "/static",
+    "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/2.1",
+    "/actor", "/inbox", "/groups/{handle}", "/groups/{handle}/inbox", "/groups/{handle}/outbox",
+    "/groups/{handle}/followers", "/groups/{handle}/following", "/activities/{activity_id}",
+    "/campaigns/{campaign_id}", "/campaigns/{campaign_id}/outcome",
+}  # fmt: skip
+
+
+def required_role(pattern: str) -> str:
+    for area, role in SIGNED_IN_AREAS:
+        if area.search(pattern):
+            return role
+    assert pattern in PUBLIC, f"route {pattern} is in no signed-in area and not listed as public"
+    return "public"
+
+
+def route_table(app: web.Application) -> list[tuple[str, str]]:
+    """(method, pattern) for every route of the app, patterns as {name} without their regexes."""
+    table = []
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        pattern = info.get("formatter") or info.get("path") or info.get("prefix")
+        assert pattern, f"a route whose path cannot be read: {route}"
+        pattern = re.sub(r"\{(\w+)(:[^}]*)?\}", r"{\1}", pattern)  # drop the regex part of {name:regex}
+        table.append((route.method, pattern))
+    return table
+
+
+async def test_every_signed_in_route_refuses_everyone_below_its_role(make_server):
+    server = await make_server()
+    runtime = server.runtime
+    hashed = passwords.hash_password(PASSWORD)
+    for name, role in (("Mia Member", "member"), ("Olu Organizer", "organizer")):
+        await actions.add_member(runtime, name, role, None, hashed)
+    campaign_id = await actions.create_campaign(
+        runtime, "Crossing", "b", goals=[parse_goal("hours:4")], options=[parse_option("One=hours:1")]
+    )
+    values = {"campaign_id": str(campaign_id), "partner_id": "1", "handle": "water", "token": "x",
+              "activity_id": "1"}  # fmt: skip
+
+    anonymous, member, organizer = (
+        WebClient(server.base_url),
+        WebClient(server.base_url),
+        WebClient(server.base_url),
+    )
+    try:
+        await member.sign_in("Mia Member", PASSWORD)
+        await organizer.sign_in("Olu Organizer", PASSWORD)
+        tokens = {
+            "member": (await member.get("/home")).csrf,
+            "organizer": (await organizer.get("/home")).csrf,
+        }
+        checked = {"member": 0, "organizer": 0, "admin": 0}
+        for method, pattern in route_table(server.app):
+            role = required_role(pattern)
+            if role == "public":
+                continue
+            path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], pattern)
+            checked[role] += 1
+            # Anonymous: to the login page; a POST without a session may be refused by the CSRF check first.
+            async with anonymous.session.request(method, server.url(path), allow_redirects=False) as r:
+                if method == "POST":
+                    assert r.status in (303, 403), (method, path, r.status)
+                else:
+                    assert r.status == 303, (method, path, r.status)
+                if r.status == 303:
+                    assert r.headers["Location"].startswith("/login?next="), (method, path)
+            for who, client in (("member", member), ("organizer", organizer)):
+                if RANKS[who] >= RANKS[role]:
+                    continue
+                data = {"csrf": tokens[who]} if method == "POST" else None
+                async with client.session.request(method, server.url(path), data=data,
+                                                  allow_redirects=False) as r:  # fmt: skip
+                    assert r.status == 403, f"{who} reached {method} {path}: {r.status}"
+        # The router was read: every area has routes (a renamed area would otherwise pass silently).
+        assert all(checked.values()), checked
+    finally:
+        for client in (anonymous, member, organizer):
+            await client.close()
