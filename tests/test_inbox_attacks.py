@@ -222,7 +222,9 @@ def test_throttle_zero_means_no_limit_and_memory_is_bounded():
 
 
 async def test_a_host_sending_too_many_requests_gets_429_with_retry_after(make_server, peer, test_keys):
-    clock = MovableClock()
+    # The budget refills with the clock: one that moves only when the test moves it, so a slow machine's
+    # seconds between two requests cannot refill it (19 s on it plus a real second made this 202).
+    clock = MovableClock(stands_still=True)
     server = await make_server(inbox_requests_per_minute_per_host=3, app_options={"clock": clock})
     alice = peer.add_actor("alice", "peer-1")
     bob = peer.add_actor("bob", "peer-2")  # same host as alice: shares her budget

@@ -28,7 +28,7 @@ SIGNED_IN_AREAS = [
 # purpose (or to an area), so that nothing becomes public by omission.
 PUBLIC = {
     "/", "/login", "/logout", "/invite/{token}", "/healthz", "/static",
-    "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/2.1",
+    "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/{version}",
     "/actor", "/inbox", "/groups/{handle}", "/groups/{handle}/inbox", "/groups/{handle}/outbox",
     "/groups/{handle}/followers", "/groups/{handle}/following", "/activities/{activity_id}",
     "/campaigns/{campaign_id}", "/campaigns/{campaign_id}/outcome",
