@@ -7,6 +7,7 @@ compares fedgroup with the least a server has to do. Loopback only.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import os
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -253,15 +255,34 @@ async def post_all(
 # -- the raw baseline inbox ------------------------------------------------------------------------------
 
 
+@dataclass
+class RawDatabase:
+    """A sqlite3 connection used from the event loop the plain way: every call hops to its thread."""
+
+    conn: Any
+    thread: Any
+
+    async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.thread, self.conn.execute, sql, params)
+
+    async def commit(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.thread, self.conn.commit)
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self.thread, self.conn.close)
+        self.thread.shutdown()
+
+
 async def raw_inbox(db_path: Path, keys: dict[str, Any]) -> tuple[web.AppRunner, str, Any]:
     """The naive pipeline a signed inbox needs at the least, on a free loopback port: verify the cavage RSA
     signature with a pre-loaded key, parse the JSON, insert one row, one commit per request.
-    Returns (runner, inbox URL, the aiosqlite connection to close)."""
+    Returns (runner, inbox URL, the database to close). Like an aiosqlite connection, the database has a
+    thread of its own and each call (the insert, the commit) is one trip to it."""
     import json
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
 
-    import aiosqlite
-
-    db = await aiosqlite.connect(db_path)
+    db = RawDatabase(sqlite3.connect(db_path, check_same_thread=False), ThreadPoolExecutor(max_workers=1))
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=NORMAL")
     await db.execute("CREATE TABLE inbox (id TEXT PRIMARY KEY, actor TEXT, document BLOB)")

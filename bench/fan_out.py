@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -132,11 +133,11 @@ async def main() -> None:
             inboxes = receivers.inboxes()
             now = runtime.now()
 
-            async def add_followers(conn: store.db.aiosqlite.Connection) -> None:
+            def add_followers(conn: sqlite3.Connection) -> None:
                 for i in range(FOLLOWERS):
                     shared = inboxes[i % len(inboxes)]
                     actor = shared.replace("/inbox", f"/users/f{i}")
-                    await store.follows.add_follower(
+                    store.follows.add_follower(
                         conn, actor, f"{actor}#follow", "accepted", f"{actor}/inbox", shared, now
                     )
 

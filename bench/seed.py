@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ async def followers(runtime: Runtime, count: int, inboxes: list[str], chunk: int
     now = runtime.now()
     for start in range(0, count, chunk):
 
-        async def job(conn: store.db.aiosqlite.Connection, start: int = start) -> None:
+        def job(conn: sqlite3.Connection, start: int = start) -> None:
             rows = []
             for i in range(start, min(count, start + chunk)):
                 shared = inboxes[i % len(inboxes)]
@@ -42,7 +43,7 @@ async def followers(runtime: Runtime, count: int, inboxes: list[str], chunk: int
                 rows.append(
                     (actor, f"{actor}#follow", "accepted", f"{actor}/inbox", shared, store.db.to_db_time(now))
                 )
-            await conn.executemany(
+            conn.executemany(
                 "INSERT INTO followers (actor_id, follow_id, state, inbox, shared_inbox, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (actor_id) DO NOTHING",
                 rows,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiosqlite
 import orjson
 
 from fedgroup import campaign_state, campaigns, partnership, passwords, sanitize, store
@@ -43,8 +43,8 @@ class ActionError(ValueError):
 USER_ERRORS = (ActionError, CampaignError, PasswordError)
 
 
-async def _load(conn: aiosqlite.Connection, campaign_id: int) -> campaign_state.CampaignState:
-    state = await campaign_state.load(conn, campaign_id)
+def _load(conn: sqlite3.Connection, campaign_id: int) -> campaign_state.CampaignState:
+    state = campaign_state.load(conn, campaign_id)
     if state is None or state.row.deleted_at is not None:
         raise ActionError(f"there is no campaign {campaign_id}", "campaign")
     return state
@@ -55,7 +55,7 @@ async def _load(conn: aiosqlite.Connection, campaign_id: int) -> campaign_state.
 
 async def campaign(runtime: Runtime, campaign_id: int) -> campaign_state.CampaignState:
     """A campaign that exists (not deleted), or an ActionError."""
-    return await _load(runtime.db.reader, campaign_id)
+    return await runtime.db.read(_load, campaign_id)
 
 
 async def create_campaign(
@@ -73,8 +73,8 @@ async def create_campaign(
     now = runtime.now()
     draft = campaigns.validate_draft(title, body, goals, options, deadline, visibility, now, multiple_choice)
 
-    async def job(conn: aiosqlite.Connection) -> int:
-        campaign_id = await store.campaigns.insert(
+    def job(conn: sqlite3.Connection) -> int:
+        campaign_id = store.campaigns.insert(
             conn,
             draft.title,
             draft.body,
@@ -85,7 +85,7 @@ async def create_campaign(
             [(o.label, o.kind, o.amount) for o in draft.options],
             now,
         )
-        await outbox.publish_campaign(conn, runtime.ids, await _load(conn, campaign_id), now)
+        outbox.publish_campaign(conn, runtime.ids, _load(conn, campaign_id), now)
         return campaign_id
 
     campaign_id = await runtime.db.write(job)
@@ -106,15 +106,15 @@ async def edit_campaign(
     poll whose options change, and a visibility change would need a Create or Delete instead of an Update."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        state = await _load(conn, campaign_id)
+    def job(conn: sqlite3.Connection) -> None:
+        state = _load(conn, campaign_id)
         goals = [Goal(g.kind, (targets or {}).get(g.kind, g.target), g.unit) for g in state.goals]
         deadline_changed = deadline != state.row.deadline
         draft = campaigns.validate_draft(
             title, body, goals, state.options, deadline if deadline_changed else None, state.row.visibility, now,
             state.row.multiple_choice,
         )  # fmt: skip
-        await store.campaigns.update_text(
+        store.campaigns.update_text(
             conn,
             campaign_id,
             draft.title,
@@ -123,8 +123,8 @@ async def edit_campaign(
             [(g.kind, g.target) for g in draft.goals],
             now,
         )
-        await outbox.update_campaign(conn, runtime.ids, await _load(conn, campaign_id), now)
-        await store.campaigns.totals_published(conn, campaign_id, now)
+        outbox.update_campaign(conn, runtime.ids, _load(conn, campaign_id), now)
+        store.campaigns.totals_published(conn, campaign_id, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -134,12 +134,12 @@ async def close_campaign(runtime: Runtime, campaign_id: int) -> bool:
     """Close (by hand or at the deadline); the final Update carries `closed`. False if already closed."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> bool:
-        await _load(conn, campaign_id)
-        if not await store.campaigns.close(conn, campaign_id, now):
+    def job(conn: sqlite3.Connection) -> bool:
+        _load(conn, campaign_id)
+        if not store.campaigns.close(conn, campaign_id, now):
             return False
-        await outbox.update_campaign(conn, runtime.ids, await _load(conn, campaign_id), now)
-        await store.campaigns.totals_published(conn, campaign_id, now)
+        outbox.update_campaign(conn, runtime.ids, _load(conn, campaign_id), now)
+        store.campaigns.totals_published(conn, campaign_id, now)
         return True
 
     closed = await runtime.db.write(job)
@@ -153,10 +153,10 @@ async def delete_campaign(runtime: Runtime, campaign_id: int) -> None:
     """Delete everywhere it went (Delete with a Tombstone), then erase its pledges, votes and replies here."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        state = await _load(conn, campaign_id)
-        await outbox.delete_campaign(conn, runtime.ids, campaign_id, state.row.visibility, now)
-        await store.campaigns.mark_deleted(conn, campaign_id, now)
+    def job(conn: sqlite3.Connection) -> None:
+        state = _load(conn, campaign_id)
+        outbox.delete_campaign(conn, runtime.ids, campaign_id, state.row.visibility, now)
+        store.campaigns.mark_deleted(conn, campaign_id, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -172,14 +172,14 @@ async def report_outcome(runtime: Runtime, campaign_id: int, report: str) -> str
         raise ActionError("the report is too long", "outcome")
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> str:
-        await _load(conn, campaign_id)
-        await store.campaigns.close(conn, campaign_id, now)
-        await store.campaigns.set_outcome(conn, campaign_id, report, now)
-        state = await _load(conn, campaign_id)
-        summary = await campaign_state.outcome_summary(conn, state)
-        await outbox.publish_outcome(conn, runtime.ids, state, summary, now)
-        await outbox.update_campaign(conn, runtime.ids, state, now)
+    def job(conn: sqlite3.Connection) -> str:
+        _load(conn, campaign_id)
+        store.campaigns.close(conn, campaign_id, now)
+        store.campaigns.set_outcome(conn, campaign_id, report, now)
+        state = _load(conn, campaign_id)
+        summary = campaign_state.outcome_summary(conn, state)
+        outbox.publish_outcome(conn, runtime.ids, state, summary, now)
+        outbox.update_campaign(conn, runtime.ids, state, now)
         return summary
 
     summary = await runtime.db.write(job)
@@ -211,16 +211,16 @@ async def add_member(
             raise ActionError("that does not look like an email address", "email")
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> int:
-        if await store.members.by_name(conn, name) is not None:
+    def job(conn: sqlite3.Connection) -> int:
+        if store.members.by_name(conn, name) is not None:
             raise ActionError(f"there is already a member called {name}", "name")
-        return await store.members.add(conn, name, role, email, password_hash, now)
+        return store.members.add(conn, name, role, email, password_hash, now)
 
     return await runtime.db.write(job)
 
 
 async def member_named(runtime: Runtime, name: str) -> store.members.Member:
-    member = await store.members.by_name(runtime.db.reader, name.strip())
+    member = await runtime.db.read(store.members.by_name, name.strip())
     if member is None:
         raise ActionError(f"there is no member called {name.strip()}", "member")
     return member
@@ -230,19 +230,19 @@ async def remove_member(runtime: Runtime, member_id: int) -> None:
     """Erase a member and everything we hold about them; totals and partner aggregates adjust and federate."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        member = await store.members.by_id(conn, member_id)
+    def job(conn: sqlite3.Connection) -> None:
+        member = store.members.by_id(conn, member_id)
         if member is None:
             raise ActionError("there is no such member", "member")
-        if member.is_admin and await store.members.count_admins(conn) <= 1:
+        if member.is_admin and store.members.count_admins(conn) <= 1:
             raise ActionError("the last admin cannot be removed", "member")
-        local = await store.pledges.campaigns_pledged_by(conn, member_id)
-        partner = await store.pledges.partner_campaigns_pledged_by(conn, member_id)
-        await store.members.remove(conn, member_id)
+        local = store.pledges.campaigns_pledged_by(conn, member_id)
+        partner = store.pledges.partner_campaigns_pledged_by(conn, member_id)
+        store.members.remove(conn, member_id)
         for campaign_id in local:
-            await store.campaigns.totals_changed(conn, campaign_id, now)
+            store.campaigns.totals_changed(conn, campaign_id, now)
         for partner_campaign_id in partner:
-            await _send_aggregate(conn, runtime, partner_campaign_id, now)
+            _send_aggregate(conn, runtime, partner_campaign_id, now)
 
     await runtime.db.write(job)
     await runtime.db.flush_log()
@@ -252,7 +252,7 @@ async def remove_member(runtime: Runtime, member_id: int) -> None:
 
 async def export_member(runtime: Runtime, member_id: int) -> dict[str, Any]:
     """A copy of everything we hold about a member (for them, or an admin acting on their request)."""
-    data = await store.members.export(runtime.db.reader, member_id)
+    data = await runtime.db.read(store.members.export, member_id)
     if data is None:
         raise ActionError("there is no such member", "member")
     return {"group": runtime.ids.acct, "exported_at": vocab.xsd_datetime(runtime.now()), **data}
@@ -290,15 +290,15 @@ async def pledge(
     """A member's pledge to one of our campaigns; replaces their earlier pledge of the same kind."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        state = await _load(conn, campaign_id)
+    def job(conn: sqlite3.Connection) -> None:
+        state = _load(conn, campaign_id)
         if not state.is_open(now):
             raise ActionError("this campaign is closed", "campaign")
         contribution, label, clean_note = _choose(state.goals, state.options, option, kind, amount, note)
-        await store.pledges.upsert_member_pledge(
+        store.pledges.upsert_member_pledge(
             conn, member_id, campaign_id, None, contribution.kind, contribution.amount, label, clean_note, now
         )
-        await store.campaigns.totals_changed(conn, campaign_id, now)
+        store.campaigns.totals_changed(conn, campaign_id, now)
 
     await runtime.db.write(job)
     runtime.wake_scheduler()
@@ -307,16 +307,16 @@ async def pledge(
 async def withdraw_pledge(runtime: Runtime, member_id: int, pledge_id: int) -> None:
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        found = await store.pledges.member_pledge(conn, pledge_id)
+    def job(conn: sqlite3.Connection) -> None:
+        found = store.pledges.member_pledge(conn, pledge_id)
         if found is None or found.member_id != member_id:
             raise ActionError("there is no such pledge", "pledge")
-        await store.pledges.withdraw_member_pledge(conn, pledge_id, member_id)
+        store.pledges.withdraw_member_pledge(conn, pledge_id, member_id)
         if found.campaign_id is not None:
-            await store.campaigns.totals_changed(conn, found.campaign_id, now)
+            store.campaigns.totals_changed(conn, found.campaign_id, now)
         else:
             assert found.partner_campaign_id is not None
-            await _send_aggregate(conn, runtime, found.partner_campaign_id, now)
+            _send_aggregate(conn, runtime, found.partner_campaign_id, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -352,15 +352,15 @@ async def pledge_to_partner(
     """A member pledges to a partner's campaign; the partner gets our group's new aggregate (no names)."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        partner = await store.campaigns.partner_campaign(conn, partner_campaign_id)
+    def job(conn: sqlite3.Connection) -> None:
+        partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
         if partner is None:
             raise ActionError("there is no such partner campaign", "campaign")
         if not campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now):
             raise ActionError("this campaign is closed", "campaign")
         goals, options = partner_goals(partner)
         contribution, label, clean_note = _choose(goals, options, option, kind, amount, note)
-        await store.pledges.upsert_member_pledge(
+        store.pledges.upsert_member_pledge(
             conn,
             member_id,
             None,
@@ -371,34 +371,34 @@ async def pledge_to_partner(
             clean_note,
             now,
         )
-        await _send_aggregate(conn, runtime, partner_campaign_id, now)
+        _send_aggregate(conn, runtime, partner_campaign_id, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
 
 
-async def _send_aggregate(
-    conn: aiosqlite.Connection, runtime: Runtime, partner_campaign_id: int, now: datetime
+def _send_aggregate(
+    conn: sqlite3.Connection, runtime: Runtime, partner_campaign_id: int, now: datetime
 ) -> None:
     """Send the partner our members' current aggregate: the Pledge, an Update of it, or its Undo at zero."""
-    partner = await store.campaigns.partner_campaign(conn, partner_campaign_id)
+    partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
     if partner is None:
         return
-    group = await store.actors.by_id(conn, partner.group_actor)
+    group = store.actors.by_id(conn, partner.group_actor)
     if group is None:
         log.info("group pledge not sent reason=partner-unknown partner=%s", partner.group_actor)
         return
-    pledges = await store.pledges.pledges_for_partner_campaign(conn, partner_campaign_id)
+    pledges = store.pledges.pledges_for_partner_campaign(conn, partner_campaign_id)
     aggregate = campaigns.aggregate(
         campaigns.MemberPledgeFacts(p.member_id, campaigns.Contribution(p.kind, p.amount), p.option_label)
         for p in pledges
     )
-    sent = await store.pledges.sent_group_pledge(conn, partner_campaign_id)
+    sent = store.pledges.sent_group_pledge(conn, partner_campaign_id)
     previous: dict[str, Any] | None = orjson.loads(sent[1]) if sent else None
     if aggregate.pledgers == 0:
         if previous is not None:
-            await outbox.withdraw_group_pledge(conn, runtime.ids, previous, group.inbox, now)
-            await store.pledges.forget_sent_group_pledge(conn, partner_campaign_id)
+            outbox.withdraw_group_pledge(conn, runtime.ids, previous, group.inbox, now)
+            store.pledges.forget_sent_group_pledge(conn, partner_campaign_id)
         return
     goals, _ = partner_goals(partner)
     summary = (
@@ -412,8 +412,8 @@ async def _send_aggregate(
     document = vocab.group_pledge(
         runtime.ids, pledge_id, partner.group_actor, partner.object_id, aggregate, summary
     )
-    await outbox.send_group_pledge(conn, runtime.ids, document, previous, group.inbox, now)
-    await store.pledges.save_sent_group_pledge(
+    outbox.send_group_pledge(conn, runtime.ids, document, previous, group.inbox, now)
+    store.pledges.save_sent_group_pledge(
         conn, partner_campaign_id, pledge_id, orjson.dumps(document).decode(), now
     )
 
@@ -424,10 +424,10 @@ async def follow_group(runtime: Runtime, actor: store.actors.CachedActor) -> Non
         raise ActionError("a group cannot follow itself", "handle")
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        await store.actors.save(conn, actor)
-        follow_id = await outbox.follow(conn, runtime.ids, actor.id, actor.inbox, now)
-        await store.follows.add_following(conn, actor.id, follow_id, now)
+    def job(conn: sqlite3.Connection) -> None:
+        store.actors.save(conn, actor)
+        follow_id = outbox.follow(conn, runtime.ids, actor.id, actor.inbox, now)
+        store.follows.add_following(conn, actor.id, follow_id, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -438,21 +438,21 @@ async def leave_group(runtime: Runtime, actor_id: str) -> None:
     """Stop following a partner: withdraw our pledges to its campaigns, Undo the Follow, forget its campaigns."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        following = await store.follows.following_of(conn, actor_id)
+    def job(conn: sqlite3.Connection) -> None:
+        following = store.follows.following_of(conn, actor_id)
         if following is None:
             raise ActionError(f"we do not follow {actor_id}", "handle")
-        actor = await store.actors.by_id(conn, actor_id)
-        for partner in await store.campaigns.partner_campaigns(conn, actor_id):
-            sent = await store.pledges.sent_group_pledge(conn, partner.id)
+        actor = store.actors.by_id(conn, actor_id)
+        for partner in store.campaigns.partner_campaigns(conn, actor_id):
+            sent = store.pledges.sent_group_pledge(conn, partner.id)
             if sent is not None and actor is not None:
-                await outbox.withdraw_group_pledge(conn, runtime.ids, orjson.loads(sent[1]), actor.inbox, now)
+                outbox.withdraw_group_pledge(conn, runtime.ids, orjson.loads(sent[1]), actor.inbox, now)
         if actor is not None:
-            await outbox.unfollow(conn, runtime.ids, actor_id, following.follow_id, actor.inbox, now)
-        await store.campaigns.remove_partner_campaigns_of(conn, actor_id)
-        await store.follows.remove_following(conn, actor_id)
+            outbox.unfollow(conn, runtime.ids, actor_id, following.follow_id, actor.inbox, now)
+        store.campaigns.remove_partner_campaigns_of(conn, actor_id)
+        store.follows.remove_following(conn, actor_id)
         # Partners because we followed them are not any more (an organizer's acceptance stands).
-        await partnership.reconsider(conn, actor_id, now)
+        partnership.reconsider(conn, actor_id, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -464,17 +464,17 @@ async def answer_follower(runtime: Runtime, actor_id: str, approve: bool) -> Non
     """Manual approval: Accept (the follower then hears our campaigns) or Reject and forget the request."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        follower = await store.follows.follower(conn, actor_id)
+    def job(conn: sqlite3.Connection) -> None:
+        follower = store.follows.follower(conn, actor_id)
         if follower is None or follower.state != "pending":
             raise ActionError(f"no follow request from {actor_id} is waiting", "actor")
         follow = {"id": follower.follow_id, "actor": actor_id}
         if approve:
-            await store.follows.set_follower_state(conn, actor_id, "accepted")
-            await outbox.accept_follow(conn, runtime.ids, follow, follower.inbox, now)
+            store.follows.set_follower_state(conn, actor_id, "accepted")
+            outbox.accept_follow(conn, runtime.ids, follow, follower.inbox, now)
         else:
-            await store.follows.remove_follower(conn, actor_id)
-            await outbox.reject_follow(conn, runtime.ids, follow, follower.inbox, now)
+            store.follows.remove_follower(conn, actor_id)
+            outbox.reject_follow(conn, runtime.ids, follow, follower.inbox, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -486,15 +486,15 @@ async def remove_follower(runtime: Runtime, actor_id: str) -> None:
     inbox; a partner group's aggregates leave the totals."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        follower = await store.follows.follower(conn, actor_id)
+    def job(conn: sqlite3.Connection) -> None:
+        follower = store.follows.follower(conn, actor_id)
         if follower is None:
             raise ActionError(f"{actor_id} does not follow the group", "actor")
-        await store.follows.remove_follower(conn, actor_id)
-        await outbox.reject_follow(
+        store.follows.remove_follower(conn, actor_id)
+        outbox.reject_follow(
             conn, runtime.ids, {"id": follower.follow_id, "actor": actor_id}, follower.inbox, now
         )
-        await partnership.reconsider(conn, actor_id, now)
+        partnership.reconsider(conn, actor_id, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -522,10 +522,10 @@ class PartnerView:
 
 async def partner_groups(runtime: Runtime) -> list[PartnerView]:
     """Partner groups, requests (group followers no organizer has decided about) and rejected groups."""
-    reader = runtime.db.reader
-    held = await store.partners.held_counts(reader)
+    db = runtime.db
+    held = await db.read(store.partners.held_counts)
     views = []
-    for standing in await store.partners.candidates(reader):
+    for standing in await db.read(store.partners.candidates):
         status = partnership.status(standing)
         if status == partnership.NONE and standing.decision is None:
             continue  # a group we follow that does not follow us: `coalition list` shows it
@@ -550,8 +550,8 @@ async def accept_partner(runtime: Runtime, actor_id: str) -> int:
     actor_id = actor_id.strip()
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> int:
-        standing = await store.partners.standing(conn, actor_id)
+    def job(conn: sqlite3.Connection) -> int:
+        standing = store.partners.standing(conn, actor_id)
         if standing.follower_state is None:
             raise ActionError(
                 f"{actor_id} does not follow our group: a partner group follows us first", "actor"
@@ -560,8 +560,8 @@ async def accept_partner(runtime: Runtime, actor_id: str) -> int:
             raise ActionError(
                 f"{actor_id} is a {standing.actor_type or 'unknown account'}, not a group", "actor"
             )
-        await store.partners.decide(conn, actor_id, "accepted", now)
-        return await partnership.reconsider_held(conn, actor_id, now)
+        store.partners.decide(conn, actor_id, "accepted", now)
+        return partnership.reconsider_held(conn, actor_id, now)
 
     counted = await runtime.db.write(job)
     runtime.wake_scheduler()
@@ -575,15 +575,15 @@ async def reject_partner(runtime: Runtime, actor_id: str) -> None:
     actor_id = actor_id.strip()
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        standing = await store.partners.standing(conn, actor_id)
+    def job(conn: sqlite3.Connection) -> None:
+        standing = store.partners.standing(conn, actor_id)
         if (
             standing.follower_state is None and standing.decision is None and standing.following_state is None
-            and not await store.partners.held_listing(conn, actor_id)
+            and not store.partners.held_listing(conn, actor_id)
         ):  # fmt: skip
             raise ActionError(f"{actor_id} is not a partner group or a partner request", "actor")
-        await store.partners.decide(conn, actor_id, "rejected", now)
-        await partnership.reconsider(conn, actor_id, now)
+        store.partners.decide(conn, actor_id, "rejected", now)
+        partnership.reconsider(conn, actor_id, now)
 
     await runtime.db.write(job)
     runtime.wake_scheduler()
@@ -591,7 +591,7 @@ async def reject_partner(runtime: Runtime, actor_id: str) -> None:
 
 
 async def held_aggregates(runtime: Runtime) -> list[store.partners.HeldPledge]:
-    return await store.partners.held_listing(runtime.db.reader)
+    return await runtime.db.read(store.partners.held_listing)
 
 
 async def answer_held_aggregate(runtime: Runtime, held_id: int, approve: bool) -> store.partners.HeldPledge:
@@ -599,20 +599,20 @@ async def answer_held_aggregate(runtime: Runtime, held_id: int, approve: bool) -
     rejects it (it is forgotten; the partner's previous aggregate, if any, keeps counting)."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> store.partners.HeldPledge:
-        held = await store.partners.held(conn, held_id)
+    def job(conn: sqlite3.Connection) -> store.partners.HeldPledge:
+        held = store.partners.held(conn, held_id)
         if held is None:
             raise ActionError(f"there is no held aggregate {held_id}", "held")
         if approve:
-            standing = await store.partners.standing(conn, held.group_actor)
+            standing = store.partners.standing(conn, held.group_actor)
             if partnership.status(standing) != partnership.PARTNER:
                 raise ActionError(f"accept {held.group_actor} as a partner group first", "held")
-            row = await store.campaigns.get(conn, held.campaign_id)
+            row = store.campaigns.get(conn, held.campaign_id)
             if row is None or row.deleted_at is not None:
                 raise ActionError(f"campaign {held.campaign_id} was deleted", "held")
-            await partnership.approve_held(conn, held, now)
+            partnership.approve_held(conn, held, now)
         else:
-            await store.partners.release(conn, held.id)
+            store.partners.release(conn, held.id)
         return held
 
     held = await runtime.db.write(job)
@@ -627,7 +627,7 @@ async def answer_held_aggregate(runtime: Runtime, held_id: int, approve: bool) -
 
 
 async def close_due_campaigns(runtime: Runtime) -> int:
-    due = await store.campaigns.past_deadline(runtime.db.reader, runtime.now())
+    due = await runtime.db.read(store.campaigns.past_deadline, runtime.now())
     closed = 0
     for campaign_id in due:
         closed += await close_campaign(runtime, campaign_id)
@@ -637,16 +637,14 @@ async def close_due_campaigns(runtime: Runtime) -> int:
 async def publish_due_totals(runtime: Runtime, interval_seconds: float) -> int:
     """One Update(Question) per campaign whose totals changed, at most one per `interval_seconds`."""
     now = runtime.now()
-    due = await store.campaigns.totals_to_publish(
-        runtime.db.reader, now - timedelta(seconds=interval_seconds)
-    )
+    due = await runtime.db.read(store.campaigns.totals_to_publish, now - timedelta(seconds=interval_seconds))
 
-    async def job(conn: aiosqlite.Connection, campaign_id: int) -> None:
-        state = await campaign_state.load(conn, campaign_id)
+    def job(conn: sqlite3.Connection, campaign_id: int) -> None:
+        state = campaign_state.load(conn, campaign_id)
         if state is None or state.row.deleted_at is not None:
             return
-        await outbox.update_campaign(conn, runtime.ids, state, now)
-        await store.campaigns.totals_published(conn, campaign_id, now)
+        outbox.update_campaign(conn, runtime.ids, state, now)
+        store.campaigns.totals_published(conn, campaign_id, now)
 
     for campaign_id in due:
         await runtime.db.write(lambda conn, c=campaign_id: job(conn, c))
@@ -685,17 +683,17 @@ async def follow_group_by_handle(runtime: Runtime, handle: str) -> str:
 # -- remote actors: forgetting and blocking -----------------------------------------------------------------
 
 
-async def forget_remote_actor(conn: aiosqlite.Connection, actor_id: str, now: datetime) -> None:
+def forget_remote_actor(conn: sqlite3.Connection, actor_id: str, now: datetime) -> None:
     """Everything a remote actor gave us goes: its follow, votes, replies, reactions, aggregates; totals adjust."""
-    await store.follows.remove_follower(conn, actor_id)
-    await store.follows.remove_following(conn, actor_id)
-    await store.campaigns.remove_partner_campaigns_of(conn, actor_id)
-    await store.campaigns.remove_comments_of(conn, actor_id)
-    await store.partners.release_all_of(conn, actor_id)
-    await store.partners.forget(conn, actor_id)
-    for campaign_id in await store.pledges.forget_remote_actor(conn, actor_id):
-        await store.campaigns.totals_changed(conn, campaign_id, now)
-    await store.actors.forget(conn, actor_id)
+    store.follows.remove_follower(conn, actor_id)
+    store.follows.remove_following(conn, actor_id)
+    store.campaigns.remove_partner_campaigns_of(conn, actor_id)
+    store.campaigns.remove_comments_of(conn, actor_id)
+    store.partners.release_all_of(conn, actor_id)
+    store.partners.forget(conn, actor_id)
+    for campaign_id in store.pledges.forget_remote_actor(conn, actor_id):
+        store.campaigns.totals_changed(conn, campaign_id, now)
+    store.actors.forget(conn, actor_id)
 
 
 def block_target(text: str) -> tuple[str, str]:
@@ -732,30 +730,30 @@ async def block(runtime: Runtime, text: str) -> str:
         raise ActionError("that is an account of ours", "target")
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        added = await store.blocks.add(conn, target, kind, now)
-        actors = [target] if kind == "actor" else await store.blocks.actors_on_domain(conn, target)
+    def job(conn: sqlite3.Connection) -> None:
+        added = store.blocks.add(conn, target, kind, now)
+        actors = [target] if kind == "actor" else store.blocks.actors_on_domain(conn, target)
         if kind == "domain":
-            await store.outbox.remove_deliveries_to_host(conn, target)
+            store.outbox.remove_deliveries_to_host(conn, target)
         farewells: list[tuple[str, store.follows.Follower | None, str | None]] = []
         for actor_id in actors:
-            cached = await store.actors.by_id(conn, actor_id)
-            follower = await store.follows.follower(conn, actor_id)
+            cached = store.actors.by_id(conn, actor_id)
+            follower = store.follows.follower(conn, actor_id)
             if cached is not None:
-                await store.outbox.remove_deliveries_to(conn, [cached.inbox])
+                store.outbox.remove_deliveries_to(conn, [cached.inbox])
             farewells.append((actor_id, follower, cached.inbox if cached is not None else None))
-            await store.reports.forget_actor(conn, actor_id)
-            await forget_remote_actor(conn, actor_id, now)
+            store.reports.forget_actor(conn, actor_id)
+            forget_remote_actor(conn, actor_id, now)
         # Queued after the purge above, so that these are the only things still sent to them.
         for actor_id, follower, inbox in farewells:
             if follower is not None:
                 follow = {"id": follower.follow_id, "actor": actor_id}
-                await outbox.reject_follow(conn, runtime.ids, follow, follower.inbox, now)
+                outbox.reject_follow(conn, runtime.ids, follow, follower.inbox, now)
             inbox = inbox or (follower.inbox if follower is not None else None)
             if kind == "actor" and added and inbox is not None:
                 activity = vocab.block(runtime.ids, outbox.new_activity_id(runtime.ids), actor_id)
-                await outbox.send(conn, activity, "direct", [inbox], now)
-                await store.blocks.remember_activity(conn, target, activity["id"], inbox)
+                outbox.send(conn, activity, "direct", [inbox], now)
+                store.blocks.remember_activity(conn, target, activity["id"], inbox)
 
     await runtime.db.write(job)
     runtime.blocks_changed()
@@ -770,15 +768,15 @@ async def unblock(runtime: Runtime, target: str) -> None:
     target = target.strip()
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> bool:
-        found = await store.blocks.get(conn, target)
+    def job(conn: sqlite3.Connection) -> bool:
+        found = store.blocks.get(conn, target)
         if found is None:
             return False
-        await store.blocks.remove(conn, target)
+        store.blocks.remove(conn, target)
         if found.activity_id and found.inbox:
             sent = vocab.block(runtime.ids, found.activity_id, target)
             undo = vocab.undo(runtime.ids, outbox.new_activity_id(runtime.ids), sent, [target])
-            await outbox.send(conn, undo, "direct", [found.inbox], now)
+            outbox.send(conn, undo, "direct", [found.inbox], now)
         return True
 
     if not await runtime.db.write(job):
@@ -816,9 +814,9 @@ async def report_account(runtime: Runtime, account: str, comment: str, objects: 
     activity = vocab.flag(runtime.ids, outbox.new_activity_id(runtime.ids), actor.id, extra, comment)
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        await outbox.send(conn, activity, "direct", [actor.shared_inbox], now, signer="instance")
-        await store.reports.add(conn, "sent", activity["id"], actor.id, activity["object"], comment, now)
+    def job(conn: sqlite3.Connection) -> None:
+        outbox.send(conn, activity, "direct", [actor.shared_inbox], now, signer="instance")
+        store.reports.add(conn, "sent", activity["id"], actor.id, activity["object"], comment, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -840,7 +838,7 @@ async def sign_in(runtime: Runtime, name: str, password: str) -> store.members.M
     """The member if the name and password match. Exactly one argon2 verification whatever the name: an
     unknown name (or a member without a password) is checked against a hash nothing matches, so a wrong name
     costs as long as a wrong password and the answer's timing does not tell which names exist."""
-    member = await store.members.by_name(runtime.db.reader, campaigns.clean_line(name))
+    member = await runtime.db.read(store.members.by_name, campaigns.clean_line(name))
     password_hash = member.password_hash if member is not None else None
     checked = password_hash or passwords.unmatchable_hash()
     ok = await asyncio.to_thread(passwords.verify_password, checked, password)
@@ -867,20 +865,20 @@ async def accept_invite(runtime: Runtime, token: str, name: str, password: str) 
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> int:
-        role = await store.sessions.open_invite_role(conn, token, now)
+    def job(conn: sqlite3.Connection) -> int:
+        role = store.sessions.open_invite_role(conn, token, now)
         if role is None:
             raise ActionError("this invitation was used or has expired; ask for a new one", "invite")
-        if await store.members.by_name(conn, name) is not None:
+        if store.members.by_name(conn, name) is not None:
             raise ActionError(f"there is already a member called {name}", "name")
-        await store.sessions.use_invite(conn, token, now)
-        return await store.members.add(conn, name, role, None, password_hash, now)
+        store.sessions.use_invite(conn, token, now)
+        return store.members.add(conn, name, role, None, password_hash, now)
 
     return await runtime.db.write(job)
 
 
 async def change_password(runtime: Runtime, member_id: int, current: str, new: str) -> None:
-    member = await store.members.by_id(runtime.db.reader, member_id)
+    member = await runtime.db.read(store.members.by_id, member_id)
     if member is None:
         raise ActionError("there is no such member", "current")
     if not await asyncio.to_thread(passwords.verify_password, member.password_hash, current):
@@ -896,29 +894,29 @@ async def set_role(runtime: Runtime, member_id: int, role: str) -> None:
     if role not in store.members.ROLES:
         raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        member = await store.members.by_id(conn, member_id)
+    def job(conn: sqlite3.Connection) -> None:
+        member = store.members.by_id(conn, member_id)
         if member is None:
             raise ActionError("there is no such member", "member")
-        if member.is_admin and role != "admin" and await store.members.count_admins(conn) <= 1:
+        if member.is_admin and role != "admin" and store.members.count_admins(conn) <= 1:
             raise ActionError("the last admin must stay an admin", "role")
-        await store.members.set_role(conn, member_id, role)
+        store.members.set_role(conn, member_id, role)
 
     await runtime.db.write(job)
 
 
 async def ensure_first_admin(runtime: Runtime) -> str | None:
     """On a server with no members yet, create the admin account; returns its one-time password."""
-    if await store.members.count(runtime.db.reader):
+    if await runtime.db.read(store.members.count):
         return None  # the usual start: no password to hash (argon2 costs ~0.1 s)
     password = secrets.token_urlsafe(12)
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> bool:
-        if await store.members.count(conn):  # checked again: a CLI command may have added one meanwhile
+    def job(conn: sqlite3.Connection) -> bool:
+        if store.members.count(conn):  # checked again: a CLI command may have added one meanwhile
             return False
-        await store.members.add(conn, FIRST_ADMIN, "admin", None, password_hash, now)
+        store.members.add(conn, FIRST_ADMIN, "admin", None, password_hash, now)
         return True
 
     return password if await runtime.db.write(job) else None

@@ -3,12 +3,12 @@ tally — loaded from the store, computed by the rules in campaigns.py."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-import aiosqlite
 import orjson
 
 from fedgroup import campaigns, store
@@ -89,27 +89,25 @@ def _state(
     return CampaignState(row, goals, options, {o.label: o.id for o in option_rows}, tally)
 
 
-async def load(conn: aiosqlite.Connection, campaign_id: int) -> CampaignState | None:
+def load(conn: sqlite3.Connection, campaign_id: int) -> CampaignState | None:
     """The campaign with its tally; None when there is no such campaign (deleted ones have a row)."""
-    row = await store.campaigns.get(conn, campaign_id)
+    row = store.campaigns.get(conn, campaign_id)
     if row is None:
         return None
-    return (await load_many(conn, [row]))[0]
+    return (load_many(conn, [row]))[0]
 
 
-async def load_many(
-    conn: aiosqlite.Connection, rows: Sequence[store.campaigns.CampaignRow]
-) -> list[CampaignState]:
+def load_many(conn: sqlite3.Connection, rows: Sequence[store.campaigns.CampaignRow]) -> list[CampaignState]:
     """These campaigns with their tallies, in the same order: three queries whatever their number."""
     ids = [row.id for row in rows]
-    goals = await store.campaigns.goals_of(conn, ids)
-    options = await store.campaigns.options_of(conn, ids)
-    inputs = await store.pledges.tally_inputs_of(conn, ids)
+    goals = store.campaigns.goals_of(conn, ids)
+    options = store.campaigns.options_of(conn, ids)
+    inputs = store.pledges.tally_inputs_of(conn, ids)
     return [_state(row, goals[row.id], options[row.id], inputs[row.id]) for row in rows]
 
 
-async def outcome_summary(conn: aiosqlite.Connection, state: CampaignState) -> str:
+def outcome_summary(conn: sqlite3.Connection, state: CampaignState) -> str:
     """Goal by goal: what was pledged and what members were marked as having given."""
-    fulfilled = [Contribution(k, a) for k, a in await store.pledges.fulfilled_pledges(conn, state.id)]
+    fulfilled = [Contribution(k, a) for k, a in store.pledges.fulfilled_pledges(conn, state.id)]
     pledged = [Contribution(line.goal.kind, line.pledged) for line in state.tally.progress]
     return campaigns.outcome_text(campaigns.outcome_lines(state.goals, pledged, fulfilled))

@@ -279,10 +279,10 @@ async def campaign_create(runtime: Runtime, args: argparse.Namespace) -> str:
 
 
 async def campaign_list(runtime: Runtime, args: argparse.Namespace) -> str:
-    rows = await store.campaigns.listing(runtime.db.reader, campaigns.VISIBILITIES)
+    rows = await runtime.db.read(store.campaigns.listing, campaigns.VISIBILITIES)
     lines = []
     for row in rows:
-        state = await campaign_state.load(runtime.db.reader, row.id)
+        state = await runtime.db.read(campaign_state.load, row.id)
         assert state is not None
         status = "open" if state.is_open(runtime.now()) else "closed"
         lines.append((row.id, status, row.visibility, row.title, state.progress_text))
@@ -309,7 +309,7 @@ async def campaign_show(runtime: Runtime, args: argparse.Namespace) -> str:
         lines.append(f"outcome: {row.outcome}")
     lines.append("")
     lines.append(row.body)
-    for comment in await store.campaigns.comments(runtime.db.reader, row.id):
+    for comment in await runtime.db.read(store.campaigns.comments, row.id):
         lines.append(f"\nreply from {comment.author}:\n{sanitize.html_to_text(comment.content)}")
     return "\n".join(lines)
 
@@ -383,7 +383,7 @@ async def member_add(runtime: Runtime, args: argparse.Namespace) -> str:
 
 
 async def member_list(runtime: Runtime, args: argparse.Namespace) -> str:
-    members = await store.members.listing(runtime.db.reader)
+    members = await runtime.db.read(store.members.listing)
     return _table([(m.name, m.role, m.email) for m in members]) if members else "no members yet"
 
 
@@ -482,7 +482,7 @@ async def pledge_withdraw(runtime: Runtime, args: argparse.Namespace) -> str:
     member = await actions.member_named(runtime, args.member)
     pledges = [
         p
-        for p in await store.pledges.pledges_of_member(runtime.db.reader, member.id)
+        for p in await runtime.db.read(store.pledges.pledges_of_member, member.id)
         if (p.campaign_id, p.partner_campaign_id) == (args.campaign, args.partner)
         and args.kind in (None, p.kind)
     ]
@@ -496,10 +496,10 @@ async def pledge_withdraw(runtime: Runtime, args: argparse.Namespace) -> str:
 async def pledge_list(runtime: Runtime, args: argparse.Namespace) -> str:
     if args.campaign is not None:
         await actions.campaign(runtime, args.campaign)
-        pledges = await store.pledges.pledges_for_campaign(runtime.db.reader, args.campaign)
+        pledges = await runtime.db.read(store.pledges.pledges_for_campaign, args.campaign)
     else:
         member = await actions.member_named(runtime, args.member)
-        pledges = await store.pledges.pledges_of_member(runtime.db.reader, member.id)
+        pledges = await runtime.db.read(store.pledges.pledges_of_member, member.id)
     rows = [
         (
             p.id,
@@ -561,13 +561,13 @@ async def coalition_follow(runtime: Runtime, args: argparse.Namespace) -> str:
 
 
 async def coalition_list(runtime: Runtime, args: argparse.Namespace) -> str:
-    following = await store.follows.list_following(runtime.db.reader)
+    following = await runtime.db.read(store.follows.list_following)
     return _table([(f.actor_id, f.state) for f in following]) if following else "we follow no groups yet"
 
 
 async def coalition_campaigns(runtime: Runtime, args: argparse.Namespace) -> str:
     rows = []
-    for partner in await store.campaigns.partner_campaigns(runtime.db.reader):
+    for partner in await runtime.db.read(store.campaigns.partner_campaigns):
         goals, options = actions.partner_goals(partner)
         rows.append(
             (
@@ -582,7 +582,7 @@ async def coalition_campaigns(runtime: Runtime, args: argparse.Namespace) -> str
 
 
 async def coalition_leave(runtime: Runtime, args: argparse.Namespace) -> str:
-    following = {f.actor_id for f in await store.follows.list_following(runtime.db.reader)}
+    following = {f.actor_id for f in await runtime.db.read(store.follows.list_following)}
     actor_id = args.group if args.group in following else await actions.resolve_account(runtime, args.group)
     await actions.leave_group(runtime, actor_id)
     return f"left {actor_id}"
@@ -665,11 +665,11 @@ def _add_follower_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -
 
 
 async def followers_count(runtime: Runtime, args: argparse.Namespace) -> str:
-    return str(await store.follows.count_followers(runtime.db.reader))
+    return str(await runtime.db.read(store.follows.count_followers))
 
 
 async def followers_requests(runtime: Runtime, args: argparse.Namespace) -> str:
-    pending = await store.follows.pending_followers(runtime.db.reader)
+    pending = await runtime.db.read(store.follows.pending_followers)
     return "\n".join(f.actor_id for f in pending) if pending else "no follow requests waiting"
 
 
@@ -726,7 +726,7 @@ async def block_remove(runtime: Runtime, args: argparse.Namespace) -> str:
 
 
 async def block_list(runtime: Runtime, args: argparse.Namespace) -> str:
-    blocks = await store.blocks.listing(runtime.db.reader)
+    blocks = await runtime.db.read(store.blocks.listing)
     return _table([(b.target, b.kind) for b in blocks]) if blocks else "nothing is blocked"
 
 
@@ -739,7 +739,7 @@ async def report_send(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def report_list(runtime: Runtime, args: argparse.Namespace) -> str:
     direction = "sent" if args.sent else "received"
-    reports = await store.reports.listing(runtime.db.reader, direction)
+    reports = await runtime.db.read(store.reports.listing, direction)
     if not reports:
         return f"no reports {direction}"
     return _table(

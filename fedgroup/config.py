@@ -53,6 +53,8 @@ class Config:
     idle_timeout_seconds: float = 300.0
     # Connections open at once; beyond it a new one is answered 503 and closed.
     max_connections: int = 1000
+    # How long a write waits for another process's write (the server's, a CLI command's) before it fails.
+    database_busy_timeout_seconds: float = 30.0
 
     @property
     def database_path(self) -> Path:

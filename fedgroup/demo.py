@@ -151,7 +151,7 @@ async def seed(runtimes: dict[str, Runtime]) -> None:
 
 
 async def _partner_campaign_id(runtime: Runtime) -> int | None:
-    partners = await store.campaigns.partner_campaigns(runtime.db.reader)
+    partners = await runtime.db.read(store.campaigns.partner_campaigns)
     return partners[0].id if partners else None
 
 

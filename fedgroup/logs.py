@@ -2,8 +2,7 @@
 
 Our own messages follow that rule where they are written. This module covers what libraries would add: the
 access log is ours (no client address, no query string, secret path segments such as invitation tokens
-replaced), and aiosqlite, which logs every SQL statement with its parameters (member names and emails among
-them) at debug level, is held at INFO whatever level the operator chooses.
+replaced). The database is the standard library's sqlite3, which logs nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ LEVELS = ("debug", "info", "warning", "error")
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # Path segments that are secrets: whoever reads the log could use them.
 _SECRET_PATHS = re.compile(r"^(/invite/)[^/]+")
-# Libraries whose debug output would carry data we must not log.
-_QUIET_LIBRARIES = ("aiosqlite",)
 
 
 def redacted_path(path: str) -> str:
@@ -41,7 +38,5 @@ class AccessLog(AbstractAccessLogger):
 
 
 def configure(level: str = "info") -> None:
-    """Root logging for a process: `level` for our messages and aiohttp's, never debug for the quiet ones."""
+    """Root logging for a process: `level` for our messages and aiohttp's."""
     logging.basicConfig(level=getattr(logging, level.upper()), format=FORMAT)
-    for name in _QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))

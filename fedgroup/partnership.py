@@ -17,10 +17,10 @@ aggregates leave the totals: a group that is still a partner request keeps them 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import datetime
 from decimal import Decimal
 
-import aiosqlite
 import orjson
 
 from fedgroup import campaign_state, campaigns, store
@@ -62,14 +62,14 @@ def member_bound(standing: Standing) -> int:
     return campaigns.member_bound(published_bound(standing))
 
 
-async def _approval(conn: aiosqlite.Connection, campaign_id: int, group: str) -> campaigns.Approval:
-    pledgers, amounts = await store.pledges.approval_of(conn, campaign_id, group)
+def _approval(conn: sqlite3.Connection, campaign_id: int, group: str) -> campaigns.Approval:
+    pledgers, amounts = store.pledges.approval_of(conn, campaign_id, group)
     parsed = {k: Decimal(v) for k, v in orjson.loads(amounts).items()} if amounts else {}
     return campaigns.Approval(pledgers or 0, parsed)
 
 
-async def take_aggregate(
-    conn: aiosqlite.Connection,
+def take_aggregate(
+    conn: sqlite3.Connection,
     state: CampaignState,
     group: str,
     pledge_id: str,
@@ -79,7 +79,7 @@ async def take_aggregate(
     """Count, hold or drop a group's aggregate for one of our open campaigns; returns what happened, as a
     log word. Nothing is stored unless the sender is a partner or a partner request and the aggregate is
     well-formed; only counting changes totals (and so federates an Update)."""
-    standing = await store.partners.standing(conn, group)
+    standing = store.partners.standing(conn, group)
     where = status(standing)
     if where == NONE:
         return "not-a-partner"
@@ -89,19 +89,19 @@ async def take_aggregate(
         checked = campaigns.check_aggregate(aggregate, state.goals, state.options)
     except campaigns.AggregateRefused as e:
         return e.reason
-    if await store.pledges.pledge_id_used_elsewhere(conn, pledge_id, state.id, group):
+    if store.pledges.pledge_id_used_elsewhere(conn, pledge_id, state.id, group):
         return "pledge-id-reused"
     if where == REQUESTED:
-        await store.partners.hold(
+        store.partners.hold(
             conn, state.id, group, pledge_id, checked.pledgers, campaign_state.aggregate_json(checked),
             "not-a-partner", now,
         )  # fmt: skip
         return "held reason=not-a-partner"
-    return await _count_or_hold(conn, state, group, pledge_id, checked, member_bound(standing), now)
+    return _count_or_hold(conn, state, group, pledge_id, checked, member_bound(standing), now)
 
 
-async def _count_or_hold(
-    conn: aiosqlite.Connection,
+def _count_or_hold(
+    conn: sqlite3.Connection,
     state: CampaignState,
     group: str,
     pledge_id: str,
@@ -110,76 +110,72 @@ async def _count_or_hold(
     now: datetime,
 ) -> str:
     contributions = campaign_state.aggregate_json(checked)
-    reason = campaigns.hold_reason(checked, state.goals, bound, await _approval(conn, state.id, group))
+    reason = campaigns.hold_reason(checked, state.goals, bound, _approval(conn, state.id, group))
     if reason is not None:
-        await store.partners.hold(
-            conn, state.id, group, pledge_id, checked.pledgers, contributions, reason, now
-        )
+        store.partners.hold(conn, state.id, group, pledge_id, checked.pledgers, contributions, reason, now)
         return f"held reason={reason}"
-    await store.pledges.save_group_pledge(
-        conn, state.id, group, pledge_id, checked.pledgers, contributions, now
-    )
-    await store.partners.release_for(conn, state.id, group)
-    await store.campaigns.totals_changed(conn, state.id, now)
+    store.pledges.save_group_pledge(conn, state.id, group, pledge_id, checked.pledgers, contributions, now)
+    store.partners.release_for(conn, state.id, group)
+    store.campaigns.totals_changed(conn, state.id, now)
     return "counted"
 
 
-async def reconsider_held(conn: aiosqlite.Connection, group: str, now: datetime) -> int:
+def reconsider_held(conn: sqlite3.Connection, group: str, now: datetime) -> int:
     """A group just became a partner: what it sent meanwhile counts now if plausible (else stays held, with
     the reason updated). Returns how many aggregates now count."""
-    standing = await store.partners.standing(conn, group)
+    standing = store.partners.standing(conn, group)
     if status(standing) != PARTNER:
         return 0
     bound = member_bound(standing)
     counted = 0
-    for held in await store.partners.held_listing(conn, group):
-        state = await campaign_state.load(conn, held.campaign_id)
+    for held in store.partners.held_listing(conn, group):
+        state = campaign_state.load(conn, held.campaign_id)
         if state is None or state.row.deleted_at is not None:
-            await store.partners.release(conn, held.id)
+            store.partners.release(conn, held.id)
             continue
         aggregate = campaign_state.group_aggregate(held.pledgers, held.contributions)
-        outcome = await _count_or_hold(conn, state, group, held.pledge_id, aggregate, bound, now)
+        outcome = _count_or_hold(conn, state, group, held.pledge_id, aggregate, bound, now)
         counted += outcome == "counted"
     return counted
 
 
-async def approve_held(conn: aiosqlite.Connection, held: store.partners.HeldPledge, now: datetime) -> None:
+def approve_held(conn: sqlite3.Connection, held: store.partners.HeldPledge, now: datetime) -> None:
     """An organizer approved a held aggregate of a partner: it counts, and so will later ones up to it."""
     aggregate = campaign_state.group_aggregate(held.pledgers, held.contributions)
-    previous = await _approval(conn, held.campaign_id, held.group_actor)
+    previous = _approval(conn, held.campaign_id, held.group_actor)
     amounts = dict(previous.amounts)
     for kind, total in campaigns.aggregate_amounts(aggregate).items():
         amounts[kind] = max(total, amounts.get(kind, Decimal(0)))
-    await store.pledges.approve_group_pledge(
+    store.pledges.approve_group_pledge(
         conn, held.campaign_id, held.group_actor, held.pledge_id, held.pledgers, held.contributions,
         orjson.dumps({k: campaigns.amount_text(v) for k, v in amounts.items()}).decode(), now,
     )  # fmt: skip
-    await store.partners.release(conn, held.id)
-    await store.campaigns.totals_changed(conn, held.campaign_id, now)
+    store.partners.release(conn, held.id)
+    store.campaigns.totals_changed(conn, held.campaign_id, now)
 
 
-async def reconsider(conn: aiosqlite.Connection, actor_id: str, now: datetime) -> str:
+def reconsider(conn: sqlite3.Connection, actor_id: str, now: datetime) -> str:
     """After a relationship with `actor_id` changed (a follow ended, we left it, an organizer rejected it):
     if it is no longer a partner, its aggregates leave the totals. A group still asking to be a partner
     keeps them waiting for an organizer; anyone else's are dropped. Returns its status."""
-    standing = await store.partners.standing(conn, actor_id)
+    standing = store.partners.standing(conn, actor_id)
     where = status(standing)
     if where == PARTNER:
         return where
     if standing.decision == "accepted" and standing.follower_state is None:
         # An accepted partnership ends with the follow: a new follow is a new request.
-        await store.partners.forget(conn, actor_id)
+        store.partners.forget(conn, actor_id)
     if where == REQUESTED:
-        for pledge in await store.pledges.group_pledges_of(conn, actor_id):
-            await store.partners.hold_unless_held(
+        for pledge in store.pledges.group_pledges_of(conn, actor_id):
+            store.partners.hold_unless_held(
                 conn, pledge.campaign_id, actor_id, pledge.pledge_id, pledge.pledgers, pledge.contributions,
                 "not-a-partner", now,
             )  # fmt: skip
     else:
-        await store.partners.release_all_of(conn, actor_id)
-    touched = await store.pledges.remove_group_pledges_of(conn, actor_id)
+        store.partners.release_all_of(conn, actor_id)
+    touched = store.pledges.remove_group_pledges_of(conn, actor_id)
     for campaign_id in touched:
-        await store.campaigns.totals_changed(conn, campaign_id, now)
+        store.campaigns.totals_changed(conn, campaign_id, now)
     if touched:
         log.info(
             "partner aggregates left the totals group=%s status=%s campaigns=%d",

@@ -83,7 +83,7 @@ class Runtime:
         (a block made here applies at once, one made by a CLI command within a second), not per request."""
         if time.monotonic() - self._blocks_read_at > BLOCKS_MAX_AGE:
             changes_seen = self._blocks_changes
-            blocks = await store.blocks.load_set(self.db.reader)
+            blocks = await self.db.read(store.blocks.load_set)
             if changes_seen != self._blocks_changes:
                 return blocks.blocks(
                     actor_id
@@ -106,15 +106,16 @@ class Runtime:
             self.delivery.wake()
 
     async def reload_site(self) -> None:
-        site = await store.site.load(self.db.reader)
+        site = await self.db.read(store.site.load)
         assert site is not None
         self.site = site
 
 
 async def open_runtime(config: Config, clock: Clock = system_clock) -> Runtime:
     """Open the database of a data dir; no network parts (what CLI commands use)."""
-    db = await store.Database(config.database_path).open()
-    site = await store.site.load(db.reader)
+    busy_timeout_ms = int(config.database_busy_timeout_seconds * 1000)
+    db = await store.Database(config.database_path, busy_timeout_ms).open()
+    site = await db.read(store.site.load)
     if site is None:
         await db.close()
         raise store.DatabaseError(f"{config.database_path} holds no group; run `fedgroup init`")

@@ -227,7 +227,7 @@ async def writes_settled(runtime: Runtime) -> None:
     """Returns once every write queued before it is committed (writes commit in order): the event to wait
     for before comparing the database, instead of a sleep."""
 
-    async def nothing(conn: Any) -> None:
+    def nothing(conn: Any) -> None:
         return None
 
     await runtime.db.write(nothing)

@@ -101,7 +101,7 @@ async def test_an_organizer_creates_a_campaign_and_a_partner_server_receives_it(
     await actions.follow_group(b.runtime, await b.runtime.actors.actor(a_group))
 
     async def b_follows_a():
-        following = await store.follows.following_of(b.runtime.db.reader, a_group)
+        following = await b.runtime.db.read(store.follows.following_of, a_group)
         return following is not None and following.state == "accepted"
 
     await eventually(b_follows_a)
@@ -122,7 +122,7 @@ async def test_an_organizer_creates_a_campaign_and_a_partner_server_receives_it(
     await shot(page, "organizer-campaign")
 
     async def b_received():
-        partners = await store.campaigns.partner_campaigns(b.runtime.db.reader, a_group)
+        partners = await b.runtime.db.read(store.campaigns.partner_campaigns, a_group)
         return partners[0] if partners else None
 
     received = await eventually(b_received)

@@ -35,7 +35,7 @@ def note_id(actor) -> str:
 
 
 async def processed(server, activity_id: str) -> bool:
-    return await store.inbox.state_of(server.runtime.db.reader, activity_id) in ("done", "failed")
+    return await server.runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")
 
 
 async def test_replies_are_kept_clean_for_organizers_and_go_with_their_note(make_server, peer):
@@ -60,13 +60,11 @@ async def test_replies_are_kept_clean_for_organizers_and_go_with_their_note(make
     await eventually(lambda: processed(server, reply["id"] + "/activity"))
     await eventually(lambda: processed(server, to_hidden["id"] + "/activity"))
 
-    [comment] = await store.campaigns.comments(server.runtime.db.reader, public)
+    [comment] = await server.runtime.db.read(store.campaigns.comments, public)
     assert comment.author == alice.id and "Count me in!" in comment.content
     for bad in ("<script", "javascript:", "onerror", "tracker.example"):
         assert bad not in comment.content
-    assert await store.campaigns.comments(server.runtime.db.reader, hidden) == [], (
-        "members campaigns take none"
-    )
+    assert await server.runtime.db.read(store.campaigns.comments, hidden) == [], "members campaigns take none"
 
     # Someone else cannot delete alice's reply; alice can.
     mallory = peer.add_actor("mallory", "peer-2")
@@ -81,7 +79,7 @@ async def test_replies_are_kept_clean_for_organizers_and_go_with_their_note(make
         }
         assert (await peer.post(actor, inbox, delete))[0] == 202
         await eventually(lambda d=delete: processed(server, d["id"]))
-        left = await store.campaigns.comments(server.runtime.db.reader, public)
+        left = await server.runtime.db.read(store.campaigns.comments, public)
         assert len(left) == (1 if actor is mallory else 0)
 
 
@@ -130,13 +128,13 @@ async def test_fedgroup_extension_is_trusted_only_from_partners_and_checked_like
     server = await make_server()
     org = peer.add_actor("coats", "peer-1", actor_type="Group")
     inbox = server.url("/groups/water/inbox")
-    reader = server.runtime.db.reader
+    db = server.runtime.db
 
     # A stranger (not followed by us) sending a well-formed campaign is not stored as a partner campaign.
     stranger_campaign = fedgroup_question(org, **GOOD)
     assert (await peer.post(org, inbox, create(org, stranger_campaign)))[0] == 202
     await eventually(lambda: processed(server, stranger_campaign["id"] + "/activity"))
-    assert await store.campaigns.partner_campaign_by_object(reader, stranger_campaign["id"]) is None
+    assert await db.read(store.campaigns.partner_campaign_by_object, stranger_campaign["id"]) is None
 
     # Now we follow it and it accepts: it is a partner.
     await actions.follow_group(server.runtime, await server.runtime.actors.actor(org.id))
@@ -151,7 +149,7 @@ async def test_fedgroup_extension_is_trusted_only_from_partners_and_checked_like
     assert (await peer.post(org, inbox, accept))[0] == 202
 
     async def accepted():
-        following = await store.follows.following_of(reader, org.id)
+        following = await db.read(store.follows.following_of, org.id)
         return following is not None and following.state == "accepted"
 
     await eventually(accepted)
@@ -162,12 +160,12 @@ async def test_fedgroup_extension_is_trusted_only_from_partners_and_checked_like
         status, _ = await peer.post(org, inbox, create(org, campaign))
         assert status in (202, 400), name
         await eventually(lambda c=campaign: processed(server, c["id"] + "/activity"))
-        assert await store.campaigns.partner_campaign_by_object(reader, campaign["id"]) is None, name
+        assert await db.read(store.campaigns.partner_campaign_by_object, campaign["id"]) is None, name
 
     # A good one is stored, its HTML made safe, its numbers exact.
     good = fedgroup_question(org, **GOOD, content=HOSTILE_HTML)
     assert (await peer.post(org, inbox, create(org, good)))[0] == 202
-    stored = await eventually(lambda: store.campaigns.partner_campaign_by_object(reader, good["id"]))
+    stored = await eventually(lambda: db.read(store.campaigns.partner_campaign_by_object, good["id"]))
     assert "<script" not in stored.content and "javascript:" not in stored.content
     assert "Count me in!" in stored.content
 
@@ -202,7 +200,7 @@ async def test_group_pledges_count_only_from_accepted_followers_and_only_sane_on
         }
 
     async def counted():
-        state = await campaign_state.load(server.runtime.db.reader, campaign_id)
+        state = await server.runtime.db.read(campaign_state.load, campaign_id)
         return state.tally.partner_groups
 
     # Not a follower: ignored.
@@ -219,7 +217,7 @@ async def test_group_pledges_count_only_from_accepted_followers_and_only_sane_on
         "object": server.url("/groups/water"),
     }
     assert (await peer.post(org, inbox, follow_activity))[0] == 202
-    await eventually(lambda: store.follows.is_accepted_follower(server.runtime.db.reader, org.id))
+    await eventually(lambda: server.runtime.db.read(store.follows.is_accepted_follower, org.id))
     await actions.accept_partner(server.runtime, org.id)  # a follower counts only as an accepted partner
 
     for bad in (pledge(True), pledge(-1), pledge(10**9), pledge(2, amount="-3"), pledge(2, kind="money")):

@@ -6,8 +6,11 @@ import asyncio
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import aiohttp
@@ -213,7 +216,42 @@ async def test_cli_writes_while_the_server_writes(make_server):
     for result in results:
         assert result.returncode == 0, result.stderr
         assert "locked" not in result.stderr
-    assert len(await store.campaigns.listing(server.runtime.db.reader, ("public",))) == 4
+    assert len(await server.runtime.db.read(store.campaigns.listing, ("public",))) == 4
+
+
+async def test_a_cli_write_beside_a_server_whose_loop_stalls_is_not_locked_out(make_server):
+    """The server's event loop stalls (a callback sleeps, longer than the busy timeout) while one of its write
+    jobs is between statements. Its transaction does not wait for the loop, so the CLI command started
+    during the stall writes: no 'database is locked'."""
+    busy_timeout = 1.0
+    server = await make_server(database_busy_timeout_seconds=busy_timeout)
+    loop = asyncio.get_running_loop()
+    loop_stalled = threading.Event()
+    cli: list[subprocess.Popen[str]] = []
+
+    def stall() -> None:
+        # Runs on the loop and blocks it until the command is done (or has given up after the busy timeout).
+        loop_stalled.set()
+        cli.append(subprocess.Popen(
+            [*CLI, "campaign", "create", "--data-dir", str(server.config.data_dir), "--title", "Beside a stall",
+             "--body", "B"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))  # fmt: skip
+        started = time.monotonic()
+        while cli[0].poll() is None or time.monotonic() - started < busy_timeout:
+            time.sleep(0.05)
+
+    def job(conn: sqlite3.Connection) -> str:
+        conn.execute("UPDATE site SET summary = summary WHERE id = 1")
+        loop.call_soon_threadsafe(stall)
+        loop_stalled.wait(60)  # the loop is stalled while this transaction is open
+        conn.execute("UPDATE site SET summary = summary WHERE id = 1")
+        return "committed"
+
+    assert await server.runtime.db.write(job) == "committed"
+    out, err = await asyncio.to_thread(cli[0].communicate, timeout=60)
+    assert "locked" not in err, err
+    assert cli[0].returncode == 0, err
+    assert out.strip().startswith(server.url("/campaigns/"))
 
 
 def test_an_organizer_runs_a_campaign_from_the_command_line(tmp_path):
@@ -318,7 +356,7 @@ async def test_a_coalition_from_the_command_line(make_server):
     c_group = c.url("/groups/crossing")
 
     async def accepted():
-        following = await store.follows.following_of(a.runtime.db.reader, c_group)
+        following = await a.runtime.db.read(store.follows.following_of, c_group)
         return following is not None and following.state == "accepted"
 
     await eventually(accepted)
@@ -344,7 +382,7 @@ async def test_a_coalition_from_the_command_line(make_server):
     await cli("pledge", "add", "--partner", partner_id, "--member", "Amira", "--option", "Two hours")
 
     async def partner_groups() -> int:
-        state = await campaign_state.load(c.runtime.db.reader, campaign_id)
+        state = await c.runtime.db.read(campaign_state.load, campaign_id)
         return state.tally.partner_groups
 
     await eventually(lambda: _equals(partner_groups, 1))

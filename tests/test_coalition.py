@@ -56,7 +56,7 @@ async def add_member(runtime, key: str, role: str = "member") -> int:
 
 
 async def tally(server, campaign_id: int):
-    state = await campaign_state.load(server.runtime.db.reader, campaign_id)
+    state = await server.runtime.db.read(campaign_state.load, campaign_id)
     assert state is not None
     return state
 
@@ -77,7 +77,7 @@ async def start_coalition(make_server, recorded, clock):
         await actions.follow_group(runtime, await runtime.actors.actor(c_group))
 
     async def both_accepted():
-        states = [await store.follows.following_of(p.runtime.db.reader, c_group) for p in (a, b)]
+        states = [await p.runtime.db.read(store.follows.following_of, c_group) for p in (a, b)]
         return all(s is not None and s.state == "accepted" for s in states)
 
     await eventually(both_accepted)
@@ -88,7 +88,7 @@ async def start_coalition(make_server, recorded, clock):
     await actions.follow_group(c.runtime, await c.runtime.actors.actor(b_group))
 
     async def c_follows_b():
-        following = await store.follows.following_of(c.runtime.db.reader, b_group)
+        following = await c.runtime.db.read(store.follows.following_of, b_group)
         return following is not None and following.state == "accepted"
 
     await eventually(c_follows_b)
@@ -129,7 +129,7 @@ async def test_three_servers_pledge_vote_close_report_delete_without_leaking(mak
 
     # It reaches A and B as partner campaigns, goals and options included.
     async def partner_campaign(server):
-        found = await store.campaigns.partner_campaign_by_object(server.runtime.db.reader, question_id)
+        found = await server.runtime.db.read(store.campaigns.partner_campaign_by_object, question_id)
         return found
 
     a_partner = await eventually(lambda: partner_campaign(a))
@@ -204,7 +204,7 @@ async def test_three_servers_pledge_vote_close_report_delete_without_leaking(mak
 
     # A member of B withdraws: B undoes its aggregate and C counts one partner group.
     await actions.withdraw_pledge(
-        b.runtime, b1, (await store.pledges.pledges_of_member(b.runtime.db.reader, b1))[0].id
+        b.runtime, b1, (await b.runtime.db.read(store.pledges.pledges_of_member, b1))[0].id
     )
     await eventually(lambda: c_counts(Decimal(7), Decimal(20), 1))
 
@@ -234,7 +234,7 @@ async def test_three_servers_pledge_vote_close_report_delete_without_leaking(mak
         await actions.pledge_to_partner(a.runtime, a1, a_partner.id, option=GIVE)
 
     # The organizer marks C's member pledge fulfilled and reports the outcome: a reply to the campaign.
-    c_pledge = (await store.pledges.pledges_for_campaign(c.runtime.db.reader, campaign_id))[0]
+    c_pledge = (await c.runtime.db.read(store.pledges.pledges_for_campaign, campaign_id))[0]
     await actions.set_fulfilled(c.runtime, c_pledge.id, True)
     summary = await actions.report_outcome(c.runtime, campaign_id, "The council agreed to a crossing!")
     assert "€20 of €20 pledged given" in summary or "€20" in summary
@@ -250,13 +250,13 @@ async def test_three_servers_pledge_vote_close_report_delete_without_leaking(mak
         await eventually(lambda p=partner: _gone(p, question_id))
     status, tombstone = await peer.get(alice, question_id)
     assert status == 410 and tombstone["type"] == "Tombstone"
-    assert await store.pledges.pledges_of_member(a.runtime.db.reader, a1) == [], "pledges to it went too"
+    assert await a.runtime.db.read(store.pledges.pledges_of_member, a1) == [], "pledges to it went too"
 
     await _assert_no_canary_leaves(peer, alice, recorded, (a, b, c), question_id)
 
 
 async def _gone(server, object_id: str) -> bool:
-    return await store.campaigns.partner_campaign_by_object(server.runtime.db.reader, object_id) is None
+    return await server.runtime.db.read(store.campaigns.partner_campaign_by_object, object_id) is None
 
 
 async def _assert_no_canary_leaves(peer, alice, recorded, servers, question_id) -> None:
@@ -347,7 +347,7 @@ async def test_votes_are_checked_against_the_poll(make_server, peer):
         assert (await peer.post(bob, group + "/inbox", activity))[0] == 202
 
     async def processed():
-        return await store.inbox.pending(runtime.db.reader) == []
+        return await runtime.db.read(store.inbox.pending) == []
 
     await eventually(processed)
     for campaign_id in (public, inner):
@@ -377,7 +377,7 @@ async def test_leaving_a_coalition_withdraws_the_aggregate(make_server):
     question_id = c.url(f"/campaigns/{campaign_id}")
 
     async def partner(server):
-        return await store.campaigns.partner_campaign_by_object(server.runtime.db.reader, question_id)
+        return await server.runtime.db.read(store.campaigns.partner_campaign_by_object, question_id)
 
     found = await eventually(lambda: partner(a))
     member = await actions.add_member(a.runtime, "Someone", "member")
@@ -385,5 +385,5 @@ async def test_leaving_a_coalition_withdraws_the_aggregate(make_server):
     await eventually(lambda: _pledgers_are(c, campaign_id, 1))
     await actions.leave_group(a.runtime, c.url("/groups/crossing"))
     await eventually(lambda: _pledgers_are(c, campaign_id, 0))
-    assert await store.follows.is_accepted_follower(c.runtime.db.reader, a.url("/groups/tenants")) is False
+    assert await c.runtime.db.read(store.follows.is_accepted_follower, a.url("/groups/tenants")) is False
     assert await partner(a) is None

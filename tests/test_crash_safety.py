@@ -250,11 +250,11 @@ async def test_campaign_reaches_every_inbox_exactly_once_across_a_kill(tmp_path,
         # 1,000 accepted followers, five on each of 200 servers (the shared inbox is what we deliver to).
         now = datetime.now(UTC)
 
-        async def seed(conn: store.db.aiosqlite.Connection) -> None:
+        def seed(conn: sqlite3.Connection) -> None:
             for n in range(FOLLOWERS):
                 port = inboxes.ports[n % INBOXES]
                 actor = f"http://127.0.0.1:{port}/users/member{n}"
-                await store.follows.add_follower(
+                store.follows.add_follower(
                     conn, actor, f"{actor}#follow", "accepted", f"{actor}/inbox", inboxes.inbox(port), now
                 )
 

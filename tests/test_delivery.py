@@ -61,7 +61,7 @@ async def test_deliveries_to_a_dead_peer_arrive_once_after_a_restart(make_server
         await actions.create_campaign(server.runtime, title, "body", visibility="public")
     # Let the worker fail a few times, then stop the server with the rows still queued.
     await eventually(lambda: _attempted(server.runtime))
-    assert await store.outbox.pending_count(server.runtime.db.reader) == len(titles)
+    assert await server.runtime.db.read(store.outbox.pending_count) == len(titles)
     await server.stop()
 
     revived_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -89,7 +89,7 @@ async def _attempted(runtime) -> bool:
 
 
 async def _queue_empty(runtime) -> bool:
-    return await store.outbox.pending_count(runtime.db.reader) == 0
+    return await runtime.db.read(store.outbox.pending_count) == 0
 
 
 async def test_a_gone_inbox_ends_the_row(make_server, peer):
@@ -108,24 +108,22 @@ async def test_a_finished_delivery_never_removes_a_newer_row_that_reused_its_id(
     must not remove the new delivery that took that id (it once swallowed the Delete of a campaign)."""
     async with store.db.Database(tmp_path / "q.sqlite3") as db:
 
-        async def queue(conn, activity_id, object_id):
-            await store.outbox.add_activity(
-                conn, activity_id, "Update", object_id, "public", "group", "{}", T0
-            )
-            await store.outbox.add_deliveries(conn, activity_id, ["https://peer.example/inbox"], T0)
+        def queue(conn, activity_id, object_id):
+            store.outbox.add_activity(conn, activity_id, "Update", object_id, "public", "group", "{}", T0)
+            store.outbox.add_deliveries(conn, activity_id, ["https://peer.example/inbox"], T0)
 
         await db.write(lambda conn: queue(conn, "https://here/a/1", "https://here/campaigns/1"))
-        [in_flight] = await store.outbox.due(db.reader, T0, (), 10)
+        [in_flight] = await db.read(store.outbox.due, T0, (), 10)
         await db.write(
             lambda conn: store.outbox.remove_activities_of_object(conn, "https://here/campaigns/1")
         )
         await db.write(lambda conn: queue(conn, "https://here/a/2", "https://here/campaigns/2"))
-        [newer] = await store.outbox.due(db.reader, T0, (), 10)
+        [newer] = await db.read(store.outbox.due, T0, (), 10)
         assert newer.id == in_flight.id, "SQLite reused the id (the situation this test is about)"
 
         await db.write(lambda conn: store.outbox.delivered_many(conn, [in_flight]))
         await db.write(lambda conn: store.outbox.retry_later(conn, in_flight, T0, "late"))
-        assert await store.outbox.due(db.reader, T0, (), 10) == [newer]
+        assert await db.read(store.outbox.due, T0, (), 10) == [newer]
 
 
 async def test_an_inbox_that_refuses_cavage_with_401_gets_the_rfc9421_retry(make_server, peer):
@@ -159,10 +157,8 @@ async def test_an_inbox_on_a_private_address_is_given_up_at_once_and_never_conta
     actor = f"http://127.0.0.1:{port}/users/eve"
     now = server.runtime.now()
 
-    async def add_eve(conn) -> None:
-        await store.follows.add_follower(
-            conn, actor, f"{actor}#follow", "accepted", f"{actor}/inbox", None, now
-        )
+    def add_eve(conn) -> None:
+        store.follows.add_follower(conn, actor, f"{actor}#follow", "accepted", f"{actor}/inbox", None, now)
 
     await server.runtime.db.write(add_eve)
     caplog.set_level(logging.INFO, logger="fedgroup.activitypub.delivery")

@@ -16,18 +16,18 @@ INBOXES = [f"https://peer{n}.example/inbox" for n in range(5)]
 
 
 async def _queue(db: store.Database) -> list[store.outbox.Delivery]:
-    async def job(conn):
-        await store.outbox.add_activity(conn, "https://here/a/1", "Create", None, "public", "group", "{}", T0)
-        await store.outbox.add_deliveries(conn, "https://here/a/1", INBOXES, T0)
+    def job(conn):
+        store.outbox.add_activity(conn, "https://here/a/1", "Create", None, "public", "group", "{}", T0)
+        store.outbox.add_deliveries(conn, "https://here/a/1", INBOXES, T0)
         # A host with failures behind it: a success resets its count.
         for _ in range(3):
-            await store.outbox.host_failed(conn, "peer0.example")
+            store.outbox.host_failed(conn, "peer0.example")
 
     await db.write(job)
-    return await store.outbox.due(db.reader, T0, (), 10)
+    return await db.read(store.outbox.due, T0, (), 10)
 
 
-async def _nothing(conn: object) -> None:
+def _nothing(conn: object) -> None:
     return None
 
 

@@ -99,11 +99,11 @@ async def test_mastodon_user_follows_gets_accept_hears_campaigns_and_unfollows(m
 
 
 async def _no_followers(runtime) -> bool:
-    return await store.follows.count_followers(runtime.db.reader) == 0
+    return await runtime.db.read(store.follows.count_followers) == 0
 
 
 async def _queue_empty(runtime) -> bool:
-    return await store.outbox.pending_count(runtime.db.reader) == 0
+    return await runtime.db.read(store.outbox.pending_count) == 0
 
 
 async def test_two_servers_fetch_each_others_actors_with_signed_gets(make_server):
@@ -114,7 +114,7 @@ async def test_two_servers_fetch_each_others_actors_with_signed_gets(make_server
     actor_b = await a.runtime.actors.refresh(b.url("/groups/tenants"))
     assert actor_b.type == "Group" and actor_b.name == "Group B"
     assert actor_b.shared_inbox == b.url("/inbox")
-    cached_on_b = await store.actors.by_id(b.runtime.db.reader, a.url("/actor"))
+    cached_on_b = await b.runtime.db.read(store.actors.by_id, a.url("/actor"))
     assert cached_on_b is not None and cached_on_b.type == "Application"
     actor_a = await b.runtime.actors.refresh(a.url("/groups/water"))
     assert actor_a.name == "Group A"
@@ -161,7 +161,7 @@ async def test_repeated_follow_is_accepted_again_and_counted_once(make_server, p
     alice = peer.add_actor("alice", "peer-1")
     await follow(peer, alice, server)
     await follow(peer, alice, server)
-    assert await store.follows.count_followers(server.runtime.db.reader) == 1
+    assert await server.runtime.db.read(store.follows.count_followers) == 1
 
 
 async def test_manual_approval_keeps_follows_pending(make_server, peer):
@@ -171,9 +171,9 @@ async def test_manual_approval_keeps_follows_pending(make_server, peer):
         alice, server.url("/groups/water/inbox"), follow_of(alice, server.url("/groups/water"))
     )
     assert status == 202
-    pending = await eventually(lambda: store.follows.pending_followers(server.runtime.db.reader))
+    pending = await eventually(lambda: server.runtime.db.read(store.follows.pending_followers))
     assert [f.actor_id for f in pending] == [alice.id]
-    assert await store.follows.count_followers(server.runtime.db.reader) == 0
+    assert await server.runtime.db.read(store.follows.count_followers) == 0
     _, actor = await peer.get(None, server.url("/groups/water"))
     assert actor["manuallyApprovesFollowers"] is True
     assert not any(r.json and r.json.get("type") == "Accept" for r in peer.received)

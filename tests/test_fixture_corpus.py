@@ -21,7 +21,7 @@ async def world(make_server):
 
 
 async def processed(server, activity_id: str) -> bool:
-    return await store.inbox.state_of(server.runtime.db.reader, activity_id) in ("done", "failed")
+    return await server.runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")
 
 
 async def follower_ids(server) -> set[str]:
@@ -55,7 +55,7 @@ async def test_every_fixture_gets_a_clear_answer(world, name):
         assert stored == 0, "a refused request leaves nothing behind"
     elif isinstance(doc, dict) and doc.get("id") and not name.endswith("delete_actor_self.json"):
         await eventually(lambda: processed(server, doc["id"]))
-        assert await store.inbox.state_of(server.runtime.db.reader, doc["id"]) == "done"
+        assert await server.runtime.db.read(store.inbox.state_of, doc["id"]) == "done"
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,7 @@ async def test_undo_block_and_self_delete_remove_followers(world):
     fixtures.unserve(bob)  # the account is gone (its document would answer 410): only the cached key verifies
     assert (await fixtures.post(delete, inbox))[0] == 202
     await eventually(lambda: _not_follows(server, bob))
-    assert await store.actors.by_id(server.runtime.db.reader, bob) is None
+    assert await server.runtime.db.read(store.actors.by_id, bob) is None
 
 
 async def _not_follows(server, actor: str) -> bool:
@@ -134,7 +134,7 @@ async def test_profile_updates_refresh_the_cached_actor(world):
         update = fixtures.load(name)
         assert (await fixtures.post(update, inbox))[0] == 202
         await eventually(lambda u=update: processed(server, u["id"]))
-        cached = await store.actors.by_id(server.runtime.db.reader, update["actor"])
+        cached = await server.runtime.db.read(store.actors.by_id, update["actor"])
         assert cached is not None and cached.name == update["object"]["name"]
 
 

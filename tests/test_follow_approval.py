@@ -31,7 +31,7 @@ async def request_follow(peer, actor, server) -> dict:
 
 
 async def pending_ids(server) -> list[str]:
-    return [f.actor_id for f in await store.follows.pending_followers(server.runtime.db.reader)]
+    return [f.actor_id for f in await server.runtime.db.read(store.follows.pending_followers)]
 
 
 def answer_to(kind: str, follow: dict):
@@ -47,7 +47,7 @@ async def campaign_reaches_only(server, reached, not_reached) -> None:
 
 
 async def _queue_empty(server) -> bool:
-    return await store.outbox.pending_count(server.runtime.db.reader) == 0
+    return await server.runtime.db.read(store.outbox.pending_count) == 0
 
 
 async def test_an_organizer_approves_and_rejects_follow_requests_on_the_web(make_server, peer, other_peer):
@@ -78,8 +78,8 @@ async def test_an_organizer_approves_and_rejects_follow_requests_on_the_web(make
         assert await pending_ids(server) == []
         index = await browser.get("/organize")
         assert alice.id not in index.text and bob.id not in index.text, "no request left, no follower listed"
-        assert await store.follows.count_followers(server.runtime.db.reader) == 1
-        assert await store.follows.follower(server.runtime.db.reader, bob.id) is None, (
+        assert await server.runtime.db.read(store.follows.count_followers) == 1
+        assert await server.runtime.db.read(store.follows.follower, bob.id) is None, (
             "the rejected is forgotten"
         )
         # Answered already: a second answer is a clear error on the page, and sends nothing.

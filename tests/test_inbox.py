@@ -83,7 +83,7 @@ async def test_rejections_each_get_their_status_and_store_nothing(setup):
     for name, (status, text), expected in cases:
         assert status == expected, f"{name}: got {status} {text!r}"
     assert await stored_activities(server.runtime) == 0
-    assert await store.follows.count_followers(server.runtime.db.reader) == 0
+    assert await server.runtime.db.read(store.follows.count_followers) == 0
 
 
 async def test_unknown_types_are_accepted_and_ignored(setup):
@@ -98,11 +98,11 @@ async def test_unknown_types_are_accepted_and_ignored(setup):
     status, _ = await peer.post(alice, server.url("/inbox"), activity)
     assert status == 202
     await eventually(lambda: _state_is(server.runtime, activity["id"], "done"))
-    assert await store.follows.count_followers(server.runtime.db.reader) == 0
+    assert await server.runtime.db.read(store.follows.count_followers) == 0
 
 
 async def _state_is(runtime, activity_id: str, state: str) -> bool:
-    return await store.inbox.state_of(runtime.db.reader, activity_id) == state
+    return await runtime.db.read(store.inbox.state_of, activity_id) == state
 
 
 async def test_the_same_activity_id_is_processed_once(setup):
@@ -119,7 +119,7 @@ async def test_the_same_activity_id_is_processed_once(setup):
 
 
 async def _queue_empty(runtime) -> bool:
-    return await store.outbox.pending_count(runtime.db.reader) == 0
+    return await runtime.db.read(store.outbox.pending_count) == 0
 
 
 async def test_delete_of_an_actor_removes_its_follow(setup):
@@ -150,13 +150,13 @@ async def test_delete_of_an_unknown_actor_is_dropped_without_fetching(setup):
     status, _ = await peer.post(alice, server.url("/inbox"), delete)
     assert status == 202
     assert await stored_activities(server.runtime) == 0
-    assert await store.actors.by_id(server.runtime.db.reader, alice.id) is None, (
+    assert await server.runtime.db.read(store.actors.by_id, alice.id) is None, (
         "no fetch for a deleted account"
     )
 
 
 async def _no_followers(runtime) -> bool:
-    return await store.follows.count_followers(runtime.db.reader) == 0
+    return await runtime.db.read(store.follows.count_followers) == 0
 
 
 async def test_a_rotated_key_is_fetched_again(setup, test_keys):
@@ -166,7 +166,7 @@ async def test_a_rotated_key_is_fetched_again(setup, test_keys):
     activity = follow_of(rotated, server.url("/groups/water"))
     status, text = await peer.post(rotated, server.url("/groups/water/inbox"), activity)
     assert status == 202, text
-    cached = await store.actors.by_id(server.runtime.db.reader, alice.id)
+    cached = await server.runtime.db.read(store.actors.by_id, alice.id)
     assert cached.public_key_pem == test_keys["peer-4"]["public_key_pem"]
 
 

@@ -113,7 +113,7 @@ async def comments(runtime) -> list[tuple[str, str]]:
 
 
 async def processed(runtime, activity_id: str) -> bool:
-    return await store.inbox.state_of(runtime.db.reader, activity_id) in ("done", "failed")
+    return await runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")
 
 
 # -- 1. key cache poisoning --------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ async def test_a_key_document_naming_another_servers_actor_replaces_nothing(
     genuine = reply(victim.id, campaign, "<p>genuine</p>")
     assert (await peer.post(victim, inbox, genuine))[0] == 202
     await eventually(lambda: processed(runtime, genuine["id"]))
-    before = await store.actors.by_id(runtime.db.reader, victim.id)
+    before = await runtime.db.read(store.actors.by_id, victim.id)
 
     attacker = test_keys["peer-3"]
     hostile.documents["/keys/1"] = impostor_document(victim, attacker["public_key_pem"])
@@ -144,7 +144,7 @@ async def test_a_key_document_naming_another_servers_actor_replaces_nothing(
         attacker["private_key_pem"],
     )
     assert (status, text) == (401, "key-unavailable (key-not-owned)")
-    after = await store.actors.by_id(runtime.db.reader, victim.id)
+    after = await runtime.db.read(store.actors.by_id, victim.id)
     assert after is not None and after.public_key_pem == before.public_key_pem == victim.public_pem
     assert after.document == before.document
 
@@ -164,16 +164,16 @@ async def test_an_actor_fetch_answered_with_another_actors_document_stores_nothi
     runtime = server.runtime
     victim = peer.add_actor("victim", "peer-1")
     await runtime.actors.refresh(victim.id)
-    before = await store.actors.by_id(runtime.db.reader, victim.id)
+    before = await runtime.db.read(store.actors.by_id, victim.id)
     attacker = test_keys["peer-3"]
     hostile.documents["/groups/evil"] = dict(
         impostor_document(victim, attacker["public_key_pem"]), type="Group"
     )
     with pytest.raises(actions.ActionError, match="id-mismatch"):
         await actions.follow_group_by_handle(runtime, f"{hostile.base_url}/groups/evil")
-    after = await store.actors.by_id(runtime.db.reader, victim.id)
+    after = await runtime.db.read(store.actors.by_id, victim.id)
     assert after is not None and after.public_key_pem == before.public_key_pem
-    assert await store.actors.by_id(runtime.db.reader, f"{hostile.base_url}/groups/evil") is None
+    assert await runtime.db.read(store.actors.by_id, f"{hostile.base_url}/groups/evil") is None
     campaign = server.url(f"/campaigns/{await actions.create_campaign(runtime, 'Crossing', 'Paint it')}")
     status, _ = await signed_post(
         server.url("/inbox"),
@@ -197,7 +197,7 @@ async def test_a_key_document_redirected_to_another_host_is_not_trusted(
         victim.private_pem,
     )  # fmt: skip
     assert (status, text) == (401, "key-unavailable (key-on-other-host)")
-    assert await store.actors.by_id(server.runtime.db.reader, victim.id) is None, "nothing stored"
+    assert await server.runtime.db.read(store.actors.by_id, victim.id) is None, "nothing stored"
 
 
 async def test_a_profile_update_defines_only_its_senders_own_actor(make_server, peer, test_keys):
@@ -209,7 +209,7 @@ async def test_a_profile_update_defines_only_its_senders_own_actor(make_server, 
     with pytest.raises(FetchError) as e:
         await runtime.actors.accept_document(doc, "http://127.0.0.1:9/users/mallory")
     assert e.value.reason == "not-own-document"
-    cached = await store.actors.by_id(runtime.db.reader, victim.id)
+    cached = await runtime.db.read(store.actors.by_id, victim.id)
     assert cached is not None and cached.public_key_pem == victim.public_pem
 
 
@@ -234,7 +234,7 @@ async def test_a_key_is_refetched_after_a_failure_at_most_once_a_minute(make_ser
     assert (await post(first, "<p>4</p>")) == (401, "bad-signature")
     clock.advance(timedelta(minutes=1, seconds=1))
     assert (await post(first, "<p>5</p>"))[0] == 202
-    cached = await store.actors.by_id(runtime.db.reader, first.id)
+    cached = await runtime.db.read(store.actors.by_id, first.id)
     assert cached is not None and cached.public_key_pem == first.public_pem
 
 
@@ -295,7 +295,7 @@ async def test_a_signed_get_captured_by_an_attacker_cannot_be_replayed_at_anothe
     await actions.follow_group(b.runtime, await b.runtime.actors.actor(a.url("/groups/water")))
 
     async def accepted():
-        row = await store.follows.following_of(b.runtime.db.reader, a.url("/groups/water"))
+        row = await b.runtime.db.read(store.follows.following_of, a.url("/groups/water"))
         return row is not None and row.state == "accepted"
 
     await eventually(accepted)
@@ -416,7 +416,7 @@ async def test_a_gotosocial_user_follows_and_votes(make_server, gts):
     assert gts.actor_gets == [("/users/robin", False, 401), ("/users/robin", True, 200)], (
         "stub first, then the actor: unsigned, refused, then signed by our instance actor"
     )
-    cached = await store.actors.by_id(runtime.db.reader, robin.id)
+    cached = await runtime.db.read(store.actors.by_id, robin.id)
     assert cached is not None and cached.key_id == robin.key_id and cached.inbox == f"{robin.id}/inbox"
     assert cached.shared_inbox is None
 

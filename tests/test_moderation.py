@@ -25,7 +25,7 @@ def flag_of(actor, objects: list[str], content: str) -> dict:
 
 
 async def _reports(server, direction: str = "received") -> list:
-    return await store.reports.listing(server.runtime.db.reader, direction)
+    return await server.runtime.db.read(store.reports.listing, direction)
 
 
 async def organizer(server, name: str = "olga") -> WebClient:
@@ -88,7 +88,7 @@ async def test_reports_about_the_group_reach_organizers_as_plain_text(make_serve
 
 
 async def _processed(server, activity_id: str) -> bool:
-    return await store.inbox.state_of(server.runtime.db.reader, activity_id) == "done"
+    return await server.runtime.db.read(store.inbox.state_of, activity_id) == "done"
 
 
 async def test_our_report_is_sent_by_the_instance_actor_and_names_no_member(make_server, peer):
@@ -178,7 +178,7 @@ async def test_a_domain_blocked_from_the_cli_is_refused_unfetched_and_sent_only_
 
 
 async def _no_followers(server) -> bool:
-    return await store.follows.count_followers(server.runtime.db.reader) == 0
+    return await server.runtime.db.read(store.follows.count_followers) == 0
 
 
 async def _queue(server) -> list[tuple[str, str]]:
@@ -193,7 +193,7 @@ async def _queue_empty(server) -> bool:
 
 
 async def _queued(server) -> bool:
-    return await store.outbox.pending_count(server.runtime.db.reader) > 0
+    return await server.runtime.db.read(store.outbox.pending_count) > 0
 
 
 async def test_what_a_blocked_actor_sent_before_the_block_is_not_acted_on(make_server, peer):
@@ -211,7 +211,7 @@ async def test_what_a_blocked_actor_sent_before_the_block_is_not_acted_on(make_s
     runtime.inbox = InboxProcessor(runtime)
     runtime.inbox.start()
     await eventually(lambda: _processed(server, follow_doc["id"]))
-    assert await store.follows.count_followers(runtime.db.reader) == 0
+    assert await runtime.db.read(store.follows.count_followers) == 0
     assert not [r for r in peer.received if r.json and r.json.get("type") == "Accept"]
 
 
@@ -247,7 +247,7 @@ async def test_a_blocked_follower_is_told_and_hears_no_more_followers_only_campa
         "object": group,
     }
     assert block.json["object"] == alice.id and block.json["to"] == [alice.id]
-    assert await store.follows.count_followers(runtime.db.reader) == 1
+    assert await runtime.db.read(store.follows.count_followers) == 1
 
     # A followers-only campaign now reaches her server for carol (the shared inbox), nothing reaches her own
     # inbox, and she may not fetch it.
@@ -282,7 +282,7 @@ async def test_a_blocked_follower_is_told_and_hears_no_more_followers_only_campa
         lambda r: r.json and r.json.get("type") == "Reject" and r.path == "/users/carol/inbox"
     )
     assert carol_reject.verified is True and carol_reject.json["object"]["id"] == carol_follow["id"]
-    assert await store.follows.count_followers(runtime.db.reader) == 0
+    assert await runtime.db.read(store.follows.count_followers) == 0
     assert not [
         r
         for r in peer.received

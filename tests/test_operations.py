@@ -71,8 +71,8 @@ async def test_backup_while_serving_and_writing_restores_the_whole_group(make_se
     try:
         copy = restored.runtime
         assert copy.site.group_private_key == runtime.site.group_private_key, "keys are in the backup"
-        assert (await store.campaigns.get(copy.db.reader, campaign_id)).title == "Before backup"
-        names = {m.name for m in await store.members.listing(copy.db.reader)}
+        assert (await copy.db.read(store.campaigns.get, campaign_id)).title == "Before backup"
+        names = {m.name for m in await copy.db.read(store.members.listing)}
         assert "Rosa Canary" in names
         # A consistent snapshot: some prefix of the writer's members, with no gaps.
         writers = sorted(int(n.split()[1]) for n in names if n.startswith("writer "))
@@ -167,7 +167,7 @@ async def test_member_export_holds_everything_about_them_and_nothing_about_other
     # Erasure: removing Rosa leaves no row that mentions her, and Other untouched.
     done = await run_cli("member", "remove", "Rosa Canary", "--data-dir", data_dir)
     assert done.returncode == 0, done.stderr
-    assert await store.members.export(runtime.db.reader, rosa) is None
+    assert await runtime.db.read(store.members.export, rosa) is None
     rows = []
     for table in tables:
         rows += [str(tuple(r)) for r in await runtime.db.fetchall(f"SELECT * FROM {table}")]

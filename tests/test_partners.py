@@ -67,7 +67,7 @@ def money(amount: str, pledgers: int, option: str | None = None) -> dict:
 
 
 async def processed(server, activity_id: str) -> str | None:
-    state = await store.inbox.state_of(server.runtime.db.reader, activity_id)
+    state = await server.runtime.db.read(store.inbox.state_of, activity_id)
     return state if state in ("done", "failed") else None
 
 
@@ -79,7 +79,7 @@ async def deliver(peer, actor, server, activity: dict) -> None:
 
 
 async def tally(server, campaign_id: int):
-    state = await campaign_state.load(server.runtime.db.reader, campaign_id)
+    state = await server.runtime.db.read(campaign_state.load, campaign_id)
     assert state is not None
     return state.tally
 

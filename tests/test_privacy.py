@@ -71,7 +71,7 @@ async def test_no_member_data_leaves_the_server_in_any_flow(make_server, peer, c
     await actions.follow_group(a.runtime, await a.runtime.actors.actor(c_group))
 
     async def a_accepted():
-        following = await store.follows.following_of(a.runtime.db.reader, c_group)
+        following = await a.runtime.db.read(store.follows.following_of, c_group)
         return following is not None and following.state == "accepted"
 
     await eventually(a_accepted)
@@ -84,7 +84,7 @@ async def test_no_member_data_leaves_the_server_in_any_flow(make_server, peer, c
     olga = WebClient(c.base_url, source_address=BROWSER_ADDRESS)
     joined = await olga.post(invite_path, {"name": OLGA[0], "password": OLGA[3], "password_again": OLGA[3]})
     assert joined.status == 200 and "/home?done=welcome" in joined.url
-    olga_id = (await store.members.by_name(c.runtime.db.reader, OLGA[0])).id
+    olga_id = (await c.runtime.db.read(store.members.by_name, OLGA[0])).id
     await c.runtime.db.write(
         lambda conn: conn.execute("UPDATE members SET email = ? WHERE id = ?", (OLGA[1], olga_id))
     )
@@ -122,8 +122,8 @@ async def test_no_member_data_leaves_the_server_in_any_flow(make_server, peer, c
     await actions.pledge(c.runtime, olga_id, public, kind="hours", amount="3", note=OLGA[2])
 
     async def partner(server, campaign_id):
-        return await store.campaigns.partner_campaign_by_object(
-            server.runtime.db.reader, c.url(f"/campaigns/{campaign_id}")
+        return await server.runtime.db.read(
+            store.campaigns.partner_campaign_by_object, c.url(f"/campaigns/{campaign_id}")
         )
 
     a_public = await eventually(lambda: partner(a, public))
@@ -263,7 +263,7 @@ async def test_no_member_data_leaves_the_server_in_any_flow(make_server, peer, c
 
 async def _queues_empty(*servers) -> bool:
     for server in servers:
-        if await store.outbox.pending_count(server.runtime.db.reader):
+        if await server.runtime.db.read(store.outbox.pending_count):
             return False
         if await server.runtime.db.scalar("SELECT COUNT(*) FROM inbox_activities WHERE state = 'pending'"):
             return False

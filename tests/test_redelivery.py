@@ -81,11 +81,11 @@ def accepts_of(peer: FakeMastodon, follow_id: str) -> list:
 
 
 async def is_follower(runtime, actor_id: str) -> bool:
-    return await store.follows.is_accepted_follower(runtime.db.reader, actor_id)
+    return await runtime.db.read(store.follows.is_accepted_follower, actor_id)
 
 
 async def is_not_follower(runtime, actor_id: str) -> bool:
-    return await store.follows.follower(runtime.db.reader, actor_id) is None
+    return await runtime.db.read(store.follows.follower, actor_id) is None
 
 
 async def raw_post(url: str, body: bytes, headers: dict[str, str]) -> int:
@@ -95,7 +95,7 @@ async def raw_post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 async def processed(runtime, activity_id: str) -> bool:
-    return await store.inbox.state_of(runtime.db.reader, activity_id) in ("done", "failed")
+    return await runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")
 
 
 async def test_a_re_follow_with_the_same_follow_id_follows_again_and_is_accepted(make_server, peer):
@@ -164,7 +164,7 @@ async def test_a_vote_undone_and_cast_again_with_the_same_ids_counts_each_time(m
             "object": {k: v for k, v in cast.items() if k != "@context"}}  # fmt: skip
 
     async def pledged() -> tuple[int, dict]:
-        state = await campaign_state.load(runtime.db.reader, campaign_id)
+        state = await runtime.db.read(campaign_state.load, campaign_id)
         return state.tally.pledgers, dict(state.tally.option_counts)
 
     for _ in range(2):
@@ -189,13 +189,13 @@ async def test_an_activity_without_an_id_is_processed_and_a_retry_of_it_only_onc
              "object": {"id": note_id, "type": "Note", "attributedTo": alice.id, "content": "<p>count me in</p>",
                         "inReplyTo": runtime.ids.campaign(campaign_id), "to": [PUBLIC]}}  # fmt: skip
     assert (await peer.post(alice, inbox, reply, now=dates.next()))[0] == 202
-    await eventually(lambda: store.campaigns.comments(runtime.db.reader, campaign_id))
+    await eventually(lambda: runtime.db.read(store.campaigns.comments, campaign_id))
 
     # Misskey's Delete has no id.
     delete = {"@context": AS, "type": "Delete", "actor": alice.id, "object": note_id, "to": [PUBLIC],
               "published": "2026-01-05T10:00:00.000Z"}  # fmt: skip
     assert (await peer.post(alice, inbox, delete, now=dates.next()))[0] == 202
-    await eventually(lambda: _none(lambda: store.campaigns.comments(runtime.db.reader, campaign_id)))
+    await eventually(lambda: _none(lambda: runtime.db.read(store.campaigns.comments, campaign_id)))
 
     # The same body again (a retry, freshly signed) is the same delivery: stored and processed once.
     assert (await peer.post(alice, inbox, delete, now=dates.next()))[0] == 202
@@ -260,7 +260,7 @@ async def test_ids_are_forgotten_once_a_request_of_their_age_would_be_refused(ma
 
     # Past it (a Date 12 hours old, at most 1 hour ahead when it came): the row goes, and the id is new.
     clock.advance(timedelta(minutes=31))
-    await eventually(lambda: _none(lambda: store.inbox.state_of(runtime.db.reader, follow["id"])))
+    await eventually(lambda: _none(lambda: runtime.db.read(store.inbox.state_of, follow["id"])))
     assert (await peer.post(alice, inbox, follow, now=clock()))[0] == 202
     await peer.wait_for(lambda r: len(accepts_of(peer, follow["id"])) == 2 or None)
 
@@ -287,4 +287,4 @@ async def _none(check) -> bool:
 
 
 async def _queue_empty(runtime) -> bool:
-    return await store.outbox.pending_count(runtime.db.reader) == 0
+    return await runtime.db.read(store.outbox.pending_count) == 0

@@ -113,7 +113,7 @@ async def test_closing_early_moves_end_time_to_the_closing_time_in_every_update(
     assert await actions.close_campaign(runtime, campaign_id)
     await actions.report_outcome(runtime, campaign_id, "We collected 12 coats.")
 
-    state = await campaign_state.load(runtime.db.reader, campaign_id)
+    state = await runtime.db.read(campaign_state.load, campaign_id)
     closed_at = state.row.closed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert state.row.closed_at < deadline
     await eventually(lambda: _queue_empty(runtime))
@@ -141,7 +141,7 @@ async def test_a_late_vote_is_answered_with_the_poll_s_state_to_that_voter_only(
     assert (await peer.post(carol, inbox, counted))[0] == 202
 
     async def pledgers() -> int:
-        state = await campaign_state.load(runtime.db.reader, public)
+        state = await runtime.db.read(campaign_state.load, public)
         return state.tally.pledgers
 
     await eventually(lambda: _equals(pledgers, 1))
@@ -214,8 +214,8 @@ async def _equals(check, expected) -> bool:
 
 
 async def _queue_empty(runtime) -> bool:
-    return await store.outbox.pending_count(runtime.db.reader) == 0
+    return await runtime.db.read(store.outbox.pending_count) == 0
 
 
 async def _processed(runtime, activity_id: str) -> bool:
-    return await store.inbox.state_of(runtime.db.reader, activity_id) in ("done", "failed")
+    return await runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")

@@ -19,9 +19,9 @@ async def test_a_failing_job_in_a_batch_rolls_back_only_itself(tmp_path):
         ran: list[str] = []
 
         def job(value: str, fail: bool = False):
-            async def run(conn):
+            def run(conn):
                 ran.append(value)
-                await conn.execute("INSERT INTO t (v) VALUES (?)", (value,))
+                conn.execute("INSERT INTO t (v) VALUES (?)", (value,))
                 if fail:
                     raise Refused(value)
                 return value

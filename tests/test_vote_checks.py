@@ -17,7 +17,7 @@ from tests.test_coalition import vote
 
 async def _processed(runtime) -> None:
     async def empty():
-        return await store.inbox.pending(runtime.db.reader) == []
+        return await runtime.db.read(store.inbox.pending) == []
 
     await eventually(empty)
 

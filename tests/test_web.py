@@ -134,7 +134,7 @@ async def test_invitation_makes_a_member_once(web):
     assert taken.status == 422 and "already a member" in taken.text
     joined = await newcomer.post(path, {"name": "Noor", "password": PASSWORD, "password_again": PASSWORD})
     assert joined.url.endswith("/home?done=welcome") and "Welcome" in joined.text
-    assert (await store.members.by_name(server.runtime.db.reader, "Noor")).role == "organizer"
+    assert (await server.runtime.db.read(store.members.by_name, "Noor")).role == "organizer"
     assert (await client().get(path)).status == 410, "an invitation works once"
 
 
@@ -165,7 +165,7 @@ async def test_member_pledges_sees_the_bar_move_changes_and_withdraws(web):
     assert "Give €20 (€20)" in home.text and "cash" in home.text
 
     [hours, money] = sorted(
-        await store.pledges.pledges_for_campaign(server.runtime.db.reader, campaign_id), key=lambda p: p.kind
+        await server.runtime.db.read(store.pledges.pledges_for_campaign, campaign_id), key=lambda p: p.kind
     )
     gone = await member.post(f"{path}/withdraw", {"pledge": str(hours.id)}, csrf_from=path)
     assert "0 of 40 hours" in gone.text, re.findall(r"goal-text\">[^<]*", gone.text)
@@ -201,7 +201,7 @@ async def test_organizer_creates_edits_fulfils_exports_reports_and_deletes(web):
     created = await organizer.post("/organize/campaigns/new", form)
     assert created.status == 200 and "The campaign is created" in created.text
     campaign_id = int(re.search(r"/organize/campaigns/(\d+)", created.url).group(1))
-    state = await campaign_state.load(server.runtime.db.reader, campaign_id)
+    state = await server.runtime.db.read(campaign_state.load, campaign_id)
     assert [o.label for o in state.options] == ["One coat"] and state.row.deadline.hour == 18
 
     admin_path = f"/organize/campaigns/{campaign_id}"
@@ -209,21 +209,21 @@ async def test_organizer_creates_edits_fulfils_exports_reports_and_deletes(web):
                                                          "deadline": ""}, csrf_from=admin_path)  # fmt: skip
     assert (
         "0 of 60 coats" in edited.text
-        and (await campaign_state.load(server.runtime.db.reader, campaign_id)).row.deadline is None
+        and (await server.runtime.db.read(campaign_state.load, campaign_id)).row.deadline is None
     )
 
     await actions.add_member(server.runtime, "=HYPERLINK(1)", "member")
-    sneaky = await store.members.by_name(server.runtime.db.reader, "=HYPERLINK(1)")
+    sneaky = await server.runtime.db.read(store.members.by_name, "=HYPERLINK(1)")
     await actions.pledge(server.runtime, sneaky.id, campaign_id, option="One coat", note="+cmd|' /C calc'!A0")
     await actions.pledge(server.runtime, ids["member"], campaign_id, kind="items", amount="3", note="three")
     page = await organizer.get(admin_path)
     assert "Mia Member" in page.text and "three" in page.text, "organizers see who pledged"
-    pledges = await store.pledges.pledges_for_campaign(server.runtime.db.reader, campaign_id)
+    pledges = await server.runtime.db.read(store.pledges.pledges_for_campaign, campaign_id)
     mia = next(p for p in pledges if p.member_id == ids["member"])
     await organizer.post(f"{admin_path}/fulfilled", [("fulfilled", str(mia.id))], csrf_from=admin_path)
     after = {
         p.id: p.fulfilled
-        for p in await store.pledges.pledges_for_campaign(server.runtime.db.reader, campaign_id)
+        for p in await server.runtime.db.read(store.pledges.pledges_for_campaign, campaign_id)
     }
     assert after[mia.id] is True and sum(after.values()) == 1
 
@@ -266,7 +266,7 @@ async def test_roles_guard_every_organizer_and_admin_page(web):
     token = (await member.get("/home")).csrf
     closed = await member.post_raw(f"/organize/campaigns/{campaign_id}/close", [("csrf", token)])
     assert closed.status == 403
-    assert (await campaign_state.load(server.runtime.db.reader, campaign_id)).row.status == "open"
+    assert (await server.runtime.db.read(campaign_state.load, campaign_id)).row.status == "open"
 
 
 async def test_admin_changes_roles_keeps_one_admin_and_removes_members_with_their_data(web):
@@ -278,7 +278,7 @@ async def test_admin_changes_roles_keeps_one_admin_and_removes_members_with_thei
     promoted = await admin.post("/admin/members/role", {"member": str(ids["member"]), "role": "organizer"},
                                 csrf_from="/admin/members")  # fmt: skip
     assert promoted.status == 200
-    assert (await store.members.by_id(server.runtime.db.reader, ids["member"])).role == "organizer"
+    assert (await server.runtime.db.read(store.members.by_id, ids["member"])).role == "organizer"
     last = await admin.post("/admin/members/role", {"member": str(ids["admin"]), "role": "member"},
                             csrf_from="/admin/members")  # fmt: skip
     assert last.status == 422 and "last admin" in last.text
@@ -286,7 +286,7 @@ async def test_admin_changes_roles_keeps_one_admin_and_removes_members_with_thei
         "/admin/members/remove", {"member": str(ids["member"])}, csrf_from="/admin/members"
     )
     assert "Removed" in removed.text and "Mia Member" not in removed.text
-    assert await store.pledges.pledges_for_campaign(server.runtime.db.reader, campaign_id) == []
+    assert await server.runtime.db.read(store.pledges.pledges_for_campaign, campaign_id) == []
     bogus = await admin.post("/admin/members/remove", {"member": "abc"}, csrf_from="/admin/members")
     assert bogus.status == 422
 
@@ -313,14 +313,14 @@ async def test_a_blocked_actor_is_refused_and_forgotten(web, peer):
     alice = peer.add_actor("alice", "peer-1")
     follow = follow_of(alice, server.url("/groups/water"))
     assert (await peer.post(alice, server.url("/groups/water/inbox"), follow))[0] == 202
-    await eventually(lambda: store.follows.is_accepted_follower(server.runtime.db.reader, alice.id))
+    await eventually(lambda: server.runtime.db.read(store.follows.is_accepted_follower, alice.id))
     organizer = client()
     await organizer.sign_in("Olu Organizer", PASSWORD)
     bad = await organizer.post("/organize/blocks", {"target": "not a domain"})
     assert bad.status == 422
     page = await organizer.post("/organize/blocks", {"target": alice.id})
     assert "Blocked" in page.text and alice.id in page.text
-    assert not await store.follows.is_accepted_follower(server.runtime.db.reader, alice.id)
+    assert not await server.runtime.db.read(store.follows.is_accepted_follower, alice.id)
     again = follow_of(alice, server.url("/groups/water"))
     assert (await peer.post(alice, server.url("/groups/water/inbox"), again))[0] == 403
     campaign_id = await _campaign(server.runtime)
@@ -348,14 +348,13 @@ async def test_coalition_from_the_organize_page_and_a_member_pledges_to_the_part
         c_group = c.url("/groups/crossing")
 
         async def accepted():
-            following = await store.follows.following_of(a.runtime.db.reader, c_group)
+            following = await a.runtime.db.read(store.follows.following_of, c_group)
             return following is not None and following.state == "accepted"
 
         await eventually(accepted)
         await actions.accept_partner(c.runtime, a.url("/groups/tenants"))  # C counts A's aggregates
         campaign_id = await _campaign(c.runtime)
-        partner = await eventually(lambda: store.campaigns.partner_campaign_by_object(
-            a.runtime.db.reader, c.url(f"/campaigns/{campaign_id}")))  # fmt: skip
+        partner = await eventually(lambda: a.runtime.db.read(store.campaigns.partner_campaign_by_object, c.url(f"/campaigns/{campaign_id}")))  # fmt: skip
 
         await member.sign_in("Mia Member", PASSWORD)
         assert "Safe crossing" in (await member.get("/home")).text
@@ -368,17 +367,16 @@ async def test_coalition_from_the_organize_page_and_a_member_pledges_to_the_part
         assert bad.status == 422
 
         async def partner_groups() -> int:
-            return (await campaign_state.load(c.runtime.db.reader, campaign_id)).tally.partner_groups
+            return (await c.runtime.db.read(campaign_state.load, campaign_id)).tally.partner_groups
 
         await eventually(partner_groups)
-        [mine] = await store.pledges.pledges_of_member(a.runtime.db.reader, (await store.members.by_name(
-            a.runtime.db.reader, "Mia Member")).id)  # fmt: skip
+        [mine] = await a.runtime.db.read(store.pledges.pledges_of_member, (await a.runtime.db.read(store.members.by_name, "Mia Member")).id)  # fmt: skip
         await member.post(f"{path}/withdraw", {"pledge": str(mine.id)}, csrf_from=path)
         await eventually(lambda: _is_zero(partner_groups))
 
         left = await organizer.post("/organize/coalition/leave", {"group": c_group}, csrf_from="/organize")
         assert "You left the coalition" in left.text
-        assert await store.follows.following_of(a.runtime.db.reader, c_group) is None
+        assert await a.runtime.db.read(store.follows.following_of, c_group) is None
     finally:
         await organizer.close()
         await member.close()

@@ -407,12 +407,12 @@ async def test_every_form_refuses_a_missing_wrong_or_borrowed_token_and_another_
         async with admin.session.post(server.url(f"/organize/campaigns/{campaign_id}/close"), headers=headers,
                                       data={"csrf": token}, allow_redirects=False) as r:  # fmt: skip
             assert r.status == 403, headers
-    assert (await campaign_state.load(runtime.db.reader, campaign_id)).row.status == "open"
+    assert (await runtime.db.read(campaign_state.load, campaign_id)).row.status == "open"
     same = {"Origin": server.base_url, "Sec-Fetch-Site": "same-origin"}
     async with admin.session.post(server.url(f"/organize/campaigns/{campaign_id}/close"), headers=same,
                                   data={"csrf": token}, allow_redirects=False) as r:  # fmt: skip
         assert r.status == 303
-    assert (await campaign_state.load(runtime.db.reader, campaign_id)).row.status == "closed"
+    assert (await runtime.db.read(campaign_state.load, campaign_id)).row.status == "closed"
 
 
 async def test_an_invitation_makes_one_member_even_when_used_twice_at_once(site):
@@ -427,7 +427,7 @@ async def test_an_invitation_makes_one_member_even_when_used_twice_at_once(site)
     ))  # fmt: skip
     assert sorted(a.status for a in answers) == [303, 422]
     assert "was used already or has expired" in next(a.text for a in answers if a.status == 422)
-    names = {m.name for m in await store.members.listing(server.runtime.db.reader)}
+    names = {m.name for m in await server.runtime.db.read(store.members.listing)}
     assert len(names & {"Noor", "Zed"}) == 1
     late = client()
     assert (await late.get(path)).status == 410

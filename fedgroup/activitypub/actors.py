@@ -157,7 +157,7 @@ class RemoteActors:
         if cached is not None:
             self._keys.move_to_end(key_id)
             return cached
-        actor = await store.actors.by_key_id(self.db.reader, key_id)
+        actor = await self.db.read(store.actors.by_key_id, key_id)
         if actor is None:
             return None
         return self._remember(
@@ -238,7 +238,7 @@ class RemoteActors:
 
     async def actor(self, actor_id: str, max_age: timedelta = ACTOR_MAX_AGE) -> CachedActor:
         """The actor from the cache, fetched when missing or stale (a stale copy beats none)."""
-        cached = await store.actors.by_id(self.db.reader, actor_id)
+        cached = await self.db.read(store.actors.by_id, actor_id)
         if cached is not None and self.clock() - cached.fetched_at < max_age:
             return cached
         try:
@@ -249,7 +249,7 @@ class RemoteActors:
             raise
 
     async def cached(self, actor_id: str) -> CachedActor | None:
-        return await store.actors.by_id(self.db.reader, actor_id)
+        return await self.db.read(store.actors.by_id, actor_id)
 
     async def refresh(self, actor_id: str) -> CachedActor:
         """Fetch the actor at its id (signed by our instance actor) and store it: only a document whose id is
@@ -297,9 +297,9 @@ class RemoteActors:
         )
 
     async def _store(self, actor: CachedActor) -> None:
-        async def save(conn: Any) -> str | None:
-            previous = await store.actors.by_id(conn, actor.id)
-            await store.actors.save(conn, actor)
+        def save(conn: Any) -> str | None:
+            previous = store.actors.by_id(conn, actor.id)
+            store.actors.save(conn, actor)
             return previous.key_id if previous is not None else None
 
         previous_key_id = await self.db.write(save)

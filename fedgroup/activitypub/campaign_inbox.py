@@ -8,10 +8,10 @@ anyone or sent anywhere.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import aiosqlite
 import orjson
 
 from fedgroup import campaign_state, campaigns, partnership, store
@@ -36,8 +36,8 @@ MAX_COMMENT = 20_000
 CAMPAIGN_OBJECT_TYPES = ("Note", "Question", "Article", "Page")
 
 
-async def _is_partner(conn: aiosqlite.Connection, actor: str) -> bool:
-    following = await store.follows.following_of(conn, actor)
+def _is_partner(conn: sqlite3.Connection, actor: str) -> bool:
+    following = store.follows.following_of(conn, actor)
     return following is not None and following.state == "accepted"
 
 
@@ -78,27 +78,25 @@ def _refusal(row: store.campaigns.CampaignRow | None, now: datetime) -> str | No
 async def _vote(runtime: Runtime, activity: Activity, vote_id: str, label: str, campaign_id: int) -> None:
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> str:
+    def job(conn: sqlite3.Connection) -> str:
         # The row and its options only: loading the campaign's state would recount every vote on each
         # vote, which made a storm of votes quadratic.
-        row = await store.campaigns.get(conn, campaign_id)
+        row = store.campaigns.get(conn, campaign_id)
         refusal = _refusal(row, now)
         if refusal is not None:
             return refusal  # Mastodon swallows votes after endTime too
         assert row is not None
-        option_id = next(
-            (o.id for o in await store.campaigns.options(conn, campaign_id) if o.label == label), None
-        )
+        option_id = next((o.id for o in store.campaigns.options(conn, campaign_id) if o.label == label), None)
         if option_id is None:
             return "no-such-option"
         if row.visibility == "followers":
-            if not await store.follows.is_accepted_follower(conn, activity.actor):
+            if not store.follows.is_accepted_follower(conn, activity.actor):
                 return "not-a-follower"
-        added = await store.pledges.add_vote(
+        added = store.pledges.add_vote(
             conn, campaign_id, option_id, activity.actor, vote_id, not row.multiple_choice, now
         )
         if added:
-            await store.campaigns.totals_changed(conn, campaign_id, now)
+            store.campaigns.totals_changed(conn, campaign_id, now)
         return "counted" if added else "duplicate"
 
     outcome = await runtime.db.write(job)
@@ -123,11 +121,9 @@ async def _answer_late_vote(runtime: Runtime, voter: str, campaign_id: int) -> N
         return
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> bool:
-        state = await campaign_state.load(conn, campaign_id)
-        return state is not None and await outbox.answer_late_vote(
-            conn, runtime.ids, state, voter, inbox, now
-        )
+    def job(conn: sqlite3.Connection) -> bool:
+        state = campaign_state.load(conn, campaign_id)
+        return state is not None and outbox.answer_late_vote(conn, runtime.ids, state, voter, inbox, now)
 
     if await runtime.db.write(job):
         runtime.deliveries_queued()
@@ -138,11 +134,11 @@ async def _comment(runtime: Runtime, activity: Activity, note: Any, campaign_id:
     now = runtime.now()
     content = clean_html(note.content or "", MAX_COMMENT)
 
-    async def job(conn: aiosqlite.Connection) -> bool:
-        row = await store.campaigns.get(conn, campaign_id)
+    def job(conn: sqlite3.Connection) -> bool:
+        row = store.campaigns.get(conn, campaign_id)
         if row is None or row.deleted_at is not None or row.visibility == "members":
             return False
-        await store.campaigns.add_comment(
+        store.campaigns.add_comment(
             conn,
             note.id,
             campaign_id,
@@ -182,10 +178,10 @@ async def save_partner_campaign(runtime: Runtime, actor: str, obj: dict[str, Any
     ).decode()
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> bool:
-        if not await _is_partner(conn, actor):
+    def job(conn: sqlite3.Connection) -> bool:
+        if not _is_partner(conn, actor):
             return False
-        await store.campaigns.save_partner_campaign(
+        store.campaigns.save_partner_campaign(
             conn, doc.id, actor, clean_text(doc.title, 200), clean_html(doc.content, MAX_COMMENT), doc.url,
             goals_json, options_json, doc.deadline, doc.closed, "public" if doc.public else "followers",
             doc.published, now,
@@ -219,13 +215,13 @@ async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pl
         return
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> str:
-        state = await campaign_state.load(conn, campaign_id)
+    def job(conn: sqlite3.Connection) -> str:
+        state = campaign_state.load(conn, campaign_id)
         refusal = _refusal(state.row if state else None, now)
         if refusal is not None:
             return refusal
         assert state is not None
-        return await partnership.take_aggregate(conn, state, actor, pledge_id, aggregate, now)
+        return partnership.take_aggregate(conn, state, actor, pledge_id, aggregate, now)
 
     outcome = await runtime.db.write(job)
     log.info("group pledge %s campaign=%d group=%s", outcome, campaign_id, actor)
@@ -254,14 +250,14 @@ async def on_delete_object(runtime: Runtime, activity: Activity) -> None:
     actor = activity.actor
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> str:
-        if await store.campaigns.remove_partner_campaign(conn, object_id, actor):
+    def job(conn: sqlite3.Connection) -> str:
+        if store.campaigns.remove_partner_campaign(conn, object_id, actor):
             return "partner-campaign"
-        if await store.campaigns.remove_comment(conn, object_id, actor):
+        if store.campaigns.remove_comment(conn, object_id, actor):
             return "reply"
-        campaign_id = await store.pledges.remove_vote(conn, object_id, actor)
+        campaign_id = store.pledges.remove_vote(conn, object_id, actor)
         if campaign_id is not None:
-            await store.campaigns.totals_changed(conn, campaign_id, now)
+            store.campaigns.totals_changed(conn, campaign_id, now)
             return "vote"
         return "nothing"
 
@@ -278,20 +274,20 @@ async def on_undo_object(runtime: Runtime, activity: Activity, inner_type: str |
     now = runtime.now()
     vote_id = jsonld.id_of(inner.get("object")) if inner_type == "Create" else None
 
-    async def job(conn: aiosqlite.Connection) -> str:
+    def job(conn: sqlite3.Connection) -> str:
         if vote_id:
-            campaign_id = await store.pledges.remove_vote(conn, vote_id, actor)
+            campaign_id = store.pledges.remove_vote(conn, vote_id, actor)
             if campaign_id is not None:
-                await store.campaigns.totals_changed(conn, campaign_id, now)
+                store.campaigns.totals_changed(conn, campaign_id, now)
                 return "vote"
-        released = await store.partners.release_pledge(conn, inner_id, actor)
-        campaign_id = await store.pledges.remove_group_pledge(conn, inner_id, actor)
+        released = store.partners.release_pledge(conn, inner_id, actor)
+        campaign_id = store.pledges.remove_group_pledge(conn, inner_id, actor)
         if campaign_id is not None:
-            await store.campaigns.totals_changed(conn, campaign_id, now)
+            store.campaigns.totals_changed(conn, campaign_id, now)
             return "group-pledge"
         if released:
             return "held-group-pledge"
-        if await store.pledges.remove_reaction(conn, inner_id, actor):
+        if store.pledges.remove_reaction(conn, inner_id, actor):
             return "reaction"
         return "nothing"
 

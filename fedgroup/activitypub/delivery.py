@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -188,7 +189,9 @@ class DeliveryWorker(Worker):
         capacity = BATCH - len(self._in_flight)
         if capacity <= 0:
             return 0
-        rows = await store.outbox.due(self.runtime.db.reader, self.runtime.now(), self._in_flight, capacity)
+        rows = await self.runtime.db.read(
+            store.outbox.due, self.runtime.now(), tuple(self._in_flight), capacity
+        )
         for row in rows:
             self._in_flight.add(row.id)
             task = asyncio.create_task(self._deliver(row))
@@ -247,15 +250,15 @@ class DeliveryWorker(Worker):
             row.attempts + 1, row.queued_at, now, runtime.config.delivery_retry_seconds, result.retry_after
         )
 
-        async def reschedule(conn: store.db.aiosqlite.Connection) -> None:
+        def reschedule(conn: sqlite3.Connection) -> None:
             if when is None:
                 log.info("delivery gave up activity=%s inbox=%s reason=expired", row.activity_id, row.inbox)
-                await store.outbox.give_up(conn, row)
+                store.outbox.give_up(conn, row)
                 return
-            await store.outbox.retry_later(conn, row, when, error)
-            failures = await store.outbox.host_failed(conn, row.host)
+            store.outbox.retry_later(conn, row, when, error)
+            failures = store.outbox.host_failed(conn, row.host)
             if failures >= PAUSE_HOST_AFTER:
-                await store.outbox.pause_host(conn, row.host, when)
+                store.outbox.pause_host(conn, row.host, when)
 
         await runtime.db.write(reschedule)
         log.debug(
@@ -294,7 +297,7 @@ class DeliveryWorker(Worker):
             raise
 
     async def _load_document(self, activity_id: str) -> _Document | None:
-        activity = await store.outbox.activity(self.runtime.db.reader, activity_id)
+        activity = await self.runtime.db.read(store.outbox.activity, activity_id)
         if activity is None:
             return None
         body = activity.document.encode()

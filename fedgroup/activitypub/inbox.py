@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiosqlite
 import orjson
 from aiohttp import web
 
@@ -241,8 +241,8 @@ async def on_follow(runtime: Runtime, activity: Activity) -> None:
     manual = runtime.config.manually_approves_followers
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        await store.follows.add_follower(
+    def job(conn: sqlite3.Connection) -> None:
+        store.follows.add_follower(
             conn,
             follower.id,
             activity.id or "",
@@ -251,10 +251,10 @@ async def on_follow(runtime: Runtime, activity: Activity) -> None:
             follower.shared_inbox,
             now,
         )
-        stored = await store.follows.follower(conn, follower.id)
+        stored = store.follows.follower(conn, follower.id)
         if stored is not None and stored.state == "accepted":
             # Also for a repeated Follow: the other side may have lost our first Accept.
-            await outbox.accept_follow(conn, ids, follow, follower.inbox, now)
+            outbox.accept_follow(conn, ids, follow, follower.inbox, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -271,10 +271,10 @@ async def on_undo(runtime: Runtime, activity: Activity) -> None:
         by_id = activity.object_id if inner_type is None else None
         now = runtime.now()
 
-        async def unfollow(conn: aiosqlite.Connection) -> bool:
-            if not await store.follows.remove_follower(conn, activity.actor, by_id):
+        def unfollow(conn: sqlite3.Connection) -> bool:
+            if not store.follows.remove_follower(conn, activity.actor, by_id):
                 return False
-            await partnership.reconsider(conn, activity.actor, now)  # a partner's aggregates go with it
+            partnership.reconsider(conn, activity.actor, now)  # a partner's aggregates go with it
             return True
 
         if await runtime.db.write(unfollow):
@@ -297,8 +297,8 @@ async def _forget_actor(runtime: Runtime, actor_id: str) -> None:
     """A deleted account: its follow, its votes, replies and aggregates go; totals adjust."""
     now = runtime.now()
 
-    async def job(conn: aiosqlite.Connection) -> None:
-        await actions.forget_remote_actor(conn, actor_id, now)
+    def job(conn: sqlite3.Connection) -> None:
+        actions.forget_remote_actor(conn, actor_id, now)
 
     await runtime.db.write(job)
     runtime.wake_scheduler()
@@ -311,18 +311,18 @@ async def on_accept_or_reject(runtime: Runtime, activity: Activity) -> None:
         return
     accepted = activity.type == "Accept"
 
-    async def job(conn: aiosqlite.Connection) -> bool:
-        ours = await store.follows.following_by_follow_id(conn, follow_id) if follow_id else None
+    def job(conn: sqlite3.Connection) -> bool:
+        ours = store.follows.following_by_follow_id(conn, follow_id) if follow_id else None
         if ours is None:
-            ours = await store.follows.following_of(conn, activity.actor)
+            ours = store.follows.following_of(conn, activity.actor)
         if ours is None or ours.actor_id != activity.actor:
             return False
         if accepted:
-            await store.follows.set_following_state(conn, ours.follow_id, "accepted")
+            store.follows.set_following_state(conn, ours.follow_id, "accepted")
         else:
-            await store.follows.remove_following(conn, activity.actor)
+            store.follows.remove_following(conn, activity.actor)
             # A group that was a partner only because we follow it is not one any more.
-            await partnership.reconsider(conn, activity.actor, runtime.now())
+            partnership.reconsider(conn, activity.actor, runtime.now())
         return True
 
     if await runtime.db.write(job):
@@ -381,9 +381,9 @@ async def on_block(runtime: Runtime, activity: Activity) -> None:
     if activity.object_id == runtime.ids.group:
         now = runtime.now()
 
-        async def job(conn: aiosqlite.Connection) -> None:
-            await store.follows.remove_follower(conn, activity.actor)
-            await partnership.reconsider(conn, activity.actor, now)
+        def job(conn: sqlite3.Connection) -> None:
+            store.follows.remove_follower(conn, activity.actor)
+            partnership.reconsider(conn, activity.actor, now)
 
         await runtime.db.write(job)
         runtime.wake_scheduler()
@@ -432,7 +432,7 @@ class InboxProcessor(Worker):
         while not self.stopping:
             await self._forget_old()
             try:
-                batch = await store.inbox.pending(self.runtime.db.reader)
+                batch = await self.runtime.db.read(store.inbox.pending)
             except Exception:
                 log.exception("inbox processor failed to read the queue")
                 batch = []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import orjson
 
 from fedgroup import store
@@ -20,8 +20,8 @@ def new_activity_id(ids: LocalIds) -> str:
     return ids.activity(str(uuid.uuid4()))
 
 
-async def send(
-    conn: aiosqlite.Connection,
+def send(
+    conn: sqlite3.Connection,
     activity: dict[str, Any],
     visibility: str,
     inboxes: Iterable[str],
@@ -31,7 +31,7 @@ async def send(
     """Store the activity (served at its id) and queue it for each inbox."""
     obj = activity.get("object")
     object_id = obj.get("id") if isinstance(obj, dict) else obj if isinstance(obj, str) else None
-    await store.outbox.add_activity(
+    store.outbox.add_activity(
         conn,
         activity["id"],
         activity["type"],
@@ -41,57 +41,55 @@ async def send(
         orjson.dumps(activity).decode(),
         now,
     )
-    await store.outbox.add_deliveries(conn, activity["id"], inboxes, now)
+    store.outbox.add_deliveries(conn, activity["id"], inboxes, now)
 
 
-async def send_to_followers(
-    conn: aiosqlite.Connection, activity: dict[str, Any], visibility: str, now: datetime
+def send_to_followers(
+    conn: sqlite3.Connection, activity: dict[str, Any], visibility: str, now: datetime
 ) -> None:
-    await send(conn, activity, visibility, await store.follows.follower_inboxes(conn), now)
+    send(conn, activity, visibility, store.follows.follower_inboxes(conn), now)
 
 
-async def accept_follow(
-    conn: aiosqlite.Connection, ids: LocalIds, follow: dict[str, Any], inbox: str, now: datetime
+def accept_follow(
+    conn: sqlite3.Connection, ids: LocalIds, follow: dict[str, Any], inbox: str, now: datetime
 ) -> None:
-    await send(conn, vocab.accept_follow(ids, new_activity_id(ids), follow), "direct", [inbox], now)
+    send(conn, vocab.accept_follow(ids, new_activity_id(ids), follow), "direct", [inbox], now)
 
 
-async def reject_follow(
-    conn: aiosqlite.Connection, ids: LocalIds, follow: dict[str, Any], inbox: str, now: datetime
+def reject_follow(
+    conn: sqlite3.Connection, ids: LocalIds, follow: dict[str, Any], inbox: str, now: datetime
 ) -> None:
-    await send(conn, vocab.reject_follow(ids, new_activity_id(ids), follow), "direct", [inbox], now)
+    send(conn, vocab.reject_follow(ids, new_activity_id(ids), follow), "direct", [inbox], now)
 
 
-async def campaign_audience(conn: aiosqlite.Connection, campaign_id: int) -> list[str]:
+def campaign_audience(conn: sqlite3.Connection, campaign_id: int) -> list[str]:
     """Who hears about a campaign's changes: followers, and remote voters (Mastodon tells its voters too)."""
-    inboxes = await store.follows.follower_inboxes(conn)
-    inboxes += await store.pledges.voter_inboxes(conn, campaign_id)
+    inboxes = store.follows.follower_inboxes(conn)
+    inboxes += store.pledges.voter_inboxes(conn, campaign_id)
     return list(dict.fromkeys(inboxes))
 
 
-async def publish_campaign(
-    conn: aiosqlite.Connection, ids: LocalIds, state: CampaignState, now: datetime
+def publish_campaign(
+    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, now: datetime
 ) -> str | None:
     """Create of a new campaign to followers; `members` campaigns never leave the server."""
     if not state.federates:
         return None
     activity = vocab.create(ids, new_activity_id(ids), vocab.campaign_object(ids, state))
-    await send_to_followers(conn, activity, state.row.visibility, now)
+    send_to_followers(conn, activity, state.row.visibility, now)
     return activity["id"]
 
 
-async def update_campaign(
-    conn: aiosqlite.Connection, ids: LocalIds, state: CampaignState, now: datetime
-) -> None:
+def update_campaign(conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, now: datetime) -> None:
     """Update with the campaign as it is now (text, totals, closed)."""
     if not state.federates:
         return
     activity = vocab.update(ids, new_activity_id(ids), vocab.campaign_object(ids, state), now)
-    await send(conn, activity, state.row.visibility, await campaign_audience(conn, state.id), now)
+    send(conn, activity, state.row.visibility, campaign_audience(conn, state.id), now)
 
 
-async def answer_late_vote(
-    conn: aiosqlite.Connection, ids: LocalIds, state: CampaignState, voter: str, inbox: str, now: datetime
+def answer_late_vote(
+    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, voter: str, inbox: str, now: datetime
 ) -> bool:
     """The poll as it is now, to one voter whose vote came after the campaign closed (their server still
     showed it open), so their server can put its counts right. Only to someone who may see the campaign, and
@@ -99,50 +97,50 @@ async def answer_late_vote(
     row = state.row
     if not state.federates or row.deleted_at is not None or not vocab.is_poll(state):
         return False
-    if row.visibility == "followers" and not await store.follows.is_accepted_follower(conn, voter):
+    if row.visibility == "followers" and not store.follows.is_accepted_follower(conn, voter):
         return False
     obj = vocab.campaign_object(ids, state)
-    await send(conn, vocab.poll_state_for(ids, new_activity_id(ids), obj, voter, now), "direct", [inbox], now)
+    send(conn, vocab.poll_state_for(ids, new_activity_id(ids), obj, voter, now), "direct", [inbox], now)
     return True
 
 
-async def delete_campaign(
-    conn: aiosqlite.Connection, ids: LocalIds, campaign_id: int, visibility: str, now: datetime
+def delete_campaign(
+    conn: sqlite3.Connection, ids: LocalIds, campaign_id: int, visibility: str, now: datetime
 ) -> None:
     """Delete(Tombstone) to everyone who may hold the campaign; call before its votes are erased."""
     if visibility == "members":
         return
     to, cc = vocab.addressing(ids, visibility)
     activity = vocab.delete(ids, new_activity_id(ids), ids.campaign(campaign_id), to, cc)
-    audience = await campaign_audience(conn, campaign_id)
-    await store.outbox.remove_activities_of_object(conn, ids.campaign(campaign_id))
-    await send(conn, activity, visibility, audience, now)
+    audience = campaign_audience(conn, campaign_id)
+    store.outbox.remove_activities_of_object(conn, ids.campaign(campaign_id))
+    send(conn, activity, visibility, audience, now)
 
 
-async def publish_outcome(
-    conn: aiosqlite.Connection, ids: LocalIds, state: CampaignState, summary: str, now: datetime
+def publish_outcome(
+    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, summary: str, now: datetime
 ) -> None:
     if not state.federates:
         return
     activity = vocab.create(ids, new_activity_id(ids), vocab.outcome_note(ids, state, summary, now))
-    await send(conn, activity, state.row.visibility, await campaign_audience(conn, state.id), now)
+    send(conn, activity, state.row.visibility, campaign_audience(conn, state.id), now)
 
 
-async def follow(conn: aiosqlite.Connection, ids: LocalIds, target: str, inbox: str, now: datetime) -> str:
+def follow(conn: sqlite3.Connection, ids: LocalIds, target: str, inbox: str, now: datetime) -> str:
     activity = vocab.follow(ids, new_activity_id(ids), target)
-    await send(conn, activity, "direct", [inbox], now)
+    send(conn, activity, "direct", [inbox], now)
     return activity["id"]
 
 
-async def unfollow(
-    conn: aiosqlite.Connection, ids: LocalIds, target: str, follow_id: str, inbox: str, now: datetime
+def unfollow(
+    conn: sqlite3.Connection, ids: LocalIds, target: str, follow_id: str, inbox: str, now: datetime
 ) -> None:
     follow_doc = vocab.follow(ids, follow_id, target)
-    await send(conn, vocab.undo(ids, new_activity_id(ids), follow_doc, [target]), "direct", [inbox], now)
+    send(conn, vocab.undo(ids, new_activity_id(ids), follow_doc, [target]), "direct", [inbox], now)
 
 
-async def send_group_pledge(
-    conn: aiosqlite.Connection,
+def send_group_pledge(
+    conn: sqlite3.Connection,
     ids: LocalIds,
     pledge: dict[str, Any],
     previous: dict[str, Any] | None,
@@ -151,13 +149,13 @@ async def send_group_pledge(
 ) -> None:
     """First our aggregate pledge itself, later an Update replacing it."""
     if previous is None:
-        await send(conn, pledge, "direct", [inbox], now)
+        send(conn, pledge, "direct", [inbox], now)
     else:
         activity = vocab.update(ids, new_activity_id(ids), pledge, now)
-        await send(conn, activity, "direct", [inbox], now)
+        send(conn, activity, "direct", [inbox], now)
 
 
-async def withdraw_group_pledge(
-    conn: aiosqlite.Connection, ids: LocalIds, pledge: dict[str, Any], inbox: str, now: datetime
+def withdraw_group_pledge(
+    conn: sqlite3.Connection, ids: LocalIds, pledge: dict[str, Any], inbox: str, now: datetime
 ) -> None:
-    await send(conn, vocab.undo(ids, new_activity_id(ids), pledge, pledge["to"]), "direct", [inbox], now)
+    send(conn, vocab.undo(ids, new_activity_id(ids), pledge, pledge["to"]), "direct", [inbox], now)

@@ -82,12 +82,12 @@ async def is_server_actor_beside(runtime: Runtime, signer: VerifiedSigner, actor
 async def may_see_followers_only(runtime: Runtime, signer: VerifiedSigner) -> bool:
     """Accepted followers, or the server-level actor (instance actor) of a server where one of them lives:
     that server already holds the object through its shared inbox. Other accounts on that server do not."""
-    if await store.follows.is_accepted_follower(runtime.db.reader, signer.actor_id):
+    if await runtime.db.read(store.follows.is_accepted_follower, signer.actor_id):
         return True
     origin = signer.actor_id.split("/", 3)
     if len(origin) < 3:
         return False
-    if not await store.follows.is_follower_on_host(runtime.db.reader, "/".join(origin[:3])):
+    if not await runtime.db.read(store.follows.is_follower_on_host, "/".join(origin[:3])):
         return False
     return await is_server_actor_beside(runtime, signer, signer.actor_id)
 
@@ -116,7 +116,7 @@ async def group_actor(request: web.Request) -> web.Response:
             # unsigned request gets: the minimal, public actor.
             log.info("actor fetch answered as unsigned reason=%s key_id=%s", e.reason, e.key_id)
     site = runtime.site
-    members = None if minimal else await store.members.count(runtime.db.reader)
+    members = None if minimal else await runtime.db.read(store.members.count)
     return activity_response(
         vocab.group_actor(
             runtime.ids,
@@ -166,7 +166,7 @@ async def followers(request: web.Request) -> web.Response:
     runtime = await _authorized_collection(request)
     if isinstance(runtime, web.Response):
         return runtime
-    total = await store.follows.count_followers(runtime.db.reader)
+    total = await runtime.db.read(store.follows.count_followers)
     return activity_response(vocab.collection_summary(runtime.ids.followers, total))
 
 
@@ -174,7 +174,7 @@ async def following(request: web.Request) -> web.Response:
     runtime = await _authorized_collection(request)
     if isinstance(runtime, web.Response):
         return runtime
-    total = await store.follows.count_following(runtime.db.reader)
+    total = await runtime.db.read(store.follows.count_following)
     return activity_response(vocab.collection_summary(runtime.ids.following, total))
 
 
@@ -184,12 +184,12 @@ async def group_outbox(request: web.Request) -> web.Response:
         return runtime
     ids = runtime.ids
     if request.query.get("page") != "true":
-        total = await store.outbox.count_public(runtime.db.reader)
+        total = await runtime.db.read(store.outbox.count_public)
         return activity_response(vocab.outbox_collection(ids.outbox, total))
     before = request.query.get("max_id")
     if request.query.get("min_id") is not None:
         before = "0"  # the last page: nothing is older than the epoch
-    items = await store.outbox.public_page(runtime.db.reader, before, OUTBOX_PAGE_SIZE)
+    items = await runtime.db.read(store.outbox.public_page, before, OUTBOX_PAGE_SIZE)
     next_cursor = store.to_db_time(items[-1].published_at) if len(items) == OUTBOX_PAGE_SIZE else None
     return activity_response(
         vocab.outbox_page(
@@ -207,7 +207,7 @@ async def group_outbox(request: web.Request) -> web.Response:
 async def _visible_campaign(request: web.Request) -> tuple[Runtime, CampaignState] | web.Response:
     """The campaign for a signed GET by someone allowed to see it, or the response that says why not."""
     runtime = request.app[RUNTIME]
-    state = await campaign_state.load(runtime.db.reader, int(request.match_info["campaign_id"]))
+    state = await runtime.db.read(campaign_state.load, int(request.match_info["campaign_id"]))
     if state is None or not state.federates:
         return _refuse(404, "no such campaign")
     if state.row.deleted_at is not None:
@@ -242,14 +242,14 @@ async def campaign_outcome(request: web.Request) -> web.Response:
     runtime, state = found
     if not state.row.outcome or state.row.outcome_at is None:
         return _refuse(404, "no outcome yet")
-    summary = await campaign_state.outcome_summary(runtime.db.reader, state)
+    summary = await runtime.db.read(campaign_state.outcome_summary, state)
     return activity_response(vocab.outcome_note(runtime.ids, state, summary, state.row.outcome_at))
 
 
 async def activity(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     activity_id = runtime.ids.activity(request.match_info["activity_id"])
-    stored = await store.outbox.activity(runtime.db.reader, activity_id)
+    stored = await runtime.db.read(store.outbox.activity, activity_id)
     if stored is None:
         return _refuse(404, "no such activity")
     try:

@@ -1,4 +1,4 @@
-"""Storage: SQLite through aiosqlite. Knows tables and SQL, nothing of ActivityPub or HTML."""
+"""Storage: SQLite (the standard library's sqlite3, on a writer and a reader thread). Knows tables and SQL, nothing of ActivityPub or HTML."""
 
 from fedgroup.store import (
     actors,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from fedgroup.store.db import fetchone, from_db_time, to_db_time
 
@@ -37,7 +36,7 @@ _COLUMNS = (
 )
 
 
-def _actor(row: aiosqlite.Row | None) -> CachedActor | None:
+def _actor(row: sqlite3.Row | None) -> CachedActor | None:
     if row is None:
         return None
     values = list(row)
@@ -45,16 +44,16 @@ def _actor(row: aiosqlite.Row | None) -> CachedActor | None:
     return CachedActor(*values)
 
 
-async def by_id(conn: aiosqlite.Connection, actor_id: str) -> CachedActor | None:
-    return _actor(await fetchone(conn, f"SELECT {_COLUMNS} FROM remote_actors WHERE id = ?", (actor_id,)))
+def by_id(conn: sqlite3.Connection, actor_id: str) -> CachedActor | None:
+    return _actor(fetchone(conn, f"SELECT {_COLUMNS} FROM remote_actors WHERE id = ?", (actor_id,)))
 
 
-async def by_key_id(conn: aiosqlite.Connection, key_id: str) -> CachedActor | None:
-    return _actor(await fetchone(conn, f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = ?", (key_id,)))
+def by_key_id(conn: sqlite3.Connection, key_id: str) -> CachedActor | None:
+    return _actor(fetchone(conn, f"SELECT {_COLUMNS} FROM remote_actors WHERE key_id = ?", (key_id,)))
 
 
-async def save(conn: aiosqlite.Connection, actor: CachedActor) -> None:
-    await conn.execute(
+def save(conn: sqlite3.Connection, actor: CachedActor) -> None:
+    conn.execute(
         f"INSERT INTO remote_actors ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (id) DO UPDATE SET type = excluded.type, preferred_username = excluded.preferred_username,"
         " name = excluded.name, inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
@@ -77,5 +76,5 @@ async def save(conn: aiosqlite.Connection, actor: CachedActor) -> None:
     )
 
 
-async def forget(conn: aiosqlite.Connection, actor_id: str) -> None:
-    await conn.execute("DELETE FROM remote_actors WHERE id = ?", (actor_id,))
+def forget(conn: sqlite3.Connection, actor_id: str) -> None:
+    conn.execute("DELETE FROM remote_actors WHERE id = ?", (actor_id,))

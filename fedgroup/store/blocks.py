@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
-
-import aiosqlite
 
 from fedgroup.store.db import fetchall, fetchone, to_db_time
 
@@ -19,35 +18,33 @@ class Block:
     inbox: str | None = None  # where we sent it
 
 
-async def add(conn: aiosqlite.Connection, target: str, kind: str, now: datetime) -> bool:
+def add(conn: sqlite3.Connection, target: str, kind: str, now: datetime) -> bool:
     """Record a block; False when it was already there."""
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "INSERT INTO blocks (target, kind, created_at) VALUES (?, ?, ?) ON CONFLICT (target) DO NOTHING",
         (target, kind, to_db_time(now)),
     )
     return cursor.rowcount > 0
 
 
-async def remember_activity(conn: aiosqlite.Connection, target: str, activity_id: str, inbox: str) -> None:
-    await conn.execute(
+def remember_activity(conn: sqlite3.Connection, target: str, activity_id: str, inbox: str) -> None:
+    conn.execute(
         "UPDATE blocks SET activity_id = ?, inbox = ? WHERE target = ?", (activity_id, inbox, target)
     )
 
 
-async def get(conn: aiosqlite.Connection, target: str) -> Block | None:
-    row = await fetchone(
-        conn, "SELECT target, kind, activity_id, inbox FROM blocks WHERE target = ?", (target,)
-    )
+def get(conn: sqlite3.Connection, target: str) -> Block | None:
+    row = fetchone(conn, "SELECT target, kind, activity_id, inbox FROM blocks WHERE target = ?", (target,))
     return None if row is None else Block(*row)
 
 
-async def remove(conn: aiosqlite.Connection, target: str) -> bool:
-    cursor = await conn.execute("DELETE FROM blocks WHERE target = ?", (target,))
+def remove(conn: sqlite3.Connection, target: str) -> bool:
+    cursor = conn.execute("DELETE FROM blocks WHERE target = ?", (target,))
     return cursor.rowcount > 0
 
 
-async def listing(conn: aiosqlite.Connection) -> list[Block]:
-    return [Block(*r) for r in await fetchall(conn, "SELECT target, kind FROM blocks ORDER BY kind, target")]
+def listing(conn: sqlite3.Connection) -> list[Block]:
+    return [Block(*r) for r in fetchall(conn, "SELECT target, kind FROM blocks ORDER BY kind, target")]
 
 
 @dataclass(frozen=True)
@@ -64,18 +61,18 @@ class BlockSet:
         return bool(self.domains) and urlsplit(actor_id).netloc.lower() in self.domains
 
 
-async def load_set(conn: aiosqlite.Connection) -> BlockSet:
-    rows = await fetchall(conn, "SELECT target, kind FROM blocks")
+def load_set(conn: sqlite3.Connection) -> BlockSet:
+    rows = fetchall(conn, "SELECT target, kind FROM blocks")
     return BlockSet(
         actors=frozenset(r[0] for r in rows if r[1] == "actor"),
         domains=frozenset(r[0] for r in rows if r[1] == "domain"),
     )
 
 
-async def actors_on_domain(conn: aiosqlite.Connection, domain: str) -> list[str]:
+def actors_on_domain(conn: sqlite3.Connection, domain: str) -> list[str]:
     """Every remote actor on a domain we hold anything of: followers, voters, repliers, partner groups."""
     prefixes = (f"https://{domain}/%", f"http://{domain}/%")
-    rows = await fetchall(
+    rows = fetchall(
         conn,
         "SELECT actor_id FROM followers WHERE actor_id LIKE ? OR actor_id LIKE ?"
         " UNION SELECT voter FROM votes WHERE voter LIKE ? OR voter LIKE ?"

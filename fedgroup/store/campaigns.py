@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-
-import aiosqlite
 
 from fedgroup.store.db import fetchall, fetchone, from_db_time, to_db_time
 
@@ -50,7 +49,7 @@ _COLUMNS = (
 )
 
 
-def _row(row: aiosqlite.Row | None) -> CampaignRow | None:
+def _row(row: sqlite3.Row | None) -> CampaignRow | None:
     if row is None:
         return None
     return CampaignRow(
@@ -70,8 +69,8 @@ def _row(row: aiosqlite.Row | None) -> CampaignRow | None:
     )
 
 
-async def insert(
-    conn: aiosqlite.Connection,
+def insert(
+    conn: sqlite3.Connection,
     title: str,
     body: str,
     visibility: str,
@@ -82,7 +81,7 @@ async def insert(
     now: datetime,
 ) -> int:
     stamp = to_db_time(now)
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "INSERT INTO campaigns (title, body, visibility, deadline, multiple_choice, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
@@ -97,19 +96,19 @@ async def insert(
     )
     campaign_id = cursor.lastrowid
     assert campaign_id is not None
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO campaign_goals (campaign_id, position, kind, target, unit) VALUES (?, ?, ?, ?, ?)",
         [(campaign_id, i, kind, str(target), unit) for i, (kind, target, unit) in enumerate(goals)],
     )
-    await conn.executemany(
+    conn.executemany(
         "INSERT INTO campaign_options (campaign_id, position, label, kind, amount) VALUES (?, ?, ?, ?, ?)",
         [(campaign_id, i, label, kind, str(amount)) for i, (label, kind, amount) in enumerate(options)],
     )
     return campaign_id
 
 
-async def get(conn: aiosqlite.Connection, campaign_id: int) -> CampaignRow | None:
-    return _row(await fetchone(conn, f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)))
+def get(conn: sqlite3.Connection, campaign_id: int) -> CampaignRow | None:
+    return _row(fetchone(conn, f"SELECT {_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)))
 
 
 # Bound parameters per IN (...) list: far below SQLite's limit, and a listing rarely needs a second query.
@@ -122,11 +121,11 @@ def id_chunks(ids: Sequence[int]) -> list[tuple[int, ...]]:
     return [unique[i : i + _IDS_PER_QUERY] for i in range(0, len(unique), _IDS_PER_QUERY)]
 
 
-async def goals_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> dict[int, list[GoalRow]]:
+def goals_of(conn: sqlite3.Connection, campaign_ids: Sequence[int]) -> dict[int, list[GoalRow]]:
     """The goals of each of these campaigns, in order (an empty list for a campaign without any)."""
     found: dict[int, list[GoalRow]] = {i: [] for i in campaign_ids}
     for chunk in id_chunks(campaign_ids):
-        rows = await fetchall(
+        rows = fetchall(
             conn,
             "SELECT campaign_id, kind, target, unit FROM campaign_goals"
             f" WHERE campaign_id IN ({','.join('?' * len(chunk))}) ORDER BY campaign_id, position",
@@ -137,15 +136,15 @@ async def goals_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> d
     return found
 
 
-async def options(conn: aiosqlite.Connection, campaign_id: int) -> list[OptionRow]:
-    return (await options_of(conn, [campaign_id]))[campaign_id]
+def options(conn: sqlite3.Connection, campaign_id: int) -> list[OptionRow]:
+    return (options_of(conn, [campaign_id]))[campaign_id]
 
 
-async def options_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> dict[int, list[OptionRow]]:
+def options_of(conn: sqlite3.Connection, campaign_ids: Sequence[int]) -> dict[int, list[OptionRow]]:
     """The pledge options of each of these campaigns, in order (an empty list for one without any)."""
     found: dict[int, list[OptionRow]] = {i: [] for i in campaign_ids}
     for chunk in id_chunks(campaign_ids):
-        rows = await fetchall(
+        rows = fetchall(
             conn,
             "SELECT campaign_id, id, label, kind, amount FROM campaign_options"
             f" WHERE campaign_id IN ({','.join('?' * len(chunk))}) ORDER BY campaign_id, position",
@@ -156,10 +155,10 @@ async def options_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) ->
     return found
 
 
-async def listing(conn: aiosqlite.Connection, visibilities: tuple[str, ...]) -> list[CampaignRow]:
+def listing(conn: sqlite3.Connection, visibilities: tuple[str, ...]) -> list[CampaignRow]:
     """Campaigns not deleted, of the given visibilities, newest first."""
     marks = ",".join("?" * len(visibilities))
-    rows = await fetchall(
+    rows = fetchall(
         conn,
         f"SELECT {_COLUMNS} FROM campaigns WHERE deleted_at IS NULL AND visibility IN ({marks})"
         " ORDER BY created_at DESC, id DESC",
@@ -168,8 +167,8 @@ async def listing(conn: aiosqlite.Connection, visibilities: tuple[str, ...]) -> 
     return [c for c in map(_row, rows) if c is not None]
 
 
-async def update_text(
-    conn: aiosqlite.Connection,
+def update_text(
+    conn: sqlite3.Connection,
     campaign_id: int,
     title: str,
     body: str,
@@ -177,40 +176,40 @@ async def update_text(
     targets: Sequence[tuple[str, Decimal]],
     now: datetime,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         "UPDATE campaigns SET title = ?, body = ?, deadline = ?, updated_at = ? WHERE id = ?",
         (title, body, to_db_time(deadline) if deadline else None, to_db_time(now), campaign_id),
     )
-    await conn.executemany(
+    conn.executemany(
         "UPDATE campaign_goals SET target = ? WHERE campaign_id = ? AND kind = ?",
         [(str(target), campaign_id, kind) for kind, target in targets],
     )
 
 
-async def close(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> bool:
-    cursor = await conn.execute(
+def close(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> bool:
+    cursor = conn.execute(
         "UPDATE campaigns SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ? AND status = 'open'",
         (to_db_time(now), to_db_time(now), campaign_id),
     )
     return cursor.rowcount > 0
 
 
-async def set_outcome(conn: aiosqlite.Connection, campaign_id: int, outcome: str, now: datetime) -> None:
-    await conn.execute(
+def set_outcome(conn: sqlite3.Connection, campaign_id: int, outcome: str, now: datetime) -> None:
+    conn.execute(
         "UPDATE campaigns SET outcome = ?, outcome_at = ?, updated_at = ? WHERE id = ?",
         (outcome, to_db_time(now), to_db_time(now), campaign_id),
     )
 
 
-async def mark_deleted(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> None:
+def mark_deleted(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> None:
     """Erase what the campaign held; keep a tombstone row so its URL answers 410 Gone."""
-    await conn.execute("DELETE FROM pledges WHERE campaign_id = ?", (campaign_id,))
-    await conn.execute("DELETE FROM votes WHERE campaign_id = ?", (campaign_id,))
-    await conn.execute("DELETE FROM group_pledges WHERE campaign_id = ?", (campaign_id,))
-    await conn.execute("DELETE FROM comments WHERE campaign_id = ?", (campaign_id,))
-    await conn.execute("DELETE FROM campaign_options WHERE campaign_id = ?", (campaign_id,))
-    await conn.execute("DELETE FROM campaign_goals WHERE campaign_id = ?", (campaign_id,))
-    await conn.execute(
+    conn.execute("DELETE FROM pledges WHERE campaign_id = ?", (campaign_id,))
+    conn.execute("DELETE FROM votes WHERE campaign_id = ?", (campaign_id,))
+    conn.execute("DELETE FROM group_pledges WHERE campaign_id = ?", (campaign_id,))
+    conn.execute("DELETE FROM comments WHERE campaign_id = ?", (campaign_id,))
+    conn.execute("DELETE FROM campaign_options WHERE campaign_id = ?", (campaign_id,))
+    conn.execute("DELETE FROM campaign_goals WHERE campaign_id = ?", (campaign_id,))
+    conn.execute(
         "UPDATE campaigns SET title = '', body = '', outcome = NULL, deleted_at = ?, status = 'closed' WHERE id = ?",
         (to_db_time(now), campaign_id),
     )
@@ -219,17 +218,15 @@ async def mark_deleted(conn: aiosqlite.Connection, campaign_id: int, now: dateti
 # -- the coalescing of totals updates ----------------------------------------------------------------------
 
 
-async def totals_changed(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> None:
-    await conn.execute(
-        "UPDATE campaigns SET totals_changed_at = ? WHERE id = ?", (to_db_time(now), campaign_id)
-    )
+def totals_changed(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> None:
+    conn.execute("UPDATE campaigns SET totals_changed_at = ? WHERE id = ?", (to_db_time(now), campaign_id))
 
 
-async def totals_to_publish(conn: aiosqlite.Connection, not_published_since: datetime) -> list[int]:
+def totals_to_publish(conn: sqlite3.Connection, not_published_since: datetime) -> list[int]:
     """Federated campaigns whose totals changed after their last published update, if that update is older
     than `not_published_since` (so a burst of pledges makes one update per interval)."""
     stamp = to_db_time(not_published_since)
-    rows = await fetchall(
+    rows = fetchall(
         conn,
         "SELECT id FROM campaigns WHERE deleted_at IS NULL AND visibility != 'members'"
         " AND totals_changed_at IS NOT NULL"
@@ -239,14 +236,12 @@ async def totals_to_publish(conn: aiosqlite.Connection, not_published_since: dat
     return [r[0] for r in rows]
 
 
-async def totals_published(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> None:
-    await conn.execute(
-        "UPDATE campaigns SET totals_published_at = ? WHERE id = ?", (to_db_time(now), campaign_id)
-    )
+def totals_published(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> None:
+    conn.execute("UPDATE campaigns SET totals_published_at = ? WHERE id = ?", (to_db_time(now), campaign_id))
 
 
-async def past_deadline(conn: aiosqlite.Connection, now: datetime) -> list[int]:
-    rows = await fetchall(
+def past_deadline(conn: sqlite3.Connection, now: datetime) -> list[int]:
+    rows = fetchall(
         conn,
         "SELECT id FROM campaigns WHERE status = 'open' AND deleted_at IS NULL AND deadline IS NOT NULL"
         " AND deadline <= ?",
@@ -281,7 +276,7 @@ _PARTNER_COLUMNS = (
 )
 
 
-def _partner(row: aiosqlite.Row | None) -> PartnerCampaign | None:
+def _partner(row: sqlite3.Row | None) -> PartnerCampaign | None:
     if row is None:
         return None
     return PartnerCampaign(
@@ -294,8 +289,8 @@ def _partner(row: aiosqlite.Row | None) -> PartnerCampaign | None:
     )
 
 
-async def save_partner_campaign(
-    conn: aiosqlite.Connection,
+def save_partner_campaign(
+    conn: sqlite3.Connection,
     object_id: str,
     group_actor: str,
     title: str,
@@ -310,7 +305,7 @@ async def save_partner_campaign(
     now: datetime,
 ) -> int:
     stamp = to_db_time(now)
-    await conn.execute(
+    conn.execute(
         "INSERT INTO partner_campaigns (object_id, group_actor, title, content, url, goals, options, deadline,"
         " closed, visibility, published_at, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (object_id) DO UPDATE SET title = excluded.title, content = excluded.content,"
@@ -323,36 +318,30 @@ async def save_partner_campaign(
             to_db_time(published_at) if published_at else None, stamp, stamp,
         ),
     )  # fmt: skip
-    row = await fetchone(conn, "SELECT id FROM partner_campaigns WHERE object_id = ?", (object_id,))
+    row = fetchone(conn, "SELECT id FROM partner_campaigns WHERE object_id = ?", (object_id,))
     assert row is not None
     return int(row[0])
 
 
-async def partner_campaign(conn: aiosqlite.Connection, partner_campaign_id: int) -> PartnerCampaign | None:
+def partner_campaign(conn: sqlite3.Connection, partner_campaign_id: int) -> PartnerCampaign | None:
     return _partner(
-        await fetchone(
+        fetchone(
             conn, f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns WHERE id = ?", (partner_campaign_id,)
         )
     )
 
 
-async def partner_campaign_by_object(conn: aiosqlite.Connection, object_id: str) -> PartnerCampaign | None:
+def partner_campaign_by_object(conn: sqlite3.Connection, object_id: str) -> PartnerCampaign | None:
     return _partner(
-        await fetchone(
-            conn, f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns WHERE object_id = ?", (object_id,)
-        )
+        fetchone(conn, f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns WHERE object_id = ?", (object_id,))
     )
 
 
-async def partner_campaigns(
-    conn: aiosqlite.Connection, group_actor: str | None = None
-) -> list[PartnerCampaign]:
+def partner_campaigns(conn: sqlite3.Connection, group_actor: str | None = None) -> list[PartnerCampaign]:
     if group_actor is None:
-        rows = await fetchall(
-            conn, f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns ORDER BY received_at DESC"
-        )
+        rows = fetchall(conn, f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns ORDER BY received_at DESC")
     else:
-        rows = await fetchall(
+        rows = fetchall(
             conn,
             f"SELECT {_PARTNER_COLUMNS} FROM partner_campaigns WHERE group_actor = ? ORDER BY received_at DESC",
             (group_actor,),
@@ -360,15 +349,15 @@ async def partner_campaigns(
     return [p for p in map(_partner, rows) if p is not None]
 
 
-async def remove_partner_campaign(conn: aiosqlite.Connection, object_id: str, group_actor: str) -> bool:
-    cursor = await conn.execute(
+def remove_partner_campaign(conn: sqlite3.Connection, object_id: str, group_actor: str) -> bool:
+    cursor = conn.execute(
         "DELETE FROM partner_campaigns WHERE object_id = ? AND group_actor = ?", (object_id, group_actor)
     )
     return cursor.rowcount > 0
 
 
-async def remove_partner_campaigns_of(conn: aiosqlite.Connection, group_actor: str) -> None:
-    await conn.execute("DELETE FROM partner_campaigns WHERE group_actor = ?", (group_actor,))
+def remove_partner_campaigns_of(conn: sqlite3.Connection, group_actor: str) -> None:
+    conn.execute("DELETE FROM partner_campaigns WHERE group_actor = ?", (group_actor,))
 
 
 # -- replies -------------------------------------------------------------------------------------------------
@@ -385,8 +374,8 @@ class Comment:
     published_at: str | None
 
 
-async def add_comment(
-    conn: aiosqlite.Connection,
+def add_comment(
+    conn: sqlite3.Connection,
     object_id: str,
     campaign_id: int,
     author: str,
@@ -395,7 +384,7 @@ async def add_comment(
     published_at: str | None,
     now: datetime,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         "INSERT INTO comments (object_id, campaign_id, author, content, url, published_at, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (object_id) DO UPDATE SET content = excluded.content"
         " WHERE comments.author = excluded.author",
@@ -403,19 +392,17 @@ async def add_comment(
     )
 
 
-async def remove_comment(conn: aiosqlite.Connection, object_id: str, author: str) -> bool:
-    cursor = await conn.execute(
-        "DELETE FROM comments WHERE object_id = ? AND author = ?", (object_id, author)
-    )
+def remove_comment(conn: sqlite3.Connection, object_id: str, author: str) -> bool:
+    cursor = conn.execute("DELETE FROM comments WHERE object_id = ? AND author = ?", (object_id, author))
     return cursor.rowcount > 0
 
 
-async def remove_comments_of(conn: aiosqlite.Connection, author: str) -> None:
-    await conn.execute("DELETE FROM comments WHERE author = ?", (author,))
+def remove_comments_of(conn: sqlite3.Connection, author: str) -> None:
+    conn.execute("DELETE FROM comments WHERE author = ?", (author,))
 
 
-async def comments(conn: aiosqlite.Connection, campaign_id: int) -> list[Comment]:
-    rows = await fetchall(
+def comments(conn: sqlite3.Connection, campaign_id: int) -> list[Comment]:
+    rows = fetchall(
         conn,
         "SELECT id, object_id, campaign_id, author, content, url, published_at FROM comments"
         " WHERE campaign_id = ? ORDER BY received_at",

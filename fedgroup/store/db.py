@@ -1,28 +1,38 @@
-"""The SQLite database: one write path with group commits, a read connection, numbered migrations.
+"""The SQLite database: one write path with group commits, one read path, numbered migrations.
 
-Every write goes through `Database.write(job)`. A single writer task takes the queued jobs, runs as many as
-are waiting inside one transaction (should one fail, the batch is run again with each job in its own
-SAVEPOINT, so the failure rolls back only itself), commits once, and only then resolves each caller's future.
-Under load that turns N commits into one, and a caller is never told "stored" before its rows are committed.
+Every write goes through `Database.write(job)`, where a job is a plain function of a sqlite3 connection. The
+writer thread takes the queued jobs, runs as many as are waiting inside one transaction (should one fail, the
+batch is run again with each job in its own SAVEPOINT, so the failure rolls back only itself), commits once,
+and only then resolves each caller's future. Under load that turns N commits into one, and a caller is never
+told "stored" before its rows are committed. A transaction begins and commits within one call on the writer
+thread: nothing in it waits for the event loop, so a loop that stalls (a slow page, a long callback) never
+holds the write lock, and a CLI command beside the server never waits for it.
+
+Reads go through `Database.read(fn, ...)`: `fn(conn, ...)` runs on the reader thread's read-only connection,
+one trip for the whole function however many statements it runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import queue
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-WriteJob = Callable[[aiosqlite.Connection], Awaitable[T]]
+P = ParamSpec("P")
+WriteJob = Callable[[sqlite3.Connection], T]
 
 # A CLI command and the server share the file: wait for the other writer instead of failing.
 BUSY_TIMEOUT_MS = 30_000
@@ -48,51 +58,83 @@ def _migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-async def _configure(conn: aiosqlite.Connection) -> None:
+def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    # Autocommit (isolation_level None): transactions are begun and ended by the writer, explicitly. Each
+    # connection is only ever used by one thread at a time (its own), so the same-thread check is off.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
-    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    await conn.execute("PRAGMA foreign_keys = ON")
-    await conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed txn
-    await conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: a crash loses no committed txn
+    conn.execute("PRAGMA temp_store = MEMORY")
     # Deleted rows are overwritten with zeros, not left in free pages: erasing a member erases the bytes.
-    await conn.execute("PRAGMA secure_delete = ON")
+    conn.execute("PRAGMA secure_delete = ON")
+    return conn
+
+
+@dataclass(slots=True)
+class _WriteTask:
+    job: WriteJob[Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    """On the event loop: hand a job's outcome to its caller (unless the caller went away)."""
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 class Database:
-    """One SQLite file: a writer connection fed by a job queue, and a read connection."""
+    """One SQLite file: a writer thread fed by a job queue, and a reader thread."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
         self.path = str(path)
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._queue: asyncio.Queue[tuple[WriteJob[Any], asyncio.Future[Any]] | None] = asyncio.Queue()
-        self._writer_task: asyncio.Task[None] | None = None
+        self.busy_timeout_ms = busy_timeout_ms
+        self._writer: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reads: ThreadPoolExecutor | None = None
+        self._jobs: queue.SimpleQueue[_WriteTask | None] = queue.SimpleQueue()
+        self._writer_thread: threading.Thread | None = None
 
     async def open(self) -> Database:
         try:
-            self._writer = await aiosqlite.connect(self.path, isolation_level=None)
-            await _configure(self._writer)
-            mode = await self._scalar(self._writer, "PRAGMA journal_mode = WAL")
-            if str(mode).lower() != "wal":
-                raise DatabaseError(f"could not switch {self.path} to WAL mode (got {mode})")
-            await self._migrate(self._writer)
-            self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-            await _configure(self._reader)
-            await self._reader.execute("PRAGMA query_only = ON")
+            await asyncio.to_thread(self._open)
         except sqlite3.Error as e:
             await self.close()
             raise DatabaseError(f"cannot open database {self.path}: {e}") from e
-        self._writer_task = asyncio.create_task(self._write_loop(), name="db-writer")
+        except DatabaseError:
+            await self.close()
+            raise
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-reader")
+        self._writer_thread = threading.Thread(target=self._write_loop, name="db-writer", daemon=True)
+        self._writer_thread.start()
         return self
 
+    def _open(self) -> None:
+        self._writer = _connect(self.path, self.busy_timeout_ms)
+        mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise DatabaseError(f"could not switch {self.path} to WAL mode (got {mode})")
+        self._migrate(self._writer)
+        self._reader = _connect(self.path, self.busy_timeout_ms)
+        self._reader.execute("PRAGMA query_only = ON")
+
     async def close(self) -> None:
-        if self._writer_task is not None:
-            await self._queue.put(None)
-            await self._writer_task
-            self._writer_task = None
+        if self._writer_thread is not None:
+            self._jobs.put(None)  # after every job queued before it
+            await asyncio.to_thread(self._writer_thread.join)
+            self._writer_thread = None
+        if self._reads is not None:
+            reads, self._reads = self._reads, None
+            await asyncio.to_thread(reads.shutdown)
         for conn in (self._reader, self._writer):
             if conn is not None:
-                await conn.close()
+                conn.close()
         self._reader = self._writer = None
 
     async def __aenter__(self) -> Database:
@@ -103,138 +145,144 @@ class Database:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    @property
-    def reader(self) -> aiosqlite.Connection:
-        assert self._reader is not None, "database is not open"
-        return self._reader
+    async def read(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn(conn, *args, **kwargs)` on the read-only connection, in the reader thread."""
+        if self._reads is None or self._reader is None:
+            raise DatabaseError("database is not open")
+        call = functools.partial(fn, self._reader, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._reads, call)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        return list(await self.reader.execute_fetchall(sql, tuple(params)))
+        return await self.read(fetchall, sql, params)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        return await fetchone(self.reader, sql, params)
+        return await self.read(fetchone, sql, params)
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        return await self._scalar(self.reader, sql, params)
-
-    @staticmethod
-    async def _scalar(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
-        row = await fetchone(conn, sql, params)
-        return None if row is None else row[0]
+        return await self.read(scalar, sql, params)
 
     # -- writes --------------------------------------------------------------------------------
 
-    async def write(self, job: WriteJob[T]) -> T:
-        """Run `job(conn)` inside a transaction; returns once its changes are committed."""
-        if self._writer_task is None:
+    async def write(
+        self, job: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `job(conn, *args, **kwargs)` inside a transaction on the writer thread; returns once its changes
+        are committed. The job touches nothing but the database: it may run twice (see _run_batch)."""
+        if self._writer_thread is None:
             raise DatabaseError("database is not open")
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put((job, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        bound: WriteJob[T] = functools.partial(job, *args, **kwargs) if args or kwargs else job  # type: ignore[assignment]
+        self._jobs.put(_WriteTask(bound, loop, future))
         return await future
 
-    async def _write_loop(self) -> None:
+    def _write_loop(self) -> None:
+        """The writer thread: take what is queued, commit it together, tell the callers."""
         conn = self._writer
         assert conn is not None
         while True:
-            first = await self._queue.get()
+            first = self._jobs.get()
             if first is None:
                 return
             batch = [first]
             stop = False
-            while len(batch) < MAX_JOBS_PER_COMMIT and not self._queue.empty():
-                item = self._queue.get_nowait()
+            while len(batch) < MAX_JOBS_PER_COMMIT:
+                try:
+                    item = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
                 if item is None:
                     stop = True
                     break
                 batch.append(item)
-            await self._run_batch(conn, batch)
+            for task, (ok, value) in zip(batch, self._run_batch(conn, batch), strict=True):
+                try:
+                    task.loop.call_soon_threadsafe(_settle, task.future, ok, value)
+                except RuntimeError:  # the caller's loop is closed: nobody is waiting
+                    pass
             if stop:
                 return
 
-    async def _run_batch(
-        self, conn: aiosqlite.Connection, batch: list[tuple[WriteJob[Any], asyncio.Future[Any]]]
-    ) -> None:
-        """Commit the batch's jobs together. First all in one plain transaction (two trips to the database
-        thread fewer per job); only when a job fails is that undone and the batch run again with each job in
-        its own SAVEPOINT, so the failure rolls back that job alone. Jobs touch nothing but the database, so
-        running one twice is harmless."""
-        live = [(job, future) for job, future in batch if not future.cancelled()]
+    @staticmethod
+    def _run_batch(conn: sqlite3.Connection, batch: list[_WriteTask]) -> list[tuple[bool, Any]]:
+        """Commit the batch's jobs together; (ok, result or exception) for each. First all in one plain
+        transaction; only when a job fails is that undone and the batch run again with each job in its own
+        SAVEPOINT, so the failure rolls back that job alone. A job whose caller went away is skipped."""
+        live = [i for i, task in enumerate(batch) if not task.future.cancelled()]
+        outcomes: list[tuple[bool, Any]] = [(False, asyncio.CancelledError())] * len(batch)
         if not live:
-            return
+            return outcomes
+        jobs = [batch[i].job for i in live]
         try:
-            outcomes = await self._attempt(conn, live, savepoints=False)
-            if outcomes is None:
-                outcomes = await self._attempt(conn, live, savepoints=True)
-            assert outcomes is not None
+            results = Database._attempt(conn, jobs, savepoints=False)
+            if results is None:
+                results = Database._attempt(conn, jobs, savepoints=True)
+            assert results is not None
         except Exception as e:
-            log.exception("database write failed; batch rolled back jobs=%d", len(live))
+            log.exception("database write failed; batch rolled back jobs=%d", len(jobs))
             if conn.in_transaction:
                 try:
-                    await conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                 except sqlite3.Error:
                     log.exception("rollback failed")
-            for _, future in live:
-                if not future.done():
-                    future.set_exception(e)
-            return
-        for (_, future), (ok, value) in zip(live, outcomes, strict=True):
-            if future.done():
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+            results = [(False, e)] * len(jobs)
+        for i, outcome in zip(live, results, strict=True):
+            outcomes[i] = outcome
+        return outcomes
 
     @staticmethod
-    async def _attempt(
-        conn: aiosqlite.Connection, batch: list[tuple[WriteJob[Any], asyncio.Future[Any]]], savepoints: bool
+    def _attempt(
+        conn: sqlite3.Connection, jobs: list[WriteJob[Any]], savepoints: bool
     ) -> list[tuple[bool, Any]] | None:
         """Run and commit the jobs; None (rolled back) when a job failed and savepoints were off."""
         outcomes: list[tuple[bool, Any]] = []
-        await conn.execute("BEGIN IMMEDIATE")
-        for job, _ in batch:
+        conn.execute("BEGIN IMMEDIATE")
+        for job in jobs:
             if savepoints:
-                await conn.execute("SAVEPOINT job")
+                conn.execute("SAVEPOINT job")
             try:
-                result = await job(conn)
+                result = job(conn)
             except Exception as e:  # the job's own failure
                 if not savepoints:
-                    await conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                     return None
-                await conn.execute("ROLLBACK TO job")
-                await conn.execute("RELEASE job")
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
                 outcomes.append((False, e))
             else:
                 if savepoints:
-                    await conn.execute("RELEASE job")
+                    conn.execute("RELEASE job")
                 outcomes.append((True, result))
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
         return outcomes
 
     # -- migrations ----------------------------------------------------------------------------
 
-    async def _migrate(self, conn: aiosqlite.Connection) -> None:
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        current = await self._scalar(conn, "SELECT MAX(version) FROM schema_version") or 0
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        current = scalar(conn, "SELECT MAX(version) FROM schema_version") or 0
         migrations = _migrations()
         if current > len(migrations):
             raise DatabaseError(
                 f"database schema version {current} is newer than this fedgroup ({len(migrations)}); upgrade fedgroup"
             )
         for version, name, sql in migrations[current:]:
-            await conn.execute("BEGIN IMMEDIATE")
+            conn.execute("BEGIN IMMEDIATE")
             try:
                 # Re-check inside the lock: another process may have migrated meanwhile.
-                now_at = await self._scalar(conn, "SELECT MAX(version) FROM schema_version") or 0
+                now_at = scalar(conn, "SELECT MAX(version) FROM schema_version") or 0
                 if now_at >= version:
-                    await conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                     continue
                 for statement in _split_sql(sql):
-                    await conn.execute(statement)
-                await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-                await conn.execute("COMMIT")
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                conn.execute("COMMIT")
             except Exception:
-                await conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 raise
             log.info("database migrated to version=%d file=%s", version, name)
 
@@ -243,7 +291,7 @@ class Database:
         it holds (rows just erased among them) are gone from disk too. Best effort: a busy log is left."""
 
         def checkpoint() -> None:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000)
             try:
                 conn.execute("PRAGMA secure_delete = ON")
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -273,15 +321,17 @@ def _split_sql(script: str) -> list[str]:
     return statements
 
 
-async def fetchone(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-    """The first row. One trip to the database thread (execute, fetch and close would be three), and no
-    statement is left open across an await, where it would hold other tasks' reads on an old snapshot."""
-    rows = await conn.execute_fetchall(sql, tuple(params))
-    return next(iter(rows), None)
+def fetchone(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    """The first row; the statement is closed at once (an open one would hold its snapshot)."""
+    cursor = conn.execute(sql, tuple(params))
+    try:
+        return cursor.fetchone()
+    finally:
+        cursor.close()
 
 
-async def fetchall(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-    return list(await conn.execute_fetchall(sql, tuple(params)))
+def fetchall(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    return conn.execute(sql, tuple(params)).fetchall()
 
 
 # Timestamps are stored as fixed-width UTC text so that they compare and sort as strings.
@@ -305,8 +355,8 @@ def from_db_time(text: str | None) -> datetime | None:
     return datetime.strptime(text, _DB_TIME).replace(tzinfo=UTC)
 
 
-async def scalar(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
-    row = await fetchone(conn, sql, params)
+def scalar(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> Any:
+    row = fetchone(conn, sql, params)
     return None if row is None else row[0]
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from fedgroup.store.db import fetchall, fetchone, scalar, to_db_time
 
@@ -19,8 +18,8 @@ class Follower:
     shared_inbox: str | None
 
 
-async def add_follower(
-    conn: aiosqlite.Connection,
+def add_follower(
+    conn: sqlite3.Connection,
     actor_id: str,
     follow_id: str,
     state: str,
@@ -29,7 +28,7 @@ async def add_follower(
     now: datetime,
 ) -> None:
     """Store or refresh a follower; an already accepted follower stays accepted."""
-    await conn.execute(
+    conn.execute(
         "INSERT INTO followers (actor_id, follow_id, state, inbox, shared_inbox, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (actor_id) DO UPDATE SET follow_id = excluded.follow_id,"
         " inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
@@ -38,8 +37,8 @@ async def add_follower(
     )
 
 
-async def follower(conn: aiosqlite.Connection, actor_id: str) -> Follower | None:
-    row = await fetchone(
+def follower(conn: sqlite3.Connection, actor_id: str) -> Follower | None:
+    row = fetchone(
         conn,
         "SELECT actor_id, follow_id, state, inbox, shared_inbox FROM followers WHERE actor_id = ?",
         (actor_id,),
@@ -47,41 +46,39 @@ async def follower(conn: aiosqlite.Connection, actor_id: str) -> Follower | None
     return None if row is None else Follower(*row)
 
 
-async def set_follower_state(conn: aiosqlite.Connection, actor_id: str, state: str) -> bool:
-    cursor = await conn.execute("UPDATE followers SET state = ? WHERE actor_id = ?", (state, actor_id))
+def set_follower_state(conn: sqlite3.Connection, actor_id: str, state: str) -> bool:
+    cursor = conn.execute("UPDATE followers SET state = ? WHERE actor_id = ?", (state, actor_id))
     return cursor.rowcount > 0
 
 
-async def remove_follower(conn: aiosqlite.Connection, actor_id: str, follow_id: str | None = None) -> bool:
+def remove_follower(conn: sqlite3.Connection, actor_id: str, follow_id: str | None = None) -> bool:
     """Remove a follower; with `follow_id`, only if that is the follow being undone."""
     if follow_id is None:
-        cursor = await conn.execute("DELETE FROM followers WHERE actor_id = ?", (actor_id,))
+        cursor = conn.execute("DELETE FROM followers WHERE actor_id = ?", (actor_id,))
     else:
-        cursor = await conn.execute(
+        cursor = conn.execute(
             "DELETE FROM followers WHERE actor_id = ? AND follow_id = ?", (actor_id, follow_id)
         )
     return cursor.rowcount > 0
 
 
-async def follower_inboxes(conn: aiosqlite.Connection) -> list[str]:
+def follower_inboxes(conn: sqlite3.Connection) -> list[str]:
     """One inbox per server where possible: shared inboxes de-duplicated, personal ones otherwise."""
-    rows = await fetchall(
+    rows = fetchall(
         conn,
         "SELECT DISTINCT COALESCE(shared_inbox, inbox) FROM followers WHERE state = 'accepted' ORDER BY 1",
     )
     return [r[0] for r in rows]
 
 
-async def is_accepted_follower(conn: aiosqlite.Connection, actor_id: str) -> bool:
-    row = await fetchone(
-        conn, "SELECT 1 FROM followers WHERE actor_id = ? AND state = 'accepted'", (actor_id,)
-    )
+def is_accepted_follower(conn: sqlite3.Connection, actor_id: str) -> bool:
+    row = fetchone(conn, "SELECT 1 FROM followers WHERE actor_id = ? AND state = 'accepted'", (actor_id,))
     return row is not None
 
 
-async def is_follower_on_host(conn: aiosqlite.Connection, origin: str) -> bool:
+def is_follower_on_host(conn: sqlite3.Connection, origin: str) -> bool:
     """Whether any accepted follower's id starts with this scheme://host (for instance-actor fetches)."""
-    row = await fetchone(
+    row = fetchone(
         conn,
         "SELECT 1 FROM followers WHERE state = 'accepted' AND substr(actor_id, 1, ?) = ? LIMIT 1",
         (len(origin) + 1, origin + "/"),
@@ -89,12 +86,12 @@ async def is_follower_on_host(conn: aiosqlite.Connection, origin: str) -> bool:
     return row is not None
 
 
-async def count_followers(conn: aiosqlite.Connection) -> int:
-    return int(await scalar(conn, "SELECT COUNT(*) FROM followers WHERE state = 'accepted'"))
+def count_followers(conn: sqlite3.Connection) -> int:
+    return int(scalar(conn, "SELECT COUNT(*) FROM followers WHERE state = 'accepted'"))
 
 
-async def pending_followers(conn: aiosqlite.Connection) -> list[Follower]:
-    rows = await fetchall(
+def pending_followers(conn: sqlite3.Connection) -> list[Follower]:
+    rows = fetchall(
         conn,
         "SELECT actor_id, follow_id, state, inbox, shared_inbox FROM followers WHERE state = 'pending'"
         " ORDER BY created_at",
@@ -112,42 +109,38 @@ class Following:
     state: str
 
 
-async def add_following(conn: aiosqlite.Connection, actor_id: str, follow_id: str, now: datetime) -> None:
-    await conn.execute(
+def add_following(conn: sqlite3.Connection, actor_id: str, follow_id: str, now: datetime) -> None:
+    conn.execute(
         "INSERT INTO following (actor_id, follow_id, state, created_at) VALUES (?, ?, 'pending', ?)"
         " ON CONFLICT (actor_id) DO UPDATE SET follow_id = excluded.follow_id, state = 'pending'",
         (actor_id, follow_id, to_db_time(now)),
     )
 
 
-async def following_by_follow_id(conn: aiosqlite.Connection, follow_id: str) -> Following | None:
-    row = await fetchone(
-        conn, "SELECT actor_id, follow_id, state FROM following WHERE follow_id = ?", (follow_id,)
-    )
+def following_by_follow_id(conn: sqlite3.Connection, follow_id: str) -> Following | None:
+    row = fetchone(conn, "SELECT actor_id, follow_id, state FROM following WHERE follow_id = ?", (follow_id,))
     return None if row is None else Following(*row)
 
 
-async def following_of(conn: aiosqlite.Connection, actor_id: str) -> Following | None:
-    row = await fetchone(
-        conn, "SELECT actor_id, follow_id, state FROM following WHERE actor_id = ?", (actor_id,)
-    )
+def following_of(conn: sqlite3.Connection, actor_id: str) -> Following | None:
+    row = fetchone(conn, "SELECT actor_id, follow_id, state FROM following WHERE actor_id = ?", (actor_id,))
     return None if row is None else Following(*row)
 
 
-async def set_following_state(conn: aiosqlite.Connection, follow_id: str, state: str) -> bool:
-    cursor = await conn.execute("UPDATE following SET state = ? WHERE follow_id = ?", (state, follow_id))
+def set_following_state(conn: sqlite3.Connection, follow_id: str, state: str) -> bool:
+    cursor = conn.execute("UPDATE following SET state = ? WHERE follow_id = ?", (state, follow_id))
     return cursor.rowcount > 0
 
 
-async def remove_following(conn: aiosqlite.Connection, actor_id: str) -> bool:
-    cursor = await conn.execute("DELETE FROM following WHERE actor_id = ?", (actor_id,))
+def remove_following(conn: sqlite3.Connection, actor_id: str) -> bool:
+    cursor = conn.execute("DELETE FROM following WHERE actor_id = ?", (actor_id,))
     return cursor.rowcount > 0
 
 
-async def list_following(conn: aiosqlite.Connection) -> list[Following]:
-    rows = await fetchall(conn, "SELECT actor_id, follow_id, state FROM following ORDER BY created_at")
+def list_following(conn: sqlite3.Connection) -> list[Following]:
+    rows = fetchall(conn, "SELECT actor_id, follow_id, state FROM following ORDER BY created_at")
     return [Following(*r) for r in rows]
 
 
-async def count_following(conn: aiosqlite.Connection) -> int:
-    return int(await scalar(conn, "SELECT COUNT(*) FROM following WHERE state = 'accepted'"))
+def count_following(conn: sqlite3.Connection) -> int:
+    return int(scalar(conn, "SELECT COUNT(*) FROM following WHERE state = 'accepted'"))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
-
-import aiosqlite
 
 from fedgroup.store.db import Database, fetchall, scalar, to_db_time
 
@@ -70,9 +69,9 @@ WHERE inbox_activities.actor = excluded.actor
 """
 
 
-async def add_all(conn: aiosqlite.Connection, arrivals: Iterable[Arrival]) -> None:
+def add_all(conn: sqlite3.Connection, arrivals: Iterable[Arrival]) -> None:
     """Store activities; a repeat of one already stored is left as it is (see _ADD for what is new)."""
-    await conn.executemany(_ADD, arrivals)
+    conn.executemany(_ADD, arrivals)
 
 
 class Arrivals:
@@ -124,8 +123,8 @@ class Arrivals:
             self._flushing = None
 
 
-async def pending(conn: aiosqlite.Connection, limit: int = 100) -> list[StoredActivity]:
-    rows = await fetchall(
+def pending(conn: sqlite3.Connection, limit: int = 100) -> list[StoredActivity]:
+    rows = fetchall(
         conn,
         "SELECT id, actor, type, document, received_at FROM inbox_activities WHERE state = 'pending'"
         " ORDER BY received_at LIMIT ?",
@@ -134,32 +133,30 @@ async def pending(conn: aiosqlite.Connection, limit: int = 100) -> list[StoredAc
     return [StoredActivity(*r) for r in rows]
 
 
-async def finish_all(
-    conn: aiosqlite.Connection, results: Iterable[tuple[StoredActivity, str | None]]
-) -> None:
+def finish_all(conn: sqlite3.Connection, results: Iterable[tuple[StoredActivity, str | None]]) -> None:
     """Mark activities processed: (activity, None) done, (activity, error) failed. A done activity's document
     is dropped: only the id is needed to refuse a repeat. A row that was taken up again while it was being
     processed (a new event with the same id) has a new arrival time, and stays pending."""
     results = list(results)
-    await conn.executemany(
+    conn.executemany(
         "UPDATE inbox_activities SET state = 'done', document = '' WHERE id = ? AND received_at = ?",
         [(a.id, a.received_at) for a, error in results if error is None],
     )
-    await conn.executemany(
+    conn.executemany(
         "UPDATE inbox_activities SET state = 'failed', error = ? WHERE id = ? AND received_at = ?",
         [(error[:500], a.id, a.received_at) for a, error in results if error is not None],
     )
 
 
-async def forget_done(conn: aiosqlite.Connection, received_before: datetime) -> int:
+def forget_done(conn: sqlite3.Connection, received_before: datetime) -> int:
     """Drop processed activities received before this: a request that old would be refused for its Date, so
     their ids are no longer needed to recognise a repeat (and the table stays small)."""
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "DELETE FROM inbox_activities WHERE state = 'done' AND received_at < ?",
         (to_db_time(received_before),),
     )
     return cursor.rowcount
 
 
-async def state_of(conn: aiosqlite.Connection, activity_id: str) -> str | None:
-    return await scalar(conn, "SELECT state FROM inbox_activities WHERE id = ?", (activity_id,))
+def state_of(conn: sqlite3.Connection, activity_id: str) -> str | None:
+    return scalar(conn, "SELECT state FROM inbox_activities WHERE id = ?", (activity_id,))

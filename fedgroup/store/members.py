@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from fedgroup.store.db import fetchall, fetchone, to_db_time
 
@@ -32,19 +31,19 @@ class Member:
 COLUMNS = "id, name, email, role, password_hash"
 
 
-def _member(row: aiosqlite.Row | None) -> Member | None:
+def _member(row: sqlite3.Row | None) -> Member | None:
     return None if row is None else Member(*row)
 
 
-async def add(
-    conn: aiosqlite.Connection,
+def add(
+    conn: sqlite3.Connection,
     name: str,
     role: str,
     email: str | None,
     password_hash: str | None,
     now: datetime,
 ) -> int:
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "INSERT INTO members (name, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
         (name, email, role, password_hash, to_db_time(now)),
     )
@@ -52,40 +51,40 @@ async def add(
     return cursor.lastrowid
 
 
-async def by_name(conn: aiosqlite.Connection, name: str) -> Member | None:
-    return _member(await fetchone(conn, f"SELECT {COLUMNS} FROM members WHERE name = ?", (name,)))
+def by_name(conn: sqlite3.Connection, name: str) -> Member | None:
+    return _member(fetchone(conn, f"SELECT {COLUMNS} FROM members WHERE name = ?", (name,)))
 
 
-async def by_id(conn: aiosqlite.Connection, member_id: int) -> Member | None:
-    return _member(await fetchone(conn, f"SELECT {COLUMNS} FROM members WHERE id = ?", (member_id,)))
+def by_id(conn: sqlite3.Connection, member_id: int) -> Member | None:
+    return _member(fetchone(conn, f"SELECT {COLUMNS} FROM members WHERE id = ?", (member_id,)))
 
 
-async def listing(conn: aiosqlite.Connection) -> list[Member]:
-    rows = await fetchall(conn, f"SELECT {COLUMNS} FROM members ORDER BY name")
+def listing(conn: sqlite3.Connection) -> list[Member]:
+    rows = fetchall(conn, f"SELECT {COLUMNS} FROM members ORDER BY name")
     return [Member(*r) for r in rows]
 
 
-async def count(conn: aiosqlite.Connection) -> int:
-    row = await fetchone(conn, "SELECT COUNT(*) FROM members")
+def count(conn: sqlite3.Connection) -> int:
+    row = fetchone(conn, "SELECT COUNT(*) FROM members")
     return int(row[0]) if row else 0
 
 
-async def count_admins(conn: aiosqlite.Connection) -> int:
-    row = await fetchone(conn, "SELECT COUNT(*) FROM members WHERE role = 'admin'")
+def count_admins(conn: sqlite3.Connection) -> int:
+    row = fetchone(conn, "SELECT COUNT(*) FROM members WHERE role = 'admin'")
     return int(row[0]) if row else 0
 
 
-async def set_role(conn: aiosqlite.Connection, member_id: int, role: str) -> None:
-    await conn.execute("UPDATE members SET role = ? WHERE id = ?", (role, member_id))
+def set_role(conn: sqlite3.Connection, member_id: int, role: str) -> None:
+    conn.execute("UPDATE members SET role = ? WHERE id = ?", (role, member_id))
 
 
-async def set_password_hash(conn: aiosqlite.Connection, member_id: int, password_hash: str) -> None:
-    await conn.execute("UPDATE members SET password_hash = ? WHERE id = ?", (password_hash, member_id))
+def set_password_hash(conn: sqlite3.Connection, member_id: int, password_hash: str) -> None:
+    conn.execute("UPDATE members SET password_hash = ? WHERE id = ?", (password_hash, member_id))
 
 
-async def remove(conn: aiosqlite.Connection, member_id: int) -> None:
+def remove(conn: sqlite3.Connection, member_id: int) -> None:
     """Delete the member; pledges and sessions go with them (ON DELETE CASCADE)."""
-    await conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
+    conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
 
 
 # Every table that holds rows about one member, with the columns a copy of their data includes. A session's
@@ -101,9 +100,9 @@ _EXPORTED: dict[str, str] = {
 EXPORTED_TABLES = ("members", *_EXPORTED)
 
 
-async def export(conn: aiosqlite.Connection, member_id: int) -> dict[str, object] | None:
+def export(conn: sqlite3.Connection, member_id: int) -> dict[str, object] | None:
     """Everything stored about one member, as plain values (the password is said to be set, not given)."""
-    row = await fetchone(
+    row = fetchone(
         conn,
         "SELECT id, name, email, role, password_hash, created_at FROM members WHERE id = ?",
         (member_id,),
@@ -121,7 +120,7 @@ async def export(conn: aiosqlite.Connection, member_id: int) -> dict[str, object
         }
     }
     for table, query in _EXPORTED.items():
-        cursor = await conn.execute(f"SELECT {query}", (member_id,))
+        cursor = conn.execute(f"SELECT {query}", (member_id,))
         names = [d[0] for d in cursor.description]
-        result[table] = [dict(zip(names, r, strict=True)) for r in await cursor.fetchall()]
+        result[table] = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     return result

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
-
-import aiosqlite
 
 from fedgroup.store.db import fetchall, fetchone, from_db_time, scalar, to_db_time
 
@@ -26,7 +25,7 @@ class OutboxActivity:
 _ACTIVITY_COLUMNS = "id, type, object_id, visibility, signer, document, published_at"
 
 
-def _activity(row: aiosqlite.Row | None) -> OutboxActivity | None:
+def _activity(row: sqlite3.Row | None) -> OutboxActivity | None:
     if row is None:
         return None
     values = list(row)
@@ -34,8 +33,8 @@ def _activity(row: aiosqlite.Row | None) -> OutboxActivity | None:
     return OutboxActivity(*values)
 
 
-async def add_activity(
-    conn: aiosqlite.Connection,
+def add_activity(
+    conn: sqlite3.Connection,
     activity_id: str,
     type_: str,
     object_id: str | None,
@@ -44,35 +43,33 @@ async def add_activity(
     document: str,
     now: datetime,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         f"INSERT INTO outbox_activities ({_ACTIVITY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (activity_id, type_, object_id, visibility, signer, document, to_db_time(now)),
     )
 
 
-async def activity(conn: aiosqlite.Connection, activity_id: str) -> OutboxActivity | None:
+def activity(conn: sqlite3.Connection, activity_id: str) -> OutboxActivity | None:
     return _activity(
-        await fetchone(
-            conn, f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE id = ?", (activity_id,)
-        )
+        fetchone(conn, f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE id = ?", (activity_id,))
     )
 
 
-async def count_public(conn: aiosqlite.Connection) -> int:
-    return int(await scalar(conn, "SELECT COUNT(*) FROM outbox_activities WHERE visibility = 'public'"))
+def count_public(conn: sqlite3.Connection) -> int:
+    return int(scalar(conn, "SELECT COUNT(*) FROM outbox_activities WHERE visibility = 'public'"))
 
 
-async def public_page(conn: aiosqlite.Connection, before: str | None, limit: int) -> list[OutboxActivity]:
+def public_page(conn: sqlite3.Connection, before: str | None, limit: int) -> list[OutboxActivity]:
     """Public activities, newest first, strictly older than `before` (a published_at cursor)."""
     if before is None:
-        rows = await fetchall(
+        rows = fetchall(
             conn,
             f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE visibility = 'public'"
             " ORDER BY published_at DESC, id DESC LIMIT ?",
             (limit,),
         )
     else:
-        rows = await fetchall(
+        rows = fetchall(
             conn,
             f"SELECT {_ACTIVITY_COLUMNS} FROM outbox_activities WHERE visibility = 'public' AND published_at < ?"
             " ORDER BY published_at DESC, id DESC LIMIT ?",
@@ -81,9 +78,9 @@ async def public_page(conn: aiosqlite.Connection, before: str | None, limit: int
     return [a for a in map(_activity, rows) if a is not None]
 
 
-async def remove_activities_of_object(conn: aiosqlite.Connection, object_id: str) -> None:
+def remove_activities_of_object(conn: sqlite3.Connection, object_id: str) -> None:
     """Forget what we said about an object (when it is deleted), except the Delete itself."""
-    await conn.execute("DELETE FROM outbox_activities WHERE object_id = ? AND type != 'Delete'", (object_id,))
+    conn.execute("DELETE FROM outbox_activities WHERE object_id = ? AND type != 'Delete'", (object_id,))
 
 
 # -- the delivery queue ------------------------------------------------------------------------------
@@ -103,13 +100,11 @@ def host_of(inbox: str) -> str:
     return urlsplit(inbox).netloc.lower()
 
 
-async def add_deliveries(
-    conn: aiosqlite.Connection, activity_id: str, inboxes: Iterable[str], now: datetime
-) -> int:
+def add_deliveries(conn: sqlite3.Connection, activity_id: str, inboxes: Iterable[str], now: datetime) -> int:
     """Queue the activity for each inbox (once per inbox); returns how many rows were added."""
     stamp = to_db_time(now)
     rows = [(activity_id, inbox, host_of(inbox), stamp, stamp) for inbox in dict.fromkeys(inboxes)]
-    cursor = await conn.executemany(
+    cursor = conn.executemany(
         "INSERT INTO deliveries (activity_id, inbox, host, queued_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (activity_id, inbox) DO NOTHING",
         rows,
@@ -117,15 +112,13 @@ async def add_deliveries(
     return cursor.rowcount
 
 
-async def due(
-    conn: aiosqlite.Connection, now: datetime, exclude: Iterable[int], limit: int
-) -> list[Delivery]:
+def due(conn: sqlite3.Connection, now: datetime, exclude: Iterable[int], limit: int) -> list[Delivery]:
     """Deliveries whose time has come, on hosts that are not paused, oldest first."""
     stamp = to_db_time(now)
     skip = list(exclude)
     # NOT IN (NULL) would match nothing, so the clause is only added when there is something to skip.
     skip_clause = f" AND d.id NOT IN ({','.join('?' * len(skip))})" if skip else ""
-    rows = await fetchall(
+    rows = fetchall(
         conn,
         "SELECT d.id, d.activity_id, d.inbox, d.host, d.attempts, d.queued_at FROM deliveries d"
         " LEFT JOIN delivery_hosts h ON h.host = d.host"
@@ -136,12 +129,12 @@ async def due(
     return [Delivery(r[0], r[1], r[2], r[3], r[4], from_db_time(r[5])) for r in rows]  # type: ignore[arg-type]
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
-    return from_db_time(await scalar(conn, "SELECT MIN(next_attempt_at) FROM deliveries"))
+def next_due_at(conn: sqlite3.Connection) -> datetime | None:
+    return from_db_time(scalar(conn, "SELECT MIN(next_attempt_at) FROM deliveries"))
 
 
-async def pending_count(conn: aiosqlite.Connection) -> int:
-    return int(await scalar(conn, "SELECT COUNT(*) FROM deliveries"))
+def pending_count(conn: sqlite3.Connection) -> int:
+    return int(scalar(conn, "SELECT COUNT(*) FROM deliveries"))
 
 
 # A row id can be reused once its row is gone (a delivery cancelled while in flight, when its activity was
@@ -149,48 +142,48 @@ async def pending_count(conn: aiosqlite.Connection) -> int:
 _THIS_DELIVERY = "id = ? AND activity_id = ?"
 
 
-async def delivered_many(conn: aiosqlite.Connection, deliveries: Sequence[Delivery]) -> None:
+def delivered_many(conn: sqlite3.Connection, deliveries: Sequence[Delivery]) -> None:
     """Rows whose inbox answered 2xx leave the queue, and their hosts count as healthy again (the worker
     confirms answers in batches)."""
-    await conn.executemany(
+    conn.executemany(
         f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", [(d.id, d.activity_id) for d in deliveries]
     )
-    await conn.executemany(
+    conn.executemany(
         "UPDATE delivery_hosts SET consecutive_failures = 0, paused_until = NULL WHERE host = ?",
         [(host,) for host in dict.fromkeys(d.host for d in deliveries)],
     )
 
 
-async def retry_later(conn: aiosqlite.Connection, delivery: Delivery, at: datetime, error: str) -> None:
-    await conn.execute(
+def retry_later(conn: sqlite3.Connection, delivery: Delivery, at: datetime, error: str) -> None:
+    conn.execute(
         f"UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE {_THIS_DELIVERY}",
         (to_db_time(at), error[:500], delivery.id, delivery.activity_id),
     )
 
 
-async def give_up(conn: aiosqlite.Connection, delivery: Delivery) -> None:
-    await conn.execute(f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", (delivery.id, delivery.activity_id))
+def give_up(conn: sqlite3.Connection, delivery: Delivery) -> None:
+    conn.execute(f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", (delivery.id, delivery.activity_id))
 
 
-async def host_failed(conn: aiosqlite.Connection, host: str) -> int:
+def host_failed(conn: sqlite3.Connection, host: str) -> int:
     """Count one more failure in a row for a host; returns the new count."""
-    await conn.execute(
+    conn.execute(
         "INSERT INTO delivery_hosts (host, consecutive_failures) VALUES (?, 1)"
         " ON CONFLICT (host) DO UPDATE SET consecutive_failures = consecutive_failures + 1",
         (host,),
     )
-    row = await fetchone(conn, "SELECT consecutive_failures FROM delivery_hosts WHERE host = ?", (host,))
+    row = fetchone(conn, "SELECT consecutive_failures FROM delivery_hosts WHERE host = ?", (host,))
     return int(row[0]) if row else 1
 
 
-async def pause_host(conn: aiosqlite.Connection, host: str, until: datetime) -> None:
-    await conn.execute("UPDATE delivery_hosts SET paused_until = ? WHERE host = ?", (to_db_time(until), host))
+def pause_host(conn: sqlite3.Connection, host: str, until: datetime) -> None:
+    conn.execute("UPDATE delivery_hosts SET paused_until = ? WHERE host = ?", (to_db_time(until), host))
 
 
-async def remove_deliveries_to(conn: aiosqlite.Connection, inboxes: Iterable[str]) -> None:
-    await conn.executemany("DELETE FROM deliveries WHERE inbox = ?", [(i,) for i in inboxes])
+def remove_deliveries_to(conn: sqlite3.Connection, inboxes: Iterable[str]) -> None:
+    conn.executemany("DELETE FROM deliveries WHERE inbox = ?", [(i,) for i in inboxes])
 
 
-async def remove_deliveries_to_host(conn: aiosqlite.Connection, host: str) -> None:
+def remove_deliveries_to_host(conn: sqlite3.Connection, host: str) -> None:
     """A blocked domain: nothing more is sent there, including what was already queued."""
-    await conn.execute("DELETE FROM deliveries WHERE host = ?", (host,))
+    conn.execute("DELETE FROM deliveries WHERE host = ?", (host,))

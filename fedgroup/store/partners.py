@@ -3,10 +3,9 @@ aggregate pledges held for an organizer."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from fedgroup.store.db import fetchall, fetchone, from_db_time, to_db_time
 
@@ -36,17 +35,17 @@ _STANDING = (
 )
 
 
-async def standing(conn: aiosqlite.Connection, actor_id: str) -> Standing:
-    row = await fetchone(conn, _STANDING, (actor_id,))
+def standing(conn: sqlite3.Connection, actor_id: str) -> Standing:
+    row = fetchone(conn, _STANDING, (actor_id,))
     assert row is not None
     return Standing(*row)
 
 
-async def candidates(conn: aiosqlite.Connection) -> list[Standing]:
+def candidates(conn: sqlite3.Connection) -> list[Standing]:
     """Every group an organizer may want to see here: Group and Organization followers, groups an organizer
     decided about, groups we follow; newest follower first."""
     marks = ",".join("?" * len(PARTNER_TYPES))
-    rows = await fetchall(
+    rows = fetchall(
         conn,
         "SELECT actor_id FROM ("
         f" SELECT f.actor_id, f.created_at AS at FROM followers f JOIN remote_actors a ON a.id = f.actor_id"
@@ -56,19 +55,19 @@ async def candidates(conn: aiosqlite.Connection) -> list[Standing]:
         ") GROUP BY actor_id ORDER BY MAX(at) DESC",
         PARTNER_TYPES,
     )
-    return [await standing(conn, r[0]) for r in rows]
+    return [standing(conn, r[0]) for r in rows]
 
 
-async def decide(conn: aiosqlite.Connection, actor_id: str, state: str, now: datetime) -> None:
-    await conn.execute(
+def decide(conn: sqlite3.Connection, actor_id: str, state: str, now: datetime) -> None:
+    conn.execute(
         "INSERT INTO partners (actor_id, state, decided_at) VALUES (?, ?, ?)"
         " ON CONFLICT (actor_id) DO UPDATE SET state = excluded.state, decided_at = excluded.decided_at",
         (actor_id, state, to_db_time(now)),
     )
 
 
-async def forget(conn: aiosqlite.Connection, actor_id: str) -> None:
-    await conn.execute("DELETE FROM partners WHERE actor_id = ?", (actor_id,))
+def forget(conn: sqlite3.Connection, actor_id: str) -> None:
+    conn.execute("DELETE FROM partners WHERE actor_id = ?", (actor_id,))
 
 
 # -- aggregates held for an organizer --------------------------------------------------------------------
@@ -89,14 +88,14 @@ class HeldPledge:
 _HELD = "SELECT id, campaign_id, group_actor, pledge_id, pledgers, contributions, reason, received_at"
 
 
-def _held(row: aiosqlite.Row) -> HeldPledge:
+def _held(row: sqlite3.Row) -> HeldPledge:
     values = list(row)
     values[-1] = from_db_time(values[-1])
     return HeldPledge(*values)
 
 
-async def hold(
-    conn: aiosqlite.Connection,
+def hold(
+    conn: sqlite3.Connection,
     campaign_id: int,
     group_actor: str,
     pledge_id: str,
@@ -106,7 +105,7 @@ async def hold(
     now: datetime,
 ) -> None:
     """Keep a partner's aggregate for an organizer; a newer one from the same group replaces it."""
-    await conn.execute(
+    conn.execute(
         "INSERT INTO held_group_pledges"
         " (campaign_id, group_actor, pledge_id, pledgers, contributions, reason, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, group_actor) DO UPDATE SET"
@@ -116,8 +115,8 @@ async def hold(
     )
 
 
-async def hold_unless_held(
-    conn: aiosqlite.Connection,
+def hold_unless_held(
+    conn: sqlite3.Connection,
     campaign_id: int,
     group_actor: str,
     pledge_id: str,
@@ -127,7 +126,7 @@ async def hold_unless_held(
     now: datetime,
 ) -> None:
     """Hold an aggregate that counted until now, unless a newer one of the group already waits."""
-    await conn.execute(
+    conn.execute(
         "INSERT INTO held_group_pledges"
         " (campaign_id, group_actor, pledge_id, pledgers, contributions, reason, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, group_actor) DO NOTHING",
@@ -135,17 +134,17 @@ async def hold_unless_held(
     )
 
 
-async def held(conn: aiosqlite.Connection, held_id: int) -> HeldPledge | None:
-    row = await fetchone(conn, f"{_HELD} FROM held_group_pledges WHERE id = ?", (held_id,))
+def held(conn: sqlite3.Connection, held_id: int) -> HeldPledge | None:
+    row = fetchone(conn, f"{_HELD} FROM held_group_pledges WHERE id = ?", (held_id,))
     return None if row is None else _held(row)
 
 
-async def held_listing(conn: aiosqlite.Connection, group_actor: str | None = None) -> list[HeldPledge]:
+def held_listing(conn: sqlite3.Connection, group_actor: str | None = None) -> list[HeldPledge]:
     """Held aggregates, oldest first; of one group when given."""
     if group_actor is None:
-        rows = await fetchall(conn, f"{_HELD} FROM held_group_pledges ORDER BY received_at, id")
+        rows = fetchall(conn, f"{_HELD} FROM held_group_pledges ORDER BY received_at, id")
     else:
-        rows = await fetchall(
+        rows = fetchall(
             conn,
             f"{_HELD} FROM held_group_pledges WHERE group_actor = ? ORDER BY received_at, id",
             (group_actor,),
@@ -153,34 +152,34 @@ async def held_listing(conn: aiosqlite.Connection, group_actor: str | None = Non
     return [_held(r) for r in rows]
 
 
-async def set_held_reason(conn: aiosqlite.Connection, held_id: int, reason: str) -> None:
-    await conn.execute("UPDATE held_group_pledges SET reason = ? WHERE id = ?", (reason, held_id))
+def set_held_reason(conn: sqlite3.Connection, held_id: int, reason: str) -> None:
+    conn.execute("UPDATE held_group_pledges SET reason = ? WHERE id = ?", (reason, held_id))
 
 
-async def release(conn: aiosqlite.Connection, held_id: int) -> None:
+def release(conn: sqlite3.Connection, held_id: int) -> None:
     """Forget a held aggregate (approved into the totals, or rejected)."""
-    await conn.execute("DELETE FROM held_group_pledges WHERE id = ?", (held_id,))
+    conn.execute("DELETE FROM held_group_pledges WHERE id = ?", (held_id,))
 
 
-async def release_for(conn: aiosqlite.Connection, campaign_id: int, group_actor: str) -> None:
+def release_for(conn: sqlite3.Connection, campaign_id: int, group_actor: str) -> None:
     """A newer aggregate from this group counted: what it held before is out of date."""
-    await conn.execute(
+    conn.execute(
         "DELETE FROM held_group_pledges WHERE campaign_id = ? AND group_actor = ?", (campaign_id, group_actor)
     )
 
 
-async def release_pledge(conn: aiosqlite.Connection, pledge_id: str, group_actor: str) -> bool:
+def release_pledge(conn: sqlite3.Connection, pledge_id: str, group_actor: str) -> bool:
     """The group withdrew (Undo) this aggregate."""
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "DELETE FROM held_group_pledges WHERE pledge_id = ? AND group_actor = ?", (pledge_id, group_actor)
     )
     return cursor.rowcount > 0
 
 
-async def release_all_of(conn: aiosqlite.Connection, group_actor: str) -> None:
-    await conn.execute("DELETE FROM held_group_pledges WHERE group_actor = ?", (group_actor,))
+def release_all_of(conn: sqlite3.Connection, group_actor: str) -> None:
+    conn.execute("DELETE FROM held_group_pledges WHERE group_actor = ?", (group_actor,))
 
 
-async def held_counts(conn: aiosqlite.Connection) -> dict[str, int]:
-    rows = await fetchall(conn, "SELECT group_actor, COUNT(*) FROM held_group_pledges GROUP BY group_actor")
+def held_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    rows = fetchall(conn, "SELECT group_actor, COUNT(*) FROM held_group_pledges GROUP BY group_actor")
     return {r[0]: int(r[1]) for r in rows}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-
-import aiosqlite
 
 from fedgroup.store.campaigns import id_chunks
 from fedgroup.store.db import fetchall, fetchone, from_db_time, to_db_time
@@ -34,7 +33,7 @@ _PLEDGE_SELECT = (
 )
 
 
-def _pledge(row: aiosqlite.Row) -> MemberPledge:
+def _pledge(row: sqlite3.Row) -> MemberPledge:
     return MemberPledge(
         row[0],
         row[1],
@@ -50,8 +49,8 @@ def _pledge(row: aiosqlite.Row) -> MemberPledge:
     )
 
 
-async def upsert_member_pledge(
-    conn: aiosqlite.Connection,
+def upsert_member_pledge(
+    conn: sqlite3.Connection,
     member_id: int,
     campaign_id: int | None,
     partner_campaign_id: int | None,
@@ -65,13 +64,13 @@ async def upsert_member_pledge(
     stamp = to_db_time(now)
     target = "campaign_id = ?" if campaign_id is not None else "partner_campaign_id = ?"
     key = campaign_id if campaign_id is not None else partner_campaign_id
-    cursor = await conn.execute(
+    cursor = conn.execute(
         f"UPDATE pledges SET amount = ?, option_label = ?, note = ?, updated_at = ?"
         f" WHERE member_id = ? AND kind = ? AND {target}",
         (str(amount), option_label, note, stamp, member_id, kind, key),
     )
     if cursor.rowcount == 0:
-        await conn.execute(
+        conn.execute(
             "INSERT INTO pledges (member_id, campaign_id, partner_campaign_id, kind, amount, option_label, note,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -88,35 +87,31 @@ async def upsert_member_pledge(
         )
 
 
-async def withdraw_member_pledge(conn: aiosqlite.Connection, pledge_id: int, member_id: int) -> bool:
-    cursor = await conn.execute("DELETE FROM pledges WHERE id = ? AND member_id = ?", (pledge_id, member_id))
+def withdraw_member_pledge(conn: sqlite3.Connection, pledge_id: int, member_id: int) -> bool:
+    cursor = conn.execute("DELETE FROM pledges WHERE id = ? AND member_id = ?", (pledge_id, member_id))
     return cursor.rowcount > 0
 
 
-async def set_fulfilled(conn: aiosqlite.Connection, pledge_id: int, fulfilled: bool) -> bool:
-    cursor = await conn.execute(
+def set_fulfilled(conn: sqlite3.Connection, pledge_id: int, fulfilled: bool) -> bool:
+    cursor = conn.execute(
         "UPDATE pledges SET fulfilled = ? WHERE id = ? AND campaign_id IS NOT NULL",
         (int(fulfilled), pledge_id),
     )
     return cursor.rowcount > 0
 
 
-async def member_pledge(conn: aiosqlite.Connection, pledge_id: int) -> MemberPledge | None:
-    row = await fetchone(conn, f"{_PLEDGE_SELECT} WHERE p.id = ?", (pledge_id,))
+def member_pledge(conn: sqlite3.Connection, pledge_id: int) -> MemberPledge | None:
+    row = fetchone(conn, f"{_PLEDGE_SELECT} WHERE p.id = ?", (pledge_id,))
     return None if row is None else _pledge(row)
 
 
-async def pledges_for_campaign(conn: aiosqlite.Connection, campaign_id: int) -> list[MemberPledge]:
-    rows = await fetchall(
-        conn, f"{_PLEDGE_SELECT} WHERE p.campaign_id = ? ORDER BY p.created_at", (campaign_id,)
-    )
+def pledges_for_campaign(conn: sqlite3.Connection, campaign_id: int) -> list[MemberPledge]:
+    rows = fetchall(conn, f"{_PLEDGE_SELECT} WHERE p.campaign_id = ? ORDER BY p.created_at", (campaign_id,))
     return [_pledge(r) for r in rows]
 
 
-async def pledges_for_partner_campaign(
-    conn: aiosqlite.Connection, partner_campaign_id: int
-) -> list[MemberPledge]:
-    rows = await fetchall(
+def pledges_for_partner_campaign(conn: sqlite3.Connection, partner_campaign_id: int) -> list[MemberPledge]:
+    rows = fetchall(
         conn,
         f"{_PLEDGE_SELECT} WHERE p.partner_campaign_id = ? ORDER BY p.created_at",
         (partner_campaign_id,),
@@ -124,15 +119,13 @@ async def pledges_for_partner_campaign(
     return [_pledge(r) for r in rows]
 
 
-async def pledges_of_member(conn: aiosqlite.Connection, member_id: int) -> list[MemberPledge]:
-    rows = await fetchall(
-        conn, f"{_PLEDGE_SELECT} WHERE p.member_id = ? ORDER BY p.created_at DESC", (member_id,)
-    )
+def pledges_of_member(conn: sqlite3.Connection, member_id: int) -> list[MemberPledge]:
+    rows = fetchall(conn, f"{_PLEDGE_SELECT} WHERE p.member_id = ? ORDER BY p.created_at DESC", (member_id,))
     return [_pledge(r) for r in rows]
 
 
-async def partner_campaigns_pledged_by(conn: aiosqlite.Connection, member_id: int) -> list[int]:
-    rows = await fetchall(
+def partner_campaigns_pledged_by(conn: sqlite3.Connection, member_id: int) -> list[int]:
+    rows = fetchall(
         conn,
         "SELECT DISTINCT partner_campaign_id FROM pledges WHERE member_id = ? AND partner_campaign_id IS NOT NULL",
         (member_id,),
@@ -140,8 +133,8 @@ async def partner_campaigns_pledged_by(conn: aiosqlite.Connection, member_id: in
     return [r[0] for r in rows]
 
 
-async def campaigns_pledged_by(conn: aiosqlite.Connection, member_id: int) -> list[int]:
-    rows = await fetchall(
+def campaigns_pledged_by(conn: sqlite3.Connection, member_id: int) -> list[int]:
+    rows = fetchall(
         conn,
         "SELECT DISTINCT campaign_id FROM pledges WHERE member_id = ? AND campaign_id IS NOT NULL",
         (member_id,),
@@ -152,8 +145,8 @@ async def campaigns_pledged_by(conn: aiosqlite.Connection, member_id: int) -> li
 # -- remote poll votes ---------------------------------------------------------------------------------
 
 
-async def add_vote(
-    conn: aiosqlite.Connection,
+def add_vote(
+    conn: sqlite3.Connection,
     campaign_id: int,
     option_id: int,
     voter: str,
@@ -163,11 +156,11 @@ async def add_vote(
 ) -> bool:
     """Count a vote once per voter and option; for single-choice polls a new vote replaces the old one."""
     if replace_others:
-        await conn.execute(
+        conn.execute(
             "DELETE FROM votes WHERE campaign_id = ? AND voter = ? AND option_id != ?",
             (campaign_id, voter, option_id),
         )
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "INSERT INTO votes (campaign_id, option_id, voter, object_id, created_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING",
         (campaign_id, option_id, voter, object_id, to_db_time(now)),
@@ -175,26 +168,26 @@ async def add_vote(
     return cursor.rowcount > 0
 
 
-async def remove_vote(conn: aiosqlite.Connection, object_id: str, voter: str) -> int | None:
+def remove_vote(conn: sqlite3.Connection, object_id: str, voter: str) -> int | None:
     """Withdraw a vote by its object id (only its own voter can); returns its campaign id."""
-    row = await fetchone(
+    row = fetchone(
         conn, "SELECT campaign_id FROM votes WHERE object_id = ? AND voter = ?", (object_id, voter)
     )
     if row is None:
         return None
-    await conn.execute("DELETE FROM votes WHERE object_id = ?", (object_id,))
+    conn.execute("DELETE FROM votes WHERE object_id = ?", (object_id,))
     return int(row[0])
 
 
-async def remove_votes_of(conn: aiosqlite.Connection, voter: str) -> list[int]:
-    rows = await fetchall(conn, "SELECT DISTINCT campaign_id FROM votes WHERE voter = ?", (voter,))
-    await conn.execute("DELETE FROM votes WHERE voter = ?", (voter,))
+def remove_votes_of(conn: sqlite3.Connection, voter: str) -> list[int]:
+    rows = fetchall(conn, "SELECT DISTINCT campaign_id FROM votes WHERE voter = ?", (voter,))
+    conn.execute("DELETE FROM votes WHERE voter = ?", (voter,))
     return [r[0] for r in rows]
 
 
-async def voter_inboxes(conn: aiosqlite.Connection, campaign_id: int) -> list[str]:
+def voter_inboxes(conn: sqlite3.Connection, campaign_id: int) -> list[str]:
     """Where voters hear about new tallies (Mastodon sends poll updates to voters as well)."""
-    rows = await fetchall(
+    rows = fetchall(
         conn,
         "SELECT DISTINCT COALESCE(a.shared_inbox, a.inbox) FROM votes v JOIN remote_actors a ON a.id = v.voter"
         " WHERE v.campaign_id = ?",
@@ -215,8 +208,8 @@ class GroupPledge:
     contributions: str  # JSON list of {"kind", "amount", "option"?, "pledgers"?}
 
 
-async def save_group_pledge(
-    conn: aiosqlite.Connection,
+def save_group_pledge(
+    conn: sqlite3.Connection,
     campaign_id: int,
     group_actor: str,
     pledge_id: str,
@@ -224,7 +217,7 @@ async def save_group_pledge(
     contributions: str,
     now: datetime,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         "INSERT INTO group_pledges (campaign_id, group_actor, pledge_id, pledgers, contributions, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, group_actor) DO UPDATE SET"
         " pledge_id = excluded.pledge_id, pledgers = excluded.pledgers, contributions = excluded.contributions,"
@@ -233,8 +226,8 @@ async def save_group_pledge(
     )
 
 
-async def approve_group_pledge(
-    conn: aiosqlite.Connection,
+def approve_group_pledge(
+    conn: sqlite3.Connection,
     campaign_id: int,
     group_actor: str,
     pledge_id: str,
@@ -245,19 +238,19 @@ async def approve_group_pledge(
 ) -> None:
     """Count an aggregate an organizer approved beyond the usual bounds, and remember how far they approved
     (the larger of this and any earlier approval) for the partner's later updates."""
-    await save_group_pledge(conn, campaign_id, group_actor, pledge_id, pledgers, contributions, now)
-    await conn.execute(
+    save_group_pledge(conn, campaign_id, group_actor, pledge_id, pledgers, contributions, now)
+    conn.execute(
         "UPDATE group_pledges SET approved_pledgers = MAX(COALESCE(approved_pledgers, 0), ?),"
         " approved_amounts = ? WHERE campaign_id = ? AND group_actor = ?",
         (pledgers, approved_amounts, campaign_id, group_actor),
     )
 
 
-async def approval_of(
-    conn: aiosqlite.Connection, campaign_id: int, group_actor: str
+def approval_of(
+    conn: sqlite3.Connection, campaign_id: int, group_actor: str
 ) -> tuple[int | None, str | None]:
     """(pledgers, amounts JSON) an organizer approved for this partner and campaign, or (None, None)."""
-    row = await fetchone(
+    row = fetchone(
         conn,
         "SELECT approved_pledgers, approved_amounts FROM group_pledges WHERE campaign_id = ? AND group_actor = ?",
         (campaign_id, group_actor),
@@ -265,12 +258,12 @@ async def approval_of(
     return (None, None) if row is None else (row[0], row[1])
 
 
-async def pledge_id_used_elsewhere(
-    conn: aiosqlite.Connection, pledge_id: str, campaign_id: int, group_actor: str
+def pledge_id_used_elsewhere(
+    conn: sqlite3.Connection, pledge_id: str, campaign_id: int, group_actor: str
 ) -> bool:
     """Whether this aggregate id already stands for another campaign's or another group's aggregate (one id
     is one aggregate: its Update and Undo must not reach another)."""
-    row = await fetchone(
+    row = fetchone(
         conn,
         "SELECT 1 FROM group_pledges WHERE pledge_id = ? AND (campaign_id != ? OR group_actor != ?)"
         " UNION ALL SELECT 1 FROM held_group_pledges WHERE pledge_id = ? AND (campaign_id != ? OR group_actor != ?)"
@@ -280,8 +273,8 @@ async def pledge_id_used_elsewhere(
     return row is not None
 
 
-async def group_pledges_of(conn: aiosqlite.Connection, group_actor: str) -> list[GroupPledge]:
-    rows = await fetchall(
+def group_pledges_of(conn: sqlite3.Connection, group_actor: str) -> list[GroupPledge]:
+    rows = fetchall(
         conn,
         "SELECT campaign_id, group_actor, pledge_id, pledgers, contributions FROM group_pledges"
         " WHERE group_actor = ? ORDER BY campaign_id",
@@ -290,26 +283,26 @@ async def group_pledges_of(conn: aiosqlite.Connection, group_actor: str) -> list
     return [GroupPledge(*r) for r in rows]
 
 
-async def remove_group_pledge(conn: aiosqlite.Connection, pledge_id: str, group_actor: str) -> int | None:
-    row = await fetchone(
+def remove_group_pledge(conn: sqlite3.Connection, pledge_id: str, group_actor: str) -> int | None:
+    row = fetchone(
         conn,
         "SELECT campaign_id FROM group_pledges WHERE pledge_id = ? AND group_actor = ?",
         (pledge_id, group_actor),
     )
     if row is None:
         return None
-    await conn.execute("DELETE FROM group_pledges WHERE pledge_id = ?", (pledge_id,))
+    conn.execute("DELETE FROM group_pledges WHERE pledge_id = ?", (pledge_id,))
     return int(row[0])
 
 
-async def remove_group_pledges_of(conn: aiosqlite.Connection, group_actor: str) -> list[int]:
-    rows = await fetchall(conn, "SELECT campaign_id FROM group_pledges WHERE group_actor = ?", (group_actor,))
-    await conn.execute("DELETE FROM group_pledges WHERE group_actor = ?", (group_actor,))
+def remove_group_pledges_of(conn: sqlite3.Connection, group_actor: str) -> list[int]:
+    rows = fetchall(conn, "SELECT campaign_id FROM group_pledges WHERE group_actor = ?", (group_actor,))
+    conn.execute("DELETE FROM group_pledges WHERE group_actor = ?", (group_actor,))
     return [r[0] for r in rows]
 
 
-async def group_pledges_for(conn: aiosqlite.Connection, campaign_id: int) -> list[GroupPledge]:
-    rows = await fetchall(
+def group_pledges_for(conn: sqlite3.Connection, campaign_id: int) -> list[GroupPledge]:
+    rows = fetchall(
         conn,
         "SELECT campaign_id, group_actor, pledge_id, pledgers, contributions FROM group_pledges"
         " WHERE campaign_id = ? ORDER BY group_actor",
@@ -321,8 +314,8 @@ async def group_pledges_for(conn: aiosqlite.Connection, campaign_id: int) -> lis
 # -- what we sent partners ---------------------------------------------------------------------------------
 
 
-async def sent_group_pledge(conn: aiosqlite.Connection, partner_campaign_id: int) -> tuple[str, str] | None:
-    row = await fetchone(
+def sent_group_pledge(conn: sqlite3.Connection, partner_campaign_id: int) -> tuple[str, str] | None:
+    row = fetchone(
         conn,
         "SELECT pledge_id, document FROM sent_group_pledges WHERE partner_campaign_id = ?",
         (partner_campaign_id,),
@@ -330,18 +323,18 @@ async def sent_group_pledge(conn: aiosqlite.Connection, partner_campaign_id: int
     return None if row is None else (row[0], row[1])
 
 
-async def save_sent_group_pledge(
-    conn: aiosqlite.Connection, partner_campaign_id: int, pledge_id: str, document: str, now: datetime
+def save_sent_group_pledge(
+    conn: sqlite3.Connection, partner_campaign_id: int, pledge_id: str, document: str, now: datetime
 ) -> None:
-    await conn.execute(
+    conn.execute(
         "INSERT INTO sent_group_pledges (partner_campaign_id, pledge_id, document, updated_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (partner_campaign_id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
         (partner_campaign_id, pledge_id, document, to_db_time(now)),
     )
 
 
-async def forget_sent_group_pledge(conn: aiosqlite.Connection, partner_campaign_id: int) -> None:
-    await conn.execute("DELETE FROM sent_group_pledges WHERE partner_campaign_id = ?", (partner_campaign_id,))
+def forget_sent_group_pledge(conn: sqlite3.Connection, partner_campaign_id: int) -> None:
+    conn.execute("DELETE FROM sent_group_pledges WHERE partner_campaign_id = ?", (partner_campaign_id,))
 
 
 # -- what counts toward a campaign ---------------------------------------------------------------------------
@@ -354,13 +347,13 @@ class TallyInputs:
     group_pledges: list[tuple[int, str]]  # pledgers, contributions JSON
 
 
-async def tally_inputs_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int]) -> dict[int, TallyInputs]:
+def tally_inputs_of(conn: sqlite3.Connection, campaign_ids: Sequence[int]) -> dict[int, TallyInputs]:
     """What counts toward each of these campaigns: one query for members' pledges, votes and partner groups'
     aggregates together (a listing reads them all in one trip to the connection's thread)."""
     found = {i: TallyInputs([], [], []) for i in campaign_ids}
     for chunk in id_chunks(campaign_ids):
         marks = ",".join("?" * len(chunk))
-        rows = await fetchall(
+        rows = fetchall(
             conn,
             "SELECT campaign_id, 'm', member_id, kind, amount, option_label FROM pledges"
             f" WHERE campaign_id IN ({marks})"
@@ -381,8 +374,8 @@ async def tally_inputs_of(conn: aiosqlite.Connection, campaign_ids: Sequence[int
     return found
 
 
-async def fulfilled_pledges(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple[str, Decimal]]:
-    rows = await fetchall(
+def fulfilled_pledges(conn: sqlite3.Connection, campaign_id: int) -> list[tuple[str, Decimal]]:
+    rows = fetchall(
         conn, "SELECT kind, amount FROM pledges WHERE campaign_id = ? AND fulfilled = 1", (campaign_id,)
     )
     return [(r[0], Decimal(r[1])) for r in rows]
@@ -391,10 +384,10 @@ async def fulfilled_pledges(conn: aiosqlite.Connection, campaign_id: int) -> lis
 # -- likes and boosts ------------------------------------------------------------------------------------------
 
 
-async def add_reaction(
-    conn: aiosqlite.Connection, campaign_id: int, actor: str, kind: str, activity_id: str, now: datetime
+def add_reaction(
+    conn: sqlite3.Connection, campaign_id: int, actor: str, kind: str, activity_id: str, now: datetime
 ) -> bool:
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "INSERT INTO reactions (campaign_id, actor, kind, activity_id, received_at)"
         " SELECT id, ?, ?, ?, ? FROM campaigns WHERE id = ? AND deleted_at IS NULL AND visibility != 'members'"
         " ON CONFLICT DO NOTHING",
@@ -403,32 +396,30 @@ async def add_reaction(
     return cursor.rowcount > 0
 
 
-async def remove_reaction(conn: aiosqlite.Connection, activity_id: str, actor: str) -> bool:
-    cursor = await conn.execute(
-        "DELETE FROM reactions WHERE activity_id = ? AND actor = ?", (activity_id, actor)
-    )
+def remove_reaction(conn: sqlite3.Connection, activity_id: str, actor: str) -> bool:
+    cursor = conn.execute("DELETE FROM reactions WHERE activity_id = ? AND actor = ?", (activity_id, actor))
     return cursor.rowcount > 0
 
 
-async def reaction_counts(conn: aiosqlite.Connection, campaign_id: int) -> dict[str, int]:
-    rows = await fetchall(
+def reaction_counts(conn: sqlite3.Connection, campaign_id: int) -> dict[str, int]:
+    rows = fetchall(
         conn, "SELECT kind, COUNT(*) FROM reactions WHERE campaign_id = ? GROUP BY kind", (campaign_id,)
     )
     return {r[0]: r[1] for r in rows}
 
 
-async def forget_remote_actor(conn: aiosqlite.Connection, actor: str) -> list[int]:
+def forget_remote_actor(conn: sqlite3.Connection, actor: str) -> list[int]:
     """Remove everything a remote actor contributed (votes, aggregates, reactions); returns campaigns touched."""
-    touched = set(await remove_votes_of(conn, actor))
-    touched |= set(await remove_group_pledges_of(conn, actor))
-    await conn.execute("DELETE FROM reactions WHERE actor = ?", (actor,))
+    touched = set(remove_votes_of(conn, actor))
+    touched |= set(remove_group_pledges_of(conn, actor))
+    conn.execute("DELETE FROM reactions WHERE actor = ?", (actor,))
     return sorted(touched)
 
 
-async def pledge_times(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple[datetime, int]]:
+def pledge_times(conn: sqlite3.Connection, campaign_id: int) -> list[tuple[datetime, int]]:
     """When each standing pledge was made, with how many people it stands for (a partner group's aggregate
     counts its pledgers at its latest update), oldest first: the input of the pledges-over-time chart."""
-    rows = await fetchall(
+    rows = fetchall(
         conn,
         "SELECT at, people FROM ("
         " SELECT MIN(created_at) AS at, 1 AS people FROM pledges WHERE campaign_id = ? GROUP BY member_id"

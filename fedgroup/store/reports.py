@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
 import orjson
 
 from fedgroup.store.db import fetchall, from_db_time, to_db_time
@@ -24,8 +24,8 @@ class Report:
     resolved_at: datetime | None
 
 
-async def add(
-    conn: aiosqlite.Connection,
+def add(
+    conn: sqlite3.Connection,
     direction: str,
     activity_id: str,
     remote_actor: str,
@@ -34,7 +34,7 @@ async def add(
     now: datetime,
 ) -> bool:
     """Record a report once per activity id; False when it was already there."""
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "INSERT INTO reports (direction, activity_id, remote_actor, objects, comment, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (activity_id) DO NOTHING",
         (
@@ -49,8 +49,8 @@ async def add(
     return cursor.rowcount > 0
 
 
-async def listing(conn: aiosqlite.Connection, direction: str, open_only: bool = False) -> list[Report]:
-    rows = await fetchall(
+def listing(conn: sqlite3.Connection, direction: str, open_only: bool = False) -> list[Report]:
+    rows = fetchall(
         conn,
         "SELECT id, direction, activity_id, remote_actor, objects, comment, created_at, resolved_at"
         " FROM reports WHERE direction = ?"
@@ -73,14 +73,14 @@ async def listing(conn: aiosqlite.Connection, direction: str, open_only: bool = 
     ]
 
 
-async def resolve(conn: aiosqlite.Connection, report_id: int, now: datetime) -> bool:
-    cursor = await conn.execute(
+def resolve(conn: sqlite3.Connection, report_id: int, now: datetime) -> bool:
+    cursor = conn.execute(
         "UPDATE reports SET resolved_at = ? WHERE id = ? AND direction = 'received' AND resolved_at IS NULL",
         (to_db_time(now), report_id),
     )
     return cursor.rowcount > 0
 
 
-async def forget_actor(conn: aiosqlite.Connection, actor_id: str) -> None:
+def forget_actor(conn: sqlite3.Connection, actor_id: str) -> None:
     """A blocked or deleted account: the reports it sent go (reports about it that we sent stay)."""
-    await conn.execute("DELETE FROM reports WHERE direction = 'received' AND remote_actor = ?", (actor_id,))
+    conn.execute("DELETE FROM reports WHERE direction = 'received' AND remote_actor = ?", (actor_id,))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from fedgroup.store.db import fetchone, to_db_time
 from fedgroup.store.members import COLUMNS, Member
@@ -24,18 +23,18 @@ class Session:
     csrf_token: str
 
 
-async def add(
-    conn: aiosqlite.Connection, token: str, member_id: int, csrf_token: str, now: datetime, expires: datetime
+def add(
+    conn: sqlite3.Connection, token: str, member_id: int, csrf_token: str, now: datetime, expires: datetime
 ) -> None:
-    await conn.execute(
+    conn.execute(
         "INSERT INTO sessions (token_hash, member_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
         (digest(token), member_id, csrf_token, to_db_time(now), to_db_time(expires)),
     )
 
 
-async def get(conn: aiosqlite.Connection, token: str, now: datetime) -> Session | None:
+def get(conn: sqlite3.Connection, token: str, now: datetime) -> Session | None:
     """The unexpired session of a token, with its member (one query: this runs on every signed-in page)."""
-    row = await fetchone(
+    row = fetchone(
         conn,
         f"SELECT {_MEMBER_COLUMNS}, s.csrf_token FROM sessions s JOIN members m ON m.id = s.member_id WHERE s.token_hash = ? AND s.expires_at > ?",
         (digest(token), to_db_time(now)),
@@ -43,37 +42,35 @@ async def get(conn: aiosqlite.Connection, token: str, now: datetime) -> Session 
     return None if row is None else Session(Member(*row[:-1]), str(row[-1]))
 
 
-async def remove(conn: aiosqlite.Connection, token: str) -> None:
-    await conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest(token),))
+def remove(conn: sqlite3.Connection, token: str) -> None:
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?", (digest(token),))
 
 
-async def remove_all_of(conn: aiosqlite.Connection, member_id: int, keep_token: str | None = None) -> None:
+def remove_all_of(conn: sqlite3.Connection, member_id: int, keep_token: str | None = None) -> None:
     """Sign a member out everywhere (after a password change), optionally keeping the current session."""
-    await conn.execute(
+    conn.execute(
         "DELETE FROM sessions WHERE member_id = ? AND token_hash != ?",
         (member_id, digest(keep_token) if keep_token else ""),
     )
 
 
-async def remove_expired(conn: aiosqlite.Connection, now: datetime) -> None:
-    await conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (to_db_time(now),))
+def remove_expired(conn: sqlite3.Connection, now: datetime) -> None:
+    conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (to_db_time(now),))
 
 
 # -- invitations -------------------------------------------------------------------------------------------
 
 
-async def add_invite(
-    conn: aiosqlite.Connection, token: str, role: str, now: datetime, expires: datetime
-) -> None:
-    await conn.execute(
+def add_invite(conn: sqlite3.Connection, token: str, role: str, now: datetime, expires: datetime) -> None:
+    conn.execute(
         "INSERT INTO invites (token_hash, role, created_at, expires_at) VALUES (?, ?, ?, ?)",
         (digest(token), role, to_db_time(now), to_db_time(expires)),
     )
 
 
-async def open_invite_role(conn: aiosqlite.Connection, token: str, now: datetime) -> str | None:
+def open_invite_role(conn: sqlite3.Connection, token: str, now: datetime) -> str | None:
     """The role an unused, unexpired invitation grants, or None."""
-    row = await fetchone(
+    row = fetchone(
         conn,
         "SELECT role FROM invites WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
         (digest(token), to_db_time(now)),
@@ -81,9 +78,9 @@ async def open_invite_role(conn: aiosqlite.Connection, token: str, now: datetime
     return None if row is None else str(row[0])
 
 
-async def use_invite(conn: aiosqlite.Connection, token: str, now: datetime) -> bool:
+def use_invite(conn: sqlite3.Connection, token: str, now: datetime) -> bool:
     """Mark used; False when it was already used or expired (two tabs racing on one link)."""
-    cursor = await conn.execute(
+    cursor = conn.execute(
         "UPDATE invites SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
         (to_db_time(now), digest(token), to_db_time(now)),
     )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-
-import aiosqlite
 
 from fedgroup.store.db import fetchone, to_db_time
 
@@ -21,8 +20,8 @@ class Site:
     instance_public_key: str
 
 
-async def load(conn: aiosqlite.Connection) -> Site | None:
-    row = await fetchone(
+def load(conn: sqlite3.Connection) -> Site | None:
+    row = fetchone(
         conn,
         "SELECT handle, name, summary, group_private_key, group_public_key,"
         " instance_private_key, instance_public_key FROM site WHERE id = 1",
@@ -30,8 +29,8 @@ async def load(conn: aiosqlite.Connection) -> Site | None:
     return None if row is None else Site(*row)
 
 
-async def create(conn: aiosqlite.Connection, site: Site, now: datetime) -> None:
-    await conn.execute(
+def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
+    conn.execute(
         "INSERT INTO site (id, handle, name, summary, group_private_key, group_public_key,"
         " instance_private_key, instance_public_key, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -47,5 +46,5 @@ async def create(conn: aiosqlite.Connection, site: Site, now: datetime) -> None:
     )
 
 
-async def update_profile(conn: aiosqlite.Connection, name: str, summary: str) -> None:
-    await conn.execute("UPDATE site SET name = ?, summary = ? WHERE id = 1", (name, summary))
+def update_profile(conn: sqlite3.Connection, name: str, summary: str) -> None:
+    conn.execute("UPDATE site SET name = ?, summary = ? WHERE id = 1", (name, summary))

@@ -118,7 +118,7 @@ async def logout(request: web.Request) -> web.Response:
 async def invite_page(request: web.Request) -> web.Response:
     runtime = runtime_of(request)
     token = request.match_info["token"]
-    role = await store.sessions.open_invite_role(runtime.db.reader, token, runtime.now())
+    role = await runtime.db.read(store.sessions.open_invite_role, token, runtime.now())
     if role is None:
         return render(request, "message.html", {"title": "This invitation cannot be used",
                       "message": "It was used already or has expired. Ask an organizer for a new one."}, status=410)  # fmt: skip
@@ -141,7 +141,7 @@ async def accept_invite(request: web.Request) -> web.Response:
             await start_session(request, response, member_id)
             raise response
     runtime = runtime_of(request)
-    role = await store.sessions.open_invite_role(runtime.db.reader, token, runtime.now())
+    role = await runtime.db.read(store.sessions.open_invite_role, token, runtime.now())
     return render(request, "invite.html", {"role": role, "token": token, "values": {"name": name}, "errors": errors},
                   status=422)  # fmt: skip
 

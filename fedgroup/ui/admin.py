@@ -17,7 +17,7 @@ async def members_page(
         request,
         "admin/members.html",
         {
-            "members": await store.members.listing(runtime.db.reader),
+            "members": await runtime.db.read(store.members.listing),
             "roles": store.members.ROLES,
             "invite": invite,
             "invite_hours": actions.INVITE_HOURS,

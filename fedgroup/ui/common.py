@@ -281,14 +281,16 @@ async def campaign_views(
 ) -> list[CampaignView]:
     """Our campaigns of these visibilities, newest first, ready for a listing: kept while the database stays
     at `version` (read here if not given). The caller decides who may see which visibilities."""
-    reader, kept = runtime.db.reader, renderings.of(runtime)
+    db, kept = runtime.db, renderings.of(runtime)
     if version is None:
-        version = await kept.version(reader)
+        version = await kept.version(db)
     key = ("listing", visibilities)
     now = runtime.now()
     views: tuple[CampaignView, ...] | None = kept.views.get(key, version, now)
     if views is None:
-        states = await campaign_state.load_many(reader, await store.campaigns.listing(reader, visibilities))
+        states = await db.read(
+            lambda conn: campaign_state.load_many(conn, store.campaigns.listing(conn, visibilities))
+        )
         views = tuple(campaign_view(state, now) for state in states)
         kept.views.put(key, version, views, renderings.expiry(now, (v.deadline for v in views)))
     return list(views)

@@ -27,13 +27,13 @@ from fedgroup.ui.common import (
 async def home(request: web.Request) -> web.Response:
     member = require_member(request)
     runtime = runtime_of(request)
-    reader, now = runtime.db.reader, runtime.now()
+    db, now = runtime.db, runtime.now()
     ours = await campaign_views(runtime, ("public", "followers", "members"))
-    partners = [partner_view(p, now) for p in await store.campaigns.partner_campaigns(reader)]
+    partners = [partner_view(p, now) for p in await db.read(store.campaigns.partner_campaigns)]
     ours_by_id = {c.id: c for c in ours}
     partners_by_id = {p.id: p for p in partners}
     pledges = []
-    for p in await store.pledges.pledges_of_member(reader, member.id):
+    for p in await db.read(store.pledges.pledges_of_member, member.id):
         if p.campaign_id is not None:
             view: CampaignView | PartnerView | None = ours_by_id.get(p.campaign_id)
             link = f"/campaigns/{p.campaign_id}"
@@ -54,7 +54,7 @@ async def home(request: web.Request) -> web.Response:
 
 async def _partner(request: web.Request) -> store.campaigns.PartnerCampaign:
     runtime = runtime_of(request)
-    partner = await store.campaigns.partner_campaign(runtime.db.reader, int_in_path(request, "partner_id"))
+    partner = await runtime.db.read(store.campaigns.partner_campaign, int_in_path(request, "partner_id"))
     if partner is None:
         raise web.HTTPNotFound(text="no such partner campaign\n")
     return partner
@@ -69,7 +69,7 @@ async def partner_page(
     view = partner_view(partner, runtime.now())
     mine = [
         (p, pledge_text(p, view.units))
-        for p in await store.pledges.pledges_of_member(runtime.db.reader, member.id)
+        for p in await runtime.db.read(store.pledges.pledges_of_member, member.id)
         if p.partner_campaign_id == partner.id
     ]
     return render(

@@ -48,16 +48,16 @@ async def index(
 ) -> web.Response:
     require_organizer(request)
     runtime = runtime_of(request)
-    reader = runtime.db.reader
+    db = runtime.db
     views = await campaign_views(runtime, campaigns.VISIBILITIES)
     return render(
         request,
         "organize/index.html",
         {
             "campaigns": views,
-            "followers": await store.follows.count_followers(reader),
-            "following": await store.follows.list_following(reader),
-            "pending": await store.follows.pending_followers(reader),
+            "followers": await db.read(store.follows.count_followers),
+            "following": await db.read(store.follows.list_following),
+            "pending": await db.read(store.follows.pending_followers),
             "partners": await actions.partner_groups(runtime),
             "held": await _held_views(runtime),
             "errors": errors or {},
@@ -142,7 +142,7 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 async def _state(request: web.Request) -> campaign_state.CampaignState:
     runtime = runtime_of(request)
-    state = await campaign_state.load(runtime.db.reader, int_in_path(request, "campaign_id"))
+    state = await runtime.db.read(campaign_state.load, int_in_path(request, "campaign_id"))
     if state is None or state.row.deleted_at is not None:
         raise web.HTTPNotFound(text="no such campaign\n")
     return state
@@ -157,11 +157,13 @@ async def campaign_page(
     require_organizer(request)
     runtime = runtime_of(request)
     state = await _state(request)
-    reader = runtime.db.reader
+    db = runtime.db
     units = campaigns.units_of(state.goals)
-    pledges = [(p, pledge_text(p, units)) for p in await store.pledges.pledges_for_campaign(reader, state.id)]
+    pledges = [
+        (p, pledge_text(p, units)) for p in await db.read(store.pledges.pledges_for_campaign, state.id)
+    ]
     comments = [
-        (c, sanitize.html_to_text(c.content)) for c in await store.campaigns.comments(reader, state.id)
+        (c, sanitize.html_to_text(c.content)) for c in await db.read(store.campaigns.comments, state.id)
     ]
     row = state.row
     defaults = {
@@ -178,8 +180,8 @@ async def campaign_page(
             "goals": state.goals,
             "pledges": pledges,
             "comments": comments,
-            "reactions": await store.pledges.reaction_counts(reader, state.id),
-            "group_pledges": await store.pledges.group_pledges_for(reader, state.id),
+            "reactions": await db.read(store.pledges.reaction_counts, state.id),
+            "group_pledges": await db.read(store.pledges.group_pledges_for, state.id),
             "visibility_text": VISIBILITY_TEXT[row.visibility],
             "values": values or defaults,
             "errors": errors or {},
@@ -248,7 +250,7 @@ async def set_fulfilled(request: web.Request) -> web.Response:
     state = await _state(request)
     runtime = runtime_of(request)
     ticked = {v for v in data.getall("fulfilled", []) if isinstance(v, str)}
-    for pledge in await store.pledges.pledges_for_campaign(runtime.db.reader, state.id):
+    for pledge in await runtime.db.read(store.pledges.pledges_for_campaign, state.id):
         wanted = str(pledge.id) in ticked
         if wanted != pledge.fulfilled:
             await actions.set_fulfilled(runtime, pledge.id, wanted)
@@ -271,12 +273,12 @@ async def export_pledgers(request: web.Request) -> web.Response:
     require_organizer(request)
     runtime = runtime_of(request)
     state = await _state(request)
-    members = {m.id: m for m in await store.members.listing(runtime.db.reader)}
+    members = {m.id: m for m in await runtime.db.read(store.members.listing)}
     out = io.StringIO()
     writer = csv.writer(out, quoting=csv.QUOTE_ALL)
     writer.writerow(["name", "email", "kind", "amount", "unit", "option", "note", "fulfilled", "pledged_at"])
     units = campaigns.units_of(state.goals)
-    for p in await store.pledges.pledges_for_campaign(runtime.db.reader, state.id):
+    for p in await runtime.db.read(store.pledges.pledges_for_campaign, state.id):
         member = members.get(p.member_id)
         writer.writerow(
             [_csv_cell(v) for v in (
@@ -341,9 +343,9 @@ HELD_REASONS = {
 async def _held_views(runtime: Runtime) -> list[HeldView]:
     """Partner aggregates waiting for an organizer, with the amounts as people read them."""
     views = []
-    reader = runtime.db.reader
+    db = runtime.db
     for held in await actions.held_aggregates(runtime):
-        state = await campaign_state.load(reader, held.campaign_id)
+        state = await db.read(campaign_state.load, held.campaign_id)
         if state is None:
             continue
         units = campaigns.units_of(state.goals)
@@ -409,14 +411,14 @@ async def blocks_page(
 ) -> web.Response:
     """Moderation: blocks, reports other servers sent about us, and reports we sent."""
     require_organizer(request)
-    reader = runtime_of(request).db.reader
+    db = runtime_of(request).db
     return render(
         request,
         "organize/blocks.html",
         {
-            "blocks": await store.blocks.listing(reader),
-            "received": await store.reports.listing(reader, "received"),
-            "sent": await store.reports.listing(reader, "sent"),
+            "blocks": await db.read(store.blocks.listing),
+            "received": await db.read(store.reports.listing, "received"),
+            "sent": await db.read(store.reports.listing, "sent"),
             "errors": errors or {},
             "values": values or {},
         },

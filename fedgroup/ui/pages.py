@@ -36,7 +36,7 @@ async def group_page(request: web.Request) -> web.Response:
     if request.match_info["handle"].lower() != runtime.ids.handle.lower():
         raise web.HTTPNotFound(text="no such group\n")
     kept = renderings.of(runtime)
-    version = await kept.version(runtime.db.reader)
+    version = await kept.version(runtime.db)
     if request[MEMBER] is not None:
         views = await campaign_views(runtime, ("public", "followers", "members"), version)
         return render(request, "group.html", {"campaigns": views})
@@ -53,7 +53,7 @@ async def group_page(request: web.Request) -> web.Response:
 async def _visible_state(request: web.Request, campaign_id: int) -> campaign_state.CampaignState:
     """The campaign read afresh (forms check against this), if this request may see it."""
     runtime = runtime_of(request)
-    state = await campaign_state.load(runtime.db.reader, campaign_id)
+    state = await runtime.db.read(campaign_state.load, campaign_id)
     if state is None:
         raise web.HTTPNotFound(text="no such campaign\n")
     _check_visible(request, state)
@@ -70,7 +70,7 @@ def _check_visible(request: web.Request, state: campaign_state.CampaignState) ->
 async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignState) -> dict[str, Any]:
     """What the campaign page shows everyone who may see it: totals, options and the pledges-over-time chart."""
     now = runtime.now()
-    times = await store.pledges.pledge_times(runtime.db.reader, state.id)
+    times = await runtime.db.read(store.pledges.pledge_times, state.id)
     end = state.row.closed_at or (min(now, state.row.deadline) if state.row.deadline else now)
     timeline = charts.pledges_over_time(
         times, state.row.created_at, max(end, state.row.created_at + timedelta(hours=1))
@@ -93,7 +93,7 @@ async def _campaign_shown(
     now = runtime.now()
     found: tuple[campaign_state.CampaignState, dict[str, Any]] | None = kept.get(key, version, now)
     if found is None:
-        state = await campaign_state.load(runtime.db.reader, campaign_id)
+        state = await runtime.db.read(campaign_state.load, campaign_id)
         if state is None:
             raise web.HTTPNotFound(text="no such campaign\n")
         context = await _campaign_context(runtime, state) if state.row.deleted_at is None else {}
@@ -110,7 +110,7 @@ async def campaign_page(
     campaign_id = int_in_path(request, "campaign_id")
     member = request[MEMBER]
     kept = renderings.of(runtime)
-    version = await kept.version(runtime.db.reader)
+    version = await kept.version(runtime.db)
     if member is None and not errors:
         return await _public_campaign_page(request, campaign_id, version)
     state, shown = await _campaign_shown(request, campaign_id, version)
@@ -119,7 +119,7 @@ async def campaign_page(
         units = campaigns.units_of(state.goals)
         mine = [
             (p, pledge_text(p, units))
-            for p in await store.pledges.pledges_of_member(runtime.db.reader, member.id)
+            for p in await runtime.db.read(store.pledges.pledges_of_member, member.id)
             if p.campaign_id == state.id
         ]
     return render(

@@ -22,10 +22,10 @@ from collections.abc import Hashable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
 from aiohttp import web
 
 from fedgroup.runtime import Runtime
+from fedgroup.store import Database
 
 MAX_AGE = timedelta(seconds=5)
 MAX_PAGES = 256
@@ -106,23 +106,22 @@ class Renderings:
         self._next: asyncio.Future[int] | None = None
         self._reading: asyncio.Task[None] | None = None
 
-    async def version(self, conn: aiosqlite.Connection) -> int:
+    async def version(self, db: Database) -> int:
         """The database's data_version, read after this call began: a commit that finished before the call
         is always seen. Callers that arrive while a read is under way share the next one, so a burst of
-        requests costs one or two trips to the connection's thread, not one each."""
+        requests costs one or two trips to the reader's thread, not one each."""
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
             if self._reading is None:
-                self._reading = asyncio.create_task(self._read(conn))
+                self._reading = asyncio.create_task(self._read(db))
         return await asyncio.shield(self._next)
 
-    async def _read(self, conn: aiosqlite.Connection) -> None:
+    async def _read(self, db: Database) -> None:
         try:
             while self._next is not None:
                 waiting, self._next = self._next, None  # later callers wait for the next read
                 try:
-                    rows = await conn.execute_fetchall("PRAGMA data_version")
-                    waiting.set_result(int(next(iter(rows))[0]))
+                    waiting.set_result(int(await db.scalar("PRAGMA data_version")))
                 except Exception as e:  # the reader closed under us: every waiter gets the error
                     waiting.set_exception(e)
                     waiting.exception()  # marked as seen, in case every waiter has gone

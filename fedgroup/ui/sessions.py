@@ -65,7 +65,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     token = read_cookie(request, SESSION_COOKIE)
     if token and len(token) < 200:
         runtime = request.app[RUNTIME]
-        session = await store.sessions.get(runtime.db.reader, token, runtime.now())
+        session = await runtime.db.read(store.sessions.get, token, runtime.now())
         if session is not None:
             request[MEMBER] = session.member
             request[SESSION_TOKEN] = token
@@ -147,11 +147,11 @@ async def start_session(request: web.Request, response: web.StreamResponse, memb
     previous = request[SESSION_TOKEN]
     now = runtime.now()
 
-    async def job(conn):  # type: ignore[no-untyped-def]
-        await store.sessions.remove_expired(conn, now)
+    def job(conn):  # type: ignore[no-untyped-def]
+        store.sessions.remove_expired(conn, now)
         if previous:
-            await store.sessions.remove(conn, previous)
-        await store.sessions.add(conn, token, member_id, csrf, now, now + timedelta(days=SESSION_DAYS))
+            store.sessions.remove(conn, previous)
+        store.sessions.add(conn, token, member_id, csrf, now, now + timedelta(days=SESSION_DAYS))
 
     await runtime.db.write(job)
     set_cookie(request, response, SESSION_COOKIE, token, max_age=SESSION_DAYS * 86400)
