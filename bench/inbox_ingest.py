@@ -33,7 +33,7 @@ from common import free_socket, post_all, raw_inbox, start  # noqa: E402
 
 from fedgroup import actions  # noqa: E402
 from fedgroup import config as config_module  # noqa: E402
-from fedgroup.activitypub.signatures import sign_request  # noqa: E402
+from fedgroup.protocol.signatures import sign_request  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "2000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))

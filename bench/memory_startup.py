@@ -23,8 +23,8 @@ import seed  # noqa: E402
 from common import BENCH_DIR, env_int, free_port, median, rss_mb, spawn_serve, stop, wait_ok  # noqa: E402
 
 from fedgroup import config as config_module  # noqa: E402
-from fedgroup import datadir  # noqa: E402
 from fedgroup.runtime import close_runtime, open_runtime  # noqa: E402
+from fedgroup.store import datadir  # noqa: E402
 
 FOLLOWERS = env_int("BENCH_FOLLOWERS", 10_000)
 CAMPAIGNS = env_int("BENCH_CAMPAIGNS", 1000)

@@ -28,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import seed  # noqa: E402
 from common import BENCH_DIR, env_int, free_port, percentile, spawn_serve, stop, wait_ok  # noqa: E402
 
-from fedgroup import actions, datadir, store  # noqa: E402
+from fedgroup import actions, store  # noqa: E402
 from fedgroup import config as config_module  # noqa: E402
 from fedgroup.runtime import Runtime, close_runtime, open_runtime  # noqa: E402
+from fedgroup.store import datadir  # noqa: E402
 from fedgroup.ui.sessions import SESSION_COOKIE  # noqa: E402
 
 N = env_int("BENCH_PAGES_N", 2000)

@@ -8,11 +8,12 @@ from typing import Any
 
 from aiohttp import web
 
-from fedgroup import actions, datadir, store
+from fedgroup import actions, store
 from fedgroup import config as config_module
 from fedgroup.app import create_app
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from fedgroup.runtime import RUNTIME, Runtime
+from fedgroup.store import datadir
 
 OPTIONS = ("Come to the meeting=people:1", "Leaflet for 2 hours=hours:2", "Give 20=money:20")
 GOALS = ("people:500", "hours:800", "money:5000:EUR")

@@ -12,9 +12,9 @@ import jinja2
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
-from fedgroup.activitypub import discovery, routes
 from fedgroup.config import Config
 from fedgroup.connections import body_deadline_middleware
+from fedgroup.federation import discovery, routes
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
 from fedgroup.ui import pages
 from fedgroup.ui import routes as ui_routes

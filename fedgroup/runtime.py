@@ -13,17 +13,17 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
 from fedgroup import store
-from fedgroup.activitypub import signatures
-from fedgroup.activitypub.fetch import HttpClient, Signer, UrlPolicy, make_session
-from fedgroup.activitypub.ids import LocalIds
-from fedgroup.activitypub.throttle import FetchBudget, HostThrottle
 from fedgroup.config import Config
+from fedgroup.net.fetch import HttpClient, Signer, UrlPolicy, make_session
+from fedgroup.net.throttle import FetchBudget, HostThrottle
+from fedgroup.protocol import signatures
+from fedgroup.protocol.ids import LocalIds
 
 if TYPE_CHECKING:
-    from fedgroup.activitypub.actors import RemoteActors
-    from fedgroup.activitypub.delivery import DeliveryWorker
-    from fedgroup.activitypub.inbox import InboxProcessor
-    from fedgroup.scheduler import Scheduler
+    from fedgroup.actions.scheduler import Scheduler
+    from fedgroup.federation.inbox import InboxProcessor
+    from fedgroup.net.actors import RemoteActors
+    from fedgroup.net.delivery import DeliveryWorker
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +126,10 @@ async def start_network(
     runtime: Runtime, resolver: AbstractResolver | None = None, workers: bool = True
 ) -> None:
     """Add the HTTP client and the actor cache, and (for `serve`) the background workers."""
-    from fedgroup.activitypub.actors import RemoteActors
-    from fedgroup.activitypub.delivery import DeliveryWorker
-    from fedgroup.activitypub.inbox import InboxProcessor
-    from fedgroup.scheduler import Scheduler
+    from fedgroup.actions.scheduler import Scheduler
+    from fedgroup.federation.inbox import InboxProcessor
+    from fedgroup.net.actors import RemoteActors
+    from fedgroup.net.delivery import DeliveryWorker
 
     config = runtime.config
     policy = UrlPolicy(

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from fedgroup import datadir
 from fedgroup.app import create_app
 from fedgroup.config import Config
 from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.logs import AccessLog
 from fedgroup.runtime import RUNTIME, Runtime
+from fedgroup.store import datadir
 from tests.peer import FakeMastodon, free_socket
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from fedgroup import actions, passwords, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
+from fedgroup.rules import passwords
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 
 CHROMIUM = os.environ.get("FEDGROUP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 
-from fedgroup import actions, campaign_state, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 from tests.test_federation import PUBLIC, follow
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedgroup.campaigns import (
+from fedgroup.rules.campaigns import (
     AggregateLine,
     AggregateRefused,
     Approval,

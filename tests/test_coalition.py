@@ -13,8 +13,9 @@ from decimal import Decimal
 
 import pytest
 
-from fedgroup import actions, campaign_state, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import MovableClock, eventually
 from tests.test_federation import PUBLIC
 

@@ -32,10 +32,11 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from fedgroup import actions, datadir, store
-from fedgroup.activitypub import signatures
+from fedgroup import actions, store
 from fedgroup.config import Config
+from fedgroup.protocol import signatures
 from fedgroup.runtime import close_runtime, open_runtime
+from fedgroup.store import datadir
 from tests.conftest import key_pair
 from tests.peer import FakeActor, FakeMastodon, cavage_verify, free_socket
 

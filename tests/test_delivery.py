@@ -9,7 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from fedgroup import actions, store
-from fedgroup.activitypub.delivery import GIVE_UP_AFTER, MAX_RETRY_DELAY, next_attempt, outcome
+from fedgroup.net.delivery import GIVE_UP_AFTER, MAX_RETRY_DELAY, next_attempt, outcome
 from tests.conftest import eventually
 from tests.peer import FakeMastodon
 from tests.test_federation import follow
@@ -161,7 +161,7 @@ async def test_an_inbox_on_a_private_address_is_given_up_at_once_and_never_conta
         store.follows.add_follower(conn, actor, f"{actor}#follow", "accepted", f"{actor}/inbox", None, now)
 
     await server.runtime.db.write(add_eve)
-    caplog.set_level(logging.INFO, logger="fedgroup.activitypub.delivery")
+    caplog.set_level(logging.INFO, logger="fedgroup.net.delivery")
     await actions.create_campaign(server.runtime, "Not for the LAN", "body", visibility="public")
     await eventually(lambda: _queue_empty(server.runtime))
     gave_up = [r.getMessage() for r in caplog.records if "delivery gave up" in r.getMessage()]

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from fedgroup import actions, store
-from fedgroup.activitypub.delivery import Confirmations
+from fedgroup.net.delivery import Confirmations
 from tests.conftest import eventually
 from tests.peer import FakeMastodon
 from tests.test_federation import follow

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from fedgroup import actions, passwords, store
+from fedgroup import actions, store
+from fedgroup.rules import passwords
 from tests.conftest import eventually, run_cli
 from tests.peer import FakeMastodon
 from tests.test_federation import follow_of

@@ -24,11 +24,13 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from fedgroup import actions, datadir, passwords
-from fedgroup.activitypub import jsonld
-from fedgroup.activitypub.campaign_inbox import MAX_COMMENT
-from fedgroup.activitypub.inbox import MAX_BODY_BYTES, MAX_RECIPIENTS
-from fedgroup.activitypub.signatures import content_digest
+from fedgroup import actions
+from fedgroup.actions.campaign_inbox import MAX_COMMENT
+from fedgroup.federation.inbox import MAX_BODY_BYTES, MAX_RECIPIENTS
+from fedgroup.protocol import jsonld
+from fedgroup.protocol.signatures import content_digest
+from fedgroup.rules import passwords
+from fedgroup.store import datadir
 from tests.conftest import RunningServer, database_snapshot, eventually, key_pair, writes_settled
 from tests.fixture_world import FIXTURES, FixtureWorld
 from tests.peer import FakeActor, FakeMastodon, cavage_sign, free_socket

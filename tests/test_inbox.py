@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from fedgroup import store
-from fedgroup.activitypub.inbox import json_depth_exceeds
+from fedgroup.federation.inbox import json_depth_exceeds
 from tests.conftest import eventually
 from tests.peer import cavage_sign
 from tests.test_federation import follow, follow_of

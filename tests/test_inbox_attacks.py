@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from fedgroup import actions
-from fedgroup.activitypub.throttle import HostThrottle
+from fedgroup.net.throttle import HostThrottle
 from tests.conftest import MovableClock, database_snapshot, eventually
 from tests.peer import FakeActor, FakeMastodon, cavage_sign
 

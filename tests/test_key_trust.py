@@ -18,9 +18,9 @@ import pytest
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.activitypub.fetch import FetchError
-from fedgroup.activitypub.parse import ParseError, key_owner_named, parse_actor
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup.net.fetch import FetchError
+from fedgroup.protocol.parse import ParseError, key_owner_named, parse_actor
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import FIXTURES, MovableClock, eventually
 from tests.peer import ACTIVITY_JSON, FakeActor, FakeGoToSocial, FakeMastodon, cavage_sign, free_socket
 from tests.test_coalition import vote

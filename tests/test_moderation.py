@@ -29,7 +29,7 @@ async def _reports(server, direction: str = "received") -> list:
 
 
 async def organizer(server, name: str = "olga") -> WebClient:
-    from fedgroup import passwords
+    from fedgroup.rules import passwords
 
     await actions.add_member(
         server.runtime, name, "organizer", None, passwords.hash_password("organizer pw 1")
@@ -77,7 +77,7 @@ async def test_reports_about_the_group_reach_organizers_as_plain_text(make_serve
         assert resolved.status == 200
         assert (await _reports(server))[0].resolved_at is not None
         member_client = WebClient(server.base_url)
-        from fedgroup import passwords
+        from fedgroup.rules import passwords
 
         await actions.add_member(runtime, "mo", "member", None, passwords.hash_password("member pw 12"))
         await member_client.sign_in("mo", "member pw 12")
@@ -198,7 +198,7 @@ async def _queued(server) -> bool:
 
 async def test_what_a_blocked_actor_sent_before_the_block_is_not_acted_on(make_server, peer):
     """Accepted (202) a moment before the block, processed after it: the block wins."""
-    from fedgroup.activitypub.inbox import InboxProcessor
+    from fedgroup.federation.inbox import InboxProcessor
 
     server = await make_server()
     runtime = server.runtime

@@ -13,9 +13,10 @@ import tarfile
 
 import aiohttp
 
-from fedgroup import actions, passwords, store
-from fedgroup.campaigns import parse_goal
+from fedgroup import actions, store
 from fedgroup.config import CONFIG_FILE, DATABASE_FILE
+from fedgroup.rules import passwords
+from fedgroup.rules.campaigns import parse_goal
 from tests.conftest import RunningServer
 from tests.web_client import WebClient
 

@@ -11,8 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from fedgroup import actions, passwords
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions
+from fedgroup.rules import passwords
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from fedgroup.ui import renderings
 from fedgroup.ui.sessions import FORM_COOKIE, SESSION_COOKIE
 from tests.conftest import MovableClock

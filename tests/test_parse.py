@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pyld import jsonld as pyld
 
-from fedgroup.activitypub import jsonld
-from fedgroup.activitypub.ids import LocalIds
-from fedgroup.activitypub.parse import (
+from fedgroup.protocol import jsonld
+from fedgroup.protocol.ids import LocalIds
+from fedgroup.protocol.parse import (
     ParseError,
     parse_activity,
     parse_actor,
@@ -22,7 +22,7 @@ from fedgroup.activitypub.parse import (
     parse_question,
     same_origin,
 )
-from fedgroup.sanitize import clean_html, clean_text, html_to_text
+from fedgroup.rules.sanitize import clean_html, clean_text, html_to_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEYS = json.loads((FIXTURES / "keys.json").read_text())

@@ -15,8 +15,9 @@ import uuid
 
 import pytest
 
-from fedgroup import actions, campaign_state, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 from tests.test_federation import follow
 from tests.test_moderation import organizer

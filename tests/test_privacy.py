@@ -20,9 +20,10 @@ import sys
 
 import aiohttp
 
-from fedgroup import actions, passwords, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
 from fedgroup.config import DATABASE_FILE
+from fedgroup.rules import passwords
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 from tests.test_coalition import vote
 from tests.test_crash_safety import make_data_dir

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from fedgroup import actions, campaign_state, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import MovableClock, eventually
 from tests.peer import FakeMastodon, cavage_sign
 from tests.test_coalition import vote

@@ -9,8 +9,9 @@ import re
 
 from aiohttp import web
 
-from fedgroup import actions, passwords
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions
+from fedgroup.rules import passwords
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.web_client import WebClient
 
 PASSWORD = "correct horse battery"

@@ -12,9 +12,10 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime, timedelta
 
-from fedgroup import actions, campaign_state, store
-from fedgroup.activitypub.parse import parse_partner_campaign
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
+from fedgroup.protocol.parse import parse_partner_campaign
+from fedgroup.rules import campaign_state
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import MovableClock, eventually
 from tests.peer import FakeMastodon
 from tests.test_coalition import vote

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fedgroup.activitypub import signatures
+from fedgroup.protocol import signatures
 
 URL = "https://group.example/groups/water/inbox"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from fedgroup.activitypub import signatures
-from fedgroup.activitypub.signatures import SignatureError
+from fedgroup.protocol import signatures
+from fedgroup.protocol.signatures import SignatureError
 
 VECTORS = Path(__file__).parent / "fixtures" / "signatures"
 RFC = json.loads((VECTORS / "rfc9421_examples.json").read_text())

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from fedgroup.activitypub.fetch import (
+from fedgroup.net.fetch import (
     FetchError,
     GuardedResolver,
     HttpClient,
@@ -24,7 +24,7 @@ from fedgroup.activitypub.fetch import (
     address_allowed,
     make_session,
 )
-from fedgroup.activitypub.signatures import load_private_key
+from fedgroup.protocol.signatures import load_private_key
 from tests.peer import FakeActor
 
 PRODUCTION = UrlPolicy(allow_loopback=False, allow_private=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fedgroup import actions, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import MovableClock, eventually
 from tests.test_coalition import vote
 

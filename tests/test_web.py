@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from fedgroup import actions, campaign_state, passwords, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state, passwords
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import VirtualTime, eventually
 from tests.test_federation import follow_of
 from tests.web_client import WebClient

@@ -14,8 +14,9 @@ import urllib.parse
 import aiohttp
 import pytest
 
-from fedgroup import actions, campaign_state, passwords, store
-from fedgroup.campaigns import parse_goal
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state, passwords
+from fedgroup.rules.campaigns import parse_goal
 from fedgroup.ui.sign_ins import Refused, SignInGate, SignInRules, delay_before_check
 from tests.conftest import VirtualTime, database_snapshot, eventually
 from tests.web_client import WebClient

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fedgroup.worker import Worker
+from fedgroup.net.worker import Worker
 
 AN_HOUR = 3600.0
 # Only a guard against hanging the suite when the contract is broken; nothing is timed against it.

@@ -15,8 +15,9 @@ import orjson
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from fedgroup import actions, campaign_state, campaigns, store
-from fedgroup.campaign_state import CampaignState
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.ui import renderings
 from fedgroup.ui.sessions import MEMBER, check_csrf, csrf_token

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from fedgroup import actions, campaign_state, campaigns, sanitize, store
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state, campaigns, sanitize
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,

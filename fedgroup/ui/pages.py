@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from fedgroup import actions, campaign_state, campaigns, store
+from fedgroup import actions, store
+from fedgroup.rules import campaign_state, campaigns
 from fedgroup.runtime import Runtime
 from fedgroup.ui import charts, renderings
 from fedgroup.ui.common import (

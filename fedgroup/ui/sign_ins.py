@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from fedgroup import campaigns
+from fedgroup.rules import campaigns
 
 T = TypeVar("T")
 

@@ -16,12 +16,15 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from fedgroup import campaign_state, campaigns, partnership, passwords, sanitize, store
-from fedgroup.activitypub import discovery, moderation, outbox, vocab
-from fedgroup.activitypub.fetch import FetchError
-from fedgroup.activitypub.parse import is_http_url
-from fedgroup.campaigns import CampaignError, Goal, PledgeOption
-from fedgroup.passwords import PasswordError
+from fedgroup import store
+from fedgroup.actions import moderation, outbox, partnership
+from fedgroup.federation import discovery
+from fedgroup.net.fetch import FetchError
+from fedgroup.protocol import vocab
+from fedgroup.protocol.parse import is_http_url
+from fedgroup.rules import campaign_state, campaigns, passwords, sanitize
+from fedgroup.rules.campaigns import CampaignError, Goal, PledgeOption
+from fedgroup.rules.passwords import PasswordError
 from fedgroup.runtime import Runtime
 
 log = logging.getLogger(__name__)

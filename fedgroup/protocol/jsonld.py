@@ -63,7 +63,7 @@ class DocumentError(ValueError):
 
 @cache
 def _bundled(url: str) -> dict[str, Any]:
-    text = (resources.files("fedgroup.activitypub") / "contexts" / _BUNDLED_FILES[url]).read_text("utf-8")
+    text = (resources.files("fedgroup.protocol") / "contexts" / _BUNDLED_FILES[url]).read_text("utf-8")
     return json.loads(text)
 
 

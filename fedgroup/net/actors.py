@@ -29,11 +29,11 @@ from urllib.parse import urldefrag, urlsplit
 import orjson
 
 from fedgroup import store
-from fedgroup.activitypub import signatures
-from fedgroup.activitypub.fetch import Fetched, FetchError, HttpClient, Signer
-from fedgroup.activitypub.jsonld import id_of
-from fedgroup.activitypub.parse import ParseError, is_http_url, key_owner_named, parse_actor, same_origin
-from fedgroup.activitypub.throttle import FetchBudget
+from fedgroup.net.fetch import Fetched, FetchError, HttpClient, Signer
+from fedgroup.net.throttle import FetchBudget
+from fedgroup.protocol import signatures
+from fedgroup.protocol.jsonld import id_of
+from fedgroup.protocol.parse import ParseError, is_http_url, key_owner_named, parse_actor, same_origin
 from fedgroup.store.actors import CachedActor
 
 log = logging.getLogger(__name__)

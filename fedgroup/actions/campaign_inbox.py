@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from fedgroup import campaign_state, campaigns, partnership, store
-from fedgroup.activitypub import jsonld, outbox
-from fedgroup.activitypub.fetch import FetchError
-from fedgroup.activitypub.parse import (
+from fedgroup import store
+from fedgroup.actions import outbox, partnership
+from fedgroup.net.fetch import FetchError
+from fedgroup.protocol import jsonld
+from fedgroup.protocol.parse import (
     Activity,
     ParseError,
     parse_group_pledge,
@@ -25,7 +26,8 @@ from fedgroup.activitypub.parse import (
     parse_partner_campaign,
     same_origin,
 )
-from fedgroup.sanitize import clean_html, clean_text
+from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules.sanitize import clean_html, clean_text
 
 if TYPE_CHECKING:
     from fedgroup.runtime import Runtime

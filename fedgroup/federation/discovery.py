@@ -9,9 +9,9 @@ import orjson
 from aiohttp import web
 
 from fedgroup import __version__
-from fedgroup.activitypub.fetch import FetchError, HttpClient
-from fedgroup.activitypub.ids import LocalIds
 from fedgroup.config import is_loopback_host
+from fedgroup.net.fetch import FetchError, HttpClient
+from fedgroup.protocol.ids import LocalIds
 from fedgroup.runtime import RUNTIME
 
 JRD_TYPE = "application/jrd+json"

@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from fedgroup import actions
-from fedgroup.worker import Worker
+from fedgroup.net.worker import Worker
 
 if TYPE_CHECKING:
     from fedgroup.runtime import Runtime

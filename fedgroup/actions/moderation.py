@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from fedgroup import sanitize, store
-from fedgroup.activitypub.parse import Activity, ParseError, parse_flag
+from fedgroup import store
+from fedgroup.protocol.parse import Activity, ParseError, parse_flag
+from fedgroup.rules import sanitize
 
 if TYPE_CHECKING:
     from fedgroup.runtime import Runtime

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from fedgroup import campaigns
-from fedgroup.activitypub.ids import LocalIds
-from fedgroup.activitypub.jsonld import FEDGROUP_NS
-from fedgroup.campaign_state import CampaignState
+from fedgroup.protocol.ids import LocalIds
+from fedgroup.protocol.jsonld import FEDGROUP_NS
+from fedgroup.rules import campaigns
+from fedgroup.rules.campaign_state import CampaignState
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"

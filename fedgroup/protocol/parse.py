@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from fedgroup.activitypub.jsonld import as_list, id_of, is_public
-from fedgroup.campaigns import (
+from fedgroup.protocol.jsonld import as_list, id_of, is_public
+from fedgroup.rules.campaigns import (
     MAX_LABEL,
     AggregateLine,
     CampaignError,

@@ -12,9 +12,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from fedgroup import campaign_state, campaigns, store
-from fedgroup.activitypub import inbox, vocab
-from fedgroup.activitypub.ids import (
+from fedgroup import store
+from fedgroup.federation import inbox
+from fedgroup.net.verification import AuthError, VerifiedSigner, authenticate, is_signed
+from fedgroup.protocol import vocab
+from fedgroup.protocol.ids import (
     ACTIVITY_PATH,
     CAMPAIGN_PATH,
     GROUP_FOLLOWERS_PATH,
@@ -24,9 +26,9 @@ from fedgroup.activitypub.ids import (
     INSTANCE_ACTOR_PATH,
     SHARED_INBOX_PATH,
 )
-from fedgroup.activitypub.parse import same_origin
-from fedgroup.activitypub.verification import AuthError, VerifiedSigner, authenticate, is_signed
-from fedgroup.campaign_state import CampaignState
+from fedgroup.protocol.parse import same_origin
+from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 
 log = logging.getLogger(__name__)

@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
-from fedgroup import actions, partnership, store
-from fedgroup.activitypub import campaign_inbox, jsonld, moderation, outbox, signatures
-from fedgroup.activitypub.fetch import FetchError
-from fedgroup.activitypub.parse import Activity, ParseError, parse_activity, same_origin
-from fedgroup.activitypub.verification import AuthError, VerifiedSigner, authenticate
-from fedgroup.worker import Worker
+from fedgroup import actions, store
+from fedgroup.actions import campaign_inbox, moderation, outbox, partnership
+from fedgroup.net.fetch import FetchError
+from fedgroup.net.verification import AuthError, VerifiedSigner, authenticate
+from fedgroup.net.worker import Worker
+from fedgroup.protocol import jsonld, signatures
+from fedgroup.protocol.parse import Activity, ParseError, parse_activity, same_origin
 
 if TYPE_CHECKING:
     from fedgroup.runtime import Runtime

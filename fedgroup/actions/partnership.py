@@ -23,9 +23,10 @@ from decimal import Decimal
 
 import orjson
 
-from fedgroup import campaign_state, campaigns, store
-from fedgroup.activitypub.parse import parse_member_bound
-from fedgroup.campaign_state import CampaignState
+from fedgroup import store
+from fedgroup.protocol.parse import parse_member_bound
+from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.store.partners import PARTNER_TYPES, Standing
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 
 from fedgroup import store
-from fedgroup.activitypub import vocab
-from fedgroup.activitypub.ids import LocalIds
-from fedgroup.campaign_state import CampaignState
+from fedgroup.protocol import vocab
+from fedgroup.protocol.ids import LocalIds
+from fedgroup.rules.campaign_state import CampaignState
 
 
 def new_activity_id(ids: LocalIds) -> str:

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from fedgroup.activitypub import signatures
-from fedgroup.activitypub.actors import KeyFetchThrottled
-from fedgroup.activitypub.fetch import FetchError
+from fedgroup.net.actors import KeyFetchThrottled
+from fedgroup.net.fetch import FetchError
+from fedgroup.protocol import signatures
 
 if TYPE_CHECKING:
     from fedgroup.runtime import Runtime

@@ -20,11 +20,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fedgroup import store
-from fedgroup.activitypub import signatures
-from fedgroup.activitypub.fetch import FetchError, PostResult, Signer
+from fedgroup.net.fetch import FetchError, PostResult, Signer
+from fedgroup.net.worker import Worker
+from fedgroup.protocol import signatures
 from fedgroup.store.db import Database
 from fedgroup.store.outbox import Delivery
-from fedgroup.worker import Worker
 
 if TYPE_CHECKING:
     from fedgroup.runtime import Runtime

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from fedgroup import actions, datadir, store
+from fedgroup import actions, store
 from fedgroup import config as config_module
 from fedgroup.app import create_app
-from fedgroup.campaigns import parse_goal, parse_option
 from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.logs import AccessLog
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from fedgroup.runtime import RUNTIME, Runtime
+from fedgroup.store import datadir
 
 
 @dataclass(frozen=True)

@@ -18,21 +18,13 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from fedgroup import (
-    __version__,
-    actions,
-    campaign_state,
-    campaigns,
-    datadir,
-    logs,
-    passwords,
-    sanitize,
-    store,
-)
+from fedgroup import __version__, actions, logs, store
 from fedgroup import config as config_module
 from fedgroup.config import Config, ConfigError
 from fedgroup.connections import ConnectionLimits, GuardedSite
+from fedgroup.rules import campaign_state, campaigns, passwords, sanitize
 from fedgroup.runtime import RUNTIME, Runtime, close_runtime, open_runtime, start_network
+from fedgroup.store import datadir
 
 log = logging.getLogger("fedgroup")
 
@@ -775,7 +767,7 @@ def _add_backup_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> 
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
-    from fedgroup import backup
+    from fedgroup.store import backup
 
     try:
         size = backup.create(args.data_dir, args.to)
@@ -786,7 +778,7 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
-    from fedgroup import backup
+    from fedgroup.store import backup
 
     try:
         config = backup.restore(args.from_file, args.data_dir)
@@ -801,7 +793,7 @@ def cmd_restore(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from fedgroup import demo
+    from fedgroup.cli import demo
 
     if not 1 <= args.port <= 65533:
         raise CliError("--port must be between 1 and 65533", 2)

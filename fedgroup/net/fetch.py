@@ -19,7 +19,7 @@ import aiohttp
 import orjson
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from fedgroup.activitypub import signatures
+from fedgroup.protocol import signatures
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from decimal import Decimal
 
 import orjson
 
-from fedgroup import campaigns, store
-from fedgroup.campaigns import (
+from fedgroup import store
+from fedgroup.rules import campaigns
+from fedgroup.rules.campaigns import (
     AggregateLine,
     Contribution,
     Goal,

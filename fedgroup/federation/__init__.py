@@ -1,0 +1,1 @@
+"""The endpoints other servers call: ActivityPub actors, inboxes, collections and objects; WebFinger and NodeInfo."""
