@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 from tests.test_federation import PUBLIC, follow
@@ -201,7 +200,7 @@ async def test_group_pledges_count_only_from_accepted_followers_and_only_sane_on
         }
 
     async def counted():
-        state = await server.runtime.db.read(campaign_state.load, campaign_id)
+        state = await server.runtime.db.read(actions.load_campaign, campaign_id)
         return state.tally.partner_groups
 
     # Not a follower: ignored.

@@ -17,7 +17,6 @@ import aiohttp
 import pytest
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 from tests.test_federation import follow
@@ -383,7 +382,7 @@ async def test_a_coalition_from_the_command_line(make_server):
     await cli("pledge", "add", "--partner", partner_id, "--member", "Amira", "--option", "Two hours")
 
     async def partner_groups() -> int:
-        state = await c.runtime.db.read(campaign_state.load, campaign_id)
+        state = await c.runtime.db.read(actions.load_campaign, campaign_id)
         return state.tally.partner_groups
 
     await eventually(lambda: _equals(partner_groups, 1))

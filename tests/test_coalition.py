@@ -14,7 +14,6 @@ from decimal import Decimal
 import pytest
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import MovableClock, eventually
 from tests.test_federation import PUBLIC
@@ -57,7 +56,7 @@ async def add_member(runtime, key: str, role: str = "member") -> int:
 
 
 async def tally(server, campaign_id: int):
-    state = await server.runtime.db.read(campaign_state.load, campaign_id)
+    state = await server.runtime.db.read(actions.load_campaign, campaign_id)
     assert state is not None
     return state
 

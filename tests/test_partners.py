@@ -16,7 +16,6 @@ import uuid
 import pytest
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 from tests.test_federation import follow
@@ -80,7 +79,7 @@ async def deliver(peer, actor, server, activity: dict) -> None:
 
 
 async def tally(server, campaign_id: int):
-    state = await server.runtime.db.read(campaign_state.load, campaign_id)
+    state = await server.runtime.db.read(actions.load_campaign, campaign_id)
     assert state is not None
     return state.tally
 

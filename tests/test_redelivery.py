@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import MovableClock, eventually
 from tests.peer import FakeMastodon, cavage_sign
@@ -165,7 +164,7 @@ async def test_a_vote_undone_and_cast_again_with_the_same_ids_counts_each_time(m
             "object": {k: v for k, v in cast.items() if k != "@context"}}  # fmt: skip
 
     async def pledged() -> tuple[int, dict]:
-        state = await runtime.db.read(campaign_state.load, campaign_id)
+        state = await runtime.db.read(actions.load_campaign, campaign_id)
         return state.tally.pledgers, dict(state.tally.option_counts)
 
     for _ in range(2):

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 from fedgroup import actions, store
 from fedgroup.protocol.parse import parse_partner_campaign
-from fedgroup.rules import campaign_state
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import MovableClock, eventually
 from tests.peer import FakeMastodon
@@ -114,7 +113,7 @@ async def test_closing_early_moves_end_time_to_the_closing_time_in_every_update(
     assert await actions.close_campaign(runtime, campaign_id)
     await actions.report_outcome(runtime, campaign_id, "We collected 12 coats.")
 
-    state = await runtime.db.read(campaign_state.load, campaign_id)
+    state = await runtime.db.read(actions.load_campaign, campaign_id)
     closed_at = state.row.closed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert state.row.closed_at < deadline
     await eventually(lambda: _queue_empty(runtime))
@@ -142,7 +141,7 @@ async def test_a_late_vote_is_answered_with_the_poll_s_state_to_that_voter_only(
     assert (await peer.post(carol, inbox, counted))[0] == 202
 
     async def pledgers() -> int:
-        state = await runtime.db.read(campaign_state.load, public)
+        state = await runtime.db.read(actions.load_campaign, public)
         return state.tally.pledgers
 
     await eventually(lambda: _equals(pledgers, 1))

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state, passwords
+from fedgroup.rules import passwords
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import VirtualTime, eventually
 from tests.test_federation import follow_of
@@ -202,7 +202,7 @@ async def test_organizer_creates_edits_fulfils_exports_reports_and_deletes(web):
     created = await organizer.post("/organize/campaigns/new", form)
     assert created.status == 200 and "The campaign is created" in created.text
     campaign_id = int(re.search(r"/organize/campaigns/(\d+)", created.url).group(1))
-    state = await server.runtime.db.read(campaign_state.load, campaign_id)
+    state = await server.runtime.db.read(actions.load_campaign, campaign_id)
     assert [o.label for o in state.options] == ["One coat"] and state.row.deadline.hour == 18
 
     admin_path = f"/organize/campaigns/{campaign_id}"
@@ -210,7 +210,7 @@ async def test_organizer_creates_edits_fulfils_exports_reports_and_deletes(web):
                                                          "deadline": ""}, csrf_from=admin_path)  # fmt: skip
     assert (
         "0 of 60 coats" in edited.text
-        and (await server.runtime.db.read(campaign_state.load, campaign_id)).row.deadline is None
+        and (await server.runtime.db.read(actions.load_campaign, campaign_id)).row.deadline is None
     )
 
     await actions.add_member(server.runtime, "=HYPERLINK(1)", "member")
@@ -267,7 +267,7 @@ async def test_roles_guard_every_organizer_and_admin_page(web):
     token = (await member.get("/home")).csrf
     closed = await member.post_raw(f"/organize/campaigns/{campaign_id}/close", [("csrf", token)])
     assert closed.status == 403
-    assert (await server.runtime.db.read(campaign_state.load, campaign_id)).row.status == "open"
+    assert (await server.runtime.db.read(actions.load_campaign, campaign_id)).row.status == "open"
 
 
 async def test_admin_changes_roles_keeps_one_admin_and_removes_members_with_their_data(web):
@@ -368,7 +368,7 @@ async def test_coalition_from_the_organize_page_and_a_member_pledges_to_the_part
         assert bad.status == 422
 
         async def partner_groups() -> int:
-            return (await c.runtime.db.read(campaign_state.load, campaign_id)).tally.partner_groups
+            return (await c.runtime.db.read(actions.load_campaign, campaign_id)).tally.partner_groups
 
         await eventually(partner_groups)
         [mine] = await a.runtime.db.read(store.pledges.pledges_of_member, (await a.runtime.db.read(store.members.by_name, "Mia Member")).id)  # fmt: skip

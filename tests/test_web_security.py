@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state, passwords
+from fedgroup.rules import passwords
 from fedgroup.rules.campaigns import parse_goal
 from fedgroup.ui.sign_ins import Refused, SignInGate, SignInRules, delay_before_check
 from tests.conftest import VirtualTime, database_snapshot, eventually
@@ -408,12 +408,12 @@ async def test_every_form_refuses_a_missing_wrong_or_borrowed_token_and_another_
         async with admin.session.post(server.url(f"/organize/campaigns/{campaign_id}/close"), headers=headers,
                                       data={"csrf": token}, allow_redirects=False) as r:  # fmt: skip
             assert r.status == 403, headers
-    assert (await runtime.db.read(campaign_state.load, campaign_id)).row.status == "open"
+    assert (await runtime.db.read(actions.load_campaign, campaign_id)).row.status == "open"
     same = {"Origin": server.base_url, "Sec-Fetch-Site": "same-origin"}
     async with admin.session.post(server.url(f"/organize/campaigns/{campaign_id}/close"), headers=same,
                                   data={"csrf": token}, allow_redirects=False) as r:  # fmt: skip
         assert r.status == 303
-    assert (await runtime.db.read(campaign_state.load, campaign_id)).row.status == "closed"
+    assert (await runtime.db.read(actions.load_campaign, campaign_id)).row.status == "closed"
 
 
 async def test_an_invitation_makes_one_member_even_when_used_twice_at_once(site):

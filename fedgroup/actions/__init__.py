@@ -18,6 +18,9 @@ import orjson
 
 from fedgroup import store
 from fedgroup.actions import moderation, outbox, partnership
+from fedgroup.actions.campaigns import load_campaign as load_campaign
+from fedgroup.actions.campaigns import load_campaigns as load_campaigns
+from fedgroup.actions.campaigns import outcome_summary as outcome_summary
 from fedgroup.federation import discovery
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
@@ -47,7 +50,7 @@ USER_ERRORS = (ActionError, CampaignError, PasswordError)
 
 
 def _load(conn: sqlite3.Connection, campaign_id: int) -> campaign_state.CampaignState:
-    state = campaign_state.load(conn, campaign_id)
+    state = load_campaign(conn, campaign_id)
     if state is None or state.row.deleted_at is not None:
         raise ActionError(f"there is no campaign {campaign_id}", "campaign")
     return state
@@ -180,7 +183,7 @@ async def report_outcome(runtime: Runtime, campaign_id: int, report: str) -> str
         store.campaigns.close(conn, campaign_id, now)
         store.campaigns.set_outcome(conn, campaign_id, report, now)
         state = _load(conn, campaign_id)
-        summary = campaign_state.outcome_summary(conn, state)
+        summary = outcome_summary(conn, state)
         outbox.publish_outcome(conn, runtime.ids, state, summary, now)
         outbox.update_campaign(conn, runtime.ids, state, now)
         return summary
@@ -643,7 +646,7 @@ async def publish_due_totals(runtime: Runtime, interval_seconds: float) -> int:
     due = await runtime.db.read(store.campaigns.totals_to_publish, now - timedelta(seconds=interval_seconds))
 
     def job(conn: sqlite3.Connection, campaign_id: int) -> None:
-        state = campaign_state.load(conn, campaign_id)
+        state = load_campaign(conn, campaign_id)
         if state is None or state.row.deleted_at is not None:
             return
         outbox.update_campaign(conn, runtime.ids, state, now)

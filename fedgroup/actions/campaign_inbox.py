@@ -16,6 +16,7 @@ import orjson
 
 from fedgroup import store
 from fedgroup.actions import outbox, partnership
+from fedgroup.actions.campaigns import load_campaign
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import jsonld
 from fedgroup.protocol.parse import (
@@ -26,7 +27,7 @@ from fedgroup.protocol.parse import (
     parse_partner_campaign,
     same_origin,
 )
-from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules import campaigns
 from fedgroup.rules.sanitize import clean_html, clean_text
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ async def _answer_late_vote(runtime: Runtime, voter: str, campaign_id: int) -> N
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> bool:
-        state = campaign_state.load(conn, campaign_id)
+        state = load_campaign(conn, campaign_id)
         return state is not None and outbox.answer_late_vote(conn, runtime.ids, state, voter, inbox, now)
 
     if await runtime.db.write(job):
@@ -218,7 +219,7 @@ async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pl
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> str:
-        state = campaign_state.load(conn, campaign_id)
+        state = load_campaign(conn, campaign_id)
         refusal = _refusal(state.row if state else None, now)
         if refusal is not None:
             return refusal

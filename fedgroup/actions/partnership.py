@@ -24,6 +24,7 @@ from decimal import Decimal
 import orjson
 
 from fedgroup import store
+from fedgroup.actions.campaigns import load_campaign
 from fedgroup.protocol.parse import parse_member_bound
 from fedgroup.rules import campaign_state, campaigns
 from fedgroup.rules.campaign_state import CampaignState
@@ -130,7 +131,7 @@ def reconsider_held(conn: sqlite3.Connection, group: str, now: datetime) -> int:
     bound = member_bound(standing)
     counted = 0
     for held in store.partners.held_listing(conn, group):
-        state = campaign_state.load(conn, held.campaign_id)
+        state = load_campaign(conn, held.campaign_id)
         if state is None or state.row.deleted_at is not None:
             store.partners.release(conn, held.id)
             continue

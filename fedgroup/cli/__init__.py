@@ -274,7 +274,7 @@ async def campaign_list(runtime: Runtime, args: argparse.Namespace) -> str:
     rows = await runtime.db.read(store.campaigns.listing, campaigns.VISIBILITIES)
     lines = []
     for row in rows:
-        state = await runtime.db.read(campaign_state.load, row.id)
+        state = await runtime.db.read(actions.load_campaign, row.id)
         assert state is not None
         status = "open" if state.is_open(runtime.now()) else "closed"
         lines.append((row.id, status, row.visibility, row.title, state.progress_text))

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from fedgroup import store
+from fedgroup import actions, store
 from fedgroup.federation import inbox
 from fedgroup.net.verification import AuthError, VerifiedSigner, authenticate, is_signed
 from fedgroup.protocol import vocab
@@ -27,7 +27,7 @@ from fedgroup.protocol.ids import (
     SHARED_INBOX_PATH,
 )
 from fedgroup.protocol.parse import same_origin
-from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules import campaigns
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 
@@ -209,7 +209,7 @@ async def group_outbox(request: web.Request) -> web.Response:
 async def _visible_campaign(request: web.Request) -> tuple[Runtime, CampaignState] | web.Response:
     """The campaign for a signed GET by someone allowed to see it, or the response that says why not."""
     runtime = request.app[RUNTIME]
-    state = await runtime.db.read(campaign_state.load, int(request.match_info["campaign_id"]))
+    state = await runtime.db.read(actions.load_campaign, int(request.match_info["campaign_id"]))
     if state is None or not state.federates:
         return _refuse(404, "no such campaign")
     if state.row.deleted_at is not None:
@@ -244,7 +244,7 @@ async def campaign_outcome(request: web.Request) -> web.Response:
     runtime, state = found
     if not state.row.outcome or state.row.outcome_at is None:
         return _refuse(404, "no outcome yet")
-    summary = await runtime.db.read(campaign_state.outcome_summary, state)
+    summary = await runtime.db.read(actions.outcome_summary, state)
     return activity_response(vocab.outcome_note(runtime.ids, state, summary, state.row.outcome_at))
 
 

@@ -1,31 +1,59 @@
-"""A campaign as the rest of the code sees it: its row, goals and options turned into rule values, and its
-tally — loaded from the store, computed by the rules in campaigns.py."""
+"""A campaign as the rest of the code sees it: its record, goals and options as rule values, and its tally,
+computed by the rules in campaigns.py. Pure: actions.campaigns loads one from the store."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 import orjson
 
-from fedgroup import store
 from fedgroup.rules import campaigns
 from fedgroup.rules.campaigns import (
     AggregateLine,
     Contribution,
     Goal,
     GroupAggregate,
-    MemberPledgeFacts,
     PledgeOption,
 )
 
 
+class CampaignRecord(Protocol):
+    """What the rules and the documents read of a stored campaign (store.campaigns.CampaignRow is one)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def visibility(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def deadline(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def deleted_at(self) -> datetime | None: ...
+    @property
+    def multiple_choice(self) -> bool: ...
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def outcome_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True)
 class CampaignState:
-    row: store.campaigns.CampaignRow
+    row: CampaignRecord
     goals: tuple[Goal, ...]
     options: tuple[PledgeOption, ...]
     option_ids: dict[str, int]
@@ -70,45 +98,3 @@ def aggregate_json(aggregate: GroupAggregate) -> str:
             for line in aggregate.lines
         ]
     ).decode()
-
-
-def _state(
-    row: store.campaigns.CampaignRow,
-    goal_rows: list[store.campaigns.GoalRow],
-    option_rows: list[store.campaigns.OptionRow],
-    inputs: store.pledges.TallyInputs,
-) -> CampaignState:
-    goals = tuple(Goal(g.kind, g.target, g.unit) for g in goal_rows)
-    options = tuple(PledgeOption(o.label, o.kind, o.amount) for o in option_rows)
-    tally = campaigns.tally(
-        goals,
-        options,
-        (MemberPledgeFacts(m, Contribution(k, a), label) for m, k, a, label in inputs.member_pledges),
-        inputs.votes,
-        (group_aggregate(p, c) for p, c in inputs.group_pledges),
-    )
-    return CampaignState(row, goals, options, {o.label: o.id for o in option_rows}, tally)
-
-
-def load(conn: sqlite3.Connection, campaign_id: int) -> CampaignState | None:
-    """The campaign with its tally; None when there is no such campaign (deleted ones have a row)."""
-    row = store.campaigns.get(conn, campaign_id)
-    if row is None:
-        return None
-    return (load_many(conn, [row]))[0]
-
-
-def load_many(conn: sqlite3.Connection, rows: Sequence[store.campaigns.CampaignRow]) -> list[CampaignState]:
-    """These campaigns with their tallies, in the same order: three queries whatever their number."""
-    ids = [row.id for row in rows]
-    goals = store.campaigns.goals_of(conn, ids)
-    options = store.campaigns.options_of(conn, ids)
-    inputs = store.pledges.tally_inputs_of(conn, ids)
-    return [_state(row, goals[row.id], options[row.id], inputs[row.id]) for row in rows]
-
-
-def outcome_summary(conn: sqlite3.Connection, state: CampaignState) -> str:
-    """Goal by goal: what was pledged and what members were marked as having given."""
-    fulfilled = [Contribution(k, a) for k, a in store.pledges.fulfilled_pledges(conn, state.id)]
-    pledged = [Contribution(line.goal.kind, line.pledged) for line in state.tally.progress]
-    return campaigns.outcome_text(campaigns.outcome_lines(state.goals, pledged, fulfilled))

@@ -16,7 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules import campaigns
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.ui import renderings
@@ -290,7 +290,7 @@ async def campaign_views(
     views: tuple[CampaignView, ...] | None = kept.views.get(key, version, now)
     if views is None:
         states = await db.read(
-            lambda conn: campaign_state.load_many(conn, store.campaigns.listing(conn, visibilities))
+            lambda conn: actions.load_campaigns(conn, store.campaigns.listing(conn, visibilities))
         )
         views = tuple(campaign_view(state, now) for state in states)
         kept.views.put(key, version, views, renderings.expiry(now, (v.deadline for v in views)))

@@ -143,7 +143,7 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 async def _state(request: web.Request) -> campaign_state.CampaignState:
     runtime = runtime_of(request)
-    state = await runtime.db.read(campaign_state.load, int_in_path(request, "campaign_id"))
+    state = await runtime.db.read(actions.load_campaign, int_in_path(request, "campaign_id"))
     if state is None or state.row.deleted_at is not None:
         raise web.HTTPNotFound(text="no such campaign\n")
     return state
@@ -346,7 +346,7 @@ async def _held_views(runtime: Runtime) -> list[HeldView]:
     views = []
     db = runtime.db
     for held in await actions.held_aggregates(runtime):
-        state = await db.read(campaign_state.load, held.campaign_id)
+        state = await db.read(actions.load_campaign, held.campaign_id)
         if state is None:
             continue
         units = campaigns.units_of(state.goals)

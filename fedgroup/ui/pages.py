@@ -54,7 +54,7 @@ async def group_page(request: web.Request) -> web.Response:
 async def _visible_state(request: web.Request, campaign_id: int) -> campaign_state.CampaignState:
     """The campaign read afresh (forms check against this), if this request may see it."""
     runtime = runtime_of(request)
-    state = await runtime.db.read(campaign_state.load, campaign_id)
+    state = await runtime.db.read(actions.load_campaign, campaign_id)
     if state is None:
         raise web.HTTPNotFound(text="no such campaign\n")
     _check_visible(request, state)
@@ -94,7 +94,7 @@ async def _campaign_shown(
     now = runtime.now()
     found: tuple[campaign_state.CampaignState, dict[str, Any]] | None = kept.get(key, version, now)
     if found is None:
-        state = await runtime.db.read(campaign_state.load, campaign_id)
+        state = await runtime.db.read(actions.load_campaign, campaign_id)
         if state is None:
             raise web.HTTPNotFound(text="no such campaign\n")
         context = await _campaign_context(runtime, state) if state.row.deleted_at is None else {}
