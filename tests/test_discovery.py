@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from jsonschema import Draft4Validator
 
-from fedgroup.federation.discovery import nodeinfo_document
+from fedgroup.protocol.discovery import nodeinfo_document
 from tests.conftest import FIXTURES
 from tests.peer import ACTIVITY_JSON
 

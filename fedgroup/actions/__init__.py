@@ -21,7 +21,7 @@ from fedgroup.actions import moderation, outbox, partnership
 from fedgroup.actions.campaigns import load_campaign as load_campaign
 from fedgroup.actions.campaigns import load_campaigns as load_campaigns
 from fedgroup.actions.campaigns import outcome_summary as outcome_summary
-from fedgroup.federation import discovery
+from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
 from fedgroup.protocol.parse import is_http_url
@@ -667,7 +667,7 @@ async def resolve_account(runtime: Runtime, handle: str) -> str:
     if runtime.http is None:
         raise ActionError("the network is not running", "handle")
     try:
-        return await discovery.resolve_account(runtime.http, handle)
+        return await webfinger.resolve_account(runtime.http, handle)
     except FetchError as e:
         raise ActionError(f"cannot find {handle}: {e}", "handle") from e
 
