@@ -143,7 +143,15 @@ async def start_network(
     )
     if not workers:
         return
-    runtime.delivery = DeliveryWorker(runtime)
+    runtime.delivery = DeliveryWorker(
+        runtime.db,
+        runtime.http,
+        runtime.group_signer,
+        runtime.instance_signer,
+        runtime.now,
+        poll_seconds=config.queue_poll_seconds,
+        retry_seconds=config.delivery_retry_seconds,
+    )
     runtime.inbox = InboxProcessor(runtime)
     runtime.scheduler = Scheduler(runtime)
     runtime.delivery.start()

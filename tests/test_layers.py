@@ -72,8 +72,6 @@ FORBIDDEN_PACKAGES: dict[str, frozenset[str]] = {
 # Arrows the code still has while a planned change is under way: (importer, imported) -> why. Each entry must
 # still exist (a stale one fails), so the list only shrinks. Empty when the layout is done.
 KNOWN_WRONG: dict[tuple[str, str], str] = {
-    ("fedgroup.net.delivery", "fedgroup.runtime"): "DeliveryWorker takes its parts as parameters",
-    ("fedgroup.net.verification", "fedgroup.runtime"): "authenticate() names what it needs in a Protocol",
     ("fedgroup.actions", "fedgroup.runtime"): "actions take an actions.context.Context",
     ("fedgroup.actions.campaign_inbox", "fedgroup.runtime"): "actions take an actions.context.Context",
     ("fedgroup.actions.moderation", "fedgroup.runtime"): "actions take an actions.context.Context",

@@ -17,17 +17,13 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from fedgroup import store
-from fedgroup.net.fetch import FetchError, PostResult, Signer
+from fedgroup.net.fetch import FetchError, HttpClient, PostResult, Signer
 from fedgroup.net.worker import Worker
 from fedgroup.protocol import signatures
 from fedgroup.store.db import Database
 from fedgroup.store.outbox import Delivery
-
-if TYPE_CHECKING:
-    from fedgroup.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -148,15 +144,27 @@ class Confirmations:
 class DeliveryWorker(Worker):
     name = "delivery-worker"
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        db: Database,
+        http: HttpClient,
+        group_signer: Signer,
+        instance_signer: Signer,
+        clock: Callable[[], datetime],
+        *,
+        poll_seconds: float,
+        retry_seconds: float,
+    ) -> None:
         super().__init__()
-        self.runtime = runtime
+        self.db, self.http, self.clock = db, http, clock
+        self.group_signer, self.instance_signer = group_signer, instance_signer
+        self.poll_seconds, self.retry_seconds = poll_seconds, retry_seconds
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._limit = asyncio.Semaphore(MAX_CONCURRENT)
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._documents: dict[str, asyncio.Task[_Document | None]] = {}
-        self._confirmations = Confirmations(runtime.db, self._confirmed)
+        self._confirmations = Confirmations(db, self._confirmed)
 
     async def stop(self) -> None:
         """Stop taking rows; let POSTs under way finish briefly. Unfinished rows stay queued."""
@@ -174,7 +182,7 @@ class DeliveryWorker(Worker):
         self.wake()
 
     async def _run(self) -> None:
-        poll = self.runtime.config.queue_poll_seconds
+        poll = self.poll_seconds
         while not self.stopping:
             try:
                 started = await self._start_due()
@@ -189,9 +197,7 @@ class DeliveryWorker(Worker):
         capacity = BATCH - len(self._in_flight)
         if capacity <= 0:
             return 0
-        rows = await self.runtime.db.read(
-            store.outbox.due, self.runtime.now(), tuple(self._in_flight), capacity
-        )
+        rows = await self.db.read(store.outbox.due, self.clock(), tuple(self._in_flight), capacity)
         for row in rows:
             self._in_flight.add(row.id)
             task = asyncio.create_task(self._deliver(row))
@@ -219,12 +225,11 @@ class DeliveryWorker(Worker):
 
     async def _attempt(self, row: Delivery) -> bool:
         """POST the row's activity; True when the inbox took it (the row is then in the confirmation batch)."""
-        runtime = self.runtime
         loaded = await self._document(row.activity_id)
         if loaded is None:  # the activity was withdrawn (its object deleted): nothing to send
-            await runtime.db.write(lambda conn: store.outbox.give_up(conn, row))
+            await self.db.write(lambda conn: store.outbox.give_up(conn, row))
             return False
-        signer = runtime.instance_signer if loaded.signer == "instance" else runtime.group_signer
+        signer = self.instance_signer if loaded.signer == "instance" else self.group_signer
         try:
             result = await self._post(row.inbox, loaded, signer)
             error = f"HTTP {result.status}"
@@ -239,16 +244,14 @@ class DeliveryWorker(Worker):
             return True
         if verdict == "give-up":
             log.info("delivery gave up activity=%s inbox=%s reason=%s", row.activity_id, row.inbox, error)
-            await runtime.db.write(lambda conn: store.outbox.give_up(conn, row))
+            await self.db.write(lambda conn: store.outbox.give_up(conn, row))
             return False
         if self._confirmations.pending:
             # Successes answered before this failure are written first, so that their reset of the
             # host's failure count cannot land after (and erase) this failure.
             await self._confirmations.flush()
-        now = runtime.now()
-        when = next_attempt(
-            row.attempts + 1, row.queued_at, now, runtime.config.delivery_retry_seconds, result.retry_after
-        )
+        now = self.clock()
+        when = next_attempt(row.attempts + 1, row.queued_at, now, self.retry_seconds, result.retry_after)
 
         def reschedule(conn: sqlite3.Connection) -> None:
             if when is None:
@@ -260,7 +263,7 @@ class DeliveryWorker(Worker):
             if failures >= PAUSE_HOST_AFTER:
                 store.outbox.pause_host(conn, row.host, when)
 
-        await runtime.db.write(reschedule)
+        await self.db.write(reschedule)
         log.debug(
             "delivery failed activity=%s inbox=%s error=%s retry_at=%s",
             row.activity_id,
@@ -271,8 +274,7 @@ class DeliveryWorker(Worker):
         return False
 
     async def _post(self, inbox: str, document: _Document, signer: Signer) -> PostResult:
-        http = self.runtime.http
-        assert http is not None
+        http = self.http
         result = await http.post_activity(inbox, document.body, signer, digest=document.digest)
         if result.status == 401:
             # Some servers verify only RFC 9421 signatures: knock once more with one.
@@ -297,7 +299,7 @@ class DeliveryWorker(Worker):
             raise
 
     async def _load_document(self, activity_id: str) -> _Document | None:
-        activity = await self.runtime.db.read(store.outbox.activity, activity_id)
+        activity = await self.db.read(store.outbox.activity, activity_id)
         if activity is None:
             return None
         body = activity.document.encode()

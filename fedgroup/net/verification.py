@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import Protocol
 
 from aiohttp import web
 
-from fedgroup.net.actors import KeyFetchThrottled
+from fedgroup.config import Config
+from fedgroup.net.actors import KeyFetchThrottled, RemoteActors
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import signatures
 
-if TYPE_CHECKING:
-    from fedgroup.runtime import Runtime
-
 log = logging.getLogger(__name__)
+
+
+class Verifying(Protocol):
+    """What authenticate() needs of the server it runs in (fedgroup.runtime.Runtime is one)."""
+
+    config: Config
+    actors: RemoteActors | None
+
+    def now(self) -> datetime: ...
+
+    async def is_blocked(self, actor_id: str) -> bool: ...
 
 
 class AuthError(Exception):
@@ -59,13 +69,13 @@ def is_signed(request: web.Request) -> bool:
     )
 
 
-def request_url(runtime: Runtime, request: web.Request) -> str:
+def request_url(runtime: Verifying, request: web.Request) -> str:
     """The URL the client addressed: our public base URL plus the raw path (we may sit behind a proxy)."""
     return runtime.config.base_url + request.raw_path
 
 
 async def authenticate(
-    runtime: Runtime, request: web.Request, body: bytes | None, fetch_key: bool = True
+    runtime: Verifying, request: web.Request, body: bytes | None, fetch_key: bool = True
 ) -> VerifiedSigner:
     """Verify the request's signature and return the key's owner; raises AuthError.
 
