@@ -72,10 +72,6 @@ FORBIDDEN_PACKAGES: dict[str, frozenset[str]] = {
 # Arrows the code still has while a planned change is under way: (importer, imported) -> why. Each entry must
 # still exist (a stale one fails), so the list only shrinks. Empty when the layout is done.
 KNOWN_WRONG: dict[tuple[str, str], str] = {
-    ("fedgroup.actions", "fedgroup.runtime"): "actions take an actions.context.Context",
-    ("fedgroup.actions.campaign_inbox", "fedgroup.runtime"): "actions take an actions.context.Context",
-    ("fedgroup.actions.moderation", "fedgroup.runtime"): "actions take an actions.context.Context",
-    ("fedgroup.actions.scheduler", "fedgroup.runtime"): "actions take an actions.context.Context",
     ("fedgroup.runtime", "fedgroup.federation.inbox"): "the inbox processor moves to actions/inbox.py",
 }
 

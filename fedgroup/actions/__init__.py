@@ -21,32 +21,22 @@ from fedgroup.actions import moderation, outbox, partnership
 from fedgroup.actions.campaigns import load_campaign as load_campaign
 from fedgroup.actions.campaigns import load_campaigns as load_campaigns
 from fedgroup.actions.campaigns import outcome_summary as outcome_summary
+from fedgroup.actions.context import USER_ERRORS as USER_ERRORS
+from fedgroup.actions.context import ActionError as ActionError
+from fedgroup.actions.context import Context
 from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
 from fedgroup.protocol.parse import is_http_url
 from fedgroup.rules import campaign_state, campaigns, passwords, sanitize
-from fedgroup.rules.campaigns import CampaignError, Goal, PledgeOption
+from fedgroup.rules.campaigns import Goal, PledgeOption
 from fedgroup.rules.passwords import PasswordError
-from fedgroup.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 VISIBILITIES = campaigns.VISIBILITIES
 MAX_NAME = 60
 MAX_EMAIL = 254
-
-
-class ActionError(ValueError):
-    """Something a person asked for that cannot be done; `field` names the form field it belongs to."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-# Errors a person can correct; the CLI prints them in one line, the UI beside the field.
-USER_ERRORS = (ActionError, CampaignError, PasswordError)
 
 
 def _load(conn: sqlite3.Connection, campaign_id: int) -> campaign_state.CampaignState:
@@ -59,13 +49,13 @@ def _load(conn: sqlite3.Connection, campaign_id: int) -> campaign_state.Campaign
 # -- campaigns ---------------------------------------------------------------------------------------------
 
 
-async def campaign(runtime: Runtime, campaign_id: int) -> campaign_state.CampaignState:
+async def campaign(runtime: Context, campaign_id: int) -> campaign_state.CampaignState:
     """A campaign that exists (not deleted), or an ActionError."""
     return await runtime.db.read(_load, campaign_id)
 
 
 async def create_campaign(
-    runtime: Runtime,
+    runtime: Context,
     title: str,
     body: str,
     *,
@@ -101,7 +91,7 @@ async def create_campaign(
 
 
 async def edit_campaign(
-    runtime: Runtime,
+    runtime: Context,
     campaign_id: int,
     title: str,
     body: str,
@@ -136,7 +126,7 @@ async def edit_campaign(
     runtime.deliveries_queued()
 
 
-async def close_campaign(runtime: Runtime, campaign_id: int) -> bool:
+async def close_campaign(runtime: Context, campaign_id: int) -> bool:
     """Close (by hand or at the deadline); the final Update carries `closed`. False if already closed."""
     now = runtime.now()
 
@@ -155,7 +145,7 @@ async def close_campaign(runtime: Runtime, campaign_id: int) -> bool:
     return closed
 
 
-async def delete_campaign(runtime: Runtime, campaign_id: int) -> None:
+async def delete_campaign(runtime: Context, campaign_id: int) -> None:
     """Delete everywhere it went (Delete with a Tombstone), then erase its pledges, votes and replies here."""
     now = runtime.now()
 
@@ -169,7 +159,7 @@ async def delete_campaign(runtime: Runtime, campaign_id: int) -> None:
     log.info("campaign deleted id=%d", campaign_id)
 
 
-async def report_outcome(runtime: Runtime, campaign_id: int, report: str) -> str:
+async def report_outcome(runtime: Context, campaign_id: int, report: str) -> str:
     """Record what was achieved and publish it as a reply to the campaign; returns the summary line."""
     report = campaigns.clean_block(report)
     if not report:
@@ -204,7 +194,7 @@ def _clean_name(name: str) -> str:
 
 
 async def add_member(
-    runtime: Runtime, name: str, role: str, email: str | None = None, password_hash: str | None = None
+    runtime: Context, name: str, role: str, email: str | None = None, password_hash: str | None = None
 ) -> int:
     name = _clean_name(name)
     if role not in store.members.ROLES:
@@ -225,14 +215,14 @@ async def add_member(
     return await runtime.db.write(job)
 
 
-async def member_named(runtime: Runtime, name: str) -> store.members.Member:
+async def member_named(runtime: Context, name: str) -> store.members.Member:
     member = await runtime.db.read(store.members.by_name, name.strip())
     if member is None:
         raise ActionError(f"there is no member called {name.strip()}", "member")
     return member
 
 
-async def remove_member(runtime: Runtime, member_id: int) -> None:
+async def remove_member(runtime: Context, member_id: int) -> None:
     """Erase a member and everything we hold about them; totals and partner aggregates adjust and federate."""
     now = runtime.now()
 
@@ -256,7 +246,7 @@ async def remove_member(runtime: Runtime, member_id: int) -> None:
     log.info("member removed id=%d", member_id)
 
 
-async def export_member(runtime: Runtime, member_id: int) -> dict[str, Any]:
+async def export_member(runtime: Context, member_id: int) -> dict[str, Any]:
     """A copy of everything we hold about a member (for them, or an admin acting on their request)."""
     data = await runtime.db.read(store.members.export, member_id)
     if data is None:
@@ -285,7 +275,7 @@ def _choose(
 
 
 async def pledge(
-    runtime: Runtime,
+    runtime: Context,
     member_id: int,
     campaign_id: int,
     option: str | None = None,
@@ -310,7 +300,7 @@ async def pledge(
     runtime.wake_scheduler()
 
 
-async def withdraw_pledge(runtime: Runtime, member_id: int, pledge_id: int) -> None:
+async def withdraw_pledge(runtime: Context, member_id: int, pledge_id: int) -> None:
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
@@ -329,7 +319,7 @@ async def withdraw_pledge(runtime: Runtime, member_id: int, pledge_id: int) -> N
     runtime.wake_scheduler()
 
 
-async def set_fulfilled(runtime: Runtime, pledge_id: int, fulfilled: bool) -> None:
+async def set_fulfilled(runtime: Context, pledge_id: int, fulfilled: bool) -> None:
     if not await runtime.db.write(lambda conn: store.pledges.set_fulfilled(conn, pledge_id, fulfilled)):
         raise ActionError("there is no such pledge", "pledge")
 
@@ -347,7 +337,7 @@ def partner_goals(partner: store.campaigns.PartnerCampaign) -> tuple[list[Goal],
 
 
 async def pledge_to_partner(
-    runtime: Runtime,
+    runtime: Context,
     member_id: int,
     partner_campaign_id: int,
     option: str | None = None,
@@ -384,7 +374,7 @@ async def pledge_to_partner(
 
 
 def _send_aggregate(
-    conn: sqlite3.Connection, runtime: Runtime, partner_campaign_id: int, now: datetime
+    conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime
 ) -> None:
     """Send the partner our members' current aggregate: the Pledge, an Update of it, or its Undo at zero."""
     partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
@@ -424,7 +414,7 @@ def _send_aggregate(
     )
 
 
-async def follow_group(runtime: Runtime, actor: store.actors.CachedActor) -> None:
+async def follow_group(runtime: Context, actor: store.actors.CachedActor) -> None:
     """Our group follows another group (a coalition partner); its campaigns arrive once it accepts."""
     if actor.id == runtime.ids.group:
         raise ActionError("a group cannot follow itself", "handle")
@@ -440,7 +430,7 @@ async def follow_group(runtime: Runtime, actor: store.actors.CachedActor) -> Non
     log.info("following group=%s", actor.id)
 
 
-async def leave_group(runtime: Runtime, actor_id: str) -> None:
+async def leave_group(runtime: Context, actor_id: str) -> None:
     """Stop following a partner: withdraw our pledges to its campaigns, Undo the Follow, forget its campaigns."""
     now = runtime.now()
 
@@ -466,7 +456,7 @@ async def leave_group(runtime: Runtime, actor_id: str) -> None:
     log.info("left group=%s", actor_id)
 
 
-async def answer_follower(runtime: Runtime, actor_id: str, approve: bool) -> None:
+async def answer_follower(runtime: Context, actor_id: str, approve: bool) -> None:
     """Manual approval: Accept (the follower then hears our campaigns) or Reject and forget the request."""
     now = runtime.now()
 
@@ -487,7 +477,7 @@ async def answer_follower(runtime: Runtime, actor_id: str, approve: bool) -> Non
     log.info("follow request %s actor=%s", "approved" if approve else "rejected", actor_id)
 
 
-async def remove_follower(runtime: Runtime, actor_id: str) -> None:
+async def remove_follower(runtime: Context, actor_id: str) -> None:
     """Stop an account following the group (Mastodon's "remove follower"): Reject of its Follow, to its own
     inbox; a partner group's aggregates leave the totals."""
     now = runtime.now()
@@ -526,7 +516,7 @@ class PartnerView:
     held: int  # its aggregates waiting for an organizer
 
 
-async def partner_groups(runtime: Runtime) -> list[PartnerView]:
+async def partner_groups(runtime: Context) -> list[PartnerView]:
     """Partner groups, requests (group followers no organizer has decided about) and rejected groups."""
     db = runtime.db
     held = await db.read(store.partners.held_counts)
@@ -550,7 +540,7 @@ async def partner_groups(runtime: Runtime) -> list[PartnerView]:
     return views
 
 
-async def accept_partner(runtime: Runtime, actor_id: str) -> int:
+async def accept_partner(runtime: Context, actor_id: str) -> int:
     """An organizer accepts a group that follows us as a partner: its aggregates count (within its bounds),
     including those it sent while it waited. Returns how many now count."""
     actor_id = actor_id.strip()
@@ -575,7 +565,7 @@ async def accept_partner(runtime: Runtime, actor_id: str) -> int:
     return counted
 
 
-async def reject_partner(runtime: Runtime, actor_id: str) -> None:
+async def reject_partner(runtime: Context, actor_id: str) -> None:
     """An organizer refuses a group as a partner (or ends a partnership): its aggregates leave the totals
     and are not kept; it may still follow the group and hear its campaigns."""
     actor_id = actor_id.strip()
@@ -596,11 +586,11 @@ async def reject_partner(runtime: Runtime, actor_id: str) -> None:
     log.info("partner rejected group=%s", actor_id)
 
 
-async def held_aggregates(runtime: Runtime) -> list[store.partners.HeldPledge]:
+async def held_aggregates(runtime: Context) -> list[store.partners.HeldPledge]:
     return await runtime.db.read(store.partners.held_listing)
 
 
-async def answer_held_aggregate(runtime: Runtime, held_id: int, approve: bool) -> store.partners.HeldPledge:
+async def answer_held_aggregate(runtime: Context, held_id: int, approve: bool) -> store.partners.HeldPledge:
     """An organizer approves a held aggregate of a partner (it counts, and later ones up to it will) or
     rejects it (it is forgotten; the partner's previous aggregate, if any, keeps counting)."""
     now = runtime.now()
@@ -632,7 +622,7 @@ async def answer_held_aggregate(runtime: Runtime, held_id: int, approve: bool) -
 # -- the clock's work ------------------------------------------------------------------------------------------
 
 
-async def close_due_campaigns(runtime: Runtime) -> int:
+async def close_due_campaigns(runtime: Context) -> int:
     due = await runtime.db.read(store.campaigns.past_deadline, runtime.now())
     closed = 0
     for campaign_id in due:
@@ -640,7 +630,7 @@ async def close_due_campaigns(runtime: Runtime) -> int:
     return closed
 
 
-async def publish_due_totals(runtime: Runtime, interval_seconds: float) -> int:
+async def publish_due_totals(runtime: Context, interval_seconds: float) -> int:
     """One Update(Question) per campaign whose totals changed, at most one per `interval_seconds`."""
     now = runtime.now()
     due = await runtime.db.read(store.campaigns.totals_to_publish, now - timedelta(seconds=interval_seconds))
@@ -659,7 +649,7 @@ async def publish_due_totals(runtime: Runtime, interval_seconds: float) -> int:
     return len(due)
 
 
-async def resolve_account(runtime: Runtime, handle: str) -> str:
+async def resolve_account(runtime: Context, handle: str) -> str:
     """The actor id of @name@host (WebFinger), or of an actor URL given as such."""
     handle = handle.strip()
     if not handle:
@@ -672,7 +662,7 @@ async def resolve_account(runtime: Runtime, handle: str) -> str:
         raise ActionError(f"cannot find {handle}: {e}", "handle") from e
 
 
-async def follow_group_by_handle(runtime: Runtime, handle: str) -> str:
+async def follow_group_by_handle(runtime: Context, handle: str) -> str:
     """Follow a group named by @name@host or its URL; returns its actor id."""
     actor_id = await resolve_account(runtime, handle)
     assert runtime.actors is not None
@@ -721,7 +711,7 @@ def block_target(text: str) -> tuple[str, str]:
     return "domain", domain
 
 
-async def block(runtime: Runtime, text: str) -> str:
+async def block(runtime: Context, text: str) -> str:
     """Block an actor or a domain: refuse what they send, serve them nothing, forget what they gave.
 
     The other server is told, so that it drops the follow and stops showing the blocked account our
@@ -769,7 +759,7 @@ async def block(runtime: Runtime, text: str) -> str:
     return target
 
 
-async def unblock(runtime: Runtime, target: str) -> None:
+async def unblock(runtime: Context, target: str) -> None:
     """Lift a block; for an account we sent a Block to, send its Undo (to the same inbox)."""
     target = target.strip()
     now = runtime.now()
@@ -791,7 +781,7 @@ async def unblock(runtime: Runtime, target: str) -> None:
     runtime.deliveries_queued()
 
 
-async def report_account(runtime: Runtime, account: str, comment: str, objects: Sequence[str] = ()) -> str:
+async def report_account(runtime: Context, account: str, comment: str, objects: Sequence[str] = ()) -> str:
     """Report a remote account (@name@host or its URL, and optionally some of its posts) to its server.
     The Flag is signed by our instance actor: the other server learns that this group reported, never which
     member asked. Returns the report's activity id."""
@@ -830,7 +820,7 @@ async def report_account(runtime: Runtime, account: str, comment: str, objects: 
     return activity["id"]
 
 
-async def resolve_report(runtime: Runtime, report_id: int) -> None:
+async def resolve_report(runtime: Context, report_id: int) -> None:
     if not await runtime.db.write(lambda conn: store.reports.resolve(conn, report_id, runtime.now())):
         raise ActionError("there is no such open report", "report")
 
@@ -840,7 +830,7 @@ async def resolve_report(runtime: Runtime, report_id: int) -> None:
 INVITE_HOURS = 72
 
 
-async def sign_in(runtime: Runtime, name: str, password: str) -> store.members.Member | None:
+async def sign_in(runtime: Context, name: str, password: str) -> store.members.Member | None:
     """The member if the name and password match. Exactly one argon2 verification whatever the name: an
     unknown name (or a member without a password) is checked against a hash nothing matches, so a wrong name
     costs as long as a wrong password and the answer's timing does not tell which names exist."""
@@ -851,7 +841,7 @@ async def sign_in(runtime: Runtime, name: str, password: str) -> store.members.M
     return member if ok and member is not None and password_hash else None
 
 
-async def create_invite(runtime: Runtime, role: str = "member", hours: int = INVITE_HOURS) -> str:
+async def create_invite(runtime: Context, role: str = "member", hours: int = INVITE_HOURS) -> str:
     """A one-time invitation; returns its URL (the token is only ever in this URL, we keep its digest)."""
     if role not in store.members.ROLES:
         raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
@@ -865,7 +855,7 @@ async def create_invite(runtime: Runtime, role: str = "member", hours: int = INV
     return f"{runtime.config.base_url}/invite/{token}"
 
 
-async def accept_invite(runtime: Runtime, token: str, name: str, password: str) -> int:
+async def accept_invite(runtime: Context, token: str, name: str, password: str) -> int:
     """Become a member through an invitation: a name and a password of one's own."""
     name = _clean_name(name)
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
@@ -883,7 +873,7 @@ async def accept_invite(runtime: Runtime, token: str, name: str, password: str) 
     return await runtime.db.write(job)
 
 
-async def change_password(runtime: Runtime, member_id: int, current: str, new: str) -> None:
+async def change_password(runtime: Context, member_id: int, current: str, new: str) -> None:
     member = await runtime.db.read(store.members.by_id, member_id)
     if member is None:
         raise ActionError("there is no such member", "current")
@@ -896,7 +886,7 @@ async def change_password(runtime: Runtime, member_id: int, current: str, new: s
     await runtime.db.write(lambda conn: store.members.set_password_hash(conn, member_id, password_hash))
 
 
-async def set_role(runtime: Runtime, member_id: int, role: str) -> None:
+async def set_role(runtime: Context, member_id: int, role: str) -> None:
     if role not in store.members.ROLES:
         raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
 
@@ -911,7 +901,7 @@ async def set_role(runtime: Runtime, member_id: int, role: str) -> None:
     await runtime.db.write(job)
 
 
-async def ensure_first_admin(runtime: Runtime) -> str | None:
+async def ensure_first_admin(runtime: Context) -> str | None:
     """On a server with no members yet, create the admin account; returns its one-time password."""
     if await runtime.db.read(store.members.count):
         return None  # the usual start: no password to hash (argon2 costs ~0.1 s)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from fedgroup import store
 from fedgroup.actions import outbox, partnership
 from fedgroup.actions.campaigns import load_campaign
+from fedgroup.actions.context import Context
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import jsonld
 from fedgroup.protocol.parse import (
@@ -29,9 +30,6 @@ from fedgroup.protocol.parse import (
 )
 from fedgroup.rules import campaigns
 from fedgroup.rules.sanitize import clean_html, clean_text
-
-if TYPE_CHECKING:
-    from fedgroup.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +45,7 @@ def _is_partner(conn: sqlite3.Connection, actor: str) -> bool:
 # -- Create ---------------------------------------------------------------------------------------------------
 
 
-async def on_create(runtime: Runtime, activity: Activity) -> None:
+async def on_create(runtime: Context, activity: Activity) -> None:
     obj = activity.object
     if obj is None or activity.object_type not in CAMPAIGN_OBJECT_TYPES:
         return
@@ -78,7 +76,7 @@ def _refusal(row: store.campaigns.CampaignRow | None, now: datetime) -> str | No
     return None
 
 
-async def _vote(runtime: Runtime, activity: Activity, vote_id: str, label: str, campaign_id: int) -> None:
+async def _vote(runtime: Context, activity: Activity, vote_id: str, label: str, campaign_id: int) -> None:
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> str:
@@ -109,7 +107,7 @@ async def _vote(runtime: Runtime, activity: Activity, vote_id: str, label: str, 
         await _answer_late_vote(runtime, activity.actor, campaign_id)
 
 
-async def _answer_late_vote(runtime: Runtime, voter: str, campaign_id: int) -> None:
+async def _answer_late_vote(runtime: Context, voter: str, campaign_id: int) -> None:
     """Tell a voter whose server let them vote after closing (Misskey ignores `closed` and a moved `endTime`)
     how the poll stands, so their server drops the refused vote from its counts. Rate-limited per voter: a
     late vote must not buy an unbounded number of deliveries."""
@@ -133,7 +131,7 @@ async def _answer_late_vote(runtime: Runtime, voter: str, campaign_id: int) -> N
         log.info("late vote answered with the poll's state campaign=%d", campaign_id)
 
 
-async def _comment(runtime: Runtime, activity: Activity, note: Any, campaign_id: int) -> None:
+async def _comment(runtime: Context, activity: Activity, note: Any, campaign_id: int) -> None:
     now = runtime.now()
     content = clean_html(note.content or "", MAX_COMMENT)
 
@@ -157,7 +155,7 @@ async def _comment(runtime: Runtime, activity: Activity, note: Any, campaign_id:
         log.info("reply stored campaign=%d actor=%s", campaign_id, activity.actor)
 
 
-async def save_partner_campaign(runtime: Runtime, actor: str, obj: dict[str, Any]) -> bool:
+async def save_partner_campaign(runtime: Context, actor: str, obj: dict[str, Any]) -> bool:
     """Store (or refresh) a campaign of a group we follow; anything else is ignored."""
     try:
         doc = parse_partner_campaign(obj)
@@ -200,11 +198,11 @@ async def save_partner_campaign(runtime: Runtime, actor: str, obj: dict[str, Any
 # -- group pledges ------------------------------------------------------------------------------------------
 
 
-async def on_pledge(runtime: Runtime, activity: Activity) -> None:
+async def on_pledge(runtime: Context, activity: Activity) -> None:
     await _group_pledge(runtime, activity.actor, activity.raw, activity.id or "")
 
 
-async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pledge_id: str) -> None:
+async def _group_pledge(runtime: Context, actor: str, pledge: dict[str, Any], pledge_id: str) -> None:
     """A group's aggregate pledge to one of our campaigns: counted only from a partner group and only when
     plausible; held for an organizer, or dropped (partnership.py has the rules)."""
     campaign_id = runtime.ids.campaign_id_of(jsonld.id_of(pledge.get("object")) or "")
@@ -235,7 +233,7 @@ async def _group_pledge(runtime: Runtime, actor: str, pledge: dict[str, Any], pl
 # -- Update, Delete, Undo of objects ------------------------------------------------------------------------
 
 
-async def on_update_object(runtime: Runtime, activity: Activity) -> None:
+async def on_update_object(runtime: Context, activity: Activity) -> None:
     obj = activity.object
     if obj is None:
         return
@@ -246,7 +244,7 @@ async def on_update_object(runtime: Runtime, activity: Activity) -> None:
         await save_partner_campaign(runtime, activity.actor, obj)
 
 
-async def on_delete_object(runtime: Runtime, activity: Activity) -> None:
+async def on_delete_object(runtime: Context, activity: Activity) -> None:
     object_id = activity.object_id
     if not object_id:
         return
@@ -269,7 +267,7 @@ async def on_delete_object(runtime: Runtime, activity: Activity) -> None:
     runtime.wake_scheduler()
 
 
-async def on_undo_object(runtime: Runtime, activity: Activity, inner_type: str | None) -> None:
+async def on_undo_object(runtime: Context, activity: Activity, inner_type: str | None) -> None:
     """Undo of a vote's Create, of a group Pledge, of a Like or a boost."""
     inner = activity.object or {}
     inner_id = activity.object_id or ""
@@ -302,7 +300,7 @@ async def on_undo_object(runtime: Runtime, activity: Activity, inner_type: str |
 # -- likes and boosts ------------------------------------------------------------------------------------------
 
 
-async def on_reaction(runtime: Runtime, activity: Activity) -> None:
+async def on_reaction(runtime: Context, activity: Activity) -> None:
     campaign_id = runtime.ids.campaign_id_of(activity.object_id or "")
     if campaign_id is None or not activity.id:
         return

@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from fedgroup import store
+from fedgroup.actions.context import Context
 from fedgroup.protocol.parse import Activity, ParseError, parse_flag
 from fedgroup.rules import sanitize
-
-if TYPE_CHECKING:
-    from fedgroup.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +17,7 @@ MAX_OBJECTS = 50
 MAX_OBJECT_ID = 2000
 
 
-async def on_flag(runtime: Runtime, activity: Activity) -> None:
+async def on_flag(runtime: Context, activity: Activity) -> None:
     """A report from another server. Kept when it names something of ours (the group, a campaign, one of
     our activities): that is what our organizers can act on. The comment is kept as plain text."""
     try:

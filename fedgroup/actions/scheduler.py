@@ -4,13 +4,10 @@ of pledges makes one Update per campaign per interval instead of one per pledge.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from fedgroup import actions
+from fedgroup.actions.context import Context
 from fedgroup.net.worker import Worker
-
-if TYPE_CHECKING:
-    from fedgroup.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +15,7 @@ log = logging.getLogger(__name__)
 class Scheduler(Worker):
     name = "scheduler"
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Context) -> None:
         super().__init__()
         self.runtime = runtime
 
