@@ -7,23 +7,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
 from fedgroup import store
+from fedgroup.actions.inbox import InboxProcessor
+from fedgroup.actions.scheduler import Scheduler
 from fedgroup.config import Config
+from fedgroup.net.actors import RemoteActors
+from fedgroup.net.delivery import DeliveryWorker
 from fedgroup.net.fetch import HttpClient, Signer, UrlPolicy, make_session
 from fedgroup.net.throttle import FetchBudget, HostThrottle
 from fedgroup.protocol import signatures
 from fedgroup.protocol.ids import LocalIds
-
-if TYPE_CHECKING:
-    from fedgroup.actions.scheduler import Scheduler
-    from fedgroup.federation.inbox import InboxProcessor
-    from fedgroup.net.actors import RemoteActors
-    from fedgroup.net.delivery import DeliveryWorker
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +124,6 @@ async def start_network(
     runtime: Runtime, resolver: AbstractResolver | None = None, workers: bool = True
 ) -> None:
     """Add the HTTP client and the actor cache, and (for `serve`) the background workers."""
-    from fedgroup.actions.scheduler import Scheduler
-    from fedgroup.federation.inbox import InboxProcessor
-    from fedgroup.net.actors import RemoteActors
-    from fedgroup.net.delivery import DeliveryWorker
-
     config = runtime.config
     policy = UrlPolicy(
         allow_loopback=config.private_networks_allowed,

@@ -71,9 +71,7 @@ FORBIDDEN_PACKAGES: dict[str, frozenset[str]] = {
 
 # Arrows the code still has while a planned change is under way: (importer, imported) -> why. Each entry must
 # still exist (a stale one fails), so the list only shrinks. Empty when the layout is done.
-KNOWN_WRONG: dict[tuple[str, str], str] = {
-    ("fedgroup.runtime", "fedgroup.federation.inbox"): "the inbox processor moves to actions/inbox.py",
-}
+KNOWN_WRONG: dict[tuple[str, str], str] = {}
 
 
 def layer_of(module: str) -> str | None:

@@ -198,7 +198,7 @@ async def _queued(server) -> bool:
 
 async def test_what_a_blocked_actor_sent_before_the_block_is_not_acted_on(make_server, peer):
     """Accepted (202) a moment before the block, processed after it: the block wins."""
-    from fedgroup.federation.inbox import InboxProcessor
+    from fedgroup.actions.inbox import InboxProcessor
 
     server = await make_server()
     runtime = server.runtime

@@ -1,4 +1,4 @@
-"""The inbox: check and verify at the edge, store, answer 202; a processor handles each activity once.
+"""The inbox's edge: check and verify, store, answer 202; actions.inbox's processor handles each activity once.
 
 Everything that can make a request unacceptable is checked before anything is written, so a refused request
 leaves no trace. Processing happens after the 202 from the stored copy; handlers are safe to run twice.
@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import web
 
-from fedgroup import actions, store
-from fedgroup.actions import campaign_inbox, moderation, outbox, partnership
-from fedgroup.net.fetch import FetchError
+from fedgroup.actions.inbox import REPLAY_WINDOW
 from fedgroup.net.verification import AuthError, VerifiedSigner, authenticate
-from fedgroup.net.worker import Worker
-from fedgroup.protocol import jsonld, signatures
+from fedgroup.protocol import jsonld
 from fedgroup.protocol.parse import Activity, ParseError, parse_activity, same_origin
 
 if TYPE_CHECKING:
@@ -117,11 +111,6 @@ _AUDIENCE_KEYS = ("to", "cc", "bto", "bcc", "audience")
 # Activities without an id are legal (transient: Misskey sends its Delete, Accept and Reject so). These types
 # must have one: what they do is later accepted, replaced or undone by naming their id.
 NEEDS_ID = frozenset({"Follow", "Like", "Announce", "Pledge", "Flag"})
-# How long a signed request stays acceptable after we first received it: its Date may be up to 1 hour ahead
-# of our clock and is accepted until it is 12 hours old. Past that a repeat of it is refused for its Date,
-# so the ids of processed activities are kept only this long.
-REPLAY_WINDOW = signatures.DEFAULT_MAX_SKEW + signatures.MAX_FUTURE
-FORGET_EVERY = timedelta(minutes=10)
 
 
 def delivery_key(activity: Activity, doc: dict[str, Any]) -> str:
@@ -224,253 +213,3 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
     if runtime.inbox is not None:
         runtime.inbox.wake()
     return web.Response(status=202)
-
-
-# -- processing ----------------------------------------------------------------------------------------
-
-Handler = Callable[["Runtime", Activity], Awaitable[None]]
-
-
-async def on_follow(runtime: Runtime, activity: Activity) -> None:
-    ids = runtime.ids
-    if activity.object_id != ids.group:
-        log.debug("follow ignored reason=not-our-group object=%s", activity.object_id)
-        return
-    assert runtime.actors is not None
-    follower = await runtime.actors.actor(activity.actor)
-    follow = {"id": activity.id, "actor": activity.actor}
-    manual = runtime.config.manually_approves_followers
-    now = runtime.now()
-
-    def job(conn: sqlite3.Connection) -> None:
-        store.follows.add_follower(
-            conn,
-            follower.id,
-            activity.id or "",
-            "pending" if manual else "accepted",
-            follower.inbox,
-            follower.shared_inbox,
-            now,
-        )
-        stored = store.follows.follower(conn, follower.id)
-        if stored is not None and stored.state == "accepted":
-            # Also for a repeated Follow: the other side may have lost our first Accept.
-            outbox.accept_follow(conn, ids, follow, follower.inbox, now)
-
-    await runtime.db.write(job)
-    runtime.deliveries_queued()
-    log.info("follow received actor=%s manual=%s", follower.id, manual)
-
-
-async def on_undo(runtime: Runtime, activity: Activity) -> None:
-    inner = activity.object
-    inner_type = jsonld.as_list(inner.get("type"))[0] if inner and inner.get("type") else None
-    if inner is not None and jsonld.id_of(inner.get("actor")) not in (None, activity.actor):
-        log.debug("undo ignored reason=inner-actor-mismatch actor=%s", activity.actor)
-        return
-    if inner_type in (None, "Follow"):
-        by_id = activity.object_id if inner_type is None else None
-        now = runtime.now()
-
-        def unfollow(conn: sqlite3.Connection) -> bool:
-            if not store.follows.remove_follower(conn, activity.actor, by_id):
-                return False
-            partnership.reconsider(conn, activity.actor, now)  # a partner's aggregates go with it
-            return True
-
-        if await runtime.db.write(unfollow):
-            log.info("follower removed actor=%s reason=undo", activity.actor)
-            runtime.wake_scheduler()
-            return
-    if inner_type != "Follow":
-        await campaign_inbox.on_undo_object(runtime, activity, inner_type)
-
-
-async def on_delete(runtime: Runtime, activity: Activity) -> None:
-    if activity.object_id == activity.actor:
-        await _forget_actor(runtime, activity.actor)
-        log.info("actor deleted actor=%s", activity.actor)
-    else:
-        await campaign_inbox.on_delete_object(runtime, activity)
-
-
-async def _forget_actor(runtime: Runtime, actor_id: str) -> None:
-    """A deleted account: its follow, its votes, replies and aggregates go; totals adjust."""
-    now = runtime.now()
-
-    def job(conn: sqlite3.Connection) -> None:
-        actions.forget_remote_actor(conn, actor_id, now)
-
-    await runtime.db.write(job)
-    runtime.wake_scheduler()
-
-
-async def on_accept_or_reject(runtime: Runtime, activity: Activity) -> None:
-    inner = activity.object
-    follow_id = activity.object_id
-    if inner is not None and jsonld.id_of(inner.get("actor")) not in (None, runtime.ids.group):
-        return
-    accepted = activity.type == "Accept"
-
-    def job(conn: sqlite3.Connection) -> bool:
-        ours = store.follows.following_by_follow_id(conn, follow_id) if follow_id else None
-        if ours is None:
-            ours = store.follows.following_of(conn, activity.actor)
-        if ours is None or ours.actor_id != activity.actor:
-            return False
-        if accepted:
-            store.follows.set_following_state(conn, ours.follow_id, "accepted")
-        else:
-            store.follows.remove_following(conn, activity.actor)
-            # A group that was a partner only because we follow it is not one any more.
-            partnership.reconsider(conn, activity.actor, runtime.now())
-        return True
-
-    if await runtime.db.write(job):
-        log.info("follow %s by actor=%s", "accepted" if accepted else "rejected", activity.actor)
-        runtime.wake_scheduler()
-        if accepted:
-            await _import_partner_campaigns(runtime, activity.actor)
-
-
-async def _import_partner_campaigns(runtime: Runtime, group: str) -> None:
-    """A partner accepted us: take its current campaigns from the first page of its outbox. The outbox and its
-    page must come from the group's own origin (after redirects): another host's pages define nothing of it."""
-    assert runtime.actors is not None and runtime.http is not None
-    try:
-        actor = await runtime.actors.actor(group)
-        outbox_url = jsonld.id_of(orjson.loads(actor.document).get("outbox"))
-        if not outbox_url:
-            return
-        collection = await _partner_document(runtime, group, outbox_url)
-        first = collection.get("first")
-        page = (
-            first
-            if isinstance(first, dict)
-            else await _partner_document(runtime, group, jsonld.id_of(first) or "")
-        )
-    except FetchError as e:
-        log.info("partner outbox not read reason=%s group=%s", e.reason, group)
-        return
-    for item in jsonld.as_list(page.get("orderedItems"))[:20]:
-        if isinstance(item, dict) and item.get("type") == "Create" and isinstance(item.get("object"), dict):
-            if jsonld.id_of(item.get("actor")) == group:
-                await campaign_inbox.save_partner_campaign(runtime, group, item["object"])
-
-
-async def _partner_document(runtime: Runtime, group: str, url: str) -> dict[str, Any]:
-    """A document of the partner's, fetched (signed) from the partner's origin and answered from there."""
-    assert runtime.http is not None
-    if not same_origin(url, group):
-        raise FetchError("on-other-host", f"{url} for {group}")
-    fetched = await runtime.http.fetch_document(url, runtime.instance_signer)
-    if not same_origin(fetched.url, group):
-        raise FetchError("on-other-host", f"{url} answered from {fetched.url}")
-    return fetched.document
-
-
-async def on_update(runtime: Runtime, activity: Activity) -> None:
-    obj = activity.object
-    if obj is not None and activity.object_id == activity.actor and "inbox" in obj:
-        assert runtime.actors is not None
-        await runtime.actors.accept_document(obj, activity.actor)
-    else:
-        await campaign_inbox.on_update_object(runtime, activity)
-
-
-async def on_block(runtime: Runtime, activity: Activity) -> None:
-    if activity.object_id == runtime.ids.group:
-        now = runtime.now()
-
-        def job(conn: sqlite3.Connection) -> None:
-            store.follows.remove_follower(conn, activity.actor)
-            partnership.reconsider(conn, activity.actor, now)
-
-        await runtime.db.write(job)
-        runtime.wake_scheduler()
-        log.info("follower removed actor=%s reason=blocked-us", activity.actor)
-
-
-HANDLERS: dict[str, Handler] = {
-    "Follow": on_follow,
-    "Undo": on_undo,
-    "Delete": on_delete,
-    "Accept": on_accept_or_reject,
-    "Reject": on_accept_or_reject,
-    "Update": on_update,
-    "Block": on_block,
-    "Create": campaign_inbox.on_create,
-    "Pledge": campaign_inbox.on_pledge,
-    "Like": campaign_inbox.on_reaction,
-    "Announce": campaign_inbox.on_reaction,
-    "Flag": moderation.on_flag,
-}
-
-
-class InboxProcessor(Worker):
-    """Works through stored activities in arrival order; one failing activity never blocks the rest."""
-
-    name = "inbox-processor"
-
-    def __init__(self, runtime: Runtime, handlers: dict[str, Handler] | None = None) -> None:
-        super().__init__()
-        self.runtime = runtime
-        self.handlers = handlers if handlers is not None else HANDLERS
-        self._forgotten_at: datetime | None = None
-
-    async def _forget_old(self) -> None:
-        """Every few minutes, drop processed activities older than any request we would still accept."""
-        now = self.runtime.now()
-        if self._forgotten_at is not None and now - self._forgotten_at < FORGET_EVERY:
-            return
-        self._forgotten_at = now
-        try:
-            await self.runtime.db.write(lambda conn: store.inbox.forget_done(conn, now - REPLAY_WINDOW))
-        except Exception:  # housekeeping: the queue goes on, it is tried again later
-            log.exception("inbox processor could not forget old activities")
-
-    async def _run(self) -> None:
-        while not self.stopping:
-            await self._forget_old()
-            try:
-                batch = await self.runtime.db.read(store.inbox.pending)
-            except Exception:
-                log.exception("inbox processor failed to read the queue")
-                batch = []
-            finished: list[tuple[store.inbox.StoredActivity, str | None]] = []
-            for stored in batch:
-                if self.stopping:
-                    break
-                finished.append((stored, await self.process(stored)))
-            if finished:
-                # One write marks the whole batch done. A crash before it only means these handlers run
-                # again after the restart, which they are written to allow.
-                try:
-                    await self.runtime.db.write(
-                        lambda conn, done=finished: store.inbox.finish_all(conn, done)
-                    )
-                except Exception:  # the queue must go on: the batch is handled again next time
-                    log.exception("inbox processor could not mark activities done count=%d", len(finished))
-                    await self.idle(self.runtime.config.queue_poll_seconds)
-                    continue
-            if batch:
-                continue
-            await self.idle(self.runtime.config.queue_poll_seconds)
-
-    async def process(self, stored: store.inbox.StoredActivity) -> str | None:
-        """Run the activity's handler; returns why it failed, or None."""
-        error = None
-        try:
-            activity = parse_activity(orjson.loads(stored.document))
-            handler = self.handlers.get(activity.type)
-            # Blocked after it arrived: what it would store is what the block erased.
-            if handler is not None and not await self.runtime.is_blocked(activity.actor):
-                await handler(self.runtime, activity)
-        except FetchError as e:
-            error = f"fetch {e.reason}: {e.detail}"
-        except Exception as e:  # a bug must not wedge the queue: record it and move on
-            log.exception("inbox handler crashed activity=%s", stored.id)
-            error = f"{type(e).__name__}: {e}"
-        if error:
-            log.info("inbox processing failed activity=%s type=%s error=%s", stored.id, stored.type, error)
-        return error
