@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractResolver
@@ -22,6 +21,7 @@ from fedgroup.net.fetch import HttpClient, Signer, UrlPolicy, make_session
 from fedgroup.net.throttle import FetchBudget, HostThrottle
 from fedgroup.protocol import signatures
 from fedgroup.protocol.ids import LocalIds
+from fedgroup.store.kept import PageCache
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ class Runtime:
     delivery: DeliveryWorker | None = None
     inbox: InboxProcessor | None = None
     scheduler: Scheduler | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The pages and views rendered from this database, kept until it changes (ui/renderings.py).
+    page_cache: PageCache = field(default_factory=PageCache, init=False)
     _blocks: store.blocks.BlockSet = field(default_factory=store.blocks.BlockSet, init=False)
     _blocks_read_at: float = field(default=-1e9, init=False)
     _blocks_changes: int = field(default=0, init=False)

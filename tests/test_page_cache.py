@@ -14,6 +14,7 @@ import pytest
 from fedgroup import actions
 from fedgroup.rules import passwords
 from fedgroup.rules.campaigns import parse_goal, parse_option
+from fedgroup.store.kept import Kept
 from fedgroup.ui import renderings
 from fedgroup.ui.sessions import FORM_COOKIE, SESSION_COOKIE
 from tests.conftest import MovableClock
@@ -264,7 +265,7 @@ async def test_the_stored_pages_stay_bounded(site):
     views = renderings.of(runtime).views
     assert 0 < len(views) <= views.max_entries
 
-    small = renderings.Kept(max_entries=100, max_bytes=1000)
+    small = Kept(max_entries=100, max_bytes=1000)
     now = runtime.now()
     small.get("x", 1, now)  # version 1 from here on
     for i in range(20):
