@@ -1,14 +1,22 @@
-"""Campaigns as the actions and the faces read them: loaded from the store, tallied by the rules."""
+"""Campaigns: creating, editing, closing, deleting, reporting the outcome; and loading one from the store
+with its tally (the rules compute it), for the actions and the faces."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 
 from fedgroup import store
-from fedgroup.rules import campaigns
+from fedgroup.actions import outbox
+from fedgroup.actions.context import ActionError, Context
+from fedgroup.rules import campaign_state, campaigns
 from fedgroup.rules.campaign_state import CampaignState, group_aggregate
 from fedgroup.rules.campaigns import Contribution, Goal, MemberPledgeFacts, PledgeOption
+
+log = logging.getLogger(__name__)
 
 
 def _state(
@@ -53,3 +61,147 @@ def outcome_summary(conn: sqlite3.Connection, state: CampaignState) -> str:
     fulfilled = [Contribution(k, a) for k, a in store.pledges.fulfilled_pledges(conn, state.id)]
     pledged = [Contribution(line.goal.kind, line.pledged) for line in state.tally.progress]
     return campaigns.outcome_text(campaigns.outcome_lines(state.goals, pledged, fulfilled))
+
+
+VISIBILITIES = campaigns.VISIBILITIES
+
+
+def existing_campaign(conn: sqlite3.Connection, campaign_id: int) -> campaign_state.CampaignState:
+    state = load_campaign(conn, campaign_id)
+    if state is None or state.row.deleted_at is not None:
+        raise ActionError(f"there is no campaign {campaign_id}", "campaign")
+    return state
+
+
+async def campaign(runtime: Context, campaign_id: int) -> campaign_state.CampaignState:
+    """A campaign that exists (not deleted), or an ActionError."""
+    return await runtime.db.read(existing_campaign, campaign_id)
+
+
+async def create_campaign(
+    runtime: Context,
+    title: str,
+    body: str,
+    *,
+    goals: Sequence[Goal] = (),
+    options: Sequence[PledgeOption] = (),
+    deadline: datetime | None = None,
+    visibility: str = "public",
+    multiple_choice: bool = False,
+) -> int:
+    """Store a campaign and, unless it is for members only, send it to followers."""
+    now = runtime.now()
+    draft = campaigns.validate_draft(title, body, goals, options, deadline, visibility, now, multiple_choice)
+
+    def job(conn: sqlite3.Connection) -> int:
+        campaign_id = store.campaigns.insert(
+            conn,
+            draft.title,
+            draft.body,
+            draft.visibility,
+            draft.deadline,
+            draft.multiple_choice,
+            [(g.kind, g.target, g.unit) for g in draft.goals],
+            [(o.label, o.kind, o.amount) for o in draft.options],
+            now,
+        )
+        outbox.publish_campaign(conn, runtime.ids, existing_campaign(conn, campaign_id), now)
+        return campaign_id
+
+    campaign_id = await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("campaign created id=%d visibility=%s", campaign_id, draft.visibility)
+    return campaign_id
+
+
+async def edit_campaign(
+    runtime: Context,
+    campaign_id: int,
+    title: str,
+    body: str,
+    deadline: datetime | None,
+    targets: dict[str, Decimal] | None = None,
+) -> None:
+    """Change the text, deadline and goal targets. Options and visibility stay as created: Mastodon resets a
+    poll whose options change, and a visibility change would need a Create or Delete instead of an Update."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        state = existing_campaign(conn, campaign_id)
+        goals = [Goal(g.kind, (targets or {}).get(g.kind, g.target), g.unit) for g in state.goals]
+        deadline_changed = deadline != state.row.deadline
+        draft = campaigns.validate_draft(
+            title, body, goals, state.options, deadline if deadline_changed else None, state.row.visibility, now,
+            state.row.multiple_choice,
+        )  # fmt: skip
+        store.campaigns.update_text(
+            conn,
+            campaign_id,
+            draft.title,
+            draft.body,
+            deadline,
+            [(g.kind, g.target) for g in draft.goals],
+            now,
+        )
+        outbox.update_campaign(conn, runtime.ids, existing_campaign(conn, campaign_id), now)
+        store.campaigns.totals_published(conn, campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+
+
+async def close_campaign(runtime: Context, campaign_id: int) -> bool:
+    """Close (by hand or at the deadline); the final Update carries `closed`. False if already closed."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> bool:
+        existing_campaign(conn, campaign_id)
+        if not store.campaigns.close(conn, campaign_id, now):
+            return False
+        outbox.update_campaign(conn, runtime.ids, existing_campaign(conn, campaign_id), now)
+        store.campaigns.totals_published(conn, campaign_id, now)
+        return True
+
+    closed = await runtime.db.write(job)
+    runtime.deliveries_queued()
+    if closed:
+        log.info("campaign closed id=%d", campaign_id)
+    return closed
+
+
+async def delete_campaign(runtime: Context, campaign_id: int) -> None:
+    """Delete everywhere it went (Delete with a Tombstone), then erase its pledges, votes and replies here."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        state = existing_campaign(conn, campaign_id)
+        outbox.delete_campaign(conn, runtime.ids, campaign_id, state.row.visibility, now)
+        store.campaigns.mark_deleted(conn, campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("campaign deleted id=%d", campaign_id)
+
+
+async def report_outcome(runtime: Context, campaign_id: int, report: str) -> str:
+    """Record what was achieved and publish it as a reply to the campaign; returns the summary line."""
+    report = campaigns.clean_block(report)
+    if not report:
+        raise ActionError("write what the campaign achieved", "outcome")
+    if len(report) > campaigns.MAX_BODY:
+        raise ActionError("the report is too long", "outcome")
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> str:
+        existing_campaign(conn, campaign_id)
+        store.campaigns.close(conn, campaign_id, now)
+        store.campaigns.set_outcome(conn, campaign_id, report, now)
+        state = existing_campaign(conn, campaign_id)
+        summary = outcome_summary(conn, state)
+        outbox.publish_outcome(conn, runtime.ids, state, summary, now)
+        outbox.update_campaign(conn, runtime.ids, state, now)
+        return summary
+
+    summary = await runtime.db.write(job)
+    runtime.deliveries_queued()
+    return summary

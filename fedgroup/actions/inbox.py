@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from fedgroup import actions, store
+from fedgroup import store
 from fedgroup.actions import campaign_inbox, moderation, outbox, partnership
 from fedgroup.actions.context import Context
 from fedgroup.net.fetch import FetchError
@@ -100,7 +100,7 @@ async def _forget_actor(runtime: Context, actor_id: str) -> None:
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
-        actions.forget_remote_actor(conn, actor_id, now)
+        moderation.forget_remote_actor(conn, actor_id, now)
 
     await runtime.db.write(job)
     runtime.wake_scheduler()

@@ -4,8 +4,12 @@ of pledges makes one Update per campaign per interval instead of one per pledge.
 from __future__ import annotations
 
 import logging
+import sqlite3
+from datetime import timedelta
 
-from fedgroup import actions
+from fedgroup import store
+from fedgroup.actions import outbox
+from fedgroup.actions.campaigns import close_campaign, load_campaign
 from fedgroup.actions.context import Context
 from fedgroup.net.worker import Worker
 
@@ -21,8 +25,8 @@ class Scheduler(Worker):
 
     async def run_once(self) -> None:
         config = self.runtime.config
-        await actions.close_due_campaigns(self.runtime)
-        await actions.publish_due_totals(self.runtime, config.totals_update_seconds)
+        await close_due_campaigns(self.runtime)
+        await publish_due_totals(self.runtime, config.totals_update_seconds)
 
     async def _run(self) -> None:
         config = self.runtime.config
@@ -34,3 +38,30 @@ class Scheduler(Worker):
             except Exception:
                 log.exception("scheduler run failed")
             await self.idle(tick)
+
+
+async def close_due_campaigns(runtime: Context) -> int:
+    due = await runtime.db.read(store.campaigns.past_deadline, runtime.now())
+    closed = 0
+    for campaign_id in due:
+        closed += await close_campaign(runtime, campaign_id)
+    return closed
+
+
+async def publish_due_totals(runtime: Context, interval_seconds: float) -> int:
+    """One Update(Question) per campaign whose totals changed, at most one per `interval_seconds`."""
+    now = runtime.now()
+    due = await runtime.db.read(store.campaigns.totals_to_publish, now - timedelta(seconds=interval_seconds))
+
+    def job(conn: sqlite3.Connection, campaign_id: int) -> None:
+        state = load_campaign(conn, campaign_id)
+        if state is None or state.row.deleted_at is not None:
+            return
+        outbox.update_campaign(conn, runtime.ids, state, now)
+        store.campaigns.totals_published(conn, campaign_id, now)
+
+    for campaign_id in due:
+        await runtime.db.write(lambda conn, c=campaign_id: job(conn, c))
+    if due:
+        runtime.deliveries_queued()
+    return len(due)

@@ -1,0 +1,261 @@
+"""Coalitions: following other groups and leaving them, sending partners our members' aggregate pledges,
+and deciding whose aggregates count here (partner groups, partner requests, held aggregates)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from fedgroup import store
+from fedgroup.actions import outbox, partnership
+from fedgroup.actions.context import ActionError, Context
+from fedgroup.net import webfinger
+from fedgroup.net.fetch import FetchError
+from fedgroup.protocol import vocab
+from fedgroup.rules import campaigns
+from fedgroup.rules.campaigns import Goal, PledgeOption
+
+log = logging.getLogger(__name__)
+
+
+def partner_goals(partner: store.campaigns.PartnerCampaign) -> tuple[list[Goal], list[PledgeOption]]:
+    """A partner campaign's goals and options, as its server described them (validated when received)."""
+    goals = [Goal(g["kind"], Decimal(g["target"]), g.get("unit")) for g in orjson.loads(partner.goals)]
+    options = [
+        PledgeOption(o["name"], o["kind"], Decimal(o["amount"])) for o in orjson.loads(partner.options)
+    ]
+    return goals, options
+
+
+def send_aggregate(
+    conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime
+) -> None:
+    """Send the partner our members' current aggregate: the Pledge, an Update of it, or its Undo at zero."""
+    partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
+    if partner is None:
+        return
+    group = store.actors.by_id(conn, partner.group_actor)
+    if group is None:
+        log.info("group pledge not sent reason=partner-unknown partner=%s", partner.group_actor)
+        return
+    pledges = store.pledges.pledges_for_partner_campaign(conn, partner_campaign_id)
+    aggregate = campaigns.aggregate(
+        campaigns.MemberPledgeFacts(p.member_id, campaigns.Contribution(p.kind, p.amount), p.option_label)
+        for p in pledges
+    )
+    sent = store.pledges.sent_group_pledge(conn, partner_campaign_id)
+    previous: dict[str, Any] | None = orjson.loads(sent[1]) if sent else None
+    if aggregate.pledgers == 0:
+        if previous is not None:
+            outbox.withdraw_group_pledge(conn, runtime.ids, previous, group.inbox, now)
+            store.pledges.forget_sent_group_pledge(conn, partner_campaign_id)
+        return
+    goals, _ = partner_goals(partner)
+    summary = (
+        f"{runtime.site.name} pledges "
+        + campaigns.progress_text(
+            campaigns.progress(goals, [line.contribution for line in aggregate.lines])
+        ).replace(" of ", " toward ")
+        + f" from {aggregate.pledgers} member{'s' if aggregate.pledgers != 1 else ''}"
+    )
+    pledge_id = sent[0] if sent else outbox.new_activity_id(runtime.ids)
+    document = vocab.group_pledge(
+        runtime.ids, pledge_id, partner.group_actor, partner.object_id, aggregate, summary
+    )
+    outbox.send_group_pledge(conn, runtime.ids, document, previous, group.inbox, now)
+    store.pledges.save_sent_group_pledge(
+        conn, partner_campaign_id, pledge_id, orjson.dumps(document).decode(), now
+    )
+
+
+async def follow_group(runtime: Context, actor: store.actors.CachedActor) -> None:
+    """Our group follows another group (a coalition partner); its campaigns arrive once it accepts."""
+    if actor.id == runtime.ids.group:
+        raise ActionError("a group cannot follow itself", "handle")
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        store.actors.save(conn, actor)
+        follow_id = outbox.follow(conn, runtime.ids, actor.id, actor.inbox, now)
+        store.follows.add_following(conn, actor.id, follow_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("following group=%s", actor.id)
+
+
+async def leave_group(runtime: Context, actor_id: str) -> None:
+    """Stop following a partner: withdraw our pledges to its campaigns, Undo the Follow, forget its campaigns."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        following = store.follows.following_of(conn, actor_id)
+        if following is None:
+            raise ActionError(f"we do not follow {actor_id}", "handle")
+        actor = store.actors.by_id(conn, actor_id)
+        for partner in store.campaigns.partner_campaigns(conn, actor_id):
+            sent = store.pledges.sent_group_pledge(conn, partner.id)
+            if sent is not None and actor is not None:
+                outbox.withdraw_group_pledge(conn, runtime.ids, orjson.loads(sent[1]), actor.inbox, now)
+        if actor is not None:
+            outbox.unfollow(conn, runtime.ids, actor_id, following.follow_id, actor.inbox, now)
+        store.campaigns.remove_partner_campaigns_of(conn, actor_id)
+        store.follows.remove_following(conn, actor_id)
+        # Partners because we followed them are not any more (an organizer's acceptance stands).
+        partnership.reconsider(conn, actor_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    runtime.wake_scheduler()
+    log.info("left group=%s", actor_id)
+
+
+async def resolve_account(runtime: Context, handle: str) -> str:
+    """The actor id of @name@host (WebFinger), or of an actor URL given as such."""
+    handle = handle.strip()
+    if not handle:
+        raise ActionError("write the group's @name@host", "handle")
+    if runtime.http is None:
+        raise ActionError("the network is not running", "handle")
+    try:
+        return await webfinger.resolve_account(runtime.http, handle)
+    except FetchError as e:
+        raise ActionError(f"cannot find {handle}: {e}", "handle") from e
+
+
+async def follow_group_by_handle(runtime: Context, handle: str) -> str:
+    """Follow a group named by @name@host or its URL; returns its actor id."""
+    actor_id = await resolve_account(runtime, handle)
+    assert runtime.actors is not None
+    try:
+        actor = await runtime.actors.refresh(actor_id)
+    except FetchError as e:
+        raise ActionError(f"cannot fetch {actor_id}: {e}", "handle") from e
+    if actor.type != "Group":
+        raise ActionError(f"{handle} is a {actor.type}, not a group", "handle")
+    await follow_group(runtime, actor)
+    return actor.id
+
+
+@dataclass(frozen=True)
+class PartnerView:
+    """A group as organizers see it under partners (no member of anyone is involved: groups are public)."""
+
+    actor_id: str
+    name: str | None
+    actor_type: str | None
+    status: str  # partnership.PARTNER, REQUESTED, REJECTED or NONE
+    via: str  # "organizer", "following" (a partner because we follow it) or ""
+    follows_us: bool
+    published_bound: int | None  # the `membersAtMost` it publishes
+    bound: int  # the most pledgers one of its aggregates counts for without an organizer
+    held: int  # its aggregates waiting for an organizer
+
+
+async def partner_groups(runtime: Context) -> list[PartnerView]:
+    """Partner groups, requests (group followers no organizer has decided about) and rejected groups."""
+    db = runtime.db
+    held = await db.read(store.partners.held_counts)
+    views = []
+    for standing in await db.read(store.partners.candidates):
+        status = partnership.status(standing)
+        if status == partnership.NONE and standing.decision is None:
+            continue  # a group we follow that does not follow us: `coalition list` shows it
+        via = (
+            "organizer" if standing.decision == "accepted"
+            else "following" if standing.following_state == "accepted" and status == partnership.PARTNER
+            else ""
+        )  # fmt: skip
+        views.append(
+            PartnerView(
+                standing.actor_id, standing.name, standing.actor_type, status, via,
+                standing.follower_state == "accepted", partnership.published_bound(standing),
+                partnership.member_bound(standing), held.get(standing.actor_id, 0),
+            )
+        )  # fmt: skip
+    return views
+
+
+async def accept_partner(runtime: Context, actor_id: str) -> int:
+    """An organizer accepts a group that follows us as a partner: its aggregates count (within its bounds),
+    including those it sent while it waited. Returns how many now count."""
+    actor_id = actor_id.strip()
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> int:
+        standing = store.partners.standing(conn, actor_id)
+        if standing.follower_state is None:
+            raise ActionError(
+                f"{actor_id} does not follow our group: a partner group follows us first", "actor"
+            )
+        if standing.actor_type not in store.partners.PARTNER_TYPES:
+            raise ActionError(
+                f"{actor_id} is a {standing.actor_type or 'unknown account'}, not a group", "actor"
+            )
+        store.partners.decide(conn, actor_id, "accepted", now)
+        return partnership.reconsider_held(conn, actor_id, now)
+
+    counted = await runtime.db.write(job)
+    runtime.wake_scheduler()
+    log.info("partner accepted group=%s aggregates_counted=%d", actor_id, counted)
+    return counted
+
+
+async def reject_partner(runtime: Context, actor_id: str) -> None:
+    """An organizer refuses a group as a partner (or ends a partnership): its aggregates leave the totals
+    and are not kept; it may still follow the group and hear its campaigns."""
+    actor_id = actor_id.strip()
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        standing = store.partners.standing(conn, actor_id)
+        if (
+            standing.follower_state is None and standing.decision is None and standing.following_state is None
+            and not store.partners.held_listing(conn, actor_id)
+        ):  # fmt: skip
+            raise ActionError(f"{actor_id} is not a partner group or a partner request", "actor")
+        store.partners.decide(conn, actor_id, "rejected", now)
+        partnership.reconsider(conn, actor_id, now)
+
+    await runtime.db.write(job)
+    runtime.wake_scheduler()
+    log.info("partner rejected group=%s", actor_id)
+
+
+async def held_aggregates(runtime: Context) -> list[store.partners.HeldPledge]:
+    return await runtime.db.read(store.partners.held_listing)
+
+
+async def answer_held_aggregate(runtime: Context, held_id: int, approve: bool) -> store.partners.HeldPledge:
+    """An organizer approves a held aggregate of a partner (it counts, and later ones up to it will) or
+    rejects it (it is forgotten; the partner's previous aggregate, if any, keeps counting)."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> store.partners.HeldPledge:
+        held = store.partners.held(conn, held_id)
+        if held is None:
+            raise ActionError(f"there is no held aggregate {held_id}", "held")
+        if approve:
+            standing = store.partners.standing(conn, held.group_actor)
+            if partnership.status(standing) != partnership.PARTNER:
+                raise ActionError(f"accept {held.group_actor} as a partner group first", "held")
+            row = store.campaigns.get(conn, held.campaign_id)
+            if row is None or row.deleted_at is not None:
+                raise ActionError(f"campaign {held.campaign_id} was deleted", "held")
+            partnership.approve_held(conn, held, now)
+        else:
+            store.partners.release(conn, held.id)
+        return held
+
+    held = await runtime.db.write(job)
+    runtime.wake_scheduler()
+    log.info(
+        "held aggregate %s id=%d group=%s", "approved" if approve else "rejected", held_id, held.group_actor
+    )
+    return held

@@ -1,0 +1,88 @@
+"""Members: adding one, finding one by name, removing one with everything held about them, exporting it."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from fedgroup import store
+from fedgroup.actions.coalitions import send_aggregate
+from fedgroup.actions.context import ActionError, Context
+from fedgroup.protocol import vocab
+from fedgroup.rules import campaigns
+
+log = logging.getLogger(__name__)
+
+MAX_NAME = 60
+
+
+MAX_EMAIL = 254
+
+
+def clean_name(name: str) -> str:
+    name = campaigns.clean_line(name)
+    if not name or len(name) > MAX_NAME:
+        raise ActionError(f"a name is 1-{MAX_NAME} characters", "name")
+    return name
+
+
+async def add_member(
+    runtime: Context, name: str, role: str, email: str | None = None, password_hash: str | None = None
+) -> int:
+    name = clean_name(name)
+    if role not in store.members.ROLES:
+        raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
+    if email is not None:
+        email = email.strip() or None
+        if email is not None and (
+            len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() for c in email)
+        ):
+            raise ActionError("that does not look like an email address", "email")
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> int:
+        if store.members.by_name(conn, name) is not None:
+            raise ActionError(f"there is already a member called {name}", "name")
+        return store.members.add(conn, name, role, email, password_hash, now)
+
+    return await runtime.db.write(job)
+
+
+async def member_named(runtime: Context, name: str) -> store.members.Member:
+    member = await runtime.db.read(store.members.by_name, name.strip())
+    if member is None:
+        raise ActionError(f"there is no member called {name.strip()}", "member")
+    return member
+
+
+async def remove_member(runtime: Context, member_id: int) -> None:
+    """Erase a member and everything we hold about them; totals and partner aggregates adjust and federate."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        member = store.members.by_id(conn, member_id)
+        if member is None:
+            raise ActionError("there is no such member", "member")
+        if member.is_admin and store.members.count_admins(conn) <= 1:
+            raise ActionError("the last admin cannot be removed", "member")
+        local = store.pledges.campaigns_pledged_by(conn, member_id)
+        partner = store.pledges.partner_campaigns_pledged_by(conn, member_id)
+        store.members.remove(conn, member_id)
+        for campaign_id in local:
+            store.campaigns.totals_changed(conn, campaign_id, now)
+        for partner_campaign_id in partner:
+            send_aggregate(conn, runtime, partner_campaign_id, now)
+
+    await runtime.db.write(job)
+    await runtime.db.flush_log()
+    runtime.deliveries_queued()
+    log.info("member removed id=%d", member_id)
+
+
+async def export_member(runtime: Context, member_id: int) -> dict[str, Any]:
+    """A copy of everything we hold about a member (for them, or an admin acting on their request)."""
+    data = await runtime.db.read(store.members.export, member_id)
+    if data is None:
+        raise ActionError("there is no such member", "member")
+    return {"group": runtime.ids.acct, "exported_at": vocab.xsd_datetime(runtime.now()), **data}

@@ -1,0 +1,118 @@
+"""Pledges: a member's pledge to one of our campaigns or to a partner group's, its withdrawal, its fulfilment."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from decimal import Decimal
+
+from fedgroup import store
+from fedgroup.actions.campaigns import existing_campaign
+from fedgroup.actions.coalitions import partner_goals, send_aggregate
+from fedgroup.actions.context import ActionError, Context
+from fedgroup.rules import campaigns
+from fedgroup.rules.campaigns import Goal, PledgeOption
+
+
+def _choose(
+    goals: Sequence[Goal], options: Sequence[PledgeOption], option: str | None, kind: str | None,
+    amount: str | Decimal | None, note: str,
+) -> tuple[campaigns.Contribution, str | None, str]:  # fmt: skip
+    """A pledge is either one of the campaign's options or a kind and amount of the member's own."""
+    if option:
+        chosen = campaigns.option_contribution(options, option)
+        if chosen is None:
+            raise ActionError(f"there is no option {option!r}", "option")
+        _, note = campaigns.validate_pledge(goals, chosen.kind, chosen.amount, note)
+        return chosen, option, note
+    if not kind or amount is None:
+        raise ActionError("choose an option, or a kind and an amount", "amount")
+    contribution, note = campaigns.validate_pledge(goals, kind, amount, note)
+    return contribution, None, note
+
+
+async def pledge(
+    runtime: Context,
+    member_id: int,
+    campaign_id: int,
+    option: str | None = None,
+    kind: str | None = None,
+    amount: str | Decimal | None = None,
+    note: str = "",
+) -> None:
+    """A member's pledge to one of our campaigns; replaces their earlier pledge of the same kind."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        state = existing_campaign(conn, campaign_id)
+        if not state.is_open(now):
+            raise ActionError("this campaign is closed", "campaign")
+        contribution, label, clean_note = _choose(state.goals, state.options, option, kind, amount, note)
+        store.pledges.upsert_member_pledge(
+            conn, member_id, campaign_id, None, contribution.kind, contribution.amount, label, clean_note, now
+        )
+        store.campaigns.totals_changed(conn, campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.wake_scheduler()
+
+
+async def withdraw_pledge(runtime: Context, member_id: int, pledge_id: int) -> None:
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        found = store.pledges.member_pledge(conn, pledge_id)
+        if found is None or found.member_id != member_id:
+            raise ActionError("there is no such pledge", "pledge")
+        store.pledges.withdraw_member_pledge(conn, pledge_id, member_id)
+        if found.campaign_id is not None:
+            store.campaigns.totals_changed(conn, found.campaign_id, now)
+        else:
+            assert found.partner_campaign_id is not None
+            send_aggregate(conn, runtime, found.partner_campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    runtime.wake_scheduler()
+
+
+async def set_fulfilled(runtime: Context, pledge_id: int, fulfilled: bool) -> None:
+    if not await runtime.db.write(lambda conn: store.pledges.set_fulfilled(conn, pledge_id, fulfilled)):
+        raise ActionError("there is no such pledge", "pledge")
+
+
+async def pledge_to_partner(
+    runtime: Context,
+    member_id: int,
+    partner_campaign_id: int,
+    option: str | None = None,
+    kind: str | None = None,
+    amount: str | Decimal | None = None,
+    note: str = "",
+) -> None:
+    """A member pledges to a partner's campaign; the partner gets our group's new aggregate (no names)."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
+        if partner is None:
+            raise ActionError("there is no such partner campaign", "campaign")
+        if not campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now):
+            raise ActionError("this campaign is closed", "campaign")
+        goals, options = partner_goals(partner)
+        contribution, label, clean_note = _choose(goals, options, option, kind, amount, note)
+        store.pledges.upsert_member_pledge(
+            conn,
+            member_id,
+            None,
+            partner_campaign_id,
+            contribution.kind,
+            contribution.amount,
+            label,
+            clean_note,
+            now,
+        )
+        send_aggregate(conn, runtime, partner_campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
