@@ -1,0 +1,61 @@
+"""What every command shares: its errors, its parser, opening the group's data for it, and its tables."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from fedgroup import config as config_module
+from fedgroup.runtime import Runtime, close_runtime, open_runtime, start_network
+
+
+class CliError(Exception):
+    """A one-line reason for the user; exit status 1 (2 for bad usage)."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see `{self.prog} --help`)", 2)
+
+
+def path_argument(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], network: bool = False) -> Any:
+    """Open the data dir's database (beside a running server, if any), run, close. Deliveries a command
+    queues are sent by the running server, which shares the database."""
+
+    async def main() -> Any:
+        runtime = await open_runtime(config_module.load(data_dir))
+        try:
+            if network:
+                await start_network(runtime, workers=False)
+            return await command(runtime)
+        finally:
+            await close_runtime(runtime)
+
+    return asyncio.run(main())
+
+
+def managed(command: Callable[[Runtime, argparse.Namespace], Awaitable[str | None]], network: bool = False):
+    """A command that works on a group's data: its output (if any) printed on stdout."""
+
+    def run(args: argparse.Namespace) -> None:
+        output = with_runtime(args.data_dir, lambda runtime: command(runtime, args), network)
+        if output:
+            print(output)
+
+    return run
+
+
+def table(rows: Sequence[Sequence[Any]]) -> str:
+    """Tab-separated lines: readable in a terminal and easy to `cut`."""
+    return "\n".join("\t".join("" if v is None else str(v) for v in row) for row in rows)

@@ -1,0 +1,87 @@
+"""fedgroup member add | list | remove | invite | export: the group's members (never shared with other servers)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fedgroup import actions, store
+from fedgroup.cli.command import CliError, OneLineParser, managed, path_argument, table
+from fedgroup.rules import campaigns, passwords
+from fedgroup.runtime import Runtime
+
+
+def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    member = commands.add_parser("member", help="the group's members (never shared with other servers)")
+    sub = member.add_subparsers(dest="member_command", required=True, parser_class=OneLineParser)
+    add = with_data_dir(sub.add_parser("add", help="add a member"))
+    add.add_argument("name")
+    add.add_argument("--role", choices=store.members.ROLES, default="member")
+    add.add_argument("--email")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read a password (one line) from standard input"
+    )
+    add.set_defaults(run=managed(member_add))
+    with_data_dir(sub.add_parser("list", help="list members")).set_defaults(run=managed(member_list))
+    remove = with_data_dir(sub.add_parser("remove", help="remove a member and erase all their data"))
+    remove.add_argument("name")
+    remove.set_defaults(run=managed(member_remove))
+    invite = with_data_dir(sub.add_parser("invite", help="print a one-time link where someone joins"))
+    invite.add_argument("--role", choices=store.members.ROLES, default="member")
+    invite.add_argument("--hours", type=int, default=actions.INVITE_HOURS, help="how long the link works")
+    invite.set_defaults(run=managed(member_invite))
+    export = with_data_dir(sub.add_parser("export", help="everything held about a member, as JSON"))
+    export.add_argument("name")
+    export.add_argument("--to", type=path_argument, help="write to this new file (readable by you only)")
+    export.set_defaults(run=managed(member_export))
+
+
+async def member_add(runtime: Runtime, args: argparse.Namespace) -> str:
+    password_hash = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        password_hash = passwords.hash_password(password)
+    await actions.add_member(runtime, args.name, args.role, args.email, password_hash)
+    return f"added {args.role} {campaigns.clean_line(args.name)}"
+
+
+async def member_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    members = await runtime.db.read(store.members.listing)
+    return table([(m.name, m.role, m.email) for m in members]) if members else "no members yet"
+
+
+async def member_invite(runtime: Runtime, args: argparse.Namespace) -> str:
+    url = await actions.create_invite(runtime, args.role, args.hours)
+    return f"{url}\n(one person can use it, within {args.hours} hours, to join as {args.role})"
+
+
+async def member_remove(runtime: Runtime, args: argparse.Namespace) -> str:
+    member = await actions.member_named(runtime, args.name)
+    await actions.remove_member(runtime, member.id)
+    return f"removed {member.name} and everything we held about them"
+
+
+async def member_export(runtime: Runtime, args: argparse.Namespace) -> str:
+    member = await actions.member_named(runtime, args.name)
+    text = json.dumps(await actions.export_member(runtime, member.id), indent=2, ensure_ascii=False)
+    if args.to is None:
+        return text
+    write_private_file(args.to, text + "\n")
+    return f"wrote everything held about {member.name} to {args.to} (it is personal data: keep it private)"
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """A new file only its owner can read; never overwrites one."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as e:
+        raise CliError(f"{path} already exists; refusing to overwrite it", 2) from e
+    except OSError as e:
+        raise CliError(f"cannot create {path}: {e.strerror}") from e
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)

@@ -1,0 +1,87 @@
+"""fedgroup block add | remove | list and fedgroup report send | list | resolve."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from fedgroup import actions, store
+from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.runtime import Runtime
+
+
+def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    block = commands.add_parser("block", help="block remote accounts or whole domains")
+    sub = block.add_subparsers(dest="block_command", required=True, parser_class=OneLineParser)
+    add = with_data_dir(sub.add_parser("add", help="block an account (its URL) or a domain"))
+    add.add_argument("target", help="https://host/users/name or host")
+    add.set_defaults(run=managed(block_add))
+    remove = with_data_dir(sub.add_parser("remove", help="lift a block"))
+    remove.add_argument("target")
+    remove.set_defaults(run=managed(block_remove))
+    with_data_dir(sub.add_parser("list", help="what is blocked")).set_defaults(run=managed(block_list))
+
+    report = commands.add_parser("report", help="reports (Flag) from other servers, and ours to them")
+    sub = report.add_subparsers(dest="report_command", required=True, parser_class=OneLineParser)
+    send = with_data_dir(sub.add_parser("send", help="report a remote account to its server"))
+    send.add_argument("account", help="@name@host or the account's URL")
+    send.add_argument("--reason", required=True, help="why (sent to that server's moderators)")
+    send.add_argument("--post", action="append", default=[], help="URL of a post of theirs (repeatable)")
+    send.set_defaults(run=managed(report_send, network=True))
+    listing = with_data_dir(sub.add_parser("list", help="reports received (open first) and sent"))
+    listing.add_argument("--sent", action="store_true", help="the reports we sent instead")
+    listing.set_defaults(run=managed(report_list))
+    resolve = with_data_dir(sub.add_parser("resolve", help="mark a received report as dealt with"))
+    resolve.add_argument("id", type=int)
+    resolve.set_defaults(run=managed(report_resolve))
+
+
+async def block_add(runtime: Runtime, args: argparse.Namespace) -> str:
+    target = await actions.block(runtime, args.target)
+    return (
+        f"blocked {target}; what it gave us (follow, votes, replies, reports) is removed,"
+        " and its server is told (Reject of its follow; Block of an account)"
+    )
+
+
+async def block_remove(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.unblock(runtime, args.target)
+    return f"unblocked {args.target.strip()}"
+
+
+async def block_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    blocks = await runtime.db.read(store.blocks.listing)
+    return table([(b.target, b.kind) for b in blocks]) if blocks else "nothing is blocked"
+
+
+async def report_send(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.report_account(runtime, args.account, args.reason, args.post)
+    return (
+        f"report about {args.account.strip()} queued to its server (sent as the group's server, not as you)"
+    )
+
+
+async def report_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    direction = "sent" if args.sent else "received"
+    reports = await runtime.db.read(store.reports.listing, direction)
+    if not reports:
+        return f"no reports {direction}"
+    return table(
+        [
+            (
+                r.id,
+                "resolved" if r.resolved_at else "open",
+                store.to_db_time(r.created_at),
+                r.remote_actor,
+                " ".join(r.objects),
+                r.comment.replace("\t", " ").replace("\n", " "),
+            )
+            for r in reports
+        ]
+    )
+
+
+async def report_resolve(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.resolve_report(runtime, args.id)
+    return f"report {args.id} resolved"

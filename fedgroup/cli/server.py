@@ -1,0 +1,102 @@
+"""fedgroup init | serve | demo: making a group's data directory, and running the server."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import signal
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from fedgroup import actions, logs
+from fedgroup import config as config_module
+from fedgroup.cli.command import CliError
+from fedgroup.config import Config
+from fedgroup.connections import ConnectionLimits, GuardedSite
+from fedgroup.runtime import RUNTIME
+from fedgroup.store import datadir
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    config = asyncio.run(
+        datadir.create(args.data_dir, args.base_url, args.name, handle=args.handle, summary=args.summary)
+    )
+    print(f"created group @{args.handle.lower()}@{config.domain} in {args.data_dir}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise CliError("--port must be between 0 and 65535", 2)
+    if not datadir.exists(args.data_dir):
+        port = args.port if args.port else 8080
+        config = asyncio.run(
+            datadir.create(
+                args.data_dir,
+                f"http://localhost:{port}",
+                "My group",
+                listen_port=port,
+            )
+        )
+        print(f"created a new group in {args.data_dir} with base URL {config.base_url}")
+        print(
+            f"  (edit {args.data_dir / config_module.CONFIG_FILE} or use `fedgroup init` for your own domain)"
+        )
+    config = config_module.with_overrides(
+        config_module.load(args.data_dir), listen_host=args.host, listen_port=args.port
+    )
+    asyncio.run(serve(config))
+
+
+async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None = None) -> None:
+    """Run until SIGINT/SIGTERM; then finish requests under way and leave queued deliveries for next time."""
+    from fedgroup.app import create_app
+
+    runner = web.AppRunner(
+        create_app(config), access_log_class=logs.AccessLog, handle_signals=False, shutdown_timeout=10
+    )
+    await runner.setup()
+    # The handlers go in before the first request can arrive: a SIGTERM while one is under way (or while
+    # the first admin is being made) must stop gracefully, not kill the process mid-request.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        site = GuardedSite(
+            runner, ConnectionLimits.of(config), host=config.listen_host, port=config.listen_port
+        )
+        try:
+            await site.start()
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise CliError(f"port {config.listen_port} on {config.listen_host} is already in use") from e
+            raise CliError(f"cannot listen on {config.listen_host}:{config.listen_port}: {e.strerror}") from e
+        host, port = runner.addresses[0][:2]
+        print(f"fedgroup serving {config.base_url} (listening on {host}:{port}); Ctrl-C stops", flush=True)
+        password = await actions.ensure_first_admin(runner.app[RUNTIME])
+        if password is not None:
+            print(
+                f"Sign in at {config.base_url}/login as {actions.FIRST_ADMIN!r} with password {password}"
+                " (shown only now: change it under Account).",
+                flush=True,
+            )
+        if started is not None:
+            await started(f"http://{host}:{port}")
+        await stop.wait()
+        print("fedgroup stopping", flush=True)
+    finally:
+        try:
+            await runner.cleanup()  # a second signal meanwhile does not cut the drain short
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from fedgroup.cli import demo
+
+    if not 1 <= args.port <= 65533:
+        raise CliError("--port must be between 1 and 65533", 2)
+    asyncio.run(demo.run(args.data_dir, args.port))
