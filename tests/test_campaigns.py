@@ -10,35 +10,39 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fedgroup.rules.campaigns import (
-    AggregateLine,
+from fedgroup.rules.aggregates import (
     AggregateRefused,
     Approval,
+    check_aggregate,
+    hold_reason,
+    member_bound,
+    members_at_most,
+)
+from fedgroup.rules.campaigns import (
     CampaignError,
     Contribution,
     Goal,
-    GroupAggregate,
-    MemberPledgeFacts,
     PledgeOption,
-    aggregate,
     amount_text,
-    check_aggregate,
     format_quantity,
-    hold_reason,
     is_open,
-    member_bound,
-    members_at_most,
     option_contribution,
-    outcome_lines,
-    outcome_text,
     parse_amount,
     parse_deadline,
     parse_goal,
     parse_option,
-    progress,
-    progress_text,
     validate_draft,
     validate_pledge,
+)
+from fedgroup.rules.tallies import (
+    AggregateLine,
+    GroupAggregate,
+    MemberPledgeFacts,
+    aggregate,
+    outcome_lines,
+    outcome_text,
+    progress,
+    progress_text,
 )
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -12,9 +12,10 @@ from decimal import Decimal
 from fedgroup import store
 from fedgroup.actions import outbox
 from fedgroup.actions.context import ActionError, Context
-from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules import campaign_state, campaigns, tallies
 from fedgroup.rules.campaign_state import CampaignState, group_aggregate
-from fedgroup.rules.campaigns import Contribution, Goal, MemberPledgeFacts, PledgeOption
+from fedgroup.rules.campaigns import Contribution, Goal, PledgeOption
+from fedgroup.rules.tallies import MemberPledgeFacts
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def _state(
 ) -> CampaignState:
     goals = tuple(Goal(g.kind, g.target, g.unit) for g in goal_rows)
     options = tuple(PledgeOption(o.label, o.kind, o.amount) for o in option_rows)
-    tally = campaigns.tally(
+    tally = tallies.tally(
         goals,
         options,
         (MemberPledgeFacts(m, Contribution(k, a), label) for m, k, a, label in inputs.member_pledges),
@@ -60,7 +61,7 @@ def outcome_summary(conn: sqlite3.Connection, state: CampaignState) -> str:
     """Goal by goal: what was pledged and what members were marked as having given."""
     fulfilled = [Contribution(k, a) for k, a in store.pledges.fulfilled_pledges(conn, state.id)]
     pledged = [Contribution(line.goal.kind, line.pledged) for line in state.tally.progress]
-    return campaigns.outcome_text(campaigns.outcome_lines(state.goals, pledged, fulfilled))
+    return tallies.outcome_text(tallies.outcome_lines(state.goals, pledged, fulfilled))
 
 
 VISIBILITIES = campaigns.VISIBILITIES

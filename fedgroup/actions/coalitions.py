@@ -18,7 +18,7 @@ from fedgroup.actions.context import ActionError, Context
 from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
-from fedgroup.rules import campaigns
+from fedgroup.rules import campaigns, tallies
 from fedgroup.rules.campaigns import Goal, PledgeOption
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ def send_aggregate(
         log.info("group pledge not sent reason=partner-unknown partner=%s", partner.group_actor)
         return
     pledges = store.pledges.pledges_for_partner_campaign(conn, partner_campaign_id)
-    aggregate = campaigns.aggregate(
-        campaigns.MemberPledgeFacts(p.member_id, campaigns.Contribution(p.kind, p.amount), p.option_label)
+    aggregate = tallies.aggregate(
+        tallies.MemberPledgeFacts(p.member_id, campaigns.Contribution(p.kind, p.amount), p.option_label)
         for p in pledges
     )
     sent = store.pledges.sent_group_pledge(conn, partner_campaign_id)
@@ -59,8 +59,8 @@ def send_aggregate(
     goals, _ = partner_goals(partner)
     summary = (
         f"{runtime.site.name} pledges "
-        + campaigns.progress_text(
-            campaigns.progress(goals, [line.contribution for line in aggregate.lines])
+        + tallies.progress_text(
+            tallies.progress(goals, [line.contribution for line in aggregate.lines])
         ).replace(" of ", " toward ")
         + f" from {aggregate.pledgers} member{'s' if aggregate.pledgers != 1 else ''}"
     )

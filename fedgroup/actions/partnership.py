@@ -6,7 +6,7 @@ and either an organizer accepted it as a partner or our group follows it (a coal
 organizer's rejection overrides that). A group follower that is neither is a partner *request*: its
 aggregates wait for an organizer. Anyone else's aggregates are dropped.
 
-A partner's aggregate counts only when plausible (campaigns.check_aggregate, campaigns.hold_reason): no more
+A partner's aggregate counts only when plausible (aggregates.check_aggregate, aggregates.hold_reason): no more
 pledgers than the partner's published member bound, no more per goal than the goal's target, unless an
 organizer approved more. Otherwise it is held, and the partner's previous aggregate keeps counting.
 
@@ -26,7 +26,7 @@ import orjson
 from fedgroup import store
 from fedgroup.actions.campaigns import load_campaign
 from fedgroup.protocol.parse import parse_member_bound
-from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules import aggregates, campaign_state, campaigns, tallies
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.store.partners import PARTNER_TYPES, Standing
 
@@ -61,13 +61,13 @@ def published_bound(standing: Standing) -> int | None:
 
 
 def member_bound(standing: Standing) -> int:
-    return campaigns.member_bound(published_bound(standing))
+    return aggregates.member_bound(published_bound(standing))
 
 
-def _approval(conn: sqlite3.Connection, campaign_id: int, group: str) -> campaigns.Approval:
+def _approval(conn: sqlite3.Connection, campaign_id: int, group: str) -> aggregates.Approval:
     pledgers, amounts = store.pledges.approval_of(conn, campaign_id, group)
     parsed = {k: Decimal(v) for k, v in orjson.loads(amounts).items()} if amounts else {}
-    return campaigns.Approval(pledgers or 0, parsed)
+    return aggregates.Approval(pledgers or 0, parsed)
 
 
 def take_aggregate(
@@ -75,7 +75,7 @@ def take_aggregate(
     state: CampaignState,
     group: str,
     pledge_id: str,
-    aggregate: campaigns.GroupAggregate,
+    aggregate: tallies.GroupAggregate,
     now: datetime,
 ) -> str:
     """Count, hold or drop a group's aggregate for one of our open campaigns; returns what happened, as a
@@ -88,8 +88,8 @@ def take_aggregate(
     if where == REJECTED:
         return "rejected-partner"
     try:
-        checked = campaigns.check_aggregate(aggregate, state.goals, state.options)
-    except campaigns.AggregateRefused as e:
+        checked = aggregates.check_aggregate(aggregate, state.goals, state.options)
+    except aggregates.AggregateRefused as e:
         return e.reason
     if store.pledges.pledge_id_used_elsewhere(conn, pledge_id, state.id, group):
         return "pledge-id-reused"
@@ -107,12 +107,12 @@ def _count_or_hold(
     state: CampaignState,
     group: str,
     pledge_id: str,
-    checked: campaigns.GroupAggregate,
+    checked: tallies.GroupAggregate,
     bound: int,
     now: datetime,
 ) -> str:
     contributions = campaign_state.aggregate_json(checked)
-    reason = campaigns.hold_reason(checked, state.goals, bound, _approval(conn, state.id, group))
+    reason = aggregates.hold_reason(checked, state.goals, bound, _approval(conn, state.id, group))
     if reason is not None:
         store.partners.hold(conn, state.id, group, pledge_id, checked.pledgers, contributions, reason, now)
         return f"held reason={reason}"
@@ -146,7 +146,7 @@ def approve_held(conn: sqlite3.Connection, held: store.partners.HeldPledge, now:
     aggregate = campaign_state.group_aggregate(held.pledgers, held.contributions)
     previous = _approval(conn, held.campaign_id, held.group_actor)
     amounts = dict(previous.amounts)
-    for kind, total in campaigns.aggregate_amounts(aggregate).items():
+    for kind, total in aggregates.aggregate_amounts(aggregate).items():
         amounts[kind] = max(total, amounts.get(kind, Decimal(0)))
     store.pledges.approve_group_pledge(
         conn, held.campaign_id, held.group_actor, held.pledge_id, held.pledgers, held.contributions,

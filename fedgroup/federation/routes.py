@@ -27,7 +27,7 @@ from fedgroup.protocol.ids import (
     SHARED_INBOX_PATH,
 )
 from fedgroup.protocol.parse import same_origin
-from fedgroup.rules import campaigns
+from fedgroup.rules import aggregates
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 
@@ -127,7 +127,7 @@ async def group_actor(request: web.Request) -> web.Response:
             site.group_public_key,
             runtime.config.manually_approves_followers,
             minimal=minimal,
-            members_at_most=None if members is None else campaigns.members_at_most(members),
+            members_at_most=None if members is None else aggregates.members_at_most(members),
         )
     )
 

@@ -17,15 +17,14 @@ from urllib.parse import urlsplit
 from fedgroup.protocol.jsonld import as_list, id_of, is_public
 from fedgroup.rules.campaigns import (
     MAX_LABEL,
-    AggregateLine,
     CampaignError,
     Contribution,
     Goal,
-    GroupAggregate,
     PledgeOption,
     make_goal,
     parse_amount,
 )
+from fedgroup.rules.tallies import AggregateLine, GroupAggregate
 
 MAX_URL = 2048
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.jsonld import FEDGROUP_NS
-from fedgroup.rules import campaigns
+from fedgroup.rules import campaigns, tallies
 from fedgroup.rules.campaign_state import CampaignState
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -86,7 +86,7 @@ def group_actor(
 ) -> dict[str, Any]:
     """The group as a `Group` actor. `minimal` is what unsigned requests get under authorized fetch.
 
-    `members_at_most` (a rounded-up member count, campaigns.members_at_most) tells partner groups how many
+    `members_at_most` (a rounded-up member count, aggregates.members_at_most) tells partner groups how many
     pledgers one of our aggregates can plausibly name."""
     doc: dict[str, Any] = {
         "@context": ACTOR_CONTEXT,
@@ -333,7 +333,7 @@ def group_pledge(
     pledge_id: str,
     partner_group: str,
     campaign_id: str,
-    aggregate: campaigns.GroupAggregate,
+    aggregate: tallies.GroupAggregate,
     summary: str,
 ) -> dict[str, Any]:
     """Our group's aggregate pledge to a partner's campaign: amounts per option or goal and head counts,

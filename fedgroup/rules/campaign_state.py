@@ -10,14 +10,9 @@ from typing import Protocol
 
 import orjson
 
-from fedgroup.rules import campaigns
-from fedgroup.rules.campaigns import (
-    AggregateLine,
-    Contribution,
-    Goal,
-    GroupAggregate,
-    PledgeOption,
-)
+from fedgroup.rules import campaigns, tallies
+from fedgroup.rules.campaigns import Contribution, Goal, PledgeOption
+from fedgroup.rules.tallies import AggregateLine, GroupAggregate
 
 
 class CampaignRecord(Protocol):
@@ -57,7 +52,7 @@ class CampaignState:
     goals: tuple[Goal, ...]
     options: tuple[PledgeOption, ...]
     option_ids: dict[str, int]
-    tally: campaigns.Tally
+    tally: tallies.Tally
 
     @property
     def id(self) -> int:
@@ -72,7 +67,7 @@ class CampaignState:
 
     @property
     def progress_text(self) -> str:
-        return campaigns.progress_text(self.tally.progress)
+        return tallies.progress_text(self.tally.progress)
 
 
 def group_aggregate(pledgers: int, contributions_json: str) -> GroupAggregate:

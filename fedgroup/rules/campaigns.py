@@ -1,4 +1,5 @@
-"""The rules of campaigns and pledges: goals, options, totals, deadlines, outcomes. Pure: no I/O, no clock.
+"""The rules of campaigns and pledges: goals, options, deadlines, amounts and how they read. Pure: no I/O,
+no clock. What counts toward a campaign is tallies.py; partners' aggregates, aggregates.py.
 
 Amounts are `Decimal` everywhere (money never touches a float). Text in the forms people use:
 goals `KIND:TARGET[:UNIT]` ("money:1000:EUR", "hours:40", "items:50:meals", "people:30") and options
@@ -8,10 +9,10 @@ goals `KIND:TARGET[:UNIT]` ("money:1000:EUR", "hours:40", "items:50:meals", "peo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 GOAL_KINDS = ("money", "hours", "items", "people")
 VISIBILITIES = ("public", "followers", "members")
@@ -78,24 +79,6 @@ class Contribution:
 
     kind: str
     amount: Decimal
-
-
-@dataclass(frozen=True)
-class GoalProgress:
-    goal: Goal
-    pledged: Decimal
-
-    @property
-    def percent(self) -> int:
-        """Whole percent of the target reached, for a bar: floored, 0..100."""
-        if self.goal.target <= 0:
-            return 0
-        value = (self.pledged * 100 / self.goal.target).to_integral_value(rounding=ROUND_FLOOR)
-        return int(min(max(value, Decimal(0)), Decimal(100)))
-
-    @property
-    def reached(self) -> bool:
-        return self.pledged >= self.goal.target
 
 
 # -- parsing ------------------------------------------------------------------------------------------
@@ -285,16 +268,7 @@ def is_open(status: str, deadline: datetime | None, now: datetime) -> bool:
 # -- arithmetic ----------------------------------------------------------------------------------------
 
 
-def progress(goals: Sequence[Goal], contributions: Iterable[Contribution]) -> tuple[GoalProgress, ...]:
-    """Pledged per goal; contributions of a kind the campaign has no goal for count for nothing."""
-    sums = {g.kind: Decimal(0) for g in goals}
-    for c in contributions:
-        if c.kind in sums:
-            sums[c.kind] += c.amount
-    return tuple(GoalProgress(g, sums[g.kind]) for g in goals)
-
-
-def _number(amount: Decimal) -> str:
+def number_text(amount: Decimal) -> str:
     """1,234 or 2.5: thousands separators, no trailing zeros."""
     if amount == amount.to_integral_value():
         return f"{int(amount):,}"
@@ -311,7 +285,7 @@ def format_quantity(kind: str, amount: Decimal, unit: str | None) -> str:
         )
         symbol = _SYMBOLS.get(unit or "")
         return f"{symbol}{number}" if symbol else f"{unit} {number}"
-    number = _number(amount)
+    number = number_text(amount)
     if kind == "hours":
         return f"{number} hour" if amount == 1 else f"{number} hours"
     if kind == "people":
@@ -319,252 +293,7 @@ def format_quantity(kind: str, amount: Decimal, unit: str | None) -> str:
     return f"{number} {unit or 'items'}"
 
 
-def progress_text(progress_lines: Sequence[GoalProgress]) -> str:
-    """€340 of €1,000 · 12 of 40 hours"""
-    parts = []
-    for line in progress_lines:
-        goal = line.goal
-        target = format_quantity(goal.kind, goal.target, goal.unit)
-        if goal.kind == "money":
-            parts.append(f"{format_quantity(goal.kind, line.pledged, goal.unit)} of {target}")
-        else:
-            parts.append(f"{_number(line.pledged)} of {target}")
-    return " · ".join(parts)
-
-
-@dataclass(frozen=True)
-class OutcomeLine:
-    goal: Goal
-    pledged: Decimal
-    fulfilled: Decimal
-
-
-def outcome_lines(
-    goals: Sequence[Goal], pledged: Iterable[Contribution], fulfilled: Iterable[Contribution]
-) -> tuple[OutcomeLine, ...]:
-    pledged_by = {p.goal.kind: p.pledged for p in progress(goals, pledged)}
-    fulfilled_by = {p.goal.kind: p.pledged for p in progress(goals, fulfilled)}
-    return tuple(OutcomeLine(g, pledged_by[g.kind], fulfilled_by[g.kind]) for g in goals)
-
-
-def outcome_text(lines: Sequence[OutcomeLine]) -> str:
-    """Goal €1,000: €800 pledged, €650 given · Goal 40 hours: 30 pledged, 30 given"""
-    parts = []
-    for line in lines:
-        goal = line.goal
-        if goal.kind == "money":
-            pledged = format_quantity("money", line.pledged, goal.unit)
-            given = format_quantity("money", line.fulfilled, goal.unit)
-        else:
-            pledged, given = _number(line.pledged), _number(line.fulfilled)
-        parts.append(
-            f"Goal {format_quantity(goal.kind, goal.target, goal.unit)}: {pledged} pledged, {given} given"
-        )
-    return " · ".join(parts)
-
-
 def amount_text(amount: Decimal) -> str:
     """How amounts travel in JSON: a plain decimal string, exact (never a float)."""
     normalized = amount.normalize()
     return f"{normalized:f}"
-
-
-# -- tallies: everything that counts toward a campaign -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AggregateLine:
-    """One line of a partner group's aggregate pledge: how much, for which option, from how many members."""
-
-    contribution: Contribution
-    option: str | None
-    pledgers: int
-
-
-@dataclass(frozen=True)
-class GroupAggregate:
-    pledgers: int
-    lines: tuple[AggregateLine, ...]
-
-
-@dataclass(frozen=True)
-class MemberPledgeFacts:
-    member_id: int
-    contribution: Contribution
-    option: str | None
-
-
-@dataclass(frozen=True)
-class Tally:
-    progress: tuple[GoalProgress, ...]
-    option_counts: tuple[tuple[str, int], ...]
-    pledgers: int
-    partner_groups: int
-
-
-def aggregate(pledges: Iterable[MemberPledgeFacts]) -> GroupAggregate:
-    """What a group tells a partner about its members' pledges: sums per kind and option, head counts, no names."""
-    sums: dict[tuple[str, str | None], Decimal] = {}
-    people: dict[tuple[str, str | None], set[int]] = {}
-    everyone: set[int] = set()
-    for p in pledges:
-        key = (p.contribution.kind, p.option)
-        sums[key] = sums.get(key, Decimal(0)) + p.contribution.amount
-        people.setdefault(key, set()).add(p.member_id)
-        everyone.add(p.member_id)
-    lines = tuple(
-        AggregateLine(Contribution(kind, sums[(kind, option)]), option, len(people[(kind, option)]))
-        for kind, option in sorted(sums, key=lambda k: (k[0], k[1] or ""))
-    )
-    return GroupAggregate(len(everyone), lines)
-
-
-def tally(
-    goals: Sequence[Goal],
-    options: Sequence[PledgeOption],
-    member_pledges: Iterable[MemberPledgeFacts],
-    votes: Iterable[tuple[str, str]],
-    groups: Iterable[GroupAggregate],
-) -> Tally:
-    """Totals per goal, pledges per option, and how many pledged — from members, poll voters (voter, label)
-    and partner groups' aggregates."""
-    contributions: list[Contribution] = []
-    per_option = {o.label: 0 for o in options}
-    members: set[int] = set()
-    voters: set[str] = set()
-    for pledge in member_pledges:
-        contributions.append(pledge.contribution)
-        members.add(pledge.member_id)
-        if pledge.option in per_option:
-            per_option[pledge.option] += 1
-    for voter, label in votes:
-        contribution = option_contribution(options, label)
-        if contribution is None:
-            continue
-        contributions.append(contribution)
-        voters.add(voter)
-        per_option[label] += 1
-    group_people = 0
-    group_count = 0
-    for group in groups:
-        group_count += 1
-        group_people += group.pledgers
-        for line in group.lines:
-            contributions.append(line.contribution)
-            if line.option in per_option:
-                per_option[line.option] += line.pledgers
-    return Tally(
-        progress=progress(goals, contributions),
-        option_counts=tuple(per_option.items()),
-        pledgers=len(members) + len(voters) + group_people,
-        partner_groups=group_count,
-    )
-
-
-# -- partner groups' aggregates: what a partner may send, and what is plausible ---------------------------------
-
-# One aggregate of a partner group that publishes no bound on its members is believed for at most this many
-# pledgers (the small end of the groups fedgroup is for); a larger one waits for an organizer.
-DEFAULT_MEMBER_BOUND = 20
-# No group's published bound is believed beyond this.
-MAX_MEMBER_BOUND = 100_000
-_BOUND_STEPS = (1, 2, 5)
-
-
-class AggregateRefused(ValueError):
-    """A partner's aggregate that no fedgroup server would send: it is dropped, never held."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def members_at_most(count: int) -> int:
-    """What a group publishes about its size: its member count rounded up to 10, 20, 50, 100, 200, 500, …
-    Enough for partners to bound our aggregates; the exact number stays here."""
-    scale = 10
-    while True:
-        for step in _BOUND_STEPS:
-            if count <= step * scale:
-                return step * scale
-        scale *= 10
-
-
-def member_bound(published: int | None) -> int:
-    """The most pledgers one aggregate of a partner may name: what it publishes, or a conservative default."""
-    if published is None:
-        return DEFAULT_MEMBER_BOUND
-    return max(1, min(published, MAX_MEMBER_BOUND))
-
-
-def check_aggregate(
-    aggregate: GroupAggregate, goals: Sequence[Goal], options: Sequence[PledgeOption]
-) -> GroupAggregate:
-    """A partner's aggregate as it counts toward this campaign, or AggregateRefused. Its shape is what a
-    fedgroup server computes from its members' pledges (`aggregate` above):
-
-    - at least one pledger (a partner withdraws with Undo, not with zero) and at least one line;
-    - every line of a kind this campaign has a goal for, from at least one pledger, no (kind, option) twice;
-    - a line naming one of our options has that option's kind, and its amount is the option's times the
-      line's pledgers; a label we do not have is kept as an amount of the partner's own;
-    - per kind, the lines' pledgers add up to no more than the aggregate's (one pledge per member and kind).
-    """
-    if aggregate.pledgers < 1 or not aggregate.lines:
-        raise AggregateRefused("empty-aggregate")
-    kinds = {g.kind for g in goals}
-    by_label = {o.label: o for o in options}
-    seen: set[tuple[str, str | None]] = set()
-    people_per_kind: dict[str, int] = {}
-    lines = []
-    for line in aggregate.lines:
-        kind, amount = line.contribution.kind, line.contribution.amount
-        if kind not in kinds:
-            raise AggregateRefused("unknown-goal")
-        if line.pledgers < 1:
-            raise AggregateRefused("line-without-pledgers")
-        option = by_label.get(line.option) if line.option is not None else None
-        if option is not None and (option.kind != kind or option.amount * line.pledgers != amount):
-            raise AggregateRefused("option-mismatch")
-        label = option.label if option is not None else None
-        if (kind, label) in seen:
-            raise AggregateRefused("duplicate-line")
-        seen.add((kind, label))
-        people_per_kind[kind] = people_per_kind.get(kind, 0) + line.pledgers
-        lines.append(AggregateLine(Contribution(kind, amount), label, line.pledgers))
-    if any(people > aggregate.pledgers for people in people_per_kind.values()):
-        raise AggregateRefused("more-line-pledgers-than-pledgers")
-    return GroupAggregate(aggregate.pledgers, tuple(lines))
-
-
-@dataclass(frozen=True)
-class Approval:
-    """How far an organizer approved one partner's aggregates to one campaign beyond the usual bounds."""
-
-    pledgers: int = 0
-    amounts: Mapping[str, Decimal] = field(default_factory=dict)
-
-
-def aggregate_amounts(aggregate: GroupAggregate) -> dict[str, Decimal]:
-    sums: dict[str, Decimal] = {}
-    for line in aggregate.lines:
-        kind = line.contribution.kind
-        sums[kind] = sums.get(kind, Decimal(0)) + line.contribution.amount
-    return sums
-
-
-def hold_reason(
-    aggregate: GroupAggregate, goals: Sequence[Goal], bound: int, approval: Approval | None = None
-) -> str | None:
-    """Why a partner's (checked) aggregate waits for an organizer instead of counting, or None.
-
-    Plausible is: no more pledgers than the partner's member bound, and per goal no more than the goal's
-    whole target — one partner alone pledging past a goal is what a typo or a forgery looks like. An
-    organizer's approval of a larger aggregate raises both, for that partner and campaign."""
-    approval = approval or Approval()
-    if aggregate.pledgers > max(bound, approval.pledgers):
-        return "more-pledgers-than-members"
-    targets = {g.kind: g.target for g in goals}
-    for kind, total in aggregate_amounts(aggregate).items():
-        if total > max(targets.get(kind, Decimal(0)), approval.amounts.get(kind, Decimal(0))):
-            return "more-than-the-goal"
-    return None

@@ -16,7 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions, store
-from fedgroup.rules import campaigns
+from fedgroup.rules import campaigns, tallies
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.ui import renderings
@@ -207,7 +207,7 @@ class CampaignView:
 
 
 def _goal_views(lines: Any) -> tuple[GoalView, ...]:
-    return tuple(GoalView(campaigns.progress_text([line]), line.percent, line.reached) for line in lines)
+    return tuple(GoalView(tallies.progress_text([line]), line.percent, line.reached) for line in lines)
 
 
 def _option_views(
@@ -262,7 +262,7 @@ def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime) -> Par
     pledged = {g["kind"]: Decimal(g.get("pledged", "0")) for g in orjson.loads(partner.goals)}
     counts = {o["name"]: int(o.get("count", 0)) for o in orjson.loads(partner.options)}
     units = campaigns.units_of(goals)
-    lines = [campaigns.GoalProgress(g, pledged.get(g.kind, Decimal(0))) for g in goals]
+    lines = [tallies.GoalProgress(g, pledged.get(g.kind, Decimal(0))) for g in goals]
     return PartnerView(
         id=partner.id,
         group=partner.group_actor,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state, campaigns, sanitize
+from fedgroup.rules import aggregates, campaign_state, campaigns, sanitize
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -353,7 +353,7 @@ async def _held_views(runtime: Runtime) -> list[HeldView]:
         aggregate = campaign_state.group_aggregate(held.pledgers, held.contributions)
         amounts = " · ".join(
             campaigns.format_quantity(kind, total, units.get(kind))
-            for kind, total in campaigns.aggregate_amounts(aggregate).items()
+            for kind, total in aggregates.aggregate_amounts(aggregate).items()
         )
         views.append(
             HeldView(
