@@ -16,12 +16,11 @@ from fedgroup.protocol.parse import (
     parse_activity,
     parse_actor,
     parse_flag,
-    parse_member_bound,
     parse_move,
     parse_note,
-    parse_question,
     same_origin,
 )
+from fedgroup.protocol.parse_campaigns import parse_member_bound, parse_question
 from fedgroup.rules.sanitize import clean_html, clean_text, html_to_text
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -13,7 +13,7 @@ import html
 from datetime import UTC, datetime, timedelta
 
 from fedgroup import actions, store
-from fedgroup.protocol.parse import parse_partner_campaign
+from fedgroup.protocol.parse_campaigns import parse_partner_campaign
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import MovableClock, eventually
 from tests.peer import FakeMastodon

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fedgroup.protocol import signatures
+from fedgroup.protocol import signatures, structured_fields
 
 URL = "https://group.example/groups/water/inbox"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -72,7 +72,7 @@ def test_any_signature_input_fails_only_with_signature_error(signature_input, si
 @given(st.text(max_size=80))
 def test_any_text_as_a_structured_dictionary_is_a_dictionary_or_a_value_error(text):
     try:
-        parsed = signatures.parse_sf_dictionary(text)
+        parsed = structured_fields.parse_sf_dictionary(text)
     except ValueError:
         return
     assert isinstance(parsed, dict)

@@ -20,14 +20,8 @@ from fedgroup.actions.campaigns import load_campaign
 from fedgroup.actions.context import Context
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import jsonld
-from fedgroup.protocol.parse import (
-    Activity,
-    ParseError,
-    parse_group_pledge,
-    parse_note,
-    parse_partner_campaign,
-    same_origin,
-)
+from fedgroup.protocol.parse import Activity, ParseError, parse_note, same_origin
+from fedgroup.protocol.parse_campaigns import parse_group_pledge, parse_partner_campaign
 from fedgroup.rules import campaigns
 from fedgroup.rules.sanitize import clean_html, clean_text
 

@@ -25,7 +25,7 @@ import orjson
 
 from fedgroup import store
 from fedgroup.actions.campaigns import load_campaign
-from fedgroup.protocol.parse import parse_member_bound
+from fedgroup.protocol.parse_campaigns import parse_member_bound
 from fedgroup.rules import aggregates, campaign_state, campaigns, tallies
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.store.partners import PARTNER_TYPES, Standing
