@@ -1,5 +1,6 @@
-"""Organizers' pages: campaigns (create, edit, close, delete, outcome), pledgers with fulfilment and CSV
-export, replies, coalitions, followers and blocks. Every change goes through `actions`, as from the CLI."""
+"""Organizers' pages: the organizers' index, campaigns (create, edit, close, delete, outcome), pledgers with
+fulfilment and CSV export, replies. Coalitions and followers are ui.coalitions, blocks and reports
+ui.moderation. Every change goes through `actions`, as from the CLI."""
 
 from __future__ import annotations
 
@@ -44,6 +45,47 @@ def form_deadline(text: str) -> str:
     return text + "Z" if _NAIVE_LOCAL.match(text) else text
 
 
+@dataclass(frozen=True)
+class HeldView:
+    id: int
+    campaign_id: int
+    campaign_title: str
+    group_actor: str
+    pledgers: int
+    amounts: str
+    reason: str
+
+
+HELD_REASONS = {
+    "not-a-partner": "waits until the group is accepted as a partner",
+    "more-pledgers-than-members": "more pledgers than the group says it has members",
+    "more-than-the-goal": "more than the whole goal",
+}
+
+
+async def held_views(runtime: Runtime) -> list[HeldView]:
+    """Partner aggregates waiting for an organizer, with the amounts as people read them."""
+    views = []
+    db = runtime.db
+    for held in await actions.held_aggregates(runtime):
+        state = await db.read(actions.load_campaign, held.campaign_id)
+        if state is None:
+            continue
+        units = campaigns.units_of(state.goals)
+        aggregate = campaign_state.group_aggregate(held.pledgers, held.contributions)
+        amounts = " · ".join(
+            campaigns.format_quantity(kind, total, units.get(kind))
+            for kind, total in aggregates.aggregate_amounts(aggregate).items()
+        )
+        views.append(
+            HeldView(
+                held.id, held.campaign_id, state.row.title, held.group_actor, held.pledgers, amounts,
+                HELD_REASONS.get(held.reason, held.reason),
+            )
+        )  # fmt: skip
+    return views
+
+
 async def index(
     request: web.Request, errors: dict[str, str] | None = None, values: dict[str, str] | None = None
 ) -> web.Response:
@@ -60,7 +102,7 @@ async def index(
             "following": await db.read(store.follows.list_following),
             "pending": await db.read(store.follows.pending_followers),
             "partners": await actions.partner_groups(runtime),
-            "held": await _held_views(runtime),
+            "held": await held_views(runtime),
             "errors": errors or {},
             "values": values or {},
         },
@@ -298,174 +340,3 @@ async def export_pledgers(request: web.Request) -> web.Response:
             "Cache-Control": "no-store",
         },
     )
-
-
-# -- coalitions, followers, blocks ---------------------------------------------------------------------------
-
-
-async def follow_group(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    try:
-        await actions.follow_group_by_handle(runtime_of(request), text_field(data, "handle", 300))
-    except actions.USER_ERRORS as e:
-        return await index(request, field_errors(e, "handle"), {"handle": text_field(data, "handle", 300)})
-    raise see_other("/organize", "following")
-
-
-async def leave_group(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    try:
-        await actions.leave_group(runtime_of(request), text_field(data, "group", 2000))
-    except actions.USER_ERRORS as e:
-        return await index(request, field_errors(e, "handle"), {})
-    raise see_other("/organize", "left")
-
-
-@dataclass(frozen=True)
-class HeldView:
-    id: int
-    campaign_id: int
-    campaign_title: str
-    group_actor: str
-    pledgers: int
-    amounts: str
-    reason: str
-
-
-HELD_REASONS = {
-    "not-a-partner": "waits until the group is accepted as a partner",
-    "more-pledgers-than-members": "more pledgers than the group says it has members",
-    "more-than-the-goal": "more than the whole goal",
-}
-
-
-async def _held_views(runtime: Runtime) -> list[HeldView]:
-    """Partner aggregates waiting for an organizer, with the amounts as people read them."""
-    views = []
-    db = runtime.db
-    for held in await actions.held_aggregates(runtime):
-        state = await db.read(actions.load_campaign, held.campaign_id)
-        if state is None:
-            continue
-        units = campaigns.units_of(state.goals)
-        aggregate = campaign_state.group_aggregate(held.pledgers, held.contributions)
-        amounts = " · ".join(
-            campaigns.format_quantity(kind, total, units.get(kind))
-            for kind, total in aggregates.aggregate_amounts(aggregate).items()
-        )
-        views.append(
-            HeldView(
-                held.id, held.campaign_id, state.row.title, held.group_actor, held.pledgers, amounts,
-                HELD_REASONS.get(held.reason, held.reason),
-            )
-        )  # fmt: skip
-    return views
-
-
-async def answer_partner(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    accept = text_field(data, "answer", 10) == "accept"
-    try:
-        if accept:
-            await actions.accept_partner(runtime_of(request), text_field(data, "actor", 2000))
-        else:
-            await actions.reject_partner(runtime_of(request), text_field(data, "actor", 2000))
-    except actions.USER_ERRORS as e:
-        return await index(request, {"partners": str(e)}, {})
-    raise see_other("/organize", "partner-accepted" if accept else "partner-rejected")
-
-
-async def answer_held(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    approve = text_field(data, "answer", 10) == "approve"
-    held = text_field(data, "held", 20)
-    if not (held.isascii() and held.isdigit()):
-        return await index(request, {"partners": "there is no such held aggregate"}, {})
-    try:
-        await actions.answer_held_aggregate(runtime_of(request), int(held), approve)
-    except actions.USER_ERRORS as e:
-        return await index(request, {"partners": str(e)}, {})
-    raise see_other("/organize", "held-approved" if approve else "held-rejected")
-
-
-async def answer_follower(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    try:
-        await actions.answer_follower(
-            runtime_of(request), text_field(data, "actor", 2000), text_field(data, "answer", 10) == "approve"
-        )
-    except actions.USER_ERRORS as e:
-        return await index(request, {"followers": str(e)}, {})
-    raise see_other("/organize", "saved")
-
-
-async def blocks_page(
-    request: web.Request,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-    values: dict[str, str] | None = None,
-) -> web.Response:
-    """Moderation: blocks, reports other servers sent about us, and reports we sent."""
-    require_organizer(request)
-    db = runtime_of(request).db
-    return render(
-        request,
-        "organize/blocks.html",
-        {
-            "blocks": await db.read(store.blocks.listing),
-            "received": await db.read(store.reports.listing, "received"),
-            "sent": await db.read(store.reports.listing, "sent"),
-            "errors": errors or {},
-            "values": values or {},
-        },
-        status=status,
-    )
-
-
-async def add_block(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    try:
-        await actions.block(runtime_of(request), text_field(data, "target", 2100))
-    except actions.USER_ERRORS as e:
-        return await blocks_page(request, field_errors(e, "target"), status=422)
-    raise see_other("/organize/blocks", "blocked")
-
-
-async def remove_block(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    try:
-        await actions.unblock(runtime_of(request), text_field(data, "target", 2100))
-    except actions.USER_ERRORS as e:
-        return await blocks_page(request, field_errors(e, "target"), status=422)
-    raise see_other("/organize/blocks", "unblocked")
-
-
-async def send_report(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    values = {name: text_field(data, name, 5000) for name in ("account", "comment", "posts")}
-    try:
-        await actions.report_account(
-            runtime_of(request), values["account"], values["comment"], values["posts"].split()
-        )
-    except actions.USER_ERRORS as e:
-        return await blocks_page(request, field_errors(e, "account"), status=422, values=values)
-    raise see_other("/organize/blocks", "report-sent")
-
-
-async def resolve_report(request: web.Request) -> web.Response:
-    require_organizer(request)
-    data = await form(request)
-    try:
-        report_id = int(text_field(data, "report", 20))
-        await actions.resolve_report(runtime_of(request), report_id)
-    except (ValueError, *actions.USER_ERRORS) as e:
-        return await blocks_page(request, {"reports": str(e)}, status=422)
-    raise see_other("/organize/blocks", "saved")

@@ -10,7 +10,7 @@ import functools
 
 from aiohttp import web
 
-from fedgroup.ui import account, admin, member, organize, pages
+from fedgroup.ui import account, admin, coalitions, member, moderation, organize, pages
 from fedgroup.ui.common import Handler, form
 
 
@@ -55,16 +55,16 @@ def add_routes(app: web.Application) -> None:
     post("/organize/campaigns/{campaign_id:\\d+}/outcome", organize.report_outcome)
     post("/organize/campaigns/{campaign_id:\\d+}/fulfilled", organize.set_fulfilled)
     r.add_get("/organize/campaigns/{campaign_id:\\d+}/pledgers.csv", organize.export_pledgers)
-    post("/organize/coalition/follow", organize.follow_group)
-    post("/organize/coalition/leave", organize.leave_group)
-    post("/organize/followers", organize.answer_follower)
-    post("/organize/partners", organize.answer_partner)
-    post("/organize/partners/held", organize.answer_held)
-    r.add_get("/organize/blocks", organize.blocks_page)
-    post("/organize/blocks", organize.add_block)
-    post("/organize/blocks/remove", organize.remove_block)
-    post("/organize/reports/send", organize.send_report)
-    post("/organize/reports/resolve", organize.resolve_report)
+    post("/organize/coalition/follow", coalitions.follow_group)
+    post("/organize/coalition/leave", coalitions.leave_group)
+    post("/organize/followers", coalitions.answer_follower)
+    post("/organize/partners", coalitions.answer_partner)
+    post("/organize/partners/held", coalitions.answer_held)
+    r.add_get("/organize/blocks", moderation.blocks_page)
+    post("/organize/blocks", moderation.add_block)
+    post("/organize/blocks/remove", moderation.remove_block)
+    post("/organize/reports/send", moderation.send_report)
+    post("/organize/reports/resolve", moderation.resolve_report)
 
     r.add_get("/admin/members", admin.members_page)
     post("/admin/members/role", admin.set_role)
