@@ -17,7 +17,7 @@ from fedgroup.actions import outbox, partnership
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
-from fedgroup.protocol import vocab
+from fedgroup.protocol import vocab_campaigns
 from fedgroup.rules import campaigns, tallies
 from fedgroup.rules.campaigns import Goal, PledgeOption
 
@@ -65,7 +65,7 @@ def send_aggregate(
         + f" from {aggregate.pledgers} member{'s' if aggregate.pledgers != 1 else ''}"
     )
     pledge_id = sent[0] if sent else outbox.new_activity_id(runtime.ids)
-    document = vocab.group_pledge(
+    document = vocab_campaigns.group_pledge(
         runtime.ids, pledge_id, partner.group_actor, partner.object_id, aggregate, summary
     )
     outbox.send_group_pledge(conn, runtime.ids, document, previous, group.inbox, now)

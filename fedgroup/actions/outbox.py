@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from fedgroup import store
-from fedgroup.protocol import vocab
+from fedgroup.protocol import vocab, vocab_campaigns
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.rules.campaign_state import CampaignState
 
@@ -75,7 +75,7 @@ def publish_campaign(
     """Create of a new campaign to followers; `members` campaigns never leave the server."""
     if not state.federates:
         return None
-    activity = vocab.create(ids, new_activity_id(ids), vocab.campaign_object(ids, state))
+    activity = vocab.create(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state))
     send_to_followers(conn, activity, state.row.visibility, now)
     return activity["id"]
 
@@ -84,7 +84,7 @@ def update_campaign(conn: sqlite3.Connection, ids: LocalIds, state: CampaignStat
     """Update with the campaign as it is now (text, totals, closed)."""
     if not state.federates:
         return
-    activity = vocab.update(ids, new_activity_id(ids), vocab.campaign_object(ids, state), now)
+    activity = vocab.update(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state), now)
     send(conn, activity, state.row.visibility, campaign_audience(conn, state.id), now)
 
 
@@ -95,11 +95,11 @@ def answer_late_vote(
     showed it open), so their server can put its counts right. Only to someone who may see the campaign, and
     only for a campaign that federates as a poll."""
     row = state.row
-    if not state.federates or row.deleted_at is not None or not vocab.is_poll(state):
+    if not state.federates or row.deleted_at is not None or not vocab_campaigns.is_poll(state):
         return False
     if row.visibility == "followers" and not store.follows.is_accepted_follower(conn, voter):
         return False
-    obj = vocab.campaign_object(ids, state)
+    obj = vocab_campaigns.campaign_object(ids, state)
     send(conn, vocab.poll_state_for(ids, new_activity_id(ids), obj, voter, now), "direct", [inbox], now)
     return True
 
@@ -122,7 +122,7 @@ def publish_outcome(
 ) -> None:
     if not state.federates:
         return
-    activity = vocab.create(ids, new_activity_id(ids), vocab.outcome_note(ids, state, summary, now))
+    activity = vocab.create(ids, new_activity_id(ids), vocab_campaigns.outcome_note(ids, state, summary, now))
     send(conn, activity, state.row.visibility, campaign_audience(conn, state.id), now)
 
 

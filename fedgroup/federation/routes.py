@@ -15,7 +15,7 @@ from aiohttp import web
 from fedgroup import actions, store
 from fedgroup.federation import inbox
 from fedgroup.net.verification import AuthError, VerifiedSigner, authenticate, is_signed
-from fedgroup.protocol import vocab
+from fedgroup.protocol import vocab, vocab_campaigns
 from fedgroup.protocol.ids import (
     ACTIVITY_PATH,
     CAMPAIGN_PATH,
@@ -234,7 +234,7 @@ async def campaign(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     runtime, state = found
-    return activity_response(vocab.campaign_object(runtime.ids, state))
+    return activity_response(vocab_campaigns.campaign_object(runtime.ids, state))
 
 
 async def campaign_outcome(request: web.Request) -> web.Response:
@@ -245,7 +245,7 @@ async def campaign_outcome(request: web.Request) -> web.Response:
     if not state.row.outcome or state.row.outcome_at is None:
         return _refuse(404, "no outcome yet")
     summary = await runtime.db.read(actions.outcome_summary, state)
-    return activity_response(vocab.outcome_note(runtime.ids, state, summary, state.row.outcome_at))
+    return activity_response(vocab_campaigns.outcome_note(runtime.ids, state, summary, state.row.outcome_at))
 
 
 async def activity(request: web.Request) -> web.Response:

@@ -1,0 +1,166 @@
+"""Building our campaign documents: a campaign as a poll (Question) or a Note, its outcome, and a group
+pledge to a partner's campaign. Pure: plain values in, dicts out (the activities that carry them are
+vocab's)."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+
+from fedgroup.protocol.ids import LocalIds
+from fedgroup.protocol.vocab import (
+    CAMPAIGN_CONTEXT,
+    OBJECT_CONTEXT,
+    addressing,
+    paragraphs_html,
+    xsd_datetime,
+)
+from fedgroup.rules import campaigns, tallies
+from fedgroup.rules.campaign_state import CampaignState
+
+# Fewer options than this and a campaign is a `Note`, not a poll: Takahē compacts every incoming document with
+# JSON-LD, which turns a one-item `oneOf` into a bare object that its poll model then refuses, so a one-option
+# `Question` never arrives there.
+MIN_POLL_OPTIONS = 2
+
+
+def is_poll(state: CampaignState) -> bool:
+    """Whether the campaign federates as a `Question` (people on other servers pledge by voting)."""
+    return len(state.options) >= MIN_POLL_OPTIONS
+
+
+def poll_end(state: CampaignState) -> datetime | None:
+    """When voting ends as other servers should show it: the deadline, or the closing time once closed
+    early. Takahē ignores `closed` and keeps a poll open until `endTime`, so closing moves `endTime` too."""
+    row = state.row
+    if row.status == "closed" and row.closed_at is not None:
+        return min(row.closed_at, row.deadline) if row.deadline is not None else row.closed_at
+    return row.deadline
+
+
+def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = None) -> dict[str, Any]:
+    """A campaign as Mastodon and other fedgroup servers read it.
+
+    With two or more pledge options it is a `Question` (a poll: each option's replies.totalItems is the number
+    of pledges for it, votersCount how many pledged, endTime the deadline or closing time, closed once
+    closed); otherwise a `Note`. The title and the progress line lead `content`, and there is no `name`:
+    GoToSocial and Takahē show `name` as a content warning, Misskey as a heading above the text, so the title
+    would be folded away or shown twice. fedgroup servers read the title from `campaignTitle` and the goals,
+    targets and totals from the other fedgroup terms.
+    """
+    row = state.row
+    to, cc = addressing(ids, row.visibility)
+    object_id = ids.campaign(row.id)
+    tally = state.tally
+    content = f"<p><strong>{html.escape(row.title)}</strong></p>{paragraphs_html(row.body)}"
+    if state.progress_text:
+        content += f"<p>{html.escape(state.progress_text)}</p>"
+    if row.outcome:
+        content += f"<p>Outcome: {html.escape(row.outcome)}</p>"
+    poll = is_poll(state)
+    doc: dict[str, Any] = {
+        "@context": CAMPAIGN_CONTEXT,
+        "id": object_id,
+        "type": "Question" if poll else "Note",
+        "attributedTo": ids.group,
+        "content": content,
+        "mediaType": "text/html",
+        "url": page_url or object_id,
+        "published": xsd_datetime(row.created_at),
+        "to": to,
+        "cc": cc,
+        "sensitive": False,
+        "campaignTitle": row.title,
+        "goals": [
+            {
+                "type": "Goal",
+                "kind": line.goal.kind,
+                "target": campaigns.amount_text(line.goal.target),
+                "pledged": campaigns.amount_text(line.pledged),
+            }
+            | ({"unit": line.goal.unit} if line.goal.unit else {})
+            for line in tally.progress
+        ],
+        "pledgers": tally.pledgers,
+        "partnerGroups": tally.partner_groups,
+        "campaignStatus": row.status,
+    }
+    if row.updated_at != row.created_at:
+        doc["updated"] = xsd_datetime(row.updated_at)
+    if row.outcome:
+        doc["outcome"] = row.outcome
+    end = poll_end(state)
+    if end is not None:
+        # On a Note too: servers show no poll for it, and fedgroup servers read the deadline from it.
+        doc["endTime"] = xsd_datetime(end)
+    if state.options:
+        doc["pledgeOptions"] = [
+            {"name": o.label, "kind": o.kind, "amount": campaigns.amount_text(o.amount)}
+            for o in state.options
+        ]
+    if poll:
+        counts = dict(tally.option_counts)
+        doc["anyOf" if row.multiple_choice else "oneOf"] = [
+            {
+                "type": "Note",
+                "name": o.label,
+                "replies": {"type": "Collection", "totalItems": counts.get(o.label, 0)},
+            }
+            for o in state.options
+        ]
+        doc["votersCount"] = tally.pledgers
+        if row.status == "closed" and row.closed_at is not None:
+            doc["closed"] = xsd_datetime(row.closed_at)
+    return doc
+
+
+def outcome_note(ids: LocalIds, state: CampaignState, summary: str, published: datetime) -> dict[str, Any]:
+    """The outcome report: a reply to the campaign, addressed like it."""
+    row = state.row
+    to, cc = addressing(ids, row.visibility)
+    report = row.outcome or ""
+    return {
+        "@context": OBJECT_CONTEXT,
+        "id": f"{ids.campaign(row.id)}/outcome",
+        "type": "Note",
+        "attributedTo": ids.group,
+        "inReplyTo": ids.campaign(row.id),
+        "content": f"<p><strong>Outcome: {html.escape(row.title)}</strong></p>{paragraphs_html(report)}"
+        f"<p>{html.escape(summary)}</p>",
+        "mediaType": "text/html",
+        "published": xsd_datetime(published),
+        "to": to,
+        "cc": cc,
+    }
+
+
+def group_pledge(
+    ids: LocalIds,
+    pledge_id: str,
+    partner_group: str,
+    campaign_id: str,
+    aggregate: tallies.GroupAggregate,
+    summary: str,
+) -> dict[str, Any]:
+    """Our group's aggregate pledge to a partner's campaign: amounts per option or goal and head counts,
+    never names. An activity like Like (so it can be replaced by Update and withdrawn by Undo)."""
+    return {
+        "@context": CAMPAIGN_CONTEXT,
+        "id": pledge_id,
+        "type": "Pledge",
+        "actor": ids.group,
+        "object": campaign_id,
+        "to": [partner_group],
+        "content": summary,
+        "pledgers": aggregate.pledgers,
+        "contributions": [
+            {
+                "kind": line.contribution.kind,
+                "amount": campaigns.amount_text(line.contribution.amount),
+                "option": line.option,
+                "pledgers": line.pledgers,
+            }
+            for line in aggregate.lines
+        ],
+    }
