@@ -1,4 +1,7 @@
-"""Pledges: members' pledges, remote poll votes, partner groups' aggregates, and what we sent partners."""
+"""Pledges: members' pledges, remote poll votes, partner groups' aggregates, and what we sent partners.
+
+One module, though a little over 400 lines: these are the tables of everything that counts toward a campaign,
+and tally_inputs_of reads them all in one trip; `store.pledges` is the one place their SQL lives."""
 
 from __future__ import annotations
 
