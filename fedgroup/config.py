@@ -1,19 +1,26 @@
-"""One Config value: the data dir's config.toml plus command-line flags."""
+"""One Config value: defaults, then the data dir's config.toml, then FEDGROUP_* environment variables, then
+command-line flags (each overrides the one before)."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import tomli_w
 
 CONFIG_FILE = "config.toml"
 DATABASE_FILE = "fedgroup.sqlite3"
 DEFAULT_DATA_DIR = "fedgroup-data"
 DEFAULT_BASE_URL = "http://localhost:8080"
 DEFAULT_HANDLE = "group"
+# Every setting NAME can also come from the environment variable FEDGROUP_NAME (upper case).
+ENV_PREFIX = "FEDGROUP_"
 
 
 class ConfigError(Exception):
@@ -118,7 +125,12 @@ _SETTINGS = {f.name: f for f in fields(Config) if f.name != "data_dir"}
 _LIMITS = ("inbox_requests_per_minute_per_host", "key_fetches_per_minute_per_host", "key_fetches_per_minute")
 
 
-def load(data_dir: Path) -> Config:
+def env_name(setting: str) -> str:
+    return ENV_PREFIX + setting.upper()
+
+
+def load(data_dir: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """The settings in data_dir's config.toml, each overridden by its FEDGROUP_* environment variable."""
     path = data_dir / CONFIG_FILE
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -132,7 +144,36 @@ def load(data_dir: Path) -> Config:
         raise ConfigError(f"cannot read {path}: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML: {e}") from e
-    return from_mapping(data_dir, raw)
+    return from_mapping(data_dir, {**raw, **from_environment(os.environ if environ is None else environ)})
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given as FEDGROUP_* variables, as typed values (other FEDGROUP_* names are not settings)."""
+    values: dict[str, Any] = {}
+    for name, spec in _SETTINGS.items():
+        text = environ.get(env_name(name))
+        if text is None:
+            continue
+        where = f"environment variable {env_name(name)}"
+        try:
+            if spec.type == "bool":
+                if text.strip().lower() not in _TRUE + _FALSE:
+                    raise ValueError
+                values[name] = text.strip().lower() in _TRUE
+            elif spec.type == "int":
+                values[name] = int(text)
+            elif spec.type == "float":
+                values[name] = float(text)
+            else:
+                values[name] = text
+        except ValueError:
+            kind = {"bool": "true or false", "int": "a whole number", "float": "a number"}[str(spec.type)]
+            raise ConfigError(f"{where} must be {kind}, got {text!r}") from None
+    return values
 
 
 def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
@@ -140,7 +181,7 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
     if unknown:
         raise ConfigError(f"unknown setting(s) in {CONFIG_FILE}: {', '.join(sorted(unknown))}")
     if "base_url" not in raw:
-        raise ConfigError(f"{CONFIG_FILE} has no base_url")
+        raise ConfigError(f"no base_url: set it in {CONFIG_FILE} or {env_name('base_url')}")
     values: dict[str, Any] = {}
     for name, value in raw.items():
         expected = _SETTINGS[name].type
@@ -170,17 +211,9 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
 
 
 def to_toml(config: Config) -> str:
-    lines = ["# fedgroup settings. The base URL is the group's identity on the fediverse: do not change it."]
-    for name, spec in _SETTINGS.items():
-        value = getattr(config, name)
-        if spec.type == "bool":
-            text = "true" if value else "false"
-        elif spec.type == "str":
-            text = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        else:
-            text = repr(value)
-        lines.append(f"{name} = {text}")
-    return "\n".join(lines) + "\n"
+    """config.toml's text, written by a TOML library: any string (quotes, backslashes, newlines) reads back."""
+    header = "# fedgroup settings. The base URL is the group's identity on the fediverse: do not change it.\n"
+    return header + tomli_w.dumps({name: getattr(config, name) for name in _SETTINGS})
 
 
 def with_overrides(config: Config, **changes: Any) -> Config:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from fedgroup.cli.command import CliError, OneLineParser, path_argument
 from fedgroup.config import ConfigError
 
 log = logging.getLogger("fedgroup")
+# Where the data directory is when --data-dir is not given (a container sets it to its volume).
+DATA_DIR_ENV = "FEDGROUP_DATA_DIR"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--data-dir",
             type=path_argument,
-            default=Path(config_module.DEFAULT_DATA_DIR),
-            help=f"the group's data directory (default ./{config_module.DEFAULT_DATA_DIR})",
+            default=Path(os.environ.get(DATA_DIR_ENV) or config_module.DEFAULT_DATA_DIR),
+            help=f"the group's data directory (default ${DATA_DIR_ENV} or ./{config_module.DEFAULT_DATA_DIR})",
         )
         return p
 

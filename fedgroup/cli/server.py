@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import os
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -30,11 +31,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise CliError("--port must be between 0 and 65535", 2)
     if not datadir.exists(args.data_dir):
-        port = args.port if args.port else 8080
+        environment = config_module.from_environment(os.environ)
+        port = args.port or environment.get("listen_port") or 8080
         config = asyncio.run(
             datadir.create(
                 args.data_dir,
-                f"http://localhost:{port}",
+                environment.get("base_url") or f"http://localhost:{port}",
                 "My group",
                 listen_port=port,
             )
