@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -44,10 +45,12 @@ class DatabaseError(Exception):
     """The database cannot be opened or migrated; the message is meant for the operator."""
 
 
-def _migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every file in store/migrations, in order."""
+def _migrations(directory: Path | None = None) -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every file in `directory` (by default the package's store/migrations), in
+    order."""
     found = []
-    for entry in resources.files("fedgroup.store.migrations").iterdir():
+    source = resources.files("fedgroup.store.migrations") if directory is None else directory
+    for entry in source.iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
@@ -56,6 +59,30 @@ def _migrations() -> list[tuple[int, str, str]]:
     if versions != list(range(1, len(versions) + 1)):
         raise DatabaseError(f"migrations are not numbered 1..n: {versions}")
     return found
+
+
+def pre_migration_copy_path(database: Path, version: int) -> Path:
+    """Where the copy of a database at schema `version` goes before it is migrated: beside it, never over an
+    earlier copy."""
+    stem = database.name.removesuffix(".sqlite3")
+    candidate = database.with_name(f"{stem}.schema-{version}.sqlite3")
+    n = 2
+    while candidate.exists():
+        candidate = database.with_name(f"{stem}.schema-{version}.{n}.sqlite3")
+        n += 1
+    return candidate
+
+
+def copy_database(conn: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of the open database into a new file readable by its owner only (backup API)."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    copy = sqlite3.connect(target)
+    try:
+        conn.backup(copy)
+        copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+    finally:
+        copy.close()
 
 
 def _connect(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
@@ -92,9 +119,13 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
 class Database:
     """One SQLite file: a writer thread fed by a job queue, and a reader thread."""
 
-    def __init__(self, path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> None:
+    def __init__(
+        self, path: Path | str, busy_timeout_ms: int = BUSY_TIMEOUT_MS, migrations: Path | None = None
+    ) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
+        # Where the numbered .sql files are; None: the package's own. Tests give a directory of their own.
+        self.migrations = migrations
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._reads: ThreadPoolExecutor | None = None
@@ -120,7 +151,7 @@ class Database:
         mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise DatabaseError(f"could not switch {self.path} to WAL mode (got {mode})")
-        self._migrate(self._writer)
+        self._migrate(self._writer, Path(self.path), _migrations(self.migrations))
         self._reader = _connect(self.path, self.busy_timeout_ms)
         self._reader.execute("PRAGMA query_only = ON")
 
@@ -261,29 +292,47 @@ class Database:
     # -- migrations ----------------------------------------------------------------------------
 
     @staticmethod
-    def _migrate(conn: sqlite3.Connection) -> None:
+    def _migrate(conn: sqlite3.Connection, path: Path, migrations: list[tuple[int, str, str]]) -> None:
+        """Bring the schema up to date. A database that holds data is first copied beside itself (the copy's
+        name has its schema version); all pending migrations then run in one transaction, so that a failing
+        one leaves the database exactly as it was."""
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = scalar(conn, "SELECT MAX(version) FROM schema_version") or 0
-        migrations = _migrations()
         if current > len(migrations):
             raise DatabaseError(
                 f"database schema version {current} is newer than this fedgroup ({len(migrations)}); upgrade fedgroup"
             )
-        for version, name, sql in migrations[current:]:
-            conn.execute("BEGIN IMMEDIATE")
+        if current == len(migrations):
+            return
+        copy: Path | None = None
+        if current > 0:
+            copy = pre_migration_copy_path(path, current)
             try:
-                # Re-check inside the lock: another process may have migrated meanwhile.
-                now_at = scalar(conn, "SELECT MAX(version) FROM schema_version") or 0
-                if now_at >= version:
-                    conn.execute("ROLLBACK")
-                    continue
+                copy_database(conn, copy)
+            except (OSError, sqlite3.Error) as e:
+                raise DatabaseError(f"cannot copy {path} before migrating it (nothing changed): {e}") from e
+            log.warning(
+                "database at schema %d copied to %s before migrating to schema %d", current, copy, len(migrations)
+            )
+        conn.execute("BEGIN IMMEDIATE")
+        # Re-read inside the lock: another process may have migrated meanwhile.
+        current = scalar(conn, "SELECT MAX(version) FROM schema_version") or 0
+        failing = ""
+        try:
+            for version, name, sql in migrations[current:]:
+                failing = name
                 for statement in _split_sql(sql):
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-                conn.execute("COMMIT")
-            except Exception:
-                conn.execute("ROLLBACK")
-                raise
+            conn.execute("COMMIT")
+        except Exception as e:
+            conn.execute("ROLLBACK")
+            kept = f"; a copy made before is {copy}" if copy is not None else ""
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise DatabaseError(
+                f"migration {failing} failed ({reason}): the database is unchanged at schema {current}{kept}"
+            ) from e
+        for version, name, _ in migrations[current:]:
             log.info("database migrated to version=%d file=%s", version, name)
 
     async def flush_log(self) -> None:
@@ -360,6 +409,6 @@ def scalar(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> An
     return None if row is None else row[0]
 
 
-def latest_schema_version() -> int:
+def latest_schema_version(migrations: Path | None = None) -> int:
     """The schema version this fedgroup migrates a database to."""
-    return len(_migrations())
+    return len(_migrations(migrations))
