@@ -2,7 +2,9 @@
 
 The copy is made with SQLite's online backup API, so it can be taken while the server runs and writes. The
 database holds the group's private keys and everything about its members: the file is created readable by
-its owner only, and whoever holds it can act as the group.
+its owner only, and whoever holds it can act as the group. With a passphrase the tar.gz is sealed
+(store/sealed.py: scrypt and AES-256-GCM, chunk by chunk). A backup can also be written to any stream
+(stdout), which is why the archive is written in tarfile's stream mode.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import tarfile
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import BinaryIO
 
 from fedgroup import config as config_module
 from fedgroup.config import ConfigError
+from fedgroup.store import sealed
 from fedgroup.store.db import latest_schema_version
 
 MEMBERS = (config_module.CONFIG_FILE, config_module.DATABASE_FILE)
@@ -45,41 +49,95 @@ def _snapshot(database: Path, target: Path) -> None:
         source.close()
 
 
-def create(data_dir: Path, to_file: Path) -> int:
+def create(data_dir: Path, to_file: Path, passphrase: str | None = None) -> int:
     """Write the backup of `data_dir` to `to_file` (never overwriting one); returns its size in bytes."""
-    config_path = data_dir / config_module.CONFIG_FILE
-    database = data_dir / config_module.DATABASE_FILE
-    if not config_path.is_file() or not database.is_file():
-        raise BackupError(f"no fedgroup data in {data_dir}")
+    _check_data_dir(data_dir)
     if to_file.exists():
         raise BackupError(f"{to_file} already exists; refusing to overwrite it")
+    try:
+        fd = os.open(to_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as e:
+        raise BackupError(f"cannot create {to_file}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(data_dir, out, passphrase)
+    except BaseException as e:
+        to_file.unlink(missing_ok=True)  # no half-written backup that looks like a whole one
+        if isinstance(e, OSError):
+            raise BackupError(f"cannot write {to_file}: {e.strerror}") from e
+        raise
+    return to_file.stat().st_size
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    if not (data_dir / config_module.CONFIG_FILE).is_file() or not (data_dir / config_module.DATABASE_FILE).is_file():
+        raise BackupError(f"no fedgroup data in {data_dir}")
+
+
+def write(data_dir: Path, out: BinaryIO, passphrase: str | None = None) -> None:
+    """Write the backup of `data_dir` to the stream `out` (a file, or stdout), sealed if a passphrase is given."""
+    _check_data_dir(data_dir)
+    database = data_dir / config_module.DATABASE_FILE
     with tempfile.TemporaryDirectory(prefix="fedgroup-backup-") as scratch:
         copy = Path(scratch) / config_module.DATABASE_FILE
         try:
             _snapshot(database, copy)
         except sqlite3.Error as e:
             raise BackupError(f"cannot read {database}: {e}") from e
-        try:
-            fd = os.open(to_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as e:
-            raise BackupError(f"cannot create {to_file}: {e.strerror}") from e
-        try:
-            with os.fdopen(fd, "wb") as out, tarfile.open(fileobj=out, mode="w:gz") as archive:
-                archive.add(config_path, arcname=config_module.CONFIG_FILE)
-                archive.add(copy, arcname=config_module.DATABASE_FILE)
-        except BaseException as e:
-            to_file.unlink(missing_ok=True)  # no half-written backup that looks like a whole one
-            if isinstance(e, OSError):
-                raise BackupError(f"cannot write {to_file}: {e.strerror}") from e
-            raise
-    return to_file.stat().st_size
+        target: BinaryIO | sealed.SealingWriter = out
+        if passphrase is not None:
+            try:
+                target = sealed.SealingWriter(out, passphrase)
+            except sealed.SealError as e:
+                raise BackupError(str(e)) from e
+        with tarfile.open(fileobj=target, mode="w|gz") as archive:  # type: ignore[call-overload]
+            archive.add(data_dir / config_module.CONFIG_FILE, arcname=config_module.CONFIG_FILE)
+            archive.add(copy, arcname=config_module.DATABASE_FILE)
+        if target is not out:
+            target.close()
+        out.flush()
 
 
-def _read_members(from_file: Path) -> dict[str, bytes]:
+def _plain_archive(from_file: Path, passphrase: str | None, spool: BinaryIO) -> BinaryIO:
+    """The backup's tar.gz as a readable file: the file itself, or (sealed) its contents unsealed into spool."""
     try:
-        archive = tarfile.open(from_file, mode="r:gz")
+        source = open(from_file, "rb")  # noqa: SIM115 - returned open, or closed below
     except FileNotFoundError as e:
         raise BackupError(f"{from_file} does not exist") from e
+    except OSError as e:
+        raise BackupError(f"cannot read {from_file}: {e.strerror}") from e
+    if not sealed.is_sealed(source.read(len(sealed.MAGIC))):
+        source.seek(0)
+        return source
+    with source:
+        source.seek(0)
+        if passphrase is None:
+            raise BackupError(
+                f"{from_file} is encrypted: give its passphrase with --passphrase-stdin or FEDGROUP_BACKUP_PASSPHRASE"
+            )
+        written = 0
+        try:
+            for chunk in sealed.unseal(source, passphrase):
+                written += len(chunk)
+                if written > 2 * MAX_MEMBER_BYTES:
+                    raise BackupError(f"{from_file} is implausibly large")
+                spool.write(chunk)
+        except sealed.SealError as e:
+            raise BackupError(f"{from_file}: {e}") from e
+    spool.seek(0)
+    return spool
+
+
+def _read_members(from_file: Path, passphrase: str | None = None) -> dict[str, bytes]:
+    with tempfile.TemporaryFile(prefix="fedgroup-restore-") as spool:
+        plain = _plain_archive(from_file, passphrase, spool)
+        with plain:
+            return _members_of(from_file, plain)
+
+
+def _members_of(from_file: Path, plain: BinaryIO) -> dict[str, bytes]:
+    try:
+        archive = tarfile.open(fileobj=plain, mode="r:gz")
     except (OSError, tarfile.TarError) as e:
         raise BackupError(f"{from_file} is not a fedgroup backup: {e}") from e
     found: dict[str, bytes] = {}
@@ -121,11 +179,12 @@ def _check_database(path: Path) -> None:
         raise BackupError("the backup's database holds no group")
 
 
-def restore(from_file: Path, data_dir: Path) -> config_module.Config:
-    """Unpack a backup into a new data dir (refusing an existing one); returns its config."""
+def restore(from_file: Path, data_dir: Path, passphrase: str | None = None) -> config_module.Config:
+    """Unpack a backup into a new data dir (refusing an existing one); returns its config. Nothing is written
+    to data_dir before the whole backup has been read and checked (and unsealed, for a sealed one)."""
     if data_dir.exists() and any(data_dir.iterdir()):
         raise BackupError(f"{data_dir} is not empty; restore into a new directory")
-    found = _read_members(from_file)
+    found = _read_members(from_file, passphrase)
     try:
         raw = found[config_module.CONFIG_FILE].decode("utf-8")
         config_module.from_mapping(data_dir, tomllib.loads(raw))
