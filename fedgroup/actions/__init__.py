@@ -1,7 +1,8 @@
 """What people can do with the group, shared by the CLI and the web UI. Each action checks its input with
 the rules (rules/), writes in one transaction, and queues in that same transaction what federates.
 
-One module per subject: campaigns, pledges, members, accounts, coalitions, followers, moderation; the inbox's
+One module per subject: campaigns, pledges, members, accounts, coalitions, followers, moderation (and its
+shared blocklists); the inbox's
 handlers (inbox, campaign_inbox), the clock's work (scheduler), what the group says (outbox), and what an
 action may use of the running process (context). This package's face names the actions callers use
 (`actions.pledge(...)`); modules inside the package import each other, never this face.
@@ -19,6 +20,7 @@ from fedgroup.actions.accounts import (
     set_role,
     sign_in,
 )
+from fedgroup.actions.blocklists import BlocklistPlan, export_blocklist, import_blocklist, plan_blocklist
 from fedgroup.actions.campaigns import (
     VISIBILITIES,
     campaign,
@@ -77,6 +79,10 @@ __all__ = [
     "MAX_NAME",
     "PartnerView",
     "USER_ERRORS",
+    "BlocklistPlan",
+    "export_blocklist",
+    "import_blocklist",
+    "plan_blocklist",
     "VISIBILITIES",
     "accept_invite",
     "accept_partner",

@@ -1,13 +1,14 @@
-"""fedgroup block add | remove | list and fedgroup report send | list | resolve."""
+"""fedgroup block add | remove | list | import | export and fedgroup report send | list | resolve."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from fedgroup import actions, store
-from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.cli.command import CliError, OneLineParser, managed, path_argument, table
 from fedgroup.runtime import Runtime
 
 
@@ -21,6 +22,12 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
     remove.add_argument("target")
     remove.set_defaults(run=managed(block_remove))
     with_data_dir(sub.add_parser("list", help="what is blocked")).set_defaults(run=managed(block_list))
+    imports = with_data_dir(sub.add_parser("import", help="block the domains of a Mastodon domain-block CSV"))
+    imports.add_argument("file", type=path_argument, help="the CSV (#domain,#severity,...), or - for stdin")
+    imports.add_argument("--dry-run", action="store_true", help="only show what would change")
+    imports.set_defaults(run=managed(block_import))
+    exports = with_data_dir(sub.add_parser("export", help="our domain blocks as a Mastodon domain-block CSV"))
+    exports.set_defaults(run=managed(block_export))
 
     report = commands.add_parser("report", help="reports (Flag) from other servers, and ours to them")
     sub = report.add_subparsers(dest="report_command", required=True, parser_class=OneLineParser)
@@ -53,6 +60,38 @@ async def block_remove(runtime: Runtime, args: argparse.Namespace) -> str:
 async def block_list(runtime: Runtime, args: argparse.Namespace) -> str:
     blocks = await runtime.db.read(store.blocks.listing)
     return table([(b.target, b.kind) for b in blocks]) if blocks else "nothing is blocked"
+
+
+def describe_plan(plan: actions.BlocklistPlan, dry_run: bool) -> str:
+    """One line per domain (what happens to it), then a summary."""
+    verb = "would block" if dry_run else "blocked"
+    lines = [f"{verb}\t{d}" for d in plan.to_block]
+    lines += [f"already blocked\t{d}" for d in plan.already]
+    lines += [f"skipped\t{d}\t{why}" for d, why in plan.skipped]
+    lines.append(
+        f"{verb} {len(plan.to_block)} domain(s); {len(plan.already)} already blocked; {len(plan.skipped)} skipped"
+        + (" (dry run: nothing changed)" if dry_run else "")
+    )
+    return "\n".join(lines)
+
+
+async def block_import(runtime: Runtime, args: argparse.Namespace) -> str:
+    try:
+        raw = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
+    except OSError as e:
+        raise CliError(f"cannot read {args.file}: {e.strerror}") from e
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CliError(f"{args.file} is not UTF-8 text") from e
+    plan = await actions.plan_blocklist(runtime, text)
+    if not args.dry_run:
+        await actions.import_blocklist(runtime, plan)
+    return describe_plan(plan, args.dry_run)
+
+
+async def block_export(runtime: Runtime, args: argparse.Namespace) -> str:
+    return (await actions.export_blocklist(runtime)).rstrip("\n")
 
 
 async def report_send(runtime: Runtime, args: argparse.Namespace) -> str:
