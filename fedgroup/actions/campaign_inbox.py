@@ -20,7 +20,7 @@ from fedgroup.actions.campaigns import load_campaign
 from fedgroup.actions.context import Context
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import jsonld
-from fedgroup.protocol.parse import Activity, ParseError, parse_note, same_origin
+from fedgroup.protocol.parse import Activity, ParseError, parse_note, parse_object_type, same_origin
 from fedgroup.protocol.parse_campaigns import parse_group_pledge, parse_partner_campaign
 from fedgroup.rules import campaigns
 from fedgroup.rules.sanitize import clean_html, clean_text
@@ -40,8 +40,14 @@ def _is_partner(conn: sqlite3.Connection, actor: str) -> bool:
 
 
 async def on_create(runtime: Context, activity: Activity) -> None:
-    obj = activity.object
-    if obj is None or activity.object_type not in CAMPAIGN_OBJECT_TYPES:
+    # Usually one object; Mitra sends the choices of a multiple-choice vote as one Create of several Notes,
+    # each checked like a single one (same origin as the actor at the edge, attributed to the actor here).
+    for obj in activity.objects:
+        await _on_created(runtime, activity, obj)
+
+
+async def _on_created(runtime: Context, activity: Activity, obj: dict[str, Any]) -> None:
+    if parse_object_type(obj) not in CAMPAIGN_OBJECT_TYPES:
         return
     note = parse_note(obj)
     if note.attributed_to not in (None, activity.actor):
@@ -81,7 +87,9 @@ async def _vote(runtime: Context, activity: Activity, vote_id: str, label: str, 
         if refusal is not None:
             return refusal  # Mastodon swallows votes after endTime too
         assert row is not None
-        option_id = next((o.id for o in store.campaigns.options(conn, campaign_id) if o.label == label), None)
+        stored = store.campaigns.options(conn, campaign_id)
+        chosen = campaigns.option_named([o.label for o in stored], label)
+        option_id = stored[chosen].id if chosen is not None else None
         if option_id is None:
             return "no-such-option"
         if row.visibility == "followers":

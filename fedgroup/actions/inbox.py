@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from fedgroup import store
-from fedgroup.actions import campaign_inbox, moderation, outbox, partnership
+from fedgroup.actions import campaign_inbox, moderation, moves, outbox, partnership
 from fedgroup.actions.context import Context
 from fedgroup.net.fetch import FetchError
 from fedgroup.net.worker import Worker
@@ -103,6 +103,8 @@ async def _forget_actor(runtime: Context, actor_id: str) -> None:
         moderation.forget_remote_actor(conn, actor_id, now)
 
     await runtime.db.write(job)
+    if runtime.actors is not None:
+        await runtime.actors.forget(actor_id)
     runtime.wake_scheduler()
 
 
@@ -205,6 +207,7 @@ HANDLERS: dict[str, Handler] = {
     "Like": campaign_inbox.on_reaction,
     "Announce": campaign_inbox.on_reaction,
     "Flag": moderation.on_flag,
+    "Move": moves.on_move,
 }
 
 

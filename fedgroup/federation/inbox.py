@@ -7,6 +7,7 @@ leaves no trace. Processing happens after the 202 from the stored copy; handlers
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ import orjson
 from aiohttp import web
 
 from fedgroup.actions.inbox import REPLAY_WINDOW
+from fedgroup.federation import forwarded
 from fedgroup.net.verification import AuthError, VerifiedSigner, authenticate
 from fedgroup.protocol import jsonld
 from fedgroup.protocol.parse import Activity, ParseError, parse_activity, same_origin
@@ -66,8 +68,35 @@ async def _read_body(request: web.Request) -> bytes:
     return body
 
 
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise Rejected(400, "duplicate-key")
+    return value
+
+
+def has_duplicate_keys(body: bytes, parsed: Any) -> bool:
+    """Whether some object in the body names a key twice (parsers disagree on which value wins, so the
+    signed bytes would not fix one meaning).
+
+    orjson keeps the last value and cannot tell. The cheap test: without `\\u` escapes, every `:` of the body
+    is either a member's separator or inside a string, and so is every `:` of orjson's re-serialisation
+    (which escapes no `:`); a key given twice adds a separator the parsed value lacks. Only a body with
+    escapes, or with a count that differs, is read again by the standard parser, which reports every pair."""
+    if b"\\u" not in body and body.count(b":") == orjson.dumps(parsed).count(b":"):
+        return False
+    try:
+        json.loads(body, object_pairs_hook=_refuse_duplicate_keys)
+    except Rejected:
+        return True
+    except ValueError:
+        return True  # the standard parser refuses what orjson took: ambiguous too
+    return False
+
+
 def _load(body: bytes) -> Any:
-    """The JSON, checked for what is cheap to check: syntax, depth, and size if it needs JSON-LD."""
+    """The JSON, checked for what is cheap to check: syntax, duplicate keys, depth, and size if it needs
+    JSON-LD."""
     try:
         raw = orjson.loads(body)
     except orjson.JSONDecodeError as e:
@@ -76,6 +105,8 @@ def _load(body: bytes) -> Any:
     # spared the walk.
     if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and json_depth_exceeds(raw, MAX_JSON_DEPTH):
         raise Rejected(400, "too-deep")
+    if has_duplicate_keys(body, raw):  # after the depth check: orjson re-serialises at most 255 levels
+        raise Rejected(400, "duplicate-key")
     if len(body) > MAX_JSONLD_BYTES and jsonld.needs_jsonld(raw):
         raise Rejected(413, "jsonld-too-large")
     return raw
@@ -97,12 +128,13 @@ def _read(raw: Any) -> tuple[Activity, dict[str, Any]]:
         raise Rejected(400, "too-many-recipients")
     if activity.id and not same_origin(activity.id, activity.actor):
         raise Rejected(400, "id-on-other-host")
-    if activity.type in ("Create", "Update") and activity.object is not None:
-        object_id = activity.object_id
-        if not object_id:
-            raise Rejected(400, "object-missing-id")
-        if not same_origin(object_id, activity.actor):
-            raise Rejected(400, "object-on-other-host")
+    if activity.type in ("Create", "Update"):
+        for embedded in activity.objects:  # each of several (Mitra's multiple-choice vote) like a single one
+            object_id = jsonld.id_of(embedded)
+            if not object_id:
+                raise Rejected(400, "object-missing-id")
+            if not same_origin(object_id, activity.actor):
+                raise Rejected(400, "object-on-other-host")
     return activity, doc
 
 
@@ -120,6 +152,17 @@ def delivery_key(activity: Activity, doc: dict[str, Any]) -> str:
         return activity.id
     canonical = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
     return f"transient:sha256:{hashlib.sha256(canonical).hexdigest()}"
+
+
+def event_key(activity: Activity, document: str) -> str | None:
+    """What a Create or an Update is about, to tell a new event that reuses an id from a repeat (see
+    store.inbox._ADD): a Create's object ids, an Update's whole document (digested)."""
+    if activity.type == "Create":
+        ids = [jsonld.id_of(o) or "" for o in activity.objects] or [activity.object_id or ""]
+        return " ".join(sorted(ids))
+    if activity.type == "Update":
+        return "sha256:" + hashlib.sha256(document.encode()).hexdigest()
+    return None
 
 
 def signature_digest(request: web.Request) -> str | None:
@@ -187,19 +230,32 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
             _check_rate(runtime, signer)
         key_id = signer.key_id
         if signer.actor_id != activity.actor:
-            raise Rejected(403, "signer-not-actor")
+            # Forwarded by a third server: its signature says nothing of the author. Believed only as the
+            # object's origin confirms it, and stored as the origin says (forwarded.py).
+            if not forwarded.can_forward(activity):
+                raise Rejected(403, "signer-not-actor")
+            if await runtime.is_blocked(signer.actor_id):
+                raise Rejected(403, "blocked")
+            confirmed = await forwarded.confirmed(runtime, activity)
+            if confirmed is None:
+                raise Rejected(403, "signer-not-actor")
+            activity, doc = confirmed
+            log.info("inbox forwarded activity confirmed at its origin actor=%s by=%s", activity.actor,
+                     signer.actor_id)  # fmt: skip
         if await runtime.is_blocked(activity.actor):
             raise Rejected(403, "blocked")
         now = runtime.now()
+        document = orjson.dumps(doc).decode()
         await runtime.arrivals.add(
             delivery_key(activity, doc),
             activity.actor,
             activity.type,
-            orjson.dumps(doc).decode(),
+            document,
             now,
             undoes=activity.object_id if activity.type == "Undo" else None,
             signature=signature_digest(request),
             forget_before=now - REPLAY_WINDOW,
+            event=event_key(activity, document),
         )
     except Rejected as e:
         log.info(

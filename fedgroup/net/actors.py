@@ -32,7 +32,7 @@ from fedgroup import store
 from fedgroup.net.fetch import Fetched, FetchError, HttpClient, Signer
 from fedgroup.net.throttle import FetchBudget
 from fedgroup.protocol import signatures
-from fedgroup.protocol.jsonld import id_of
+from fedgroup.protocol.jsonld import as_list, id_of
 from fedgroup.protocol.parse import ParseError, is_http_url, key_owner_named, parse_actor, same_origin
 from fedgroup.store.actors import CachedActor
 
@@ -263,6 +263,20 @@ class RemoteActors:
         await self._store(actor)
         return actor
 
+    async def move_target(self, moved: str, target: str) -> CachedActor:
+        """The account `moved` says it moved to, fetched from the target's own origin and stored only if it
+        names `moved` among its `alsoKnownAs` (the target's owner agreed to the move, as Mastodon checks)."""
+        if self.http is None:
+            raise FetchError("offline", target)
+        fetched = await self.http.fetch_document(target, self.signer())
+        if fetched.url != target or id_of(fetched.document.get("id")) != target:
+            raise FetchError("id-mismatch", f"asked for {target}, got {fetched.document.get('id')!r}")
+        if moved not in {id_of(a) for a in as_list(fetched.document.get("alsoKnownAs"))}:
+            raise FetchError("move-not-confirmed", f"{target} does not name {moved} in alsoKnownAs")
+        actor = self._actor_of(fetched.document)
+        await self._store(actor)
+        return actor
+
     async def accept_document(self, doc: dict[str, Any], sender: str) -> CachedActor:
         """Store an actor document that reached us in an activity whose signature `sender`'s key verified
         (an Update of a profile): only the sender's own document."""
@@ -295,6 +309,13 @@ class RemoteActors:
             document=orjson.dumps(doc).decode(),
             fetched_at=self.clock(),
         )
+
+    async def forget(self, actor_id: str) -> None:
+        """A deleted account: its stored document is gone (the caller removed it); its keys go from memory, so
+        that nothing it signs verifies any more without fetching its document again."""
+        for keys in (self._keys, self._unconfirmed):
+            for key_id in [k for k, entry in keys.items() if entry.owner == actor_id]:
+                del keys[key_id]
 
     async def _store(self, actor: CachedActor) -> None:
         def save(conn: Any) -> str | None:

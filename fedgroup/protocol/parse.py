@@ -253,6 +253,10 @@ def key_owner_named(doc: dict[str, Any], key_id: str) -> str:
 # -- activities -------------------------------------------------------------------------------------------
 
 
+# Objects one activity may carry: a multiple-choice vote names at most as many as a poll has options.
+MAX_OBJECTS = 20
+
+
 @dataclass(frozen=True)
 class Activity:
     id: str | None
@@ -265,12 +269,20 @@ class Activity:
     to: tuple[str, ...]
     cc: tuple[str, ...]
     raw: dict[str, Any]
+    # Every embedded object, in order, when `object` is a list (Mitra sends a multiple-choice vote as one
+    # Create of several Notes); `object` above is the first of them.
+    objects: tuple[dict[str, Any], ...] = ()
 
     @property
     def object_type(self) -> str | None:
         if self.object is None:
             return None
-        return _pick_type(_types(self.object), (*OBJECT_TYPES, *ACTIVITY_TYPES, *ACTOR_TYPES))
+        return parse_object_type(self.object)
+
+
+def parse_object_type(obj: dict[str, Any]) -> str | None:
+    """The type of an embedded object, the known one first when it has several."""
+    return _pick_type(_types(obj), (*OBJECT_TYPES, *ACTIVITY_TYPES, *ACTOR_TYPES))
 
 
 def parse_activity(doc: dict[str, Any]) -> Activity:
@@ -289,8 +301,14 @@ def parse_activity(doc: dict[str, Any]) -> Activity:
     if activity_id is not None and not is_http_url(activity_id):
         raise ParseError("bad-id", str(activity_id)[:100])
     raw_object = doc.get("object")
+    objects: tuple[dict[str, Any], ...] = ()
     if isinstance(raw_object, list):
+        if len(raw_object) > MAX_OBJECTS:
+            raise ParseError("too-many-objects", str(len(raw_object)))
+        objects = tuple(o for o in raw_object if isinstance(o, dict))
         raw_object = raw_object[0] if raw_object else None
+    elif isinstance(raw_object, dict):
+        objects = (raw_object,)
     embedded = raw_object if isinstance(raw_object, dict) else None
     object_id = id_of(raw_object)
     if object_id is not None and not is_http_url(object_id):
@@ -306,6 +324,7 @@ def parse_activity(doc: dict[str, Any]) -> Activity:
         to=_ids(doc.get("to")),
         cc=_ids(doc.get("cc")),
         raw=doc,
+        objects=objects,
     )
 
 

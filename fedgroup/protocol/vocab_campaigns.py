@@ -44,7 +44,7 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
 
     With two or more pledge options it is a `Question` (a poll: each option's replies.totalItems is the number
     of pledges for it, votersCount how many pledged, endTime the deadline or closing time, closed once
-    closed); otherwise a `Note`. The title and the progress line lead `content`, and there is no `name`:
+    closed); otherwise a `Note`. The title and the goals' targets lead `content`, and there is no `name`:
     GoToSocial and Takahē show `name` as a content warning, Misskey as a heading above the text, so the title
     would be folded away or shown twice. fedgroup servers read the title from `campaignTitle` and the goals,
     targets and totals from the other fedgroup terms.
@@ -53,9 +53,13 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
     to, cc = addressing(ids, row.visibility)
     object_id = ids.campaign(row.id)
     tally = state.tally
+    # `content` changes only with an edit: GoToSocial, Iceshrimp.NET and Mitra record any change of it as
+    # an edit (GoToSocial and Iceshrimp.NET notify everyone who interacted), so live totals would turn every
+    # totals Update into one. The goals' targets are here; the totals are in the poll counts and `goals`.
     content = f"<p><strong>{html.escape(row.title)}</strong></p>{paragraphs_html(row.body)}"
-    if state.progress_text:
-        content += f"<p>{html.escape(state.progress_text)}</p>"
+    goals_line = campaigns.goals_text(state.goals)
+    if goals_line:
+        content += f"<p>{html.escape(goals_line)}</p>"
     if row.outcome:
         content += f"<p>Outcome: {html.escape(row.outcome)}</p>"
     poll = is_poll(state)

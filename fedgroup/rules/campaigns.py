@@ -8,7 +8,9 @@ goals `KIND:TARGET[:UNIT]` ("money:1000:EUR", "hours:40", "items:50:meals", "peo
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -156,6 +158,22 @@ def units_of(goals: Sequence[Goal]) -> dict[str, str | None]:
     return {g.kind: g.unit for g in goals}
 
 
+def _label_key(text: str) -> str:
+    """An option's name as another server may send it back: Mitra stores remote option names HTML-escaped
+    (`&` as `&amp;`) and votes with that copy; others may change the Unicode form or the spacing."""
+    return " ".join(unicodedata.normalize("NFC", html.unescape(text)).split())
+
+
+def option_named(labels: Sequence[str], voted: str) -> int | None:
+    """The index of the option a vote names: its exact label, else the one that is the same once unescaped
+    and normalised (only when that names exactly one option)."""
+    if voted in labels:
+        return labels.index(voted)
+    key = _label_key(voted)
+    matches = [i for i, label in enumerate(labels) if _label_key(label) == key]
+    return matches[0] if len(matches) == 1 else None
+
+
 def clean_line(text: str) -> str:
     return _CONTROL.sub("", text).replace("\r", "").replace("\n", " ").replace("\t", " ").strip()
 
@@ -291,6 +309,11 @@ def format_quantity(kind: str, amount: Decimal, unit: str | None) -> str:
     if kind == "people":
         return f"{number} person" if amount == 1 else f"{number} people"
     return f"{number} {unit or 'items'}"
+
+
+def goals_text(goals: Sequence[Goal]) -> str:
+    """Goal: €1,000 · 40 hours — what is asked, without the totals (they change with every pledge)."""
+    return "Goal: " + " · ".join(format_quantity(g.kind, g.target, g.unit) for g in goals) if goals else ""
 
 
 def amount_text(amount: Decimal) -> str:

@@ -30,6 +30,7 @@ class Arrival(NamedTuple):
     undoes: str | None  # for an Undo, the id of what it undoes
     signature: str | None  # a digest of the request's signature
     forget_before: str  # a row received before this is forgotten: a request that old is refused anyway
+    event: str | None  # for a Create its object ids, for an Update a digest of its document (see _ADD)
 
 
 # An id already stored is a repeat, and is left as it is, unless the row is a new event:
@@ -39,15 +40,20 @@ class Arrival(NamedTuple):
 # - or it is an Undo and, since the earlier one arrived, its actor did again what it undoes — sent the
 #   activity it names again, or sent anything new other than an Undo or Delete (Misskey's Undo of a follow
 #   names a Follow id of its own making, never the id of the Follow it sent). Processing an Undo whose
-#   target is already gone changes nothing, so this errs only toward a harmless extra run.
+#   target is already gone changes nothing, so this errs only toward a harmless extra run;
+# - or it is a Create of other objects, or an Update of another document, than the stored one (`event`):
+#   GoToSocial's vote Create id names no poll, so a vote cast again after it replaced its copy of the poll
+#   comes with the first vote's id and a new Note; Takahē sends every profile Update as `<actor>#update`.
+#   A Create of the same objects with other content stays a repeat: an edit comes as an Update.
 # In every case only the same actor, and never the same signed request again (a replay). A row taken up
 # again is pending, with the new document and arrival time; its processing follows what came before it.
 _ADD = """
-INSERT INTO inbox_activities (id, actor, type, document, received_at, undoes, signature)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+INSERT INTO inbox_activities (id, actor, type, document, received_at, undoes, signature, event)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9)
 ON CONFLICT (id) DO UPDATE SET
     type = excluded.type, document = excluded.document, received_at = excluded.received_at,
-    undoes = excluded.undoes, signature = excluded.signature, state = 'pending', error = NULL
+    undoes = excluded.undoes, signature = excluded.signature, event = excluded.event, state = 'pending',
+    error = NULL
 WHERE inbox_activities.actor = excluded.actor
   AND inbox_activities.signature IS NOT excluded.signature
   AND (
@@ -65,6 +71,7 @@ WHERE inbox_activities.actor = excluded.actor
             SELECT 1 FROM inbox_activities AS later
             WHERE later.rowid > inbox_activities.rowid AND later.actor = excluded.actor
               AND later.type NOT IN ('Undo', 'Delete'))))
+    OR (excluded.type IN ('Create', 'Update') AND inbox_activities.event IS NOT excluded.event)
   )
 """
 
@@ -93,11 +100,12 @@ class Arrivals:
         undoes: str | None = None,
         signature: str | None = None,
         forget_before: datetime | None = None,
+        event: str | None = None,
     ) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         arrival = Arrival(
             activity_id, actor, type_, document, to_db_time(now), undoes, signature,
-            to_db_time(forget_before) if forget_before is not None else "",
+            to_db_time(forget_before) if forget_before is not None else "", event,
         )  # fmt: skip
         self._waiting.append((arrival, future))
         if self._flushing is None:

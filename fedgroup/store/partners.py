@@ -66,6 +66,15 @@ def decide(conn: sqlite3.Connection, actor_id: str, state: str, now: datetime) -
     )
 
 
+def move(conn: sqlite3.Connection, old_actor: str, new_actor: str) -> None:
+    """An organizer's decision on a group stands for the account it moved to (unless one was made there)."""
+    conn.execute(
+        "UPDATE partners SET actor_id = ? WHERE actor_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM partners WHERE actor_id = ?)",
+        (new_actor, old_actor, new_actor),
+    )
+
+
 def forget(conn: sqlite3.Connection, actor_id: str) -> None:
     conn.execute("DELETE FROM partners WHERE actor_id = ?", (actor_id,))
 
