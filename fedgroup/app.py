@@ -41,6 +41,14 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return web.Response(status=500, text="internal error\n")
 
 
+@web.middleware
+async def fresh_site_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Pages and the actor show the group's name and avatar as committed, also after a CLI change."""
+    if request.method in ("GET", "HEAD") and RUNTIME in request.app:
+        await request.app[RUNTIME].fresh_site()
+    return await handler(request)
+
+
 # Pages: styles and images from this site only, no scripts at all, forms post only here, never framed.
 HTML_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none';"
@@ -102,7 +110,13 @@ def create_app(
     slows sign-in attempts down) are seams for tests."""
     body_deadline = body_deadline_middleware(config.body_timeout_seconds, config.body_min_bytes_per_second)
     app = web.Application(
-        middlewares=[errors_middleware, security_headers_middleware, body_deadline, session_middleware],
+        middlewares=[
+            errors_middleware,
+            security_headers_middleware,
+            body_deadline,
+            fresh_site_middleware,
+            session_middleware,
+        ],
         client_max_size=CLIENT_MAX_SIZE,
     )
 

@@ -61,6 +61,7 @@ class Runtime:
     _blocks: store.blocks.BlockSet = field(default_factory=store.blocks.BlockSet, init=False)
     _blocks_read_at: float = field(default=-1e9, init=False)
     _blocks_changes: int = field(default=0, init=False)
+    _site_version: int | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.ids = LocalIds(self.config.base_url, self.site.handle)
@@ -108,6 +109,15 @@ class Runtime:
         site = await self.db.read(store.site.load)
         assert site is not None
         self.site = site
+
+    async def fresh_site(self) -> store.site.Site:
+        """The site row as committed, read again only when the database changed since it was last read (a
+        CLI command such as `group set` commits from another process)."""
+        version = await self.page_cache.version(self.db)
+        if version != self._site_version:
+            await self.reload_site()
+            self._site_version = version
+        return self.site
 
 
 async def open_runtime(config: Config, clock: Clock = system_clock) -> Runtime:

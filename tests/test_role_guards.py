@@ -32,7 +32,7 @@ PUBLIC = {
     "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/{version}",
     "/actor", "/inbox", "/groups/{handle}", "/groups/{handle}/inbox", "/groups/{handle}/outbox",
     "/groups/{handle}/followers", "/groups/{handle}/following", "/activities/{activity_id}",
-    "/campaigns/{campaign_id}", "/campaigns/{campaign_id}/outcome",
+    "/campaigns/{campaign_id}", "/campaigns/{campaign_id}/outcome", "/avatar/{digest}",
 }  # fmt: skip
 
 

@@ -50,6 +50,8 @@ from fedgroup.actions.coalitions import (
 )
 from fedgroup.actions.context import USER_ERRORS, ActionError, Context
 from fedgroup.actions.followers import answer_follower, remove_follower
+from fedgroup.actions.group import actor_document as group_actor_document
+from fedgroup.actions.group import update_profile as update_group_profile
 from fedgroup.actions.members import (
     MAX_EMAIL,
     MAX_NAME,
@@ -71,6 +73,8 @@ from fedgroup.actions.pledges import pledge, pledge_to_partner, set_fulfilled, w
 from fedgroup.actions.scheduler import close_due_campaigns, publish_due_totals
 
 __all__ = [
+    "group_actor_document",
+    "update_group_profile",
     "ActionError",
     "Context",
     "FIRST_ADMIN",

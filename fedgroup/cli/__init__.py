@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fedgroup import __version__, actions, logs, store
 from fedgroup import config as config_module
-from fedgroup.cli import backup, campaigns, coalitions, members, moderation, pledges, server
+from fedgroup.cli import backup, campaigns, coalitions, group, members, moderation, pledges, server
 from fedgroup.cli.command import CliError, OneLineParser, path_argument
 from fedgroup.config import ConfigError
 
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=server.cmd_serve)
 
+    group.add_commands(commands, with_data_dir)
     campaigns.add_commands(commands, with_data_dir)
     members.add_commands(commands, with_data_dir)
     pledges.add_commands(commands, with_data_dir)

@@ -27,7 +27,6 @@ from fedgroup.protocol.ids import (
     SHARED_INBOX_PATH,
 )
 from fedgroup.protocol.parse import same_origin
-from fedgroup.rules import aggregates
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 
@@ -117,17 +116,10 @@ async def group_actor(request: web.Request) -> web.Response:
             # A signature we cannot check (an unusual key, a key server down) is no reason to hide what an
             # unsigned request gets: the minimal, public actor.
             log.info("actor fetch answered as unsigned reason=%s key_id=%s", e.reason, e.key_id)
-    site = runtime.site
     members = None if minimal else await runtime.db.read(store.members.count)
     return activity_response(
-        vocab.group_actor(
-            runtime.ids,
-            site.name,
-            site.summary,
-            site.group_public_key,
-            runtime.config.manually_approves_followers,
-            minimal=minimal,
-            members_at_most=None if members is None else aggregates.members_at_most(members),
+        actions.group_actor_document(
+            runtime.ids, runtime.site, runtime.config.manually_approves_followers, members, minimal=minimal
         )
     )
 

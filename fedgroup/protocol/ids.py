@@ -15,6 +15,7 @@ SHARED_INBOX_PATH = "/inbox"
 INSTANCE_ACTOR_PATH = "/actor"
 CAMPAIGN_PATH = "/campaigns/{campaign_id:[0-9]+}"
 ACTIVITY_PATH = "/activities/{activity_id:[0-9a-f-]{36}}"
+AVATAR_PATH = "/avatar/{digest:[0-9a-f]{32}}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ class LocalIds:
     @property
     def acct(self) -> str:
         return f"acct:{self.handle}@{self.domain}"
+
+    def avatar(self, digest: str) -> str:
+        return f"{self.base_url}/avatar/{digest}"
 
     def campaign(self, campaign_id: int) -> str:
         return f"{self.base_url}/campaigns/{campaign_id}"

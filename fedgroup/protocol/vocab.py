@@ -81,8 +81,9 @@ def group_actor(
     published: datetime | None = None,
     minimal: bool = False,
     members_at_most: int | None = None,
+    icon: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The group as a `Group` actor. `minimal` is what unsigned requests get under authorized fetch.
+    """The group as a `Group` actor; `icon` is the avatar's (URL, media type), if the group has one. `minimal` is what unsigned requests get under authorized fetch.
 
     `members_at_most` (a rounded-up member count, aggregates.members_at_most) tells partner groups how many
     pledgers one of our aggregates can plausibly name."""
@@ -110,7 +111,27 @@ def group_actor(
         doc["published"] = xsd_datetime(published)
     if members_at_most is not None:
         doc["membersAtMost"] = members_at_most
+    if icon is not None:
+        doc["icon"] = {"type": "Image", "mediaType": icon[1], "url": icon[0]}
     return doc
+
+
+def update_actor(
+    ids: LocalIds, activity_id: str, actor: dict[str, Any], published: datetime
+) -> dict[str, Any]:
+    """Update of our Group actor, public and to followers: how Mastodon and the others learn a new name,
+    summary or avatar (they replace their copy of the actor with the embedded one)."""
+    embedded = {k: v for k, v in actor.items() if k != "@context"}
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": activity_id,
+        "type": "Update",
+        "actor": ids.group,
+        "published": xsd_datetime(published),
+        "to": [PUBLIC],
+        "cc": [ids.followers],
+        "object": embedded,
+    }
 
 
 def instance_actor(ids: LocalIds, public_key_pem: str) -> dict[str, Any]:

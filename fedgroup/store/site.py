@@ -18,13 +18,17 @@ class Site:
     group_public_key: str
     instance_private_key: str
     instance_public_key: str
+    # The avatar, if the group has one: its media type and the digest that names it in its URL.
+    avatar_type: str | None = None
+    avatar_digest: str | None = None
 
 
 def load(conn: sqlite3.Connection) -> Site | None:
     row = fetchone(
         conn,
-        "SELECT handle, name, summary, group_private_key, group_public_key,"
-        " instance_private_key, instance_public_key FROM site WHERE id = 1",
+        "SELECT s.handle, s.name, s.summary, s.group_private_key, s.group_public_key,"
+        " s.instance_private_key, s.instance_public_key, a.media_type, a.digest"
+        " FROM site s LEFT JOIN group_avatar a ON a.id = 1 WHERE s.id = 1",
     )
     return None if row is None else Site(*row)
 
@@ -48,3 +52,18 @@ def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
 
 def update_profile(conn: sqlite3.Connection, name: str, summary: str) -> None:
     conn.execute("UPDATE site SET name = ?, summary = ? WHERE id = 1", (name, summary))
+
+
+def set_avatar(conn: sqlite3.Connection, media_type: str, digest: str, data: bytes, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO group_avatar (id, media_type, digest, data, updated_at) VALUES (1, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET media_type = excluded.media_type, digest = excluded.digest,"
+        " data = excluded.data, updated_at = excluded.updated_at",
+        (media_type, digest, data, to_db_time(now)),
+    )
+
+
+def avatar(conn: sqlite3.Connection, digest: str) -> tuple[str, bytes] | None:
+    """(media type, bytes) of the avatar named by `digest`, if it is the current one."""
+    row = fetchone(conn, "SELECT media_type, data FROM group_avatar WHERE id = 1 AND digest = ?", (digest,))
+    return None if row is None else (str(row[0]), bytes(row[1]))

@@ -10,7 +10,8 @@ import functools
 
 from aiohttp import web
 
-from fedgroup.ui import account, admin, coalitions, member, moderation, organize, pages
+from fedgroup.protocol.ids import AVATAR_PATH
+from fedgroup.ui import account, admin, coalitions, group_settings, member, moderation, organize, pages
 from fedgroup.ui.common import Handler, form
 
 
@@ -70,3 +71,6 @@ def add_routes(app: web.Application) -> None:
     post("/admin/members/role", admin.set_role)
     post("/admin/members/remove", admin.remove_member)
     post("/admin/members/invite", admin.invite)
+    r.add_get("/admin/group", group_settings.settings_page)
+    post("/admin/group", group_settings.save_settings)
+    r.add_get(AVATAR_PATH, group_settings.avatar)

@@ -1,0 +1,63 @@
+"""The group's profile: the admins' settings page (name, summary, avatar), and the avatar as we serve it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from fedgroup import actions, store
+from fedgroup.rules import avatars
+from fedgroup.ui.common import field_errors, form, render, require_admin, runtime_of, see_other, text_field
+
+# Served under a name that is its digest: a new avatar gets a new URL, so this one never changes.
+AVATAR_CACHE = "public, max-age=31536000, immutable"
+
+
+async def settings_page(
+    request: web.Request, errors: dict[str, str] | None = None, status: int = 200
+) -> web.Response:
+    require_admin(request)
+    site = runtime_of(request).site
+    values = {"name": site.name, "summary": site.summary}
+    if errors:
+        data = await request.post()
+        values = {"name": text_field(data, "name", 200), "summary": text_field(data, "summary", 4000)}
+    return render(
+        request,
+        "admin/group.html",
+        {
+            "values": values,
+            "errors": errors or {},
+            "max_avatar_kib": avatars.MAX_AVATAR_BYTES // 1024,
+        },
+        status=status,
+    )
+
+
+async def save_settings(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await form(request)
+    upload = data.get("avatar")
+    avatar: bytes | None = None
+    # A file field left empty arrives as a file with no name and no bytes: keep the avatar then.
+    if isinstance(upload, web.FileField) and upload.filename:
+        avatar = upload.file.read(avatars.MAX_AVATAR_BYTES + 1)
+    try:
+        await actions.update_group_profile(
+            runtime_of(request),
+            name=text_field(data, "name", 200),
+            summary=text_field(data, "summary", 4000),
+            avatar=avatar,
+        )
+    except actions.USER_ERRORS as e:
+        return await settings_page(request, field_errors(e, "name"), status=422)
+    raise see_other("/admin/group", "saved")
+
+
+async def avatar(request: web.Request) -> web.Response:
+    runtime = runtime_of(request)
+    found = await runtime.db.read(store.site.avatar, request.match_info["digest"])
+    if found is None:
+        raise web.HTTPNotFound(text="no such image\n")
+    media_type, data = found
+    # The content type is the one we recognised from the bytes when they were stored, never a client's.
+    return web.Response(body=data, content_type=media_type, headers={"Cache-Control": AVATAR_CACHE})
