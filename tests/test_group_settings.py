@@ -151,7 +151,9 @@ async def test_an_admin_names_the_group_on_the_settings_page(make_server, peer):
         assert group["name"] == "Water Defenders" and group["summary"] == "<p>Clean water for all.</p>"
         assert group["icon"]["mediaType"] == "image/png"
         home = await admin.get("/home")
-        assert "Water Defenders" in home.text and group["icon"]["url"].removeprefix(server.base_url) in home.text
+        assert (
+            "Water Defenders" in home.text and group["icon"]["url"].removeprefix(server.base_url) in home.text
+        )
     finally:
         await admin.close()
         await organizer.close()

@@ -13,10 +13,13 @@ from __future__ import annotations
 from fedgroup.actions.accounts import (
     FIRST_ADMIN,
     INVITE_HOURS,
+    RESET_HOURS,
     accept_invite,
     change_password,
     create_invite,
+    create_password_reset,
     ensure_first_admin,
+    reset_password,
     set_role,
     sign_in,
 )
@@ -73,6 +76,9 @@ from fedgroup.actions.pledges import pledge, pledge_to_partner, set_fulfilled, w
 from fedgroup.actions.scheduler import close_due_campaigns, publish_due_totals
 
 __all__ = [
+    "RESET_HOURS",
+    "create_password_reset",
+    "reset_password",
     "group_actor_document",
     "update_group_profile",
     "ActionError",

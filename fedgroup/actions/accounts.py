@@ -14,6 +14,7 @@ from fedgroup.rules import campaigns, passwords
 from fedgroup.rules.passwords import PasswordError
 
 INVITE_HOURS = 72
+RESET_HOURS = 24
 
 
 async def sign_in(runtime: Context, name: str, password: str) -> store.members.Member | None:
@@ -55,6 +56,39 @@ async def accept_invite(runtime: Context, token: str, name: str, password: str) 
             raise ActionError(f"there is already a member called {name}", "name")
         store.sessions.use_invite(conn, token, now)
         return store.members.add(conn, name, role, None, password_hash, now)
+
+    return await runtime.db.write(job)
+
+
+async def create_password_reset(runtime: Context, member_id: int, hours: int = RESET_HOURS) -> str:
+    """A one-time link where the member chooses a new password; returns its URL (we keep only the digest)."""
+    if not 1 <= hours <= 24 * 7:
+        raise ActionError("a reset link lasts 1 hour to 7 days", "hours")
+    token = secrets.token_urlsafe(24)
+    now = runtime.now()
+    await runtime.db.write(
+        lambda conn: store.sessions.add_reset(conn, token, member_id, now, now + timedelta(hours=hours))
+    )
+    return f"{runtime.config.base_url}/reset/{token}"
+
+
+async def reset_password(runtime: Context, token: str, new: str) -> int:
+    """Set a new password through a reset link: the link and the member's other links are used up, and every
+    session of the member ends (whoever had their old password is signed out). Returns the member's id."""
+    try:
+        password_hash = await asyncio.to_thread(passwords.hash_password, new)
+    except PasswordError as e:
+        raise ActionError(str(e), "password") from e
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> int:
+        member = store.sessions.open_reset_member(conn, token, now)
+        if member is None:
+            raise ActionError("this link was used or has expired; an admin can make a new one", "reset")
+        store.members.set_password_hash(conn, member.id, password_hash)
+        store.sessions.use_reset(conn, token, member.id, now)
+        store.sessions.remove_all_of(conn, member.id)
+        return member.id
 
     return await runtime.db.write(job)
 

@@ -35,6 +35,12 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
     invite.add_argument("--role", choices=store.members.ROLES, default="member")
     invite.add_argument("--hours", type=int, default=actions.INVITE_HOURS, help="how long the link works")
     invite.set_defaults(run=managed(member_invite))
+    reset = with_data_dir(
+        sub.add_parser("reset-password", help="print a one-time link where a member chooses a new password")
+    )
+    reset.add_argument("name")
+    reset.add_argument("--hours", type=int, default=actions.RESET_HOURS, help="how long the link works")
+    reset.set_defaults(run=managed(member_reset_password))
     export = with_data_dir(sub.add_parser("export", help="everything held about a member, as JSON"))
     export.add_argument("name")
     export.add_argument("--to", type=path_argument, help="write to this new file (readable by you only)")
@@ -58,6 +64,15 @@ async def member_list(runtime: Runtime, args: argparse.Namespace) -> str:
 async def member_invite(runtime: Runtime, args: argparse.Namespace) -> str:
     url = await actions.create_invite(runtime, args.role, args.hours)
     return f"{url}\n(one person can use it, within {args.hours} hours, to join as {args.role})"
+
+
+async def member_reset_password(runtime: Runtime, args: argparse.Namespace) -> str:
+    member = await actions.member_named(runtime, args.name)
+    url = await actions.create_password_reset(runtime, member.id, args.hours)
+    return (
+        f"{url}\n(one use, within {args.hours} hours: {member.name} chooses a new password there,"
+        " and every place they are signed in is signed out)"
+    )
 
 
 async def member_remove(runtime: Runtime, args: argparse.Namespace) -> str:

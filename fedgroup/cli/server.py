@@ -84,6 +84,12 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
                 " (shown only now: change it under Account).",
                 flush=True,
             )
+        else:
+            print(
+                "Forgot the admin password? Run `fedgroup member reset-password "
+                f"{actions.FIRST_ADMIN}` (or another admin's name) for a one-time link.",
+                flush=True,
+            )
         if started is not None:
             await started(f"http://{host}:{port}")
         await stop.wait()

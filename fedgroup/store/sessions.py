@@ -85,3 +85,32 @@ def use_invite(conn: sqlite3.Connection, token: str, now: datetime) -> bool:
         (to_db_time(now), digest(token), to_db_time(now)),
     )
     return cursor.rowcount == 1
+
+
+# -- password resets ---------------------------------------------------------------------------------------
+
+
+def add_reset(conn: sqlite3.Connection, token: str, member_id: int, now: datetime, expires: datetime) -> None:
+    conn.execute(
+        "INSERT INTO password_resets (token_hash, member_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        (digest(token), member_id, to_db_time(now), to_db_time(expires)),
+    )
+
+
+def open_reset_member(conn: sqlite3.Connection, token: str, now: datetime) -> Member | None:
+    """The member an unused, unexpired reset link is for, or None."""
+    row = fetchone(
+        conn,
+        f"SELECT {_MEMBER_COLUMNS} FROM password_resets r JOIN members m ON m.id = r.member_id"
+        " WHERE r.token_hash = ? AND r.used_at IS NULL AND r.expires_at > ?",
+        (digest(token), to_db_time(now)),
+    )
+    return None if row is None else Member(*row)
+
+
+def use_reset(conn: sqlite3.Connection, token: str, member_id: int, now: datetime) -> None:
+    """Mark this link used and void the member's other open links: one reset ends them all."""
+    conn.execute(
+        "UPDATE password_resets SET used_at = ? WHERE member_id = ? AND used_at IS NULL",
+        (to_db_time(now), member_id),
+    )

@@ -146,6 +146,38 @@ async def accept_invite(request: web.Request) -> web.Response:
                   status=422)  # fmt: skip
 
 
+async def reset_page(request: web.Request) -> web.Response:
+    runtime = runtime_of(request)
+    token = request.match_info["token"]
+    member = await runtime.db.read(store.sessions.open_reset_member, token, runtime.now())
+    if member is None:
+        return render(request, "message.html", {"title": "This link cannot be used",
+                      "message": "It was used already or has expired. An admin can make a new one."}, status=410)  # fmt: skip
+    return render(request, "reset.html", {"name": member.name, "token": token})
+
+
+async def reset_password(request: web.Request) -> web.Response:
+    data = await form(request)
+    token = request.match_info["token"]
+    password = text_field(data, "password", 2000)
+    if password != text_field(data, "password_again", 2000):
+        errors = {"password_again": "The two passwords differ."}
+    else:
+        try:
+            member_id = await actions.reset_password(runtime_of(request), token, password)
+        except actions.USER_ERRORS as e:
+            errors = field_errors(e, "password")
+        else:
+            # Signed in afresh here (a session this browser had, maybe someone else's, ends with it).
+            response = see_other("/home", "password")
+            await start_session(request, response, member_id)
+            raise response
+    runtime = runtime_of(request)
+    member = await runtime.db.read(store.sessions.open_reset_member, token, runtime.now())
+    return render(request, "reset.html", {"name": member.name if member else None, "token": token,
+                  "errors": errors}, status=422)  # fmt: skip
+
+
 async def account_page(request: web.Request) -> web.Response:
     require_member(request)
     return render(request, "account.html")

@@ -35,6 +35,8 @@ def add_routes(app: web.Application) -> None:
     post("/logout", account.logout)
     r.add_get("/invite/{token}", account.invite_page)
     post("/invite/{token}", account.accept_invite)
+    r.add_get("/reset/{token}", account.reset_page)
+    post("/reset/{token}", account.reset_password)
     r.add_get("/account", account.account_page)
     post("/account", account.change_password)
     r.add_get("/account/my-data.json", account.export_my_data)
