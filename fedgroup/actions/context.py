@@ -18,6 +18,7 @@ from fedgroup.net.throttle import HostThrottle
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.rules.campaigns import CampaignError
 from fedgroup.rules.passwords import PasswordError
+from fedgroup.rules.timezones import TimeZoneError
 
 
 class Context(Protocol):
@@ -50,4 +51,4 @@ class ActionError(ValueError):
 
 
 # Errors a person can correct; the CLI prints them in one line, the UI beside the field.
-USER_ERRORS = (ActionError, CampaignError, PasswordError)
+USER_ERRORS = (ActionError, CampaignError, PasswordError, TimeZoneError)

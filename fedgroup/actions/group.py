@@ -11,7 +11,7 @@ from fedgroup.actions import outbox
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
 from fedgroup.protocol.ids import LocalIds
-from fedgroup.rules import aggregates, avatars
+from fedgroup.rules import aggregates, avatars, timezones
 from fedgroup.store.datadir import MAX_NAME, MAX_SUMMARY
 
 
@@ -41,9 +41,19 @@ def actor_document(
 
 
 async def update_profile(
-    runtime: Context, name: str | None = None, summary: str | None = None, avatar: bytes | None = None
+    runtime: Context,
+    name: str | None = None,
+    summary: str | None = None,
+    avatar: bytes | None = None,
+    timezone: str | None = None,
 ) -> bool:
-    """Change what is given (None: keep it); returns whether anything changed. Followers hear an Update."""
+    """Change what is given (None: keep it); returns whether anything changed. Followers hear an Update when
+    what they see changed (the time zone is ours alone: dates federate in UTC)."""
+    if timezone is not None:
+        try:
+            timezones.zone(timezone)
+        except timezones.TimeZoneError as e:
+            raise ActionError(str(e), "timezone") from e
     if name is not None:
         name = name.strip()
         if not name or len(name) > MAX_NAME or "\n" in name or "\r" in name:
@@ -68,8 +78,11 @@ async def update_profile(
         new_name = before.name if name is None else name
         new_summary = before.summary if summary is None else summary
         avatar_changes = checked is not None and checked[1] != before.avatar_digest
+        zone_changes = timezone is not None and timezone != before.timezone
+        if zone_changes and timezone is not None:
+            store.site.set_timezone(conn, timezone)
         if (new_name, new_summary) == (before.name, before.summary) and not avatar_changes:
-            return False
+            return zone_changes
         store.site.update_profile(conn, new_name, new_summary)
         if checked is not None and avatar is not None and avatar_changes:
             store.site.set_avatar(conn, checked[0], checked[1], avatar, now)
@@ -81,7 +94,7 @@ async def update_profile(
         return True
 
     changed = await runtime.db.write(job)
-    if changed:
+    if changed:  # (a queue with nothing new wakes for nothing: harmless)
         site = await runtime.db.read(store.site.load)
         assert site is not None
         runtime.site = site

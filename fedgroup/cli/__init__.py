@@ -45,6 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--name", required=True, help="the group's display name")
     init.add_argument("--handle", default=config_module.DEFAULT_HANDLE, help="the @handle (default: group)")
     init.add_argument("--summary", default="", help="a short description of the group")
+    init.add_argument(
+        "--timezone",
+        default="UTC",
+        help="the IANA time zone in which dates are entered and shown, e.g. Europe/Madrid (default UTC)",
+    )
     init.set_defaults(run=server.cmd_init)
 
     serve = with_data_dir(commands.add_parser("serve", help="run the server (creates a data dir if none)"))

@@ -9,7 +9,7 @@ from typing import Any
 
 from fedgroup import actions, store
 from fedgroup.cli.command import OneLineParser, managed, table
-from fedgroup.rules import campaigns, sanitize
+from fedgroup.rules import campaigns, sanitize, timezones
 from fedgroup.runtime import Runtime
 
 
@@ -28,7 +28,7 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
         "--option", action="append", default=[], metavar="LABEL=KIND:AMOUNT",
         help='a pledge option, e.g. "Bring food=items:1" (repeatable; at most 4 federate as a poll)',
     )  # fmt: skip
-    create.add_argument("--deadline", help="ISO 8601 date-time, e.g. 2027-03-01T18:00Z")
+    create.add_argument("--deadline", help="ISO 8601 date-time, e.g. 2027-03-01T18:00Z; without an offset, the group's time zone")
     create.add_argument("--visibility", choices=campaigns.VISIBILITIES, default="public")
     create.add_argument("--multiple", action="store_true", help="people may choose several options")
     create.set_defaults(run=managed(campaign_create))
@@ -60,8 +60,13 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
     outcome.set_defaults(run=managed(campaign_outcome))
 
 
-def _deadline(text: str | None) -> datetime | None:
-    return None if text is None or text.strip().lower() == "none" else campaigns.parse_deadline(text)
+def _deadline(text: str | None, zone_name: str) -> datetime | None:
+    """ISO 8601 with an offset, or a date and time without one: the group's local time."""
+    if text is None or text.strip().lower() == "none":
+        return None
+    if timezones.is_local_input(text):
+        return timezones.from_local(text, zone_name)
+    return campaigns.parse_deadline(text)
 
 
 async def campaign_create(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -71,7 +76,7 @@ async def campaign_create(runtime: Runtime, args: argparse.Namespace) -> str:
         args.body,
         goals=[campaigns.parse_goal(g) for g in args.goal],
         options=[campaigns.parse_option(o) for o in args.option],
-        deadline=_deadline(args.deadline),
+        deadline=_deadline(args.deadline, runtime.site.timezone),
         visibility=args.visibility,
         multiple_choice=args.multiple,
     )
@@ -125,7 +130,7 @@ async def campaign_edit(runtime: Runtime, args: argparse.Namespace) -> str:
         args.id,
         args.title if args.title is not None else state.row.title,
         args.body if args.body is not None else state.row.body,
-        _deadline(args.deadline) if args.deadline is not None else state.row.deadline,
+        _deadline(args.deadline, runtime.site.timezone) if args.deadline is not None else state.row.deadline,
         targets,
     )
     return f"campaign {args.id} updated"

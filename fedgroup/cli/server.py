@@ -22,7 +22,14 @@ from fedgroup.store import datadir
 
 def cmd_init(args: argparse.Namespace) -> None:
     config = asyncio.run(
-        datadir.create(args.data_dir, args.base_url, args.name, handle=args.handle, summary=args.summary)
+        datadir.create(
+            args.data_dir,
+            args.base_url,
+            args.name,
+            handle=args.handle,
+            summary=args.summary,
+            timezone=args.timezone,
+        )
     )
     print(f"created group @{args.handle.lower()}@{config.domain} in {args.data_dir}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,11 +63,14 @@ async def create(
     handle: str = config_module.DEFAULT_HANDLE,
     summary: str = "",
     keys: tuple[KeyPair, KeyPair] | None = None,
+    timezone: str = "UTC",
     **settings: object,
 ) -> Config:
     """Create a group's data dir; refuses to touch one that already holds a group."""
     handle = handle.strip().lower()
     validate_profile(handle, name, summary)
+    if timezone not in zoneinfo.available_timezones() | {"UTC"}:
+        raise ConfigError(f"{timezone[:60]!r} is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)")
     if exists(data_dir):
         raise ConfigError(f"{data_dir} already holds a fedgroup; refusing to overwrite it")
     config = config_module.from_mapping(data_dir, {"base_url": base_url, **settings})
@@ -87,6 +91,7 @@ async def create(
         group_public_key=group_key.public_pem,
         instance_private_key=instance_key.private_pem,
         instance_public_key=instance_key.public_pem,
+        timezone=timezone,
     )
     async with store.Database(config.database_path) as db:
         await db.write(lambda conn: store.site.create(conn, site, datetime.now(UTC)))

@@ -21,13 +21,15 @@ class Site:
     # The avatar, if the group has one: its media type and the digest that names it in its URL.
     avatar_type: str | None = None
     avatar_digest: str | None = None
+    # The IANA zone in which people enter and read dates (rules/timezones.py).
+    timezone: str = "UTC"
 
 
 def load(conn: sqlite3.Connection) -> Site | None:
     row = fetchone(
         conn,
         "SELECT s.handle, s.name, s.summary, s.group_private_key, s.group_public_key,"
-        " s.instance_private_key, s.instance_public_key, a.media_type, a.digest"
+        " s.instance_private_key, s.instance_public_key, a.media_type, a.digest, s.timezone"
         " FROM site s LEFT JOIN group_avatar a ON a.id = 1 WHERE s.id = 1",
     )
     return None if row is None else Site(*row)
@@ -36,7 +38,7 @@ def load(conn: sqlite3.Connection) -> Site | None:
 def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
     conn.execute(
         "INSERT INTO site (id, handle, name, summary, group_private_key, group_public_key,"
-        " instance_private_key, instance_public_key, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " instance_private_key, instance_public_key, timezone, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             site.handle,
             site.name,
@@ -45,6 +47,7 @@ def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
             site.group_public_key,
             site.instance_private_key,
             site.instance_public_key,
+            site.timezone,
             to_db_time(now),
         ),
     )
@@ -52,6 +55,10 @@ def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
 
 def update_profile(conn: sqlite3.Connection, name: str, summary: str) -> None:
     conn.execute("UPDATE site SET name = ?, summary = ? WHERE id = 1", (name, summary))
+
+
+def set_timezone(conn: sqlite3.Connection, timezone: str) -> None:
+    conn.execute("UPDATE site SET timezone = ? WHERE id = 1", (timezone,))
 
 
 def set_avatar(conn: sqlite3.Connection, media_type: str, digest: str, data: bytes, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.rules import avatars
+from fedgroup.rules import avatars, timezones
 from fedgroup.ui.common import field_errors, form, render, require_admin, runtime_of, see_other, text_field
 
 # Served under a name that is its digest: a new avatar gets a new URL, so this one never changes.
@@ -17,10 +17,14 @@ async def settings_page(
 ) -> web.Response:
     require_admin(request)
     site = runtime_of(request).site
-    values = {"name": site.name, "summary": site.summary}
+    values = {"name": site.name, "summary": site.summary, "timezone": site.timezone}
     if errors:
         data = await request.post()
-        values = {"name": text_field(data, "name", 200), "summary": text_field(data, "summary", 4000)}
+        values = {
+            "name": text_field(data, "name", 200),
+            "summary": text_field(data, "summary", 4000),
+            "timezone": text_field(data, "timezone", 100),
+        }
     return render(
         request,
         "admin/group.html",
@@ -28,6 +32,7 @@ async def settings_page(
             "values": values,
             "errors": errors or {},
             "max_avatar_kib": avatars.MAX_AVATAR_BYTES // 1024,
+            "timezones": timezones.names(),
         },
         status=status,
     )
@@ -47,6 +52,7 @@ async def save_settings(request: web.Request) -> web.Response:
             name=text_field(data, "name", 200),
             summary=text_field(data, "summary", 4000),
             avatar=avatar,
+            timezone=text_field(data, "timezone", 100) or None,
         )
     except actions.USER_ERRORS as e:
         return await settings_page(request, field_errors(e, "name"), status=422)

@@ -8,11 +8,12 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.rules import aggregates, campaign_state, campaigns, sanitize
+from fedgroup.rules import aggregates, campaign_state, campaigns, sanitize, timezones
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -36,13 +37,16 @@ GOAL_FIELDS = (  # kind, label, has a unit field, unit label
     ("items", "Items", True, "What (e.g. meals, coats)"),
     ("people", "People", False, ""),
 )
-_NAIVE_LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
 
-def form_deadline(text: str) -> str:
-    """A datetime-local field has no time zone; the form says UTC, so add it."""
+def form_deadline(text: str, zone_name: str) -> datetime | None:
+    """A datetime-local field has no offset: it is the group's local time (the form names the zone)."""
     text = text.strip()
-    return text + "Z" if _NAIVE_LOCAL.match(text) else text
+    if not text:
+        return None
+    if timezones.is_local_input(text):
+        return timezones.from_local(text, zone_name)
+    return campaigns.parse_deadline(text)
 
 
 @dataclass(frozen=True)
@@ -162,14 +166,14 @@ async def create_campaign(request: web.Request) -> web.Response:
     values = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf"}
     try:
         goals, options = _goals_and_options(values)
-        deadline_text = form_deadline(values.get("deadline", ""))
+        deadline = form_deadline(values.get("deadline", ""), runtime_of(request).site.timezone)
         campaign_id = await actions.create_campaign(
             runtime_of(request),
             values.get("title", ""),
             values.get("body", ""),
             goals=goals,
             options=options,
-            deadline=campaigns.parse_deadline(deadline_text) if deadline_text else None,
+            deadline=deadline,
             visibility=values.get("visibility", "public"),
             multiple_choice=values.get("multiple") == "yes",
         )
@@ -212,7 +216,9 @@ async def campaign_page(
     defaults = {
         "title": row.title,
         "body": row.body,
-        "deadline": row.deadline.strftime("%Y-%m-%dT%H:%M") if row.deadline else "",
+        "deadline": timezones.to_local_input(row.deadline, runtime_of(request).site.timezone)
+        if row.deadline
+        else "",
         **{f"target_{g.kind}": campaigns.amount_text(g.target) for g in state.goals},
     }
     return render(
@@ -244,13 +250,13 @@ async def edit_campaign(request: web.Request) -> web.Response:
             g.kind: campaigns.parse_amount(g.kind, values.get(f"target_{g.kind}", ""), f"target_{g.kind}")
             for g in state.goals
         }
-        deadline_text = form_deadline(values.get("deadline", ""))
+        deadline = form_deadline(values.get("deadline", ""), runtime_of(request).site.timezone)
         await actions.edit_campaign(
             runtime_of(request),
             state.id,
             values.get("title", ""),
             values.get("body", ""),
-            campaigns.parse_deadline(deadline_text) if deadline_text else None,
+            deadline,
             targets,
         )
     except actions.USER_ERRORS as e:

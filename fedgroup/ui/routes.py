@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from fedgroup.protocol.ids import AVATAR_PATH
+from fedgroup.rules import timezones
 from fedgroup.ui import account, admin, coalitions, group_settings, member, moderation, organize, pages
 from fedgroup.ui.common import Handler, form
 
@@ -25,6 +27,8 @@ def form_route(handler: Handler) -> Handler:
 
 
 def add_routes(app: web.Application) -> None:
+    # Dates in the group's time zone: `{{ moment|local_time(site.timezone) }}`.
+    aiohttp_jinja2.get_env(app).filters["local_time"] = timezones.local_text
     r = app.router
 
     def post(path: str, handler: Handler) -> None:
