@@ -136,7 +136,7 @@ async def test_an_organizer_creates_a_campaign_and_a_partner_server_receives_it(
     await sign_in(admin, a.base_url, "Ada Admin")
     await admin.goto(a.url("/admin/members"))
     await admin.get_by_role("button", name="Create an invitation link").click()
-    assert "/invite/" in await admin.locator("code.invite").inner_text()
+    assert "/invite/" in await admin.locator("input.invite").input_value()
     await shot(admin, "admin-members")
     await admin.goto(a.url("/login"))  # signed in: the login page sends members home
     assert admin.url.endswith("/home")

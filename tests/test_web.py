@@ -118,7 +118,7 @@ async def test_invitation_makes_a_member_once(web):
     members_page = await admin.post(
         "/admin/members/invite", {"role": "organizer"}, csrf_from="/admin/members"
     )
-    link = re.search(r'<code class="invite">([^<]+)</code>', members_page.text).group(1)
+    link = re.search(r'class="invite" type="text" readonly value="([^"]+)"', members_page.text).group(1)
     path = link.removeprefix(server.base_url)
 
     newcomer = client()

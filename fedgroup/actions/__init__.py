@@ -20,6 +20,7 @@ from fedgroup.actions.accounts import (
     create_password_reset,
     ensure_first_admin,
     reset_password,
+    revoke_invite,
     set_role,
     sign_in,
 )
@@ -76,6 +77,7 @@ from fedgroup.actions.pledges import pledge, pledge_to_partner, set_fulfilled, w
 from fedgroup.actions.scheduler import close_due_campaigns, publish_due_totals
 
 __all__ = [
+    "revoke_invite",
     "RESET_HOURS",
     "create_password_reset",
     "reset_password",

@@ -42,6 +42,11 @@ async def create_invite(runtime: Context, role: str = "member", hours: int = INV
     return f"{runtime.config.base_url}/invite/{token}"
 
 
+async def revoke_invite(runtime: Context, invite_id: int) -> None:
+    if not await runtime.db.write(lambda conn: store.sessions.revoke_invite(conn, invite_id)):
+        raise ActionError("that invitation was used or revoked already", "invite")
+
+
 async def accept_invite(runtime: Context, token: str, name: str, password: str) -> int:
     """Become a member through an invitation: a name and a password of one's own."""
     name = clean_name(name)
@@ -51,7 +56,7 @@ async def accept_invite(runtime: Context, token: str, name: str, password: str) 
     def job(conn: sqlite3.Connection) -> int:
         role = store.sessions.open_invite_role(conn, token, now)
         if role is None:
-            raise ActionError("this invitation was used or has expired; ask for a new one", "invite")
+            raise ActionError("this invitation was used or has expired; ask an admin for a new one", "invite")
         if store.members.by_name(conn, name) is not None:
             raise ActionError(f"there is already a member called {name}", "name")
         store.sessions.use_invite(conn, token, now)

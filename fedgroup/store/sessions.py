@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from fedgroup.store.db import fetchone, to_db_time
+from fedgroup.store.db import fetchone, from_db_time, to_db_time
 from fedgroup.store.members import COLUMNS, Member
 
 _MEMBER_COLUMNS = ", ".join(f"m.{c}" for c in COLUMNS.split(", "))
@@ -114,3 +114,32 @@ def use_reset(conn: sqlite3.Connection, token: str, member_id: int, now: datetim
         "UPDATE password_resets SET used_at = ? WHERE member_id = ? AND used_at IS NULL",
         (to_db_time(now), member_id),
     )
+
+
+@dataclass(frozen=True)
+class OpenInvite:
+    id: int
+    role: str
+    created_at: datetime
+    expires_at: datetime
+
+
+def open_invites(conn: sqlite3.Connection, now: datetime) -> list[OpenInvite]:
+    """Unused, unexpired invitations, newest first (what admins may still revoke)."""
+    rows = conn.execute(
+        "SELECT rowid, role, created_at, expires_at FROM invites WHERE used_at IS NULL AND expires_at > ?"
+        " ORDER BY created_at DESC",
+        (to_db_time(now),),
+    ).fetchall()
+    return [OpenInvite(int(r[0]), str(r[1]), _time(r[2]), _time(r[3])) for r in rows]
+
+
+def revoke_invite(conn: sqlite3.Connection, invite_id: int) -> bool:
+    """Forget an unused invitation, so its link no longer works; False when there is none to revoke."""
+    return conn.execute("DELETE FROM invites WHERE rowid = ? AND used_at IS NULL", (invite_id,)).rowcount == 1
+
+
+def _time(text: str) -> datetime:
+    moment = from_db_time(text)
+    assert moment is not None
+    return moment

@@ -9,7 +9,11 @@ from fedgroup.ui.common import field_errors, form, render, require_admin, runtim
 
 
 async def members_page(
-    request: web.Request, errors: dict[str, str] | None = None, invite: str | None = None, status: int = 200
+    request: web.Request,
+    errors: dict[str, str] | None = None,
+    invite: str | None = None,
+    status: int = 200,
+    invite_role: str | None = None,
 ) -> web.Response:
     require_admin(request)
     runtime = runtime_of(request)
@@ -20,6 +24,8 @@ async def members_page(
             "members": await runtime.db.read(store.members.listing),
             "roles": store.members.ROLES,
             "invite": invite,
+            "invite_role": invite_role,
+            "open_invites": await runtime.db.read(store.sessions.open_invites, runtime.now()),
             "invite_hours": actions.INVITE_HOURS,
             "errors": errors or {},
         },
@@ -60,9 +66,24 @@ async def remove_member(request: web.Request) -> web.Response:
 async def invite(request: web.Request) -> web.Response:
     require_admin(request)
     data = await form(request)
+    role = text_field(data, "role", 20) or "member"
     try:
-        url = await actions.create_invite(runtime_of(request), text_field(data, "role", 20) or "member")
+        url = await actions.create_invite(runtime_of(request), role)
     except actions.USER_ERRORS as e:
         return await members_page(request, field_errors(e, "role"), status=422)
     # Shown once, on this page: the link is the only copy of the token.
-    return await members_page(request, invite=url)
+    return await members_page(request, invite=url, invite_role=role)
+
+
+async def revoke_invite(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await form(request)
+    try:
+        try:
+            invite_id = int(text_field(data, "invite", 20))
+        except ValueError as e:
+            raise actions.ActionError("there is no such invitation", "invite") from e
+        await actions.revoke_invite(runtime_of(request), invite_id)
+    except actions.USER_ERRORS as e:
+        return await members_page(request, field_errors(e, "invite"), status=422)
+    raise see_other("/admin/members", "revoked")

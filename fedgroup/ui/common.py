@@ -96,6 +96,7 @@ NOTICES = {
     "unblocked": "Unblocked.",
     "report-sent": "The report is on its way to that server, sent in the group's name (not yours).",
     "invited": "Invitation created.",
+    "revoked": "Invitation revoked: its link no longer works.",
     "removed": "Removed, with everything we held about them.",
     "welcome": "Welcome! You are signed in.",
 }

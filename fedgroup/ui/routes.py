@@ -77,6 +77,7 @@ def add_routes(app: web.Application) -> None:
     post("/admin/members/role", admin.set_role)
     post("/admin/members/remove", admin.remove_member)
     post("/admin/members/invite", admin.invite)
+    post("/admin/members/invites/revoke", admin.revoke_invite)
     r.add_get("/admin/group", group_settings.settings_page)
     post("/admin/group", group_settings.save_settings)
     r.add_get(AVATAR_PATH, group_settings.avatar)
