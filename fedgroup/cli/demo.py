@@ -21,6 +21,7 @@ from fedgroup import config as config_module
 from fedgroup.app import create_app
 from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.logs import AccessLog
+from fedgroup.rules import passwords
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.store import datadir
@@ -39,10 +40,19 @@ GROUPS = (
     DemoGroup("a", "tenants", "Elm Street Tenants", "The tenants' association of Elm Street 1-40.",
               ("Amira", "Bogdan", "Chen")),
     DemoGroup("b", "foodbank", "Riverside Food Bank", "Mutual aid: food for everyone in Riverside.",
-              ("Dara", "Emeka")),
+              ("Dara", "Emeka", "Ines")),
     DemoGroup("c", "crossing", "Safe Crossing Now", "Campaigning for a safe crossing at Mill Road school.",
               ("Fatima", "Gus", "Hana")),
 )  # fmt: skip
+# In each group the first member is an admin, the second an organizer, the others members.
+ROLES = ("admin", "organizer")
+# Every demo account's password: the demo listens on loopback only and its data is sample data, so one
+# known password lets a newcomer try each role at once (and again after a restart with --data-dir).
+DEMO_PASSWORD = "demo-password"
+
+
+def role_of(index: int) -> str:
+    return ROLES[index] if index < len(ROLES) else "member"
 
 
 async def run(data_root: Path | None, first_port: int) -> None:
@@ -95,12 +105,14 @@ class DemoError(actions.ActionError):
 async def seed(runtimes: dict[str, Runtime]) -> None:
     a, b, c = runtimes["a"], runtimes["b"], runtimes["c"]
     members: dict[str, dict[str, int]] = {}
+    password_hash = await asyncio.to_thread(passwords.hash_password, DEMO_PASSWORD)
     for group in GROUPS:
         runtime = runtimes[group.key]
         members[group.key] = {}
         for i, name in enumerate(group.members):
-            role = "admin" if i == 0 else "member"
-            members[group.key][name] = await actions.add_member(runtime, name, role)
+            members[group.key][name] = await actions.add_member(
+                runtime, name, role_of(i), None, password_hash
+            )
 
     crossing = await actions.create_campaign(
         c,
@@ -174,6 +186,10 @@ def print_welcome(runtimes: dict[str, Runtime], data_root: Path, temporary: bool
         "The tenants and the food bank follow Safe Crossing Now as coalition partners and pledge to its"
         " campaign; its page shows their totals."
     )
+    print(f"Sign in as any of these (every demo account's password is {DEMO_PASSWORD}):")
+    for group in GROUPS:
+        accounts = ", ".join(f"{role_of(i)} {name}" for i, name in enumerate(group.members[:3]))
+        print(f"  {runtimes[group.key].config.base_url}/login   {accounts}")
     where = "a temporary directory, removed on exit" if temporary else str(data_root)
     print(f"Data: {where}. Ctrl-C stops.", flush=True)
 
