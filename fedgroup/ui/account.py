@@ -121,7 +121,7 @@ async def invite_page(request: web.Request) -> web.Response:
     role = await runtime.db.read(store.sessions.open_invite_role, token, runtime.now())
     if role is None:
         return render(request, "message.html", {"title": "This invitation cannot be used",
-                      "message": "It was used already, revoked or has expired. Ask the group's admins for a new one."}, status=410)  # fmt: skip
+                      "message": "It was used already or has expired (or an admin revoked it). Ask the group's admins for a new one."}, status=410)  # fmt: skip
     return render(request, "invite.html", {"role": role, "token": token})
 
 
