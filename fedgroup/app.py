@@ -18,6 +18,7 @@ from fedgroup.federation import discovery, routes
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
 from fedgroup.ui import pages
 from fedgroup.ui import routes as ui_routes
+from fedgroup.ui.errors import error_pages_middleware
 from fedgroup.ui.sessions import SIGN_INS, session_middleware
 from fedgroup.ui.sign_ins import SignInGate
 
@@ -116,6 +117,7 @@ def create_app(
             body_deadline,
             fresh_site_middleware,
             session_middleware,
+            error_pages_middleware,
         ],
         client_max_size=CLIENT_MAX_SIZE,
     )

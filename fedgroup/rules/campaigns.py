@@ -38,7 +38,7 @@ CURRENCIES = frozenset(
     TRY TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
 )
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "INR": "₹", "ILS": "₪", "KRW": "₩", "NGN": "₦"}
-_AMOUNT_RE = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
+_AMOUNT_RE = re.compile(r"^([0-9]+)(\.[0-9]{1,2})?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -93,15 +93,26 @@ def _check_kind(kind: str, field: str) -> str:
     return kind
 
 
-def parse_amount(kind: str, text: str | Decimal, field: str = "amount") -> Decimal:
-    """A positive amount: up to 2 decimals for money and hours, whole numbers for items and people."""
+def parse_amount(
+    kind: str, text: str | Decimal, field: str = "amount", decimal_comma: bool = False
+) -> Decimal:
+    """A positive amount: up to 2 decimals for money and hours, whole numbers for items and people.
+    `decimal_comma`: what a person typed, where "7,50" means 7.50 (documents from other servers stay strict)."""
     raw = str(text).strip()
-    if not _AMOUNT_RE.match(raw):
+    # A decimal comma is as usual as a point ("7,50" and "7.50"); with at most 2 decimals, "1,000" stays
+    # refused rather than read as a thousand or as one.
+    comma = decimal_comma and raw.count(",") == 1 and "." not in raw
+    found = _AMOUNT_RE.match(raw.replace(",", ".") if comma else raw)
+    if not found:
         raise CampaignError(
-            f"{raw[:20]!r} is not an amount (digits, optionally a point and 2 decimals)", field
+            f"{raw[:20]!r} is not an amount (digits, and up to 2 decimals: 7.50"
+            + (" or 7,50)" if decimal_comma else ")"),
+            field,
         )
+    if len(found.group(1).lstrip("0")) > 10:
+        raise CampaignError(f"that amount is too large (at most {MAX_AMOUNT:,})", field)
     try:
-        amount = Decimal(raw)
+        amount = Decimal(found.group(0))
     except InvalidOperation as e:  # unreachable after the pattern, kept for safety
         raise CampaignError(f"{raw[:20]!r} is not an amount", field) from e
     if kind in ("items", "people") and amount != amount.to_integral_value():
@@ -109,7 +120,7 @@ def parse_amount(kind: str, text: str | Decimal, field: str = "amount") -> Decim
     if amount <= 0:
         raise CampaignError("amounts must be more than zero", field)
     if amount > MAX_AMOUNT:
-        raise CampaignError("that amount is too large", field)
+        raise CampaignError(f"that amount is too large (at most {MAX_AMOUNT:,})", field)
     return amount
 
 
@@ -119,7 +130,7 @@ def parse_goal(text: str) -> Goal:
     if len(parts) not in (2, 3):
         raise CampaignError(f"goal {text[:40]!r} should look like money:1000:EUR or hours:40", "goals")
     kind = _check_kind(parts[0], "goals")
-    target = parse_amount(kind, parts[1], "goals")
+    target = parse_amount(kind, parts[1], "goals", decimal_comma=True)
     unit = parts[2].strip() if len(parts) == 3 else None
     return make_goal(kind, target, unit)
 
@@ -150,7 +161,7 @@ def parse_option(text: str) -> PledgeOption:
     if not sep:
         raise CampaignError(f"option {text[:40]!r} should look like 'Bring food=items:1'", "options")
     kind = _check_kind(kind, "options")
-    return PledgeOption(label.strip(), kind, parse_amount(kind, amount, "options"))
+    return PledgeOption(label.strip(), kind, parse_amount(kind, amount, "options", decimal_comma=True))
 
 
 def units_of(goals: Sequence[Goal]) -> dict[str, str | None]:
@@ -264,7 +275,7 @@ def validate_pledge(
     kind = _check_kind(kind, "kind")
     if kind not in {g.kind for g in goals}:
         raise CampaignError(f"this campaign has no {kind} goal", "kind")
-    value = parse_amount(kind, amount)
+    value = parse_amount(kind, amount, decimal_comma=True)
     note = clean_block(note)
     if len(note) > MAX_NOTE:
         raise CampaignError(f"the note is longer than {MAX_NOTE} characters", "note")

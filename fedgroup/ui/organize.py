@@ -143,7 +143,9 @@ def _goals_and_options(values: dict[str, str]) -> tuple[list[campaigns.Goal], li
             unit = values.get(f"unit_{kind}", "").strip() or None
             goals.append(
                 campaigns.make_goal(
-                    kind, campaigns.parse_amount(kind, target, f"goal_{kind}"), unit if has_unit else None
+                    kind,
+                    campaigns.parse_amount(kind, target, f"goal_{kind}", decimal_comma=True),
+                    unit if has_unit else None,
                 )
             )
     options = []
@@ -247,7 +249,9 @@ async def edit_campaign(request: web.Request) -> web.Response:
     values = {k: v for k, v in data.items() if isinstance(v, str) and k != "csrf"}
     try:
         targets = {
-            g.kind: campaigns.parse_amount(g.kind, values.get(f"target_{g.kind}", ""), f"target_{g.kind}")
+            g.kind: campaigns.parse_amount(
+                g.kind, values.get(f"target_{g.kind}", ""), f"target_{g.kind}", decimal_comma=True
+            )
             for g in state.goals
         }
         deadline = form_deadline(values.get("deadline", ""), runtime_of(request).site.timezone)
