@@ -96,6 +96,9 @@ _EXPORTED: dict[str, str] = {
     " FROM pledges p LEFT JOIN campaigns c ON c.id = p.campaign_id"
     " LEFT JOIN partner_campaigns pc ON pc.id = p.partner_campaign_id WHERE p.member_id = ? ORDER BY p.id",
     "sessions": "created_at, expires_at FROM sessions WHERE member_id = ? ORDER BY created_at",
+    # A password reset link: when it was made, until when it worked, whether it was used (never its token).
+    "password_resets": "created_at, expires_at, used_at FROM password_resets WHERE member_id = ?"
+    " ORDER BY created_at",
 }
 EXPORTED_TABLES = ("members", *_EXPORTED)
 

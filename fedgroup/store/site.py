@@ -38,7 +38,7 @@ def load(conn: sqlite3.Connection) -> Site | None:
 def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
     conn.execute(
         "INSERT INTO site (id, handle, name, summary, group_private_key, group_public_key,"
-        " instance_private_key, instance_public_key, timezone, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " instance_private_key, instance_public_key, created_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             site.handle,
             site.name,
@@ -47,10 +47,12 @@ def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
             site.group_public_key,
             site.instance_private_key,
             site.instance_public_key,
-            site.timezone,
             to_db_time(now),
         ),
     )
+    # Only a zone other than the column's default is written, so the row is the same on a schema before 10.
+    if site.timezone != "UTC":
+        set_timezone(conn, site.timezone)
 
 
 def update_profile(conn: sqlite3.Connection, name: str, summary: str) -> None:
