@@ -50,7 +50,7 @@ def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
             to_db_time(now),
         ),
     )
-    # Only a zone other than the column's default is written, so the row is the same on a schema before 10.
+    # Only a zone other than the column's default is written, so the row is the same on a schema before 11.
     if site.timezone != "UTC":
         set_timezone(conn, site.timezone)
 

@@ -1,4 +1,4 @@
--- fedgroup schema 9: one-time links to choose a new password (`fedgroup member reset-password`). As for
+-- fedgroup schema 10: one-time links to choose a new password (`fedgroup member reset-password`). As for
 -- invitations, only a digest of the token is stored.
 CREATE TABLE password_resets (
     token_hash TEXT PRIMARY KEY,

@@ -1,4 +1,4 @@
--- fedgroup schema 8: the group's avatar (its `icon` on the fediverse), kept in the database so that a backup
+-- fedgroup schema 9: the group's avatar (its `icon` on the fediverse), kept in the database so that a backup
 -- holds it and a change of avatar commits with the Update that announces it.
 CREATE TABLE group_avatar (
     id INTEGER PRIMARY KEY CHECK (id = 1),
