@@ -40,6 +40,11 @@ class Config:
     allow_private_networks: str = "auto"
     # First retry delay of a failed delivery; later ones double. Tests shorten it.
     delivery_retry_seconds: float = 30.0
+    # The same for an incoming activity whose handler failed. Both queues then follow one retry policy
+    # (net/retry.py): doubling delays with jitter, at most six hours apart, given up after three days.
+    inbox_retry_seconds: float = 30.0
+    # A handler (what a received activity does) running longer than this is stopped and tried again later.
+    inbox_handler_timeout_seconds: float = 60.0
     # How often the workers look for work queued by another process (the CLI).
     queue_poll_seconds: float = 1.0
     # At most one Update of a campaign's totals per this many seconds, however many pledges arrive.

@@ -164,6 +164,7 @@ async def make_server(tmp_path: Path, test_keys: dict[str, dict[str, str]]) -> A
         sock = free_socket()
         port = sock.getsockname()[1]
         settings.setdefault("delivery_retry_seconds", 0.2)
+        settings.setdefault("inbox_retry_seconds", 0.2)
         settings.setdefault("queue_poll_seconds", 0.1)
         options = settings.pop("app_options", {})
         recorded = settings.pop("recorded", None)

@@ -4,7 +4,10 @@ checked, verified and stored it, and answered 202). Handlers are safe to run twi
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
+import random
 import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -15,10 +18,13 @@ import orjson
 from fedgroup import store
 from fedgroup.actions import campaign_inbox, moderation, moves, outbox, partnership
 from fedgroup.actions.context import Context
+from fedgroup.net import retry
 from fedgroup.net.fetch import FetchError
+from fedgroup.net.retry import RetryPolicy
 from fedgroup.net.worker import Worker
 from fedgroup.protocol import jsonld, signatures
 from fedgroup.protocol.parse import Activity, parse_activity, same_origin
+from fedgroup.store.db import from_db_time
 
 log = logging.getLogger(__name__)
 
@@ -211,15 +217,51 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# FetchError reasons that may pass: the other server was down or slow, or its key fetch failed a moment ago.
+# Any other refusal of a remote document (gone, on another host, not JSON...) will be the same next time.
+_TRANSIENT_FETCH = frozenset({"offline", "unreachable", "key-fetch-failed-recently"})
+_TRANSIENT_STATUS = frozenset({408, 425, 429})
+
+
+def _transient(e: FetchError) -> bool:
+    if e.reason == "http-status":
+        return e.status in _TRANSIENT_STATUS or (e.status or 0) >= 500
+    return e.reason in _TRANSIENT_FETCH
+
+
 class InboxProcessor(Worker):
-    """Works through stored activities in arrival order; one failing activity never blocks the rest."""
+    """Works through stored activities; one failing activity never blocks the rest.
+
+    A handler that raises or runs past `handler_timeout` is tried again later under the retry policy (the one
+    deliveries use), and given up past its age: the row is then kept, with its error, for the operator
+    (`fedgroup inbox retry`). An activity that can never succeed (it does not parse, its actor's document is
+    gone or on another host) is given up at once.
+
+    A handler's writes and the row's "done" are separate commits, so a handler may run again after a
+    partial run (a crash, a timeout, an error after its first write): every handler is idempotent (a vote is
+    stored once per voter and option, a follow once per actor, a reply once per id).
+    """
 
     name = "inbox-processor"
 
-    def __init__(self, runtime: Context, handlers: dict[str, Handler] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Context,
+        handlers: dict[str, Handler] | None = None,
+        *,
+        retry_policy: RetryPolicy | None = None,
+        handler_timeout: float | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         super().__init__()
         self.runtime = runtime
         self.handlers = handlers if handlers is not None else HANDLERS
+        config = runtime.config
+        self.retry_policy = retry_policy or dataclasses.replace(
+            retry.DEFAULT, base_delay=timedelta(seconds=config.inbox_retry_seconds)
+        )
+        self.handler_timeout = handler_timeout or config.inbox_handler_timeout_seconds
+        self._rng = rng or random.Random()
         self._forgotten_at: datetime | None = None
 
     async def _forget_old(self) -> None:
@@ -234,47 +276,75 @@ class InboxProcessor(Worker):
             log.exception("inbox processor could not forget old activities")
 
     async def _run(self) -> None:
+        poll = self.runtime.config.queue_poll_seconds
         while not self.stopping:
             await self._forget_old()
             try:
-                batch = await self.runtime.db.read(store.inbox.pending)
+                batch = await self.runtime.db.read(store.inbox.due, self.runtime.now())
             except Exception:
                 log.exception("inbox processor failed to read the queue")
                 batch = []
-            finished: list[tuple[store.inbox.StoredActivity, str | None]] = []
+            finished: list[store.inbox.Finished] = []
             for stored in batch:
                 if self.stopping:
                     break
-                finished.append((stored, await self.process(stored)))
+                finished.append(await self.process(stored))
             if finished:
-                # One write marks the whole batch done. A crash before it only means these handlers run
+                # One write records the whole batch. A crash before it only means these handlers run
                 # again after the restart, which they are written to allow.
                 try:
-                    await self.runtime.db.write(
-                        lambda conn, done=finished: store.inbox.finish_all(conn, done)
-                    )
+                    await self.runtime.db.write(store.inbox.finish_all, finished)
                 except Exception:  # the queue must go on: the batch is handled again next time
                     log.exception("inbox processor could not mark activities done count=%d", len(finished))
-                    await self.idle(self.runtime.config.queue_poll_seconds)
+                    await self.idle(poll)
                     continue
             if batch:
                 continue
-            await self.idle(self.runtime.config.queue_poll_seconds)
+            await self.idle(await self._until_next_due(poll))
 
-    async def process(self, stored: store.inbox.StoredActivity) -> str | None:
-        """Run the activity's handler; returns why it failed, or None."""
+    async def _until_next_due(self, poll: float) -> float:
+        """Seconds to idle: until the next retry is due, or the poll interval (work from another process)."""
+        try:
+            due_at = await self.runtime.db.read(store.inbox.next_due_at)
+        except Exception:
+            return poll
+        if due_at is None:
+            return poll
+        return min(poll, max((due_at - self.runtime.now()).total_seconds(), 0.01))
+
+    async def process(self, stored: store.inbox.StoredActivity) -> store.inbox.Finished:
+        """Run the activity's handler; says whether it is done, to be retried (when), or given up."""
         error = None
+        permanent = False
         try:
             activity = parse_activity(orjson.loads(stored.document))
             handler = self.handlers.get(activity.type)
             # Blocked after it arrived: what it would store is what the block erased.
             if handler is not None and not await self.runtime.is_blocked(activity.actor):
-                await handler(self.runtime, activity)
+                await asyncio.wait_for(handler(self.runtime, activity), self.handler_timeout)
+        except (ValueError, orjson.JSONDecodeError) as e:  # ParseError: it will never parse
+            error, permanent = f"{type(e).__name__}: {e}", True
         except FetchError as e:
-            error = f"fetch {e.reason}: {e.detail}"
-        except Exception as e:  # a bug must not wedge the queue: record it and move on
+            error, permanent = f"fetch {e.reason}: {e.detail}", not _transient(e)
+        except TimeoutError:
+            error = f"timeout: the handler ran past {self.handler_timeout:g}s"
+        except Exception as e:  # a bug or a busy database must not wedge the queue: retry it later
             log.exception("inbox handler crashed activity=%s", stored.id)
             error = f"{type(e).__name__}: {e}"
-        if error:
-            log.info("inbox processing failed activity=%s type=%s error=%s", stored.id, stored.type, error)
-        return error
+        if error is None:
+            return store.inbox.Finished(stored)
+        now = self.runtime.now()
+        received = from_db_time(stored.received_at) or now
+        retry_at = (
+            None
+            if permanent
+            else self.retry_policy.next_attempt(stored.attempts + 1, received, now, self._rng)
+        )
+        if retry_at is None:
+            log.info("inbox activity given up activity=%s type=%s error=%s", stored.id, stored.type, error)
+        else:
+            log.info(
+                "inbox activity failed activity=%s type=%s attempt=%d retry_at=%s error=%s",
+                stored.id, stored.type, stored.attempts + 1, retry_at.isoformat(), error,
+            )  # fmt: skip
+        return store.inbox.Finished(stored, error, retry_at)

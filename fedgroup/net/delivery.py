@@ -12,13 +12,16 @@ process.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import random
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fedgroup import store
+from fedgroup.net import retry
 from fedgroup.net.fetch import FetchError, HttpClient, PostResult, Signer
 from fedgroup.net.worker import Worker
 from fedgroup.protocol import signatures
@@ -27,8 +30,8 @@ from fedgroup.store.outbox import Delivery
 
 log = logging.getLogger(__name__)
 
-GIVE_UP_AFTER = timedelta(days=3)
-MAX_RETRY_DELAY = timedelta(hours=6)
+GIVE_UP_AFTER = retry.DEFAULT.give_up_after
+MAX_RETRY_DELAY = retry.DEFAULT.cap
 # After this many failures in a row a host is paused as a whole, for as long as its next retry.
 PAUSE_HOST_AFTER = 5
 MAX_CONCURRENT = 32
@@ -56,22 +59,18 @@ def outcome(status: int) -> str:
 
 
 def next_attempt(
-    attempts: int, queued_at: datetime, now: datetime, base_delay: float, retry_after: float | None = None
+    attempts: int,
+    queued_at: datetime,
+    now: datetime,
+    base_delay: float,
+    retry_after: float | None = None,
+    rng: random.Random | None = None,
 ) -> datetime | None:
-    """When to try again after the `attempts`-th failure, or None to give up (about three days in).
-
-    Delays double from `base_delay` up to six hours; a server's Retry-After is honoured when longer.
-    """
-    if now - queued_at >= GIVE_UP_AFTER:
-        return None
-    exponent = min(max(attempts - 1, 0), 30)
-    delay = min(timedelta(seconds=base_delay * (2**exponent)), MAX_RETRY_DELAY)
-    if retry_after is not None:
-        delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_DELAY))
-    when = now + delay
-    if when - queued_at > GIVE_UP_AFTER:
-        when = queued_at + GIVE_UP_AFTER
-    return when
+    """When to try a delivery again after the `attempts`-th failure, or None to give up (about three days in):
+    the shared retry policy with the configured first delay; a server's Retry-After is honoured when longer."""
+    policy = dataclasses.replace(retry.DEFAULT, base_delay=timedelta(seconds=base_delay))
+    at_least = timedelta(seconds=retry_after) if retry_after is not None else None
+    return policy.next_attempt(attempts, queued_at, now, rng, at_least)
 
 
 # -- confirmations, written together ------------------------------------------------------------------
@@ -165,6 +164,7 @@ class DeliveryWorker(Worker):
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._documents: dict[str, asyncio.Task[_Document | None]] = {}
         self._confirmations = Confirmations(db, self._confirmed)
+        self._jitter = random.Random()
 
     async def stop(self) -> None:
         """Stop taking rows; let POSTs under way finish briefly. Unfinished rows stay queued."""
@@ -251,7 +251,9 @@ class DeliveryWorker(Worker):
             # host's failure count cannot land after (and erase) this failure.
             await self._confirmations.flush()
         now = self.clock()
-        when = next_attempt(row.attempts + 1, row.queued_at, now, self.retry_seconds, result.retry_after)
+        when = next_attempt(
+            row.attempts + 1, row.queued_at, now, self.retry_seconds, result.retry_after, self._jitter
+        )
 
         def reschedule(conn: sqlite3.Connection) -> None:
             if when is None:

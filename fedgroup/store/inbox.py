@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from fedgroup.store.db import Database, fetchall, scalar, to_db_time
+from fedgroup.store.db import Database, fetchall, fetchone, from_db_time, scalar, to_db_time
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class StoredActivity:
     type: str
     document: str
     received_at: str
+    attempts: int = 0  # failed attempts so far
 
 
 class Arrival(NamedTuple):
@@ -53,7 +54,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9)
 ON CONFLICT (id) DO UPDATE SET
     type = excluded.type, document = excluded.document, received_at = excluded.received_at,
     undoes = excluded.undoes, signature = excluded.signature, event = excluded.event, state = 'pending',
-    error = NULL
+    error = NULL, attempts = 0, next_attempt_at = NULL
 WHERE inbox_activities.actor = excluded.actor
   AND inbox_activities.signature IS NOT excluded.signature
   AND (
@@ -118,7 +119,7 @@ class Arrivals:
                 batch, self._waiting = self._waiting, []
                 rows = [row for row, _ in batch]
                 try:
-                    await self.db.write(lambda conn, rows=rows: add_all(conn, rows))
+                    await self.db.write(add_all, rows)
                 except Exception as e:
                     for _, future in batch:
                         if not future.done():
@@ -132,28 +133,121 @@ class Arrivals:
 
 
 def pending(conn: sqlite3.Connection, limit: int = 100) -> list[StoredActivity]:
+    """Every activity not yet processed nor given up, due or not, in arrival order."""
     rows = fetchall(
         conn,
-        "SELECT id, actor, type, document, received_at FROM inbox_activities WHERE state = 'pending'"
-        " ORDER BY received_at LIMIT ?",
+        f"SELECT {_COLUMNS} FROM inbox_activities WHERE state = 'pending' ORDER BY received_at LIMIT ?",
         (limit,),
     )
     return [StoredActivity(*r) for r in rows]
 
 
-def finish_all(conn: sqlite3.Connection, results: Iterable[tuple[StoredActivity, str | None]]) -> None:
-    """Mark activities processed: (activity, None) done, (activity, error) failed. A done activity's document
-    is dropped: only the id is needed to refuse a repeat. A row that was taken up again while it was being
-    processed (a new event with the same id) has a new arrival time, and stays pending."""
+_COLUMNS = "id, actor, type, document, received_at, attempts"
+# A new arrival is due at once (in arrival order); a failed one at the time its retry was set for.
+_DUE_AT = "COALESCE(next_attempt_at, received_at)"
+
+
+def due(conn: sqlite3.Connection, now: datetime, limit: int = 100) -> list[StoredActivity]:
+    """Pending activities whose time has come: new ones in arrival order, retries when they are due."""
+    rows = fetchall(
+        conn,
+        f"SELECT {_COLUMNS} FROM inbox_activities WHERE state = 'pending' AND {_DUE_AT} <= ?"
+        f" ORDER BY {_DUE_AT}, rowid LIMIT ?",
+        (to_db_time(now), limit),
+    )
+    return [StoredActivity(*r) for r in rows]
+
+
+def next_due_at(conn: sqlite3.Connection) -> datetime | None:
+    return from_db_time(scalar(conn, f"SELECT MIN({_DUE_AT}) FROM inbox_activities WHERE state = 'pending'"))
+
+
+class Finished(NamedTuple):
+    """What came of processing an activity: done (no error), to be retried at `retry_at`, or given up."""
+
+    activity: StoredActivity
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+def finish_all(conn: sqlite3.Connection, results: Iterable[Finished]) -> None:
+    """Record what came of processing activities. A done activity's document is dropped: only the id is needed
+    to refuse a repeat. One to retry stays pending with its error and its next time; one given up is 'failed',
+    kept with its document and error for the operator. A row that was taken up again while it was being
+    processed (a new event with the same id) has a new arrival time, and is left as it is."""
     results = list(results)
     conn.executemany(
-        "UPDATE inbox_activities SET state = 'done', document = '' WHERE id = ? AND received_at = ?",
-        [(a.id, a.received_at) for a, error in results if error is None],
+        "UPDATE inbox_activities SET state = 'done', document = '', error = NULL"
+        " WHERE id = ? AND received_at = ?",
+        [(r.activity.id, r.activity.received_at) for r in results if r.error is None],
     )
     conn.executemany(
-        "UPDATE inbox_activities SET state = 'failed', error = ? WHERE id = ? AND received_at = ?",
-        [(error[:500], a.id, a.received_at) for a, error in results if error is not None],
+        "UPDATE inbox_activities SET attempts = attempts + 1, next_attempt_at = ?, error = ?"
+        " WHERE id = ? AND received_at = ?",
+        [
+            (to_db_time(r.retry_at), r.error[:500], r.activity.id, r.activity.received_at)
+            for r in results
+            if r.error is not None and r.retry_at is not None
+        ],
     )
+    conn.executemany(
+        "UPDATE inbox_activities SET state = 'failed', attempts = attempts + 1, next_attempt_at = NULL,"
+        " error = ? WHERE id = ? AND received_at = ?",
+        [
+            (r.error[:500], r.activity.id, r.activity.received_at)
+            for r in results
+            if r.error is not None and r.retry_at is None
+        ],
+    )
+
+
+class QueueCounts(NamedTuple):
+    pending: int  # not tried yet
+    retrying: int  # failed at least once, to be tried again
+    given_up: int  # kept for the operator
+    oldest: datetime | None  # when the oldest item still to be done arrived
+
+
+def counts(conn: sqlite3.Connection) -> QueueCounts:
+    row = fetchone(
+        conn,
+        "SELECT COALESCE(SUM(state = 'pending' AND attempts = 0), 0),"
+        " COALESCE(SUM(state = 'pending' AND attempts > 0), 0), COALESCE(SUM(state = 'failed'), 0),"
+        " MIN(CASE WHEN state = 'pending' THEN received_at END) FROM inbox_activities",
+    )
+    assert row is not None
+    return QueueCounts(int(row[0]), int(row[1]), int(row[2]), from_db_time(row[3]))
+
+
+@dataclass(frozen=True)
+class GivenUp:
+    id: str
+    actor: str
+    type: str
+    received_at: str
+    attempts: int
+    error: str | None
+
+
+def given_up(conn: sqlite3.Connection, limit: int = 50) -> list[GivenUp]:
+    rows = fetchall(
+        conn,
+        "SELECT id, actor, type, received_at, attempts, error FROM inbox_activities WHERE state = 'failed'"
+        " ORDER BY received_at DESC LIMIT ?",
+        (limit,),
+    )
+    return [GivenUp(*r) for r in rows]
+
+
+def retry_given_up(conn: sqlite3.Connection, activity_id: str | None) -> int:
+    """Put a given-up activity (or, with None, every one) back in the queue, due at once; returns how many.
+    Its age still counts from its arrival, so a retry that fails again is given up again at once."""
+    where = "state = 'failed'" + (" AND id = ?" if activity_id is not None else "")
+    cursor = conn.execute(
+        f"UPDATE inbox_activities SET state = 'pending', next_attempt_at = NULL WHERE {where}",
+        (activity_id,) if activity_id is not None else (),
+    )
+    return cursor.rowcount
 
 
 def forget_done(conn: sqlite3.Connection, received_before: datetime) -> int:
@@ -167,4 +261,5 @@ def forget_done(conn: sqlite3.Connection, received_before: datetime) -> int:
 
 
 def state_of(conn: sqlite3.Connection, activity_id: str) -> str | None:
-    return scalar(conn, "SELECT state FROM inbox_activities WHERE id = ?", (activity_id,))
+    state: str | None = scalar(conn, "SELECT state FROM inbox_activities WHERE id = ?", (activity_id,))
+    return state

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from fedgroup.store.db import fetchall, fetchone, from_db_time, scalar, to_db_time
@@ -187,3 +188,30 @@ def remove_deliveries_to(conn: sqlite3.Connection, inboxes: Iterable[str]) -> No
 def remove_deliveries_to_host(conn: sqlite3.Connection, host: str) -> None:
     """A blocked domain: nothing more is sent there, including what was already queued."""
     conn.execute("DELETE FROM deliveries WHERE host = ?", (host,))
+
+
+class DeliveryCounts(NamedTuple):
+    pending: int  # not tried yet
+    retrying: int  # failed at least once, to be tried again
+    oldest: datetime | None  # when the oldest undelivered row was queued
+    paused_hosts: list[tuple[str, datetime]]  # hosts paused after failures in a row, and until when
+
+
+def counts(conn: sqlite3.Connection, now: datetime) -> DeliveryCounts:
+    """The delivery queue at a glance, for the operator. (A delivery given up leaves the queue.)"""
+    row = fetchone(
+        conn,
+        "SELECT COALESCE(SUM(attempts = 0), 0), COALESCE(SUM(attempts > 0), 0), MIN(queued_at) FROM deliveries",
+    )
+    assert row is not None
+    paused = fetchall(
+        conn,
+        "SELECT host, paused_until FROM delivery_hosts WHERE paused_until > ? ORDER BY host",
+        (to_db_time(now),),
+    )
+    return DeliveryCounts(
+        int(row[0]),
+        int(row[1]),
+        from_db_time(row[2]),
+        [(host, until) for host, text in paused if (until := from_db_time(text)) is not None],
+    )

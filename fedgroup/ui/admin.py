@@ -87,3 +87,29 @@ async def revoke_invite(request: web.Request) -> web.Response:
     except actions.USER_ERRORS as e:
         return await members_page(request, field_errors(e, "invite"), status=422)
     raise see_other("/admin/members", "revoked")
+
+
+async def queues_page(request: web.Request) -> web.Response:
+    """The inbox and delivery queues: pending, retrying, given up; given-up activities can be put back."""
+    require_admin(request)
+    runtime = runtime_of(request)
+    return render(
+        request,
+        "admin/queues.html",
+        {
+            "inbox": await runtime.db.read(store.inbox.counts),
+            "deliveries": await runtime.db.read(store.outbox.counts, runtime.now()),
+            "given_up": await runtime.db.read(store.inbox.given_up),
+        },
+    )
+
+
+async def retry_inbox(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await form(request)
+    activity_id = text_field(data, "activity", 2000) or None
+    runtime = runtime_of(request)
+    await runtime.db.write(lambda conn: store.inbox.retry_given_up(conn, activity_id))
+    if runtime.inbox is not None:
+        runtime.inbox.wake()
+    raise see_other("/admin/queues", "retried")

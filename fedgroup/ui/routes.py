@@ -81,3 +81,5 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/admin/group", group_settings.settings_page)
     post("/admin/group", group_settings.save_settings)
     r.add_get(AVATAR_PATH, group_settings.avatar)
+    r.add_get("/admin/queues", admin.queues_page)
+    post("/admin/queues/retry", admin.retry_inbox)

@@ -1,0 +1,226 @@
+"""An activity whose handler fails is tried again (backoff from the shared retry policy), given up past its
+age and kept for the operator, who can put it back; a vote retried after a partial run is counted once.
+
+The injected failures go through a real seam: `InboxProcessor(runtime, handlers=...)` takes the table of
+handlers, and these tests register the real vote handler wrapped in one that fails on chosen attempts:
+inside the database writer (its transaction rolls back), after the real handler's writes committed (the
+"done" mark never written), or by running past the handler timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+from fedgroup import actions, store
+from fedgroup.actions.context import Context
+from fedgroup.actions.inbox import HANDLERS, Handler, InboxProcessor
+from fedgroup.net.retry import RetryPolicy
+from fedgroup.protocol.parse import Activity
+from fedgroup.rules.campaigns import parse_goal, parse_option
+from tests.conftest import eventually, run_cli
+from tests.test_coalition import vote
+from tests.test_web import PASSWORD, web  # noqa: F401, F811 - the fixture
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+QUICK = RetryPolicy(base_delay=timedelta(milliseconds=50), jitter=0)
+
+
+# -- the policy, pure --------------------------------------------------------------------------------
+
+
+def test_the_policy_doubles_caps_jitters_down_and_gives_up_at_its_age():
+    policy = RetryPolicy(base_delay=timedelta(seconds=10), factor=3, cap=timedelta(minutes=5), jitter=0)
+    delays = [policy.next_attempt(n, T0, T0) - T0 for n in (1, 2, 3, 4, 5)]
+    assert delays == [timedelta(seconds=s) for s in (10, 30, 90, 270, 300)]
+    jittery = RetryPolicy(base_delay=timedelta(seconds=100), jitter=0.2)
+    rng = random.Random(7)
+    seen = {(jittery.next_attempt(1, T0, T0, rng) - T0).total_seconds() for _ in range(200)}
+    assert min(seen) >= 80 and max(seen) <= 100 and len(seen) > 100, "spread below the delay, never above"
+    # Past the give-up age: None; just before it, the retry lands on the age, never after.
+    assert policy.next_attempt(9, T0, T0 + policy.give_up_after) is None
+    almost = T0 + policy.give_up_after - timedelta(seconds=1)
+    assert policy.next_attempt(9, T0, almost) == T0 + policy.give_up_after
+    # A wait the other side asked for is honoured when longer, up to the cap.
+    assert policy.next_attempt(1, T0, T0, at_least=timedelta(minutes=1)) == T0 + timedelta(minutes=1)
+    assert policy.next_attempt(1, T0, T0, at_least=timedelta(days=1)) == T0 + policy.cap
+
+
+# -- the processor, against a live server -------------------------------------------------------------
+
+
+async def _server_with_a_poll(make_server, peer):
+    server = await make_server()
+    runtime = server.runtime
+    campaign_id = await actions.create_campaign(
+        runtime, "Come", "b", goals=[parse_goal("people:9")], options=[parse_option("Come=people:1")]
+    )
+    bob = peer.add_actor("bob", "peer-2")
+    return server, runtime, campaign_id, bob
+
+
+async def _replace_processor(runtime, handlers: dict[str, Handler], **options) -> None:
+    await runtime.inbox.stop()
+    runtime.inbox = InboxProcessor(runtime, handlers, **options)
+    runtime.inbox.start()
+
+
+async def _votes(runtime, campaign_id: int) -> int:
+    return await runtime.db.scalar("SELECT COUNT(*) FROM votes WHERE campaign_id = ?", (campaign_id,))
+
+
+async def _row(runtime, activity_id: str):
+    return await runtime.db.fetchone(
+        "SELECT state, attempts, error FROM inbox_activities WHERE id = ?", (activity_id,)
+    )
+
+
+async def test_a_vote_failing_twice_mid_handler_is_counted_once_on_the_third_attempt(make_server, peer):
+    server, runtime, campaign_id, bob = await _server_with_a_poll(make_server, peer)
+    attempts = 0
+
+    async def flaky_create(context: Context, activity: Activity) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            # The writer's work dies mid-handler: the vote is written, then the job fails in the same
+            # transaction (as a locked campaign row would), and the writer rolls it back.
+            def vote_then_fail(conn: sqlite3.Connection) -> None:
+                option = store.campaigns.options(conn, campaign_id)[0].id
+                store.pledges.add_vote(conn, campaign_id, option, activity.actor, "injected", False, T0)
+                raise sqlite3.OperationalError("database is locked (injected)")
+
+            await context.db.write(vote_then_fail)
+        await HANDLERS["Create"](context, activity)
+        if attempts == 2:
+            # The real handler's writes committed; the failure comes before the row is marked done.
+            raise RuntimeError("injected after the vote was stored")
+
+    await _replace_processor(runtime, {**HANDLERS, "Create": flaky_create}, retry_policy=QUICK)
+    doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
+    assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
+
+    async def done():
+        row = await _row(runtime, doc["id"])
+        return row is not None and row[0] == "done"
+
+    await eventually(done)
+    assert attempts == 3
+    assert (await _row(runtime, doc["id"]))[1] == 2, "two failed attempts were recorded"
+    assert await _votes(runtime, campaign_id) == 1
+    state = await runtime.db.read(actions.load_campaign, campaign_id)
+    assert state.tally.option_counts == (("Come", 1),), "the tally counts the vote once"
+
+
+async def test_a_handler_past_its_timeout_is_retried(make_server, peer):
+    server, runtime, campaign_id, bob = await _server_with_a_poll(make_server, peer)
+    never = asyncio.Event()
+    calls = 0
+
+    async def stuck_once(context: Context, activity: Activity) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            await never.wait()  # a remote key fetch that hangs
+        await HANDLERS["Create"](context, activity)
+
+    await _replace_processor(
+        runtime, {**HANDLERS, "Create": stuck_once}, retry_policy=QUICK, handler_timeout=0.2
+    )
+    doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
+    assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
+
+    async def done():
+        row = await _row(runtime, doc["id"])
+        return row is not None and row[0] == "done" and row
+
+    assert (await eventually(done))[1] == 1
+    assert calls == 2 and await _votes(runtime, campaign_id) == 1
+
+
+async def test_a_given_up_activity_is_kept_shown_and_can_be_retried(make_server, peer):
+    server, runtime, campaign_id, bob = await _server_with_a_poll(make_server, peer)
+    calls = 0
+
+    async def down_once(context: Context, activity: Activity) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("injected: the campaign's partner is down")
+        await HANDLERS["Create"](context, activity)
+
+    # A policy that gives up at the first failure: the row is kept, with its error.
+    await _replace_processor(
+        runtime, {**HANDLERS, "Create": down_once}, retry_policy=RetryPolicy(give_up_after=timedelta(0))
+    )
+    doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
+    assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
+
+    async def given_up():
+        row = await _row(runtime, doc["id"])
+        return row is not None and row[0] == "failed" and row
+
+    state, tried, error = await eventually(given_up)
+    assert tried == 1 and "injected" in error
+    assert await _votes(runtime, campaign_id) == 0
+    data_dir = str(server.config.data_dir)
+    status = await run_cli("status", "--data-dir", data_dir)
+    assert status.returncode == 0, status.stderr
+    assert "inbox" in status.stdout and "given up: 1" in status.stdout, status.stdout
+    assert doc["id"] in status.stdout and "ConnectionError" in status.stdout
+
+    again = await run_cli("inbox", "retry", doc["id"], "--data-dir", data_dir)
+    assert again.returncode == 0, again.stderr
+    runtime.inbox.wake()
+
+    async def done():
+        row = await _row(runtime, doc["id"])
+        return row is not None and row[0] == "done"
+
+    await eventually(done)
+    assert calls == 2 and await _votes(runtime, campaign_id) == 1
+    status = await run_cli("status", "--data-dir", data_dir)
+    assert "given up: 0" in status.stdout, status.stdout
+
+
+async def test_an_admin_sees_the_queues_and_retries_a_given_up_activity(web, peer):  # noqa: F811
+    server, ids, client = web
+    runtime = server.runtime
+    campaign_id = await actions.create_campaign(
+        runtime, "Come", "b", goals=[parse_goal("people:9")], options=[parse_option("Come=people:1")]
+    )
+    bob = peer.add_actor("bob", "peer-2")
+    calls = 0
+
+    async def down_once(context: Context, activity: Activity) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("injected: down")
+        await HANDLERS["Create"](context, activity)
+
+    await _replace_processor(
+        runtime, {**HANDLERS, "Create": down_once}, retry_policy=RetryPolicy(give_up_after=timedelta(0))
+    )
+    doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
+    assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
+
+    async def state_is(wanted: str):
+        row = await _row(runtime, doc["id"])
+        return row is not None and row[0] == wanted
+
+    await eventually(lambda: state_is("failed"))
+    organizer = client()
+    await organizer.sign_in("Olu Organizer", PASSWORD)
+    assert (await organizer.get("/admin/queues")).status == 403
+    admin = client()
+    await admin.sign_in("Ada Admin", PASSWORD)
+    page = await admin.get("/admin/queues")
+    assert page.status == 200 and doc["id"] in page.text and "ConnectionError: injected: down" in page.text
+    retried = await admin.post("/admin/queues/retry", {"activity": doc["id"]}, csrf_from="/admin/queues")
+    assert retried.status == 200 and retried.url.endswith("/admin/queues?done=retried")
+    await eventually(lambda: state_is("done"))
+    assert calls == 2 and await _votes(runtime, campaign_id) == 1
+    assert "Nothing was given up." in (await admin.get("/admin/queues")).text
