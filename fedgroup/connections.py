@@ -204,7 +204,9 @@ class GuardedSite(web.BaseSite):
         if self._sock is not None:
             self._server = await loop.create_server(protocol, sock=self._sock, backlog=self._backlog)
         else:
-            self._server = await loop.create_server(protocol, self._host, self._port, backlog=self._backlog)
+            self._server = await loop.create_server(
+                protocol, self._host, self._port or 0, backlog=self._backlog
+            )
 
 
 # -- bodies ------------------------------------------------------------------------------------------------

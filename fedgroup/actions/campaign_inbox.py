@@ -23,6 +23,7 @@ from fedgroup.protocol import jsonld
 from fedgroup.protocol.parse import Activity, ParseError, parse_note, parse_object_type, same_origin
 from fedgroup.protocol.parse_campaigns import parse_group_pledge, parse_partner_campaign
 from fedgroup.rules import campaigns
+from fedgroup.rules.campaign_state import CampaignRecord
 from fedgroup.rules.sanitize import clean_html, clean_text
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ async def _on_created(runtime: Context, activity: Activity, obj: dict[str, Any])
         await save_partner_campaign(runtime, activity.actor, obj)
 
 
-def _refusal(row: store.campaigns.CampaignRow | None, now: datetime) -> str | None:
+def _refusal(row: CampaignRecord | None, now: datetime) -> str | None:
     """Why a vote or a group pledge cannot count toward this campaign, or None when it can.
 
     Needs only the campaign's row, so a vote does not load (or tally) anything else.

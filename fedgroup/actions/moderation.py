@@ -172,20 +172,21 @@ async def report_account(runtime: Context, account: str, comment: str, objects: 
         actor = await runtime.actors.actor(actor_id)
     except FetchError as e:
         raise ActionError(f"cannot fetch {actor_id}: {e}", "account") from e
-    if not actor.shared_inbox:
+    shared_inbox = actor.shared_inbox
+    if not shared_inbox:
         # A report goes to the server, never to the reported person's own inbox.
         raise ActionError("that server has no shared inbox to send a report to", "account")
     activity = vocab.flag(runtime.ids, outbox.new_activity_id(runtime.ids), actor.id, extra, comment)
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
-        outbox.send(conn, activity, "direct", [actor.shared_inbox], now, signer="instance")
+        outbox.send(conn, activity, "direct", [shared_inbox], now, signer="instance")
         store.reports.add(conn, "sent", activity["id"], actor.id, activity["object"], comment, now)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
     log.info("report sent account=%s", actor.id)
-    return activity["id"]
+    return str(activity["id"])
 
 
 async def resolve_report(runtime: Context, report_id: int) -> None:

@@ -77,7 +77,7 @@ def publish_campaign(
         return None
     activity = vocab.create(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state))
     send_to_followers(conn, activity, state.row.visibility, now)
-    return activity["id"]
+    return str(activity["id"])
 
 
 def update_campaign(conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, now: datetime) -> None:
@@ -129,7 +129,7 @@ def publish_outcome(
 def follow(conn: sqlite3.Connection, ids: LocalIds, target: str, inbox: str, now: datetime) -> str:
     activity = vocab.follow(ids, new_activity_id(ids), target)
     send(conn, activity, "direct", [inbox], now)
-    return activity["id"]
+    return str(activity["id"])
 
 
 def unfollow(

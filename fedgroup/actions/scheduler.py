@@ -61,7 +61,7 @@ async def publish_due_totals(runtime: Context, interval_seconds: float) -> int:
         store.campaigns.totals_published(conn, campaign_id, now)
 
     for campaign_id in due:
-        await runtime.db.write(lambda conn, c=campaign_id: job(conn, c))
+        await runtime.db.write(job, campaign_id)
     if due:
         runtime.deliveries_queued()
     return len(due)

@@ -45,7 +45,9 @@ def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], n
     return asyncio.run(main())
 
 
-def managed(command: Callable[[Runtime, argparse.Namespace], Awaitable[str | None]], network: bool = False):
+def managed(
+    command: Callable[[Runtime, argparse.Namespace], Awaitable[str | None]], network: bool = False
+) -> Callable[[argparse.Namespace], None]:
     """A command that works on a group's data: its output (if any) printed on stdout."""
 
     def run(args: argparse.Namespace) -> None:

@@ -325,7 +325,7 @@ class RemoteActors:
 
         previous_key_id = await self.db.write(save)
         # The copies in memory of the old key (a rotation may change the keyId) and of the new one go.
-        for key_id in {previous_key_id, actor.key_id} - {None}:
+        for key_id in {k for k in (previous_key_id, actor.key_id) if k is not None}:
             self._keys.pop(key_id, None)
             self._unconfirmed.pop(key_id, None)
 

@@ -32,5 +32,5 @@ async def resolve_account(http: HttpClient, handle: str) -> str:
             in ("application/activity+json", "application/ld+json")
             and isinstance(link.get("href"), str)
         ):
-            return link["href"]
+            return str(link["href"])
     raise FetchError("no-actor", f"WebFinger for {handle} names no ActivityPub actor")

@@ -64,7 +64,8 @@ class DocumentError(ValueError):
 @cache
 def _bundled(url: str) -> dict[str, Any]:
     text = (resources.files("fedgroup.protocol") / "contexts" / _BUNDLED_FILES[url]).read_text("utf-8")
-    return json.loads(text)
+    document: dict[str, Any] = json.loads(text)
+    return document
 
 
 def canonical_context_url(url: str) -> str | None:
@@ -156,7 +157,8 @@ def normalize(doc: Any) -> dict[str, Any]:
         compacted = {"@context": compacted.get("@context"), **graph[0]}
     if "id" not in compacted and "type" not in compacted:
         raise DocumentError("not-one-document")
-    return _plain(compacted)
+    document: dict[str, Any] = _plain(compacted)
+    return document
 
 
 def _plain(value: Any) -> Any:

@@ -78,7 +78,7 @@ def _url(value: Any, reason: str, required: bool = True) -> str | None:
         return None
     if not is_http_url(value):
         raise ParseError(reason, str(value)[:100])
-    return value
+    return str(value)
 
 
 def _optional_url(value: Any) -> str | None:
@@ -192,11 +192,13 @@ def parse_actor(doc: dict[str, Any], key_id: str | None = None) -> RemoteActor:
     if key is None:
         raise ParseError("missing-key" if key_id is None else "key-not-owned", key_id or actor_id)
     found_key_id = key.get("id")
-    if not is_http_url(found_key_id):
+    if not isinstance(found_key_id, str) or not is_http_url(found_key_id):
         raise ParseError("missing-key-id", actor_id)
     if not same_origin(found_key_id, actor_id):
         raise ParseError("key-on-other-host", found_key_id)
-    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    endpoints = doc.get("endpoints")
+    if not isinstance(endpoints, dict):
+        endpoints = {}
     shared = endpoints.get("sharedInbox") or doc.get("sharedInbox")  # Misskey also puts it at the top level
     types = _types(doc)
     return RemoteActor(

@@ -142,12 +142,16 @@ def _check_content_digest(value: str, body: bytes) -> None:
 # -- helpers shared by both schemes ------------------------------------------------------------------
 
 
-def _headers(headers: Mapping[str, str]) -> CIMultiDict[str] | CIMultiDictProxy[str]:
+# Request headers as the signature code reads them: aiohttp's (a proxy) or our own.
+Headers = CIMultiDict[str] | CIMultiDictProxy[str]
+
+
+def _headers(headers: Mapping[str, str]) -> Headers:
     """Case-insensitive headers; a request's own (a proxy) are used as they are, not copied."""
     return headers if isinstance(headers, CIMultiDict | CIMultiDictProxy) else CIMultiDict(headers)
 
 
-def _header_value(headers: CIMultiDict[str], name: str) -> str | None:
+def _header_value(headers: Headers, name: str) -> str | None:
     values = headers.getall(name, [])
     if not values:
         return None
@@ -172,7 +176,7 @@ def _host_header(url: str) -> str:
     return _authority(url)
 
 
-def _check_host(headers: CIMultiDict[str], url: str) -> None:
+def _check_host(headers: Headers, url: str) -> None:
     """The request's Host must be the authority of the URL we answer for (our base URL): a request signed for
     another server (a GET we or a partner made to someone's URL, replayed here) is not ours to accept."""
     value = _header_value(headers, "host")
@@ -224,7 +228,7 @@ def _parse_cavage_params(value: str) -> dict[str, str]:
 def _cavage_string(
     method: str,
     url: str,
-    headers: CIMultiDict[str],
+    headers: Headers,
     names: list[str],
     created: str | None,
     expires: str | None,
@@ -258,7 +262,7 @@ def _check_timestamps(created: int | None, expires: int | None) -> None:
         raise SignatureError("malformed-signature", "created/expires out of range")
 
 
-def _read_cavage(method: str, url: str, headers: CIMultiDict[str], value: str) -> SignedRequest:
+def _read_cavage(method: str, url: str, headers: Headers, value: str) -> SignedRequest:
     params = _parse_cavage_params(value)
     key_id, signature = params.get("keyId"), params.get("signature")
     if not key_id or not signature:
@@ -329,9 +333,7 @@ def sign_request(
 # -- RFC 9421 -----------------------------------------------------------------------------------------
 
 
-def _component_value(
-    name: str, params: dict[str, Any], method: str, url: str, headers: CIMultiDict[str]
-) -> str:
+def _component_value(name: str, params: dict[str, Any], method: str, url: str, headers: Headers) -> str:
     parts = urlsplit(url)
     if name.startswith("@"):
         if name == "@method":
@@ -360,16 +362,16 @@ def _component_value(
         raise SignatureError("malformed-signature", f"unsupported component {name}")
     if set(params) - {"req"}:
         raise SignatureError("malformed-signature", f"unsupported parameters on {name}")
-    value = _header_value(headers, name)
-    if value is None:
+    header = _header_value(headers, name)
+    if header is None:
         raise SignatureError("malformed-signature", f"signed header {name} is missing")
-    return value
+    return header
 
 
 def _rfc9421_base(
     method: str,
     url: str,
-    headers: CIMultiDict[str],
+    headers: Headers,
     items: list[tuple[Any, dict[str, Any]]],
     params: dict[str, Any],
 ) -> bytes:
@@ -388,7 +390,7 @@ def _rfc9421_base(
     return "\n".join(lines).encode()
 
 
-def _read_rfc9421(method: str, url: str, headers: CIMultiDict[str]) -> SignedRequest:
+def _read_rfc9421(method: str, url: str, headers: Headers) -> SignedRequest:
     try:
         inputs = parse_sf_dictionary(_header_value(headers, "signature-input") or "")
         signatures = parse_sf_dictionary(_header_value(headers, "signature") or "")
@@ -454,16 +456,19 @@ def sign_request_rfc9421(
 
 
 def _sign_with(algorithm: str, key: Any, data: bytes) -> bytes:
+    signature: bytes
     if algorithm == "rsa-v1_5-sha256":
-        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    if algorithm == "rsa-pss-sha512":
-        return key.sign(data, padding.PSS(padding.MGF1(hashes.SHA512()), 64), hashes.SHA512())
-    if algorithm == "ecdsa-p256-sha256":
+        signature = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    elif algorithm == "rsa-pss-sha512":
+        signature = key.sign(data, padding.PSS(padding.MGF1(hashes.SHA512()), 64), hashes.SHA512())
+    elif algorithm == "ecdsa-p256-sha256":
         r, s = utils.decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-    if algorithm == "ed25519":
-        return key.sign(data)
-    raise SignatureError("unsupported-algorithm", algorithm)
+        signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    elif algorithm == "ed25519":
+        signature = key.sign(data)
+    else:
+        raise SignatureError("unsupported-algorithm", algorithm)
+    return signature
 
 
 # -- reading and checking a request ------------------------------------------------------------------

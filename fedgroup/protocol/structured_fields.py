@@ -77,7 +77,7 @@ class _SfParser:
 
     def string(self) -> str:
         self.pos += 1
-        out = []
+        out: list[str] = []
         while True:
             ch = self.peek()
             if not ch:
@@ -112,7 +112,7 @@ class _SfParser:
     def item_or_inner_list(self) -> tuple[Any, dict[str, Any]]:
         if self.peek() == "(":
             self.pos += 1
-            items = []
+            items: list[tuple[Any, dict[str, Any]]] = []
             while True:
                 self.skip_sp()
                 if self.peek() == ")":

@@ -283,7 +283,14 @@ def _partner(row: sqlite3.Row | None) -> PartnerCampaign | None:
     if row is None:
         return None
     return PartnerCampaign(
-        *row[:8],
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
         deadline=from_db_time(row[8]),
         closed=bool(row[9]),
         visibility=row[10],

@@ -205,7 +205,10 @@ class Database:
             raise DatabaseError("database is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        bound: WriteJob[T] = functools.partial(job, *args, **kwargs) if args or kwargs else job  # type: ignore[assignment]
+
+        def bound(conn: sqlite3.Connection) -> T:
+            return job(conn, *args, **kwargs)
+
         self._jobs.put(_WriteTask(bound, loop, future))
         return await future
 
@@ -374,7 +377,8 @@ def fetchone(conn: sqlite3.Connection, sql: str, params: Iterable[Any] = ()) -> 
     """The first row; the statement is closed at once (an open one would hold its snapshot)."""
     cursor = conn.execute(sql, tuple(params))
     try:
-        return cursor.fetchone()
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
     finally:
         cursor.close()
 

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote
 
 import aiohttp_jinja2
@@ -141,7 +141,14 @@ def text_field(data: MultiDictProxy[Any], name: str, limit: int = 20_000) -> str
     return value[:limit]
 
 
-def pledge_fields(data: MultiDictProxy[Any]) -> dict[str, str | None]:
+class PledgeFields(TypedDict):
+    option: str | None
+    kind: str | None
+    amount: str | None
+    note: str
+
+
+def pledge_fields(data: MultiDictProxy[Any]) -> PledgeFields:
     """The pledge form: one of the options by label, or ("own") a kind and an amount; and a note."""
     choice = text_field(data, "option", 200)
     return {

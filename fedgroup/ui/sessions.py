@@ -38,8 +38,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SIGN_INS = web.AppKey("sign_ins", SignInGate)
 # What the session middleware attaches to each request.
-MEMBER = web.RequestKey("member", object)  # a store.members.Member, or None
-SESSION_TOKEN = web.RequestKey("session_token", object)  # str | None
+MEMBER: web.RequestKey[store.members.Member | None] = web.RequestKey("member")
+SESSION_TOKEN: web.RequestKey[str | None] = web.RequestKey("session_token")
 CSRF = web.RequestKey("csrf", object)  # str | None: the session's CSRF token
 NEW_FORM_TOKEN = web.RequestKey("new_form_token", str)
 
