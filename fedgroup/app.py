@@ -14,9 +14,9 @@ from aiohttp.abc import AbstractResolver
 
 from fedgroup.config import Config
 from fedgroup.connections import body_deadline_middleware
-from fedgroup.federation import discovery, routes
+from fedgroup.federation import blueprints, discovery, routes
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
-from fedgroup.ui import pages
+from fedgroup.ui import blueprint_pages, pages
 from fedgroup.ui import routes as ui_routes
 from fedgroup.ui.errors import error_pages_middleware
 from fedgroup.ui.sessions import SIGN_INS, session_middleware
@@ -143,6 +143,9 @@ def create_app(
         routes.NEGOTIATED_PATHS["campaign"], negotiated(shared["campaign"], pages.campaign_page)
     )
     app[SIGN_INS] = SignInGate(clock=lambda: clock().timestamp(), sleep=sleep)
+    app.router.add_get(
+        blueprints.BLUEPRINT_PATH, negotiated(blueprints.blueprint, blueprint_pages.blueprint_page)
+    )
     ui_routes.add_routes(app)
     app.router.add_get("/healthz", healthz)
     app.router.add_static("/static", str(resources.files("fedgroup") / "web" / "static"), append_version=True)

@@ -440,6 +440,9 @@ async def test_demo_starts_three_federating_groups_and_stops_on_ctrl_c():
                     return r.status == 200 and "including 2 partner groups" in await r.text()
 
         await eventually(partners_counted, timeout=30)
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port + 1}/blueprints/1") as r:
+                assert r.status == 200 and "Adopted by 1 group" in await r.text()
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)

@@ -33,6 +33,7 @@ PUBLIC = {
     "/actor", "/inbox", "/groups/{handle}", "/groups/{handle}/inbox", "/groups/{handle}/outbox",
     "/groups/{handle}/followers", "/groups/{handle}/following", "/activities/{activity_id}",
     "/campaigns/{campaign_id}", "/campaigns/{campaign_id}/outcome", "/avatar/{digest}",
+    "/blueprints/{blueprint_id}",
 }  # fmt: skip
 
 
@@ -66,7 +67,7 @@ async def test_every_signed_in_route_refuses_everyone_below_its_role(make_server
         runtime, "Crossing", "b", goals=[parse_goal("hours:4")], options=[parse_option("One=hours:1")]
     )
     values = {"campaign_id": str(campaign_id), "partner_id": "1", "handle": "water", "token": "x",
-              "activity_id": "1"}  # fmt: skip
+              "activity_id": "1", "blueprint_id": "1"}  # fmt: skip
 
     anonymous, member, organizer = (
         WebClient(server.base_url),

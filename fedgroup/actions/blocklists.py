@@ -40,7 +40,9 @@ async def plan_blocklist(runtime: Context, text: str) -> BlocklistPlan:
             continue
         if row.severity != "suspend":
             reason = (
-                "fedgroup only blocks (suspend)" if row.severity in blocklists.SEVERITIES else "unknown severity"
+                "fedgroup only blocks (suspend)"
+                if row.severity in blocklists.SEVERITIES
+                else "unknown severity"
             )
             skipped.append((row.domain, f"line {row.line}: {row.severity}: {reason}"))
             continue

@@ -15,10 +15,11 @@ from typing import Any
 import orjson
 
 from fedgroup import store
-from fedgroup.actions import outbox, partnership
+from fedgroup.actions import blueprint_inbox, outbox, partnership
 from fedgroup.actions.campaigns import load_campaign
 from fedgroup.actions.context import Context
 from fedgroup.net.fetch import FetchError
+from fedgroup.protocol import blueprints as blueprint_docs
 from fedgroup.protocol import jsonld
 from fedgroup.protocol.parse import Activity, ParseError, parse_note, parse_object_type, same_origin
 from fedgroup.protocol.parse_campaigns import parse_group_pledge, parse_partner_campaign
@@ -48,6 +49,9 @@ async def on_create(runtime: Context, activity: Activity) -> None:
 
 
 async def _on_created(runtime: Context, activity: Activity, obj: dict[str, Any]) -> None:
+    if blueprint_docs.is_blueprint(obj):
+        await blueprint_inbox.on_partner_blueprint(runtime, activity)
+        return
     if parse_object_type(obj) not in CAMPAIGN_OBJECT_TYPES:
         return
     note = parse_note(obj)
@@ -70,7 +74,7 @@ def _refusal(row: CampaignRecord | None, now: datetime) -> str | None:
 
     Needs only the campaign's row, so a vote does not load (or tally) anything else.
     """
-    if row is None or row.deleted_at is not None or row.visibility == "members":
+    if row is None or row.deleted_at is not None or row.visibility == "members" or row.draft:
         return "unknown-campaign"
     if not campaigns.is_open(row.status, row.deadline, now):
         return "closed"
@@ -140,7 +144,7 @@ async def _comment(runtime: Context, activity: Activity, note: Any, campaign_id:
 
     def job(conn: sqlite3.Connection) -> bool:
         row = store.campaigns.get(conn, campaign_id)
-        if row is None or row.deleted_at is not None or row.visibility == "members":
+        if row is None or row.deleted_at is not None or row.visibility == "members" or row.draft:
             return False
         store.campaigns.add_comment(
             conn,
@@ -240,7 +244,9 @@ async def on_update_object(runtime: Context, activity: Activity) -> None:
     obj = activity.object
     if obj is None:
         return
-    if activity.object_type == "Pledge":
+    if blueprint_docs.is_blueprint(obj):
+        await blueprint_inbox.on_partner_blueprint(runtime, activity)
+    elif activity.object_type == "Pledge":
         if jsonld.id_of(obj.get("actor")) == activity.actor and activity.object_id:
             await _group_pledge(runtime, activity.actor, obj, activity.object_id)
     elif activity.object_type in CAMPAIGN_OBJECT_TYPES:
@@ -259,6 +265,8 @@ async def on_delete_object(runtime: Context, activity: Activity) -> None:
             return "partner-campaign"
         if store.campaigns.remove_comment(conn, object_id, actor):
             return "reply"
+        if store.blueprints.remove_partner_blueprint(conn, object_id, actor):
+            return "partner-blueprint"
         campaign_id = store.pledges.remove_vote(conn, object_id, actor)
         if campaign_id is not None:
             store.campaigns.totals_changed(conn, campaign_id, now)

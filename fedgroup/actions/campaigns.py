@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from fedgroup import store
-from fedgroup.actions import outbox
+from fedgroup.actions import lineage, outbox
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaign_state, campaigns, tallies
 from fedgroup.rules.campaign_state import CampaignState, group_aggregate
@@ -176,7 +176,8 @@ async def delete_campaign(runtime: Context, campaign_id: int) -> None:
 
     def job(conn: sqlite3.Connection) -> None:
         state = existing_campaign(conn, campaign_id)
-        outbox.delete_campaign(conn, runtime.ids, campaign_id, state.row.visibility, now)
+        if not state.row.draft:  # a draft never went anywhere: nothing to delete elsewhere
+            outbox.delete_campaign(conn, runtime.ids, campaign_id, state.row.visibility, now)
         store.campaigns.mark_deleted(conn, campaign_id, now)
 
     await runtime.db.write(job)
@@ -194,13 +195,15 @@ async def report_outcome(runtime: Context, campaign_id: int, report: str) -> str
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> str:
-        existing_campaign(conn, campaign_id)
+        if existing_campaign(conn, campaign_id).row.draft:
+            raise ActionError("publish the draft before reporting its outcome", "outcome")
         store.campaigns.close(conn, campaign_id, now)
         store.campaigns.set_outcome(conn, campaign_id, report, now)
         state = existing_campaign(conn, campaign_id)
         summary = outcome_summary(conn, state)
         outbox.publish_outcome(conn, runtime.ids, state, summary, now)
         outbox.update_campaign(conn, runtime.ids, state, now)
+        lineage.report_to_origins(conn, runtime.ids, state, now)  # an adopted campaign's totals go home
         return summary
 
     summary = await runtime.db.write(job)

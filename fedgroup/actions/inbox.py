@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from fedgroup import store
-from fedgroup.actions import campaign_inbox, moderation, moves, outbox, partnership
+from fedgroup.actions import blueprint_inbox, campaign_inbox, moderation, moves, outbox, partnership
 from fedgroup.actions.context import Context
 from fedgroup.net import retry
 from fedgroup.net.fetch import FetchError
@@ -214,6 +214,7 @@ HANDLERS: dict[str, Handler] = {
     "Announce": campaign_inbox.on_reaction,
     "Flag": moderation.on_flag,
     "Move": moves.on_move,
+    "Adopt": blueprint_inbox.on_adopt,
 }
 
 

@@ -15,7 +15,18 @@ from pathlib import Path
 
 from fedgroup import __version__, actions, logs, store
 from fedgroup import config as config_module
-from fedgroup.cli import backup, campaigns, coalitions, group, members, moderation, pledges, server, status
+from fedgroup.cli import (
+    backup,
+    blueprints,
+    campaigns,
+    coalitions,
+    group,
+    members,
+    moderation,
+    pledges,
+    server,
+    status,
+)
 from fedgroup.cli.command import CliError, OneLineParser, path_argument
 from fedgroup.config import ConfigError
 
@@ -69,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     moderation.add_commands(commands, with_data_dir)
     backup.add_commands(commands, with_data_dir)
     status.add_commands(commands, with_data_dir)
+    blueprints.add_commands(commands, with_data_dir)
 
     demo = commands.add_parser("demo", help="run three federating sample groups on loopback ports")
     demo.add_argument(

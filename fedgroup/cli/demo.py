@@ -1,7 +1,8 @@
 """`fedgroup demo`: three groups on loopback ports in one process, federating for real.
 
 The crossing campaign (group C) is followed by the tenants (A) and the food bank (B) as coalition partners;
-members of A and B pledge to it and C's totals include both groups' aggregates. Everything goes over HTTP
+members of A and B pledge to it and C's totals include both groups' aggregates. The food bank (B) publishes a
+blueprint of its finished coat drive, and the tenants (A) adopt it. Everything goes over HTTP
 between the three servers, exactly as between three hosts."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from fedgroup import actions, store
 from fedgroup import config as config_module
+from fedgroup.actions import blueprints as blueprint_actions
 from fedgroup.app import create_app
 from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.logs import AccessLog
@@ -161,6 +163,44 @@ async def seed(runtimes: dict[str, Runtime]) -> None:
     await actions.pledge_to_partner(a, members["a"]["Bogdan"], a_campaign, option="Leaflet for 2 hours")
     await actions.pledge_to_partner(a, members["a"]["Chen"], a_campaign, option="Come to the meeting")
     await actions.pledge_to_partner(b, members["b"]["Dara"], b_campaign, kind="hours", amount="6")
+    await seed_blueprint(a, b, members["b"])
+
+
+async def seed_blueprint(a: Runtime, b: Runtime, b_members: dict[str, int]) -> None:
+    """The food bank's finished coat drive becomes a blueprint; the tenants adopt it (a draft they edit and
+    publish), and the food bank's blueprint page counts them."""
+    coats = await actions.create_campaign(
+        b,
+        "Winter coats for Riverside",
+        "Collecting warm coats before the first frost, and sorting them by size.",
+        goals=[parse_goal("items:80:coats"), parse_goal("hours:12")],
+        options=[parse_option("Bring a coat=items:1"), parse_option("Sort for 2 hours=hours:2")],
+    )
+    await actions.pledge(b, b_members["Dara"], coats, kind="items", amount="60")
+    await actions.pledge(b, b_members["Emeka"], coats, option="Sort for 2 hours")
+    for pledge in await b.db.read(store.pledges.pledges_for_campaign, coats):
+        await actions.set_fulfilled(b, pledge.id, True)
+    await actions.report_outcome(b, coats, "64 coats handed out at the Saturday meal.")
+    number = await blueprint_actions.publish_blueprint(
+        b, coats, title="A winter coat drive in three weeks",
+        summary="Ask at every meal, collect at one place, sort by size on one afternoon.",
+        what_worked="A rail of sorted coats at the Saturday meal: people took what fitted.",
+        steps=["Announce at the meals", "Collect at the food bank", "Sort by size", "Hand out at a meal"],
+        do_differently="Ask for children's sizes first: they ran out.",
+    )  # fmt: skip
+    draft = await blueprint_actions.adopt_blueprint(a, f"{b.ids.base_url}/blueprints/{number}")
+    await blueprint_actions.edit_draft(
+        a, draft, title="Winter coats for Elm Street", body="Coats for the block, collected in the hall.",
+        goals=[parse_goal("items:30:coats"), parse_goal("hours:6")],
+        options=[parse_option("Bring a coat=items:1"), parse_option("Sort for 2 hours=hours:2")],
+        deadline=a.now() + timedelta(days=21),
+    )  # fmt: skip
+    await blueprint_actions.publish_draft(a, draft)
+
+    async def counted() -> bool:
+        return bool(await b.db.read(store.blueprints.adoptions, number))
+
+    await _until(counted, "the food bank to count the tenants' adoption")
 
 
 async def _partner_campaign_id(runtime: Runtime) -> int | None:
@@ -184,7 +224,8 @@ def print_welcome(runtimes: dict[str, Runtime], data_root: Path, temporary: bool
         print(f"  {group.name:<22} {runtime.config.base_url}/   @{group.handle}@{runtime.config.domain}")
     print(
         "The tenants and the food bank follow Safe Crossing Now as coalition partners and pledge to its"
-        " campaign; its page shows their totals."
+        " campaign; its page shows their totals. The food bank's coat drive is a blueprint the tenants"
+        f" adopted: {runtimes['b'].config.base_url}/blueprints/1"
     )
     print(f"Sign in as any of these (every demo account's password is {DEMO_PASSWORD}):")
     for group in GROUPS:

@@ -53,6 +53,7 @@ FEDGROUP_TERMS: dict[str, Any] = {
     "campaignTitle": "fedgroup:campaignTitle",
     "campaignStatus": "fedgroup:campaignStatus",
     "outcome": "fedgroup:outcome",
+    "adaptedFrom": {"@id": "fedgroup:adaptedFrom", "@type": "@id"},
 }
 CAMPAIGN_CONTEXT: list[Any] = [AS_CONTEXT, FEDGROUP_TERMS]
 

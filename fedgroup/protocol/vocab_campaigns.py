@@ -94,6 +94,8 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
         doc["updated"] = xsd_datetime(row.updated_at)
     if row.outcome:
         doc["outcome"] = row.outcome
+    if row.adapted_from:
+        doc["adaptedFrom"] = row.adapted_from
     end = poll_end(state)
     if end is not None:
         # On a Note too: servers show no poll for it, and fedgroup servers read the deadline from it.

@@ -44,6 +44,10 @@ class CampaignRecord(Protocol):
     def outcome(self) -> str | None: ...
     @property
     def outcome_at(self) -> datetime | None: ...
+    @property
+    def draft(self) -> bool: ...
+    @property
+    def adapted_from(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -60,10 +64,10 @@ class CampaignState:
 
     @property
     def federates(self) -> bool:
-        return self.row.visibility != "members"
+        return self.row.visibility != "members" and not self.row.draft
 
     def is_open(self, now: datetime) -> bool:
-        return campaigns.is_open(self.row.status, self.row.deadline, now)
+        return not self.row.draft and campaigns.is_open(self.row.status, self.row.deadline, now)
 
     @property
     def progress_text(self) -> str:

@@ -3,6 +3,7 @@
 from fedgroup.store import (
     actors,
     blocks,
+    blueprints,
     campaigns,
     follows,
     inbox,
@@ -21,6 +22,7 @@ __all__ = [
     "DatabaseError",
     "actors",
     "blocks",
+    "blueprints",
     "campaigns",
     "follows",
     "from_db_time",

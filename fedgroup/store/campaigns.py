@@ -29,6 +29,9 @@ class CampaignRow:
     multiple_choice: bool
     outcome: str | None
     outcome_at: datetime | None
+    # A draft is seen by organizers only and never federates (a campaign adopted from a blueprint starts so).
+    draft: bool = False
+    adapted_from: str | None = None  # the blueprint (its URL) the campaign was adopted from
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class OptionRow:
 
 _COLUMNS = (
     "id, title, body, visibility, status, deadline, created_at, updated_at, closed_at, deleted_at,"
-    " multiple_choice, outcome, outcome_at"
+    " multiple_choice, outcome, outcome_at, draft, adapted_from"
 )
 
 
@@ -69,6 +72,8 @@ def _row(row: sqlite3.Row | None) -> CampaignRow | None:
         multiple_choice=bool(row[10]),
         outcome=row[11],
         outcome_at=from_db_time(row[12]),
+        draft=bool(row[13]),
+        adapted_from=row[14],
     )
 
 
@@ -82,11 +87,13 @@ def insert(
     goals: Sequence[tuple[str, Decimal, str | None]],
     options: Sequence[tuple[str, str, Decimal]],
     now: datetime,
+    draft: bool = False,
+    adapted_from: str | None = None,
 ) -> int:
     stamp = to_db_time(now)
     cursor = conn.execute(
-        "INSERT INTO campaigns (title, body, visibility, deadline, multiple_choice, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO campaigns (title, body, visibility, deadline, multiple_choice, created_at, updated_at,"
+        " draft, adapted_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             title,
             body,
@@ -95,10 +102,22 @@ def insert(
             int(multiple_choice),
             stamp,
             stamp,
+            int(draft),
+            adapted_from,
         ),
     )
     campaign_id = cursor.lastrowid
     assert campaign_id is not None
+    _insert_goals_and_options(conn, campaign_id, goals, options)
+    return campaign_id
+
+
+def _insert_goals_and_options(
+    conn: sqlite3.Connection,
+    campaign_id: int,
+    goals: Sequence[tuple[str, Decimal, str | None]],
+    options: Sequence[tuple[str, str, Decimal]],
+) -> None:
     conn.executemany(
         "INSERT INTO campaign_goals (campaign_id, position, kind, target, unit) VALUES (?, ?, ?, ?, ?)",
         [(campaign_id, i, kind, str(target), unit) for i, (kind, target, unit) in enumerate(goals)],
@@ -107,7 +126,46 @@ def insert(
         "INSERT INTO campaign_options (campaign_id, position, label, kind, amount) VALUES (?, ?, ?, ?, ?)",
         [(campaign_id, i, label, kind, str(amount)) for i, (label, kind, amount) in enumerate(options)],
     )
-    return campaign_id
+
+
+def rewrite_draft(
+    conn: sqlite3.Connection,
+    campaign_id: int,
+    title: str,
+    body: str,
+    visibility: str,
+    deadline: datetime | None,
+    goals: Sequence[tuple[str, Decimal, str | None]],
+    options: Sequence[tuple[str, str, Decimal]],
+    now: datetime,
+) -> None:
+    """A draft's every part replaced (nothing of it went anywhere yet, and nobody could pledge to it)."""
+    conn.execute(
+        "UPDATE campaigns SET title = ?, body = ?, visibility = ?, deadline = ?, updated_at = ?, created_at = ?"
+        " WHERE id = ? AND draft = 1",
+        (title, body, visibility, to_db_time(deadline) if deadline else None, to_db_time(now), to_db_time(now),
+         campaign_id),
+    )  # fmt: skip
+    conn.execute("DELETE FROM campaign_options WHERE campaign_id = ?", (campaign_id,))
+    conn.execute("DELETE FROM campaign_goals WHERE campaign_id = ?", (campaign_id,))
+    _insert_goals_and_options(conn, campaign_id, goals, options)
+
+
+def publish_draft(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> bool:
+    """A draft becomes a campaign, created now. False if it was not a draft."""
+    cursor = conn.execute(
+        "UPDATE campaigns SET draft = 0, created_at = ?, updated_at = ? WHERE id = ? AND draft = 1"
+        " AND deleted_at IS NULL",
+        (to_db_time(now), to_db_time(now), campaign_id),
+    )
+    return cursor.rowcount > 0
+
+
+def drafts(conn: sqlite3.Connection) -> list[CampaignRow]:
+    rows = fetchall(
+        conn, f"SELECT {_COLUMNS} FROM campaigns WHERE draft = 1 AND deleted_at IS NULL ORDER BY id DESC"
+    )
+    return [c for c in map(_row, rows) if c is not None]
 
 
 def get(conn: sqlite3.Connection, campaign_id: int) -> CampaignRow | None:
@@ -159,11 +217,11 @@ def options_of(conn: sqlite3.Connection, campaign_ids: Sequence[int]) -> dict[in
 
 
 def listing(conn: sqlite3.Connection, visibilities: tuple[str, ...]) -> list[CampaignRow]:
-    """Campaigns not deleted, of the given visibilities, newest first."""
+    """Campaigns not deleted, of the given visibilities, newest first (drafts are not listed: drafts())."""
     marks = ",".join("?" * len(visibilities))
     rows = fetchall(
         conn,
-        f"SELECT {_COLUMNS} FROM campaigns WHERE deleted_at IS NULL AND visibility IN ({marks})"
+        f"SELECT {_COLUMNS} FROM campaigns WHERE deleted_at IS NULL AND draft = 0 AND visibility IN ({marks})"
         " ORDER BY created_at DESC, id DESC",
         visibilities,
     )
@@ -231,7 +289,7 @@ def totals_to_publish(conn: sqlite3.Connection, not_published_since: datetime) -
     stamp = to_db_time(not_published_since)
     rows = fetchall(
         conn,
-        "SELECT id FROM campaigns WHERE deleted_at IS NULL AND visibility != 'members'"
+        "SELECT id FROM campaigns WHERE deleted_at IS NULL AND draft = 0 AND visibility != 'members'"
         " AND totals_changed_at IS NOT NULL"
         " AND (totals_published_at IS NULL OR (totals_changed_at > totals_published_at AND totals_published_at <= ?))",
         (stamp,),
@@ -246,7 +304,8 @@ def totals_published(conn: sqlite3.Connection, campaign_id: int, now: datetime) 
 def past_deadline(conn: sqlite3.Connection, now: datetime) -> list[int]:
     rows = fetchall(
         conn,
-        "SELECT id FROM campaigns WHERE status = 'open' AND deleted_at IS NULL AND deadline IS NOT NULL"
+        "SELECT id FROM campaigns WHERE status = 'open' AND deleted_at IS NULL AND draft = 0"
+        " AND deadline IS NOT NULL"
         " AND deadline <= ?",
         (to_db_time(now),),
     )

@@ -62,6 +62,9 @@ async def _visible_state(request: web.Request, campaign_id: int) -> campaign_sta
 
 
 def _check_visible(request: web.Request, state: campaign_state.CampaignState) -> None:
+    member = request[MEMBER]
+    if state.row.draft and (member is None or not member.is_organizer):
+        raise web.HTTPNotFound(text="no such campaign\n")  # a draft is the organizers' until published
     if state.row.visibility != "public" and request[MEMBER] is None:
         raise web.HTTPNotFound(text="no such campaign\n")
     if state.row.deleted_at is not None:

@@ -13,7 +13,17 @@ from aiohttp import web
 
 from fedgroup.protocol.ids import AVATAR_PATH
 from fedgroup.rules import timezones
-from fedgroup.ui import account, admin, coalitions, group_settings, member, moderation, organize, pages
+from fedgroup.ui import (
+    account,
+    admin,
+    blueprint_pages,
+    coalitions,
+    group_settings,
+    member,
+    moderation,
+    organize,
+    pages,
+)
 from fedgroup.ui.common import Handler, form
 
 
@@ -72,6 +82,8 @@ def add_routes(app: web.Application) -> None:
     post("/organize/blocks/remove", moderation.remove_block)
     post("/organize/reports/send", moderation.send_report)
     post("/organize/reports/resolve", moderation.resolve_report)
+
+    blueprint_pages.add_routes(app, post)
 
     r.add_get("/admin/members", admin.members_page)
     post("/admin/members/role", admin.set_role)
