@@ -15,7 +15,7 @@ from tests.test_moderation import AS, _no_followers, _queue, _queue_empty, fedgr
 def blocklist(peer_domain: str, own_domain: str) -> str:
     return (
         "\ufeff#domain,#severity,#reject_media,#reject_reports,#public_comment,#obfuscate\n"
-        f'{peer_domain},suspend,true,true,"spam, harassment",false\n'
+        f"{peer_domain},suspend,true,true,\"spam, harassment\",false\n"
         "quiet.example,silence,false,false,,false\n"
         "fine.example,noop,false,false,,false\n"
         "ba*.example,suspend,true,true,,true\n"
@@ -60,7 +60,7 @@ async def test_an_imported_blocklist_stops_deliveries_and_refuses_those_domains(
     assert await _queue(server) == []
     types = [r.json.get("type") for r in peer.received if r.json]
     assert "Reject" in types
-    assert types[types.index("Reject") :].count("Create") == 0, "nothing is sent there after the block"
+    assert types[types.index("Reject"):].count("Create") == 0, "nothing is sent there after the block"
     # Inbound: refused.
     hello = {"@context": AS, "id": f"{alice.id}/follows/2", "type": "Follow", "actor": alice.id,
              "object": server.runtime.ids.group}  # fmt: skip
@@ -77,8 +77,7 @@ async def test_an_imported_blocklist_stops_deliveries_and_refuses_those_domains(
     again.write_text(exported.stdout, encoding="utf-8")
     repeat = await fedgroup_cli(data, "block", "import", str(again))
     assert repeat.stdout.splitlines() == [
-        f"already blocked\t{peer_domain}",
-        "blocked 0 domain(s); 1 already blocked; 0 skipped",
+        f"already blocked\t{peer_domain}", "blocked 0 domain(s); 1 already blocked; 0 skipped"
     ]
 
 
@@ -105,6 +104,5 @@ def test_the_parser_reads_mastodons_exports_old_and_new():
     with pytest.raises(blocklists.BlocklistError):
         blocklists.parse("host\nx.example\n")
     assert blocklists.parse(blocklists.export(["b.example", "a.example"])) == [
-        blocklists.BlocklistRow(2, "a.example", "suspend"),
-        blocklists.BlocklistRow(3, "b.example", "suspend"),
+        blocklists.BlocklistRow(2, "a.example", "suspend"), blocklists.BlocklistRow(3, "b.example", "suspend")
     ]

@@ -49,11 +49,8 @@ async def test_the_images_health_check_asks_healthz_of_the_running_server(make_s
     async def check(port: int) -> tuple[int | None, bytes]:
         # Awaited: the server answering it runs in this test's event loop.
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *rest,
-            env=dict(os.environ, FEDGROUP_LISTEN_PORT=str(port)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            sys.executable, *rest, env=dict(os.environ, FEDGROUP_LISTEN_PORT=str(port)),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         _, err = await asyncio.wait_for(process.communicate(), 30)
         return process.returncode, err

@@ -68,10 +68,7 @@ def test_environment_overrides_the_file_and_flags_override_the_environment(tmp_p
 
 def test_a_bad_environment_value_is_the_clis_one_line_error(tmp_path):
     data = tmp_path / "water"
-    assert (
-        run("init", "--data-dir", str(data), "--base-url", "https://water.example", "--name", "W").returncode
-        == 0
-    )
+    assert run("init", "--data-dir", str(data), "--base-url", "https://water.example", "--name", "W").returncode == 0
     cases = {
         "FEDGROUP_LISTEN_PORT": ("eighty", "FEDGROUP_LISTEN_PORT must be a whole number"),
         "FEDGROUP_MANUALLY_APPROVES_FOLLOWERS": ("maybe", "must be true or false"),
@@ -93,10 +90,7 @@ def subprocess_with_env(extra: dict[str, str], *args: str):
 
 async def test_serve_takes_its_settings_from_the_environment(tmp_path):
     data = tmp_path / "water"
-    assert (
-        run("init", "--data-dir", str(data), "--base-url", "http://localhost:1", "--name", "W").returncode
-        == 0
-    )
+    assert run("init", "--data-dir", str(data), "--base-url", "http://localhost:1", "--name", "W").returncode == 0
     # Nothing in the file for the settings the environment gives.
     (data / "config.toml").write_text(tomli_w.dumps({"queue_poll_seconds": 0.5}), encoding="utf-8")
     port = free_port()
@@ -107,14 +101,8 @@ async def test_serve_takes_its_settings_from_the_environment(tmp_path):
         "FEDGROUP_LISTEN_HOST": "127.0.0.1",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "fedgroup.cli",
-        "serve",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "fedgroup.cli", "serve", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
         out = ""

@@ -17,9 +17,7 @@ from tests.web_client import WebClient
 PASSWORD = "correct horse battery"
 
 
-async def test_a_deadline_entered_as_18_00_in_madrid_federates_as_17_00z_and_shows_as_18_00(
-    make_server, peer
-):
+async def test_a_deadline_entered_as_18_00_in_madrid_federates_as_17_00z_and_shows_as_18_00(make_server, peer):
     server = await make_server(timezone="Europe/Madrid")
     runtime = server.runtime
     await follow(peer, peer.add_actor("alice", "peer-1"), server)
@@ -77,13 +75,9 @@ async def test_an_admin_changes_the_time_zone_and_pages_follow(make_server):
         assert "15 January 2027, 17:00 (UTC)" in (await admin.get(f"/campaigns/{campaign_id}")).text
         bad = await admin.post("/admin/group", {"name": "Group A", "summary": "", "timezone": "Mars/Olympus"})
         assert bad.status == 422 and "not a time zone name" in bad.text
-        saved = await admin.post(
-            "/admin/group", {"name": "Group A", "summary": "", "timezone": "America/Chicago"}
-        )
+        saved = await admin.post("/admin/group", {"name": "Group A", "summary": "", "timezone": "America/Chicago"})
         assert saved.status == 200 and "Saved." in saved.text
-        assert (
-            "15 January 2027, 11:00 (America/Chicago)" in (await admin.get(f"/campaigns/{campaign_id}")).text
-        )
+        assert "15 January 2027, 11:00 (America/Chicago)" in (await admin.get(f"/campaigns/{campaign_id}")).text
         public = await WebClient(server.base_url).get(f"/campaigns/{campaign_id}")
         assert "11:00 (America/Chicago)" in public.text, "the kept public page is rendered afresh"
     finally:

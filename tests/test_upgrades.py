@@ -53,12 +53,9 @@ async def test_serve_copies_an_older_database_before_migrating_it(tmp_path):
     # A group made by the previous fedgroup: its schema stops one migration short.
     config = config_module.from_mapping(data, {"base_url": f"http://127.0.0.1:{port}", "listen_port": port})
     keys = datadir.generate_key(), datadir.generate_key()
-    site = store.site.Site(
-        "water", "Water", "", keys[0].private_pem, keys[0].public_pem, keys[1].private_pem, keys[1].public_pem
-    )
-    async with store.Database(
-        config.database_path, migrations=package_migrations(tmp_path / "old", older)
-    ) as db:
+    site = store.site.Site("water", "Water", "", keys[0].private_pem, keys[0].public_pem,
+                           keys[1].private_pem, keys[1].public_pem)
+    async with store.Database(config.database_path, migrations=package_migrations(tmp_path / "old", older)) as db:
         await db.write(lambda conn: store.site.create(conn, site, datetime.now(UTC)))
     (data / "config.toml").write_text(config_module.to_toml(config), encoding="utf-8")
     before = dump(config.database_path)
@@ -99,9 +96,7 @@ async def test_a_failing_migration_leaves_the_database_and_its_copy_as_they_were
     assert "\n" not in message
     assert f"{latest + 2:04d}_fails.sql failed (no such table: no_such_table)" in message
     assert f"the database is unchanged at schema {latest}; a copy made before is {copy}" in message
-    assert (
-        dump(config.database_path) == before
-    )  # neither the table of the migration that worked nor the column
+    assert dump(config.database_path) == before  # neither the table of the migration that worked nor the column
     assert dump(copy) == before
     # Run again with the fixed migration: the same database upgrades, and the first copy is kept.
     (migrations / f"{latest + 2:04d}_fails.sql").write_text("ALTER TABLE site ADD COLUMN motto TEXT;\n")

@@ -33,7 +33,9 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
 
 
 def passphrase_argument(parser: argparse.ArgumentParser, help: str) -> None:
-    parser.add_argument("--passphrase-stdin", action="store_true", help=f"{help} (or set {PASSPHRASE_ENV})")
+    parser.add_argument(
+        "--passphrase-stdin", action="store_true", help=f"{help} (or set {PASSPHRASE_ENV})"
+    )
 
 
 def passphrase(args: argparse.Namespace) -> str | None:

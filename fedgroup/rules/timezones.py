@@ -25,9 +25,7 @@ class TimeZoneError(ValueError):
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """The zone called `name` (an IANA name such as Europe/Madrid); TimeZoneError if there is none."""
     if name not in names():
-        raise TimeZoneError(
-            f"{name[:60]!r} is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)"
-        )
+        raise TimeZoneError(f"{name[:60]!r} is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)")
     return zoneinfo.ZoneInfo(name)
 
 
@@ -53,9 +51,7 @@ def from_local(text: str, zone_name: str) -> datetime:
     local = naive.replace(tzinfo=tz)
     moment = local.astimezone(UTC)
     if moment.astimezone(tz).replace(tzinfo=None) != naive:
-        raise TimeZoneError(
-            f"{text.strip()} does not exist in {zone_name} (the clocks change then)", "deadline"
-        )
+        raise TimeZoneError(f"{text.strip()} does not exist in {zone_name} (the clocks change then)", "deadline")
     return moment
 
 

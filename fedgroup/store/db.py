@@ -315,10 +315,7 @@ class Database:
             except (OSError, sqlite3.Error) as e:
                 raise DatabaseError(f"cannot copy {path} before migrating it (nothing changed): {e}") from e
             log.warning(
-                "database at schema %d copied to %s before migrating to schema %d",
-                current,
-                copy,
-                len(migrations),
+                "database at schema %d copied to %s before migrating to schema %d", current, copy, len(migrations)
             )
         conn.execute("BEGIN IMMEDIATE")
         # Re-read inside the lock: another process may have migrated meanwhile.

@@ -9,10 +9,7 @@ from fedgroup.ui.common import Handler, render
 from fedgroup.ui.sessions import MEMBER
 
 TITLES = {403: "You cannot do this here", 404: "There is nothing here"}
-DEFAULT_TEXT = {
-    403: "This page is for other roles.",
-    404: "The address may be mistyped, or the page is gone.",
-}
+DEFAULT_TEXT = {403: "This page is for other roles.", 404: "The address may be mistyped, or the page is gone."}
 
 
 def wants_page(request: web.Request) -> bool:
