@@ -9,7 +9,7 @@ from aiohttp import web
 
 from fedgroup import actions, store
 from fedgroup.actions import blueprints as blueprint_actions
-from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules import campaign_state, campaigns, timezones
 from fedgroup.rules.campaigns import PledgeOption
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -187,7 +187,9 @@ async def draft_page(
     defaults: dict[str, str] = {
         "title": row.title,
         "body": row.body,
-        "deadline": row.deadline.strftime("%Y-%m-%dT%H:%M") if row.deadline else "",
+        "deadline": timezones.to_local_input(row.deadline, runtime_of(request).site.timezone)
+        if row.deadline
+        else "",
         "visibility": row.visibility,
         "unlisted": "yes" if adopted is not None and adopted.unlisted else "",
     }
@@ -235,8 +237,7 @@ async def save_draft(request: web.Request) -> web.Response:
             )
             for i, o in enumerate(state.options)
         ]
-        deadline_text = form_deadline(values.get("deadline", ""))
-        deadline = campaigns.parse_deadline(deadline_text) if deadline_text else None
+        deadline = form_deadline(values.get("deadline", ""), runtime_of(request).site.timezone)
         await blueprint_actions.edit_draft(
             runtime_of(request),
             state.id,
