@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from typing import Any
 
 from fedgroup import store
 from fedgroup.actions import lineage
@@ -42,7 +43,7 @@ def blueprint_number(runtime: Context, url: str) -> int | None:
     return int(rest)
 
 
-async def _own_document(runtime: Context, url: str) -> dict:
+async def _own_document(runtime: Context, url: str) -> dict[str, Any]:
     """A document from its own URL: fetched signed, its id the URL it finally came from."""
     assert runtime.http is not None
     fetched = await runtime.http.fetch_document(url, runtime.instance_signer)

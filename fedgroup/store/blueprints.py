@@ -38,7 +38,15 @@ def _row(row: sqlite3.Row | None) -> BlueprintRow | None:
     if row is None:
         return None
     return BlueprintRow(
-        *row[:9],
+        id=row[0],
+        campaign_id=row[1],
+        title=row[2],
+        summary=row[3],
+        what_worked=row[4],
+        steps=row[5],
+        do_differently=row[6],
+        visibility=row[7],
+        results=row[8],
         succeeded=bool(row[9]),
         template=row[10],
         started_at=from_db_time(row[11]),  # type: ignore[arg-type]
@@ -117,7 +125,13 @@ _ADOPTION_COLUMNS = (
 
 def _adoption(row: sqlite3.Row) -> Adoption:
     return Adoption(
-        *row[:7],
+        id=row[0],
+        blueprint_id=row[1],
+        campaign_object=row[2],
+        adopter_group=row[3],
+        via=row[4],
+        title=row[5],
+        url=row[6],
         unlisted=bool(row[7]),
         hidden=bool(row[8]),
         results=row[9],
@@ -231,7 +245,7 @@ def adopted(conn: sqlite3.Connection, campaign_id: int) -> Adopted | None:
         " WHERE campaign_id = ?",
         (campaign_id,),
     )
-    return None if row is None else Adopted(*row[:5], unlisted=bool(row[5]))
+    return None if row is None else Adopted(row[0], row[1], row[2], row[3], row[4], unlisted=bool(row[5]))
 
 
 def set_unlisted(conn: sqlite3.Connection, campaign_id: int, unlisted: bool) -> None:

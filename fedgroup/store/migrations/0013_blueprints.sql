@@ -1,4 +1,4 @@
--- fedgroup schema 12: blueprints (case studies of finished campaigns), drafts, and adoptions.
+-- fedgroup schema 13: blueprints (case studies of finished campaigns), drafts, and adoptions.
 --
 -- A draft campaign is visible only to organizers and never federates; publishing it sends the Create.
 -- A campaign adopted from another group's blueprint names it (adapted_from, the blueprint's URL).
