@@ -4,16 +4,13 @@ ui.moderation. Every change goes through `actions`, as from the CLI."""
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.rules import aggregates, campaign_state, campaigns, sanitize, timezones
+from fedgroup.rules import aggregates, campaign_state, campaigns, sanitize, spreadsheet, timezones
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -310,43 +307,30 @@ async def set_fulfilled(request: web.Request) -> web.Response:
     raise see_other(f"/organize/campaigns/{state.id}", "saved")
 
 
-# A formula start at the beginning of a cell, or after a character some spreadsheet splits cells on (most of
-# Europe's split on ";", others on tab or "|"; a quoted cell may hold line breaks).
-_FORMULA_START = re.compile(r"(?<![^,;\t|\r\n])[=+\-@\t\r]")
-
-
-def _csv_cell(value: object) -> str:
-    """Spreadsheets run a cell starting with = + - @ (or tab, CR) as a formula: put a ' before every such
-    start, at the beginning and after any separator, so that no split of the cell yields a formula."""
-    text = "" if value is None else str(value)
-    return _FORMULA_START.sub(lambda m: "'" + m.group(), text)
-
-
 async def export_pledgers(request: web.Request) -> web.Response:
     require_organizer(request)
     runtime = runtime_of(request)
     state = await _state(request)
     members = {m.id: m for m in await runtime.db.read(store.members.listing)}
-    out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_ALL)
-    writer.writerow(["name", "email", "kind", "amount", "unit", "option", "note", "fulfilled", "pledged_at"])
     units = campaigns.units_of(state.goals)
+    rows = []
     for p in await runtime.db.read(store.pledges.pledges_for_campaign, state.id):
         member = members.get(p.member_id)
-        writer.writerow(
-            [_csv_cell(v) for v in (
+        rows.append(
+            (
                 p.member_name, member.email if member else "", p.kind, campaigns.amount_text(p.amount),
                 units.get(p.kind) or "", p.option_label or "", p.note, "yes" if p.fulfilled else "no",
                 p.created_at.isoformat(),
-            )]
+            )
         )  # fmt: skip
-    # UTF-8 with a byte-order mark: without it spreadsheet programs read the file in a local code page.
+    header = ["name", "email", "kind", "amount", "unit", "option", "note", "fulfilled", "pledged_at"]
+    return csv_response(spreadsheet.csv_bytes(header, rows), f"campaign-{state.id}-pledgers.csv")
+
+
+def csv_response(body: bytes, filename: str) -> web.Response:
     return web.Response(
-        body=("\ufeff" + out.getvalue()).encode(),
+        body=body,
         content_type="text/csv",
         charset="utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="campaign-{state.id}-pledgers.csv"',
-            "Cache-Control": "no-store",
-        },
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
     )
