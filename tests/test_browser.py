@@ -160,3 +160,51 @@ async def test_a_sign_in_link_with_a_hostile_next_keeps_the_browser_on_the_site(
         assert page.url == server.url("/home"), (target, page.url)
         await page.get_by_role("button", name="Sign out").click()
         await page.wait_for_url("**/login")
+
+
+async def test_two_organizers_keep_the_money_record_and_the_public_sees_the_line(make_server, browser):
+    server = await make_server()
+    runtime = server.runtime
+    for name in ("Olu Organizer", "Tia Treasurer"):
+        await actions.add_member(runtime, name, "organizer", None, passwords.hash_password(PASSWORD))
+    campaign_id = await actions.create_campaign(
+        runtime, "Paint the crossing", "Paint and posters.", goals=[parse_goal("money:500:EUR")]
+    )
+    olu = await (await browser.new_context()).new_page()
+    await sign_in(olu, server.base_url, "Olu Organizer")
+    await olu.goto(server.url(f"/organize/campaigns/{campaign_id}"))
+    await olu.get_by_role("link", name="Money record").click()
+    await olu.get_by_label("Source").fill("Cash box at the fair")
+    await olu.locator("#amount").fill("120.50")
+    await olu.get_by_role("button", name="Record money received").click()
+    await olu.wait_for_url("**/money?done=money-received")
+    await olu.get_by_label("From a sponsor who agreed to be named in public").check()
+    await olu.get_by_label("Source").fill("Cheque")
+    await olu.locator("#amount").fill("200")
+    await olu.get_by_label("The sponsor's public name").fill("Mill Road Bakery")
+    await olu.get_by_role("button", name="Record money received").click()
+    await olu.wait_for_url("**/money?done=money-received")
+    await olu.get_by_label("What it paid for").fill("Printing 500 leaflets")
+    await olu.locator("#expense_amount").fill("64.50")
+    await olu.get_by_label("Receipt reference").fill("R-014")
+    await olu.get_by_role("button", name="Record the expense").click()
+    await olu.wait_for_url("**/money?done=expense-recorded")
+    expenses = olu.locator("section").filter(has=olu.get_by_role("heading", name="Expenses"))
+    assert await expenses.get_by_role("button", name="Approve").count() == 0, "no Approve for one's own"
+    assert "€320.50 raised · €0 spent · €320.50 left" in await olu.locator("main").inner_text()
+
+    tia = await (await browser.new_context()).new_page()
+    await sign_in(tia, server.base_url, "Tia Treasurer")
+    await tia.goto(server.url(f"/organize/campaigns/{campaign_id}/money"))
+    await tia.get_by_role("button", name="Approve").click()
+    await tia.wait_for_url("**/money?done=expense-approved")
+    assert "approved by Tia Treasurer" in await tia.locator("main").inner_text()
+    await shot(tia, "money-record-organizer")
+
+    public = await (await browser.new_context()).new_page()
+    await public.goto(server.url(f"/campaigns/{campaign_id}"))
+    text = await public.locator("main").inner_text()
+    assert "€320.50 raised · €64.50 spent · €256 left" in text and "Printing 500 leaflets" in text
+    assert "Thank you to our sponsors: Mill Road Bakery." in text
+    assert "Cash box" not in text and "Cheque" not in text and "Olu" not in text and "Tia" not in text
+    await shot(public, "money-record-public")

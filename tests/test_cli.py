@@ -443,6 +443,11 @@ async def test_demo_starts_three_federating_groups_and_stops_on_ctrl_c():
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port + 1}/blueprints/1") as r:
                 assert r.status == 200 and "Adopted by 1 group" in await r.text()
+            async with session.get(crossing) as r:
+                page = await r.text()
+        # The money record: €85.50 + €20 + €150 raised, the approved printing spent, the banner still pending.
+        assert "€255.50 raised · €64.50 spent · €191 left" in page and "Printing 500 leaflets" in page
+        assert "Banner" not in page and "Mill Road Bakery" in page and "Gus" not in page
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)

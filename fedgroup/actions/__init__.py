@@ -2,7 +2,7 @@
 the rules (rules/), writes in one transaction, and queues in that same transaction what federates.
 
 One module per subject: campaigns, pledges, members, accounts, coalitions, followers, moderation (and its
-shared blocklists); the inbox's
+shared blocklists), money; the inbox's
 handlers (inbox, campaign_inbox), the clock's work (scheduler), what the group says (outbox), and what an
 action may use of the running process (context). This package's face names the actions callers use
 (`actions.pledge(...)`); modules inside the package import each other, never this face.
@@ -73,6 +73,15 @@ from fedgroup.actions.moderation import (
     resolve_report,
     unblock,
 )
+from fedgroup.actions.money import (
+    MoneyRecord,
+    decide_expense,
+    money_csv,
+    money_record,
+    money_record_of,
+    record_expense,
+    record_money_received,
+)
 from fedgroup.actions.pledges import pledge, pledge_to_partner, set_fulfilled, withdraw_pledge
 from fedgroup.actions.scheduler import close_due_campaigns, publish_due_totals
 
@@ -89,6 +98,7 @@ __all__ = [
     "INVITE_HOURS",
     "MAX_EMAIL",
     "MAX_NAME",
+    "MoneyRecord",
     "PartnerView",
     "USER_ERRORS",
     "BlocklistPlan",
@@ -110,6 +120,7 @@ __all__ = [
     "close_due_campaigns",
     "create_campaign",
     "create_invite",
+    "decide_expense",
     "delete_campaign",
     "edit_campaign",
     "ensure_first_admin",
@@ -123,11 +134,16 @@ __all__ = [
     "load_campaign",
     "load_campaigns",
     "member_named",
+    "money_csv",
+    "money_record",
+    "money_record_of",
     "outcome_summary",
     "partner_goals",
     "partner_groups",
     "pledge",
     "pledge_to_partner",
+    "record_expense",
+    "record_money_received",
     "publish_due_totals",
     "reject_partner",
     "remove_follower",

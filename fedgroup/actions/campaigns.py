@@ -12,7 +12,7 @@ from decimal import Decimal
 from fedgroup import store
 from fedgroup.actions import lineage, outbox
 from fedgroup.actions.context import ActionError, Context
-from fedgroup.rules import campaign_state, campaigns, tallies
+from fedgroup.rules import campaign_state, campaigns, money, tallies
 from fedgroup.rules.campaign_state import CampaignState, group_aggregate
 from fedgroup.rules.campaigns import Contribution, Goal, PledgeOption
 from fedgroup.rules.tallies import MemberPledgeFacts
@@ -58,10 +58,33 @@ def load_campaigns(
 
 
 def outcome_summary(conn: sqlite3.Connection, state: CampaignState) -> str:
-    """Goal by goal: what was pledged and what members were marked as having given."""
+    """Goal by goal: what was pledged and what members were marked as having given; then, on its own line,
+    what the money record says (raised · spent · left), when the campaign keeps one."""
     fulfilled = [Contribution(k, a) for k, a in store.pledges.fulfilled_pledges(conn, state.id)]
     pledged = [Contribution(line.goal.kind, line.pledged) for line in state.tally.progress]
-    return tallies.outcome_text(tallies.outcome_lines(state.goals, pledged, fulfilled))
+    summary = tallies.outcome_text(tallies.outcome_lines(state.goals, pledged, fulfilled))
+    return "\n".join(line for line in (summary, money_summary(conn, state)) if line)
+
+
+def money_totals(conn: sqlite3.Connection, state: CampaignState) -> money.MoneyTotals | None:
+    """The campaign's money record in figures; None when it keeps none (no money goal, nothing recorded)."""
+    if not any(goal.kind == "money" for goal in state.goals):
+        return None
+    received = store.money.received_of(conn, state.id)
+    expenses = store.money.expenses_of(conn, state.id)
+    if not received and not expenses:
+        return None
+    return money.totals(
+        money.currency_of(state.goals),
+        (r.amount for r in received),
+        (money.ExpenseFacts(e.amount, e.state) for e in expenses),
+    )
+
+
+def money_summary(conn: sqlite3.Connection, state: CampaignState) -> str | None:
+    """The line the page, the outcome and its post share (€700 raised · €250 spent · €450 left), or None."""
+    found = money_totals(conn, state)
+    return None if found is None else money.money_line(found)
 
 
 VISIBILITIES = campaigns.VISIBILITIES

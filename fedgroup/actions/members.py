@@ -68,6 +68,8 @@ async def remove_member(runtime: Context, member_id: int) -> None:
             raise ActionError("the last admin cannot be removed", "member")
         local = store.pledges.campaigns_pledged_by(conn, member_id)
         partner = store.pledges.partner_campaigns_pledged_by(conn, member_id)
+        # Money they gave stays in the money record's totals; the link to them goes.
+        store.money.forget_member(conn, member_id)
         store.members.remove(conn, member_id)
         for campaign_id in local:
             store.campaigns.totals_changed(conn, campaign_id, now)

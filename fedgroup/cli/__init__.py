@@ -1,6 +1,6 @@
 """fedgroup init | serve | campaign ...: the command line. Bad input: one line on stderr, exit status 2.
 
-One module per command group (campaigns, members, pledges, coalitions and followers, moderation, backup;
+One module per command group (campaigns, members, pledges, coalitions and followers, moderation, money, backup;
 server for init, serve and demo); this one builds the parser from them, in the order `--help` lists them,
 and runs the command."""
 
@@ -23,6 +23,7 @@ from fedgroup.cli import (
     group,
     members,
     moderation,
+    money,
     pledges,
     server,
     status,
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     coalitions.add_commands(commands, with_data_dir)
     coalitions.add_follower_commands(commands, with_data_dir)
     moderation.add_commands(commands, with_data_dir)
+    money.add_commands(commands, with_data_dir)
     backup.add_commands(commands, with_data_dir)
     status.add_commands(commands, with_data_dir)
     blueprints.add_commands(commands, with_data_dir)

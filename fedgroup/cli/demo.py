@@ -147,6 +147,7 @@ async def seed(runtimes: dict[str, Runtime]) -> None:
     )
     await actions.pledge(c, members["c"]["Fatima"], crossing, option="Come to the meeting")
     await actions.pledge(c, members["c"]["Gus"], crossing, option="Give €20", note="cash at the meeting")
+    await seed_money(c, crossing, members["c"])
 
     c_group = c.ids.group
     for partner in (a, b):
@@ -203,6 +204,26 @@ async def seed_blueprint(a: Runtime, b: Runtime, b_members: dict[str, int]) -> N
     await _until(counted, "the food bank to count the tenants' adoption")
 
 
+async def seed_money(runtime: Runtime, campaign_id: int, members: dict[str, int]) -> None:
+    """The crossing's money record: cash, a member's own €20, a named sponsor; one expense approved by a
+    second organizer, one waiting for approval."""
+    fatima, gus = members["Fatima"], members["Gus"]  # the admin and the organizer
+    await actions.record_money_received(runtime, campaign_id, fatima, "Cash box at the school fair", "85.50")
+    await actions.record_money_received(
+        runtime, campaign_id, fatima, "Cash at the meeting", "20", member_name="Gus"
+    )
+    await actions.record_money_received(
+        runtime, campaign_id, fatima, "Cheque", "150", sponsor="Mill Road Bakery"
+    )
+    printing = await actions.record_expense(
+        runtime, campaign_id, fatima, "Printing 500 leaflets", "64.50", receipt="R-014"
+    )
+    await actions.decide_expense(runtime, campaign_id, printing, gus, approve=True)
+    await actions.record_expense(
+        runtime, campaign_id, gus, "Banner for the council meeting", "45", receipt="R-015"
+    )
+
+
 async def _partner_campaign_id(runtime: Runtime) -> int | None:
     partners = await runtime.db.read(store.campaigns.partner_campaigns)
     return partners[0].id if partners else None
@@ -224,7 +245,8 @@ def print_welcome(runtimes: dict[str, Runtime], data_root: Path, temporary: bool
         print(f"  {group.name:<22} {runtime.config.base_url}/   @{group.handle}@{runtime.config.domain}")
     print(
         "The tenants and the food bank follow Safe Crossing Now as coalition partners and pledge to its"
-        " campaign; its page shows their totals. The food bank's coat drive is a blueprint the tenants"
+        " campaign; its page shows their totals and its money record (raised · spent · left and the approved"
+        " spending; a second expense waits for approval). The food bank's coat drive is a blueprint the tenants"
         f" adopted: {runtimes['b'].config.base_url}/blueprints/1"
     )
     print(f"Sign in as any of these (every demo account's password is {DEMO_PASSWORD}):")

@@ -133,7 +133,7 @@ def outcome_note(ids: LocalIds, state: CampaignState, summary: str, published: d
         "attributedTo": ids.group,
         "inReplyTo": ids.campaign(row.id),
         "content": f"<p><strong>Outcome: {html.escape(row.title)}</strong></p>{paragraphs_html(report)}"
-        f"<p>{html.escape(summary)}</p>",
+        + "".join(f"<p>{html.escape(line)}</p>" for line in summary.splitlines()),
         "mediaType": "text/html",
         "published": xsd_datetime(published),
         "to": to,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from fedgroup.store import money
 from fedgroup.store.db import fetchall, fetchone, from_db_time, to_db_time
 
 
@@ -270,6 +271,7 @@ def mark_deleted(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> N
     conn.execute("DELETE FROM comments WHERE campaign_id = ?", (campaign_id,))
     conn.execute("DELETE FROM campaign_options WHERE campaign_id = ?", (campaign_id,))
     conn.execute("DELETE FROM campaign_goals WHERE campaign_id = ?", (campaign_id,))
+    money.forget_campaign(conn, campaign_id)
     conn.execute(
         "UPDATE campaigns SET title = '', body = '', outcome = NULL, deleted_at = ?, status = 'closed' WHERE id = ?",
         (to_db_time(now), campaign_id),

@@ -99,6 +99,15 @@ _EXPORTED: dict[str, str] = {
     # A password reset link: when it was made, until when it worked, whether it was used (never its token).
     "password_resets": "created_at, expires_at, used_at FROM password_resets WHERE member_id = ?"
     " ORDER BY created_at",
+    # Money a member gave that an organizer linked to them, in the currency of the campaign's money goal.
+    "money_received": "r.id, r.campaign_id, c.title AS campaign_title, r.source, r.amount, g.unit AS currency,"
+    " r.received_on, r.sponsor, r.created_at FROM money_received r JOIN campaigns c ON c.id = r.campaign_id"
+    " LEFT JOIN campaign_goals g ON g.campaign_id = r.campaign_id AND g.kind = 'money'"
+    " WHERE r.member_id = ? ORDER BY r.id",
+    # Expenses they recorded, approved or rejected as an organizer.
+    "money_expenses": "e.id, e.campaign_id, e.what, e.amount, e.spent_on, e.state,"
+    " CASE WHEN e.recorded_by = ?1 THEN 'recorded' ELSE 'decided' END AS role, e.created_at, e.decided_at"
+    " FROM money_expenses e WHERE e.recorded_by = ?1 OR e.decided_by = ?1 ORDER BY e.id",
 }
 EXPORTED_TABLES = ("members", *_EXPORTED)
 

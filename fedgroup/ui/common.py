@@ -102,6 +102,10 @@ NOTICES = {
     "blueprint": "The blueprint is published: other groups can adopt it.",
     "adopted": "A draft campaign is made from the blueprint: edit it, then publish it.",
     "published": "The campaign is published.",
+    "money-received": "The money received is recorded.",
+    "expense-recorded": "The expense is recorded; it counts once another organizer approves it.",
+    "expense-approved": "Approved: the expense counts now.",
+    "expense-rejected": "Rejected: the expense does not count.",
 }
 
 

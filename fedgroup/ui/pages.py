@@ -29,6 +29,7 @@ from fedgroup.ui.common import (
     runtime_of,
     see_other,
 )
+from fedgroup.ui.money import public_money
 from fedgroup.ui.sessions import MEMBER
 
 
@@ -83,6 +84,7 @@ async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignStat
         "campaign": campaign_view(state, now),
         "timeline": timeline,
         "visibility_text": VISIBILITY_TEXT[state.row.visibility],
+        "money": await public_money(runtime, state),
     }
 
 

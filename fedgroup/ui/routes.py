@@ -21,6 +21,7 @@ from fedgroup.ui import (
     group_settings,
     member,
     moderation,
+    money,
     organize,
     pages,
 )
@@ -72,6 +73,11 @@ def add_routes(app: web.Application) -> None:
     post("/organize/campaigns/{campaign_id:\\d+}/outcome", organize.report_outcome)
     post("/organize/campaigns/{campaign_id:\\d+}/fulfilled", organize.set_fulfilled)
     r.add_get("/organize/campaigns/{campaign_id:\\d+}/pledgers.csv", organize.export_pledgers)
+    r.add_get("/organize/campaigns/{campaign_id:\\d+}/money", money.money_page)
+    post("/organize/campaigns/{campaign_id:\\d+}/money/received", money.add_received)
+    post("/organize/campaigns/{campaign_id:\\d+}/money/expenses", money.add_expense)
+    post("/organize/campaigns/{campaign_id:\\d+}/money/expenses/decide", money.decide_expense)
+    r.add_get("/organize/campaigns/{campaign_id:\\d+}/money.csv", money.export_money)
     post("/organize/coalition/follow", coalitions.follow_group)
     post("/organize/coalition/leave", coalitions.leave_group)
     post("/organize/followers", coalitions.answer_follower)

@@ -1,0 +1,121 @@
+"""fedgroup money receive | spend | approve | reject | list | export: a campaign's money record."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fedgroup import actions
+from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.cli.members import write_private_file
+from fedgroup.rules.money import money_text, plain_amount
+from fedgroup.runtime import Runtime
+
+
+def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
+    money = commands.add_parser("money", help="a campaign's money record").add_subparsers(
+        dest="money_command", required=True, parser_class=OneLineParser
+    )
+
+    def campaign(p: argparse.ArgumentParser, by: bool = True) -> argparse.ArgumentParser:
+        p.add_argument("campaign", type=int, metavar="CAMPAIGN_ID")
+        if by:
+            p.add_argument("--by", required=True, metavar="NAME", help="the organizer who records or decides")
+        with_data_dir(p)
+        return p
+
+    receive = campaign(money.add_parser("receive", help="record money received from one source"))
+    receive.add_argument("--source", required=True, help='e.g. "cash box at the fair", "online"')
+    receive.add_argument("--amount", required=True, help="e.g. 120.50, in the money goal's currency")
+    receive.add_argument("--date", default="", help="YYYY-MM-DD (default: today)")
+    receive.add_argument(
+        "--sponsor", metavar="PUBLIC_NAME", help="a sponsor who agreed to be named in public"
+    )
+    receive.add_argument(
+        "--member", metavar="NAME", help="a member's own contribution (in their data export)"
+    )
+    receive.set_defaults(run=managed(money_receive))
+
+    spend = campaign(
+        money.add_parser("spend", help="record an expense (counts once another organizer approves)")
+    )
+    spend.add_argument("--what", required=True, help="what it paid for (public once approved)")
+    spend.add_argument("--amount", required=True)
+    spend.add_argument("--date", default="", help="YYYY-MM-DD (default: today)")
+    spend.add_argument("--receipt", default="", help="the receipt reference (public once approved)")
+    spend.set_defaults(run=managed(money_spend))
+
+    for name, helptext, approve in (
+        ("approve", "approve an expense recorded by another organizer", True),
+        ("reject", "reject an expense", False),
+    ):
+        sub = campaign(money.add_parser(name, help=helptext))
+        sub.add_argument("expense", type=int, metavar="EXPENSE_ID")
+        sub.set_defaults(run=managed(functools.partial(money_decide, approve=approve)))
+
+    campaign(
+        money.add_parser("list", help="the record: totals, money received, expenses"), by=False
+    ).set_defaults(run=managed(money_list))
+    export = campaign(money.add_parser("export", help="the record as CSV (for spreadsheets)"), by=False)
+    export.add_argument("--to", type=Path, help="a new file only you can read (default: standard output)")
+    export.set_defaults(run=managed(money_export))
+
+
+async def _organizer_id(runtime: Runtime, name: str) -> int:
+    return (await actions.member_named(runtime, name)).id
+
+
+async def money_receive(runtime: Runtime, args: argparse.Namespace) -> str:
+    entry = await actions.record_money_received(
+        runtime, args.campaign, await _organizer_id(runtime, args.by), args.source, args.amount, args.date,
+        sponsor=args.sponsor, member_name=args.member,
+    )  # fmt: skip
+    return f"received entry {entry}: {(await actions.money_record(runtime, args.campaign)).line}"
+
+
+async def money_spend(runtime: Runtime, args: argparse.Namespace) -> str:
+    expense = await actions.record_expense(
+        runtime, args.campaign, await _organizer_id(runtime, args.by), args.what, args.amount, args.date,
+        args.receipt,
+    )  # fmt: skip
+    return f"expense {expense} recorded; it counts once another organizer approves it"
+
+
+async def money_decide(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
+    by = await _organizer_id(runtime, args.by)
+    await actions.decide_expense(runtime, args.campaign, args.expense, by, approve)
+    found = await actions.money_record(runtime, args.campaign)
+    return f"expense {args.expense} {'approved' if approve else 'rejected'}: {found.line}"
+
+
+async def money_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    found = await actions.money_record(runtime, args.campaign)
+    rows: list[tuple[object, ...]] = []
+    for r in found.received:
+        rows.append((
+            "received", r.id, r.day, r.source, plain_amount(r.amount), found.currency,
+            f"sponsor: {r.sponsor}" if r.sponsor else "", f"member: {r.member_name}" if r.member_name else "",
+        ))  # fmt: skip
+    for e in found.expenses:
+        rows.append((
+            "expense", e.id, e.day, e.what, plain_amount(e.amount), found.currency, e.state,
+            f"receipt: {e.receipt}" if e.receipt else "",
+        ))  # fmt: skip
+    pending = f" ({money_text(found.totals.pending, found.currency)} waiting for approval)"
+    header = found.line + (pending if found.totals.pending else "")
+    return header + ("\n" + table(rows) if rows else "\nnothing recorded yet")
+
+
+async def money_export(runtime: Runtime, args: argparse.Namespace) -> str | None:
+    body = actions.money_csv(await actions.money_record(runtime, args.campaign))
+    if args.to is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return None
+    write_private_file(args.to, body.decode("utf-8"))
+    return f"wrote the money record of campaign {args.campaign} to {args.to}"
