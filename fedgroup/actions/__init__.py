@@ -84,6 +84,14 @@ from fedgroup.actions.money import (
 )
 from fedgroup.actions.pledges import pledge, pledge_to_partner, set_fulfilled, withdraw_pledge
 from fedgroup.actions.scheduler import close_due_campaigns, publish_due_totals
+from fedgroup.actions.two_factor import (
+    check_second_factor,
+    enable_two_factor,
+    new_secret,
+    provisioning_uri,
+    require_two_factor,
+    reset_two_factor,
+)
 
 __all__ = [
     "revoke_invite",
@@ -105,6 +113,12 @@ __all__ = [
     "export_blocklist",
     "import_blocklist",
     "plan_blocklist",
+    "check_second_factor",
+    "enable_two_factor",
+    "new_secret",
+    "provisioning_uri",
+    "require_two_factor",
+    "reset_two_factor",
     "VISIBILITIES",
     "accept_invite",
     "accept_partner",

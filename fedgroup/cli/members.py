@@ -41,6 +41,14 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
     reset.add_argument("name")
     reset.add_argument("--hours", type=int, default=actions.RESET_HOURS, help="how long the link works")
     reset.set_defaults(run=managed(member_reset_password))
+    reset = with_data_dir(sub.add_parser("reset-2fa", help="remove a member's second factor (a lost phone)"))
+    reset.add_argument("name")
+    reset.set_defaults(run=managed(member_reset_two_factor))
+    require = with_data_dir(
+        sub.add_parser("require-2fa", help="whether organizers and admins must sign in with a second factor")
+    )
+    require.add_argument("setting", choices=("on", "off"))
+    require.set_defaults(run=managed(member_require_two_factor))
     export = with_data_dir(sub.add_parser("export", help="everything held about a member, as JSON"))
     export.add_argument("name")
     export.add_argument("--to", type=path_argument, help="write to this new file (readable by you only)")
@@ -79,6 +87,19 @@ async def member_remove(runtime: Runtime, args: argparse.Namespace) -> str:
     member = await actions.member_named(runtime, args.name)
     await actions.remove_member(runtime, member.id)
     return f"removed {member.name} and everything we held about them"
+
+
+async def member_reset_two_factor(runtime: Runtime, args: argparse.Namespace) -> str:
+    member = await actions.member_named(runtime, args.name)
+    await actions.reset_two_factor(runtime, member.id)
+    return f"removed the second factor of {member.name}: they sign in with their password and set up a new one"
+
+
+async def member_require_two_factor(runtime: Runtime, args: argparse.Namespace) -> str:
+    await actions.require_two_factor(runtime, args.setting == "on")
+    if args.setting == "on":
+        return "organizers and admins must now sign in with a second factor (those without one set it up first)"
+    return "a second factor is no longer required"
 
 
 async def member_export(runtime: Runtime, args: argparse.Namespace) -> str:

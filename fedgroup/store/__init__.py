@@ -15,6 +15,7 @@ from fedgroup.store import (
     reports,
     sessions,
     site,
+    two_factor,
 )
 from fedgroup.store.db import Database, DatabaseError, from_db_time, to_db_time
 
@@ -37,4 +38,5 @@ __all__ = [
     "sessions",
     "site",
     "to_db_time",
+    "two_factor",
 ]

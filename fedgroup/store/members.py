@@ -88,7 +88,8 @@ def remove(conn: sqlite3.Connection, member_id: int) -> None:
 
 
 # Every table that holds rows about one member, with the columns a copy of their data includes. A session's
-# token digest and CSRF token are secrets, not data about the person, so only its dates are given.
+# token digest and CSRF token are secrets, not data about the person, so only its dates are given; likewise
+# for the second factor.
 _EXPORTED: dict[str, str] = {
     "pledges": "p.id, p.campaign_id, c.title AS campaign_title, p.partner_campaign_id,"
     " pc.title AS partner_campaign_title, pc.group_actor AS partner_group, p.kind, p.amount, p.option_label,"
@@ -108,6 +109,9 @@ _EXPORTED: dict[str, str] = {
     "money_expenses": "e.id, e.campaign_id, e.what, e.amount, e.spent_on, e.state,"
     " CASE WHEN e.recorded_by = ?1 THEN 'recorded' ELSE 'decided' END AS role, e.created_at, e.decided_at"
     " FROM money_expenses e WHERE e.recorded_by = ?1 OR e.decided_by = ?1 ORDER BY e.id",
+    # The TOTP secret and the recovery codes' digests are secrets too: only that the factor is on, since when.
+    "two_factor": "enabled_at FROM two_factor WHERE member_id = ?",
+    "recovery_codes": "used_at FROM recovery_codes WHERE member_id = ? ORDER BY used_at",
 }
 EXPORTED_TABLES = ("members", *_EXPORTED)
 

@@ -11,7 +11,7 @@ import orjson
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.ui import sign_ins
+from fedgroup.ui import sign_ins, two_factor
 from fedgroup.ui.common import field_errors, form, render, require_member, runtime_of, see_other, text_field
 from fedgroup.ui.sessions import (
     KNOWN_BROWSER_COOKIE,
@@ -100,11 +100,48 @@ async def login(request: web.Request) -> web.Response:
             },
             status=401,
         )
-    response = web.HTTPSeeOther(next_page)
+    if await runtime.db.read(store.two_factor.enrolled, member.id):
+        # The password was right; the session starts only after the code (ui/two_factor.py). No known-browser
+        # cookie yet: whoever has only the password must not collect browsers to spread code guesses over.
+        return two_factor.code_step(request, two_factor.pending_token(request, member.id), next_page)
+    must_enrol = await runtime.db.read(store.two_factor.must_enrol, member.id, member.role)
+    response = web.HTTPSeeOther("/account/two-factor?done=two-factor-required" if must_enrol else next_page)
     await start_session(request, response, member.id)
     if not pacing.known:
         set_cookie(request, response, KNOWN_BROWSER_COOKIE, sign_ins.known_browser_token(pacing.secret, pacing.key),
                    max_age=KNOWN_BROWSER_DAYS * 86400, same_site="Strict")  # fmt: skip
+    raise response
+
+
+async def login_code(request: web.Request) -> web.Response:
+    """The second step of signing in: the code, for the member whose password this browser just gave."""
+    data = await form(request)
+    token, code = text_field(data, "pending", 300), text_field(data, "code", 100)
+    next_page = _safe_next(text_field(data, "next", 500))
+    member_id = two_factor.pending_member(request, token)
+    runtime = runtime_of(request)
+    member = await runtime.db.read(store.members.by_id, member_id) if member_id is not None else None
+    if member is None:
+        return render(request, "login.html", {"next": next_page, "errors": {
+                      "form": "That took too long: sign in again."}}, status=401)  # fmt: skip
+    # Codes have their own count, per name whatever the browser: a right password (which clears the
+    # password's count) must not clear it, or whoever has the password could guess codes without end.
+    code_key = sign_ins.name_key(member.name) + "\0code"
+
+    async def check() -> bool | None:
+        return True if await actions.check_second_factor(runtime, member.id, code) else None
+
+    try:
+        ok = await request.app[SIGN_INS].attempt(code_key, False, check)
+    except sign_ins.Refused as refused:
+        response = two_factor.code_step(request, token, next_page, refused.message, refused.status)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    if not ok:
+        log.info("sign-in failed reason=second-factor")
+        return two_factor.code_step(request, token, next_page, "That code is not right (or was used already).", 401)
+    response = web.HTTPSeeOther(next_page)
+    await start_session(request, response, member.id)
     raise response
 
 

@@ -27,6 +27,8 @@ async def members_page(
             "invite_role": invite_role,
             "open_invites": await runtime.db.read(store.sessions.open_invites, runtime.now()),
             "invite_hours": actions.INVITE_HOURS,
+            "two_factor": await runtime.db.read(store.two_factor.enrolled_ids),
+            "two_factor_required": await runtime.db.read(store.two_factor.required),
             "errors": errors or {},
         },
         status=status,

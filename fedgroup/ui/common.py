@@ -20,7 +20,7 @@ from fedgroup.rules import campaigns, tallies
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.ui import renderings
-from fedgroup.ui.sessions import MEMBER, check_csrf, csrf_token
+from fedgroup.ui.sessions import MEMBER, MUST_ENROL, check_csrf, csrf_token
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -106,6 +106,8 @@ NOTICES = {
     "expense-recorded": "The expense is recorded; it counts once another organizer approves it.",
     "expense-approved": "Approved: the expense counts now.",
     "expense-rejected": "Rejected: the expense does not count.",
+    "two-factor-required": "Organizers and admins here sign in with a second factor: set one up to go on.",
+    "two-factor-reset": "Their second factor is removed: they sign in with their password and set up a new one.",
 }
 
 
@@ -120,8 +122,15 @@ def require_member(request: web.Request) -> store.members.Member:
     return member
 
 
+def _enrolled_first(request: web.Request) -> None:
+    """Organizers' and admins' pages wait until a required second factor is enrolled."""
+    if request[MUST_ENROL]:
+        raise web.HTTPSeeOther("/account/two-factor?done=two-factor-required")
+
+
 def require_organizer(request: web.Request) -> store.members.Member:
     member = require_member(request)
+    _enrolled_first(request)
     if not member.is_organizer:
         raise web.HTTPForbidden(text="Only organizers can do this.\n")
     return member
@@ -129,6 +138,7 @@ def require_organizer(request: web.Request) -> store.members.Member:
 
 def require_admin(request: web.Request) -> store.members.Member:
     member = require_member(request)
+    _enrolled_first(request)
     if not member.is_admin:
         raise web.HTTPForbidden(text="Only admins can do this.\n")
     return member

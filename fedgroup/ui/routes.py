@@ -24,6 +24,7 @@ from fedgroup.ui import (
     money,
     organize,
     pages,
+    two_factor,
 )
 from fedgroup.ui.common import Handler, form
 
@@ -47,6 +48,7 @@ def add_routes(app: web.Application) -> None:
 
     r.add_get("/login", account.login_page)
     post("/login", account.login)
+    post("/login/code", account.login_code)
     post("/logout", account.logout)
     r.add_get("/invite/{token}", account.invite_page)
     post("/invite/{token}", account.accept_invite)
@@ -55,6 +57,8 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/account", account.account_page)
     post("/account", account.change_password)
     r.add_get("/account/my-data.json", account.export_my_data)
+    r.add_get("/account/two-factor", two_factor.two_factor_page)
+    post("/account/two-factor", two_factor.enable_two_factor)
 
     r.add_get("/home", member.home)
     post("/campaigns/{campaign_id:\\d+}/pledge", pages.pledge)
@@ -101,3 +105,5 @@ def add_routes(app: web.Application) -> None:
     r.add_get(AVATAR_PATH, group_settings.avatar)
     r.add_get("/admin/queues", admin.queues_page)
     post("/admin/queues/retry", admin.retry_inbox)
+    post("/admin/members/reset-two-factor", two_factor.reset_two_factor)
+    post("/admin/two-factor", two_factor.require_two_factor)

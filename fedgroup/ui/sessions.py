@@ -40,6 +40,8 @@ SIGN_INS = web.AppKey("sign_ins", SignInGate)
 # What the session middleware attaches to each request.
 MEMBER: web.RequestKey[store.members.Member | None] = web.RequestKey("member")
 SESSION_TOKEN: web.RequestKey[str | None] = web.RequestKey("session_token")
+# An organizer or admin who must enrol a second factor first (the site requires one and they have none).
+MUST_ENROL: web.RequestKey[bool] = web.RequestKey("must_enrol")
 CSRF = web.RequestKey("csrf", object)  # str | None: the session's CSRF token
 NEW_FORM_TOKEN = web.RequestKey("new_form_token", str)
 
@@ -62,6 +64,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     request[MEMBER] = None
     request[SESSION_TOKEN] = None
     request[CSRF] = None
+    request[MUST_ENROL] = False
     token = read_cookie(request, SESSION_COOKIE)
     if token and len(token) < 200:
         runtime = request.app[RUNTIME]
@@ -70,6 +73,10 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
             request[MEMBER] = session.member
             request[SESSION_TOKEN] = token
             request[CSRF] = session.csrf_token
+            if session.member.is_organizer:
+                request[MUST_ENROL] = await runtime.db.read(
+                    store.two_factor.must_enrol, session.member.id, session.member.role
+                )
     response = await handler(request)
     form_token = request.get(NEW_FORM_TOKEN)
     if form_token:
