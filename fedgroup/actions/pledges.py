@@ -18,11 +18,18 @@ def _choose(
     goals: Sequence[Goal], options: Sequence[PledgeOption], option: str | None, kind: str | None,
     amount: str | Decimal | None, note: str,
 ) -> tuple[campaigns.Contribution, str | None, str]:  # fmt: skip
-    """A pledge is either one of the campaign's options or a kind and amount of the member's own."""
+    """A pledge is either one of the campaign's options or a kind and amount of the member's own; an amount
+    given beside an option is refused, never silently replaced by the option's."""
     if option:
         chosen = campaigns.option_contribution(options, option)
         if chosen is None:
             raise ActionError(f"there is no option {option!r}", "option")
+        if amount is not None and str(amount).strip():
+            raise ActionError(
+                f'you chose "{option}" and typed an amount: to pledge an amount of your own, choose'
+                ' "An amount of my own"',
+                "amount",
+            )
         _, note = campaigns.validate_pledge(goals, chosen.kind, chosen.amount, note)
         return chosen, option, note
     if not kind or amount is None:

@@ -325,3 +325,15 @@ async def campaign_views(
 def pledge_text(pledge: store.pledges.MemberPledge, units: dict[str, str | None]) -> str:
     worth = campaigns.format_quantity(pledge.kind, pledge.amount, units.get(pledge.kind))
     return f"{pledge.option_label} ({worth})" if pledge.option_label else worth
+
+
+def current_choice(mine: Sequence[store.pledges.MemberPledge]) -> dict[str, str]:
+    """The pledge form as the member last left it (their latest pledge here): the option they chose, or their
+    own kind and amount, and their note, so that the form shows what is recorded and a change keeps the note."""
+    if not mine:
+        return {}
+    latest = max(mine, key=lambda p: p.id)
+    if latest.option_label:
+        return {"option": latest.option_label, "note": latest.note}
+    amount = campaigns.amount_text(latest.amount)
+    return {"option": "own", "kind": latest.kind, "amount": amount, "note": latest.note}

@@ -10,6 +10,7 @@ from fedgroup.ui.common import (
     CampaignView,
     PartnerView,
     campaign_views,
+    current_choice,
     field_errors,
     form,
     int_in_path,
@@ -72,8 +73,12 @@ async def partner_page(
         for p in await runtime.db.read(store.pledges.pledges_of_member, member.id)
         if p.partner_campaign_id == partner.id
     ]
+    values = (await request.post()) if errors else current_choice([p for p, _ in mine])
     return render(
-        request, "partner.html", {"partner": view, "mine": mine, "errors": errors or {}}, status=status
+        request,
+        "partner.html",
+        {"partner": view, "mine": mine, "errors": errors or {}, "values": values},
+        status=status,
     )
 
 

@@ -16,6 +16,7 @@ from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     campaign_view,
     campaign_views,
+    current_choice,
     field_errors,
     form,
     int_in_path,
@@ -135,7 +136,7 @@ async def campaign_page(
             **shown,
             "mine": mine,
             "errors": errors or {},
-            "values": (await request.post()) if errors else {},
+            "values": (await request.post()) if errors else current_choice([p for p, _ in mine]),
         },
         status=status,
     )

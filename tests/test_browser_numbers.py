@@ -1,0 +1,76 @@
+"""What a member does is what is recorded: the numbers of issue "Numbers people can trust", tried in a real
+browser (Debian's chromium driven by Playwright) the way a new member would, one test per finding."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from fedgroup import actions, passwords, store
+from fedgroup.campaigns import parse_goal, parse_option
+from tests import test_browser
+from tests.conftest import eventually
+from tests.test_browser import CHROMIUM, PASSWORD, shot, sign_in
+
+browser = test_browser.browser  # the fixture: Debian's chromium, launched as there
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian chromium is not installed (apt-get install chromium)"
+)
+
+
+async def _member(server, name: str, role: str = "member") -> int:
+    return await actions.add_member(server.runtime, name, role, None, passwords.hash_password(PASSWORD))
+
+
+async def _school_campaign(server, **extra) -> int:
+    return await actions.create_campaign(
+        server.runtime,
+        "A safe crossing at Mill Road school",
+        "We ask the council for a zebra crossing.",
+        goals=[parse_goal("money:500:EUR")],
+        options=[parse_option("Give €10=money:10"), parse_option("Give €20=money:20")],
+        visibility="public",
+        **extra,
+    )
+
+
+async def test_a_typed_amount_is_never_replaced_by_an_option_and_the_form_shows_the_choice(
+    make_server, browser
+):
+    server = await make_server()
+    mia = await _member(server, "Mia Member")
+    campaign_id = await _school_campaign(server)
+    page = await browser.new_page()
+    await sign_in(page, server.base_url, "Mia Member")
+    await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    money_bar = page.locator(".goal").filter(has_text="of €500").locator("rect.bar-fill")
+
+    assert await page.locator("input[name=option]:checked").count() == 0, "nothing chosen for the member"
+    await page.get_by_label("Give €10").check()
+    await page.get_by_role("textbox", name="Amount").fill("15")
+    await page.get_by_role("button", name="Pledge").click()
+    error = page.locator("#amount-error")
+    assert "An amount of my own" in await error.inner_text()
+    assert await page.get_by_role("textbox", name="Amount").get_attribute("aria-invalid") == "true"
+    assert await money_bar.get_attribute("width") == "0", "nothing recorded"
+    assert await store.pledges.pledges_of_member(server.runtime.db.reader, mia) == []
+    await shot(page, "pledge-amount-beside-option")
+
+    await page.get_by_label("An amount of my own").check()
+    await page.get_by_role("textbox", name="Amount").fill("15")
+    await page.get_by_role("button", name="Pledge").click()
+    await page.wait_for_url(f"**/campaigns/{campaign_id}?done=pledged")
+    assert "€15 of €500" in await page.locator("main").inner_text()
+    assert await page.get_by_label("An amount of my own").is_checked(), "the form shows the member's choice"
+    assert await page.get_by_role("textbox", name="Amount").input_value() == "15"
+
+    await page.get_by_label("Give €20").check()
+    await page.get_by_role("textbox", name="Amount").fill("")
+    await page.get_by_role("button", name="Pledge").click()
+    await page.wait_for_url(f"**/campaigns/{campaign_id}?done=pledged")
+    assert "€20 of €500" in await page.locator("main").inner_text()
+    assert await page.get_by_label("Give €20").is_checked()
+    assert not await page.get_by_label("Give €10").is_checked()
+    assert await page.get_by_role("textbox", name="Amount").input_value() == ""
+
