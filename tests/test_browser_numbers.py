@@ -74,3 +74,45 @@ async def test_a_typed_amount_is_never_replaced_by_an_option_and_the_form_shows_
     assert not await page.get_by_label("Give €10").is_checked()
     assert await page.get_by_role("textbox", name="Amount").input_value() == ""
 
+
+async def test_a_change_keeps_the_note_and_a_fulfilled_pledge_stays_until_an_organizer_reopens_it(
+    make_server, browser
+):
+    server = await make_server()
+    mia = await _member(server, "Mia Member")
+    campaign_id = await _school_campaign(server)
+    page = await browser.new_page()
+    await sign_in(page, server.base_url, "Mia Member")
+    await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    await page.get_by_label("Give €20").check()
+    await page.get_by_label("Note for the organizers").fill("I can bring it on Friday")
+    await page.get_by_role("button", name="Pledge").click()
+    await page.wait_for_url("**?done=pledged")
+
+    assert await page.get_by_label("Note for the organizers").input_value() == "I can bring it on Friday"
+    await page.get_by_label("Give €10").check()
+    await page.get_by_role("button", name="Pledge").click()
+    await page.wait_for_url("**?done=pledged")
+    [pledge] = await store.pledges.pledges_of_member(server.runtime.db.reader, mia)
+    assert (pledge.option_label, pledge.note) == ("Give €10", "I can bring it on Friday")
+
+    await actions.set_fulfilled(server.runtime, pledge.id, True)
+    await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    mine = page.locator("ul.mine")
+    assert "fulfilled" in await mine.inner_text()
+    assert await mine.get_by_role("button", name="Withdraw").count() == 0
+    await page.get_by_label("Give €20").check()
+    await page.get_by_role("button", name="Pledge").click()
+    assert "fulfilled" in await page.locator(".error").first.inner_text()
+    [kept] = await store.pledges.pledges_of_member(server.runtime.db.reader, mia)
+    assert (kept.option_label, kept.amount, kept.fulfilled) == ("Give €10", 10, True)
+    await shot(page, "pledge-fulfilled")
+
+    await actions.set_fulfilled(server.runtime, pledge.id, False)  # the organizer reopens it
+    await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    await page.get_by_label("Give €20").check()
+    await page.get_by_role("button", name="Pledge").click()
+    await page.wait_for_url("**?done=pledged")
+    [changed] = await store.pledges.pledges_of_member(server.runtime.db.reader, mia)
+    assert (changed.option_label, changed.fulfilled) == ("Give €20", False)
+

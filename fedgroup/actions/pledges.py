@@ -38,6 +38,25 @@ def _choose(
     return contribution, None, note
 
 
+FULFILLED = "this pledge is marked fulfilled: an organizer can reopen it if it has to change"
+
+
+def _changed_note(
+    earlier: store.pledges.MemberPledge | None,
+    goals: Sequence[Goal],
+    contribution: campaigns.Contribution,
+    note: str | None,
+) -> str:
+    """The note of a new or changed pledge: the member's, or (None) the one the earlier pledge had. A fulfilled
+    pledge is what the group received: the member cannot change it."""
+    if earlier is not None and earlier.fulfilled:
+        raise ActionError(FULFILLED, "amount")
+    if note is None:
+        return earlier.note if earlier is not None else ""
+    _, clean = campaigns.validate_pledge(goals, contribution.kind, contribution.amount, note)
+    return clean
+
+
 async def pledge(
     runtime: Context,
     member_id: int,
@@ -45,16 +64,19 @@ async def pledge(
     option: str | None = None,
     kind: str | None = None,
     amount: str | Decimal | None = None,
-    note: str = "",
+    note: str | None = None,
 ) -> None:
-    """A member's pledge to one of our campaigns; replaces their earlier pledge of the same kind."""
+    """A member's pledge to one of our campaigns; replaces their earlier pledge of the same kind (keeping its
+    note when `note` is None). A pledge an organizer marked fulfilled stays as it is."""
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
         state = existing_campaign(conn, campaign_id)
         if not state.is_open(now):
             raise ActionError("this campaign is closed", "campaign")
-        contribution, label, clean_note = _choose(state.goals, state.options, option, kind, amount, note)
+        contribution, label, _ = _choose(state.goals, state.options, option, kind, amount, "")
+        earlier = store.pledges.member_pledge_of_kind(conn, member_id, campaign_id, None, contribution.kind)
+        clean_note = _changed_note(earlier, state.goals, contribution, note)
         store.pledges.upsert_member_pledge(
             conn, member_id, campaign_id, None, contribution.kind, contribution.amount, label, clean_note, now
         )
@@ -71,6 +93,8 @@ async def withdraw_pledge(runtime: Context, member_id: int, pledge_id: int) -> N
         found = store.pledges.member_pledge(conn, pledge_id)
         if found is None or found.member_id != member_id:
             raise ActionError("there is no such pledge", "pledge")
+        if found.fulfilled:
+            raise ActionError(FULFILLED, "pledge")
         store.pledges.withdraw_member_pledge(conn, pledge_id, member_id)
         if found.campaign_id is not None:
             store.campaigns.totals_changed(conn, found.campaign_id, now)
@@ -95,9 +119,10 @@ async def pledge_to_partner(
     option: str | None = None,
     kind: str | None = None,
     amount: str | Decimal | None = None,
-    note: str = "",
+    note: str | None = None,
 ) -> None:
-    """A member pledges to a partner's campaign; the partner gets our group's new aggregate (no names)."""
+    """A member pledges to a partner's campaign; the partner gets our group's new aggregate (no names). A
+    change keeps the note when `note` is None; a fulfilled pledge stays as it is."""
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
@@ -107,7 +132,11 @@ async def pledge_to_partner(
         if not campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now):
             raise ActionError("this campaign is closed", "campaign")
         goals, options = partner_goals(partner)
-        contribution, label, clean_note = _choose(goals, options, option, kind, amount, note)
+        contribution, label, _ = _choose(goals, options, option, kind, amount, "")
+        earlier = store.pledges.member_pledge_of_kind(
+            conn, member_id, None, partner_campaign_id, contribution.kind
+        )
+        clean_note = _changed_note(earlier, goals, contribution, note)
         store.pledges.upsert_member_pledge(
             conn,
             member_id,

@@ -29,7 +29,9 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
     how = add.add_mutually_exclusive_group(required=True)
     how.add_argument("--option", help="one of the campaign's pledge options, by label")
     how.add_argument("--amount", metavar="KIND:AMOUNT", help="e.g. hours:3 or money:25")
-    add.add_argument("--note", default="", help="a note for the organizers (never federated)")
+    add.add_argument(
+        "--note", help="a note for the organizers (never federated); a change without --note keeps the note"
+    )
     add.set_defaults(run=managed(pledge_add))
 
     withdraw = with_data_dir(sub.add_parser("withdraw", help="withdraw a member's pledge"))

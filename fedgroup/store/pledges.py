@@ -108,6 +108,22 @@ def member_pledge(conn: sqlite3.Connection, pledge_id: int) -> MemberPledge | No
     return None if row is None else _pledge(row)
 
 
+def member_pledge_of_kind(
+    conn: sqlite3.Connection,
+    member_id: int,
+    campaign_id: int | None,
+    partner_campaign_id: int | None,
+    kind: str,
+) -> MemberPledge | None:
+    """The member's pledge of this kind to this campaign (ours, or a partner's): the one a new pledge replaces."""
+    target = "p.campaign_id = ?" if campaign_id is not None else "p.partner_campaign_id = ?"
+    key = campaign_id if campaign_id is not None else partner_campaign_id
+    row = fetchone(
+        conn, f"{_PLEDGE_SELECT} WHERE p.member_id = ? AND p.kind = ? AND {target}", (member_id, kind, key)
+    )
+    return None if row is None else _pledge(row)
+
+
 def pledges_for_campaign(conn: sqlite3.Connection, campaign_id: int) -> list[MemberPledge]:
     rows = fetchall(conn, f"{_PLEDGE_SELECT} WHERE p.campaign_id = ? ORDER BY p.created_at", (campaign_id,))
     return [_pledge(r) for r in rows]
