@@ -3,13 +3,12 @@ browser (Debian's chromium driven by Playwright) the way a new member would, one
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
-from fedgroup import actions, passwords, store
-from fedgroup.campaigns import parse_goal, parse_option
+from fedgroup import actions, store
+from fedgroup.rules import passwords
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests import test_browser
-from tests.conftest import eventually
 from tests.test_browser import CHROMIUM, PASSWORD, shot, sign_in
 
 browser = test_browser.browser  # the fixture: Debian's chromium, launched as there
@@ -54,7 +53,7 @@ async def test_a_typed_amount_is_never_replaced_by_an_option_and_the_form_shows_
     assert "An amount of my own" in await error.inner_text()
     assert await page.get_by_role("textbox", name="Amount").get_attribute("aria-invalid") == "true"
     assert await money_bar.get_attribute("width") == "0", "nothing recorded"
-    assert await store.pledges.pledges_of_member(server.runtime.db.reader, mia) == []
+    assert await server.runtime.db.read(store.pledges.pledges_of_member, mia) == []
     await shot(page, "pledge-amount-beside-option")
 
     await page.get_by_label("An amount of my own").check()
@@ -93,7 +92,7 @@ async def test_a_change_keeps_the_note_and_a_fulfilled_pledge_stays_until_an_org
     await page.get_by_label("Give €10").check()
     await page.get_by_role("button", name="Pledge").click()
     await page.wait_for_url("**?done=pledged")
-    [pledge] = await store.pledges.pledges_of_member(server.runtime.db.reader, mia)
+    [pledge] = await server.runtime.db.read(store.pledges.pledges_of_member, mia)
     assert (pledge.option_label, pledge.note) == ("Give €10", "I can bring it on Friday")
 
     await actions.set_fulfilled(server.runtime, pledge.id, True)
@@ -104,7 +103,7 @@ async def test_a_change_keeps_the_note_and_a_fulfilled_pledge_stays_until_an_org
     await page.get_by_label("Give €20").check()
     await page.get_by_role("button", name="Pledge").click()
     assert "fulfilled" in await page.locator(".error").first.inner_text()
-    [kept] = await store.pledges.pledges_of_member(server.runtime.db.reader, mia)
+    [kept] = await server.runtime.db.read(store.pledges.pledges_of_member, mia)
     assert (kept.option_label, kept.amount, kept.fulfilled) == ("Give €10", 10, True)
     await shot(page, "pledge-fulfilled")
 
@@ -113,6 +112,5 @@ async def test_a_change_keeps_the_note_and_a_fulfilled_pledge_stays_until_an_org
     await page.get_by_label("Give €20").check()
     await page.get_by_role("button", name="Pledge").click()
     await page.wait_for_url("**?done=pledged")
-    [changed] = await store.pledges.pledges_of_member(server.runtime.db.reader, mia)
+    [changed] = await server.runtime.db.read(store.pledges.pledges_of_member, mia)
     assert (changed.option_label, changed.fulfilled) == ("Give €20", False)
-
