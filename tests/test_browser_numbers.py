@@ -9,6 +9,7 @@ from fedgroup import actions, store
 from fedgroup.rules import passwords
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests import test_browser
+from tests.conftest import eventually
 from tests.test_browser import CHROMIUM, PASSWORD, shot, sign_in
 
 browser = test_browser.browser  # the fixture: Debian's chromium, launched as there
@@ -114,3 +115,29 @@ async def test_a_change_keeps_the_note_and_a_fulfilled_pledge_stays_until_an_org
     await page.wait_for_url("**?done=pledged")
     [changed] = await server.runtime.db.read(store.pledges.pledges_of_member, mia)
     assert (changed.option_label, changed.fulfilled) == ("Give €20", False)
+
+
+async def test_a_group_joining_a_coalition_sees_the_partners_current_totals(make_server, browser):
+    a = await make_server("a", handle="tenants")
+    b = await make_server("b", handle="foodbank", totals_update_seconds=0.1)
+    await _member(a, "Mia Member")
+    giver = await actions.add_member(b.runtime, "Gil Giver", "member")
+    theirs = await _school_campaign(b)
+    await actions.pledge(b.runtime, giver, theirs, option="Give €20")
+
+    async def b_published():  # b's Update of the totals went out to nobody: a did not follow yet
+        return not await b.runtime.db.read(store.campaigns.totals_to_publish, b.runtime.now())
+
+    await eventually(b_published)
+    await actions.follow_group(a.runtime, await a.runtime.actors.actor(b.url("/groups/foodbank")))
+
+    async def imported():
+        return await a.runtime.db.read(
+            store.campaigns.partner_campaign_by_object, b.url(f"/campaigns/{theirs}")
+        )
+
+    await eventually(imported)
+    page = await browser.new_page()
+    await sign_in(page, a.base_url, "Mia Member")
+    assert "€20 of €500" in await page.locator("main").inner_text()
+    await shot(page, "partner-campaign-imported")

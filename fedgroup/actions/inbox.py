@@ -142,9 +142,14 @@ async def on_accept_or_reject(runtime: Context, activity: Activity) -> None:
             await _import_partner_campaigns(runtime, activity.actor)
 
 
+MAX_IMPORTED_CAMPAIGNS = 20
+
+
 async def _import_partner_campaigns(runtime: Context, group: str) -> None:
-    """A partner accepted us: take its current campaigns from the first page of its outbox. The outbox and its
-    page must come from the group's own origin (after redirects): another host's pages define nothing of it."""
+    """A partner accepted us: take its campaigns from the first page of its outbox, each as it is now. The
+    outbox's Create carries a campaign as it was created (totals at zero), so each campaign is fetched afresh
+    (signed); campaigns of the group we already hold are refreshed too. The outbox, its page and every
+    campaign must come from the group's own origin (after redirects): another host defines nothing of it."""
     assert runtime.actors is not None and runtime.http is not None
     try:
         actor = await runtime.actors.actor(group)
@@ -161,10 +166,35 @@ async def _import_partner_campaigns(runtime: Context, group: str) -> None:
     except FetchError as e:
         log.info("partner outbox not read reason=%s group=%s", e.reason, group)
         return
-    for item in jsonld.as_list(page.get("orderedItems"))[:20]:
+    created: dict[str, dict[str, Any]] = {}
+    for item in jsonld.as_list(page.get("orderedItems"))[:MAX_IMPORTED_CAMPAIGNS]:
         if isinstance(item, dict) and item.get("type") == "Create" and isinstance(item.get("object"), dict):
-            if jsonld.id_of(item.get("actor")) == group:
-                await campaign_inbox.save_partner_campaign(runtime, group, item["object"])
+            object_id = jsonld.id_of(item["object"])
+            if jsonld.id_of(item.get("actor")) == group and object_id:
+                created[object_id] = item["object"]
+    held = [p.object_id for p in await runtime.db.read(store.campaigns.partner_campaigns, group)]
+    for object_id in list(dict.fromkeys([*created, *held]))[: 2 * MAX_IMPORTED_CAMPAIGNS]:
+        try:
+            current = await _current_campaign(runtime, group, object_id)
+        except FetchError as e:
+            log.info(
+                "partner campaign not fetched reason=%s group=%s campaign=%s", e.reason, group, object_id
+            )
+            if e.status in (404, 410) or e.reason in ("other-id", "on-other-host"):
+                continue  # gone, or not what was asked for: nothing of it is stored
+            # Unreadable for now: as the outbox has it, until its next Update.
+            current = created.get(object_id)
+        if current is not None:
+            await campaign_inbox.save_partner_campaign(runtime, group, current)
+
+
+async def _current_campaign(runtime: Context, group: str, object_id: str) -> dict[str, Any]:
+    """The partner's campaign as its server serves it now (a signed fetch): asked for on the partner's origin,
+    answered from there, and the very object asked for."""
+    document = await _partner_document(runtime, group, object_id)
+    if jsonld.id_of(document) != object_id:
+        raise FetchError("other-id", f"{object_id} answered with {jsonld.id_of(document)}")
+    return document
 
 
 async def _partner_document(runtime: Context, group: str, url: str) -> dict[str, Any]:
