@@ -67,6 +67,13 @@ class Config:
     max_connections: int = 1000
     # How long a write waits for another process's write (the server's, a CLI command's) before it fails.
     database_busy_timeout_seconds: float = 30.0
+    # No count of our own people below this leaves the server or shows publicly: an aggregate for a partner
+    # with fewer pledgers is sent as "fewer than N"; smaller per-option figures as "fewer than N".
+    min_disclosed_count: int = 3
+    # Changes to what partners see wait for a batch: released this many minutes after the batch's first
+    # change, or as soon as partner_release_changes changes are pending (0: by time only). 0 minutes: at once.
+    partner_release_minutes: float = 60.0
+    partner_release_changes: int = 3
 
     @property
     def database_path(self) -> Path:
@@ -209,6 +216,10 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
                  "idle_timeout_seconds", "max_connections"):  # fmt: skip
         if name in values and values[name] <= 0:
             raise ConfigError(f"{name} must be more than 0")
+    if not 1 <= values.get("min_disclosed_count", 3) <= 100:
+        raise ConfigError("min_disclosed_count must be between 1 and 100")
+    if values.get("partner_release_minutes", 60) < 0 or values.get("partner_release_changes", 3) < 0:
+        raise ConfigError("partner_release_minutes and partner_release_changes must be 0 or more")
     port = values.get("listen_port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError("listen_port must be between 0 and 65535")

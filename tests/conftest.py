@@ -166,6 +166,9 @@ async def make_server(tmp_path: Path, test_keys: dict[str, dict[str, str]]) -> A
         settings.setdefault("delivery_retry_seconds", 0.2)
         settings.setdefault("inbox_retry_seconds", 0.2)
         settings.setdefault("queue_poll_seconds", 0.1)
+        # Tests of other things see every change at once; disclosure tests set the group's real defaults.
+        settings.setdefault("min_disclosed_count", 1)
+        settings.setdefault("partner_release_minutes", 0)
         options = settings.pop("app_options", {})
         recorded = settings.pop("recorded", None)
         config = await datadir.create(

@@ -448,6 +448,13 @@ async def test_demo_starts_three_federating_groups_and_stops_on_ctrl_c():
         # The money record: €85.50 + €20 + €150 raised, the approved printing spent, the banner still pending.
         assert "€255.50 raised · €64.50 spent · €191 left" in page and "Printing 500 leaflets" in page
         assert "Banner" not in page and "Mill Road Bakery" in page and "Gus" not in page
+        # The finished campaign: each group's pledged beside delivered figures, and the outcome.
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port + 2}/campaigns/2") as r:
+                page = await r.text()
+        assert "tenants@127.0.0.1:" in page and "pledged 3 people, delivered 2 people" in page
+        assert "foodbank@127.0.0.1:" in page and "pledged 6 hours, delivered 6 hours" in page
+        assert "The park was clean by noon" in page
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)

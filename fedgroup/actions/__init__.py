@@ -29,6 +29,7 @@ from fedgroup.actions.campaigns import (
     VISIBILITIES,
     campaign,
     close_campaign,
+    contributors,
     create_campaign,
     delete_campaign,
     edit_campaign,
@@ -82,7 +83,8 @@ from fedgroup.actions.money import (
     record_expense,
     record_money_received,
 )
-from fedgroup.actions.pledges import pledge, pledge_to_partner, set_fulfilled, withdraw_pledge
+from fedgroup.actions.partner_releases import release_all_now
+from fedgroup.actions.pledges import claim_done, pledge, pledge_to_partner, set_fulfilled, withdraw_pledge
 from fedgroup.actions.scheduler import close_due_campaigns, publish_due_totals
 from fedgroup.actions.two_factor import (
     check_second_factor,
@@ -129,9 +131,11 @@ __all__ = [
     "block_target",
     "campaign",
     "change_password",
+    "claim_done",
     "clean_name",
     "close_campaign",
     "close_due_campaigns",
+    "contributors",
     "create_campaign",
     "create_invite",
     "decide_expense",
@@ -160,6 +164,7 @@ __all__ = [
     "record_money_received",
     "publish_due_totals",
     "reject_partner",
+    "release_all_now",
     "remove_follower",
     "remove_member",
     "report_account",

@@ -131,7 +131,9 @@ async def _answer_late_vote(runtime: Context, voter: str, campaign_id: int) -> N
 
     def job(conn: sqlite3.Connection) -> bool:
         state = load_campaign(conn, campaign_id)
-        return state is not None and outbox.answer_late_vote(conn, runtime.ids, state, voter, inbox, now)
+        return state is not None and outbox.answer_late_vote(
+            conn, runtime.ids, state, voter, inbox, now, minimum=runtime.config.min_disclosed_count
+        )
 
     if await runtime.db.write(job):
         runtime.deliveries_queued()
@@ -226,6 +228,8 @@ async def _group_pledge(runtime: Context, actor: str, pledge: dict[str, Any], pl
     def job(conn: sqlite3.Connection) -> str:
         state = load_campaign(conn, campaign_id)
         refusal = _refusal(state.row if state else None, now)
+        if refusal == "closed" and state is not None:
+            return partnership.take_delivered_after_close(conn, state, actor, pledge_id, aggregate, now)
         if refusal is not None:
             return refusal
         assert state is not None

@@ -8,12 +8,13 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from fedgroup import store
 from fedgroup.actions import lineage, outbox
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaign_state, campaigns, money, tallies
-from fedgroup.rules.campaign_state import CampaignState, group_aggregate
+from fedgroup.rules.campaign_state import CampaignState, ContributorLine, group_aggregate
 from fedgroup.rules.campaigns import Contribution, Goal, PledgeOption
 from fedgroup.rules.tallies import MemberPledgeFacts
 
@@ -57,12 +58,52 @@ def load_campaigns(
     return [_state(row, goals[row.id], options[row.id], inputs[row.id]) for row in rows]
 
 
+def _group_name(actor_id: str, actor: store.actors.CachedActor | None) -> str:
+    """A partner group as people know it: its name, else @handle@host, else its id."""
+    if actor is not None and actor.name:
+        return actor.name
+    host = urlsplit(actor_id).netloc
+    if actor is not None and actor.preferred_username and host:
+        return f"@{actor.preferred_username}@{host}"
+    return actor_id
+
+
+def contributors(conn: sqlite3.Connection, state: CampaignState) -> list[ContributorLine]:
+    """Our members' pledges together, then each partner group's aggregate: pledged beside delivered."""
+    ours = store.pledges.pledges_for_campaign(conn, state.id)
+    lines = []
+    if ours:
+        lines.append(
+            ContributorLine(
+                "Our members",
+                None,
+                tuple(Contribution(p.kind, p.amount) for p in ours),
+                tuple(Contribution(p.kind, p.amount) for p in ours if p.fulfilled),
+            )
+        )
+    for pledge in store.pledges.group_pledges_for(conn, state.id):
+        aggregate = group_aggregate(pledge.pledgers, pledge.contributions)
+        lines.append(
+            ContributorLine(
+                _group_name(pledge.group_actor, store.actors.by_id(conn, pledge.group_actor)),
+                pledge.group_actor,
+                tuple(line.contribution for line in aggregate.lines),
+                aggregate.delivered,
+                aggregate.fewer_than,
+            )
+        )
+    return lines
+
+
 def outcome_summary(conn: sqlite3.Connection, state: CampaignState) -> str:
     """Goal by goal: what was pledged and what members were marked as having given; then, on its own line,
     what the money record says (raised · spent · left), when the campaign keeps one."""
     fulfilled = [Contribution(k, a) for k, a in store.pledges.fulfilled_pledges(conn, state.id)]
     pledged = [Contribution(line.goal.kind, line.pledged) for line in state.tally.progress]
     summary = tallies.outcome_text(tallies.outcome_lines(state.goals, pledged, fulfilled))
+    who = contributors(conn, state)
+    if any(line.partner for line in who):
+        summary += " — " + " · ".join(line.text(state.goals) for line in who)
     return "\n".join(line for line in (summary, money_summary(conn, state)) if line)
 
 
@@ -129,7 +170,9 @@ async def create_campaign(
             [(o.label, o.kind, o.amount) for o in draft.options],
             now,
         )
-        outbox.publish_campaign(conn, runtime.ids, existing_campaign(conn, campaign_id), now)
+        outbox.publish_campaign(
+            conn, runtime.ids, existing_campaign(conn, campaign_id), now, minimum=runtime.config.min_disclosed_count
+        )
         return campaign_id
 
     campaign_id = await runtime.db.write(job)
@@ -167,7 +210,9 @@ async def edit_campaign(
             [(g.kind, g.target) for g in draft.goals],
             now,
         )
-        outbox.update_campaign(conn, runtime.ids, existing_campaign(conn, campaign_id), now)
+        outbox.update_campaign(
+            conn, runtime.ids, existing_campaign(conn, campaign_id), now, minimum=runtime.config.min_disclosed_count
+        )
         store.campaigns.totals_published(conn, campaign_id, now)
 
     await runtime.db.write(job)
@@ -182,7 +227,9 @@ async def close_campaign(runtime: Context, campaign_id: int) -> bool:
         existing_campaign(conn, campaign_id)
         if not store.campaigns.close(conn, campaign_id, now):
             return False
-        outbox.update_campaign(conn, runtime.ids, existing_campaign(conn, campaign_id), now)
+        outbox.update_campaign(
+            conn, runtime.ids, existing_campaign(conn, campaign_id), now, minimum=runtime.config.min_disclosed_count
+        )
         store.campaigns.totals_published(conn, campaign_id, now)
         return True
 
@@ -225,7 +272,7 @@ async def report_outcome(runtime: Context, campaign_id: int, report: str) -> str
         state = existing_campaign(conn, campaign_id)
         summary = outcome_summary(conn, state)
         outbox.publish_outcome(conn, runtime.ids, state, summary, now)
-        outbox.update_campaign(conn, runtime.ids, state, now)
+        outbox.update_campaign(conn, runtime.ids, state, now, minimum=runtime.config.min_disclosed_count)
         lineage.report_to_origins(conn, runtime.ids, state, now)  # an adopted campaign's totals go home
         return summary
 

@@ -7,71 +7,24 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 import orjson
 
 from fedgroup import store
-from fedgroup.actions import outbox, partnership
+from fedgroup.actions import outbox, partner_releases, partnership
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
-from fedgroup.protocol import vocab_campaigns
-from fedgroup.rules import campaigns, tallies
-from fedgroup.rules.campaigns import Goal, PledgeOption
 
 log = logging.getLogger(__name__)
 
 
-def partner_goals(partner: store.campaigns.PartnerCampaign) -> tuple[list[Goal], list[PledgeOption]]:
-    """A partner campaign's goals and options, as its server described them (validated when received)."""
-    goals = [Goal(g["kind"], Decimal(g["target"]), g.get("unit")) for g in orjson.loads(partner.goals)]
-    options = [
-        PledgeOption(o["name"], o["kind"], Decimal(o["amount"])) for o in orjson.loads(partner.options)
-    ]
-    return goals, options
+partner_goals = partner_releases.partner_goals
 
 
-def send_aggregate(
-    conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime
-) -> None:
-    """Send the partner our members' current aggregate: the Pledge, an Update of it, or its Undo at zero."""
-    partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
-    if partner is None:
-        return
-    group = store.actors.by_id(conn, partner.group_actor)
-    if group is None:
-        log.info("group pledge not sent reason=partner-unknown partner=%s", partner.group_actor)
-        return
-    pledges = store.pledges.pledges_for_partner_campaign(conn, partner_campaign_id)
-    aggregate = tallies.aggregate(
-        tallies.MemberPledgeFacts(p.member_id, campaigns.Contribution(p.kind, p.amount), p.option_label)
-        for p in pledges
-    )
-    sent = store.pledges.sent_group_pledge(conn, partner_campaign_id)
-    previous: dict[str, Any] | None = orjson.loads(sent[1]) if sent else None
-    if aggregate.pledgers == 0:
-        if previous is not None:
-            outbox.withdraw_group_pledge(conn, runtime.ids, previous, group.inbox, now)
-            store.pledges.forget_sent_group_pledge(conn, partner_campaign_id)
-        return
-    goals, _ = partner_goals(partner)
-    summary = (
-        f"{runtime.site.name} pledges "
-        + tallies.progress_text(
-            tallies.progress(goals, [line.contribution for line in aggregate.lines])
-        ).replace(" of ", " toward ")
-        + f" from {aggregate.pledgers} member{'s' if aggregate.pledgers != 1 else ''}"
-    )
-    pledge_id = sent[0] if sent else outbox.new_activity_id(runtime.ids)
-    document = vocab_campaigns.group_pledge(
-        runtime.ids, pledge_id, partner.group_actor, partner.object_id, aggregate, summary
-    )
-    outbox.send_group_pledge(conn, runtime.ids, document, previous, group.inbox, now)
-    store.pledges.save_sent_group_pledge(
-        conn, partner_campaign_id, pledge_id, orjson.dumps(document).decode(), now
-    )
+def send_aggregate(conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime) -> None:
+    """A change to our members' aggregate for a partner's campaign: released in its batch (partner_releases)."""
+    partner_releases.changed(conn, runtime, partner_campaign_id, now)
 
 
 async def follow_group(runtime: Context, actor: store.actors.CachedActor) -> None:

@@ -70,26 +70,29 @@ def campaign_audience(conn: sqlite3.Connection, campaign_id: int) -> list[str]:
 
 
 def publish_campaign(
-    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, now: datetime
+    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, now: datetime, *, minimum: int
 ) -> str | None:
     """Create of a new campaign to followers; `members` campaigns never leave the server."""
     if not state.federates:
         return None
-    activity = vocab.create(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state))
+    activity = vocab.create(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state, minimum=minimum))
     send_to_followers(conn, activity, state.row.visibility, now)
     return str(activity["id"])
 
 
-def update_campaign(conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, now: datetime) -> None:
+def update_campaign(
+    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, now: datetime, *, minimum: int
+) -> None:
     """Update with the campaign as it is now (text, totals, closed)."""
     if not state.federates:
         return
-    activity = vocab.update(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state), now)
+    activity = vocab.update(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state, minimum=minimum), now)
     send(conn, activity, state.row.visibility, campaign_audience(conn, state.id), now)
 
 
 def answer_late_vote(
-    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, voter: str, inbox: str, now: datetime
+    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, voter: str, inbox: str, now: datetime,
+    *, minimum: int,
 ) -> bool:
     """The poll as it is now, to one voter whose vote came after the campaign closed (their server still
     showed it open), so their server can put its counts right. Only to someone who may see the campaign, and
@@ -99,7 +102,7 @@ def answer_late_vote(
         return False
     if row.visibility == "followers" and not store.follows.is_accepted_follower(conn, voter):
         return False
-    obj = vocab_campaigns.campaign_object(ids, state)
+    obj = vocab_campaigns.campaign_object(ids, state, minimum=minimum)
     send(conn, vocab.poll_state_for(ids, new_activity_id(ids), obj, voter, now), "direct", [inbox], now)
     return True
 

@@ -88,7 +88,12 @@ def take_aggregate(
     if where == REJECTED:
         return "rejected-partner"
     try:
-        checked = aggregates.check_aggregate(aggregate, state.goals, state.options)
+        # A withheld aggregate has no figures to check or bound: it counts toward no total.
+        checked = (
+            aggregate
+            if aggregate.fewer_than is not None
+            else aggregates.check_aggregate(aggregate, state.goals, state.options)
+        )
     except aggregates.AggregateRefused as e:
         return e.reason
     if store.pledges.pledge_id_used_elsewhere(conn, pledge_id, state.id, group):
@@ -112,7 +117,11 @@ def _count_or_hold(
     now: datetime,
 ) -> str:
     contributions = campaign_state.aggregate_json(checked)
-    reason = aggregates.hold_reason(checked, state.goals, bound, _approval(conn, state.id, group))
+    reason = (
+        None
+        if checked.fewer_than is not None
+        else aggregates.hold_reason(checked, state.goals, bound, _approval(conn, state.id, group))
+    )
     if reason is not None:
         store.partners.hold(conn, state.id, group, pledge_id, checked.pledgers, contributions, reason, now)
         return f"held reason={reason}"
@@ -120,6 +129,37 @@ def _count_or_hold(
     store.partners.release_for(conn, state.id, group)
     store.campaigns.totals_changed(conn, state.id, now)
     return "counted"
+
+
+def take_delivered_after_close(
+    conn: sqlite3.Connection,
+    state: CampaignState,
+    group: str,
+    pledge_id: str,
+    aggregate: tallies.GroupAggregate,
+    now: datetime,
+) -> str:
+    """A closed campaign's pledges are frozen, but what a partner's members delivered of them is known only
+    afterwards: a partner's update of its counted aggregate is taken when its pledged figures are exactly
+    the counted ones and only what was delivered changed (checked as ever: no more than pledged)."""
+    if status(store.partners.standing(conn, group)) != PARTNER:
+        return "closed"
+    current = store.pledges.group_pledge_of(conn, state.id, group)
+    if current is None or current.pledge_id != pledge_id or aggregate.fewer_than is not None:
+        return "closed"
+    counted = campaign_state.group_aggregate(current.pledgers, current.contributions)
+    try:
+        checked = aggregates.check_aggregate(aggregate, state.goals, state.options)
+    except aggregates.AggregateRefused as e:
+        return e.reason
+    if counted.fewer_than is not None or (checked.pledgers, checked.lines) != (counted.pledgers, counted.lines):
+        return "closed"
+    if checked.delivered == counted.delivered:
+        return "unchanged"
+    store.pledges.save_group_pledge(
+        conn, state.id, group, pledge_id, checked.pledgers, campaign_state.aggregate_json(checked), now
+    )
+    return "delivered-updated"
 
 
 def reconsider_held(conn: sqlite3.Connection, group: str, now: datetime) -> int:

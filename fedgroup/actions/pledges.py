@@ -108,8 +108,28 @@ async def withdraw_pledge(runtime: Context, member_id: int, pledge_id: int) -> N
 
 
 async def set_fulfilled(runtime: Context, pledge_id: int, fulfilled: bool) -> None:
-    if not await runtime.db.write(lambda conn: store.pledges.set_fulfilled(conn, pledge_id, fulfilled)):
+    """An organizer marks a pledge kept (or not). For a pledge to a partner's campaign, what we tell the
+    partner was delivered changes with it (in the next release)."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        found = store.pledges.member_pledge(conn, pledge_id)
+        if found is None:
+            raise ActionError("there is no such pledge", "pledge")
+        if store.pledges.set_fulfilled(conn, pledge_id, fulfilled) and found.partner_campaign_id:
+            send_aggregate(conn, runtime, found.partner_campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+
+
+async def claim_done(runtime: Context, member_id: int, pledge_id: int) -> None:
+    """A member says "I did it" about their own pledge; an organizer confirms it in one click."""
+    now = runtime.now()
+    found = await runtime.db.read(store.pledges.member_pledge, pledge_id)
+    if found is None or found.member_id != member_id:
         raise ActionError("there is no such pledge", "pledge")
+    await runtime.db.write(lambda conn: store.pledges.claim_done(conn, pledge_id, member_id, now))
 
 
 async def pledge_to_partner(

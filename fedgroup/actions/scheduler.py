@@ -11,6 +11,7 @@ from fedgroup import store
 from fedgroup.actions import outbox
 from fedgroup.actions.campaigns import close_campaign, load_campaign
 from fedgroup.actions.context import Context
+from fedgroup.actions.partner_releases import release_due
 from fedgroup.net.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class Scheduler(Worker):
         config = self.runtime.config
         await close_due_campaigns(self.runtime)
         await publish_due_totals(self.runtime, config.totals_update_seconds)
+        await release_due(self.runtime)
 
     async def _run(self) -> None:
         config = self.runtime.config
@@ -57,7 +59,7 @@ async def publish_due_totals(runtime: Context, interval_seconds: float) -> int:
         state = load_campaign(conn, campaign_id)
         if state is None or state.row.deleted_at is not None:
             return
-        outbox.update_campaign(conn, runtime.ids, state, now)
+        outbox.update_campaign(conn, runtime.ids, state, now, minimum=runtime.config.min_disclosed_count)
         store.campaigns.totals_published(conn, campaign_id, now)
 
     for campaign_id in due:

@@ -160,10 +160,13 @@ async def seed(runtimes: dict[str, Runtime]) -> None:
     a_campaign = await _partner_campaign_id(a)
     b_campaign = await _partner_campaign_id(b)
     assert a_campaign is not None and b_campaign is not None
-    await actions.pledge_to_partner(a, members["a"]["Amira"], a_campaign, option="Come to the meeting")
-    await actions.pledge_to_partner(a, members["a"]["Bogdan"], a_campaign, option="Leaflet for 2 hours")
-    await actions.pledge_to_partner(a, members["a"]["Chen"], a_campaign, option="Come to the meeting")
-    await actions.pledge_to_partner(b, members["b"]["Dara"], b_campaign, kind="hours", amount="6")
+    # Three pledges from each group: partners see no count of fewer than three (min_disclosed_count), and
+    # the third change releases the batch (partner_release_changes).
+    for name in ("Amira", "Bogdan", "Chen"):
+        await actions.pledge_to_partner(a, members["a"][name], a_campaign, option="Come to the meeting")
+    for name in ("Dara", "Emeka", "Ines"):
+        await actions.pledge_to_partner(b, members["b"][name], b_campaign, option="Leaflet for 2 hours")
+    await _finished_campaign(a, b, c, members)
     await seed_blueprint(a, b, members["b"])
 
 
@@ -224,6 +227,52 @@ async def seed_money(runtime: Runtime, campaign_id: int, members: dict[str, int]
     )
 
 
+async def _finished_campaign(
+    a: Runtime, b: Runtime, c: Runtime, members: dict[str, dict[str, int]]
+) -> None:
+    """A campaign of Safe Crossing Now that is over: pledged beside delivered, per group, on its page."""
+    cleanup = await actions.create_campaign(
+        c,
+        "Spring clean-up of Mill Park",
+        "One Saturday morning to clear the park before the children's festival.",
+        goals=[parse_goal("people:20"), parse_goal("hours:30")],
+        options=[parse_option("Come along=people:1"), parse_option("Bring tools for 2 hours=hours:2")],
+    )
+    object_id = c.ids.campaign(cleanup)
+
+    async def arrived(runtime: Runtime) -> int | None:
+        found = await runtime.db.read(store.campaigns.partner_campaign_by_object, object_id)
+        return found.id if found else None
+
+    await _until(lambda: arrived(a), "the clean-up to reach the tenants")
+    await _until(lambda: arrived(b), "the clean-up to reach the food bank")
+    a_id, b_id = await arrived(a), await arrived(b)
+    assert a_id is not None and b_id is not None
+    await actions.pledge(c, members["c"]["Hana"], cleanup, option="Come along")
+    for name in ("Amira", "Bogdan", "Chen"):
+        await actions.pledge_to_partner(a, members["a"][name], a_id, option="Come along")
+    for name in ("Dara", "Emeka", "Ines"):
+        await actions.pledge_to_partner(b, members["b"][name], b_id, option="Bring tools for 2 hours")
+    # The day came: organizers tick who turned up. Two of the tenants came, all three from the food bank.
+    for runtime, partner_id, kept in ((a, a_id, 2), (b, b_id, 3)):
+        for pledge in (await runtime.db.read(store.pledges.pledges_for_partner_campaign, partner_id))[:kept]:
+            await actions.set_fulfilled(runtime, pledge.id, True)
+        # The demo cannot wait for the hourly release: it sends what is pending now.
+        await actions.release_all_now(runtime)
+    hana = (await c.db.read(store.pledges.pledges_for_campaign, cleanup))[0]
+    await actions.set_fulfilled(c, hana.id, True)
+
+    async def delivered_arrived() -> bool:
+        state = await c.db.read(actions.load_campaign, cleanup)
+        assert state is not None
+        lines = await c.db.read(actions.contributors, state)
+        return sum(1 for line in lines if line.partner and line.delivered) == 2
+
+    await _until(delivered_arrived, "the partners' delivered figures")
+    await actions.close_campaign(c, cleanup)
+    await actions.report_outcome(c, cleanup, "The park was clean by noon. Thank you, all three groups!")
+
+
 async def _partner_campaign_id(runtime: Runtime) -> int | None:
     partners = await runtime.db.read(store.campaigns.partner_campaigns)
     return partners[0].id if partners else None
@@ -248,6 +297,9 @@ def print_welcome(runtimes: dict[str, Runtime], data_root: Path, temporary: bool
         " campaign; its page shows their totals and its money record (raised · spent · left and the approved"
         " spending; a second expense waits for approval). The food bank's coat drive is a blueprint the tenants"
         f" adopted: {runtimes['b'].config.base_url}/blueprints/1"
+    )
+    print(
+        f"A finished campaign, pledged beside delivered per group: {runtimes['c'].config.base_url}/campaigns/2"
     )
     print(f"Sign in as any of these (every demo account's password is {DEMO_PASSWORD}):")
     for group in GROUPS:

@@ -226,7 +226,9 @@ async def campaign(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     runtime, state = found
-    return activity_response(vocab_campaigns.campaign_object(runtime.ids, state))
+    return activity_response(
+        vocab_campaigns.campaign_object(runtime.ids, state, minimum=runtime.config.min_disclosed_count)
+    )
 
 
 async def campaign_outcome(request: web.Request) -> web.Response:

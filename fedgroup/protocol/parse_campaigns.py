@@ -71,6 +71,8 @@ MAX_EXTENSION_ITEMS = 20
 
 
 MAX_PLEDGERS = 1_000_000
+# The largest "fewer than" a withheld aggregate may claim (rules.disclosure.MAX_MINIMUM).
+MAX_DISCLOSURE_MINIMUM = 100
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,16 @@ def parse_member_bound(actor_document: dict[str, Any]) -> int | None:
 
 
 def parse_group_pledge(doc: dict[str, Any]) -> GroupAggregate:
-    """A partner group's aggregate pledge: contributions with kinds, decimal amounts and head counts."""
+    """A partner group's aggregate pledge: contributions with kinds, decimal amounts and head counts, and
+    what was delivered per kind; or, withheld by its sender, only `pledgersFewerThan` (no figures)."""
+    if "pledgersFewerThan" in doc:
+        fewer = doc.get("pledgersFewerThan")
+        if (
+            not isinstance(fewer, int) or isinstance(fewer, bool) or not 2 <= fewer <= MAX_DISCLOSURE_MINIMUM
+            or "pledgers" in doc or doc.get("contributions") or doc.get("delivered")
+        ):  # fmt: skip
+            raise ParseError("bad-withheld-aggregate")
+        return GroupAggregate(0, (), (), fewer_than=fewer)
     pledgers = doc.get("pledgers")
     if not isinstance(pledgers, int) or isinstance(pledgers, bool) or not 0 <= pledgers <= MAX_PLEDGERS:
         raise ParseError("bad-pledgers")
@@ -192,4 +203,11 @@ def parse_group_pledge(doc: dict[str, Any]) -> GroupAggregate:
             lines.append(AggregateLine(Contribution(kind, amount), option, count))
     except CampaignError as e:
         raise ParseError("bad-contribution", str(e)) from e
-    return GroupAggregate(pledgers, tuple(lines))
+    delivered = []
+    try:
+        for item in _extension_list(doc, "delivered"):
+            kind = str(item.get("kind", ""))
+            delivered.append(Contribution(kind, parse_amount(kind, str(item.get("amount", "")), "delivered")))
+    except CampaignError as e:
+        raise ParseError("bad-delivered", str(e)) from e
+    return GroupAggregate(pledgers, tuple(lines), tuple(delivered))

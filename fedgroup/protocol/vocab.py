@@ -42,6 +42,8 @@ FEDGROUP_TERMS: dict[str, Any] = {
     "goals": {"@id": "fedgroup:goals", "@container": "@list"},
     "pledgeOptions": {"@id": "fedgroup:pledgeOptions", "@container": "@list"},
     "contributions": {"@id": "fedgroup:contributions", "@container": "@list"},
+    "delivered": {"@id": "fedgroup:delivered", "@container": "@list"},
+    "pledgersFewerThan": "fedgroup:pledgersFewerThan",
     "kind": "fedgroup:kind",
     "target": "fedgroup:target",
     "unit": "fedgroup:unit",

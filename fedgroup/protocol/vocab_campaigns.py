@@ -16,7 +16,7 @@ from fedgroup.protocol.vocab import (
     paragraphs_html,
     xsd_datetime,
 )
-from fedgroup.rules import campaigns, tallies
+from fedgroup.rules import campaigns, disclosure, tallies
 from fedgroup.rules.campaign_state import CampaignState
 
 # Fewer options than this and a campaign is a `Note`, not a poll: Takahē compacts every incoming document with
@@ -39,7 +39,9 @@ def poll_end(state: CampaignState) -> datetime | None:
     return row.deadline
 
 
-def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = None) -> dict[str, Any]:
+def campaign_object(
+    ids: LocalIds, state: CampaignState, page_url: str | None = None, *, minimum: int
+) -> dict[str, Any]:
     """A campaign as Mastodon and other fedgroup servers read it.
 
     With two or more pledge options it is a `Question` (a poll: each option's replies.totalItems is the number
@@ -53,6 +55,7 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
     to, cc = addressing(ids, row.visibility)
     object_id = ids.campaign(row.id)
     tally = state.tally
+    public = disclosure.public_counts(tally, minimum)  # head counts are public: small parts of ours withheld
     # `content` changes only with an edit: GoToSocial, Iceshrimp.NET and Mitra record any change of it as
     # an edit (GoToSocial and Iceshrimp.NET notify everyone who interacted), so live totals would turn every
     # totals Update into one. The goals' targets are here; the totals are in the poll counts and `goals`.
@@ -86,7 +89,7 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
             | ({"unit": line.goal.unit} if line.goal.unit else {})
             for line in tally.progress
         ],
-        "pledgers": tally.pledgers,
+        "pledgers": public.pledgers,
         "partnerGroups": tally.partner_groups,
         "campaignStatus": row.status,
     }
@@ -106,7 +109,7 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
             for o in state.options
         ]
     if poll:
-        counts = dict(tally.option_counts)
+        counts = dict(public.options)
         doc["anyOf" if row.multiple_choice else "oneOf"] = [
             {
                 "type": "Note",
@@ -115,7 +118,7 @@ def campaign_object(ids: LocalIds, state: CampaignState, page_url: str | None = 
             }
             for o in state.options
         ]
-        doc["votersCount"] = tally.pledgers
+        doc["votersCount"] = public.pledgers
         if row.status == "closed" and row.closed_at is not None:
             doc["closed"] = xsd_datetime(row.closed_at)
     return doc
@@ -150,8 +153,9 @@ def group_pledge(
     summary: str,
 ) -> dict[str, Any]:
     """Our group's aggregate pledge to a partner's campaign: amounts per option or goal and head counts,
-    never names. An activity like Like (so it can be replaced by Update and withdrawn by Undo)."""
-    return {
+    never names. An activity like Like (so it can be replaced by Update and withdrawn by Undo). `delivered`:
+    what our members did of it, per kind. A withheld aggregate carries only `pledgersFewerThan`."""
+    doc: dict[str, Any] = {
         "@context": CAMPAIGN_CONTEXT,
         "id": pledge_id,
         "type": "Pledge",
@@ -159,14 +163,21 @@ def group_pledge(
         "object": campaign_id,
         "to": [partner_group],
         "content": summary,
-        "pledgers": aggregate.pledgers,
-        "contributions": [
-            {
-                "kind": line.contribution.kind,
-                "amount": campaigns.amount_text(line.contribution.amount),
-                "option": line.option,
-                "pledgers": line.pledgers,
-            }
-            for line in aggregate.lines
-        ],
     }
+    if aggregate.fewer_than is not None:
+        doc["pledgersFewerThan"] = aggregate.fewer_than
+        return doc
+    doc["pledgers"] = aggregate.pledgers
+    doc["contributions"] = [
+        {
+            "kind": line.contribution.kind,
+            "amount": campaigns.amount_text(line.contribution.amount),
+            "option": line.option,
+            "pledgers": line.pledgers,
+        }
+        for line in aggregate.lines
+    ]
+    doc["delivered"] = [
+        {"kind": c.kind, "amount": campaigns.amount_text(c.amount)} for c in aggregate.delivered
+    ]
+    return doc

@@ -88,7 +88,24 @@ def check_aggregate(
         lines.append(AggregateLine(Contribution(kind, amount), label, line.pledgers))
     if any(people > aggregate.pledgers for people in people_per_kind.values()):
         raise AggregateRefused("more-line-pledgers-than-pledgers")
-    return GroupAggregate(aggregate.pledgers, tuple(lines))
+    checked = GroupAggregate(aggregate.pledgers, tuple(lines))
+    return GroupAggregate(checked.pledgers, checked.lines, check_delivered(checked, aggregate.delivered))
+
+
+def check_delivered(aggregate: GroupAggregate, delivered: Sequence[Contribution]) -> tuple[Contribution, ...]:
+    """What a partner says its members delivered, per kind: each kind once, a kind the aggregate pledges, and
+    never more than it pledges of that kind (a partner delivers what its members pledged, or less)."""
+    pledged = aggregate_amounts(aggregate)
+    seen: set[str] = set()
+    for item in delivered:
+        if item.kind in seen:
+            raise AggregateRefused("duplicate-delivered")
+        seen.add(item.kind)
+        if item.kind not in pledged:
+            raise AggregateRefused("delivered-unpledged-kind")
+        if item.amount > pledged[item.kind]:
+            raise AggregateRefused("delivered-more-than-pledged")
+    return tuple(sorted(delivered, key=lambda c: c.kind))
 
 
 @dataclass(frozen=True)

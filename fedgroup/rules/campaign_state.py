@@ -3,6 +3,7 @@ computed by the rules in campaigns.py. Pure: actions.campaigns loads one from th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -75,19 +76,24 @@ class CampaignState:
 
 
 def group_aggregate(pledgers: int, contributions_json: str) -> GroupAggregate:
-    """A stored aggregate (validated when it arrived) back into rule values."""
+    """A stored aggregate (validated when it arrived) back into rule values. The stored JSON is the list of
+    lines, or (since delivered figures) {"lines": [...], "delivered": [...], "fewerThan": n}."""
+    stored = orjson.loads(contributions_json)
+    if isinstance(stored, list):
+        stored = {"lines": stored}
     lines = tuple(
         AggregateLine(
             Contribution(c["kind"], Decimal(c["amount"])), c.get("option"), int(c.get("pledgers", 0))
         )
-        for c in orjson.loads(contributions_json)
+        for c in stored.get("lines", [])
     )
-    return GroupAggregate(pledgers, lines)
+    delivered = tuple(Contribution(c["kind"], Decimal(c["amount"])) for c in stored.get("delivered", []))
+    return GroupAggregate(pledgers, lines, delivered, stored.get("fewerThan"))
 
 
 def aggregate_json(aggregate: GroupAggregate) -> str:
-    return orjson.dumps(
-        [
+    stored: dict[str, object] = {
+        "lines": [
             {
                 "kind": line.contribution.kind,
                 "amount": campaigns.amount_text(line.contribution.amount),
@@ -95,5 +101,31 @@ def aggregate_json(aggregate: GroupAggregate) -> str:
                 "pledgers": line.pledgers,
             }
             for line in aggregate.lines
-        ]
-    ).decode()
+        ],
+        "delivered": [
+            {"kind": c.kind, "amount": campaigns.amount_text(c.amount)} for c in aggregate.delivered
+        ],
+    }
+    if aggregate.fewer_than is not None:
+        stored["fewerThan"] = aggregate.fewer_than
+    return orjson.dumps(stored).decode()
+
+
+@dataclass(frozen=True)
+class ContributorLine:
+    """Who stands behind part of a campaign's total: our members together, or one partner group (by its
+    public name), with what it pledged and delivered — amounts only, never a name of a person."""
+
+    who: str
+    partner: str | None  # the partner group's actor id; None for our own members
+    pledged: tuple[Contribution, ...]
+    delivered: tuple[Contribution, ...]
+    fewer_than: int | None = None  # a partner withheld its figures: fewer than this many pledged
+
+    def text(self, goals: Sequence[Goal]) -> str:
+        if self.fewer_than is not None:
+            return f"{self.who}: fewer than {self.fewer_than} people pledged"
+        return (
+            f"{self.who}: pledged {tallies.contribution_text(goals, self.pledged)},"
+            f" delivered {tallies.contribution_text(goals, self.delivered)}"
+        )

@@ -88,6 +88,16 @@ def outcome_text(lines: Sequence[OutcomeLine]) -> str:
     return " · ".join(parts)
 
 
+def contribution_text(goals: Sequence[Goal], contributions: Iterable[Contribution]) -> str:
+    """Amounts per kind in the goals' order and units: "2 people · 2 hours"; "nothing" when there are none."""
+    sums: dict[str, Decimal] = {}
+    for c in contributions:
+        sums[c.kind] = sums.get(c.kind, Decimal(0)) + c.amount
+    units = {g.kind: g.unit for g in goals}
+    parts = [format_quantity(g.kind, sums[g.kind], units.get(g.kind)) for g in goals if sums.get(g.kind)]
+    return " · ".join(parts) or "nothing"
+
+
 @dataclass(frozen=True)
 class AggregateLine:
     """One line of a partner group's aggregate pledge: how much, for which option, from how many members."""
@@ -99,8 +109,14 @@ class AggregateLine:
 
 @dataclass(frozen=True)
 class GroupAggregate:
+    """A group's aggregate: head counts and amounts per (kind, option); what its members delivered per kind
+    (amounts only); or, when `fewer_than` is set, only that fewer than that many of its members pledged
+    (rules/disclosure.py: no figures at all, so nothing in it counts toward a total)."""
+
     pledgers: int
     lines: tuple[AggregateLine, ...]
+    delivered: tuple[Contribution, ...] = ()
+    fewer_than: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,10 +132,16 @@ class Tally:
     option_counts: tuple[tuple[str, int], ...]
     pledgers: int
     partner_groups: int
+    # Our own members' part of the figures above (rules/disclosure.py withholds it from the public when small).
+    member_option_counts: tuple[tuple[str, int], ...] = ()
+    members: int = 0
 
 
-def aggregate(pledges: Iterable[MemberPledgeFacts]) -> GroupAggregate:
-    """What a group tells a partner about its members' pledges: sums per kind and option, head counts, no names."""
+def aggregate(
+    pledges: Iterable[MemberPledgeFacts], delivered: Iterable[Contribution] = ()
+) -> GroupAggregate:
+    """What a group tells a partner about its members' pledges: sums per kind and option, head counts, what
+    was delivered per kind (the pledges an organizer marked kept); no names."""
     sums: dict[tuple[str, str | None], Decimal] = {}
     people: dict[tuple[str, str | None], set[int]] = {}
     everyone: set[int] = set()
@@ -132,7 +154,12 @@ def aggregate(pledges: Iterable[MemberPledgeFacts]) -> GroupAggregate:
         AggregateLine(Contribution(kind, sums[(kind, option)]), option, len(people[(kind, option)]))
         for kind, option in sorted(sums, key=lambda k: (k[0], k[1] or ""))
     )
-    return GroupAggregate(len(everyone), lines)
+    kept: dict[str, Decimal] = {}
+    for c in delivered:
+        kept[c.kind] = kept.get(c.kind, Decimal(0)) + c.amount
+    return GroupAggregate(
+        len(everyone), lines, tuple(Contribution(k, kept[k]) for k in sorted(kept) if kept[k] > 0)
+    )
 
 
 def tally(
@@ -146,6 +173,7 @@ def tally(
     and partner groups' aggregates."""
     contributions: list[Contribution] = []
     per_option = {o.label: 0 for o in options}
+    member_per_option = {o.label: 0 for o in options}
     members: set[int] = set()
     voters: set[str] = set()
     for pledge in member_pledges:
@@ -153,6 +181,7 @@ def tally(
         members.add(pledge.member_id)
         if pledge.option in per_option:
             per_option[pledge.option] += 1
+            member_per_option[pledge.option] += 1
     for voter, label in votes:
         contribution = option_contribution(options, label)
         if contribution is None:
@@ -163,6 +192,8 @@ def tally(
     group_people = 0
     group_count = 0
     for group in groups:
+        if group.fewer_than is not None:
+            continue  # withheld by its sender: in no figure here (shown per group as "fewer than N")
         group_count += 1
         group_people += group.pledgers
         for line in group.lines:
@@ -174,4 +205,6 @@ def tally(
         option_counts=tuple(per_option.items()),
         pledgers=len(members) + len(voters) + group_people,
         partner_groups=group_count,
+        member_option_counts=tuple(member_per_option.items()),
+        members=len(members),
     )

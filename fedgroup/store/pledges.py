@@ -28,11 +28,12 @@ class MemberPledge:
     note: str
     fulfilled: bool
     created_at: datetime
+    done_claimed_at: datetime | None = None  # the member said "I did it"; an organizer confirms
 
 
 _PLEDGE_SELECT = (
     "SELECT p.id, p.member_id, m.name, p.campaign_id, p.partner_campaign_id, p.kind, p.amount, p.option_label,"
-    " p.note, p.fulfilled, p.created_at FROM pledges p JOIN members m ON m.id = p.member_id"
+    " p.note, p.fulfilled, p.created_at, p.done_claimed_at FROM pledges p JOIN members m ON m.id = p.member_id"
 )
 
 
@@ -49,6 +50,7 @@ def _pledge(row: sqlite3.Row) -> MemberPledge:
         row[8],
         bool(row[9]),
         from_db_time(row[10]),  # type: ignore[arg-type]
+        from_db_time(row[11]),
     )
 
 
@@ -96,11 +98,31 @@ def withdraw_member_pledge(conn: sqlite3.Connection, pledge_id: int, member_id: 
 
 
 def set_fulfilled(conn: sqlite3.Connection, pledge_id: int, fulfilled: bool) -> bool:
+    """Mark a pledge kept (or not), to one of our campaigns or to a partner's; True if it changed."""
     cursor = conn.execute(
-        "UPDATE pledges SET fulfilled = ? WHERE id = ? AND campaign_id IS NOT NULL",
-        (int(fulfilled), pledge_id),
+        "UPDATE pledges SET fulfilled = ? WHERE id = ? AND fulfilled != ?", (int(fulfilled), pledge_id, int(fulfilled))
     )
     return cursor.rowcount > 0
+
+
+def claim_done(conn: sqlite3.Connection, pledge_id: int, member_id: int, now: datetime) -> bool:
+    """The member says they did what they pledged (only their own pledge, once)."""
+    cursor = conn.execute(
+        "UPDATE pledges SET done_claimed_at = ? WHERE id = ? AND member_id = ? AND done_claimed_at IS NULL",
+        (to_db_time(now), pledge_id, member_id),
+    )
+    return cursor.rowcount > 0
+
+
+def delivered_for_partner_campaign(
+    conn: sqlite3.Connection, partner_campaign_id: int
+) -> list[tuple[str, Decimal]]:
+    rows = fetchall(
+        conn,
+        "SELECT kind, amount FROM pledges WHERE partner_campaign_id = ? AND fulfilled = 1",
+        (partner_campaign_id,),
+    )
+    return [(r[0], Decimal(r[1])) for r in rows]
 
 
 def member_pledge(conn: sqlite3.Connection, pledge_id: int) -> MemberPledge | None:
@@ -224,7 +246,7 @@ class GroupPledge:
     group_actor: str
     pledge_id: str
     pledgers: int
-    contributions: str  # JSON list of {"kind", "amount", "option"?, "pledgers"?}
+    contributions: str  # JSON, campaign_state.aggregate_json
 
 
 def save_group_pledge(
@@ -243,6 +265,16 @@ def save_group_pledge(
         " updated_at = excluded.updated_at",
         (campaign_id, group_actor, pledge_id, pledgers, contributions, to_db_time(now)),
     )
+
+
+def group_pledge_of(conn: sqlite3.Connection, campaign_id: int, group_actor: str) -> GroupPledge | None:
+    row = fetchone(
+        conn,
+        "SELECT campaign_id, group_actor, pledge_id, pledgers, contributions FROM group_pledges"
+        " WHERE campaign_id = ? AND group_actor = ?",
+        (campaign_id, group_actor),
+    )
+    return None if row is None else GroupPledge(*row)
 
 
 def approve_group_pledge(
@@ -435,16 +467,19 @@ def forget_remote_actor(conn: sqlite3.Connection, actor: str) -> list[int]:
     return sorted(touched)
 
 
-def pledge_times(conn: sqlite3.Connection, campaign_id: int) -> list[tuple[datetime, int]]:
+def pledge_times(
+    conn: sqlite3.Connection, campaign_id: int, include_members: bool = True
+) -> list[tuple[datetime, int]]:
     """When each standing pledge was made, with how many people it stands for (a partner group's aggregate
-    counts its pledgers at its latest update), oldest first: the input of the pledges-over-time chart."""
+    counts its pledgers at its latest update), oldest first: the input of the pledges-over-time chart.
+    Without our members' pledges when `include_members` is false (their number is withheld)."""
     rows = fetchall(
         conn,
         "SELECT at, people FROM ("
-        " SELECT MIN(created_at) AS at, 1 AS people FROM pledges WHERE campaign_id = ? GROUP BY member_id"
+        " SELECT MIN(created_at) AS at, 1 AS people FROM pledges WHERE campaign_id = ? AND ? GROUP BY member_id"
         " UNION ALL SELECT MIN(created_at), 1 FROM votes WHERE campaign_id = ? GROUP BY voter"
         " UNION ALL SELECT updated_at, pledgers FROM group_pledges WHERE campaign_id = ?"
         ") ORDER BY at",
-        (campaign_id, campaign_id, campaign_id),
+        (campaign_id, int(include_members), campaign_id, campaign_id),
     )
     return [(from_db_time(r[0]), int(r[1])) for r in rows]  # type: ignore[misc]

@@ -16,7 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions, store
-from fedgroup.rules import campaigns, tallies
+from fedgroup.rules import campaigns, disclosure, tallies
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.ui import renderings
@@ -80,6 +80,7 @@ def notice_key(request: web.Request) -> str | None:
 NOTICES = {
     "pledged": "Thank you: your pledge is recorded.",
     "withdrawn": "Your pledge is withdrawn.",
+    "claimed": "Thank you! An organizer will confirm it.",
     "created": "The campaign is created.",
     "saved": "Saved.",
     "closed": "The campaign is closed.",
@@ -209,6 +210,7 @@ class OptionView:
     label: str
     worth: str
     count: int
+    count_text: str = ""  # as the public sees it: "fewer than 3" where small (disclosure.py)
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,7 @@ class CampaignView:
     partner_groups: int
     outcome: str | None
     units: dict[str, str | None]
+    pledgers_text: str = ""
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -236,18 +239,28 @@ def _goal_views(lines: Any) -> tuple[GoalView, ...]:
 
 
 def _option_views(
-    options: Sequence[campaigns.PledgeOption], units: dict[str, str | None], counts: dict[str, int]
+    options: Sequence[campaigns.PledgeOption],
+    units: dict[str, str | None],
+    counts: dict[str, int],
+    withheld: frozenset[str] = frozenset(),
+    minimum: int = 1,
 ) -> tuple[OptionView, ...]:
     return tuple(
         OptionView(
-            o.label, campaigns.format_quantity(o.kind, o.amount, units.get(o.kind)), counts.get(o.label, 0)
+            o.label,
+            campaigns.format_quantity(o.kind, o.amount, units.get(o.kind)),
+            counts.get(o.label, 0),
+            disclosure.count_text(counts.get(o.label, 0), o.label in withheld, minimum),
         )
         for o in options
     )
 
 
-def campaign_view(state: CampaignState, now: datetime) -> CampaignView:
+def campaign_view(state: CampaignState, now: datetime, minimum: int) -> CampaignView:
+    """The campaign as shown to people; head counts as the public may see them with the group's `minimum`
+    (organizers' own pages pass 1: they see every figure)."""
     units = campaigns.units_of(state.goals)
+    public = disclosure.public_counts(state.tally, minimum)
     return CampaignView(
         id=state.id,
         title=state.row.title,
@@ -256,11 +269,12 @@ def campaign_view(state: CampaignState, now: datetime) -> CampaignView:
         open=state.is_open(now),
         deadline=state.row.deadline,
         goals=_goal_views(state.tally.progress),
-        options=_option_views(state.options, units, dict(state.tally.option_counts)),
-        pledgers=state.tally.pledgers,
+        options=_option_views(state.options, units, dict(public.options), public.withheld_options, minimum),
+        pledgers=public.pledgers,
         partner_groups=state.tally.partner_groups,
         outcome=state.row.outcome,
         units=units,
+        pledgers_text=disclosure.count_text(public.pledgers, public.pledgers_withheld, minimum),
     )
 
 
@@ -317,7 +331,8 @@ async def campaign_views(
         states = await db.read(
             lambda conn: actions.load_campaigns(conn, store.campaigns.listing(conn, visibilities))
         )
-        views = tuple(campaign_view(state, now) for state in states)
+        minimum = runtime.config.min_disclosed_count
+        views = tuple(campaign_view(state, now, minimum) for state in states)
         kept.views.put(key, version, views, renderings.expiry(now, (v.deadline for v in views)))
     return list(views)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from fedgroup import actions, store
+from fedgroup.ui import delivered
 from fedgroup.ui.common import (
     CampaignView,
     PartnerView,
@@ -47,6 +48,8 @@ async def home(request: web.Request) -> web.Response:
                 "link": link,
                 "text": pledge_text(p, view.units if view else {}),
                 "fulfilled": p.fulfilled,
+                "claimed": p.done_claimed_at is not None,
+                "id": p.id,
                 "note": p.note,
             }
         )
@@ -74,10 +77,11 @@ async def partner_page(
         if p.partner_campaign_id == partner.id
     ]
     values = (await request.post()) if errors else current_choice([p for p, _ in mine])
+    ours = await delivered.partner_pledges(request, partner) if member.is_organizer else []
     return render(
         request,
         "partner.html",
-        {"partner": view, "mine": mine, "errors": errors or {}, "values": values},
+        {"partner": view, "mine": mine, "ours": ours, "errors": errors or {}, "values": values},
         status=status,
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state, campaigns
+from fedgroup.rules import campaign_state, campaigns, disclosure
 from fedgroup.runtime import Runtime
 from fedgroup.ui import charts, renderings
 from fedgroup.ui.common import (
@@ -76,13 +76,17 @@ def _check_visible(request: web.Request, state: campaign_state.CampaignState) ->
 async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignState) -> dict[str, Any]:
     """What the campaign page shows everyone who may see it: totals, options and the pledges-over-time chart."""
     now = runtime.now()
-    times = await runtime.db.read(store.pledges.pledge_times, state.id)
+    minimum = runtime.config.min_disclosed_count
+    withheld = disclosure.public_counts(state.tally, minimum).pledgers_withheld
+    times = await runtime.db.read(store.pledges.pledge_times, state.id, not withheld)
     end = state.row.closed_at or (min(now, state.row.deadline) if state.row.deadline else now)
     timeline = charts.pledges_over_time(
         times, state.row.created_at, max(end, state.row.created_at + timedelta(hours=1))
     )
+    who = await runtime.db.read(actions.contributors, state)
     return {
-        "campaign": campaign_view(state, now),
+        "contributors": [line.text(state.goals) for line in who] if any(w.partner for w in who) else [],
+        "campaign": campaign_view(state, now, minimum),
         "timeline": timeline,
         "visibility_text": VISIBILITY_TEXT[state.row.visibility],
         "money": await public_money(runtime, state),

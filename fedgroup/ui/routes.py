@@ -18,6 +18,7 @@ from fedgroup.ui import (
     admin,
     blueprint_pages,
     coalitions,
+    delivered,
     group_settings,
     member,
     moderation,
@@ -66,6 +67,11 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/partners/{partner_id:\\d+}", member.partner_page)
     post("/partners/{partner_id:\\d+}/pledge", member.partner_pledge)
     post("/partners/{partner_id:\\d+}/withdraw", member.partner_withdraw)
+    post("/partners/{partner_id:\\d+}/kept", delivered.partner_kept)
+    post("/pledges/{pledge_id:\\d+}/done", delivered.claim_done)
+    post("/organize/pledges/{pledge_id:\\d+}/confirm", delivered.confirm_done)
+    r.add_get("/organize/partners/record", delivered.partners_record)
+    r.add_get("/organize/disclosure", delivered.disclosure_page)
 
     r.add_get("/organize", organize.index)
     r.add_get("/organize/campaigns/new", organize.new_campaign_page)
