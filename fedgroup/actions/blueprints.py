@@ -331,7 +331,7 @@ async def publish_draft(runtime: Context, campaign_id: int) -> None:
         store.campaigns.publish_draft(conn, campaign_id, now)
         published = load_campaign(conn, campaign_id)
         assert published is not None
-        outbox.publish_campaign(conn, runtime.ids, published, now)
+        outbox.publish_campaign(conn, runtime.ids, published, now, minimum=runtime.config.min_disclosed_count)
         return lineage.report_to_origins(conn, runtime.ids, published, now)
 
     told = await runtime.db.write(job)
