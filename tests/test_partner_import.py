@@ -29,7 +29,7 @@ async def test_campaigns_are_fetched_as_they_are_now_and_only_from_the_partners_
         options=[parse_option("Give €20=money:20")],
     )  # fmt: skip
     state = await b.runtime.db.read(actions.load_campaign, campaign_id)
-    template = vocab_campaigns.campaign_object(b.runtime.ids, state)
+    template = vocab_campaigns.campaign_object(b.runtime.ids, state, minimum=b.runtime.config.min_disclosed_count)
 
     honest = _campaign_of(group.id, template, "/campaigns/1", "0")  # as created: nothing pledged yet
     elsewhere = b.url(f"/campaigns/{campaign_id}")  # a real campaign, but of another server

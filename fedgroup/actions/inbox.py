@@ -174,6 +174,7 @@ async def _import_partner_campaigns(runtime: Context, group: str) -> None:
                 created[object_id] = item["object"]
     held = [p.object_id for p in await runtime.db.read(store.campaigns.partner_campaigns, group)]
     for object_id in list(dict.fromkeys([*created, *held]))[: 2 * MAX_IMPORTED_CAMPAIGNS]:
+        current: dict[str, Any] | None
         try:
             current = await _current_campaign(runtime, group, object_id)
         except FetchError as e:

@@ -131,7 +131,7 @@ async def release_due(runtime: Context) -> int:
         store.releases.released(conn, partner_campaign_id)
 
     for partner_campaign_id in due:
-        await runtime.db.write(lambda conn, p=partner_campaign_id: job(conn, p))
+        await runtime.db.write(job, partner_campaign_id)
     if due:
         runtime.deliveries_queued()
         log.info("partner aggregates released batches=%d", len(due))
@@ -148,6 +148,6 @@ async def release_all_now(runtime: Context) -> int:
         store.releases.released(conn, partner_campaign_id)
 
     for partner_campaign_id, _, _ in batches:
-        await runtime.db.write(lambda conn, p=partner_campaign_id: job(conn, p))
+        await runtime.db.write(job, partner_campaign_id)
     runtime.deliveries_queued()
     return len(batches)
