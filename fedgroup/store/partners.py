@@ -103,6 +103,13 @@ def _held(row: sqlite3.Row) -> HeldPledge:
     return HeldPledge(*values)
 
 
+_HOLD = (
+    "INSERT INTO held_group_pledges"
+    " (campaign_id, group_actor, pledge_id, pledgers, contributions, reason, received_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, group_actor) "
+)
+
+
 def hold(
     conn: sqlite3.Connection,
     campaign_id: int,
@@ -115,11 +122,8 @@ def hold(
 ) -> None:
     """Keep a partner's aggregate for an organizer; a newer one from the same group replaces it."""
     conn.execute(
-        "INSERT INTO held_group_pledges"
-        " (campaign_id, group_actor, pledge_id, pledgers, contributions, reason, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, group_actor) DO UPDATE SET"
-        " pledge_id = excluded.pledge_id, pledgers = excluded.pledgers, contributions = excluded.contributions,"
-        " reason = excluded.reason, received_at = excluded.received_at",
+        _HOLD + "DO UPDATE SET pledge_id = excluded.pledge_id, pledgers = excluded.pledgers,"
+        " contributions = excluded.contributions, reason = excluded.reason, received_at = excluded.received_at",
         (campaign_id, group_actor, pledge_id, pledgers, contributions, reason, to_db_time(now)),
     )
 
@@ -136,9 +140,7 @@ def hold_unless_held(
 ) -> None:
     """Hold an aggregate that counted until now, unless a newer one of the group already waits."""
     conn.execute(
-        "INSERT INTO held_group_pledges"
-        " (campaign_id, group_actor, pledge_id, pledgers, contributions, reason, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, group_actor) DO NOTHING",
+        _HOLD + "DO NOTHING",
         (campaign_id, group_actor, pledge_id, pledgers, contributions, reason, to_db_time(now)),
     )
 
