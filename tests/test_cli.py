@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import logging
 import re
 import signal
 import socket
@@ -16,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from fedgroup import actions, store
+from fedgroup import actions, cli, logs, store
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests.conftest import eventually
 from tests.test_federation import follow
@@ -25,8 +28,33 @@ from tests.web_client import WebClient
 CLI = [sys.executable, "-m", "fedgroup.cli"]
 
 
-def run(*args: str, input: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, input=input, cwd=cwd, timeout=60)
+def run_process(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it: a real process (a Python start-up per call, about a second)."""
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, input=input, timeout=60)
+
+
+def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in this process — `cli.main(argv)` with its own stdin, stdout and stderr — for parsing,
+    validation and one-shot commands. What a fresh process would print on stderr is caught too: the warnings
+    a one-shot command logs (its process logs at "warning") go to the same stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(err)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(logs.FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    real_stdin = sys.stdin
+    sys.stdin = io.StringIO(input or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = cli.main(list(args))
+            except SystemExit as e:  # argparse's --help and --version
+                status = e.code if isinstance(e.code, int) else 1
+    finally:
+        sys.stdin = real_stdin
+        root.removeHandler(handler)
+    return subprocess.CompletedProcess(list(args), status, out.getvalue(), err.getvalue())
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
@@ -38,7 +66,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
 
 def test_init_creates_and_refuses_to_overwrite(tmp_path):
     data = tmp_path / "water"
-    result = run(
+    result = run_process(
         "init",
         "--data-dir",
         str(data),
@@ -52,7 +80,7 @@ def test_init_creates_and_refuses_to_overwrite(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "@water@water.example" in result.stdout
     assert (data / "config.toml").stat().st_mode & 0o077 == 0, "config is private to the owner"
-    again = run("init", "--data-dir", str(data), "--base-url", "https://water.example", "--name", "Water")
+    again = run_process("init", "--data-dir", str(data), "--base-url", "https://water.example", "--name", "Water")
     assert_one_line_error(again)
     assert "refusing to overwrite" in again.stderr
 
@@ -76,15 +104,15 @@ def test_bad_input_is_one_line_and_nonzero(tmp_path, args):
 
 
 def test_commands_on_a_missing_or_unreadable_data_dir(tmp_path):
-    result = run("campaign", "create", "--data-dir", str(tmp_path / "none"), "--title", "T", "--body", "B")
+    result = run_process("campaign", "create", "--data-dir", str(tmp_path / "none"), "--title", "T", "--body", "B")
     assert_one_line_error(result)
     assert "fedgroup init" in result.stderr
     data = tmp_path / "locked"
     assert (
-        run("init", "--data-dir", str(data), "--base-url", "https://x.example", "--name", "N").returncode == 0
+        run_process("init", "--data-dir", str(data), "--base-url", "https://x.example", "--name", "N").returncode == 0
     )
     (data / "config.toml").write_text("base_url = [")
-    result = run("serve", "--data-dir", str(data))
+    result = run_process("serve", "--data-dir", str(data))
     assert_one_line_error(result)
     assert "not valid TOML" in result.stderr
 

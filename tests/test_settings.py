@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fedgroup import config as config_module
-from tests.test_cli import CLI, assert_one_line_error, free_port, run
+from tests.test_cli import CLI, assert_one_line_error, free_port, run, run_process
 
 HOSTILE = ['"', "\\", "\n", '"""', "'''", "a\nb = 1", '\\"\n[x]\n', "\x00", "\x7f", "\u2028", "é\t#", "\r\n"]
 
@@ -90,7 +90,7 @@ def subprocess_with_env(extra: dict[str, str], *args: str):
 
 async def test_serve_takes_its_settings_from_the_environment(tmp_path):
     data = tmp_path / "water"
-    assert run("init", "--data-dir", str(data), "--base-url", "http://localhost:1", "--name", "W").returncode == 0
+    assert run_process("init", "--data-dir", str(data), "--base-url", "http://localhost:1", "--name", "W").returncode == 0
     # Nothing in the file for the settings the environment gives.
     (data / "config.toml").write_text(tomli_w.dumps({"queue_poll_seconds": 0.5}), encoding="utf-8")
     port = free_port()
