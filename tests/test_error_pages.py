@@ -83,3 +83,66 @@ async def test_403_and_404_are_pages_of_the_site_with_a_way_back(make_server):
             server.url("/campaigns/999"), headers={"Accept": "application/activity+json"}
         ) as response:
             assert response.status == 404 and not response.headers["Content-Type"].startswith("text/html")
+
+
+async def test_an_expired_form_hands_back_what_was_typed_and_nothing_secret(make_server):
+    """The session ended while the form was open: the pledge is not taken, and the page hands back the note
+    the member typed (never a password-like field), with a way back to the form's page."""
+    server = await make_server()
+    runtime = server.runtime
+    await actions.add_member(runtime, "Mia", "member", None, passwords.hash_password(PASSWORD))
+    campaign_id = await actions.create_campaign(runtime, "Fund", "b", goals=[parse_goal("money:100:EUR")])
+    member = WebClient(server.base_url)
+    try:
+        await member.sign_in("Mia", PASSWORD)
+        page = f"/campaigns/{campaign_id}"
+        fields = [
+            ("kind", "money"), ("amount", "12"), ("note", "I can bring the <b>big</b> ladder on Saturday"),
+            ("new_password", "canary-secret-typed"), ("csrf", "a-token-from-a-session-that-ended"),
+        ]  # fmt: skip
+        async with member.session.post(
+            server.url(f"{page}/pledge"), data=fields, headers=dict(BROWSER, Referer=server.url(page))
+        ) as r:
+            status, text = r.status, await r.text()
+        assert status == 403 and "<h1>This form has expired</h1>" in text
+        assert "I can bring the &lt;b&gt;big&lt;/b&gt; ladder on Saturday</textarea>" in text, "typed, escaped"
+        assert "canary-secret-typed" not in text and "a-token-from" not in text, "no secret is shown back"
+        assert f'<a href="{page}">Go back to the form</a>' in text
+        assert await runtime.db.read(store.pledges.pledges_for_campaign, campaign_id) == [], "nothing taken"
+
+        # Posted from another site: refused as before, and nothing of it is echoed.
+        async with member.session.post(
+            server.url(f"{page}/pledge"), data=fields, headers=dict(BROWSER, Origin="https://elsewhere.example")
+        ) as r:
+            status, text = r.status, await r.text()
+        assert status == 403 and "ladder" not in text
+    finally:
+        await member.close()
+
+
+async def test_a_failure_on_our_side_is_a_page_of_the_site_and_a_logged_traceback(make_server, caplog):
+    """The database loses a table under a running server (a real fault, no stand-in): a browser gets a 500
+    page in the site's layout with a way back; a server asking for JSON still gets the short answer."""
+    server = await make_server()
+    runtime = server.runtime
+    campaign_id = await actions.create_campaign(runtime, "Fund", "b", goals=[parse_goal("money:100:EUR")])
+    await actions.add_member(runtime, "Mia", "member", None, passwords.hash_password(PASSWORD))
+    member = WebClient(server.base_url)
+    try:
+        await member.sign_in("Mia", PASSWORD)
+        await runtime.db.write(_drop_pledges)
+        page = await member.get(f"/campaigns/{campaign_id}", headers=BROWSER)
+        assert page.status == 500 and page.headers["Content-Type"].startswith("text/html")
+        assert "<h1>Something went wrong</h1>" in page.text and 'href="/home"' in page.text
+        assert "Traceback" not in page.text and "sqlite" not in page.text.lower()
+        assert any(r.exc_info for r in caplog.records if "request failed" in r.getMessage()), "logged"
+        async with aiohttp.ClientSession() as session, session.get(
+            server.url(f"/campaigns/{campaign_id}"), headers={"Accept": "application/activity+json"}
+        ) as response:
+            assert response.status in (401, 500) and "html" not in response.headers["Content-Type"]
+    finally:
+        await member.close()
+
+
+def _drop_pledges(conn) -> None:  # type: ignore[no-untyped-def]
+    conn.execute("DROP TABLE pledges")

@@ -145,10 +145,24 @@ def require_admin(request: web.Request) -> store.members.Member:
     return member
 
 
+# Fields never shown back on the expired-form page: secrets, and the form's own token.
+SECRET_FIELDS = ("csrf", "password", "passphrase", "code", "token", "secret", "recovery")
+
+
+def typed_text(data: MultiDictProxy[Any]) -> list[tuple[str, str]]:
+    """What a person typed into a form, to hand back when it cannot be taken: non-empty text fields, no
+    secrets, no files."""
+    return [
+        (name, value[:20_000])
+        for name, value in data.items()
+        if isinstance(value, str) and value.strip() and not any(s in name.lower() for s in SECRET_FIELDS)
+    ]
+
+
 async def form(request: web.Request) -> MultiDictProxy[Any]:
     data = await request.post()
     csrf = data.get("csrf")
-    check_csrf(request, csrf if isinstance(csrf, str) else None)
+    check_csrf(request, csrf if isinstance(csrf, str) else None, typed_text(data))
     return data
 
 

@@ -133,17 +133,28 @@ def _cross_origin(request: web.Request) -> bool:
     return origin is not None and _origin(origin) != _origin(request.app[RUNTIME].config.base_url)
 
 
-def check_csrf(request: web.Request, submitted: str | None) -> None:
+EXPIRED_TEXT = "This form has expired or did not come from this site. Go back, reload the page and try again.\n"
+
+
+class ExpiredForm(web.HTTPForbidden):
+    """A form posted from this site whose token no longer holds (the session ended, the page was open
+    too long). It keeps what was typed so the error page can hand it back."""
+
+    def __init__(self, typed: list[tuple[str, str]]) -> None:
+        super().__init__(text=EXPIRED_TEXT)
+        self.typed = typed
+
+
+def check_csrf(request: web.Request, submitted: str | None, typed: list[tuple[str, str]] | None = None) -> None:
+    """Refuse a form that came from another origin (plain 403: nothing of it is shown back) or whose token
+    does not match (ExpiredForm, carrying `typed`, the text fields worth handing back)."""
     expected = request[CSRF] or read_cookie(request, FORM_COOKIE)
     if _cross_origin(request):
         log.info("form refused reason=cross-origin path=%s", request.path)
-    elif not expected or not submitted or not hmac.compare_digest(str(expected), str(submitted)):
+        raise web.HTTPForbidden(text=EXPIRED_TEXT)
+    if not expected or not submitted or not hmac.compare_digest(str(expected), str(submitted)):
         log.info("form refused reason=csrf path=%s", request.path)
-    else:
-        return
-    raise web.HTTPForbidden(
-        text="This form has expired or did not come from this site. Go back, reload the page and try again.\n"
-    )
+        raise ExpiredForm(typed or [])
 
 
 async def start_session(request: web.Request, response: web.StreamResponse, member_id: int) -> None:
