@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 
@@ -342,7 +343,14 @@ async def test_coalition_from_the_organize_page_and_a_member_pledges_to_the_part
         await organizer.sign_in("Olu Organizer", PASSWORD)
         unknown = await organizer.post("/organize/coalition/follow", {"handle": "@nobody@127.0.0.1:1"},
                                        csrf_from="/organize")  # fmt: skip
-        assert unknown.status == 422 and "cannot find" in unknown.text
+        assert unknown.status == 422 and "We could not reach 127.0.0.1:1. Check the address" in unknown.text
+        assert "Error" not in unknown.text.split("<main", 1)[-1].replace("Error:", ""), "no exception names"
+        for handle, words in [
+            (f"@nobody@{c.config.domain}", "We could not find that group. Check the handle: it looks like @name@example.org."),
+            ("crossing", "That is not a handle we can look up. A group's handle looks like @name@example.org."),
+        ]:  # fmt: skip
+            refused = await organizer.post("/organize/coalition/follow", {"handle": handle}, csrf_from="/organize")
+            assert refused.status == 422 and html.escape(words).replace("&#x27;", "&#39;") in refused.text, refused.text
         sent = await organizer.post("/organize/coalition/follow", {"handle": f"@crossing@{c.config.domain}"},
                                     csrf_from="/organize")  # fmt: skip
         assert "Follow request sent" in sent.text

@@ -7,6 +7,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -69,17 +70,43 @@ async def leave_group(runtime: Context, actor_id: str) -> None:
     log.info("left group=%s", actor_id)
 
 
+HANDLE_EXAMPLE = "@name@example.org"
+
+
+def _host_of(handle: str) -> str:
+    handle = handle.strip()
+    if handle.startswith(("http://", "https://")):
+        return urlsplit(handle).netloc or handle
+    return handle.rsplit("@", 1)[-1] if "@" in handle.lstrip("@") else handle
+
+
+def lookup_failure(handle: str, error: FetchError) -> str:
+    """What a person reads when a group cannot be looked up: what happened, in words, and what to try. The
+    grep-able reason goes to the log, not to them."""
+    host = _host_of(handle)
+    if error.reason == "bad-handle":
+        return f"That is not a handle we can look up. A group's handle looks like {HANDLE_EXAMPLE}."
+    if error.reason in ("no-actor", "gone") or (error.reason == "http-status" and error.status in (404, 410)):
+        return f"We could not find that group. Check the handle: it looks like {HANDLE_EXAMPLE}."
+    if error.reason in ("offline", "unreachable"):
+        return f"We could not reach {host}. Check the address, or try again later."
+    if error.reason == "private-address":
+        return f"{host} is on a private network, which this server does not contact."
+    return f"{host} did not answer as a fediverse server would, so we cannot follow that group."
+
+
 async def resolve_account(runtime: Context, handle: str) -> str:
     """The actor id of @name@host (WebFinger), or of an actor URL given as such."""
     handle = handle.strip()
     if not handle:
-        raise ActionError("write the group's @name@host", "handle")
+        raise ActionError(f"Write the group's handle, like {HANDLE_EXAMPLE}.", "handle")
     if runtime.http is None:
-        raise ActionError("the network is not running", "handle")
+        raise ActionError("The server's network is not running. Try again in a moment.", "handle")
     try:
         return await webfinger.resolve_account(runtime.http, handle)
     except FetchError as e:
-        raise ActionError(f"cannot find {handle}: {e}", "handle") from e
+        log.info("lookup failed handle=%s reason=%s detail=%s", handle, e.reason, e.detail)
+        raise ActionError(lookup_failure(handle, e), "handle") from e
 
 
 async def follow_group_by_handle(runtime: Context, handle: str) -> str:
@@ -89,9 +116,13 @@ async def follow_group_by_handle(runtime: Context, handle: str) -> str:
     try:
         actor = await runtime.actors.refresh(actor_id)
     except FetchError as e:
-        raise ActionError(f"cannot fetch {actor_id}: {e}", "handle") from e
+        log.info("actor fetch failed actor=%s reason=%s detail=%s", actor_id, e.reason, e.detail)
+        raise ActionError(lookup_failure(handle, e), "handle") from e
     if actor.type != "Group":
-        raise ActionError(f"{handle} is a {actor.type}, not a group", "handle")
+        raise ActionError(
+            f"{handle.strip()} is an account ({actor.type}), not a group: only groups can join a coalition.",
+            "handle",
+        )
     await follow_group(runtime, actor)
     return actor.id
 
