@@ -1,4 +1,5 @@
-"""fedgroup status and fedgroup inbox retry: the two queues at a glance, and putting back what was given up."""
+"""fedgroup status, fedgroup inbox retry and fedgroup delivery retry: the two queues at a glance, and putting
+back what was given up."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
     which.add_argument("id", nargs="?", help="the activity's id (as `fedgroup status` lists it)")
     which.add_argument("--all-given-up", action="store_true", help="every given-up activity")
     retry.set_defaults(run=managed(inbox_retry))
+    delivery = commands.add_parser("delivery", help="deliveries the server gave up on")
+    sub = delivery.add_subparsers(dest="delivery_command", required=True, parser_class=OneLineParser)
+    retry = with_data_dir(sub.add_parser("retry", help="send given-up deliveries again"))
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "id", nargs="?", type=int, help="the delivery's number (as `fedgroup status` lists it)"
+    )
+    which.add_argument("--all-given-up", action="store_true", help="every given-up delivery")
+    which.add_argument("--host", help="every given-up delivery to this host (e.g. social.example)")
+    retry.set_defaults(run=managed(delivery_retry))
 
 
 def _when(value: datetime | None) -> str:
@@ -34,16 +45,33 @@ async def show_status(runtime: Runtime, args: argparse.Namespace) -> str:
     inbox = await runtime.db.read(store.inbox.counts)
     deliveries = await runtime.db.read(store.outbox.counts, runtime.now())
     given_up = await runtime.db.read(store.inbox.given_up)
+    given_up_deliveries = await runtime.db.read(store.outbox.given_up)
     lines = [
         f"inbox: pending: {inbox.pending}  retrying: {inbox.retrying}  given up: {inbox.given_up}"
         f"  oldest unprocessed: {_when(inbox.oldest)}",
         f"deliveries: pending: {deliveries.pending}  retrying: {deliveries.retrying}"
-        f"  oldest undelivered: {_when(deliveries.oldest)}",
+        f"  given up: {deliveries.given_up}  oldest undelivered: {_when(deliveries.oldest)}",
     ]
+    for h in deliveries.hosts:
+        lines.append(f"  host {h.host}: pending: {h.pending}  retrying: {h.retrying}  given up: {h.given_up}")
     for host, until in deliveries.paused_hosts:
         lines.append(f"paused host: {host} until {_when(until)}")
+    if given_up_deliveries:
+        lines.append(
+            "deliveries given up (retry with `fedgroup delivery retry ID`, `--host HOST` or `--all-given-up`):"
+        )
+        lines.append(
+            table(
+                [
+                    (d.id, d.host, d.inbox, d.given_up_at, d.attempts, (d.last_error or "")[:200])
+                    for d in given_up_deliveries
+                ]
+            )
+        )
     if given_up:
-        lines.append("given up (retry with `fedgroup inbox retry ID` or `--all-given-up`):")
+        lines.append(
+            "received activities given up (retry with `fedgroup inbox retry ID` or `--all-given-up`):"
+        )
         lines.append(
             table(
                 [
@@ -61,3 +89,14 @@ async def inbox_retry(runtime: Runtime, args: argparse.Namespace) -> str:
     if count == 0 and activity_id is not None:
         raise CliError(f"no given-up activity {activity_id}", 2)
     return f"{count} activit{'y' if count == 1 else 'ies'} queued again; the server processes them next"
+
+
+async def delivery_retry(runtime: Runtime, args: argparse.Namespace) -> str:
+    delivery_id: int | None = None if args.all_given_up or args.host else args.id
+    host: str | None = args.host
+    count = await runtime.db.write(store.outbox.retry_given_up, runtime.now(), delivery_id, host)
+    if count == 0 and delivery_id is not None:
+        raise CliError(f"no given-up delivery {delivery_id}", 2)
+    if count == 0 and host is not None:
+        raise CliError(f"no given-up delivery to {host}", 2)
+    return f"{count} deliver{'y' if count == 1 else 'ies'} queued again; the running server sends them next"

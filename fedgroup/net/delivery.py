@@ -1,6 +1,7 @@
 """The delivery worker: takes due rows from the SQLite queue, signs, POSTs, retries with backoff.
 
-A row leaves the queue only after the remote inbox answered 2xx (or refused for good), so a crash or a stop
+A row leaves the queue only after the remote inbox answered 2xx; one refused for good (or past the retry
+policy's age) is given up and kept, with its last error, until the operator retries it. A crash or a stop
 loses nothing: the next start sends what was not confirmed. Receivers de-duplicate by activity id.
 
 Confirmations are written together: a 2xx answer puts its row in a `Confirmations` batch, which removes
@@ -227,7 +228,7 @@ class DeliveryWorker(Worker):
         """POST the row's activity; True when the inbox took it (the row is then in the confirmation batch)."""
         loaded = await self._document(row.activity_id)
         if loaded is None:  # the activity was withdrawn (its object deleted): nothing to send
-            await self.db.write(lambda conn: store.outbox.give_up(conn, row))
+            await self.db.write(store.outbox.withdraw, row)
             return False
         signer = self.instance_signer if loaded.signer == "instance" else self.group_signer
         try:
@@ -244,7 +245,7 @@ class DeliveryWorker(Worker):
             return True
         if verdict == "give-up":
             log.info("delivery gave up activity=%s inbox=%s reason=%s", row.activity_id, row.inbox, error)
-            await self.db.write(lambda conn: store.outbox.give_up(conn, row))
+            await self.db.write(store.outbox.give_up, row, self.clock(), error)
             return False
         if self._confirmations.pending:
             # Successes answered before this failure are written first, so that their reset of the
@@ -258,7 +259,7 @@ class DeliveryWorker(Worker):
         def reschedule(conn: sqlite3.Connection) -> None:
             if when is None:
                 log.info("delivery gave up activity=%s inbox=%s reason=expired", row.activity_id, row.inbox)
-                store.outbox.give_up(conn, row)
+                store.outbox.give_up(conn, row, now, f"expired after {error}")
                 return
             store.outbox.retry_later(conn, row, when, error)
             failures = store.outbox.host_failed(conn, row.host)

@@ -105,9 +105,12 @@ def add_deliveries(conn: sqlite3.Connection, activity_id: str, inboxes: Iterable
     """Queue the activity for each inbox (once per inbox); returns how many rows were added."""
     stamp = to_db_time(now)
     rows = [(activity_id, inbox, host_of(inbox), stamp, stamp) for inbox in dict.fromkeys(inboxes)]
+    # The same activity queued again for an inbox that gave up on it is tried afresh.
     cursor = conn.executemany(
         "INSERT INTO deliveries (activity_id, inbox, host, queued_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (activity_id, inbox) DO NOTHING",
+        " ON CONFLICT (activity_id, inbox) DO UPDATE SET given_up_at = NULL, attempts = 0,"
+        " queued_at = excluded.queued_at, next_attempt_at = excluded.next_attempt_at, last_error = NULL"
+        " WHERE deliveries.given_up_at IS NOT NULL",
         rows,
     )
     return cursor.rowcount
@@ -123,7 +126,7 @@ def due(conn: sqlite3.Connection, now: datetime, exclude: Iterable[int], limit: 
         conn,
         "SELECT d.id, d.activity_id, d.inbox, d.host, d.attempts, d.queued_at FROM deliveries d"
         " LEFT JOIN delivery_hosts h ON h.host = d.host"
-        " WHERE d.next_attempt_at <= ? AND (h.paused_until IS NULL OR h.paused_until <= ?)"
+        " WHERE d.given_up_at IS NULL AND d.next_attempt_at <= ? AND (h.paused_until IS NULL OR h.paused_until <= ?)"
         f"{skip_clause} ORDER BY d.next_attempt_at, d.id LIMIT ?",
         (stamp, stamp, *skip, limit),
     )
@@ -131,11 +134,12 @@ def due(conn: sqlite3.Connection, now: datetime, exclude: Iterable[int], limit: 
 
 
 def next_due_at(conn: sqlite3.Connection) -> datetime | None:
-    return from_db_time(scalar(conn, "SELECT MIN(next_attempt_at) FROM deliveries"))
+    return from_db_time(scalar(conn, "SELECT MIN(next_attempt_at) FROM deliveries WHERE given_up_at IS NULL"))
 
 
 def pending_count(conn: sqlite3.Connection) -> int:
-    return int(scalar(conn, "SELECT COUNT(*) FROM deliveries"))
+    """Deliveries still being tried (not the given-up ones)."""
+    return int(scalar(conn, "SELECT COUNT(*) FROM deliveries WHERE given_up_at IS NULL"))
 
 
 # A row id can be reused once its row is gone (a delivery cancelled while in flight, when its activity was
@@ -162,8 +166,66 @@ def retry_later(conn: sqlite3.Connection, delivery: Delivery, at: datetime, erro
     )
 
 
-def give_up(conn: sqlite3.Connection, delivery: Delivery) -> None:
+def give_up(conn: sqlite3.Connection, delivery: Delivery, now: datetime, error: str) -> None:
+    """Stop trying: the row stays, with its last error and attempts, for the operator to see and retry."""
+    conn.execute(
+        "UPDATE deliveries SET given_up_at = ?, attempts = attempts + 1, last_error = ?"
+        f" WHERE {_THIS_DELIVERY}",
+        (to_db_time(now), error[:500], delivery.id, delivery.activity_id),
+    )
+
+
+def withdraw(conn: sqlite3.Connection, delivery: Delivery) -> None:
+    """The activity is gone (its object deleted): there is nothing to send, nor to keep."""
     conn.execute(f"DELETE FROM deliveries WHERE {_THIS_DELIVERY}", (delivery.id, delivery.activity_id))
+
+
+@dataclass(frozen=True)
+class GivenUpDelivery:
+    id: int
+    activity_id: str
+    inbox: str
+    host: str
+    attempts: int
+    queued_at: str
+    given_up_at: str
+    last_error: str | None
+
+
+def given_up(conn: sqlite3.Connection, limit: int = 50) -> list[GivenUpDelivery]:
+    """The most recently given-up deliveries, for the operator."""
+    rows = fetchall(
+        conn,
+        "SELECT id, activity_id, inbox, host, attempts, queued_at, given_up_at, last_error FROM deliveries"
+        " WHERE given_up_at IS NOT NULL ORDER BY given_up_at DESC, id DESC LIMIT ?",
+        (limit,),
+    )
+    return [GivenUpDelivery(*r) for r in rows]
+
+
+def retry_given_up(
+    conn: sqlite3.Connection, now: datetime, delivery_id: int | None = None, host: str | None = None
+) -> int:
+    """Put given-up deliveries back in the queue, due at once: one (by id), a host's, or (neither) all of them;
+    returns how many. Their hosts are no longer paused. A retried row is tried afresh: its attempts and its
+    age (the give-up clock) start again, as the operator who retries it expects the host to be back."""
+    where, args = "given_up_at IS NOT NULL", list[object]()
+    if delivery_id is not None:
+        where, args = where + " AND id = ?", [delivery_id]
+    if host is not None:
+        where, args = where + " AND host = ?", [*args, host.lower()]
+    hosts = [r[0] for r in fetchall(conn, f"SELECT DISTINCT host FROM deliveries WHERE {where}", tuple(args))]
+    stamp = to_db_time(now)
+    cursor = conn.execute(
+        "UPDATE deliveries SET given_up_at = NULL, attempts = 0, queued_at = ?, next_attempt_at = ?"
+        f" WHERE {where}",
+        (stamp, stamp, *args),
+    )
+    conn.executemany(
+        "UPDATE delivery_hosts SET consecutive_failures = 0, paused_until = NULL WHERE host = ?",
+        [(h,) for h in hosts],
+    )
+    return cursor.rowcount
 
 
 def host_failed(conn: sqlite3.Connection, host: str) -> int:
@@ -190,19 +252,36 @@ def remove_deliveries_to_host(conn: sqlite3.Connection, host: str) -> None:
     conn.execute("DELETE FROM deliveries WHERE host = ?", (host,))
 
 
+class HostCounts(NamedTuple):
+    host: str
+    pending: int
+    retrying: int
+    given_up: int
+
+
 class DeliveryCounts(NamedTuple):
     pending: int  # not tried yet
     retrying: int  # failed at least once, to be tried again
-    oldest: datetime | None  # when the oldest undelivered row was queued
+    oldest: datetime | None  # when the oldest undelivered row (not given up) was queued
     paused_hosts: list[tuple[str, datetime]]  # hosts paused after failures in a row, and until when
+    given_up: int = 0  # kept for the operator
+    hosts: tuple[HostCounts, ...] = ()  # the same per remote host, busiest first
+
+
+_STILL_TRIED = "given_up_at IS NULL"
 
 
 def counts(conn: sqlite3.Connection, now: datetime) -> DeliveryCounts:
-    """The delivery queue at a glance, for the operator. (A delivery given up leaves the queue.)"""
-    row = fetchone(
-        conn,
-        "SELECT COALESCE(SUM(attempts = 0), 0), COALESCE(SUM(attempts > 0), 0), MIN(queued_at) FROM deliveries",
-    )
+    """The delivery queue at a glance, for the operator, in total and per remote host."""
+    per_host = [
+        HostCounts(str(r[0]), int(r[1]), int(r[2]), int(r[3]))
+        for r in fetchall(
+            conn,
+            f"SELECT host, SUM({_STILL_TRIED} AND attempts = 0), SUM({_STILL_TRIED} AND attempts > 0),"
+            " SUM(given_up_at IS NOT NULL) FROM deliveries GROUP BY host ORDER BY COUNT(*) DESC, host",
+        )
+    ]
+    row = fetchone(conn, f"SELECT MIN(queued_at) FROM deliveries WHERE {_STILL_TRIED}")
     assert row is not None
     paused = fetchall(
         conn,
@@ -210,8 +289,10 @@ def counts(conn: sqlite3.Connection, now: datetime) -> DeliveryCounts:
         (to_db_time(now),),
     )
     return DeliveryCounts(
-        int(row[0]),
-        int(row[1]),
-        from_db_time(row[2]),
+        sum(h.pending for h in per_host),
+        sum(h.retrying for h in per_host),
+        from_db_time(row[0]),
         [(host, until) for host, text in paused if (until := from_db_time(text)) is not None],
+        sum(h.given_up for h in per_host),
+        tuple(per_host),
     )

@@ -102,6 +102,7 @@ async def queues_page(request: web.Request) -> web.Response:
             "inbox": await runtime.db.read(store.inbox.counts),
             "deliveries": await runtime.db.read(store.outbox.counts, runtime.now()),
             "given_up": await runtime.db.read(store.inbox.given_up),
+            "given_up_deliveries": await runtime.db.read(store.outbox.given_up),
         },
     )
 
@@ -114,4 +115,19 @@ async def retry_inbox(request: web.Request) -> web.Response:
     await runtime.db.write(lambda conn: store.inbox.retry_given_up(conn, activity_id))
     if runtime.inbox is not None:
         runtime.inbox.wake()
+    raise see_other("/admin/queues", "retried")
+
+
+async def retry_deliveries(request: web.Request) -> web.Response:
+    """Given-up deliveries back in the queue: one (`delivery`), a host's (`host`), or every one (neither)."""
+    require_admin(request)
+    data = await form(request)
+    runtime = runtime_of(request)
+    delivery_text = text_field(data, "delivery", 20)
+    host = text_field(data, "host", 300) or None
+    delivery_id = int(delivery_text) if delivery_text.isdigit() else None
+    if delivery_text and delivery_id is None:
+        raise web.HTTPBadRequest(text="not a delivery number")
+    await runtime.db.write(store.outbox.retry_given_up, runtime.now(), delivery_id, host)
+    runtime.deliveries_queued()
     raise see_other("/admin/queues", "retried")

@@ -111,5 +111,6 @@ def add_routes(app: web.Application) -> None:
     r.add_get(AVATAR_PATH, group_settings.avatar)
     r.add_get("/admin/queues", admin.queues_page)
     post("/admin/queues/retry", admin.retry_inbox)
+    post("/admin/queues/retry-delivery", admin.retry_deliveries)
     post("/admin/members/reset-two-factor", two_factor.reset_two_factor)
     post("/admin/two-factor", two_factor.require_two_factor)
