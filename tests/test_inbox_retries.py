@@ -224,3 +224,27 @@ async def test_an_admin_sees_the_queues_and_retries_a_given_up_activity(web, pee
     await eventually(lambda: state_is("done"))
     assert calls == 2 and await _votes(runtime, campaign_id) == 1
     assert "Nothing was given up." in (await admin.get("/admin/queues")).text
+
+
+async def test_a_vote_and_its_done_mark_commit_in_one_transaction(make_server, peer):
+    """Once the vote's write commits, its activity is already done: a crash before the processor records
+    its batch cannot make it run again. Observed from inside the handler, between its write and its return."""
+    server, runtime, campaign_id, bob = await _server_with_a_poll(make_server, peer)
+    seen: list[str | None] = []
+
+    async def observed_create(context: Context, activity: Activity) -> None:
+        seen.append(await context.db.read(store.inbox.state_of, activity.id))
+        await HANDLERS["Create"](context, activity)
+        seen.append(await context.db.read(store.inbox.state_of, activity.id))
+
+    await _replace_processor(runtime, {**HANDLERS, "Create": observed_create}, retry_policy=QUICK)
+    doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
+    assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
+
+    async def done():
+        row = await _row(runtime, doc["id"])
+        return row is not None and row[0] == "done" and len(seen) == 2
+
+    await eventually(done)
+    assert seen == ["pending", "done"]
+    assert await _votes(runtime, campaign_id) == 1

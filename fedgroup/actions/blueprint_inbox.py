@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any
 
 from fedgroup import store
-from fedgroup.actions import lineage
+from fedgroup.actions import handling, lineage
 from fedgroup.actions.context import Context
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import blueprints as blueprint_docs
@@ -137,7 +137,7 @@ async def _take_adoption(runtime: Context, activity: Activity) -> None:
             results_json, won, now,
         )  # fmt: skip
 
-    await runtime.db.write(job)
+    await runtime.db.write(handling.finishing(job))
     log.info(
         "adoption counted blueprint=%d campaign=%s via=%s results=%s", blueprint.id, campaign.id, via, won
     )

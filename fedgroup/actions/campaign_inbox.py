@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from fedgroup import store
-from fedgroup.actions import blueprint_inbox, outbox, partnership
+from fedgroup.actions import blueprint_inbox, handling, outbox, partnership
 from fedgroup.actions.campaigns import load_campaign
 from fedgroup.actions.context import Context
 from fedgroup.net.fetch import FetchError
@@ -44,7 +44,12 @@ def _is_partner(conn: sqlite3.Connection, actor: str) -> bool:
 async def on_create(runtime: Context, activity: Activity) -> None:
     # Usually one object; Mitra sends the choices of a multiple-choice vote as one Create of several Notes,
     # each checked like a single one (same origin as the actor at the edge, attributed to the actor here).
-    for obj in activity.objects:
+    # Only the last object's write may mark the activity done (actions.handling).
+    objects = activity.objects
+    for obj in objects[:-1]:
+        with handling.not_last():
+            await _on_created(runtime, activity, obj)
+    for obj in objects[-1:]:
         await _on_created(runtime, activity, obj)
 
 
@@ -83,12 +88,15 @@ def _refusal(row: CampaignRecord | None, now: datetime) -> str | None:
 
 async def _vote(runtime: Context, activity: Activity, vote_id: str, label: str, campaign_id: int) -> None:
     now = runtime.now()
+    done = handling.done_mark()
 
     def job(conn: sqlite3.Connection) -> str:
         # The row and its options only: loading the campaign's state would recount every vote on each
         # vote, which made a storm of votes quadratic.
         row = store.campaigns.get(conn, campaign_id)
         refusal = _refusal(row, now)
+        if refusal != "closed":  # a closed poll's late vote is answered after this write
+            done(conn)
         if refusal is not None:
             return refusal  # Mastodon swallows votes after endTime too
         assert row is not None
@@ -160,7 +168,7 @@ async def _comment(runtime: Context, activity: Activity, note: Any, campaign_id:
         )
         return True
 
-    if await runtime.db.write(job):
+    if await runtime.db.write(handling.finishing(job)):
         log.info("reply stored campaign=%d actor=%s", campaign_id, activity.actor)
 
 
@@ -235,7 +243,7 @@ async def _group_pledge(runtime: Context, actor: str, pledge: dict[str, Any], pl
         assert state is not None
         return partnership.take_aggregate(conn, state, actor, pledge_id, aggregate, now)
 
-    outcome = await runtime.db.write(job)
+    outcome = await runtime.db.write(handling.finishing(job))
     log.info("group pledge %s campaign=%d group=%s", outcome, campaign_id, actor)
     if outcome == "counted":
         runtime.wake_scheduler()
@@ -277,7 +285,7 @@ async def on_delete_object(runtime: Context, activity: Activity) -> None:
             return "vote"
         return "nothing"
 
-    removed = await runtime.db.write(job)
+    removed = await runtime.db.write(handling.finishing(job))
     log.info("delete handled removed=%s actor=%s", removed, actor)
     runtime.wake_scheduler()
 
@@ -307,7 +315,7 @@ async def on_undo_object(runtime: Context, activity: Activity, inner_type: str |
             return "reaction"
         return "nothing"
 
-    undone = await runtime.db.write(job)
+    undone = await runtime.db.write(handling.finishing(job))
     log.info("undo handled undone=%s actor=%s", undone, actor)
     runtime.wake_scheduler()
 
@@ -320,8 +328,9 @@ async def on_reaction(runtime: Context, activity: Activity) -> None:
     if campaign_id is None or not activity.id:
         return
     kind = "like" if activity.type == "Like" else "share"
-    await runtime.db.write(
-        lambda conn: store.pledges.add_reaction(
-            conn, campaign_id, activity.actor, kind, activity.id or "", runtime.now()
-        )
-    )
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        store.pledges.add_reaction(conn, campaign_id, activity.actor, kind, activity.id or "", now)
+
+    await runtime.db.write(handling.finishing(job))

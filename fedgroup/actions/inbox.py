@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from fedgroup import store
-from fedgroup.actions import blueprint_inbox, campaign_inbox, moderation, moves, outbox, partnership
+from fedgroup.actions import blueprint_inbox, campaign_inbox, handling, moderation, moves, outbox, partnership
 from fedgroup.actions.context import Context
 from fedgroup.net import retry
 from fedgroup.net.fetch import FetchError
@@ -64,7 +64,7 @@ async def on_follow(runtime: Context, activity: Activity) -> None:
             # Also for a repeated Follow: the other side may have lost our first Accept.
             outbox.accept_follow(conn, ids, follow, follower.inbox, now)
 
-    await runtime.db.write(job)
+    await runtime.db.write(handling.finishing(job))
     runtime.deliveries_queued()
     log.info("follow received actor=%s manual=%s", follower.id, manual)
 
@@ -78,11 +78,13 @@ async def on_undo(runtime: Context, activity: Activity) -> None:
     if inner_type in (None, "Follow"):
         by_id = activity.object_id if inner_type is None else None
         now = runtime.now()
+        done = handling.done_mark()
 
         def unfollow(conn: sqlite3.Connection) -> bool:
             if not store.follows.remove_follower(conn, activity.actor, by_id):
-                return False
+                return False  # not a follow of ours: the Undo of an object comes next
             partnership.reconsider(conn, activity.actor, now)  # a partner's aggregates go with it
+            done(conn)
             return True
 
         if await runtime.db.write(unfollow):
@@ -108,7 +110,7 @@ async def _forget_actor(runtime: Context, actor_id: str) -> None:
     def job(conn: sqlite3.Connection) -> None:
         moderation.forget_remote_actor(conn, actor_id, now)
 
-    await runtime.db.write(job)
+    await runtime.db.write(handling.finishing(job))
     if runtime.actors is not None:
         await runtime.actors.forget(actor_id)
     runtime.wake_scheduler()
@@ -120,12 +122,14 @@ async def on_accept_or_reject(runtime: Context, activity: Activity) -> None:
     if inner is not None and jsonld.id_of(inner.get("actor")) not in (None, runtime.ids.group):
         return
     accepted = activity.type == "Accept"
+    done = handling.done_mark()
 
     def job(conn: sqlite3.Connection) -> bool:
         ours = store.follows.following_by_follow_id(conn, follow_id) if follow_id else None
         if ours is None:
             ours = store.follows.following_of(conn, activity.actor)
         if ours is None or ours.actor_id != activity.actor:
+            done(conn)
             return False
         if accepted:
             store.follows.set_following_state(conn, ours.follow_id, "accepted")
@@ -133,6 +137,7 @@ async def on_accept_or_reject(runtime: Context, activity: Activity) -> None:
             store.follows.remove_following(conn, activity.actor)
             # A group that was a partner only because we follow it is not one any more.
             partnership.reconsider(conn, activity.actor, runtime.now())
+            done(conn)  # an Accept goes on to import the partner's campaigns (idempotent)
         return True
 
     if await runtime.db.write(job):
@@ -226,7 +231,7 @@ async def on_block(runtime: Context, activity: Activity) -> None:
             store.follows.remove_follower(conn, activity.actor)
             partnership.reconsider(conn, activity.actor, now)
 
-        await runtime.db.write(job)
+        await runtime.db.write(handling.finishing(job))
         runtime.wake_scheduler()
         log.info("follower removed actor=%s reason=blocked-us", activity.actor)
 
@@ -269,9 +274,18 @@ class InboxProcessor(Worker):
     (`fedgroup inbox retry`). An activity that can never succeed (it does not parse, its actor's document is
     gone or on another host) is given up at once.
 
-    A handler's writes and the row's "done" are separate commits, so a handler may run again after a
-    partial run (a crash, a timeout, an error after its first write): every handler is idempotent (a vote is
-    stored once per voter and option, a follow once per actor, a reply once per id).
+    Exactly once, and where only idempotence. A handler whose effect is one write marks its activity done in
+    that write's transaction (actions.handling), so a crash after it commits cannot run it again:
+    Follow; Undo of a follow, a vote, a group pledge, a like or a boost; Delete of an actor or of an object;
+    Reject, and an Accept of nothing of ours; Block; a vote (unless the poll is closed: the late-vote answer
+    follows), a reply; a group Pledge and its Update; Like and Announce; Flag; Adopt.
+    The others write more than once or fetch between writes, and are idempotent instead, as every handler
+    is (a retry after an error runs the handler again): Accept (the partner's campaigns are imported after
+    it: each an upsert), Update of an actor (the cached document is replaced) or of a partner's campaign or
+    blueprint (upserts), a Create of a partner's campaign or blueprint (upserts), a Create of several votes
+    (each stored once per voter and option; only the last one's write carries the mark), Move (repoints,
+    then leaves and follows, each a no-op when already done). The "done" of the batch is written after the
+    handler returns in every case; for the first kind it is a second, harmless write.
     """
 
     name = "inbox-processor"
@@ -353,7 +367,8 @@ class InboxProcessor(Worker):
             handler = self.handlers.get(activity.type)
             # Blocked after it arrived: what it would store is what the block erased.
             if handler is not None and not await self.runtime.is_blocked(activity.actor):
-                await asyncio.wait_for(handler(self.runtime, activity), self.handler_timeout)
+                with handling.handling(stored):
+                    await asyncio.wait_for(handler(self.runtime, activity), self.handler_timeout)
         except (ValueError, orjson.JSONDecodeError) as e:  # ParseError: it will never parse
             error, permanent = f"{type(e).__name__}: {e}", True
         except FetchError as e:

@@ -11,7 +11,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from fedgroup import store
-from fedgroup.actions import outbox
+from fedgroup.actions import handling, outbox
 from fedgroup.actions.coalitions import resolve_account
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.net.fetch import FetchError
@@ -40,11 +40,12 @@ async def on_flag(runtime: Context, activity: Activity) -> None:
         return
     comment = sanitize.html_to_text(report.comment, MAX_COMMENT)
     activity_id = activity.id or ""
-    added = await runtime.db.write(
-        lambda conn: store.reports.add(
-            conn, "received", activity_id, activity.actor, objects, comment, runtime.now()
-        )
-    )
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> bool:
+        return store.reports.add(conn, "received", activity_id, activity.actor, objects, comment, now)
+
+    added = await runtime.db.write(handling.finishing(job))
     if added:
         log.info("report received actor=%s objects=%d", activity.actor, len(objects))
 

@@ -181,8 +181,9 @@ def finish_all(conn: sqlite3.Connection, results: Iterable[Finished]) -> None:
         " WHERE id = ? AND received_at = ?",
         [(r.activity.id, r.activity.received_at) for r in results if r.error is None],
     )
+    # A row its handler already marked done (in its last write) before failing after it goes back to pending.
     conn.executemany(
-        "UPDATE inbox_activities SET attempts = attempts + 1, next_attempt_at = ?, error = ?"
+        "UPDATE inbox_activities SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?, error = ?"
         " WHERE id = ? AND received_at = ?",
         [
             (to_db_time(r.retry_at), r.error[:500], r.activity.id, r.activity.received_at)
@@ -198,6 +199,15 @@ def finish_all(conn: sqlite3.Connection, results: Iterable[Finished]) -> None:
             for r in results
             if r.error is not None and r.retry_at is None
         ],
+    )
+
+
+def mark_done(conn: sqlite3.Connection, activity: StoredActivity) -> None:
+    """Mark an activity done inside its handler's last write (actions.handling). Its document stays until the
+    processor records the batch, in case the handler fails after this write and the row runs again."""
+    conn.execute(
+        "UPDATE inbox_activities SET state = 'done' WHERE id = ? AND received_at = ? AND state = 'pending'",
+        (activity.id, activity.received_at),
     )
 
 
