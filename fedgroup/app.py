@@ -14,9 +14,10 @@ from aiohttp.abc import AbstractResolver
 
 from fedgroup.config import Config
 from fedgroup.connections import body_deadline_middleware
-from fedgroup.federation import blueprints, discovery, routes
+from fedgroup.federation import blueprints, discovery, gatherings, routes
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
 from fedgroup.ui import blueprint_pages, pages
+from fedgroup.ui import gatherings as gathering_pages
 from fedgroup.ui import routes as ui_routes
 from fedgroup.ui.errors import error_pages_middleware
 from fedgroup.ui.sessions import SIGN_INS, session_middleware
@@ -145,6 +146,9 @@ def create_app(
     app[SIGN_INS] = SignInGate(clock=lambda: clock().timestamp(), sleep=sleep)
     app.router.add_get(
         blueprints.BLUEPRINT_PATH, negotiated(blueprints.blueprint, blueprint_pages.blueprint_page)
+    )
+    app.router.add_get(
+        gatherings.GATHERING_PATH, negotiated(gatherings.gathering, gathering_pages.gathering_page)
     )
     ui_routes.add_routes(app)
     app.router.add_get("/healthz", healthz)

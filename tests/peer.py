@@ -379,3 +379,95 @@ class FakeGoToSocial(FakeMastodon):
     ) -> tuple[int, str]:
         sign_options.setdefault("headers_to_sign", GTS_POST_HEADERS)
         return await super().post(actor, url, activity, **sign_options)
+
+
+# -- a Mobilizon-shaped server -------------------------------------------------------------------------------
+
+# Mobilizon's JSON-LD header (lib/federation/activity_pub/utils.ex, make_json_ld_header), in part: the terms
+# its Join and its Event reading use.
+MOBILIZON_CONTEXT = [
+    "https://www.w3.org/ns/activitystreams",
+    "https://w3id.org/security/v1",
+    {
+        "@language": "und",
+        "sc": "http://schema.org#",
+        "ical": "http://www.w3.org/2002/12/cal/ical#",
+        "mz": "https://joinmobilizon.org/ns#",
+        "participationMessage": {"@id": "mz:participationMessage", "@type": "sc:Text"},
+        "joinMode": {"@id": "mz:joinMode", "@type": "mz:joinModeType"},
+        "participantCount": {"@id": "mz:participantCount", "@type": "sc:Integer"},
+        "status": {"@id": "ical:status", "@type": "ical:status"},
+    },
+]
+
+
+@dataclass
+class FakeMobilizon(FakeMastodon):
+    """Shaped like Mobilizon (framasoft/mobilizon): a person RSVPs to a remote event with a `Join` whose id is
+    the participation's URL (`/join/event/N`, converter/participant.ex) and an optional `participationMessage`,
+    and cancels with a `Leave` (`/leave/event/N`, actions/leave.ex); it expects an `Accept` or `Reject` whose
+    object is that Join (transmogrifier.ex, do_handle_incoming_accept_join), and reads an Event the way
+    converter/event.ex's as_to_model_data does (`read_event`)."""
+
+    participations: int = 0
+
+    def join_of(self, actor: FakeActor, event_url: str, group_id: str, message: str = "") -> dict[str, Any]:
+        self.participations += 1
+        doc: dict[str, Any] = {
+            "@context": MOBILIZON_CONTEXT,
+            "type": "Join",
+            "id": f"{self.base_url}/join/event/{self.participations}",
+            "actor": actor.id,
+            "object": event_url,
+            "to": [group_id],
+            "cc": [],
+        }
+        if message:
+            doc["participationMessage"] = message
+        return doc
+
+    def leave_of(self, actor: FakeActor, event_url: str, group_id: str) -> dict[str, Any]:
+        self.participations += 1
+        return {
+            "@context": MOBILIZON_CONTEXT,
+            "type": "Leave",
+            "id": f"{self.base_url}/leave/event/{self.participations}",
+            "actor": actor.id,
+            "object": event_url,
+            "to": [group_id],
+            "cc": [],
+        }
+
+    @staticmethod
+    def read_event(event: dict[str, Any]) -> dict[str, Any]:
+        """What Mobilizon keeps of a remote Event (as_to_model_data, get_options, get_online_address and the
+        Address converter, which takes a string `address` as the street)."""
+        location = event.get("location") or {}
+        address = location.get("address")
+        online = next(
+            (
+                a["href"]
+                for a in event.get("attachment", [])
+                if a.get("type") == "Link"
+                and a.get("mediaType") == "text/html"
+                and a.get("name") == "Website"
+            ),
+            None,
+        )
+        return {
+            "title": event["name"],
+            "description": event.get("content"),
+            "begins_on": event["startTime"],
+            "ends_on": event.get("endTime"),
+            "join_options": event.get("joinMode", "free"),
+            "status": str(event.get("status", event.get("ical:status", "CONFIRMED"))).lower(),
+            "maximum_attendee_capacity": event.get("maximumAttendeeCapacity"),
+            "participant_count": event.get("participantCount"),
+            "timezone": event.get("timezone"),
+            "is_online": event.get("isOnline") is True,
+            "online_address": online,
+            "street": address if isinstance(address, str) else None,
+            "place_description": location.get("name"),
+            "geom": (location.get("longitude"), location.get("latitude")) if "latitude" in location else None,
+            "url": event["id"],
+        }

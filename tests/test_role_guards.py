@@ -25,6 +25,7 @@ SIGNED_IN_AREAS = [
     (re.compile(r"^/partners(/|$)"), "member"),
     (re.compile(r"^/campaigns/\{campaign_id\}/(pledge|withdraw)$"), "member"),
     (re.compile(r"^/pledges/\{pledge_id\}/done$"), "member"),
+    (re.compile(r"^/gatherings/\{gathering_id\}/rsvp$"), "member"),
 ]
 # Routes anyone may reach, listed one by one: a new route outside the areas above must be added here on
 # purpose (or to an area), so that nothing becomes public by omission.
@@ -34,7 +35,8 @@ PUBLIC = {
     "/actor", "/inbox", "/groups/{handle}", "/groups/{handle}/inbox", "/groups/{handle}/outbox",
     "/groups/{handle}/followers", "/groups/{handle}/following", "/activities/{activity_id}",
     "/campaigns/{campaign_id}", "/campaigns/{campaign_id}/outcome", "/avatar/{digest}",
-    "/blueprints/{blueprint_id}",
+    "/blueprints/{blueprint_id}", "/gatherings", "/gatherings/{gathering_id}",
+    "/gatherings/{gathering_id}/calendar.ics",
 }  # fmt: skip
 
 
@@ -68,7 +70,7 @@ async def test_every_signed_in_route_refuses_everyone_below_its_role(make_server
         runtime, "Crossing", "b", goals=[parse_goal("hours:4")], options=[parse_option("One=hours:1")]
     )
     values = {"campaign_id": str(campaign_id), "partner_id": "1", "handle": "water", "token": "x",
-              "activity_id": "1", "blueprint_id": "1", "pledge_id": "1"}  # fmt: skip
+              "activity_id": "1", "blueprint_id": "1", "pledge_id": "1", "gathering_id": "1"}  # fmt: skip
 
     anonymous, member, organizer = (
         WebClient(server.base_url),

@@ -2,7 +2,7 @@
 the rules (rules/), writes in one transaction, and queues in that same transaction what federates.
 
 One module per subject: campaigns, pledges, members, accounts, coalitions, followers, moderation (and its
-shared blocklists), money; the inbox's
+shared blocklists), money, gatherings; the inbox's
 handlers (inbox, campaign_inbox), the clock's work (scheduler), what the group says (outbox), and what an
 action may use of the running process (context). This package's face names the actions callers use
 (`actions.pledge(...)`); modules inside the package import each other, never this face.
@@ -55,6 +55,21 @@ from fedgroup.actions.coalitions import (
 )
 from fedgroup.actions.context import USER_ERRORS, ActionError, Context
 from fedgroup.actions.followers import answer_follower, remove_follower
+from fedgroup.actions.gatherings import (
+    GatheringForm,
+    GatheringState,
+    calendar_of,
+    cancel_gathering,
+    create_gathering,
+    edit_gathering,
+    event_of,
+    existing_gathering,
+    load_gathering,
+    load_gatherings,
+    member_rsvp,
+    my_rsvps,
+    upcoming,
+)
 from fedgroup.actions.group import actor_document as group_actor_document
 from fedgroup.actions.group import update_profile as update_group_profile
 from fedgroup.actions.members import (
@@ -138,6 +153,19 @@ __all__ = [
     "contributors",
     "create_campaign",
     "create_invite",
+    "GatheringForm",
+    "GatheringState",
+    "calendar_of",
+    "cancel_gathering",
+    "create_gathering",
+    "edit_gathering",
+    "event_of",
+    "existing_gathering",
+    "load_gathering",
+    "load_gatherings",
+    "member_rsvp",
+    "my_rsvps",
+    "upcoming",
     "decide_expense",
     "delete_campaign",
     "edit_campaign",

@@ -26,6 +26,7 @@ def _state(
     goal_rows: list[store.campaigns.GoalRow],
     option_rows: list[store.campaigns.OptionRow],
     inputs: store.pledges.TallyInputs,
+    attendees: list[str],
 ) -> CampaignState:
     goals = tuple(Goal(g.kind, g.target, g.unit) for g in goal_rows)
     options = tuple(PledgeOption(o.label, o.kind, o.amount) for o in option_rows)
@@ -35,6 +36,7 @@ def _state(
         (MemberPledgeFacts(m, Contribution(k, a), label) for m, k, a, label in inputs.member_pledges),
         inputs.votes,
         (group_aggregate(p, c) for p, c in inputs.group_pledges),
+        attendees,
     )
     return CampaignState(row, goals, options, {o.label: o.id for o in option_rows}, tally)
 
@@ -50,12 +52,13 @@ def load_campaign(conn: sqlite3.Connection, campaign_id: int) -> CampaignState |
 def load_campaigns(
     conn: sqlite3.Connection, rows: Sequence[store.campaigns.CampaignRow]
 ) -> list[CampaignState]:
-    """These campaigns with their tallies, in the same order: three queries whatever their number."""
+    """These campaigns with their tallies, in the same order: four queries whatever their number."""
     ids = [row.id for row in rows]
     goals = store.campaigns.goals_of(conn, ids)
     options = store.campaigns.options_of(conn, ids)
     inputs = store.pledges.tally_inputs_of(conn, ids)
-    return [_state(row, goals[row.id], options[row.id], inputs[row.id]) for row in rows]
+    attendees = store.gatherings.attendees_of(conn, ids)
+    return [_state(row, goals[row.id], options[row.id], inputs[row.id], attendees[row.id]) for row in rows]
 
 
 def _group_name(actor_id: str, actor: store.actors.CachedActor | None) -> str:

@@ -17,6 +17,7 @@ from fedgroup.net.fetch import HttpClient, Signer
 from fedgroup.net.throttle import HostThrottle
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.rules.campaigns import CampaignError
+from fedgroup.rules.gatherings import GatheringError
 from fedgroup.rules.passwords import PasswordError
 from fedgroup.rules.timezones import TimeZoneError
 
@@ -51,4 +52,4 @@ class ActionError(ValueError):
 
 
 # Errors a person can correct; the CLI prints them in one line, the UI beside the field.
-USER_ERRORS = (ActionError, CampaignError, PasswordError, TimeZoneError)
+USER_ERRORS = (ActionError, CampaignError, GatheringError, PasswordError, TimeZoneError)

@@ -16,7 +16,16 @@ from typing import Any
 import orjson
 
 from fedgroup import store
-from fedgroup.actions import blueprint_inbox, campaign_inbox, handling, moderation, moves, outbox, partnership
+from fedgroup.actions import (
+    blueprint_inbox,
+    campaign_inbox,
+    gatherings,
+    handling,
+    moderation,
+    moves,
+    outbox,
+    partnership,
+)
 from fedgroup.actions.context import Context
 from fedgroup.net import retry
 from fedgroup.net.fetch import FetchError
@@ -109,6 +118,7 @@ async def _forget_actor(runtime: Context, actor_id: str) -> None:
 
     def job(conn: sqlite3.Connection) -> None:
         moderation.forget_remote_actor(conn, actor_id, now)
+        gatherings.forget_actor(conn, runtime.ids, actor_id, now)
 
     await runtime.db.write(handling.finishing(job))
     if runtime.actors is not None:
@@ -117,6 +127,8 @@ async def _forget_actor(runtime: Context, actor_id: str) -> None:
 
 
 async def on_accept_or_reject(runtime: Context, activity: Activity) -> None:
+    if await gatherings.on_remote_rsvp(runtime, activity):
+        return  # an RSVP: Accept or Reject of one of our gatherings' Event
     inner = activity.object
     follow_id = activity.object_id
     if inner is not None and jsonld.id_of(inner.get("actor")) not in (None, runtime.ids.group):
@@ -236,6 +248,11 @@ async def on_block(runtime: Context, activity: Activity) -> None:
         log.info("follower removed actor=%s reason=blocked-us", activity.actor)
 
 
+async def on_rsvp(runtime: Context, activity: Activity) -> None:
+    if not await gatherings.on_remote_rsvp(runtime, activity):
+        log.debug("rsvp ignored reason=not-a-gathering type=%s object=%s", activity.type, activity.object_id)
+
+
 HANDLERS: dict[str, Handler] = {
     "Follow": on_follow,
     "Undo": on_undo,
@@ -251,6 +268,10 @@ HANDLERS: dict[str, Handler] = {
     "Flag": moderation.on_flag,
     "Move": moves.on_move,
     "Adopt": blueprint_inbox.on_adopt,
+    "Join": on_rsvp,
+    "Leave": on_rsvp,
+    "TentativeAccept": on_rsvp,
+    "TentativeReject": on_rsvp,
 }
 
 

@@ -1,6 +1,6 @@
 """fedgroup init | serve | campaign ...: the command line. Bad input: one line on stderr, exit status 2.
 
-One module per command group (campaigns, members, pledges, coalitions and followers, moderation, money, backup;
+One module per command group (campaigns, members, pledges, coalitions and followers, moderation, money, gatherings, backup;
 server for init, serve and demo); this one builds the parser from them, in the order `--help` lists them,
 and runs the command."""
 
@@ -20,6 +20,7 @@ from fedgroup.cli import (
     blueprints,
     campaigns,
     coalitions,
+    gatherings,
     group,
     members,
     moderation,
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_commands(commands, with_data_dir)
     status.add_commands(commands, with_data_dir)
     blueprints.add_commands(commands, with_data_dir)
+    gatherings.add_commands(commands, with_data_dir)
 
     demo = commands.add_parser("demo", help="run three federating sample groups on loopback ports")
     demo.add_argument(

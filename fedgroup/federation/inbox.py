@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import web
 
+from fedgroup import store
 from fedgroup.actions.inbox import REPLAY_WINDOW
 from fedgroup.federation import forwarded
 from fedgroup.net.verification import AuthError, VerifiedSigner, authenticate
 from fedgroup.protocol import jsonld
+from fedgroup.protocol.gatherings import RSVP_TYPES, gathering_named
 from fedgroup.protocol.parse import Activity, ParseError, parse_activity, same_origin
 
 if TYPE_CHECKING:
@@ -142,7 +144,28 @@ _AUDIENCE_KEYS = ("to", "cc", "bto", "bcc", "audience")
 
 # Activities without an id are legal (transient: Misskey sends its Delete, Accept and Reject so). These types
 # must have one: what they do is later accepted, replaced or undone by naming their id.
-NEEDS_ID = frozenset({"Follow", "Like", "Announce", "Pledge", "Flag"})
+NEEDS_ID = frozenset({"Follow", "Like", "Announce", "Pledge", "Flag", "Join"})
+# RSVPs that can only be about a gathering (Accept and Reject also answer our Follows).
+_ONLY_RSVPS = frozenset({"Join", "Leave", "TentativeAccept", "TentativeReject"})
+
+
+async def check_rsvp(runtime: Runtime, activity: Activity) -> None:
+    """An RSVP must name one of our gatherings that federates, and a followers-only one only from a
+    follower: refused here, before anything is stored."""
+    if activity.type not in RSVP_TYPES:
+        return
+    gathering_id = gathering_named(runtime.ids, activity)
+    if gathering_id is None:
+        if activity.type in _ONLY_RSVPS:
+            raise Rejected(422, "rsvp-object-not-a-gathering")
+        return
+    row = await runtime.db.read(store.gatherings.get, gathering_id)
+    if row is None or not row.federates:
+        raise Rejected(404, "unknown-gathering")
+    if row.visibility == "followers" and not await runtime.db.read(
+        store.follows.is_accepted_follower, activity.actor
+    ):
+        raise Rejected(403, "gathering-followers-only")
 
 
 def delivery_key(activity: Activity, doc: dict[str, Any]) -> str:
@@ -244,6 +267,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
                      signer.actor_id)  # fmt: skip
         if await runtime.is_blocked(activity.actor):
             raise Rejected(403, "blocked")
+        await check_rsvp(runtime, activity)
         now = runtime.now()
         document = orjson.dumps(doc).decode()
         await runtime.arrivals.add(

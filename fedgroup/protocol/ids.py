@@ -14,6 +14,7 @@ GROUP_FOLLOWING_PATH = "/groups/{handle}/following"
 SHARED_INBOX_PATH = "/inbox"
 INSTANCE_ACTOR_PATH = "/actor"
 CAMPAIGN_PATH = "/campaigns/{campaign_id:[0-9]+}"
+GATHERING_PATH = "/gatherings/{gathering_id:[0-9]{1,18}}"
 ACTIVITY_PATH = "/activities/{activity_id:[0-9a-f-]{36}}"
 AVATAR_PATH = "/avatar/{digest:[0-9a-f]{32}}"
 
@@ -75,6 +76,13 @@ class LocalIds:
     def campaign(self, campaign_id: int) -> str:
         return f"{self.base_url}/campaigns/{campaign_id}"
 
+    def gathering(self, gathering_id: int) -> str:
+        return f"{self.base_url}/gatherings/{gathering_id}"
+
+    def gathering_id_of(self, url: str) -> int | None:
+        """The gathering number in one of our gathering URLs, else None."""
+        return _number_after(url, f"{self.base_url}/gatherings/")
+
     def activity(self, activity_uuid: str) -> str:
         return f"{self.base_url}/activities/{activity_uuid}"
 
@@ -83,12 +91,15 @@ class LocalIds:
 
     def campaign_id_of(self, url: str) -> int | None:
         """The campaign number in one of our campaign URLs, else None."""
-        prefix = f"{self.base_url}/campaigns/"
-        if not url.startswith(prefix):
-            return None
-        rest = url[len(prefix) :]
-        # ASCII digits in canonical form only: str.isdigit() also takes "²" (int() then raises) and other
-        # scripts' digits ("٣" would name campaign 3), and "01" is not the URL we gave campaign 1.
-        if not (rest.isascii() and rest.isdigit()) or len(rest) >= 19 or rest != str(int(rest)):
-            return None
-        return int(rest)
+        return _number_after(url, f"{self.base_url}/campaigns/")
+
+
+def _number_after(url: str, prefix: str) -> int | None:
+    if not url.startswith(prefix):
+        return None
+    rest = url[len(prefix) :]
+    # ASCII digits in canonical form only: str.isdigit() also takes "²" (int() then raises) and other
+    # scripts' digits ("٣" would name campaign 3), and "01" is not the URL we gave campaign 1.
+    if not (rest.isascii() and rest.isdigit()) or len(rest) >= 19 or rest != str(int(rest)):
+        return None
+    return int(rest)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
+from fedgroup.rules import gatherings
 from fedgroup.rules.campaigns import (
     Contribution,
     Goal,
@@ -168,17 +169,22 @@ def tally(
     member_pledges: Iterable[MemberPledgeFacts],
     votes: Iterable[tuple[str, str]],
     groups: Iterable[GroupAggregate],
+    attendees: Iterable[str] = (),
 ) -> Tally:
     """Totals per goal, pledges per option, and how many pledged — from members, poll voters (voter, label)
-    and partner groups' aggregates."""
+    and partner groups' aggregates; and the people going to the campaign's gatherings ("member:ID" or a remote
+    account's id), each once, toward a `people` goal (rules/gatherings.attendance_people)."""
     contributions: list[Contribution] = []
     per_option = {o.label: 0 for o in options}
     member_per_option = {o.label: 0 for o in options}
     members: set[int] = set()
     voters: set[str] = set()
+    pledged_people: set[str] = set()
     for pledge in member_pledges:
         contributions.append(pledge.contribution)
         members.add(pledge.member_id)
+        if pledge.contribution.kind == "people":
+            pledged_people.add(f"member:{pledge.member_id}")
         if pledge.option in per_option:
             per_option[pledge.option] += 1
             member_per_option[pledge.option] += 1
@@ -189,6 +195,11 @@ def tally(
         contributions.append(contribution)
         voters.add(voter)
         per_option[label] += 1
+        if contribution.kind == "people":
+            pledged_people.add(voter)
+    coming = gatherings.attendance_people(attendees, pledged_people)
+    if coming:
+        contributions.append(Contribution("people", Decimal(coming)))
     group_people = 0
     group_count = 0
     for group in groups:

@@ -19,6 +19,7 @@ from fedgroup.ui import (
     blueprint_pages,
     coalitions,
     delivered,
+    gatherings,
     group_settings,
     member,
     moderation,
@@ -100,6 +101,7 @@ def add_routes(app: web.Application) -> None:
     post("/organize/reports/resolve", moderation.resolve_report)
 
     blueprint_pages.add_routes(app, post)
+    gatherings.add_routes(app, post)
 
     r.add_get("/admin/members", admin.members_page)
     post("/admin/members/role", admin.set_role)

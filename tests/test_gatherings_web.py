@@ -1,0 +1,157 @@
+"""Gatherings in the web UI and on the command line, over real HTTP beside a running server: the organizers'
+form with its errors, members' RSVPs past the capacity onto the waiting list and back, what visitors and
+members see (numbers, never names), the .ics download, cancelling, and `fedgroup gathering ...`."""
+
+from __future__ import annotations
+
+import re
+
+import icalendar
+import pytest
+
+from fedgroup import actions
+from fedgroup.rules import passwords
+from tests.conftest import VirtualTime, run_cli
+from tests.test_gatherings import ZONE, local
+from tests.web_client import WebClient
+
+PASSWORD = "correct horse battery"
+MEMBERS = (("Olu Organizer", "organizer"), ("Mia Member", "member"), ("Noa Member", "member"),
+           ("Zed Member", "member"))  # fmt: skip
+
+
+@pytest.fixture
+async def group(make_server):
+    server = await make_server(app_options=VirtualTime().options())
+    hashed = passwords.hash_password(PASSWORD)
+    for name, role in MEMBERS:
+        await actions.add_member(server.runtime, name, role, None, hashed)
+    clients: list[WebClient] = []
+
+    async def signed_in(name: str | None) -> WebClient:
+        c = WebClient(server.base_url)
+        clients.append(c)
+        if name is not None:
+            await c.sign_in(name, PASSWORD)
+        return c
+
+    yield server, signed_in
+    for c in clients:
+        await c.close()
+
+
+def form(**changes: str) -> dict[str, str]:
+    fields = {"title": "Stall at the school fair", "description": "Leaflets and lemonade.",
+              "starts": local(5, 11), "ends": local(5, 15), "timezone": ZONE, "place": "School yard",
+              "latitude": "", "longitude": "", "online_url": "", "capacity": "2", "campaign": "",
+              "visibility": "public"}  # fmt: skip
+    fields.update(changes)
+    return fields
+
+
+async def test_members_rsvp_past_the_capacity_onto_the_waiting_list_and_a_freed_place_moves_it(group):
+    server, signed_in = group
+    olu = await signed_in("Olu Organizer")
+
+    bad = await olu.post("/organize/gatherings/new", form(ends=local(5, 9), latitude="95", longitude="3"))
+    assert bad.status == 422 and 'class="error-summary"' in bad.text
+    assert 'id="ends-error"' in bad.text and 'aria-invalid="true"' in bad.text
+    assert 'value="Stall at the school fair"' in bad.text  # what was typed stays
+    created = await olu.post("/organize/gatherings/new", form())
+    assert created.status == 200 and re.search(r"/gatherings/\d+\?done=gathering-created$", created.url)
+    gathering = created.url.split("?")[0].removeprefix(server.base_url)
+    assert "Stall at the school fair" in created.text and "0 of 2 places taken" in created.text
+
+    answers = {}
+    for name in ("Mia Member", "Noa Member", "Zed Member"):
+        client = await signed_in(name)
+        page = await client.post(f"{gathering}/rsvp", {"answer": "going"}, csrf_from=gathering)
+        answers[name] = (client, page)
+    assert "You are going" in answers["Mia Member"][1].text
+    assert "You are going" in answers["Noa Member"][1].text
+    zed_page = answers["Zed Member"][1]
+    assert "you are on the waiting list" in zed_page.text.lower() and "2 of 2 places taken" in zed_page.text
+    assert "1 on the waiting list" in zed_page.text
+
+    mia = answers["Mia Member"][0]
+    left = await mia.post(f"{gathering}/rsvp", {"answer": "not-going"}, csrf_from=gathering)
+    assert "You are not going" in left.text
+    zed = answers["Zed Member"][0]
+    assert "<strong>You are going.</strong>" in (await zed.get(gathering)).text
+    bad_answer = await mia.post(f"{gathering}/rsvp", {"answer": "maybe"}, csrf_from=gathering)
+    assert bad_answer.status == 422 and 'id="answer-error"' in bad_answer.text
+
+    # Visitors see numbers, never names; organizers see which members come.
+    visitor = await signed_in(None)
+    public = await visitor.get(gathering)
+    assert public.status == 200 and "2 of 2 places taken" in public.text
+    for name in ("Noa Member", "Zed Member", "Mia Member"):
+        assert name not in public.text
+    organize = await olu.get(f"/organize{gathering}")
+    assert (
+        "Noa Member" in organize.text and "Zed Member" in organize.text and "Mia Member" not in organize.text
+    )
+
+    ics = await visitor.get(f"{gathering}/calendar.ics")
+    assert ics.status == 200 and ics.headers["Content-Type"].startswith("text/calendar")
+    (event,) = icalendar.Calendar.from_ical(ics.text).walk("VEVENT")
+    assert str(event["summary"]) == "Stall at the school fair" and str(event["location"]) == "School yard"
+
+    # Cancelled: said on the page; RSVPs are refused with the reason.
+    cancelled = await olu.post(f"/organize{gathering}/cancel", {}, csrf_from=f"/organize{gathering}")
+    assert (
+        cancelled.url.endswith("done=gathering-cancelled") and "<strong>Cancelled.</strong>" in cancelled.text
+    )
+    assert "Cancelled" in (await visitor.get("/gatherings")).text
+    refused = await olu.post_raw(f"{gathering}/rsvp", [("answer", "going"), ("csrf", cancelled.csrf)])
+    assert refused.status == 422 and "cancelled" in refused.text
+
+
+async def test_members_only_gatherings_are_for_members_and_the_visibility_stays(group):
+    server, signed_in = group
+    olu = await signed_in("Olu Organizer")
+    created = await olu.post("/organize/gatherings/new", form(visibility="members", title="Planning meeting"))
+    gathering = created.url.split("?")[0].removeprefix(server.base_url)
+    visitor = await signed_in(None)
+    assert "Planning meeting" not in (await visitor.get("/gatherings")).text
+    refused = await visitor.session.get(server.url(gathering), allow_redirects=False)
+    assert refused.status == 303 and refused.headers["Location"].startswith("/login?next=")
+    assert (await visitor.get(f"{gathering}/calendar.ics")).url.startswith(server.url("/login"))
+    mia = await signed_in("Mia Member")
+    assert "Planning meeting" in (await mia.get("/gatherings")).text
+    assert (await mia.get(f"/organize{gathering}")).status == 403
+    changed = await olu.post(f"/organize{gathering}/edit", form(visibility="public", title="Planning meeting"),
+                             csrf_from=f"/organize{gathering}")  # fmt: skip
+    assert changed.status == 422 and 'id="visibility-error"' in changed.text
+
+
+async def test_the_command_line_creates_lists_shows_and_cancels(group, tmp_path):
+    server, _ = group
+    data_dir = str(server.config.data_dir)
+    made = await run_cli(
+        "gathering", "create", "--title", "Community hall meeting", "--starts", local(3, 19),
+        "--ends", local(3, 21), "--timezone", ZONE, "--place", "Community hall", "--capacity", "30",
+        "--by", "Olu Organizer", "--data-dir", data_dir,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    url = made.stdout.strip()
+    assert re.fullmatch(re.escape(server.url("/gatherings/")) + r"\d+", url)
+    number = url.rsplit("/", 1)[1]
+    listed = await run_cli("gathering", "list", "--data-dir", data_dir)
+    assert "Community hall meeting" in listed.stdout and "0/30 going" in listed.stdout
+    shown = await run_cli("gathering", "show", number, "--data-dir", data_dir)
+    assert "(Europe/Madrid)" in shown.stdout and "where: Community hall" in shown.stdout
+    edited = await run_cli("gathering", "edit", number, "--place", "Library", "--data-dir", data_dir)
+    assert edited.returncode == 0, edited.stderr
+    assert "where: Library" in (await run_cli("gathering", "show", number, "--data-dir", data_dir)).stdout
+    out = tmp_path / "meeting.ics"
+    assert (
+        await run_cli("gathering", "ics", number, "--to", str(out), "--data-dir", data_dir)
+    ).returncode == 0
+    assert icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT")[0]["location"] == "Library"
+    bad = await run_cli("gathering", "create", "--title", "x", "--starts", "tomorrow", "--ends", local(3, 21),
+                        "--place", "Hall", "--data-dir", data_dir)  # fmt: skip
+    assert bad.returncode != 0 and "not a date and time" in bad.stderr and "Traceback" not in bad.stderr
+    cancelled = await run_cli("gathering", "cancel", number, "--data-dir", data_dir)
+    assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
+    assert "cancelled" in (await run_cli("gathering", "show", number, "--data-dir", data_dir)).stdout
