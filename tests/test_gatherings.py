@@ -429,3 +429,40 @@ async def test_the_ics_parses_with_icalendar(make_server):
     )
     assert str(event["status"]) == "CANCELLED"
     assert int(event["sequence"]) >= 0
+
+
+async def test_places_freed_by_an_erased_member_a_deleted_account_or_a_larger_capacity_go_to_the_waiting(
+    make_server, mobilizon
+):
+    server = await make_server()
+    runtime = server.runtime
+    group_id = server.url("/groups/water")
+    mo = mobilizon.add_actor("mo", "peer-2")
+    max_ = mobilizon.add_actor("max", "peer-3")
+    mia = await actions.add_member(runtime, "Mia Member", "member")
+    noa = await actions.add_member(runtime, "Noa Member", "member")
+    gathering_id = await actions.create_gathering(runtime, None, gathering_form(capacity="1"))
+    url = server.url(f"/gatherings/{gathering_id}")
+    assert await actions.member_rsvp(runtime, gathering_id, mia, True) == "going"
+    for account in (mo, max_):
+        join = mobilizon.join_of(account, url, group_id)
+        assert (await mobilizon.post(account, server.url("/inbox"), join))[0] == 202
+        await eventually(lambda a=account: _has(server, gathering_id, (a.id, None, "waiting")))
+    assert await actions.member_rsvp(runtime, gathering_id, noa, True) == "waiting"
+
+    export = await actions.export_member(runtime, mia)
+    assert export["gatherings"] == [
+        {
+            "gathering": "Door-knocking Saturday",
+            "starts": export["gatherings"][0]["starts"],
+            "answer": "going",
+        }
+    ]
+    await actions.remove_member(runtime, mia)  # erased: the place goes to `mo`, who waited longest
+    await mobilizon.wait_for(lambda r: _of_type("Accept")(r) and r.path == "/users/mo/inbox")
+    gone = {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{mo.id}#delete", "type": "Delete",
+            "actor": mo.id, "object": mo.id, "to": ["https://www.w3.org/ns/activitystreams#Public"]}  # fmt: skip
+    assert (await mobilizon.post(mo, server.url("/inbox"), gone))[0] == 202  # the account is deleted
+    await mobilizon.wait_for(lambda r: _of_type("Accept")(r) and r.path == "/users/max/inbox")
+    await actions.edit_gathering(runtime, gathering_id, gathering_form(capacity="2"))
+    assert await _rsvps(server, gathering_id) == [(max_.id, None, "going"), (None, noa, "going")]

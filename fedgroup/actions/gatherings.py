@@ -361,11 +361,28 @@ async def on_remote_rsvp(runtime: Context, activity: Activity) -> bool:
 
 def forget_actor(conn: sqlite3.Connection, ids: LocalIds, actor_id: str, now: datetime) -> None:
     """A deleted account's RSVPs go; its places go to the waiting list."""
-    for gathering_id in store.gatherings.forget_actor(conn, actor_id):
+    places_freed(conn, ids, store.gatherings.forget_actor(conn, actor_id), now)
+
+
+def places_freed(conn: sqlite3.Connection, ids: LocalIds, gathering_ids: list[int], now: datetime) -> None:
+    """RSVPs of these gatherings went (an erased member, a deleted account): the waiting move up."""
+    for gathering_id in gathering_ids:
         row = store.gatherings.get(conn, gathering_id)
         if row is not None:
             _promote(conn, ids, row, now)
             _attendance_changed(conn, row, now)
+
+
+def member_export(conn: sqlite3.Connection, member_id: int) -> list[dict[str, object]]:
+    """A member's RSVPs, for their data export."""
+    found = []
+    for gathering_id, state in sorted(store.gatherings.member_rsvps(conn, member_id).items()):
+        row = store.gatherings.get(conn, gathering_id)
+        if row is not None:
+            found.append(
+                {"gathering": row.title, "starts": vocab.xsd_datetime(row.starts_at), "answer": state}
+            )
+    return found
 
 
 def calendar_of(ids: LocalIds, name: str, states: list[GatheringState]) -> bytes:

@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any
 
 from fedgroup import store
+from fedgroup.actions import gatherings
 from fedgroup.actions.coalitions import send_aggregate
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
@@ -70,7 +71,10 @@ async def remove_member(runtime: Context, member_id: int) -> None:
         partner = store.pledges.partner_campaigns_pledged_by(conn, member_id)
         # Money they gave stays in the money record's totals; the link to them goes.
         store.money.forget_member(conn, member_id)
+        coming = list(store.gatherings.member_rsvps(conn, member_id))
         store.members.remove(conn, member_id)
+        # Their places (their RSVPs went with them) go to the waiting lists.
+        gatherings.places_freed(conn, runtime.ids, coming, now)
         for campaign_id in local:
             store.campaigns.totals_changed(conn, campaign_id, now)
         for partner_campaign_id in partner:
@@ -87,4 +91,10 @@ async def export_member(runtime: Context, member_id: int) -> dict[str, Any]:
     data = await runtime.db.read(store.members.export, member_id)
     if data is None:
         raise ActionError("there is no such member", "member")
-    return {"group": runtime.ids.acct, "exported_at": vocab.xsd_datetime(runtime.now()), **data}
+    coming = await runtime.db.read(gatherings.member_export, member_id)
+    return {
+        "group": runtime.ids.acct,
+        "exported_at": vocab.xsd_datetime(runtime.now()),
+        **data,
+        "gatherings": coming,
+    }
