@@ -373,7 +373,7 @@ def places_freed(conn: sqlite3.Connection, ids: LocalIds, gathering_ids: list[in
             _attendance_changed(conn, row, now)
 
 
-def member_export(conn: sqlite3.Connection, member_id: int) -> list[dict[str, object]]:
+def member_export(conn: sqlite3.Connection, member_id: int) -> list[dict[str, str]]:
     """A member's RSVPs, for their data export."""
     found = []
     for gathering_id, state in sorted(store.gatherings.member_rsvps(conn, member_id).items()):
