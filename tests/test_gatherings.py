@@ -466,3 +466,20 @@ async def test_places_freed_by_an_erased_member_a_deleted_account_or_a_larger_ca
     await mobilizon.wait_for(lambda r: _of_type("Accept")(r) and r.path == "/users/max/inbox")
     await actions.edit_gathering(runtime, gathering_id, gathering_form(capacity="2"))
     assert await _rsvps(server, gathering_id) == [(max_.id, None, "going"), (None, noa, "going")]
+
+
+async def test_a_partner_group_takes_our_campaigns_from_the_outbox_but_no_gathering_as_a_campaign(
+    make_server,
+):
+    a = await make_server("a", handle="tenants")
+    b = await make_server("b", handle="foodbank")
+    campaign_id = await actions.create_campaign(
+        b.runtime, "Winter meals", "Hot meals.", goals=[parse_goal("hours:40")]
+    )
+    await actions.create_gathering(b.runtime, None, gathering_form())  # newer: first in the outbox
+    await actions.follow_group(a.runtime, await a.runtime.actors.actor(b.url("/groups/foodbank")))
+
+    async def imported() -> list[str]:
+        return [p.object_id for p in await a.runtime.db.read(store.campaigns.partner_campaigns, None)]
+
+    assert await eventually(imported) == [b.url(f"/campaigns/{campaign_id}")]

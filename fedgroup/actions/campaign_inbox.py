@@ -173,7 +173,11 @@ async def _comment(runtime: Context, activity: Activity, note: Any, campaign_id:
 
 
 async def save_partner_campaign(runtime: Context, actor: str, obj: dict[str, Any]) -> bool:
-    """Store (or refresh) a campaign of a group we follow; anything else is ignored."""
+    """Store (or refresh) a campaign of a group we follow; anything else is ignored (a partner's outbox also
+    lists its gatherings' Events: not campaigns)."""
+    if parse_object_type(obj) not in CAMPAIGN_OBJECT_TYPES:
+        log.info("partner campaign ignored reason=not-a-campaign actor=%s", actor)
+        return False
     try:
         doc = parse_partner_campaign(obj)
     except ParseError as e:
