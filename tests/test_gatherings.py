@@ -483,3 +483,41 @@ async def test_a_partner_group_takes_our_campaigns_from_the_outbox_but_no_gather
         return [p.object_id for p in await a.runtime.db.read(store.campaigns.partner_campaigns, None)]
 
     assert await eventually(imported) == [b.url(f"/campaigns/{campaign_id}")]
+
+
+def test_the_event_reads_the_same_through_a_json_ld_processor_as_fedify_reads_it(tmp_path):
+    """Fedify (and any JSON-LD reader) sees the terms, not the keys: the Event expanded with the bundled
+    contexts keeps ActivityStreams' name, times, place and url, and Mobilizon's counts and status."""
+    from pyld import jsonld as pyld
+
+    from fedgroup.protocol import gatherings as documents
+    from fedgroup.protocol.ids import LocalIds
+    from fedgroup.protocol.jsonld import document_loader
+    from fedgroup.store.gatherings import GatheringRow
+
+    moment = datetime(2027, 1, 16, 9, tzinfo=UTC)
+    row = GatheringRow(
+        4, "Door-knocking Saturday", "Meet at the hall.", moment, moment + timedelta(hours=3), ZONE,
+        "Community hall", 40.4168, -3.7038, "https://meet.example/knock", 30, None, "public", "cancelled",
+        moment, moment,
+    )  # fmt: skip
+    ids = LocalIds("https://water.example", "water")
+    event = documents.event_object(ids, row, gatherings.counts(30, ["going"] * 12))
+    [expanded] = pyld.expand(event, {"documentLoader": document_loader})
+    as_ = "https://www.w3.org/ns/activitystreams#"
+
+    def value(node: dict, term: str):
+        return node[term][0].get("@value", node[term][0].get("@id"))
+
+    assert expanded["@type"] == [as_ + "Event"]
+    assert value(expanded, as_ + "name") == "Door-knocking Saturday"
+    assert value(expanded, as_ + "startTime") == "2027-01-16T10:00:00+01:00"
+    assert value(expanded, as_ + "endTime") == "2027-01-16T13:00:00+01:00"
+    [place] = expanded[as_ + "location"]
+    assert place["@type"] == [as_ + "Place"] and value(place, as_ + "latitude") == 40.4168
+    assert value(place, "http://schema.org#address") == "Community hall"
+    assert value(expanded, "https://joinmobilizon.org/ns#participantCount") == 12
+    assert value(expanded, "http://schema.org#remainingAttendeeCapacity") == 18
+    assert value(expanded, "http://www.w3.org/2002/12/cal/ical#status") == "CANCELLED"
+    [link] = expanded[as_ + "attachment"]
+    assert value(link, as_ + "href") == "https://meet.example/knock"

@@ -25,7 +25,10 @@ from fedgroup.protocol.vocab import AS_CONTEXT, addressing, paragraphs_html, xsd
 from fedgroup.rules import gatherings, timezones
 from fedgroup.rules.gatherings import Counts, GatheringRecord
 
-# Mobilizon's terms (schema.org, iCal and its own mz: namespace), inline so nobody fetches a context.
+# Mobilizon's terms (schema.org, iCal and its own mz: namespace), inline so nobody fetches a context. Mobilizon
+# reads the plain keys; a JSON-LD reader (Fedify) reads the terms, so `location`, `latitude` and `longitude`
+# stay ActivityStreams' own (Mobilizon's header remaps `location` to schema.org, which would hide the place
+# from such a reader), and `address`, a string here, is schema.org's without a type coercion.
 EVENT_TERMS: dict[str, Any] = {
     "sc": "http://schema.org#",
     "ical": "http://www.w3.org/2002/12/cal/ical#",
@@ -33,12 +36,7 @@ EVENT_TERMS: dict[str, Any] = {
     "pt": "https://joinpeertube.org/ns#",
     "maximumAttendeeCapacity": "sc:maximumAttendeeCapacity",
     "remainingAttendeeCapacity": "sc:remainingAttendeeCapacity",
-    "location": {"@id": "sc:location", "@type": "sc:Place"},
-    "PostalAddress": "sc:PostalAddress",
-    "address": {"@id": "sc:address", "@type": "sc:PostalAddress"},
-    "streetAddress": "sc:streetAddress",
-    "latitude": "sc:latitude",
-    "longitude": "sc:longitude",
+    "address": "sc:address",
     "joinModeType": {"@id": "mz:joinModeType", "@type": "rdfs:Class"},
     "joinMode": {"@id": "mz:joinMode", "@type": "mz:joinModeType"},
     "participantCount": {"@id": "mz:participantCount", "@type": "sc:Integer"},
