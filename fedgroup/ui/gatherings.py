@@ -13,6 +13,7 @@ from multidict import MultiDictProxy
 from fedgroup import actions, store
 from fedgroup.protocol import gatherings as documents
 from fedgroup.rules import gatherings, timezones
+from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     field_errors,
@@ -78,9 +79,10 @@ def view_of(state: actions.GatheringState, now: Any) -> GatheringView:
 
 
 def _visible_to(request: web.Request, state: actions.GatheringState) -> None:
-    """A public gathering is anyone's to see; the others are members' (a visitor is asked to sign in)."""
-    if state.row.visibility != "public":
-        require_member(request)
+    """A public gathering is anyone's to see; the others are members' (to anyone else, as for campaigns,
+    there is no such gathering)."""
+    if state.row.visibility != "public" and request[MEMBER] is None:
+        raise web.HTTPNotFound(text="no such gathering\n")
 
 
 async def _gathering(request: web.Request) -> actions.GatheringState:
@@ -89,6 +91,12 @@ async def _gathering(request: web.Request) -> actions.GatheringState:
         raise web.HTTPNotFound(text="no such gathering\n")
     _visible_to(request, state)
     return state
+
+
+async def upcoming_views(runtime: Runtime, visibilities: tuple[str, ...]) -> list[GatheringView]:
+    """Gatherings not yet over, of these visibilities, as the group page and the list show them."""
+    now = runtime.now()
+    return [view_of(s, now) for s in await runtime.db.read(actions.upcoming, now, visibilities)]
 
 
 async def list_page(request: web.Request) -> web.Response:

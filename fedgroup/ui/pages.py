@@ -30,6 +30,7 @@ from fedgroup.ui.common import (
     runtime_of,
     see_other,
 )
+from fedgroup.ui.gatherings import upcoming_views
 from fedgroup.ui.money import public_money
 from fedgroup.ui.sessions import MEMBER
 
@@ -42,13 +43,15 @@ async def group_page(request: web.Request) -> web.Response:
     version = await kept.version(runtime.db)
     if request[MEMBER] is not None:
         views = await campaign_views(runtime, ("public", "followers", "members"), version)
-        return render(request, "group.html", {"campaigns": views})
+        coming = await upcoming_views(runtime, ("public", "followers", "members"))
+        return render(request, "group.html", {"campaigns": views, "gatherings": coming})
     key = ("group", notice_key(request))
     now = runtime.now()
     body = kept.pages.get(key, version, now)
     if body is None:
         views = await campaign_views(runtime, ("public",), version)
-        body = render_public(request, "group.html", {"campaigns": views})
+        coming = await upcoming_views(runtime, ("public",))
+        body = render_public(request, "group.html", {"campaigns": views, "gatherings": coming})
         kept.pages.put(key, version, body, renderings.expiry(now, (v.deadline for v in views)), len(body))
     return renderings.page_response(body)
 
