@@ -373,17 +373,5 @@ def places_freed(conn: sqlite3.Connection, ids: LocalIds, gathering_ids: list[in
             _attendance_changed(conn, row, now)
 
 
-def member_export(conn: sqlite3.Connection, member_id: int) -> list[dict[str, str]]:
-    """A member's RSVPs, for their data export."""
-    found = []
-    for gathering_id, state in sorted(store.gatherings.member_rsvps(conn, member_id).items()):
-        row = store.gatherings.get(conn, gathering_id)
-        if row is not None:
-            found.append(
-                {"gathering": row.title, "starts": vocab.xsd_datetime(row.starts_at), "answer": state}
-            )
-    return found
-
-
 def calendar_of(ids: LocalIds, name: str, states: list[GatheringState]) -> bytes:
     return documents.calendar_ics(ids, name, [s.row for s in states])

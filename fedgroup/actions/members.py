@@ -91,10 +91,4 @@ async def export_member(runtime: Context, member_id: int) -> dict[str, Any]:
     data = await runtime.db.read(store.members.export, member_id)
     if data is None:
         raise ActionError("there is no such member", "member")
-    coming = await runtime.db.read(gatherings.member_export, member_id)
-    return {
-        "group": runtime.ids.acct,
-        "exported_at": vocab.xsd_datetime(runtime.now()),
-        **data,
-        "gatherings": coming,
-    }
+    return {"group": runtime.ids.acct, "exported_at": vocab.xsd_datetime(runtime.now()), **data}

@@ -112,6 +112,9 @@ _EXPORTED: dict[str, str] = {
     # The TOTP secret and the recovery codes' digests are secrets too: only that the factor is on, since when.
     "two_factor": "enabled_at FROM two_factor WHERE member_id = ?",
     "recovery_codes": "used_at FROM recovery_codes WHERE member_id = ? ORDER BY used_at",
+    # Gatherings they said they come to: going, or waiting for a place.
+    "gathering_rsvps": "r.gathering_id, g.title AS gathering_title, g.starts_at, r.state, r.created_at"
+    " FROM gathering_rsvps r JOIN gatherings g ON g.id = r.gathering_id WHERE r.member_id = ? ORDER BY r.id",
 }
 EXPORTED_TABLES = ("members", *_EXPORTED)
 
