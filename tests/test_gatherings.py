@@ -515,3 +515,34 @@ def test_the_event_reads_the_same_through_a_json_ld_processor_as_fedify_reads_it
     assert value(expanded, "http://www.w3.org/2002/12/cal/ical#status") == "CANCELLED"
     [link] = expanded[as_ + "attachment"]
     assert value(link, as_ + "href") == "https://meet.example/knock"
+
+
+async def test_an_undo_of_ones_own_join_or_accept_is_not_going(make_server, mobilizon):
+    """Servers that retract an RSVP with an Undo of it (rather than Mobilizon's Leave) are heard the same."""
+    server = await make_server()
+    group_id = server.url("/groups/water")
+    mo = mobilizon.add_actor("mo", "peer-2")
+    max_ = mobilizon.add_actor("max", "peer-3")
+    gathering_id = await actions.create_gathering(server.runtime, None, gathering_form(capacity="1"))
+    url = server.url(f"/gatherings/{gathering_id}")
+    joins = {}
+    for account in (mo, max_):
+        joins[account.id] = mobilizon.join_of(account, url, group_id)
+        assert (await mobilizon.post(account, server.url("/inbox"), joins[account.id]))[0] == 202
+        await eventually(lambda a=account: _rsvp_of(server, gathering_id, a.id))
+    assert await _rsvps(server, gathering_id) == [(mo.id, None, "going"), (max_.id, None, "waiting")]
+    # An Undo of someone else's Join changes nothing; the account's own does.
+    embedded = {k: v for k, v in joins[mo.id].items() if k != "@context"}
+    theirs = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Undo", "actor": max_.id,
+              "id": f"{max_.id}#undo/1", "object": embedded}  # fmt: skip
+    own = {**theirs, "actor": mo.id, "id": f"{mo.id}#undo/2"}
+    assert (await mobilizon.post(max_, server.url("/inbox"), theirs))[0] == 202
+    assert (await mobilizon.post(mo, server.url("/inbox"), own))[0] == 202
+    await mobilizon.wait_for(
+        lambda r: _of_type("Accept")(r) and r.json["object"]["id"] == joins[max_.id]["id"]
+    )
+    assert await _rsvps(server, gathering_id) == [(max_.id, None, "going")]
+
+
+async def _rsvp_of(server, gathering_id: int, actor: str) -> bool:
+    return any(a == actor for a, _, _ in await _rsvps(server, gathering_id))

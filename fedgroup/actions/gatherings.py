@@ -306,6 +306,21 @@ async def on_remote_rsvp(runtime: Context, activity: Activity) -> bool:
     rsvp = documents.remote_rsvp(runtime.ids, activity)
     if rsvp is None:
         return False
+    await _apply_remote_rsvp(runtime, activity, rsvp)
+    return True
+
+
+async def on_undone_rsvp(runtime: Context, activity: Activity) -> bool:
+    """An Undo of the account's own Join, Accept or TentativeAccept of one of our gatherings: not going (as a
+    Leave). False when the Undo is about something else."""
+    undone = documents.undone_rsvp(runtime.ids, activity)
+    if undone is None:
+        return False
+    await _apply_remote_rsvp(runtime, activity, undone)
+    return True
+
+
+async def _apply_remote_rsvp(runtime: Context, activity: Activity, rsvp: documents.RemoteRsvp) -> None:
     assert runtime.actors is not None
     account = await runtime.actors.actor(activity.actor)
     now = runtime.now()
@@ -354,9 +369,8 @@ async def on_remote_rsvp(runtime: Context, activity: Activity) -> bool:
     runtime.wake_scheduler()
     log.info(
         "gathering rsvp type=%s gathering=%d actor=%s outcome=%s",
-        activity.type, rsvp.gathering_id, activity.actor, outcome,
+        rsvp.via, rsvp.gathering_id, activity.actor, outcome,
     )  # fmt: skip
-    return True
 
 
 def forget_actor(conn: sqlite3.Connection, ids: LocalIds, actor_id: str, now: datetime) -> None:

@@ -100,6 +100,8 @@ async def on_undo(runtime: Context, activity: Activity) -> None:
             log.info("follower removed actor=%s reason=undo", activity.actor)
             runtime.wake_scheduler()
             return
+    if await gatherings.on_undone_rsvp(runtime, activity):
+        return  # the account's own RSVP to one of our gatherings, withdrawn
     if inner_type != "Follow":
         await campaign_inbox.on_undo_object(runtime, activity, inner_type)
 

@@ -20,6 +20,7 @@ from typing import Any
 import icalendar
 
 from fedgroup.protocol.ids import LocalIds
+from fedgroup.protocol.jsonld import as_list, id_of
 from fedgroup.protocol.parse import Activity
 from fedgroup.protocol.vocab import AS_CONTEXT, addressing, paragraphs_html, xsd_datetime
 from fedgroup.rules import gatherings, timezones
@@ -192,6 +193,27 @@ def remote_rsvp(ids: LocalIds, activity: Activity) -> RemoteRsvp | None:
     if answer is None or gathering_id is None:
         return None
     return RemoteRsvp(gathering_id, answer, activity.type)
+
+
+# What an Undo of an RSVP withdraws: the account no longer says it comes.
+UNDONE_TYPES = frozenset({"Join", "Accept", "TentativeAccept"})
+
+
+def undone_rsvp(ids: LocalIds, activity: Activity) -> RemoteRsvp | None:
+    """An Undo whose embedded object is the account's RSVP to one of our gatherings, read as "not going";
+    None for anything else (an Undo naming its object by id alone says nothing of a gathering)."""
+    inner = activity.object
+    if activity.type != "Undo" or inner is None:
+        return None
+    kinds = as_list(inner.get("type"))
+    if not kinds or kinds[0] not in UNDONE_TYPES:
+        return None
+    if id_of(inner.get("actor")) not in (None, activity.actor):
+        return None
+    gathering_id = ids.gathering_id_of(id_of(inner.get("object")) or "")
+    if gathering_id is None:
+        return None
+    return RemoteRsvp(gathering_id, NOT_GOING, f"Undo {kinds[0]}")
 
 
 # -- iCalendar -------------------------------------------------------------------------------------------------
