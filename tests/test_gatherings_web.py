@@ -70,6 +70,7 @@ async def test_members_rsvp_past_the_capacity_onto_the_waiting_list_and_a_freed_
     assert "You are going" in answers["Mia Member"][1].text
     assert "You are going" in answers["Noa Member"][1].text
     zed_page = answers["Zed Member"][1]
+    assert "<strong>on the waiting list</strong>" in (await answers["Zed Member"][0].get("/home")).text
     assert "you are on the waiting list" in zed_page.text.lower() and "2 of 2 places taken" in zed_page.text
     assert "1 on the waiting list" in zed_page.text
 
@@ -78,6 +79,8 @@ async def test_members_rsvp_past_the_capacity_onto_the_waiting_list_and_a_freed_
     assert "You are not going" in left.text
     zed = answers["Zed Member"][0]
     assert "<strong>You are going.</strong>" in (await zed.get(gathering)).text
+    home = (await zed.get("/home")).text  # a member promoted from the waiting list sees it on their home page
+    assert re.search(r"Stall at the school fair</a>: [^<]+ — <strong>you are going</strong>", home)
     bad_answer = await mia.post(f"{gathering}/rsvp", {"answer": "maybe"}, csrf_from=gathering)
     assert bad_answer.status == 422 and 'id="answer-error"' in bad_answer.text
 

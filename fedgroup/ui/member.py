@@ -24,6 +24,7 @@ from fedgroup.ui.common import (
     runtime_of,
     see_other,
 )
+from fedgroup.ui.gatherings import upcoming_views
 
 
 async def home(request: web.Request) -> web.Response:
@@ -53,7 +54,15 @@ async def home(request: web.Request) -> web.Response:
                 "note": p.note,
             }
         )
-    return render(request, "home.html", {"campaigns": ours, "partners": partners, "pledges": pledges})
+    mine = await db.read(actions.my_rsvps, member.id)
+    coming = [
+        (g, mine[g.id])
+        for g in await upcoming_views(runtime, ("public", "followers", "members"))
+        if g.id in mine and not g.cancelled
+    ]
+    return render(
+        request, "home.html", {"campaigns": ours, "partners": partners, "pledges": pledges, "coming": coming}
+    )
 
 
 async def _partner(request: web.Request) -> store.campaigns.PartnerCampaign:
