@@ -15,8 +15,9 @@ from aiohttp.abc import AbstractAccessLogger
 
 LEVELS = ("debug", "info", "warning", "error")
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-# Path segments that are secrets: whoever reads the log could use them.
-_SECRET_PATHS = re.compile(r"^(/invite/)[^/]+")
+# Path segments that are secrets: whoever reads the log could use them (an invitation, a password reset, a
+# member's private feed link).
+_SECRET_PATHS = re.compile(r"^(/invite/|/reset/|/feeds/)[^/]+")
 
 
 def redacted_path(path: str) -> str:

@@ -37,6 +37,9 @@ PUBLIC = {
     "/campaigns/{campaign_id}", "/campaigns/{campaign_id}/outcome", "/avatar/{digest}",
     "/blueprints/{blueprint_id}", "/gatherings", "/gatherings/{gathering_id}",
     "/gatherings/{gathering_id}/calendar.ics",
+    # Feeds: the public ones, and members' private ones, opened by the secret in their link (not a session).
+    "/feed.atom", "/calendar.ics", "/feeds/{secret}/feed.atom", "/feeds/{secret}/calendar.ics",
+    "/campaigns/{campaign_id}/share",
 }  # fmt: skip
 
 

@@ -54,6 +54,17 @@ from fedgroup.actions.coalitions import (
     send_aggregate,
 )
 from fedgroup.actions.context import USER_ERRORS, ActionError, Context
+from fedgroup.actions.feeds import (
+    CALENDAR_SOURCES,
+    PUBLIC_READER,
+    FeedReader,
+    calendar_items,
+    feed_entries,
+    feed_reader,
+    feed_urls,
+    new_feed_link,
+    stop_feed_link,
+)
 from fedgroup.actions.followers import answer_follower, remove_follower
 from fedgroup.actions.gatherings import (
     GatheringForm,
@@ -111,6 +122,15 @@ from fedgroup.actions.two_factor import (
 )
 
 __all__ = [
+    "CALENDAR_SOURCES",
+    "PUBLIC_READER",
+    "FeedReader",
+    "calendar_items",
+    "feed_entries",
+    "feed_reader",
+    "feed_urls",
+    "new_feed_link",
+    "stop_feed_link",
     "revoke_invite",
     "RESET_HOURS",
     "create_password_reset",

@@ -115,6 +115,8 @@ _EXPORTED: dict[str, str] = {
     # Gatherings they said they come to: going, or waiting for a place.
     "gathering_rsvps": "r.gathering_id, g.title AS gathering_title, g.starts_at, r.state, r.created_at"
     " FROM gathering_rsvps r JOIN gatherings g ON g.id = r.gathering_id WHERE r.member_id = ? ORDER BY r.id",
+    # Their private feed link: when it was made (its secret is only in the link they were shown).
+    "feed_links": "created_at FROM feed_links WHERE member_id = ?",
 }
 EXPORTED_TABLES = ("members", *_EXPORTED)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -215,9 +216,17 @@ async def reset_password(request: web.Request) -> web.Response:
                   "errors": errors}, status=422)  # fmt: skip
 
 
+async def account_response(
+    request: web.Request, context: dict[str, Any] | None = None, status: int = 200
+) -> web.Response:
+    """The Account page, with whether the member has a private feed link (and since when)."""
+    member = require_member(request)
+    made = await runtime_of(request).db.read(store.feeds.link_made_at, member.id)
+    return render(request, "account.html", {"feed_link_made": made, **(context or {})}, status=status)
+
+
 async def account_page(request: web.Request) -> web.Response:
-    require_member(request)
-    return render(request, "account.html")
+    return await account_response(request)
 
 
 async def export_my_data(request: web.Request) -> web.Response:
@@ -239,9 +248,7 @@ async def change_password(request: web.Request) -> web.Response:
     data = await form(request)
     new = text_field(data, "new", 2000)
     if new != text_field(data, "new_again", 2000):
-        return render(
-            request, "account.html", {"errors": {"new_again": "The two new passwords differ."}}, status=422
-        )
+        return await account_response(request, {"errors": {"new_again": "The two new passwords differ."}}, status=422)
     runtime = runtime_of(request)
     current = text_field(data, "current", 2000)
 
@@ -260,16 +267,14 @@ async def change_password(request: web.Request) -> web.Response:
         changed = await request.app[SIGN_INS].attempt(pacing.bucket, pacing.known, change)
     except sign_ins.Refused as refused:
         log.info("password change refused reason=%s", refused.reason)
-        response = render(
-            request, "account.html", {"errors": {"current": refused.message}}, status=refused.status
-        )
+        response = await account_response(request, {"errors": {"current": refused.message}}, status=refused.status)
         response.headers["Retry-After"] = str(refused.retry_after)
         return response
     except actions.USER_ERRORS as e:
-        return render(request, "account.html", {"errors": field_errors(e, "new")}, status=422)
+        return await account_response(request, {"errors": field_errors(e, "new")}, status=422)
     if changed is None:
-        return render(request, "account.html", {"errors": {"current": "That is not your current password."}},
-                      status=422)  # fmt: skip
+        return await account_response(request, {"errors": {"current": "That is not your current password."}},
+                                      status=422)  # fmt: skip
     # Every session of the member ends, this one too: it continues under a new token (and CSRF token).
     await runtime_of(request).db.write(lambda conn: store.sessions.remove_all_of(conn, member.id))
     response = see_other("/account", "password")

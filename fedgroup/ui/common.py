@@ -114,6 +114,7 @@ NOTICES = {
     "expense-approved": "Approved: the expense counts now.",
     "expense-rejected": "Rejected: the expense does not count.",
     "two-factor-required": "Organizers and admins here sign in with a second factor: set one up to go on.",
+    "feed-stopped": "Your private feed link is stopped: it no longer works.",
     "two-factor-reset": "Their second factor is removed: they sign in with their password and set up a new one.",
 }
 

@@ -19,6 +19,7 @@ from fedgroup.ui import (
     blueprint_pages,
     coalitions,
     delivered,
+    feeds,
     gatherings,
     group_settings,
     member,
@@ -26,6 +27,7 @@ from fedgroup.ui import (
     money,
     organize,
     pages,
+    share,
     two_factor,
 )
 from fedgroup.ui.common import Handler, form
@@ -116,3 +118,12 @@ def add_routes(app: web.Application) -> None:
     post("/admin/queues/retry-delivery", admin.retry_deliveries)
     post("/admin/members/reset-two-factor", two_factor.reset_two_factor)
     post("/admin/two-factor", two_factor.require_two_factor)
+
+    # Feeds: the public ones, each member's private ones behind their secret link, and making or stopping it.
+    r.add_get("/feed.atom", feeds.public_feed)
+    r.add_get("/calendar.ics", feeds.public_calendar)
+    r.add_get("/feeds/{secret}/feed.atom", feeds.private_feed)
+    r.add_get("/feeds/{secret}/calendar.ics", feeds.private_calendar)
+    post("/account/feeds", feeds.new_link)
+    post("/account/feeds/stop", feeds.stop_link)
+    r.add_get("/campaigns/{campaign_id:\\d+}/share", share.share_campaign)
