@@ -26,6 +26,7 @@ SIGNED_IN_AREAS = [
     (re.compile(r"^/campaigns/\{campaign_id\}/(pledge|withdraw)$"), "member"),
     (re.compile(r"^/pledges/\{pledge_id\}/done$"), "member"),
     (re.compile(r"^/gatherings/\{gathering_id\}/rsvp$"), "member"),
+    (re.compile(r"^/proposals(/|$)"), "member"),
 ]
 # Routes anyone may reach, listed one by one: a new route outside the areas above must be added here on
 # purpose (or to an area), so that nothing becomes public by omission.
@@ -39,7 +40,7 @@ PUBLIC = {
     "/gatherings/{gathering_id}/calendar.ics",
     # Feeds: the public ones, and members' private ones, opened by the secret in their link (not a session).
     "/feed.atom", "/calendar.ics", "/feeds/{secret}/feed.atom", "/feeds/{secret}/calendar.ics",
-    "/campaigns/{campaign_id}/share",
+    "/campaigns/{campaign_id}/share", "/decisions/{proposal_id}",
 }  # fmt: skip
 
 
@@ -73,7 +74,7 @@ async def test_every_signed_in_route_refuses_everyone_below_its_role(make_server
         runtime, "Crossing", "b", goals=[parse_goal("hours:4")], options=[parse_option("One=hours:1")]
     )
     values = {"campaign_id": str(campaign_id), "partner_id": "1", "handle": "water", "token": "x",
-              "activity_id": "1", "blueprint_id": "1", "pledge_id": "1", "gathering_id": "1"}  # fmt: skip
+              "activity_id": "1", "blueprint_id": "1", "pledge_id": "1", "gathering_id": "1", "proposal_id": "1"}  # fmt: skip
 
     anonymous, member, organizer = (
         WebClient(server.base_url),

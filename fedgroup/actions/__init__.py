@@ -10,6 +10,7 @@ action may use of the running process (context). This package's face names the a
 
 from __future__ import annotations
 
+from fedgroup.actions import proposals
 from fedgroup.actions.accounts import (
     FIRST_ADMIN,
     INVITE_HOURS,
@@ -208,6 +209,7 @@ __all__ = [
     "partner_groups",
     "pledge",
     "pledge_to_partner",
+    "proposals",
     "record_expense",
     "record_money_received",
     "publish_due_totals",

@@ -1,5 +1,6 @@
-"""The clock's work: close campaigns at their deadline, and federate changed totals — coalesced, so a burst
-of pledges makes one Update per campaign per interval instead of one per pledge."""
+"""The clock's work: close campaigns at their deadline and proposals at their closing time, and federate
+changed totals — coalesced, so a burst of pledges makes one Update per campaign per interval instead of one
+per pledge."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fedgroup.actions import outbox
 from fedgroup.actions.campaigns import close_campaign, load_campaign
 from fedgroup.actions.context import Context
 from fedgroup.actions.partner_releases import release_due
+from fedgroup.actions.proposals import close_due_proposals
 from fedgroup.net.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,7 @@ class Scheduler(Worker):
     async def run_once(self) -> None:
         config = self.runtime.config
         await close_due_campaigns(self.runtime)
+        await close_due_proposals(self.runtime)
         await publish_due_totals(self.runtime, config.totals_update_seconds)
         await release_due(self.runtime)
 

@@ -1,8 +1,8 @@
 """fedgroup init | serve | campaign ...: the command line. Bad input: one line on stderr, exit status 2.
 
-One module per command group (campaigns, members, pledges, coalitions and followers, moderation, money, gatherings, backup;
-server for init, serve and demo); this one builds the parser from them, in the order `--help` lists them,
-and runs the command."""
+One module per command group (campaigns, members, pledges, coalitions and followers, moderation, money,
+gatherings, proposals, backup; server for init, serve and demo); this one builds the parser from them, in the
+order `--help` lists them, and runs the command."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from fedgroup.cli import (
     moderation,
     money,
     pledges,
+    proposals,
     server,
     status,
 )
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     coalitions.add_follower_commands(commands, with_data_dir)
     moderation.add_commands(commands, with_data_dir)
     money.add_commands(commands, with_data_dir)
+    proposals.add_commands(commands, with_data_dir)
     backup.add_commands(commands, with_data_dir)
     status.add_commands(commands, with_data_dir)
     blueprints.add_commands(commands, with_data_dir)

@@ -19,6 +19,7 @@ from fedgroup.protocol import vocab, vocab_campaigns
 from fedgroup.protocol.ids import (
     ACTIVITY_PATH,
     CAMPAIGN_PATH,
+    DECISION_PATH,
     GROUP_FOLLOWERS_PATH,
     GROUP_FOLLOWING_PATH,
     GROUP_INBOX_PATH,
@@ -242,6 +243,27 @@ async def campaign_outcome(request: web.Request) -> web.Response:
     return activity_response(vocab_campaigns.outcome_note(runtime.ids, state, summary, state.row.outcome_at))
 
 
+async def decision(request: web.Request) -> web.Response:
+    """A proposal's published outcome (a Note), served as it was sent: to signed GETs, a followers-only one to
+    accepted followers. An unpublished proposal does not exist here: proposals never federate."""
+    runtime = request.app[RUNTIME]
+    found = await actions.proposals.published_decision(runtime, int(request.match_info["proposal_id"]))
+    if found is None:
+        return _refuse(404, "no such object")
+    note, visibility = found
+    try:
+        signer = await _signer(runtime, request)
+    except AuthError as e:
+        log.info("object fetch rejected reason=%s path=%s", e.reason, request.path)
+        return e.response()
+    if visibility == "followers" and not await may_see_followers_only(runtime, signer):
+        log.info(
+            "object fetch refused reason=not-a-follower signer=%s path=%s", signer.actor_id, request.path
+        )
+        return _refuse(403, "followers only")
+    return activity_response(note)
+
+
 async def activity(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     activity_id = runtime.ids.activity(request.match_info["activity_id"])
@@ -284,6 +306,7 @@ def add_routes(app: web.Application) -> dict[str, Any]:
     app.router.add_get(GROUP_FOLLOWING_PATH, following)
     app.router.add_get(ACTIVITY_PATH, activity)
     app.router.add_get(CAMPAIGN_PATH + "/outcome", campaign_outcome)
+    app.router.add_get(DECISION_PATH, decision)
     return {"group": group_actor, "campaign": campaign}
 
 

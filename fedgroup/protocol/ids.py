@@ -15,6 +15,8 @@ SHARED_INBOX_PATH = "/inbox"
 INSTANCE_ACTOR_PATH = "/actor"
 CAMPAIGN_PATH = "/campaigns/{campaign_id:[0-9]+}"
 GATHERING_PATH = "/gatherings/{gathering_id:[0-9]{1,18}}"
+# A proposal's published outcome (the proposal itself is members-only and never federates).
+DECISION_PATH = "/decisions/{proposal_id:[0-9]{1,18}}"
 ACTIVITY_PATH = "/activities/{activity_id:[0-9a-f-]{36}}"
 AVATAR_PATH = "/avatar/{digest:[0-9a-f]{32}}"
 
@@ -82,6 +84,8 @@ class LocalIds:
     def gathering_id_of(self, url: str) -> int | None:
         """The gathering number in one of our gathering URLs, else None."""
         return _number_after(url, f"{self.base_url}/gatherings/")
+    def decision(self, proposal_id: int) -> str:
+        return f"{self.base_url}/decisions/{proposal_id}"
 
     def activity(self, activity_uuid: str) -> str:
         return f"{self.base_url}/activities/{activity_uuid}"

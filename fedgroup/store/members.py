@@ -109,6 +109,13 @@ _EXPORTED: dict[str, str] = {
     "money_expenses": "e.id, e.campaign_id, e.what, e.amount, e.spent_on, e.state,"
     " CASE WHEN e.recorded_by = ?1 THEN 'recorded' ELSE 'decided' END AS role, e.created_at, e.decided_at"
     " FROM money_expenses e WHERE e.recorded_by = ?1 OR e.decided_by = ?1 ORDER BY e.id",
+    # Their positions on named proposals. On an anonymous proposal only that they took part: what they chose
+    # is not stored with them, so it cannot be exported either.
+    "proposal_positions": "pp.proposal_id, p.title AS proposal_title, pp.choice, pp.reason, pp.updated_at"
+    " FROM proposal_positions pp JOIN proposals p ON p.id = pp.proposal_id WHERE pp.member_id = ?"
+    " ORDER BY pp.proposal_id",
+    "proposal_participants": "pp.proposal_id, p.title AS proposal_title FROM proposal_participants pp"
+    " JOIN proposals p ON p.id = pp.proposal_id WHERE pp.member_id = ? ORDER BY pp.proposal_id",
     # The TOTP secret and the recovery codes' digests are secrets too: only that the factor is on, since when.
     "two_factor": "enabled_at FROM two_factor WHERE member_id = ?",
     "recovery_codes": "used_at FROM recovery_codes WHERE member_id = ? ORDER BY used_at",

@@ -27,6 +27,7 @@ from fedgroup.ui import (
     money,
     organize,
     pages,
+    proposals,
     share,
     two_factor,
 )
@@ -104,6 +105,7 @@ def add_routes(app: web.Application) -> None:
 
     blueprint_pages.add_routes(app, post)
     gatherings.add_routes(app, post)
+    proposals.add_routes(app, post)
 
     r.add_get("/admin/members", admin.members_page)
     post("/admin/members/role", admin.set_role)
