@@ -387,6 +387,18 @@ async def test_an_anonymous_proposal_never_stores_who_took_which_position(group)
     assert wrong.status == 422
     with_code = await rank(elsewhere, ["", "1", ""], reasons["Rosa Canary"], code=rosa_code)
     assert with_code.status == 200
+    # A shared computer: Ilse (who took part too) signs in on the browser Rosa used. Rosa's code there is not
+    # hers: she neither sees Rosa's position nor changes it with it.
+    await rosa.sign_in("Ilse Quietname", PASSWORD)
+    shared = await rosa.get(path)
+    assert (
+        "You said" not in shared.text
+        and "Your change code: <code>" not in shared.text
+        and "1. Ben" not in shared.text
+    )
+    assert "give the change code you were shown" in shared.text
+    misuse = await rank(rosa, ["1", "", ""], "ilse on rosa's browser")
+    assert misuse.status == 422 and "give the change code you were shown" in misuse.text
     state = await actions.proposals.load_proposal(runtime, pid)
     assert state.tally.participants == 3 and state.named == ()
     assert state.tally.result == "Ranked winner: Ben (instant-runoff, 1 round)"

@@ -35,6 +35,15 @@ def change_code_cookie(proposal_id: int) -> str:
     return f"proposal-{proposal_id}-code"
 
 
+def cookie_code(request: web.Request, proposal_id: int, member_id: int) -> str | None:
+    """The change code this browser keeps for the signed-in member. The cookie names the member it belongs
+    to (in the browser only), so that on a shared computer another member signed in later neither sees nor
+    changes the first one's position."""
+    value = read_cookie(request, change_code_cookie(proposal_id)) or ""
+    owner, _, code = value.partition(":")
+    return code if code and owner == str(member_id) else None
+
+
 @dataclass(frozen=True)
 class NamedView:
     name: str
@@ -130,7 +139,7 @@ async def proposal_page(
     runtime = runtime_of(request)
     state = await _state(request)
     row = state.row
-    code = read_cookie(request, change_code_cookie(row.id)) if row.anonymous else None
+    code = cookie_code(request, row.id, me.id) if row.anonymous else None
     took_part, mine = await actions.proposals.my_position(runtime, row.id, me.id, code)
     named = [
         NamedView(
@@ -180,7 +189,7 @@ async def take_position(request: web.Request) -> web.Response:
         {f"rank-{i}": v for i, v in enumerate(ranks)} | {f"score-{i}": v for i, v in enumerate(scores)}
     )
     typed_code = text_field(data, "change_code", 100).strip()
-    code = typed_code or read_cookie(request, change_code_cookie(row.id))
+    code = typed_code or cookie_code(request, row.id, me.id)
     try:
         position = rules.validate_position(
             row.kind, count, values["position"], ranks, scores, values["reason"]
@@ -193,9 +202,7 @@ async def take_position(request: web.Request) -> web.Response:
     if kept:
         # Kept by the member's browser until a day after the closing time; the server keeps only its digest.
         seconds = int((row.closes_at - runtime.now()).total_seconds()) + 86400
-        set_cookie(
-            request, response, change_code_cookie(row.id), kept, max_age=max(seconds, 60), same_site="Strict"
-        )
+        set_cookie(request, response, change_code_cookie(row.id), f"{me.id}:{kept}", max_age=max(seconds, 60))
     raise response
 
 
