@@ -379,7 +379,7 @@ async def test_every_form_refuses_a_missing_wrong_or_borrowed_token_and_another_
     await other.sign_in("Mia Member", PASSWORD)
     borrowed = (await other.get("/home")).csrf  # valid, but another session's
     values = {"campaign_id": str(campaign_id), "partner_id": "1", "token": invite, "handle": "water",
-              "blueprint_id": "1", "pledge_id": "1", "gathering_id": "1"}  # fmt: skip
+              "blueprint_id": "1", "pledge_id": "1", "gathering_id": "1", "proposal_id": "1"}  # fmt: skip
     routes = [r for r in server.app.router.routes() if r.method == "POST"]
     paths = {r.resource.canonical for r in routes}
     assert FEDERATION_POSTS <= paths and len(paths) > 20
