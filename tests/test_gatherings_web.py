@@ -160,3 +160,50 @@ async def test_the_command_line_creates_lists_shows_and_cancels(group, tmp_path)
     cancelled = await run_cli("gathering", "cancel", number, "--data-dir", data_dir)
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
     assert "cancelled" in (await run_cli("gathering", "show", number, "--data-dir", data_dir)).stdout
+
+
+async def test_gatherings_are_in_the_groups_calendar_and_each_members_private_one(group):
+    """The public calendar holds public gatherings (a cancelled one marked CANCELLED); a member's private
+    calendar every gathering they may see, with their own answer and nobody else's."""
+    from tests.test_feeds import _make_link
+
+    server, signed_in = group
+    runtime = server.runtime
+    fair = await actions.create_gathering(
+        runtime, None, actions.GatheringForm(**form(online_url="https://meet.example/fair"))
+    )
+    planning = await actions.create_gathering(
+        runtime, None, actions.GatheringForm(**form(title="Planning meeting", visibility="members"))
+    )
+    visitor = await signed_in(None)
+    public = await visitor.get("/calendar.ics")
+    events = {str(e["summary"]): e for e in icalendar.Calendar.from_ical(public.text).walk("VEVENT")}
+    assert set(events) == {"Stall at the school fair"}, "members-only gatherings stay out of the public one"
+    fair_event = events["Stall at the school fair"]
+    assert (
+        str(fair_event["uid"]).startswith(f"gathering-{fair}@")
+        and str(fair_event["location"]) == "School yard"
+    )
+    assert (
+        str(fair_event["url"]) == server.url(f"/gatherings/{fair}")
+        and str(fair_event["status"]) == "CONFIRMED"
+    )
+    assert "Online: https://meet.example/fair" in str(fair_event["description"])
+
+    mia = await signed_in("Mia Member")
+    noa = await signed_in("Noa Member")
+    await actions.member_rsvp(runtime, planning, (await actions.member_named(runtime, "Mia Member")).id, True)
+    await actions.member_rsvp(runtime, fair, (await actions.member_named(runtime, "Noa Member")).id, True)
+    _, ics_url = await _make_link(mia)
+    async with mia.session.get(ics_url) as r:
+        mine = {str(e["summary"]): e for e in icalendar.Calendar.from_ical(await r.read()).walk("VEVENT")}
+    assert set(mine) == {"Stall at the school fair", "Planning meeting"}
+    assert "You are going." in str(mine["Planning meeting"]["description"])
+    assert "going" not in str(mine["Stall at the school fair"]["description"]), "Noa's answer is Noa's"
+    assert "Noa" not in str(mine) and "Mia" not in str(mine)
+    await noa.close()
+
+    await actions.cancel_gathering(runtime, fair)
+    public = await visitor.get("/calendar.ics")
+    [cancelled] = icalendar.Calendar.from_ical(public.text).walk("VEVENT")
+    assert str(cancelled["status"]) == "CANCELLED"

@@ -18,7 +18,7 @@ from fedgroup.actions.campaigns import load_campaigns, outcome_summary
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.actions.partner_releases import partner_goals
 from fedgroup.protocol.ids import LocalIds
-from fedgroup.rules import campaigns, feeds, timezones
+from fedgroup.rules import campaigns, feeds, gatherings, timezones
 from fedgroup.rules.feeds import CalendarItem, FeedEntry
 
 # The secret in a private feed link: 256 random bits, URL-safe (43 characters).
@@ -144,8 +144,24 @@ def pledged_partner_deadlines(
         )  # fmt: skip
 
 
+_ANSWERS = {"going": "You are going.", "waiting": "You are on the waiting list."}
+
+
+def gathering_items(conn: sqlite3.Connection, reader: FeedReader, ids: LocalIds) -> Iterator[CalendarItem]:
+    """The gatherings the reader may see, cancelled ones marked so; in a member's calendar, with their own
+    answer (never anyone else's, nor how many come)."""
+    mine = store.gatherings.member_rsvps(conn, reader.member_id) if reader.member_id is not None else {}
+    for row in store.gatherings.of_visibilities(conn, reader.visibilities):
+        online = f"Online: {row.online_url}" if row.online_url else ""
+        about = "\n\n".join(x for x in (row.description, online, _ANSWERS.get(mine.get(row.id, ""), "")) if x)
+        yield CalendarItem(
+            f"gathering-{row.id}@{ids.domain}", row.title, row.starts_at, ids.gathering(row.id), about,
+            row.updated_at, row.ends_at, row.place or (row.online_url or ""), row.status == gatherings.CANCELLED,
+        )  # fmt: skip
+
+
 # Every kind of calendar item, one function each (see the module's opening comment).
-CALENDAR_SOURCES: list[CalendarSource] = [campaign_deadlines, pledged_partner_deadlines]
+CALENDAR_SOURCES: list[CalendarSource] = [campaign_deadlines, pledged_partner_deadlines, gathering_items]
 
 
 def calendar_items(conn: sqlite3.Connection, reader: FeedReader, ids: LocalIds) -> list[CalendarItem]:

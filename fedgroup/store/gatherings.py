@@ -151,6 +151,15 @@ def listing(
     return [_row(r) for r in rows]
 
 
+def of_visibilities(conn: sqlite3.Connection, visibilities: Sequence[str]) -> list[GatheringRow]:
+    """Every gathering of these visibilities, past, coming and cancelled (for calendars), oldest first."""
+    marks = ",".join("?" * len(visibilities))
+    rows = fetchall(
+        conn, _SELECT + f" WHERE visibility IN ({marks}) ORDER BY starts_at, id", tuple(visibilities)
+    )
+    return [_row(r) for r in rows]
+
+
 def all_gatherings(conn: sqlite3.Connection) -> list[GatheringRow]:
     return [_row(r) for r in fetchall(conn, _SELECT + " ORDER BY starts_at DESC, id DESC")]
 
