@@ -23,6 +23,9 @@ DEFAULT_HANDLE = "group"
 ENV_PREFIX = "FEDGROUP_"
 
 
+SMTP_SECURITY = ("none", "starttls", "tls")
+
+
 class ConfigError(Exception):
     """A setting that cannot work; the message is one line for the operator."""
 
@@ -74,6 +77,24 @@ class Config:
     # change, or as soon as partner_release_changes changes are pending (0: by time only). 0 minutes: at once.
     partner_release_minutes: float = 60.0
     partner_release_changes: int = 3
+    # Mail to members, through an SMTP server the group chooses. Mail is off while smtp_host or mail_from is
+    # empty. smtp_security: "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a relay on this
+    # machine or a trusted network only). The password is best given as FEDGROUP_SMTP_PASSWORD.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = 30.0
+    # The From address of every mail, e.g. "Tenants' Union <group@example.org>".
+    mail_from: str = ""
+    # First retry delay of a mail the SMTP server did not take (4xx, connection refused); later ones double,
+    # as for deliveries. A 5xx answer ends the row at once (shown to admins).
+    mail_retry_seconds: float = 60.0
+
+    @property
+    def mail_enabled(self) -> bool:
+        return bool(self.smtp_host and self.mail_from)
 
     @property
     def database_path(self) -> Path:
@@ -220,6 +241,15 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
         raise ConfigError("min_disclosed_count must be between 1 and 100")
     if values.get("partner_release_minutes", 60) < 0 or values.get("partner_release_changes", 3) < 0:
         raise ConfigError("partner_release_minutes and partner_release_changes must be 0 or more")
+    if values.get("smtp_security", "starttls") not in SMTP_SECURITY:
+        raise ConfigError("smtp_security must be none, starttls or tls")
+    if not 0 < values.get("smtp_port", 587) <= 65535:
+        raise ConfigError("smtp_port must be between 1 and 65535")
+    for name in ("smtp_timeout_seconds", "mail_retry_seconds"):
+        if name in values and values[name] <= 0:
+            raise ConfigError(f"{name} must be more than 0")
+    if values.get("mail_from") and "@" not in values["mail_from"]:
+        raise ConfigError("mail_from must be an address such as \"Our group <group@example.org>\"")
     port = values.get("listen_port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError("listen_port must be between 0 and 65535")

@@ -16,8 +16,8 @@ from aiohttp.abc import AbstractAccessLogger
 LEVELS = ("debug", "info", "warning", "error")
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # Path segments that are secrets: whoever reads the log could use them (an invitation, a password reset, a
-# member's private feed link).
-_SECRET_PATHS = re.compile(r"^(/invite/|/reset/|/feeds/)[^/]+")
+# member's private feed link, a one-click unsubscribe link).
+_SECRET_PATHS = re.compile(r"^(/invite/|/reset/|/feeds/|/unsubscribe/)[^/]+")
 
 
 def redacted_path(path: str) -> str:

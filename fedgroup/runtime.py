@@ -12,12 +12,14 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 
 from fedgroup import store
+from fedgroup.actions import notifications
 from fedgroup.actions.inbox import InboxProcessor
 from fedgroup.actions.scheduler import Scheduler
 from fedgroup.config import Config
 from fedgroup.net.actors import RemoteActors
 from fedgroup.net.delivery import DeliveryWorker
 from fedgroup.net.fetch import HttpClient, Signer, UrlPolicy, make_session
+from fedgroup.net.mail import MailWorker, SmtpSettings
 from fedgroup.net.throttle import FetchBudget, HostThrottle
 from fedgroup.protocol import signatures
 from fedgroup.protocol.ids import LocalIds
@@ -56,6 +58,7 @@ class Runtime:
     delivery: DeliveryWorker | None = None
     inbox: InboxProcessor | None = None
     scheduler: Scheduler | None = None
+    mail: MailWorker | None = None
     # The pages and views rendered from this database, kept until it changes (ui/renderings.py).
     page_cache: PageCache = field(default_factory=PageCache, init=False)
     _blocks: store.blocks.BlockSet = field(default_factory=store.blocks.BlockSet, init=False)
@@ -104,6 +107,11 @@ class Runtime:
         """Tell the delivery worker (if this process runs one) that rows were added."""
         if self.delivery is not None:
             self.delivery.wake()
+
+    def mail_queued(self) -> None:
+        """Tell the mail worker (if this process runs one) that mail was queued."""
+        if self.mail is not None:
+            self.mail.wake()
 
     async def reload_site(self) -> None:
         site = await self.db.read(store.site.load)
@@ -158,6 +166,17 @@ async def start_network(
     )
     runtime.inbox = InboxProcessor(runtime)
     runtime.scheduler = Scheduler(runtime)
+    if config.mail_enabled:
+        # What happened before mail was set up is not news (recorded once, before the scheduler looks).
+        await notifications.bootstrap(runtime)
+        runtime.mail = MailWorker(
+            runtime.db,
+            SmtpSettings.of(config),
+            runtime.now,
+            poll_seconds=config.queue_poll_seconds,
+            retry_seconds=config.mail_retry_seconds,
+        )
+        runtime.mail.start()
     runtime.delivery.start()
     runtime.inbox.start()
     runtime.scheduler.start()
@@ -170,6 +189,8 @@ async def close_runtime(runtime: Runtime) -> None:
         await runtime.inbox.stop()
     if runtime.delivery is not None:
         await runtime.delivery.stop()
+    if runtime.mail is not None:
+        await runtime.mail.stop()
     if runtime.http is not None:
         await runtime.http.close()
     await runtime.db.close()

@@ -40,7 +40,7 @@ PUBLIC = {
     "/gatherings/{gathering_id}/calendar.ics",
     # Feeds: the public ones, and members' private ones, opened by the secret in their link (not a session).
     "/feed.atom", "/calendar.ics", "/feeds/{secret}/feed.atom", "/feeds/{secret}/calendar.ics",
-    "/campaigns/{campaign_id}/share", "/decisions/{proposal_id}",
+    "/campaigns/{campaign_id}/share", "/decisions/{proposal_id}", "/forgot", "/unsubscribe/{token}",
 }  # fmt: skip
 
 

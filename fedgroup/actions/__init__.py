@@ -110,6 +110,26 @@ from fedgroup.actions.money import (
     record_expense,
     record_money_received,
 )
+from fedgroup.actions.notifications import (
+    AUDIENCE_ROLES,
+    CallResult,
+    Reach,
+    dispatch_due,
+    mail_password_reset,
+    notice_events,
+    read_unsubscribe,
+    send_call,
+    unsubscribe,
+)
+from fedgroup.actions.notifications import (
+    preferences as mail_preferences,
+)
+from fedgroup.actions.notifications import (
+    reach as mail_reach,
+)
+from fedgroup.actions.notifications import (
+    save_preferences as save_mail_preferences,
+)
 from fedgroup.actions.partner_releases import release_all_now
 from fedgroup.actions.pledges import claim_done, pledge, pledge_to_partner, set_fulfilled, withdraw_pledge
 from fedgroup.actions.scheduler import close_due_campaigns, publish_due_totals
@@ -132,6 +152,18 @@ __all__ = [
     "feed_urls",
     "new_feed_link",
     "stop_feed_link",
+    "AUDIENCE_ROLES",
+    "CallResult",
+    "Reach",
+    "dispatch_due",
+    "mail_password_reset",
+    "mail_preferences",
+    "mail_reach",
+    "notice_events",
+    "read_unsubscribe",
+    "save_mail_preferences",
+    "send_call",
+    "unsubscribe",
     "revoke_invite",
     "RESET_HOURS",
     "create_password_reset",

@@ -42,6 +42,8 @@ class Context(Protocol):
 
     def wake_scheduler(self) -> None: ...
 
+    def mail_queued(self) -> None: ...
+
 
 class ActionError(ValueError):
     """Something a person asked for that cannot be done; `field` names the form field it belongs to."""

@@ -9,7 +9,7 @@ import sqlite3
 from datetime import timedelta
 
 from fedgroup import store
-from fedgroup.actions import outbox
+from fedgroup.actions import notifications, outbox
 from fedgroup.actions.campaigns import close_campaign, load_campaign
 from fedgroup.actions.context import Context
 from fedgroup.actions.partner_releases import release_due
@@ -32,6 +32,8 @@ class Scheduler(Worker):
         await close_due_proposals(self.runtime)
         await publish_due_totals(self.runtime, config.totals_update_seconds)
         await release_due(self.runtime)
+        if config.mail_enabled:
+            await notifications.run(self.runtime)
 
     async def _run(self) -> None:
         config = self.runtime.config

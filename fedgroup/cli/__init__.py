@@ -22,6 +22,7 @@ from fedgroup.cli import (
     coalitions,
     gatherings,
     group,
+    mail,
     members,
     moderation,
     money,
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_commands(commands, with_data_dir)
     blueprints.add_commands(commands, with_data_dir)
     gatherings.add_commands(commands, with_data_dir)
+    mail.add_commands(commands, with_data_dir)
 
     demo = commands.add_parser("demo", help="run three federating sample groups on loopback ports")
     demo.add_argument(

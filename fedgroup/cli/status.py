@@ -54,6 +54,14 @@ async def show_status(runtime: Runtime, args: argparse.Namespace) -> str:
     ]
     for h in deliveries.hosts:
         lines.append(f"  host {h.host}: pending: {h.pending}  retrying: {h.retrying}  given up: {h.given_up}")
+    mail = await runtime.db.read(store.mail.counts)
+    lines.append(
+        f"mail: pending: {mail.pending}  retrying: {mail.retrying}  sent: {mail.sent}  refused: {mail.failed}"
+        f"  oldest unsent: {_when(mail.oldest)}"
+    )
+    for failure in await runtime.db.read(store.mail.failures, 20):
+        lines.append(f"mail refused: to {failure.member_name or '(removed)'} {failure.notification}"
+                     f" at {_when(failure.finished_at)}: {failure.error}")  # fmt: skip
     for host, until in deliveries.paused_hosts:
         lines.append(f"paused host: {host} until {_when(until)}")
     if given_up_deliveries:

@@ -124,6 +124,14 @@ _EXPORTED: dict[str, str] = {
     " FROM gathering_rsvps r JOIN gatherings g ON g.id = r.gathering_id WHERE r.member_id = ? ORDER BY r.id",
     # Their private feed link: when it was made (its secret is only in the link they were shown).
     "feed_links": "created_at FROM feed_links WHERE member_id = ?",
+    # Mail: their choices, the news waiting for them, and the mail sent or queued to them (what, when; the
+    # message itself is what they received).
+    "mail_preferences": "kinds, delivery, break_until, break_keeps, asks_per_week, updated_at"
+    " FROM mail_preferences WHERE member_id = ?",
+    "mail_items": "kind, subject, created_at, release_at, dispatched_at FROM mail_items WHERE member_id = ?"
+    " ORDER BY id",
+    "mail_queue": "notification, message_id, state, queued_at, finished_at FROM mail_queue WHERE member_id = ?"
+    " ORDER BY id",
 }
 EXPORTED_TABLES = ("members", *_EXPORTED)
 

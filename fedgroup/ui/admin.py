@@ -103,6 +103,8 @@ async def queues_page(request: web.Request) -> web.Response:
             "deliveries": await runtime.db.read(store.outbox.counts, runtime.now()),
             "given_up": await runtime.db.read(store.inbox.given_up),
             "given_up_deliveries": await runtime.db.read(store.outbox.given_up),
+            "mail": await runtime.db.read(store.mail.counts),
+            "mail_failures": await runtime.db.read(store.mail.failures),
         },
     )
 

@@ -87,6 +87,7 @@ NOTICES = {
     "deleted": "The campaign is deleted everywhere it went.",
     "reported": "The outcome is published.",
     "password": "Your password is changed.",
+    "reset-sent": "If an account here has that name or address, a link to choose a new password is on its way.",
     "following": "Follow request sent; the group's campaigns arrive once it accepts.",
     "left": "You left the coalition.",
     "partner-accepted": "Accepted as a partner group: its aggregate pledges count (within its bounds).",

@@ -22,6 +22,7 @@ from fedgroup.ui import (
     feeds,
     gatherings,
     group_settings,
+    mail,
     member,
     moderation,
     money,
@@ -64,6 +65,14 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/account/my-data.json", account.export_my_data)
     r.add_get("/account/two-factor", two_factor.two_factor_page)
     post("/account/two-factor", two_factor.enable_two_factor)
+    r.add_get("/account/mail", mail.mail_page)
+    post("/account/mail", mail.save_mail)
+    r.add_get("/forgot", mail.forgot_page)
+    post("/forgot", mail.forgot)
+    r.add_get("/unsubscribe/{token}", mail.unsubscribe_page)
+    # RFC 8058 one-click: posted by mail clients, with neither a session nor a form token (the signed token in
+    # the URL is the authority), so not a form_route.
+    r.add_post("/unsubscribe/{token}", mail.unsubscribe)
 
     r.add_get("/home", member.home)
     post("/campaigns/{campaign_id:\\d+}/pledge", pages.pledge)
@@ -76,6 +85,8 @@ def add_routes(app: web.Application) -> None:
     post("/organize/pledges/{pledge_id:\\d+}/confirm", delivered.confirm_done)
     r.add_get("/organize/partners/record", delivered.partners_record)
     r.add_get("/organize/disclosure", delivered.disclosure_page)
+    r.add_get("/organize/mail", mail.organize_mail_page)
+    post("/organize/mail/call", mail.send_call)
 
     r.add_get("/organize", organize.index)
     r.add_get("/organize/campaigns/new", organize.new_campaign_page)
