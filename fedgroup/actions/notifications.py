@@ -266,6 +266,10 @@ def _queue_group(
     items: list[WaitingItem],
     now: datetime,
 ) -> int:
+    # Another dispatch (a call's, the scheduler's) may have taken some of these since they were read.
+    items = [i for i in items if store.mail.still_waiting(conn, i.id)]
+    if not items:
+        return 0
     member = store.members.by_id(conn, member_id)
     if member is None or not member.email:
         store.mail.dispatched(conn, [i.id for i in items], None, now)
@@ -284,7 +288,9 @@ def _queue_group(
         )
     else:
         kind = "all"
-        notification = batch
+        # The batch and its first notification: a digest of the same time made later (a notification put
+        # back on a schedule whose digest went out already) is a mail of its own, not a repeat.
+        notification = f"digest:{batch}:{items[0].id}"
         subject = notifications.digest_subject(group, shown)
         intro = "While you were away:" if batch.startswith("back:") else f"News from {group}:"
         reason = f"You get this digest because you chose it on {group}."

@@ -67,11 +67,12 @@ def scrub(error: str, address: str) -> str:
 
 
 class MailRefused(Exception):
-    """The SMTP server's answer, as a verdict: `permanent` ends the row."""
+    """The SMTP server's answer, as a verdict: `permanent` ends the row; `unreachable`: no answer at all (the
+    server is down or the network is), which every other mail would meet too."""
 
-    def __init__(self, reason: str, permanent: bool) -> None:
+    def __init__(self, reason: str, permanent: bool, unreachable: bool = False) -> None:
         super().__init__(reason)
-        self.reason, self.permanent = reason, permanent
+        self.reason, self.permanent, self.unreachable = reason, permanent, unreachable
 
 
 async def send(settings: SmtpSettings, recipient: str, message: bytes) -> None:
@@ -98,7 +99,7 @@ async def send(settings: SmtpSettings, recipient: str, message: bytes) -> None:
     except aiosmtplib.SMTPResponseException as e:
         raise MailRefused(f"{e.code} {e.message}", e.code >= 500) from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as e:
-        raise MailRefused(f"{type(e).__name__}: {e}", False) from None
+        raise MailRefused(f"{type(e).__name__}: {e}", False, unreachable=True) from None
 
 
 class MailWorker(Worker):
@@ -118,6 +119,9 @@ class MailWorker(Worker):
         self.poll_seconds = poll_seconds
         self.policy = dataclasses.replace(retry.DEFAULT, base_delay=timedelta(seconds=retry_seconds))
         self._jitter = random.Random()
+        # While the SMTP server cannot be reached, no mail is tried before this (in memory: a restart tries
+        # at once). Rows keep their own retry times; this only spares the server a knock per row.
+        self._paused_until: datetime | None = None
 
     async def _run(self) -> None:
         while not self.stopping:
@@ -132,24 +136,32 @@ class MailWorker(Worker):
 
     async def send_due(self) -> bool:
         """Try every due row once; True if any was tried."""
-        rows = await self.db.read(store.mail.due_mail, self.clock(), (), BATCH)
+        now = self.clock()
+        if self._paused_until is not None and now < self._paused_until:
+            return False
+        rows = await self.db.read(store.mail.due_mail, now, (), BATCH)
         for row in rows:
-            if self.stopping:
+            if self.stopping or not await self._attempt(row):
                 break
-            await self._attempt(row)
         return bool(rows)
 
-    async def _attempt(self, row: QueuedMail) -> None:
+    async def _attempt(self, row: QueuedMail) -> bool:
+        """Send one row; False when the SMTP server could not be reached (the rest of the batch waits)."""
         try:
             await send(self.settings, row.recipient, row.message)
         except MailRefused as refused:
             error = scrub(refused.reason, row.recipient)
-            await self._failed(row, error, refused.permanent)
-            return
+            when = await self._failed(row, error, refused.permanent)
+            if refused.unreachable:
+                self._paused_until = when
+                return False
+            return True
+        self._paused_until = None
         await self.db.write(store.mail.sent, row.id, self.clock())
         log.info("mail sent id=%d message_id=%s", row.id, row.message_id)
+        return True
 
-    async def _failed(self, row: QueuedMail, error: str, permanent: bool) -> None:
+    async def _failed(self, row: QueuedMail, error: str, permanent: bool) -> datetime | None:
         now = self.clock()
         when = (
             None
@@ -168,3 +180,4 @@ class MailWorker(Worker):
             log.info("mail failed id=%d message_id=%s reason=%s", row.id, row.message_id, error)
         else:
             log.info("mail retry id=%d message_id=%s at=%s reason=%s", row.id, row.message_id, when, error)
+        return when

@@ -249,6 +249,13 @@ def drop_waiting(conn: sqlite3.Connection, member_id: int, kinds: Iterable[str] 
     )
 
 
+def still_waiting(conn: sqlite3.Connection, item_id: int) -> bool:
+    return (
+        fetchone(conn, "SELECT 1 FROM mail_items WHERE id = ? AND dispatched_at IS NULL", (item_id,))
+        is not None
+    )
+
+
 def dispatched(conn: sqlite3.Connection, item_ids: Sequence[int], mail_id: int | None, now: datetime) -> None:
     conn.executemany(
         "UPDATE mail_items SET dispatched_at = ?, mail_id = ? WHERE id = ?",
