@@ -57,6 +57,9 @@ class SmtpCatcher:
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
     rcpt_delay: float = 0.0  # seconds to wait before taking a recipient
     arrived: list[Arrived] = field(default_factory=list)
+    # aiosmtpd's own options: ssl_context (implicit TLS), tls_context and require_starttls (STARTTLS),
+    # authenticator and auth_required (a login).
+    options: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _controller: Controller | None = None
 
@@ -65,7 +68,7 @@ class SmtpCatcher:
             sock = free_socket()
             self.port = sock.getsockname()[1]
             sock.close()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **self.options)
         self._controller.start()
         return self
 

@@ -256,7 +256,9 @@ async def test_calls_respect_each_members_weekly_limit_and_say_how_many_were_hel
         sent = await web.post("/organize/mail/call", {"subject": "By web", "body": "Hello", "audience": "all"},
                               csrf_from="/organize/mail")  # fmt: skip
         assert sent.status == 200 and "By web" in sent.text
-        assert re.search(r"<strong>By web</strong> to all: reached <span[^>]*>\d+</span>, held back", sent.text)
+        assert re.search(
+            r"<strong>By web</strong> to all: reached <span[^>]*>\d+</span>, held back", sent.text
+        )
     finally:
         await web.close()
 
@@ -472,7 +474,9 @@ async def test_commands_check_the_settings_and_send_a_call(make_server, smtp):
     assert "test message" in check.subject
     called = await run_cli("mail", "call", "--by", "Org", "--subject", "Saturday", "--body", "We need you",
                            "--to", "all", "--data-dir", data_dir)  # fmt: skip
-    assert called.returncode == 0 and "reached 1, held back by their weekly limit or a break 0" in called.stdout
+    assert (
+        called.returncode == 0 and "reached 1, held back by their weekly limit or a break 0" in called.stdout
+    )
     [call] = await arrivals(smtp, 1, to="ana@mail.test")  # sent by the running server's worker
     assert "Saturday" in call.subject and "We need you" in call.text()
     refused = await run_cli("mail", "call", "--by", "Ana", "--subject", "x", "--body", "y", "--to", "all",
@@ -482,3 +486,94 @@ async def test_commands_check_the_settings_and_send_a_call(make_server, smtp):
     down = await run_cli("mail", "test", "--to", "ops@mail.test", "--data-dir", data_dir)
     assert down.returncode == 1 and "did not take it" in down.stderr
     assert (await run_cli("mail", "failed", "--data-dir", data_dir)).stdout.strip() == "no mail was refused"
+
+
+def _self_signed(tmp_path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as files: what a test SMTP server presents over TLS."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp_path / "smtp.pem", tmp_path / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+async def test_starttls_and_implicit_tls_with_a_login(make_server, tmp_path, monkeypatch):
+    """A provider's setup: STARTTLS on 587 or TLS on 465, a login required, the certificate checked (here
+    against our own test authority, through SSL_CERT_FILE as OpenSSL reads it). A wrong password is the
+    settings' fault: the mail waits and is retried, it is not refused for good."""
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = _self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+
+    def authenticator(server, session, envelope, mechanism, data) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"group", b"s3cret pass")
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    login = {"authenticator": authenticator, "auth_required": True}
+    starttls = SmtpCatcher(options={"tls_context": server_tls, "require_starttls": True, **login}).start()
+    # aiosmtpd offers AUTH only after its own STARTTLS; on an implicit TLS socket it has to be told it may.
+    implicit = SmtpCatcher(options={"ssl_context": server_tls, "auth_require_tls": False, **login}).start()
+    try:
+        for catcher, security, name in ((starttls, "starttls", "a"), (implicit, "tls", "b")):
+            settings = catcher.settings | {"smtp_security": security, "smtp_username": "group",
+                                           "smtp_password": "s3cret pass"}  # fmt: skip
+            server = await make_server(name=name, **settings)
+            await add_member(server.runtime, "Ana", "ana@mail.test")
+            await create(server.runtime, f"Over {security}")
+            [mail] = await arrivals(catcher, 1)
+            assert f"Over {security}" in mail.subject
+        wrong = await make_server(name="c", **(starttls.settings | {"smtp_security": "starttls", "smtp_username": "group",
+                                                                          "smtp_password": "wrong"}))  # fmt: skip
+        await add_member(wrong.runtime, "Ben", "ben@mail.test")
+        await create(wrong.runtime, "Wrong password")
+
+        async def retrying():
+            row = await wrong.runtime.db.fetchone("SELECT state, attempts, last_error FROM mail_queue")
+            return row if row is not None and row[1] >= 1 else None
+
+        state, _attempts, error = await eventually(retrying)
+        assert state == "queued" and "535" in error and "check the smtp_" in error
+    finally:
+        starttls.stop()
+        implicit.stop()
+
+
+def test_the_smtp_password_comes_from_the_environment_and_bad_settings_say_why(tmp_path):
+    from fedgroup import config
+
+    (tmp_path / "config.toml").write_text('base_url = "https://g.example"\nsmtp_host = "smtp.example"\n'
+                                          'mail_from = "G <g@g.example>"\nsmtp_password = "in the file"\n')  # fmt: skip
+    loaded = config.load(tmp_path, {"FEDGROUP_SMTP_PASSWORD": "from the environment"})
+    assert loaded.smtp_password == "from the environment" and loaded.mail_enabled
+    assert not config.load(tmp_path, {"FEDGROUP_SMTP_HOST": ""}).mail_enabled
+    for env, message in (({"FEDGROUP_SMTP_SECURITY": "ssl"}, "smtp_security must be none, starttls or tls"),
+                         ({"FEDGROUP_MAIL_FROM": "nobody"}, "mail_from must be an address"),
+                         ({"FEDGROUP_SMTP_PORT": "0"}, "smtp_port must be between 1 and 65535")):  # fmt: skip
+        with pytest.raises(config.ConfigError, match=message):
+            config.load(tmp_path, env)
