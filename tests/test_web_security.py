@@ -365,6 +365,9 @@ async def test_cookies_on_an_https_site_are_secure_and_host_only(make_server):
 # -- forms: CSRF on every one ---------------------------------------------------------------------------------
 
 FEDERATION_POSTS = {"/groups/{handle}/inbox", "/inbox"}  # signed by servers, not posted by browsers
+# RFC 8058 one-click unsubscribe: mail clients POST it with no cookie and no form token; the signed token in
+# the URL is its only authority (tests/test_mail.py posts a real one; a forged one is refused below).
+ONE_CLICK_POSTS = {"/unsubscribe/{token}"}
 
 
 async def test_every_form_refuses_a_missing_wrong_or_borrowed_token_and_another_origin(site):
@@ -387,6 +390,10 @@ async def test_every_form_refuses_a_missing_wrong_or_borrowed_token_and_another_
     for route in routes:
         canonical = route.resource.canonical
         if canonical in FEDERATION_POSTS:
+            continue
+        if canonical in ONE_CLICK_POSTS:
+            forged = canonical.replace("{token}", "MToxMjM.0123456789abcdef0123456789abcdef")
+            assert (await admin.post_raw(forged, [("List-Unsubscribe", "One-Click")], follow=False)).status == 404
             continue
         path = re.sub(r"\{(\w+)(:[^}]*)?\}", lambda m: values[m.group(1)], canonical)
         fields = [
