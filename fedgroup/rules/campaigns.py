@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from fedgroup.rules.words import ngettext, singular_unit
+
 GOAL_KINDS = ("money", "hours", "items", "people")
 VISIBILITIES = ("public", "followers", "members")
 MAX_TITLE = 200
@@ -305,7 +307,7 @@ def number_text(amount: Decimal) -> str:
 
 
 def format_quantity(kind: str, amount: Decimal, unit: str | None) -> str:
-    """€1,000 · €12.50 · CHF 20 · 12 hours · 1 hour · 50 meals · 1 person · 30 people."""
+    """€1,000 · €12.50 · CHF 20 · 12 hours · 1 hour · 50 meals · 1 meal · 1 person · 30 people."""
     if kind == "money":
         number = (
             f"{int(amount):,}"
@@ -316,10 +318,12 @@ def format_quantity(kind: str, amount: Decimal, unit: str | None) -> str:
         return f"{symbol}{number}" if symbol else f"{unit} {number}"
     number = number_text(amount)
     if kind == "hours":
-        return f"{number} hour" if amount == 1 else f"{number} hours"
+        return ngettext("%(num)s hour", "%(num)s hours", amount, number)
     if kind == "people":
-        return f"{number} person" if amount == 1 else f"{number} people"
-    return f"{number} {unit or 'items'}"
+        return ngettext("%(num)s person", "%(num)s people", amount, number)
+    if unit:
+        return ngettext(f"%(num)s {singular_unit(unit)}", f"%(num)s {unit}", amount, number)
+    return ngettext("%(num)s item", "%(num)s items", amount, number)
 
 
 def goals_text(goals: Sequence[Goal]) -> str:

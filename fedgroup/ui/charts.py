@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from fedgroup.rules import words
+
 
 @dataclass(frozen=True)
 class Timeline:
@@ -21,10 +23,8 @@ class Timeline:
 
     @property
     def summary(self) -> str:
-        return (
-            f"{self.total} {'person' if self.total == 1 else 'people'} pledged between "
-            f"{self.start:%-d %b %Y} and {self.end:%-d %b %Y}"
-        )
+        people = words.ngettext("%(num)s person pledged", "%(num)s people pledged", self.total)
+        return f"{people} between {self.start:%-d %b %Y} and {self.end:%-d %b %Y}"
 
 
 def pledges_over_time(

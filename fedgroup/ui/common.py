@@ -16,7 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions, store
-from fedgroup.rules import campaigns, disclosure, tallies
+from fedgroup.rules import campaigns, disclosure, tallies, words
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.ui import renderings
@@ -260,6 +260,14 @@ class CampaignView:
     @property
     def kinds(self) -> tuple[str, ...]:
         return tuple(self.units)
+
+    @property
+    def pledged_line(self) -> str:
+        """How many people pledged, as the public may read it: "1 person pledged", "fewer than 3 people
+        pledged" where a small count is withheld."""
+        if not self.pledgers_text.isdigit():
+            return f"{self.pledgers_text} people pledged"
+        return words.ngettext("%(num)s person pledged", "%(num)s people pledged", self.pledgers)
 
 
 def _goal_views(lines: Any) -> tuple[GoalView, ...]:

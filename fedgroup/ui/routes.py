@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from fedgroup.protocol.ids import AVATAR_PATH
-from fedgroup.rules import timezones
+from fedgroup.rules import timezones, words
 from fedgroup.ui import (
     account,
     admin,
@@ -47,6 +47,8 @@ def form_route(handler: Handler) -> Handler:
 def add_routes(app: web.Application) -> None:
     # Dates in the group's time zone: `{{ moment|local_time(site.timezone) }}`.
     aiohttp_jinja2.get_env(app).filters["local_time"] = timezones.local_text
+    # Counted phrases in their plural form: `{{ ngettext("%(num)s person", "%(num)s people", n) }}`.
+    aiohttp_jinja2.get_env(app).globals["ngettext"] = words.ngettext
     r = app.router
 
     def post(path: str, handler: Handler) -> None:
