@@ -44,7 +44,7 @@ async def test_i_did_it_then_one_click_confirm_and_small_counts_in_public(make_s
             page = await anonymous.get(path)
         finally:
             await anonymous.close()
-        assert "<td>fewer than 3</td>" in page.text and "fewer than 3 pledges" in page.text
+        assert "<td>fewer than 3</td>" in page.text and "Fewer than 3 people pledged" in page.text
         assert "1 of 20 people" in page.text, "amounts stay public"
         # The poll that federates leaves her out of the counts too (what outbox and routes send).
         state = await server.runtime.db.read(actions.load_campaign, campaign_id)

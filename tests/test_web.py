@@ -66,7 +66,7 @@ async def test_public_pages_show_totals_and_progress_but_never_who(web):
     assert "Internal planning" not in group.text and "Followers news" not in group.text
     assert '<rect class="bar-fill" x="0" y="0" width="4"' in group.text, "€20 of €500 is a 4% bar"
     page = await anon.get(f"/campaigns/{public}")
-    assert page.status == 200 and "€20 of €500" in page.text and "1 pledge" in page.text
+    assert page.status == 200 and "€20 of €500" in page.text and "1 person pledged" in page.text
     assert "Pledges over time" in page.text and "<polyline" in page.text
     for private in ("Mia Member", "member@private.example", "secret note k4q"):
         assert private not in group.text and private not in page.text
