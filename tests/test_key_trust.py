@@ -169,8 +169,10 @@ async def test_an_actor_fetch_answered_with_another_actors_document_stores_nothi
     hostile.documents["/groups/evil"] = dict(
         impostor_document(victim, attacker["public_key_pem"]), type="Group"
     )
-    with pytest.raises(actions.ActionError, match="id-mismatch"):
+    with pytest.raises(actions.ActionError) as refused:
         await actions.follow_group_by_handle(runtime, f"{hostile.base_url}/groups/evil")
+    # The person reads words; the reason (for the log) is the fetch error behind them.
+    assert isinstance(refused.value.__cause__, FetchError) and refused.value.__cause__.reason == "id-mismatch"
     after = await runtime.db.read(store.actors.by_id, victim.id)
     assert after is not None and after.public_key_pem == before.public_key_pem
     assert await runtime.db.read(store.actors.by_id, f"{hostile.base_url}/groups/evil") is None
