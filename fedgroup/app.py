@@ -16,7 +16,7 @@ from fedgroup.config import Config
 from fedgroup.connections import body_deadline_middleware
 from fedgroup.federation import blueprints, discovery, gatherings, routes
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
-from fedgroup.ui import blueprint_pages, pages
+from fedgroup.ui import blueprint_pages, health, pages
 from fedgroup.ui import gatherings as gathering_pages
 from fedgroup.ui import routes as ui_routes
 from fedgroup.ui.errors import error_pages_middleware
@@ -95,12 +95,6 @@ def negotiated(json_handler: Handler, html_handler: Handler) -> Handler:
     return handler
 
 
-async def healthz(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    await runtime.db.scalar("SELECT 1")
-    return web.Response(text="ok\n")
-
-
 def create_app(
     config: Config,
     *,
@@ -151,7 +145,8 @@ def create_app(
         gatherings.GATHERING_PATH, negotiated(gatherings.gathering, gathering_pages.gathering_page)
     )
     ui_routes.add_routes(app)
-    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/metrics", health.metrics)
     app.router.add_static("/static", str(resources.files("fedgroup") / "web" / "static"), append_version=True)
     app.router.add_get("/", _home)
     return app

@@ -77,6 +77,11 @@ class Config:
     # change, or as soon as partner_release_changes changes are pending (0: by time only). 0 minutes: at once.
     partner_release_minutes: float = 60.0
     partner_release_changes: int = 3
+    # A queue with work due for this many minutes and no progress by its worker for as long is stalled:
+    # /healthz answers 503 and `fedgroup status` names it.
+    stall_minutes: float = 10.0
+    # Prometheus metrics at /metrics (counts of the queues only, nothing about members). Off by default.
+    metrics_enabled: bool = False
     # Mail to members, through an SMTP server the group chooses. Mail is off while smtp_host or mail_from is
     # empty. smtp_security: "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a relay on this
     # machine or a trusted network only). The password is best given as FEDGROUP_SMTP_PASSWORD.

@@ -31,7 +31,7 @@ SIGNED_IN_AREAS = [
 # Routes anyone may reach, listed one by one: a new route outside the areas above must be added here on
 # purpose (or to an area), so that nothing becomes public by omission.
 PUBLIC = {
-    "/", "/login", "/login/code", "/logout", "/invite/{token}", "/reset/{token}", "/healthz", "/static",
+    "/", "/login", "/login/code", "/logout", "/invite/{token}", "/reset/{token}", "/healthz", "/metrics", "/static",
     "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo", "/nodeinfo/{version}",
     "/actor", "/inbox", "/groups/{handle}", "/groups/{handle}/inbox", "/groups/{handle}/outbox",
     "/groups/{handle}/followers", "/groups/{handle}/following", "/activities/{activity_id}",

@@ -84,6 +84,7 @@ from fedgroup.actions.gatherings import (
 )
 from fedgroup.actions.group import actor_document as group_actor_document
 from fedgroup.actions.group import update_profile as update_group_profile
+from fedgroup.actions.health import Health, health, stalls
 from fedgroup.actions.members import (
     MAX_EMAIL,
     MAX_NAME,
@@ -164,6 +165,9 @@ __all__ = [
     "save_mail_preferences",
     "send_call",
     "unsubscribe",
+    "Health",
+    "health",
+    "stalls",
     "revoke_invite",
     "RESET_HOURS",
     "create_password_reset",

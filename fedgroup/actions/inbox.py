@@ -289,6 +289,11 @@ def _transient(e: FetchError) -> bool:
     return e.reason in _TRANSIENT_FETCH
 
 
+def _finished(conn: sqlite3.Connection, finished: list[store.inbox.Finished], now: datetime) -> None:
+    store.inbox.finish_all(conn, finished)
+    store.health.record_progress(conn, "inbox", now)  # the queue moves: it has not stalled
+
+
 class InboxProcessor(Worker):
     """Works through stored activities; one failing activity never blocks the rest.
 
@@ -362,7 +367,7 @@ class InboxProcessor(Worker):
                 # One write records the whole batch. A crash before it only means these handlers run
                 # again after the restart, which they are written to allow.
                 try:
-                    await self.runtime.db.write(store.inbox.finish_all, finished)
+                    await self.runtime.db.write(_finished, finished, self.runtime.now())
                 except Exception:  # the queue must go on: the batch is handled again next time
                     log.exception("inbox processor could not mark activities done count=%d", len(finished))
                     await self.idle(poll)

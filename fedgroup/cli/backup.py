@@ -7,9 +7,11 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from fedgroup import store
 from fedgroup.cli.command import CliError, path_argument
 
 # The passphrase of encrypted backups, when --passphrase-stdin is not given (a systemd unit or a container).
@@ -33,9 +35,7 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
 
 
 def passphrase_argument(parser: argparse.ArgumentParser, help: str) -> None:
-    parser.add_argument(
-        "--passphrase-stdin", action="store_true", help=f"{help} (or set {PASSPHRASE_ENV})"
-    )
+    parser.add_argument("--passphrase-stdin", action="store_true", help=f"{help} (or set {PASSPHRASE_ENV})")
 
 
 def passphrase(args: argparse.Namespace) -> str | None:
@@ -57,12 +57,13 @@ def cmd_backup(args: argparse.Namespace) -> None:
             if sys.stdout.isatty():
                 raise CliError("refusing to write a backup to a terminal; redirect stdout to a file", 2)
             backup.write(args.data_dir, sys.stdout.buffer, secret)
-            report = "wrote the backup to stdout"
+            report, size = "wrote the backup to stdout", 0
         else:
             size = backup.create(args.data_dir, args.to, secret)
             report = f"wrote {args.to} ({size:,} bytes)"
     except backup.BackupError as e:
         raise CliError(str(e)) from e
+    store.health.record_backup(args.data_dir, datetime.now(UTC), None if args.to == STDOUT else size)
     report += ", encrypted" if secret is not None else ""
     # With --to -, stdout is the backup: everything else goes to stderr.
     print(report, file=sys.stderr if args.to == STDOUT else sys.stdout)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from fedgroup import store
+from fedgroup import actions, store
 from fedgroup.cli.command import CliError, OneLineParser, managed, table
 from fedgroup.runtime import Runtime
 
@@ -41,9 +41,13 @@ def _when(value: datetime | None) -> str:
     return store.to_db_time(value) if value is not None else "-"
 
 
+def _size(count: int) -> str:
+    return f"{count / 1_000_000:,.1f} MB" if count < 10_000_000_000 else f"{count / 1_000_000_000:,.1f} GB"
+
+
 async def show_status(runtime: Runtime, args: argparse.Namespace) -> str:
-    inbox = await runtime.db.read(store.inbox.counts)
-    deliveries = await runtime.db.read(store.outbox.counts, runtime.now())
+    report = await actions.health(runtime)
+    inbox, deliveries = report.inbox, report.deliveries
     given_up = await runtime.db.read(store.inbox.given_up)
     given_up_deliveries = await runtime.db.read(store.outbox.given_up)
     lines = [
@@ -64,6 +68,19 @@ async def show_status(runtime: Runtime, args: argparse.Namespace) -> str:
                      f" at {_when(failure.finished_at)}: {failure.error}")  # fmt: skip
     for host, until in deliveries.paused_hosts:
         lines.append(f"paused host: {host} until {_when(until)}")
+    for stall in report.stalls:
+        lines.append(f"STALLED: {stall.reason}")
+    if not report.stalls:
+        lines.append("workers: no queue has stalled")
+    backup = report.last_backup
+    lines.append(
+        "last backup: "
+        + (f"{_when(backup.at)}" + (f" ({_size(backup.size)})" if backup.size else "") if backup else "never")
+    )
+    disk = report.disk
+    lines.append(
+        f"disk: data dir {_size(disk.data_dir_bytes)}, {_size(disk.free_bytes)} free of {_size(disk.total_bytes)}"
+    )
     if given_up_deliveries:
         lines.append(
             "deliveries given up (retry with `fedgroup delivery retry ID`, `--host HOST` or `--all-given-up`):"

@@ -74,6 +74,25 @@ def next_attempt(
     return policy.next_attempt(attempts, queued_at, now, rng, at_least)
 
 
+# -- what the worker writes: each with the queue's progress (store.health), in the same transaction -----
+
+
+def _delivered(conn: sqlite3.Connection, rows: list[Delivery], now: datetime | None) -> None:
+    store.outbox.delivered_many(conn, rows)
+    if now is not None:
+        store.health.record_progress(conn, "deliveries", now)
+
+
+def _given_up(conn: sqlite3.Connection, row: Delivery, now: datetime, error: str) -> None:
+    store.outbox.give_up(conn, row, now, error)
+    store.health.record_progress(conn, "deliveries", now)
+
+
+def _withdrawn(conn: sqlite3.Connection, row: Delivery, now: datetime) -> None:
+    store.outbox.withdraw(conn, row)
+    store.health.record_progress(conn, "deliveries", now)
+
+
 # -- confirmations, written together ------------------------------------------------------------------
 
 
@@ -91,8 +110,10 @@ class Confirmations:
         written: Callable[[list[Delivery]], None],
         max_rows: int = CONFIRM_ROWS,
         delay: float = CONFIRM_AFTER,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db = db
+        self.clock = clock
         self.written = written
         self.max_rows = max_rows
         self.delay = delay
@@ -124,7 +145,7 @@ class Confirmations:
 
     async def _write(self, rows: list[Delivery]) -> None:
         try:
-            await self.db.write(lambda conn: store.outbox.delivered_many(conn, rows))
+            await self.db.write(_delivered, rows, self.clock() if self.clock is not None else None)
             log.debug("confirmed deliveries rows=%d", len(rows))
         except Exception:
             log.exception("could not confirm deliveries rows=%d; they stay queued", len(rows))
@@ -164,7 +185,7 @@ class DeliveryWorker(Worker):
         self._limit = asyncio.Semaphore(MAX_CONCURRENT)
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._documents: dict[str, asyncio.Task[_Document | None]] = {}
-        self._confirmations = Confirmations(db, self._confirmed)
+        self._confirmations = Confirmations(db, self._confirmed, clock=clock)
         self._jitter = random.Random()
 
     async def stop(self) -> None:
@@ -228,7 +249,7 @@ class DeliveryWorker(Worker):
         """POST the row's activity; True when the inbox took it (the row is then in the confirmation batch)."""
         loaded = await self._document(row.activity_id)
         if loaded is None:  # the activity was withdrawn (its object deleted): nothing to send
-            await self.db.write(store.outbox.withdraw, row)
+            await self.db.write(_withdrawn, row, self.clock())
             return False
         signer = self.instance_signer if loaded.signer == "instance" else self.group_signer
         try:
@@ -245,7 +266,7 @@ class DeliveryWorker(Worker):
             return True
         if verdict == "give-up":
             log.info("delivery gave up activity=%s inbox=%s reason=%s", row.activity_id, row.inbox, error)
-            await self.db.write(store.outbox.give_up, row, self.clock(), error)
+            await self.db.write(_given_up, row, self.clock(), error)
             return False
         if self._confirmations.pending:
             # Successes answered before this failure are written first, so that their reset of the
@@ -257,6 +278,7 @@ class DeliveryWorker(Worker):
         )
 
         def reschedule(conn: sqlite3.Connection) -> None:
+            store.health.record_progress(conn, "deliveries", now)
             if when is None:
                 log.info("delivery gave up activity=%s inbox=%s reason=expired", row.activity_id, row.inbox)
                 store.outbox.give_up(conn, row, now, f"expired after {error}")

@@ -16,6 +16,8 @@ class Worker:
         self.stopping = False
 
     def start(self) -> None:
+        """Start the loop; a worker that was stopped may be started again."""
+        self.stopping = False
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     def wake(self) -> None:

@@ -92,15 +92,19 @@ async def revoke_invite(request: web.Request) -> web.Response:
 
 
 async def queues_page(request: web.Request) -> web.Response:
-    """The inbox and delivery queues: pending, retrying, given up; given-up activities can be put back."""
+    """The server's health (stalled queues, last backup, disk) and the inbox and delivery queues: pending,
+    retrying, given up; given-up items can be put back."""
     require_admin(request)
     runtime = runtime_of(request)
+    health = await actions.health(runtime)
     return render(
         request,
         "admin/queues.html",
         {
-            "inbox": await runtime.db.read(store.inbox.counts),
-            "deliveries": await runtime.db.read(store.outbox.counts, runtime.now()),
+            "health": health,
+            "config_stall_minutes": f"{runtime.config.stall_minutes:g}",
+            "inbox": health.inbox,
+            "deliveries": health.deliveries,
             "given_up": await runtime.db.read(store.inbox.given_up),
             "given_up_deliveries": await runtime.db.read(store.outbox.given_up),
             "mail": await runtime.db.read(store.mail.counts),
