@@ -16,6 +16,7 @@ from fedgroup.rules import timezones, words
 from fedgroup.ui import (
     account,
     admin,
+    blocklists,
     blueprint_pages,
     coalitions,
     delivered,
@@ -119,6 +120,7 @@ def add_routes(app: web.Application) -> None:
     blueprint_pages.add_routes(app, post)
     gatherings.add_routes(app, post)
     proposals.add_routes(app, post)
+    blocklists.add_routes(app, post)
 
     r.add_get("/admin/members", admin.members_page)
     post("/admin/members/role", admin.set_role)
