@@ -15,6 +15,7 @@ from aiohttp.abc import AbstractResolver
 from fedgroup.config import Config
 from fedgroup.connections import body_deadline_middleware
 from fedgroup.federation import blueprints, discovery, gatherings, routes
+from fedgroup.federation.moved import moved_middleware
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
 from fedgroup.ui import blueprint_pages, health, pages
 from fedgroup.ui import gatherings as gathering_pages
@@ -111,6 +112,7 @@ def create_app(
             security_headers_middleware,
             body_deadline,
             fresh_site_middleware,
+            moved_middleware,
             session_middleware,
             error_pages_middleware,
         ],

@@ -175,9 +175,15 @@ class FakeMastodon:
     accepts_cavage: bool = True
     served_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     base_url: str = ""
+    # Whom each local user follows: a remote actor is added when it Accepts that user's Follow, removed when
+    # the user re-follows elsewhere after a Move.
+    following: dict[str, set[str]] = field(default_factory=dict)
+    # What came of each Move received: (moved actor, target, "followed" or why not).
+    moves: list[tuple[str, str, str]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _sock: socket.socket | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self, sock: socket.socket | None = None) -> FakeMastodon:
         self._sock = sock or free_socket()
@@ -255,6 +261,8 @@ class FakeMastodon:
             parsed = json.loads(body)
         except ValueError:
             parsed = None
+        if 200 <= status < 300 and isinstance(parsed, dict):
+            self._took(parsed)
         async with self._arrived:
             self.received.append(
                 Received(
@@ -263,6 +271,57 @@ class FakeMastodon:
             )
             self._arrived.notify_all()
         return web.Response(status=status)
+
+    def _took(self, activity: dict[str, Any]) -> None:
+        """What Mastodon does with an Accept of a local user's Follow, and with a Move."""
+        follow = activity.get("object")
+        if activity.get("type") == "Accept" and isinstance(follow, dict) and follow.get("type") == "Follow":
+            local = next((a for a in self.actors.values() if a.id == follow.get("actor")), None)
+            if local is not None and isinstance(activity.get("actor"), str):
+                self.following.setdefault(local.username, set()).add(activity["actor"])
+        if activity.get("type") == "Move":
+            task = asyncio.create_task(self._on_move(activity))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _on_move(self, move: dict[str, Any]) -> None:
+        """As Mastodon (app/lib/activitypub/activity/move.rb, MoveWorker, UnfollowFollowWorker): the Move's
+        object must be its actor; the target is fetched and believed only if its alsoKnownAs names the moved
+        actor; then each local follower of the moved actor follows the target and unfollows the old one.
+        (Mastodon checks the actor type nowhere in this path: a Group moves as a Person does.)"""
+        old, target = move.get("actor"), move.get("target")
+        if not isinstance(old, str) or not isinstance(target, str) or move.get("object") != old:
+            self.moves.append((str(old), str(target), "bad-move"))
+            return
+        async with aiohttp.ClientSession() as session:
+            async with session.get(target, headers={"Accept": ACTIVITY_JSON}, allow_redirects=False) as r:
+                document = await r.json(content_type=None) if r.status == 200 else None
+        if not isinstance(document, dict) or document.get("id") != target:
+            self.moves.append((old, target, "target-not-fetched"))
+            return
+        if old not in document.get("alsoKnownAs", []):
+            self.moves.append((old, target, "not-also-known-as"))
+            return
+        old_document = None
+        for username, followed in list(self.following.items()):
+            if old not in followed:
+                continue
+            actor = self.actors[username]
+            follow = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Follow",
+                      "id": f"{actor.id}#follows/moved/{len(self.moves)}", "actor": actor.id, "object": target}  # fmt: skip
+            await self.post(actor, document["inbox"], follow)
+            if old_document is None:
+                async with aiohttp.ClientSession() as session:
+                    async with session.get(old, headers={"Accept": ACTIVITY_JSON}, allow_redirects=False) as r:
+                        old_document = await r.json(content_type=None)
+            undo = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Undo",
+                    "id": f"{actor.id}#follows/moved/{len(self.moves)}/undo", "actor": actor.id,
+                    "object": {"type": "Follow", "actor": actor.id, "object": old}}  # fmt: skip
+            await self.post(actor, old_document["inbox"], undo)
+            followed.discard(old)
+        self.moves.append((old, target, "followed"))
+        async with self._arrived:
+            self._arrived.notify_all()  # a test waiting on `following` looks again
 
     async def _verify(
         self,

@@ -111,6 +111,8 @@ from fedgroup.actions.money import (
     record_expense,
     record_money_received,
 )
+from fedgroup.actions.moving import arrive as move_here
+from fedgroup.actions.moving import depart as move_away
 from fedgroup.actions.notifications import (
     AUDIENCE_ROLES,
     CallResult,
@@ -167,6 +169,8 @@ __all__ = [
     "unsubscribe",
     "Health",
     "health",
+    "move_away",
+    "move_here",
     "stalls",
     "revoke_invite",
     "RESET_HOURS",

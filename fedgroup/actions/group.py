@@ -37,6 +37,8 @@ def actor_document(
         minimal=minimal,
         members_at_most=None if members is None else aggregates.members_at_most(members),
         icon=icon,
+        also_known_as=site.also_known_as,
+        moved_to=site.moved_to,
     )
 
 

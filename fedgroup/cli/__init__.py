@@ -26,6 +26,7 @@ from fedgroup.cli import (
     members,
     moderation,
     money,
+    move,
     pledges,
     proposals,
     server,
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     blueprints.add_commands(commands, with_data_dir)
     gatherings.add_commands(commands, with_data_dir)
     mail.add_commands(commands, with_data_dir)
+    move.add_commands(commands, with_data_dir)
 
     demo = commands.add_parser("demo", help="run three federating sample groups on loopback ports")
     demo.add_argument(

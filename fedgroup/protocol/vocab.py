@@ -27,6 +27,8 @@ _ACTOR_TERMS = {
     "indexable": "toot:indexable",
     "fedgroup": FEDGROUP_NS,
     "membersAtMost": "fedgroup:membersAtMost",
+    "alsoKnownAs": {"@id": "as:alsoKnownAs", "@type": "@id"},
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
 }
 ACTOR_CONTEXT: list[Any] = [AS_CONTEXT, SECURITY_CONTEXT, _ACTOR_TERMS]
 OBJECT_CONTEXT: list[Any] = [AS_CONTEXT]
@@ -85,8 +87,10 @@ def group_actor(
     minimal: bool = False,
     members_at_most: int | None = None,
     icon: tuple[str, str] | None = None,
+    also_known_as: tuple[str, ...] = (),
+    moved_to: str | None = None,
 ) -> dict[str, Any]:
-    """The group as a `Group` actor; `icon` is the avatar's (URL, media type), if the group has one. `minimal` is what unsigned requests get under authorized fetch.
+    """The group as a `Group` actor (with `alsoKnownAs` and `movedTo` when it moved: actions/moving.py); `icon` is the avatar's (URL, media type), if the group has one. `minimal` is what unsigned requests get under authorized fetch.
 
     `members_at_most` (a rounded-up member count, aggregates.members_at_most) tells partner groups how many
     pledgers one of our aggregates can plausibly name."""
@@ -104,6 +108,11 @@ def group_actor(
         "url": ids.group,
         "manuallyApprovesFollowers": manually_approves_followers,
     }
+    # Also in the minimal document: a server checking a Move fetches the actors, perhaps unsigned.
+    if also_known_as:
+        doc["alsoKnownAs"] = list(also_known_as)
+    if moved_to is not None:
+        doc["movedTo"] = moved_to
     if minimal:
         return doc
     doc["name"] = name
@@ -117,6 +126,21 @@ def group_actor(
     if icon is not None:
         doc["icon"] = {"type": "Image", "mediaType": icon[1], "url": icon[0]}
     return doc
+
+
+def move(ids: LocalIds, activity_id: str, target: str, published: datetime) -> dict[str, Any]:
+    """The group moved to `target` (whose alsoKnownAs names us): to followers, as Mastodon sends a Move
+    (actor and object: the moved actor)."""
+    return {
+        "@context": AS_CONTEXT,
+        "id": activity_id,
+        "type": "Move",
+        "actor": ids.group,
+        "object": ids.group,
+        "target": target,
+        "published": xsd_datetime(published),
+        "to": [ids.followers],
+    }
 
 
 def update_actor(

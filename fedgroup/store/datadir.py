@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import tomllib
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -101,3 +102,17 @@ async def create(
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(config_module.to_toml(config))
     return config
+
+
+def set_base_url(data_dir: Path, base_url: str) -> None:
+    """Rewrite config.toml with a new base URL (a group moving to a new domain), every other setting as the
+    file has it (not as the environment overrides it). Written beside and renamed: never half a file."""
+    path = data_dir / config_module.CONFIG_FILE
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    raw["base_url"] = config_module.normalize_base_url(base_url)
+    config = config_module.from_mapping(data_dir, raw)  # checks every value before anything is written
+    written = path.with_suffix(".toml.new")
+    fd = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(config_module.to_toml(config))
+    os.replace(written, path)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+import orjson
 
 from fedgroup.store.db import fetchone, to_db_time
 
@@ -23,16 +26,24 @@ class Site:
     avatar_digest: str | None = None
     # The IANA zone in which people enter and read dates (rules/timezones.py).
     timezone: str = "UTC"
+    # Moving to a new domain (actions/moving.py): the actors the group was before (on the new server), and
+    # the actor it moved to (on the old one).
+    also_known_as: tuple[str, ...] = ()
+    moved_to: str | None = None
 
 
 def load(conn: sqlite3.Connection) -> Site | None:
     row = fetchone(
         conn,
         "SELECT s.handle, s.name, s.summary, s.group_private_key, s.group_public_key,"
-        " s.instance_private_key, s.instance_public_key, a.media_type, a.digest, s.timezone"
-        " FROM site s LEFT JOIN group_avatar a ON a.id = 1 WHERE s.id = 1",
+        " s.instance_private_key, s.instance_public_key, a.media_type, a.digest, s.timezone,"
+        " s.also_known_as, s.moved_to FROM site s LEFT JOIN group_avatar a ON a.id = 1 WHERE s.id = 1",
     )
-    return None if row is None else Site(*row)
+    if row is None:
+        return None
+    values = list(row)
+    values[-2] = tuple(str(a) for a in orjson.loads(values[-2] or "[]"))
+    return Site(*values)
 
 
 def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
@@ -57,6 +68,15 @@ def create(conn: sqlite3.Connection, site: Site, now: datetime) -> None:
 
 def update_profile(conn: sqlite3.Connection, name: str, summary: str) -> None:
     conn.execute("UPDATE site SET name = ?, summary = ? WHERE id = 1", (name, summary))
+
+
+def set_moved(conn: sqlite3.Connection, also_known_as: Sequence[str] | None, moved_to: str | None) -> None:
+    """The group's earlier actors (None: unchanged) and the actor it moved to (None: it has not moved)."""
+    if also_known_as is not None:
+        conn.execute(
+            "UPDATE site SET also_known_as = ? WHERE id = 1", (orjson.dumps(list(also_known_as)).decode(),)
+        )
+    conn.execute("UPDATE site SET moved_to = ? WHERE id = 1", (moved_to,))
 
 
 def set_timezone(conn: sqlite3.Connection, timezone: str) -> None:
