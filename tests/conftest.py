@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hypothesis import settings as hypothesis_settings
 
 from fedgroup.app import create_app
 from fedgroup.config import Config
@@ -23,6 +24,11 @@ from fedgroup.logs import AccessLog
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.store import datadir
 from tests.peer import FakeMastodon, free_socket
+
+# Property tests are judged by their examples, never by the clock: hypothesis' per-example deadline is a
+# wall-clock assertion, and on a loaded machine (the suite runs on every core) it fails examples that pass.
+hypothesis_settings.register_profile("fedgroup", deadline=None)
+hypothesis_settings.load_profile("fedgroup")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import random
 import re
 import signal
 import socket
@@ -132,10 +133,28 @@ async def start_serve(
     return process, out
 
 
+# Ports for servers started as separate processes, which must be named before they bind. They are drawn
+# below the kernel's ephemeral range (32768 and up on Linux), which it hands to every bind(0) and outgoing
+# connection of the suite's other tests: a port chosen from it may be taken before the process binds it.
+PORTS_BELOW_EPHEMERAL = range(20_000, 32_000)
+
+
+def _free_run(count: int) -> int:
+    """A first port P with P .. P+count-1 free on 127.0.0.1, outside the ephemeral range."""
+    for _ in range(200):
+        first = random.randrange(PORTS_BELOW_EPHEMERAL.start, PORTS_BELOW_EPHEMERAL.stop - count)
+        try:
+            for offset in range(count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", first + offset))
+            return first
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return _free_run(1)
 
 
 async def test_serve_with_no_data_dir_creates_working_defaults(tmp_path):
@@ -430,20 +449,7 @@ async def _equals(probe, expected) -> bool:
 
 def _three_free_ports() -> int:
     """A first port P with P, P+1 and P+2 free on 127.0.0.1 (the demo's three groups)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
-        if first > 65530:
-            continue
-        try:
-            for offset in range(3):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", first + offset))
-            return first
-        except OSError:
-            continue
-    raise RuntimeError("no three consecutive free ports")
+    return _free_run(3)
 
 
 async def test_demo_starts_three_federating_groups_and_stops_on_ctrl_c():

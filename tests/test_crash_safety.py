@@ -39,6 +39,7 @@ from fedgroup.runtime import close_runtime, open_runtime
 from fedgroup.store import datadir
 from tests.conftest import key_pair
 from tests.peer import FakeActor, FakeMastodon, cavage_verify, free_socket
+from tests.test_cli import free_port
 
 CLI = [sys.executable, "-m", "fedgroup.cli"]
 HANDLE = "water"
@@ -111,11 +112,6 @@ async def servers(tmp_path: Path) -> AsyncIterator[list[ServerProcess]]:
         await server.close()
 
 
-def free_port() -> int:
-    sock = free_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 async def make_data_dir(path: Path, test_keys: dict[str, dict[str, str]], **settings: Any) -> Config:
