@@ -55,6 +55,11 @@ class Config:
     # Inbox POSTs one remote host (the host of the signature's keyId) may send: this many at once, then this
     # many a minute; more get 429 with Retry-After. 0 turns the limit off.
     inbox_requests_per_minute_per_host: int = 600
+    # Back-pressure when the whole inbox is busier than it can keep up with: more than this many activities
+    # accepted and not processed yet, or this many requests being checked at once, and a POST gets 503 with
+    # Retry-After (senders retry later) before memory grows. 0 turns either limit off.
+    inbox_max_backlog: int = 5000
+    inbox_max_in_flight: int = 512
     # Keys we do not know yet that signed requests may make us fetch: per host of the keyId, and overall (this
     # many at once, then this many a minute); beyond that the request gets 429 with Retry-After. 0: no limit.
     key_fetches_per_minute_per_host: int = 300
@@ -160,7 +165,13 @@ def default_port(base_url: str) -> int:
 
 _SETTINGS = {f.name: f for f in fields(Config) if f.name != "data_dir"}
 # Rates where 0 means no limit.
-_LIMITS = ("inbox_requests_per_minute_per_host", "key_fetches_per_minute_per_host", "key_fetches_per_minute")
+_LIMITS = (
+    "inbox_requests_per_minute_per_host",
+    "key_fetches_per_minute_per_host",
+    "key_fetches_per_minute",
+    "inbox_max_backlog",
+    "inbox_max_in_flight",
+)
 
 
 def env_name(setting: str) -> str:

@@ -59,8 +59,10 @@ class Runtime:
     inbox: InboxProcessor | None = None
     scheduler: Scheduler | None = None
     mail: MailWorker | None = None
-    # The pages and views rendered from this database, kept until it changes (ui/renderings.py).
+    # The pages and views rendered from this database, kept until what they show changes (ui/renderings.py).
     page_cache: PageCache = field(default_factory=PageCache, init=False)
+    # Inbox requests being checked and stored right now (for back-pressure: federation/inbox.py).
+    inbox_in_flight: int = field(default=0, init=False)
     _blocks: store.blocks.BlockSet = field(default_factory=store.blocks.BlockSet, init=False)
     _blocks_read_at: float = field(default=-1e9, init=False)
     _blocks_changes: int = field(default=0, init=False)
@@ -121,7 +123,8 @@ class Runtime:
     async def fresh_site(self) -> store.site.Site:
         """The site row as committed, read again only when the database changed since it was last read (a
         CLI command such as `group set` commits from another process)."""
-        version = await self.page_cache.version(self.db)
+        await self.page_cache.version(self.db)
+        version = self.page_cache.shown.scopes.get(store.versions.EVERYTHING, 0)  # the site row's scope
         if version != self._site_version:
             await self.reload_site()
             self._site_version = version
@@ -165,6 +168,7 @@ async def start_network(
         retry_seconds=config.delivery_retry_seconds,
     )
     runtime.inbox = InboxProcessor(runtime)
+    runtime.arrivals.on_stored = runtime.inbox.take
     runtime.scheduler = Scheduler(runtime)
     if config.mail_enabled:
         # What happened before mail was set up is not news (recorded once, before the scheduler looks).

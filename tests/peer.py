@@ -174,6 +174,8 @@ class FakeMastodon:
     # False: answer a draft-cavage signed POST 401, as a server that verifies only RFC 9421 does.
     accepts_cavage: bool = True
     served_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The path of every actor document served (to count key fetches).
+    actor_fetches: list[str] = field(default_factory=list)
     base_url: str = ""
     # Whom each local user follows: a remote actor is added when it Accepts that user's Follow, removed when
     # the user re-follows elsewhere after a Move.
@@ -228,6 +230,7 @@ class FakeMastodon:
         return actor
 
     async def _actor(self, request: web.Request) -> web.Response:
+        self.actor_fetches.append(request.path)
         actor = self.actors.get(request.match_info["name"])
         if actor is None:
             return await self._document(request)

@@ -5,6 +5,7 @@ checked, verified and stored it, and answered 202). Handlers are safe to run twi
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import logging
 import random
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 # so the ids of processed activities are kept only this long.
 REPLAY_WINDOW = signatures.DEFAULT_MAX_SKEW + signatures.MAX_FUTURE
 FORGET_EVERY = timedelta(minutes=10)
+# Activities handled at once: enough that their writes share commits and a slow remote fetch does not stall
+# the queue; one actor's still run one at a time.
+CONCURRENCY = 32
+REMEMBERED_FINISHED = 10_000
 
 
 Handler = Callable[[Context, Activity], Awaitable[None]]
@@ -297,6 +302,14 @@ def _finished(conn: sqlite3.Connection, finished: list[store.inbox.Finished], no
 class InboxProcessor(Worker):
     """Works through stored activities; one failing activity never blocks the rest.
 
+    Activities just stored by the inbox are handed over in memory (`take`) as their commit completes; the
+    queue in the database is read when none are waiting (a restart, a retry that came due, or work stored
+    by another process). Up to `concurrency` activities are handled at once, so that their writes share
+    the writer's commits and a slow fetch does not hold up the rest, but one actor's activities run one at
+    a time, in the order they came (a vote before its Undo). What came of each is written for many
+    together, in one commit. A row stays 'pending' in the database until that commit: a crash before it
+    means the handler runs again after the restart, which handlers are written to allow.
+
     A handler that raises or runs past `handler_timeout` is tried again later under the retry policy (the one
     deliveries use), and given up past its age: the row is then kept, with its error, for the operator
     (`fedgroup inbox retry`). An activity that can never succeed (it does not parse, its actor's document is
@@ -326,6 +339,7 @@ class InboxProcessor(Worker):
         retry_policy: RetryPolicy | None = None,
         handler_timeout: float | None = None,
         rng: random.Random | None = None,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -337,6 +351,35 @@ class InboxProcessor(Worker):
         self.handler_timeout = handler_timeout or config.inbox_handler_timeout_seconds
         self._rng = rng or random.Random()
         self._forgotten_at: datetime | None = None
+        self._handed: collections.deque[store.inbox.StoredActivity] = collections.deque()
+        # Ids taken up and not yet recorded as finished: never taken twice at once.
+        self._taken: set[str] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: set[asyncio.Task[None]] = set()
+        self._actor_locks: dict[str, asyncio.Lock] = {}
+        self._finished: list[store.inbox.Finished] = []
+        self._recording: asyncio.Task[None] | None = None
+        # Rows recently recorded as finished (id, arrival time): a copy handed over while the same row, read
+        # from the database, was being handled is not handled again.
+        self._recorded: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+
+    @property
+    def backlog(self) -> int:
+        """Activities accepted and not yet processed that this process holds (for back-pressure)."""
+        return len(self._handed) + len(self._taken)
+
+    def take(self, stored: list[store.inbox.StoredActivity]) -> None:
+        """Activities just committed by the inbox: processed from memory, not read back."""
+        if stored:
+            self._handed.extend(stored)
+            self.wake()
+
+    async def stop(self) -> None:
+        await super().stop()
+        while self._running:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+        while self._recording is not None:
+            await self._recording
 
     async def _forget_old(self) -> None:
         """Every few minutes, drop processed activities older than any request we would still accept."""
@@ -349,30 +392,41 @@ class InboxProcessor(Worker):
         except Exception:  # housekeeping: the queue goes on, it is tried again later
             log.exception("inbox processor could not forget old activities")
 
-    async def _run(self) -> None:
-        poll = self.runtime.config.queue_poll_seconds
-        while not self.stopping:
-            await self._forget_old()
+    async def _next_batch(self) -> list[store.inbox.StoredActivity]:
+        if self._handed:
+            batch = list(self._handed)
+            self._handed.clear()
+        else:
             try:
                 batch = await self.runtime.db.read(store.inbox.due, self.runtime.now())
             except Exception:
                 log.exception("inbox processor failed to read the queue")
                 batch = []
-            finished: list[store.inbox.Finished] = []
+        # A row already taken up (handed over, then seen in the queue; or taken up again as a new event while
+        # the first run goes on) waits in the database until the first run is recorded.
+        return [
+            stored
+            for stored in batch
+            if stored.id not in self._taken and (stored.id, stored.received_at) not in self._recorded
+        ]
+
+    async def _run(self) -> None:
+        poll = self.runtime.config.queue_poll_seconds
+        while not self.stopping:
+            await self._forget_old()
+            batch = await self._next_batch()
             for stored in batch:
-                if self.stopping:
-                    break
-                finished.append(await self.process(stored))
-            if finished:
-                # One write records the whole batch. A crash before it only means these handlers run
-                # again after the restart, which they are written to allow.
-                try:
-                    await self.runtime.db.write(_finished, finished, self.runtime.now())
-                except Exception:  # the queue must go on: the batch is handled again next time
-                    log.exception("inbox processor could not mark activities done count=%d", len(finished))
-                    await self.idle(poll)
+                if stored.id in self._taken:
                     continue
-            if batch:
+                await self._slots.acquire()
+                if self.stopping:
+                    self._slots.release()
+                    break
+                self._taken.add(stored.id)
+                task = asyncio.create_task(self._handle(stored))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            if batch and not self.stopping:
                 continue
             await self.idle(await self._until_next_due(poll))
 
@@ -386,12 +440,52 @@ class InboxProcessor(Worker):
             return poll
         return min(poll, max((due_at - self.runtime.now()).total_seconds(), 0.01))
 
+    async def _handle(self, stored: store.inbox.StoredActivity) -> None:
+        try:
+            lock = self._actor_locks.get(stored.actor)
+            if lock is None:
+                lock = self._actor_locks[stored.actor] = asyncio.Lock()
+            try:
+                async with lock:
+                    finished = await self.process(stored)
+            finally:
+                if not lock.locked() and self._actor_locks.get(stored.actor) is lock:
+                    del self._actor_locks[stored.actor]
+            self._finished.append(finished)
+            if self._recording is None:
+                self._recording = asyncio.create_task(self._record())
+        except BaseException:
+            self._taken.discard(stored.id)
+            raise
+        finally:
+            self._slots.release()
+
+    async def _record(self) -> None:
+        """Write what came of the activities handled so far in one commit, as long as more finish."""
+        try:
+            while self._finished:
+                finished, self._finished = self._finished, []
+                try:
+                    await self.runtime.db.write(_finished, finished, self.runtime.now())
+                except Exception:  # the queue must go on: these are handled again from the database
+                    log.exception("inbox processor could not mark activities done count=%d", len(finished))
+                for done in finished:
+                    self._taken.discard(done.activity.id)
+                    self._recorded[done.activity.id, done.activity.received_at] = None
+                while len(self._recorded) > REMEMBERED_FINISHED:
+                    self._recorded.popitem(last=False)
+                self.wake()  # rows held back because they were taken may go now
+        finally:
+            self._recording = None
+
     async def process(self, stored: store.inbox.StoredActivity) -> store.inbox.Finished:
         """Run the activity's handler; says whether it is done, to be retried (when), or given up."""
         error = None
         permanent = False
         try:
-            activity = parse_activity(orjson.loads(stored.document))
+            activity = stored.parsed
+            if not isinstance(activity, Activity):
+                activity = parse_activity(orjson.loads(stored.document))
             handler = self.handlers.get(activity.type)
             # Blocked after it arrived: what it would store is what the block erased.
             if handler is not None and not await self.runtime.is_blocked(activity.actor):

@@ -222,8 +222,40 @@ def _is_self_delete(activity: Activity) -> bool:
     return activity.type == "Delete" and activity.object_id == activity.actor
 
 
+# Seconds a sender is asked to wait when the inbox is over its limits (a few batches' processing).
+BUSY_RETRY_AFTER = 10
+
+
+def overloaded(runtime: Runtime) -> str | None:
+    """Why the inbox takes nothing more for now, if it is over a limit: too many activities accepted and not
+    processed yet, or too many requests being checked at once. Checked before the body is read, so that a
+    flood costs a short answer each, and memory stays bounded, instead of a growing queue."""
+    config = runtime.config
+    if config.inbox_max_in_flight and runtime.inbox_in_flight >= config.inbox_max_in_flight:
+        return "busy-in-flight"
+    if (
+        config.inbox_max_backlog
+        and runtime.inbox is not None
+        and runtime.inbox.backlog >= config.inbox_max_backlog
+    ):
+        return "busy-backlog"
+    return None
+
+
 async def receive(runtime: Runtime, request: web.Request) -> web.Response:
     """POST to the group inbox or the shared inbox."""
+    busy = overloaded(runtime)
+    if busy is not None:
+        log.info("inbox rejected reason=%s status=503 in_flight=%d", busy, runtime.inbox_in_flight)
+        return web.Response(status=503, text=f"{busy}\n", headers={"Retry-After": str(BUSY_RETRY_AFTER)})
+    runtime.inbox_in_flight += 1
+    try:
+        return await _receive(runtime, request)
+    finally:
+        runtime.inbox_in_flight -= 1
+
+
+async def _receive(runtime: Runtime, request: web.Request) -> web.Response:
     activity: Activity | None = None
     key_id = None
     try:
@@ -280,6 +312,7 @@ async def receive(runtime: Runtime, request: web.Request) -> web.Response:
             signature=signature_digest(request),
             forget_before=now - REPLAY_WINDOW,
             event=event_key(activity, document),
+            parsed=activity,
         )
     except Rejected as e:
         log.info(

@@ -209,7 +209,10 @@ _parse_http_date = functools.lru_cache(maxsize=256)(parsedate_to_datetime)
 
 # -- draft-cavage-12 ----------------------------------------------------------------------------------
 
-_CAVAGE_PARAM_RE = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([0-9.]+))\s*(?:,|$)')
+# A quoted value is matched "unrolled" (a run of plain characters, then any escape and its next run): the
+# plain alternation `(?:[^"\\]|\\.)*` steps the regex engine once per character over a 344-character base64
+# signature, a tenth of the inbox's CPU under load; the unrolled form accepts exactly the same strings.
+_CAVAGE_PARAM_RE = re.compile(r'\s*([A-Za-z]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([0-9.]+))\s*(?:,|$)')
 
 
 def _parse_cavage_params(value: str) -> dict[str, str]:

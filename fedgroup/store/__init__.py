@@ -22,6 +22,7 @@ from fedgroup.store import (
     sessions,
     site,
     two_factor,
+    versions,
 )
 from fedgroup.store.db import Database, DatabaseError, from_db_time, to_db_time
 
@@ -51,4 +52,5 @@ __all__ = [
     "site",
     "to_db_time",
     "two_factor",
+    "versions",
 ]

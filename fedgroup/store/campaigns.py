@@ -217,16 +217,30 @@ def options_of(conn: sqlite3.Connection, campaign_ids: Sequence[int]) -> dict[in
     return found
 
 
-def listing(conn: sqlite3.Connection, visibilities: tuple[str, ...]) -> list[CampaignRow]:
-    """Campaigns not deleted, of the given visibilities, newest first (drafts are not listed: drafts())."""
+def listing(
+    conn: sqlite3.Connection, visibilities: tuple[str, ...], limit: int | None = None, offset: int = 0
+) -> list[CampaignRow]:
+    """Campaigns not deleted, of the given visibilities, newest first (drafts are not listed: drafts()); only
+    `limit` of them from `offset` on when a limit is given (a page of the listing)."""
     marks = ",".join("?" * len(visibilities))
     rows = fetchall(
         conn,
         f"SELECT {_COLUMNS} FROM campaigns WHERE deleted_at IS NULL AND draft = 0 AND visibility IN ({marks})"
-        " ORDER BY created_at DESC, id DESC",
-        visibilities,
+        " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+        (*visibilities, -1 if limit is None else limit, offset),
     )
     return [c for c in map(_row, rows) if c is not None]
+
+
+def count_listed(conn: sqlite3.Connection, visibilities: tuple[str, ...]) -> int:
+    """How many campaigns listing() would return without a limit."""
+    marks = ",".join("?" * len(visibilities))
+    row = fetchone(
+        conn,
+        f"SELECT COUNT(*) FROM campaigns WHERE deleted_at IS NULL AND draft = 0 AND visibility IN ({marks})",
+        visibilities,
+    )
+    return int(row[0]) if row else 0
 
 
 def update_text(
@@ -472,11 +486,19 @@ def remove_comments_of(conn: sqlite3.Connection, author: str) -> None:
     conn.execute("DELETE FROM comments WHERE author = ?", (author,))
 
 
-def comments(conn: sqlite3.Connection, campaign_id: int) -> list[Comment]:
+def comments(
+    conn: sqlite3.Connection, campaign_id: int, limit: int | None = None, offset: int = 0
+) -> list[Comment]:
+    """A campaign's replies in the order they came; `limit` of them from `offset` on when a limit is given."""
     rows = fetchall(
         conn,
         "SELECT id, object_id, campaign_id, author, content, url, published_at FROM comments"
-        " WHERE campaign_id = ? ORDER BY received_at",
-        (campaign_id,),
+        " WHERE campaign_id = ? ORDER BY received_at, id LIMIT ? OFFSET ?",
+        (campaign_id, -1 if limit is None else limit, offset),
     )
     return [Comment(*r) for r in rows]
+
+
+def count_comments(conn: sqlite3.Connection, campaign_id: int) -> int:
+    row = fetchone(conn, "SELECT COUNT(*) FROM comments WHERE campaign_id = ?", (campaign_id,))
+    return int(row[0]) if row else 0

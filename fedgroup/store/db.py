@@ -29,6 +29,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from fedgroup.store import versions
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -152,6 +154,7 @@ class Database:
         if str(mode).lower() != "wal":
             raise DatabaseError(f"could not switch {self.path} to WAL mode (got {mode})")
         self._migrate(self._writer, Path(self.path), _migrations(self.migrations))
+        versions.install_triggers(self._writer)
         self._reader = _connect(self.path, self.busy_timeout_ms)
         self._reader.execute("PRAGMA query_only = ON")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from fedgroup.store.db import Database, fetchall, fetchone, from_db_time, scalar, to_db_time
 
@@ -20,6 +20,9 @@ class StoredActivity:
     document: str
     received_at: str
     attempts: int = 0  # failed attempts so far
+    # What the inbox already read from the document when it arrived (handed to the processor with the row
+    # just stored, so that it is not read from the database and parsed a second time); None when read back.
+    parsed: Any = field(default=None, compare=False, repr=False)
 
 
 class Arrival(NamedTuple):
@@ -77,9 +80,12 @@ WHERE inbox_activities.actor = excluded.actor
 """
 
 
-def add_all(conn: sqlite3.Connection, arrivals: Iterable[Arrival]) -> None:
-    """Store activities; a repeat of one already stored is left as it is (see _ADD for what is new)."""
-    conn.executemany(_ADD, arrivals)
+def add_all(conn: sqlite3.Connection, arrivals: Iterable[Arrival]) -> list[bool]:
+    """Store activities; a repeat of one already stored is left as it is (see _ADD for what is new). Says of
+    each whether it was stored (new, or a new event): only those are for the processor. Of the same id twice
+    in one call (the same delivery sent twice at once), only the first is stored."""
+    returning = _ADD + " RETURNING 1"
+    return [conn.execute(returning, row).fetchone() is not None for row in arrivals]
 
 
 class Arrivals:
@@ -88,8 +94,11 @@ class Arrivals:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._waiting: list[tuple[Arrival, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Arrival, Any, asyncio.Future[None]]] = []
         self._flushing: asyncio.Task[None] | None = None
+        # Called with the activities just stored (new ones only, not repeats), once committed: the processor
+        # takes them from here instead of reading them back.
+        self.on_stored: Callable[[list[StoredActivity]], None] | None = None
 
     async def add(
         self,
@@ -102,13 +111,16 @@ class Arrivals:
         signature: str | None = None,
         forget_before: datetime | None = None,
         event: str | None = None,
+        parsed: Any = None,
     ) -> None:
+        """Store one arriving activity with the others arriving now; returns once it is committed. `parsed`
+        is what the caller read from `document`, handed on with it."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         arrival = Arrival(
             activity_id, actor, type_, document, to_db_time(now), undoes, signature,
             to_db_time(forget_before) if forget_before is not None else "", event,
         )  # fmt: skip
-        self._waiting.append((arrival, future))
+        self._waiting.append((arrival, parsed, future))
         if self._flushing is None:
             self._flushing = asyncio.create_task(self._flush(), name="inbox-arrivals")
         await asyncio.shield(future)  # a caller that goes away does not cancel the others' commit
@@ -117,15 +129,20 @@ class Arrivals:
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
-                rows = [row for row, _ in batch]
+                rows = [row for row, _, _ in batch]
                 try:
-                    await self.db.write(add_all, rows)
+                    stored = await self.db.write(add_all, rows)
                 except Exception as e:
-                    for _, future in batch:
+                    for _, _, future in batch:
                         if not future.done():
                             future.set_exception(e)
                     continue
-                for _, future in batch:
+                if self.on_stored is not None:
+                    self.on_stored([
+                        StoredActivity(row.id, row.actor, row.type, row.document, row.received_at, 0, parsed)
+                        for (row, parsed, _), new in zip(batch, stored, strict=True) if new
+                    ])  # fmt: skip
+                for _, _, future in batch:
                     if not future.done():
                         future.set_result(None)
         finally:

@@ -59,8 +59,13 @@ def by_id(conn: sqlite3.Connection, member_id: int) -> Member | None:
     return _member(fetchone(conn, f"SELECT {COLUMNS} FROM members WHERE id = ?", (member_id,)))
 
 
-def listing(conn: sqlite3.Connection) -> list[Member]:
-    rows = fetchall(conn, f"SELECT {COLUMNS} FROM members ORDER BY name")
+def listing(conn: sqlite3.Connection, limit: int | None = None, offset: int = 0) -> list[Member]:
+    """Members by name; `limit` of them from `offset` on when a limit is given (a page of the list)."""
+    rows = fetchall(
+        conn,
+        f"SELECT {COLUMNS} FROM members ORDER BY name, id LIMIT ? OFFSET ?",
+        (-1 if limit is None else limit, offset),
+    )
     return [Member(*r) for r in rows]
 
 

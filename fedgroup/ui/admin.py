@@ -5,7 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.ui.common import field_errors, form, render, require_admin, runtime_of, see_other, text_field
+from fedgroup.ui.common import (
+    field_errors,
+    form,
+    render,
+    requested_page,
+    require_admin,
+    runtime_of,
+    see_other,
+    text_field,
+)
 
 
 async def members_page(
@@ -17,11 +26,13 @@ async def members_page(
 ) -> web.Response:
     require_admin(request)
     runtime = runtime_of(request)
+    page = requested_page(request, await runtime.db.read(store.members.count))
     return render(
         request,
         "admin/members.html",
         {
-            "members": await runtime.db.read(store.members.listing),
+            "members": await runtime.db.read(store.members.listing, page.size, page.offset),
+            "page": page,
             "roles": store.members.ROLES,
             "invite": invite,
             "invite_role": invite_role,

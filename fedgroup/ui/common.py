@@ -3,6 +3,7 @@ view models of campaigns (numbers already formatted for people; templates only l
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,9 +17,10 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions, store
-from fedgroup.rules import campaigns, disclosure, tallies, words
+from fedgroup.rules import campaigns, disclosure, paging, tallies, words
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.runtime import RUNTIME, Runtime
+from fedgroup.store.kept import Made
 from fedgroup.ui import renderings
 from fedgroup.ui.sessions import MEMBER, MUST_ENROL, check_csrf, csrf_token
 
@@ -355,22 +357,73 @@ def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime) -> Par
 async def campaign_views(
     runtime: Runtime, visibilities: tuple[str, ...], version: int | None = None
 ) -> list[CampaignView]:
-    """Our campaigns of these visibilities, newest first, ready for a listing: kept while the database stays
-    at `version` (read here if not given). The caller decides who may see which visibilities."""
+    """Every one of our campaigns of these visibilities, newest first (for lookups by id; a listing shows a
+    page at a time: listed_campaigns). Kept until a campaign changes. The caller decides who may see which
+    visibilities."""
     db, kept = runtime.db, renderings.of(runtime)
     if version is None:
         version = await kept.version(db)
-    key = ("listing", visibilities)
     now = runtime.now()
-    views: tuple[CampaignView, ...] | None = kept.views.get(key, version, now)
-    if views is None:
+
+    async def make() -> Made:
         states = await db.read(
             lambda conn: actions.load_campaigns(conn, store.campaigns.listing(conn, visibilities))
         )
         minimum = runtime.config.min_disclosed_count
         views = tuple(campaign_view(state, now, minimum) for state in states)
-        kept.views.put(key, version, views, renderings.expiry(now, (v.deadline for v in views)))
+        return Made(views, renderings.expiry(now, (v.deadline for v in views)))
+
+    views: tuple[CampaignView, ...] = await kept.views.get_or_make(("all", visibilities), version, now, make)
     return list(views)
+
+
+async def listed_campaigns(
+    request: web.Request, visibilities: tuple[str, ...], version: int | None = None
+) -> tuple[list[CampaignView], paging.Page]:
+    """The page of our campaigns of these visibilities that the request asks for (`?page=`), newest first:
+    a page costs the same however many campaigns there are. Kept until a campaign changes."""
+    runtime = runtime_of(request)
+    db, kept = runtime.db, renderings.of(runtime)
+    if version is None:
+        version = await kept.version(db)
+    number = page_number(request)
+    now = runtime.now()
+
+    async def make() -> Made:
+        def read(conn: sqlite3.Connection) -> tuple[list[CampaignState], int]:
+            total = store.campaigns.count_listed(conn, visibilities)
+            page = paging.Page(number, paging.PAGE_SIZE, total)
+            rows = store.campaigns.listing(conn, visibilities, page.size, page.offset)
+            return actions.load_campaigns(conn, rows), total
+
+        states, total = await db.read(read)
+        minimum = runtime.config.min_disclosed_count
+        views = tuple(campaign_view(state, now, minimum) for state in states)
+        return Made((views, total), renderings.expiry(now, (v.deadline for v in views)))
+
+    views, total = await kept.views.get_or_make(("page", visibilities, number), version, now, make)
+    return list(views), checked_page(number, total)
+
+
+def page_number(request: web.Request, param: str = "page") -> int:
+    """The page a request asks for (`?page=`, 1 if none); anything else is not found."""
+    try:
+        return paging.requested_number(request.query.get(param))
+    except paging.NoSuchPage as e:
+        raise web.HTTPNotFound(text="no such page\n") from e
+
+
+def checked_page(number: int, total: int, size: int = paging.PAGE_SIZE) -> paging.Page:
+    """Page `number` of `total` items; past the last page is not found."""
+    try:
+        return paging.page_of(number, total, size)
+    except paging.NoSuchPage as e:
+        raise web.HTTPNotFound(text="no such page\n") from e
+
+
+def requested_page(request: web.Request, total: int, size: int = paging.PAGE_SIZE) -> paging.Page:
+    """The page of a list of `total` items that the request asks for."""
+    return checked_page(page_number(request), total, size)
 
 
 def pledge_text(pledge: store.pledges.MemberPledge, units: dict[str, str | None]) -> str:

@@ -15,12 +15,15 @@ from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     campaign_view,
-    campaign_views,
+    checked_page,
     field_errors,
     form,
     int_in_path,
+    listed_campaigns,
+    page_number,
     pledge_text,
     render,
+    requested_page,
     require_organizer,
     runtime_of,
     see_other,
@@ -93,16 +96,20 @@ async def index(
     require_organizer(request)
     runtime = runtime_of(request)
     db = runtime.db
-    views = await campaign_views(runtime, campaigns.VISIBILITIES)
+    views, page = await listed_campaigns(request, campaigns.VISIBILITIES)
+    partners = await actions.partner_groups(runtime)
+    partners_page = checked_page(page_number(request, "partners_page"), len(partners))
     return render(
         request,
         "organize/index.html",
         {
             "campaigns": views,
+            "page": page,
+            "partners_page": partners_page,
             "followers": await db.read(store.follows.count_followers),
             "following": await db.read(store.follows.list_following),
             "pending": await db.read(store.follows.pending_followers),
-            "partners": await actions.partner_groups(runtime),
+            "partners": partners[partners_page.offset : partners_page.offset + partners_page.size],
             "held": await held_views(runtime),
             "errors": errors or {},
             "values": values or {},
@@ -208,8 +215,10 @@ async def campaign_page(
     pledges = [
         (p, pledge_text(p, units)) for p in await db.read(store.pledges.pledges_for_campaign, state.id)
     ]
+    replies_page = requested_page(request, await db.read(store.campaigns.count_comments, state.id))
     comments = [
-        (c, sanitize.html_to_text(c.content)) for c in await db.read(store.campaigns.comments, state.id)
+        (c, sanitize.html_to_text(c.content))
+        for c in await db.read(store.campaigns.comments, state.id, replies_page.size, replies_page.offset)
     ]
     row = state.row
     defaults = {
@@ -228,6 +237,7 @@ async def campaign_page(
             "goals": state.goals,
             "pledges": pledges,
             "comments": comments,
+            "replies_page": replies_page,
             "reactions": await db.read(store.pledges.reaction_counts, state.id),
             "group_pledges": await db.read(store.pledges.group_pledges_for, state.id),
             "contributors": await db.read(actions.contributors, state),

@@ -11,16 +11,18 @@ from aiohttp import web
 from fedgroup import actions, store
 from fedgroup.rules import campaign_state, campaigns, disclosure
 from fedgroup.runtime import Runtime
+from fedgroup.store.kept import Made, campaign_scopes
 from fedgroup.ui import charts, renderings
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
     campaign_view,
-    campaign_views,
     current_choice,
     field_errors,
     form,
     int_in_path,
+    listed_campaigns,
     notice_key,
+    page_number,
     pledge_fields,
     pledge_id,
     pledge_text,
@@ -42,17 +44,19 @@ async def group_page(request: web.Request) -> web.Response:
     kept = renderings.of(runtime)
     version = await kept.version(runtime.db)
     if request[MEMBER] is not None:
-        views = await campaign_views(runtime, ("public", "followers", "members"), version)
+        views, page = await listed_campaigns(request, ("public", "followers", "members"), version)
         coming = await upcoming_views(runtime, ("public", "followers", "members"))
-        return render(request, "group.html", {"campaigns": views, "gatherings": coming})
-    key = ("group", notice_key(request))
+        return render(request, "group.html", {"campaigns": views, "page": page, "gatherings": coming})
+    number = page_number(request)
     now = runtime.now()
-    body = kept.pages.get(key, version, now)
-    if body is None:
-        views = await campaign_views(runtime, ("public",), version)
+
+    async def make() -> Made:
+        views, page = await listed_campaigns(request, ("public",), version)
         coming = await upcoming_views(runtime, ("public",))
-        body = render_public(request, "group.html", {"campaigns": views, "gatherings": coming})
-        kept.pages.put(key, version, body, renderings.expiry(now, (v.deadline for v in views)), len(body))
+        body = render_public(request, "group.html", {"campaigns": views, "page": page, "gatherings": coming})
+        return Made(body, renderings.expiry(now, (v.deadline for v in views)), len(body))
+
+    body = await kept.pages.get_or_make(("group", notice_key(request), number), version, now, make)
     return renderings.page_response(body)
 
 
@@ -99,20 +103,21 @@ async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignStat
 async def _campaign_shown(
     request: web.Request, campaign_id: int, version: int
 ) -> tuple[campaign_state.CampaignState, dict[str, Any]]:
-    """The campaign and what its page shows everyone, kept while the database stays at `version`; checked
-    against this request's right to see it every time."""
+    """The campaign and what its page shows everyone, kept until the campaign changes; checked against this
+    request's right to see it every time."""
     runtime = runtime_of(request)
-    kept = renderings.of(runtime).views
-    key = ("campaign", campaign_id)
     now = runtime.now()
-    found: tuple[campaign_state.CampaignState, dict[str, Any]] | None = kept.get(key, version, now)
-    if found is None:
+
+    async def make() -> Made:
         state = await runtime.db.read(actions.load_campaign, campaign_id)
         if state is None:
             raise web.HTTPNotFound(text="no such campaign\n")
         context = await _campaign_context(runtime, state) if state.row.deleted_at is None else {}
-        found = (state, context)
-        kept.put(key, version, found, renderings.expiry(now, [state.row.deadline]))
+        return Made((state, context), renderings.expiry(now, [state.row.deadline]))
+
+    found: tuple[campaign_state.CampaignState, dict[str, Any]] = await renderings.of(
+        runtime
+    ).views.get_or_make(("campaign", campaign_id), version, now, make, campaign_scopes(campaign_id))
     _check_visible(request, found[0])
     return found
 
@@ -150,18 +155,20 @@ async def campaign_page(
 
 
 async def _public_campaign_page(request: web.Request, campaign_id: int, version: int) -> web.Response:
-    """A campaign page for a visitor without a session: one rendering serves them all while nothing changes.
-    Only public campaigns' pages are kept; the others are not found, as before."""
+    """A campaign page for a visitor without a session: one rendering serves them all until the campaign
+    changes. Only public campaigns' pages are kept; the others are not found, as before."""
     runtime = runtime_of(request)
-    kept = renderings.of(runtime).pages
-    key = ("campaign", campaign_id, notice_key(request))
     now = runtime.now()
-    body = kept.get(key, version, now)
-    if body is None:
+
+    async def make() -> Made:
         state, shown = await _campaign_shown(request, campaign_id, version)
         body = render_public(request, "campaign.html", shown)
-        if state.row.visibility == "public":
-            kept.put(key, version, body, renderings.expiry(now, [state.row.deadline]), len(body))
+        expires = renderings.expiry(now, [state.row.deadline])
+        return Made(body, expires, len(body), keep=state.row.visibility == "public")
+
+    body = await renderings.of(runtime).pages.get_or_make(
+        ("campaign", campaign_id, notice_key(request)), version, now, make, campaign_scopes(campaign_id)
+    )
     return renderings.page_response(body)
 
 

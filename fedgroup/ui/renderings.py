@@ -7,11 +7,13 @@ Nothing kept is anyone's own. The pages hold totals only, no member and no form 
 get a page rendered for them (from the kept views, with their own pledges read afresh). Only public
 campaigns' pages are kept. Which campaigns a request may see is checked on every request, kept view or not.
 
-Freshness: SQLite's `PRAGMA data_version`, read on the reader connection, changes whenever another
-connection commits (our own writer, or a CLI process on the same file), and a change empties both stores, so
-a pledge or an edit shows on the next request. A thing kept also expires after MAX_AGE, because the chart
-runs up to "now", and at the next deadline it shows, because a campaign reads as closed from its deadline
-before the scheduler marks it so.
+Freshness: a kept page or view names what it shows (one campaign, or every campaign for a listing, and the
+site) and is thrown away when a write changed that (store/kept.py, store/versions.py: triggers in the
+database mark each write's campaign, so a CLI command in another process counts too). A pledge or an edit
+shows on the next request; an inbox flood of follows, replies and likes renders nothing again. A missing
+page is rendered once however many visitors ask for it at that moment. A thing kept also expires after
+MAX_AGE, because the chart runs up to "now", and at the next deadline it shows, because a campaign reads as
+closed from its deadline before the scheduler marks it so.
 """
 
 from __future__ import annotations
