@@ -59,7 +59,7 @@ class Config:
     # accepted and not processed yet, or this many requests being checked at once, and a POST gets 503 with
     # Retry-After (senders retry later) before memory grows. 0 turns either limit off.
     inbox_max_backlog: int = 5000
-    inbox_max_in_flight: int = 512
+    inbox_max_in_flight: int = 64
     # Keys we do not know yet that signed requests may make us fetch: per host of the keyId, and overall (this
     # many at once, then this many a minute); beyond that the request gets 429 with Retry-After. 0: no limit.
     key_fetches_per_minute_per_host: int = 300

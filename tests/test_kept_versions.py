@@ -74,7 +74,7 @@ async def test_a_rendering_survives_an_unrelated_commit_and_is_replaced_after_a_
 
 
 async def test_a_change_by_the_cli_in_another_process_replaces_only_that_campaigns_page(make_server):
-    server = await make_server()
+    server = await make_server(app_options={"clock": MovableClock()})  # a slow CLI must not outlast MAX_AGE
     runtime = server.runtime
     first, second = await _campaign(runtime, "Safe crossing"), await _campaign(runtime, "Bike lane")
     pages = renderings.of(runtime).pages
@@ -96,7 +96,7 @@ async def test_a_change_by_the_cli_in_another_process_replaces_only_that_campaig
 
 
 async def test_a_burst_of_visitors_after_a_change_renders_the_page_once(make_server):
-    server = await make_server()
+    server = await make_server(app_options={"clock": MovableClock()})
     runtime = server.runtime
     campaign = await _campaign(runtime, "Safe crossing")
     member = await actions.add_member(runtime, "Mia Member", "member")

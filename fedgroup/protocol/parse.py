@@ -58,9 +58,21 @@ def is_http_url(value: Any) -> bool:
 _PLAIN_HTTP_URL = re.compile(r"(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?(?=[/?#]|$)")
 
 
+# The same, over the whole id at once: a plain origin, then only characters an id may hold. A new id (every
+# activity has one) is judged by this one scan instead of a search for forbidden characters and a match.
+_PLAIN_HTTP_ID = re.compile(
+    r"(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?(?:[/?#][^\s\x00-\x1f\x7f-\x9f]*)?"
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def _is_http_url(value: str) -> bool:
-    if len(value) > MAX_URL or _NOT_IN_URLS.search(value):
+    if len(value) > MAX_URL:
+        return False
+    plain = _PLAIN_HTTP_ID.fullmatch(value)
+    if plain is not None:
+        return plain[3] is None or int(plain[3]) <= 65535
+    if _NOT_IN_URLS.search(value):
         return False
     plain = _PLAIN_HTTP_URL.match(value)
     if plain is not None and (plain[3] is None or int(plain[3]) <= 65535):

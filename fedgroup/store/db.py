@@ -108,6 +108,11 @@ class _WriteTask:
     future: asyncio.Future[Any]
 
 
+def _settle_all(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in outcomes:
+        _settle(future, ok, value)
+
+
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
     """On the event loop: hand a job's outcome to its caller (unless the caller went away)."""
     if future.done():
@@ -131,8 +136,13 @@ class Database:
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._reads: ThreadPoolExecutor | None = None
-        self._jobs: queue.SimpleQueue[_WriteTask | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[list[_WriteTask] | None] = queue.SimpleQueue()
         self._writer_thread: threading.Thread | None = None
+        # What callers asked for during this turn of the event loop, handed to the threads at its end in one
+        # go: a hand-over to another thread is a wake-up and a turn of the GIL, and under load those, not the
+        # SQL, are what a trip to the database costs. Many jobs at once (an inbox burst) cost one.
+        self._writes_waiting: list[_WriteTask] = []
+        self._reads_waiting: list[tuple[Callable[[], Any], asyncio.Future[Any]]] = []
 
     async def open(self) -> Database:
         try:
@@ -160,6 +170,7 @@ class Database:
 
     async def close(self) -> None:
         if self._writer_thread is not None:
+            self._hand_writes_over()
             self._jobs.put(None)  # after every job queued before it
             await asyncio.to_thread(self._writer_thread.join)
             self._writer_thread = None
@@ -185,8 +196,39 @@ class Database:
         """`fn(conn, *args, **kwargs)` on the read-only connection, in the reader thread."""
         if self._reads is None or self._reader is None:
             raise DatabaseError("database is not open")
-        call = functools.partial(fn, self._reader, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._reads, call)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        if not self._reads_waiting:
+            loop.call_soon(self._hand_reads_over, loop)
+        self._reads_waiting.append((functools.partial(fn, self._reader, *args, **kwargs), future))
+        return await future
+
+    def _hand_reads_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        reads, self._reads_waiting = self._reads_waiting, []
+        if self._reads is None:
+            for _, future in reads:
+                if not future.done():
+                    future.set_exception(DatabaseError("database is not open"))
+            return
+        self._reads.submit(self._run_reads, reads, loop)
+
+    @staticmethod
+    def _run_reads(
+        reads: list[tuple[Callable[[], Any], asyncio.Future[Any]]], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """On the reader thread: each read in the order asked, then every answer back in one hand-over."""
+        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        for call, future in reads:
+            if future.cancelled():
+                continue
+            try:
+                outcomes.append((future, True, call()))
+            except Exception as e:
+                outcomes.append((future, False, e))
+        try:
+            loop.call_soon_threadsafe(_settle_all, outcomes)
+        except RuntimeError:  # the caller's loop is closed: nobody is waiting
+            pass
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         return await self.read(fetchall, sql, params)
@@ -212,8 +254,15 @@ class Database:
         def bound(conn: sqlite3.Connection) -> T:
             return job(conn, *args, **kwargs)
 
-        self._jobs.put(_WriteTask(bound, loop, future))
+        if not self._writes_waiting:
+            loop.call_soon(self._hand_writes_over)
+        self._writes_waiting.append(_WriteTask(bound, loop, future))
         return await future
+
+    def _hand_writes_over(self) -> None:
+        if self._writes_waiting:
+            writes, self._writes_waiting = self._writes_waiting, []
+            self._jobs.put(writes)
 
     def _write_loop(self) -> None:
         """The writer thread: take what is queued, commit it together, tell the callers."""
@@ -223,7 +272,7 @@ class Database:
             first = self._jobs.get()
             if first is None:
                 return
-            batch = [first]
+            batch = list(first)
             stop = False
             while len(batch) < MAX_JOBS_PER_COMMIT:
                 try:
@@ -233,10 +282,13 @@ class Database:
                 if item is None:
                     stop = True
                     break
-                batch.append(item)
+                batch.extend(item)
+            settled: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
             for task, (ok, value) in zip(batch, self._run_batch(conn, batch), strict=True):
+                settled.setdefault(task.loop, []).append((task.future, ok, value))
+            for loop, outcomes in settled.items():
                 try:
-                    task.loop.call_soon_threadsafe(_settle, task.future, ok, value)
+                    loop.call_soon_threadsafe(_settle_all, outcomes)
                 except RuntimeError:  # the caller's loop is closed: nobody is waiting
                     pass
             if stop:
@@ -318,7 +370,10 @@ class Database:
             except (OSError, sqlite3.Error) as e:
                 raise DatabaseError(f"cannot copy {path} before migrating it (nothing changed): {e}") from e
             log.warning(
-                "database at schema %d copied to %s before migrating to schema %d", current, copy, len(migrations)
+                "database at schema %d copied to %s before migrating to schema %d",
+                current,
+                copy,
+                len(migrations),
             )
         conn.execute("BEGIN IMMEDIATE")
         # Re-read inside the lock: another process may have migrated meanwhile.
