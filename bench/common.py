@@ -169,10 +169,16 @@ def fedgroup_command() -> list[str]:
 
 
 def spawn_serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """`fedgroup serve`; with BENCH_SERVE_PROFILE=FILE, under cProfile writing FILE when it stops (to find
+    where the server's time goes)."""
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    command = fedgroup_command()
+    profile = env.pop("BENCH_SERVE_PROFILE", None)
+    if profile:
+        command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "fedgroup.cli"]
     return subprocess.Popen(
-        [*fedgroup_command(), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        [*command, "serve", "--data-dir", str(data_dir), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
