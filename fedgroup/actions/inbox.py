@@ -467,11 +467,14 @@ class InboxProcessor(Worker):
                 finished, self._finished = self._finished, []
                 try:
                     await self.runtime.db.write(_finished, finished, self.runtime.now())
+                    recorded = True
                 except Exception:  # the queue must go on: these are handled again from the database
                     log.exception("inbox processor could not mark activities done count=%d", len(finished))
+                    recorded = False
                 for done in finished:
                     self._taken.discard(done.activity.id)
-                    self._recorded[done.activity.id, done.activity.received_at] = None
+                    if recorded:  # (unrecorded, they are still pending in the database: taken up again there)
+                        self._recorded[done.activity.id, done.activity.received_at] = None
                 while len(self._recorded) > REMEMBERED_FINISHED:
                     self._recorded.popitem(last=False)
                 self.wake()  # rows held back because they were taken may go now
