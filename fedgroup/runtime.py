@@ -100,6 +100,11 @@ class Runtime:
         self._blocks_changes += 1
         self._blocks_read_at = -BLOCKS_MAX_AGE
 
+    def activities_stored(self, stored: list[store.inbox.StoredActivity]) -> None:
+        """The inbox committed these: hand them to the processor running now (if this process runs one)."""
+        if self.inbox is not None:
+            self.inbox.take(stored)
+
     def wake_scheduler(self) -> None:
         """Totals changed: let the scheduler consider an Update now rather than at its next tick."""
         if self.scheduler is not None:
@@ -168,7 +173,7 @@ async def start_network(
         retry_seconds=config.delivery_retry_seconds,
     )
     runtime.inbox = InboxProcessor(runtime)
-    runtime.arrivals.on_stored = runtime.inbox.take
+    runtime.arrivals.on_stored = runtime.activities_stored
     runtime.scheduler = Scheduler(runtime)
     if config.mail_enabled:
         # What happened before mail was set up is not news (recorded once, before the scheduler looks).

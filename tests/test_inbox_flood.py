@@ -120,7 +120,6 @@ async def test_a_backlog_past_the_limit_is_answered_503_with_retry_after_until_i
 
     # Processing again (a fresh processor reads what waits from the database): accepted again.
     runtime.inbox = InboxProcessor(runtime)
-    runtime.arrivals.on_stored = runtime.inbox.take
     runtime.inbox.start()
     await eventually(lambda: _processed(runtime))
     assert (await peer.post(alice, inbox, vote(alice, question, group, "Come")))[0] == 202

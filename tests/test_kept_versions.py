@@ -45,7 +45,7 @@ async def _unrelated_commit(runtime) -> None:
 
 
 async def test_a_rendering_survives_an_unrelated_commit_and_is_replaced_after_a_related_one(make_server):
-    server = await make_server(app_options={"clock": MovableClock()})
+    server = await make_server(app_options={"clock": MovableClock(stands_still=True)})
     runtime = server.runtime
     first, second = await _campaign(runtime, "Safe crossing"), await _campaign(runtime, "Bike lane")
     member = await actions.add_member(runtime, "Mia Member", "member")
@@ -74,7 +74,9 @@ async def test_a_rendering_survives_an_unrelated_commit_and_is_replaced_after_a_
 
 
 async def test_a_change_by_the_cli_in_another_process_replaces_only_that_campaigns_page(make_server):
-    server = await make_server(app_options={"clock": MovableClock()})  # a slow CLI must not outlast MAX_AGE
+    server = await make_server(
+        app_options={"clock": MovableClock(stands_still=True)}
+    )  # a slow CLI must not outlast MAX_AGE
     runtime = server.runtime
     first, second = await _campaign(runtime, "Safe crossing"), await _campaign(runtime, "Bike lane")
     pages = renderings.of(runtime).pages
@@ -96,7 +98,7 @@ async def test_a_change_by_the_cli_in_another_process_replaces_only_that_campaig
 
 
 async def test_a_burst_of_visitors_after_a_change_renders_the_page_once(make_server):
-    server = await make_server(app_options={"clock": MovableClock()})
+    server = await make_server(app_options={"clock": MovableClock(stands_still=True)})
     runtime = server.runtime
     campaign = await _campaign(runtime, "Safe crossing")
     member = await actions.add_member(runtime, "Mia Member", "member")
@@ -118,7 +120,7 @@ def test_a_table_added_later_bumps_everything_unless_it_is_never_shown(tmp_path)
     conn = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
     conn.execute("CREATE TABLE shown_versions (scope TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)")
     conn.execute("INSERT INTO shown_versions VALUES ('', 1)")
-    conn.execute("CREATE TABLE campaigns (id INTEGER PRIMARY KEY, title TEXT)")
+    conn.execute("CREATE TABLE campaigns (id INTEGER PRIMARY KEY, title TEXT, totals_published_at TEXT)")
     conn.execute("CREATE TABLE banners (id INTEGER PRIMARY KEY, text TEXT)")
     conn.execute("CREATE TABLE stickers (id INTEGER PRIMARY KEY, campaign_id INTEGER)")
     conn.execute("CREATE TABLE inbox_activities (id INTEGER PRIMARY KEY)")
@@ -145,3 +147,8 @@ def test_a_table_added_later_bumps_everything_unless_it_is_never_shown(tmp_path)
             "INSERT INTO stickers (id, campaign_id) VALUES (1, 8) ON CONFLICT (id) DO UPDATE SET campaign_id = 8"
         )
     assert dict(versions.changes_since(conn, 5)) == {"": 7, "c:7": 6, "c:8": 7}
+    # The scheduler's bookkeeping is on no page: updating only it bumps nothing; the title does.
+    conn.execute("UPDATE campaigns SET totals_published_at = 'now' WHERE id = 7")
+    assert versions.changes_since(conn, 7) == []
+    conn.execute("UPDATE campaigns SET title = 'y', totals_published_at = 'later' WHERE id = 7")
+    assert dict(versions.changes_since(conn, 7)) == {"": 8, "c:7": 8}

@@ -473,7 +473,9 @@ class InboxProcessor(Worker):
                     recorded = False
                 for done in finished:
                     self._taken.discard(done.activity.id)
-                    if recorded:  # (unrecorded, they are still pending in the database: taken up again there)
+                    # Only what is done: a row to retry, or one given up (an operator may put it back), keeps
+                    # its id and arrival time and must be taken up again; so must one whose record failed.
+                    if recorded and done.error is None:
                         self._recorded[done.activity.id, done.activity.received_at] = None
                 while len(self._recorded) > REMEMBERED_FINISHED:
                     self._recorded.popitem(last=False)

@@ -46,6 +46,9 @@ NEVER_SHOWN = frozenset(
 )
 # The column that names a row's campaign, by table (a table not listed is looked at for `campaign_id`).
 CAMPAIGN_COLUMN = {"campaigns": "id"}
+# Columns no page shows, by table: an update of only these bumps nothing (the scheduler's bookkeeping of when
+# totals changed and were federated, written every few seconds in a vote storm).
+UNSHOWN_COLUMNS = {"campaigns": frozenset({"totals_changed_at", "totals_published_at"})}
 TRIGGER_PREFIX = "shown_"
 
 
@@ -79,13 +82,17 @@ def wanted_triggers(conn: sqlite3.Connection) -> dict[str, str]:
     for table in tables:
         if table in NEVER_SHOWN:
             continue
-        columns = {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+        ordered = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+        columns = set(ordered)
+        unshown = UNSHOWN_COLUMNS.get(table, frozenset())
+        shown_columns = ", ".join(f'"{c}"' for c in ordered if c not in unshown)
         column = CAMPAIGN_COLUMN.get(table) or ("campaign_id" if "campaign_id" in columns else None)
         tick = f"UPDATE {TABLE} SET version = version + 1 WHERE scope = '{CLOCK}';"
         for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
             name = f"{TRIGGER_PREFIX}{table}_{event.lower()}"
             body = " ".join([tick, *(_bump(row, column) for row in rows)])
-            wanted[name] = f'CREATE TRIGGER "{name}" AFTER {event} ON "{table}" BEGIN {body} END'
+            what = f"UPDATE OF {shown_columns}" if event == "UPDATE" and unshown & columns else event
+            wanted[name] = f'CREATE TRIGGER "{name}" AFTER {what} ON "{table}" BEGIN {body} END'
     return wanted
 
 
