@@ -20,8 +20,8 @@ CLOCK = ""  # the scope whose version every change takes its own from
 EVERYTHING = "all"  # the scope of rows every page may show (the group's name, members, partners...)
 CAMPAIGN_PREFIX = "c:"
 # Tables no kept rendering reads: the inbox and outbox queues, remote actors' documents, follower lists,
-# sign-in state, moderation, and replies and likes (not on the public pages). A table not listed here bumps a
-# version on every write: the safe default for a table added later.
+# sign-in state, moderation, replies and likes (not on the public pages), members' feed links and mail. A
+# table not listed here bumps a version on every write: the safe default for a table added later.
 NEVER_SHOWN = frozenset(
     {
         TABLE,
@@ -42,6 +42,12 @@ NEVER_SHOWN = frozenset(
         "blocks",
         "comments",
         "reactions",
+        "feed_links",
+        "mail_preferences",
+        "mail_events",
+        "mail_items",
+        "mail_queue",
+        "mail_calls",
     }
 )
 # The column that names a row's campaign, by table (a table not listed is looked at for `campaign_id`).
