@@ -48,6 +48,7 @@ NEVER_SHOWN = frozenset(
         "mail_items",
         "mail_queue",
         "mail_calls",
+        "queue_progress",
     }
 )
 # The column that names a row's campaign, by table (a table not listed is looked at for `campaign_id`).
