@@ -67,7 +67,7 @@ async def test_a_rendering_survives_an_unrelated_commit_and_is_replaced_after_a_
         assert pages.made == made + 1
         assert (await anon.get(f"/campaigns/{second}")).text == shown[second]
         assert pages.made == made + 1, "the other campaign's page is kept"
-        assert "1 pledge" in (await anon.get("/groups/water")).text, "the listing shows every campaign"
+        assert "1 person pledged" in (await anon.get("/groups/water")).text, "the listing shows every campaign"
         assert pages.made == made + 2
     finally:
         await anon.close()
