@@ -3,6 +3,7 @@ browser (Debian's chromium driven by Playwright) the way a new member would, one
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from fedgroup import actions, store
@@ -141,3 +142,71 @@ async def test_a_group_joining_a_coalition_sees_the_partners_current_totals(make
     await sign_in(page, a.base_url, "Mia Member")
     assert "€20 of €500" in await page.locator("main").inner_text()
     await shot(page, "partner-campaign-imported")
+
+
+async def _campaign_updates(server, campaign_id: int) -> list[dict]:
+    rows = await server.runtime.db.fetchall(
+        "SELECT document FROM outbox_activities WHERE type = 'Update' AND object_id = ? ORDER BY published_at",
+        (server.url(f"/campaigns/{campaign_id}"),),
+    )
+    return [orjson.loads(r[0]) for r in rows]
+
+
+async def test_a_closed_campaign_is_frozen_until_an_organizer_reopens_it(make_server, browser):
+    server = await make_server(totals_update_seconds=0.1)
+    await _member(server, "Mia Member")
+    ben = await _member(server, "Ben Member")
+    await _member(server, "Olu Organizer", "organizer")
+    campaign_id = await _school_campaign(server)
+    await actions.pledge(server.runtime, ben, campaign_id, option="Give €10")
+
+    member = await browser.new_page()
+    await sign_in(member, server.base_url, "Mia Member")
+    await member.goto(server.url(f"/campaigns/{campaign_id}"))
+    await member.get_by_label("Give €20").check()
+    await member.get_by_role("button", name="Pledge").click()
+    await member.wait_for_url("**?done=pledged")
+    assert "€30 of €500" in await member.locator("main").inner_text()
+
+    organizer = await browser.new_page()
+    await sign_in(organizer, server.base_url, "Olu Organizer")
+    await organizer.goto(server.url(f"/organize/campaigns/{campaign_id}"))
+    await organizer.get_by_label("What the campaign achieved").fill("The council agreed to a crossing.")
+    await organizer.get_by_role("button", name="Publish the outcome").click()
+    await organizer.wait_for_url("**?done=reported")
+
+    # The member's tab was opened before the close: its Withdraw button is refused, nothing moves.
+    await member.get_by_role("button", name="Withdraw").click()
+    assert "closed" in await member.locator(".error").first.inner_text()
+    await member.goto(server.url(f"/campaigns/{campaign_id}"))
+    assert "€30 of €500" in await member.locator("main").inner_text()
+    assert await member.get_by_role("button", name="Withdraw").count() == 0
+
+    # Removing a member who pledged erases them, and the closed campaign's figures stay as published.
+    await actions.remove_member(server.runtime, ben)  # the page that asks first is tested below
+    await member.goto(server.url(f"/campaigns/{campaign_id}"))
+    assert "€30 of €500" in await member.locator("main").inner_text()
+    assert "2 people pledged" in await member.locator("main").inner_text()
+    closed_updates = [
+        u for u in await _campaign_updates(server, campaign_id) if u["object"]["campaignStatus"] == "closed"
+    ]
+    assert closed_updates and all(u["object"]["goals"][0]["pledged"] == "30" for u in closed_updates)
+
+    # The organizer reopens it: pledges move again, and the outcome says it was reopened.
+    await organizer.goto(server.url(f"/organize/campaigns/{campaign_id}"))
+    await organizer.get_by_role("button", name="Reopen to pledges").click()
+    await organizer.wait_for_url("**?done=reopened")
+    await member.goto(server.url(f"/campaigns/{campaign_id}"))
+    text = await member.locator("main").inner_text()
+    assert "€20 of €500" in text, "live figures again: Ben's erased pledge no longer counts"
+    assert "reopened" in text.lower()
+    await member.get_by_role("button", name="Withdraw").click()
+    await member.wait_for_url("**?done=withdrawn")
+    assert "€0 of €500" in await member.locator("main").inner_text()
+    outcome_updates = await server.runtime.db.fetchall(
+        "SELECT document FROM outbox_activities WHERE type = 'Update' AND object_id = ?",
+        (server.url(f"/campaigns/{campaign_id}/outcome"),),
+    )
+    assert outcome_updates, "the restated outcome federates as an Update of the outcome"
+    assert "reopened" in orjson.loads(outcome_updates[0][0])["object"]["content"].lower()
+    await shot(member, "campaign-reopened")

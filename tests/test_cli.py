@@ -495,3 +495,44 @@ async def test_demo_starts_three_federating_groups_and_stops_on_ctrl_c():
         await asyncio.wait_for(process.wait(), 20)
     assert process.returncode == 0
     assert b"Traceback" not in await process.stderr.read()
+
+
+def test_the_command_line_follows_the_members_rules_closed_is_frozen_until_reopened(tmp_path):
+    """The CLI's pledge and campaign commands keep the rules the web UI keeps: a change keeps the note, a
+    fulfilled pledge stays, a closed campaign's pledges and totals are frozen until `campaign reopen`."""
+    data = str(tmp_path / "d")
+    assert run("init", "--data-dir", data, "--base-url", "https://t.example", "--name", "T").returncode == 0
+
+    def ok(*args: str) -> str:
+        result = run(*args, "--data-dir", data)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def refused(*args: str) -> str:
+        result = run(*args, "--data-dir", data)
+        assert_one_line_error(result)
+        return result.stderr
+
+    ok("member", "add", "Ana")
+    ok("member", "add", "Ben")
+    ok("campaign", "create", "--title", "Crossing", "--body", "Paint it", "--goal", "money:500:EUR",
+       "--option", "Give €20=money:20", "--option", "Give €10=money:10")  # fmt: skip
+    ok("pledge", "add", "--campaign", "1", "--member", "Ana", "--option", "Give €20", "--note", "cash")
+    ok("pledge", "add", "--campaign", "1", "--member", "Ana", "--option", "Give €10")
+    [ana] = ok("pledge", "list", "--member", "Ana").splitlines()
+    assert "Give €10" in ana and "cash" in ana, "a change without --note keeps the note"
+    ok("pledge", "fulfil", ana.split("\t")[0])
+    assert "fulfilled" in refused("pledge", "withdraw", "--campaign", "1", "--member", "Ana")
+    again = ("pledge", "add", "--campaign", "1", "--member", "Ana", "--option", "Give €20")
+    assert "fulfilled" in refused(*again)
+
+    ok("pledge", "add", "--campaign", "1", "--member", "Ben", "--amount", "money:5")
+    ok("campaign", "close", "1")
+    assert "closed" in refused("pledge", "withdraw", "--campaign", "1", "--member", "Ben")
+    ok("member", "remove", "Ben")
+    assert "progress: €15 of €500" in ok("campaign", "show", "1"), "frozen as it closed"
+    assert "there is no campaign 7" in refused("campaign", "reopen", "7")
+    assert "deadline" in refused("campaign", "reopen", "1", "--deadline", "2001-01-01T00:00Z")
+    assert "reopened" in ok("campaign", "reopen", "1")
+    assert "progress: €10 of €500" in ok("campaign", "show", "1"), "live again: Ben was erased"
+    assert "open" in refused("campaign", "reopen", "1")

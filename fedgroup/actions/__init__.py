@@ -38,6 +38,7 @@ from fedgroup.actions.campaigns import (
     load_campaign,
     load_campaigns,
     outcome_summary,
+    reopen_campaign,
     report_outcome,
 )
 from fedgroup.actions.coalitions import (
@@ -258,6 +259,7 @@ __all__ = [
     "remove_follower",
     "remove_member",
     "report_account",
+    "reopen_campaign",
     "report_outcome",
     "resolve_account",
     "resolve_report",

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from fedgroup import store
@@ -30,6 +31,9 @@ def _state(
 ) -> CampaignState:
     goals = tuple(Goal(g.kind, g.target, g.unit) for g in goal_rows)
     options = tuple(PledgeOption(o.label, o.kind, o.amount) for o in option_rows)
+    if row.final_tally is not None:  # closed: what was published stays, whatever changed since
+        frozen = campaign_state.frozen_tally(goals, row.final_tally)
+        return CampaignState(row, goals, options, {o.label: o.id for o in option_rows}, frozen)
     tally = tallies.tally(
         goals,
         options,
@@ -227,12 +231,14 @@ async def close_campaign(runtime: Context, campaign_id: int) -> bool:
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> bool:
-        existing_campaign(conn, campaign_id)
-        if not store.campaigns.close(conn, campaign_id, now):
+        state = existing_campaign(conn, campaign_id)
+        if not store.campaigns.close(conn, campaign_id, campaign_state.tally_json(state.tally), now):
             return False
-        outbox.update_campaign(
-            conn, runtime.ids, existing_campaign(conn, campaign_id), now, minimum=runtime.config.min_disclosed_count
-        )
+        closed = existing_campaign(conn, campaign_id)
+        outbox.update_campaign(conn, runtime.ids, closed, now, minimum=runtime.config.min_disclosed_count)
+        if closed.row.outcome and closed.row.reopened_at is not None:
+            # Closed again after a reopening: the outcome is restated with the figures it ends with.
+            outbox.update_outcome(conn, runtime.ids, closed, outcome_summary(conn, closed), now)
         store.campaigns.totals_published(conn, campaign_id, now)
         return True
 
@@ -268,9 +274,10 @@ async def report_outcome(runtime: Context, campaign_id: int, report: str) -> str
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> str:
-        if existing_campaign(conn, campaign_id).row.draft:
+        current = existing_campaign(conn, campaign_id)
+        if current.row.draft:
             raise ActionError("publish the draft before reporting its outcome", "outcome")
-        store.campaigns.close(conn, campaign_id, now)
+        store.campaigns.close(conn, campaign_id, campaign_state.tally_json(current.tally), now)
         store.campaigns.set_outcome(conn, campaign_id, report, now)
         state = existing_campaign(conn, campaign_id)
         summary = outcome_summary(conn, state)
@@ -282,3 +289,30 @@ async def report_outcome(runtime: Context, campaign_id: int, report: str) -> str
     summary = await runtime.db.write(job)
     runtime.deliveries_queued()
     return summary
+
+
+async def reopen_campaign(
+    runtime: Context, campaign_id: int, deadline: datetime | None | Literal["keep"] = "keep"
+) -> None:
+    """An organizer opens a closed campaign again (with a new deadline, none, or the one it had if that is still
+    ahead): its totals are live again and move with pledges. Followers get an Update of the campaign, and a
+    published outcome is restated (an Update of it) saying it was reopened and giving the figures as they are."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        state = existing_campaign(conn, campaign_id)
+        if state.row.status != "closed":
+            raise ActionError("this campaign is open", "campaign")
+        new_deadline = state.row.deadline if deadline == "keep" else deadline
+        if new_deadline is not None and new_deadline <= now:
+            raise ActionError("its deadline has passed: give a new deadline, or none", "deadline")
+        store.campaigns.reopen(conn, campaign_id, new_deadline, now)
+        reopened = existing_campaign(conn, campaign_id)
+        outbox.update_campaign(conn, runtime.ids, reopened, now, minimum=runtime.config.min_disclosed_count)
+        if reopened.row.outcome:
+            outbox.update_outcome(conn, runtime.ids, reopened, outcome_summary(conn, reopened), now)
+        store.campaigns.totals_published(conn, campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+    log.info("campaign reopened id=%d", campaign_id)

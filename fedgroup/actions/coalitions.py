@@ -16,11 +16,17 @@ from fedgroup.actions import outbox, partner_releases, partnership
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
+from fedgroup.rules import campaigns
 
 log = logging.getLogger(__name__)
 
 
 partner_goals = partner_releases.partner_goals
+
+
+def partner_open(partner: store.campaigns.PartnerCampaign, now: datetime) -> bool:
+    """Whether a partner's campaign still takes pledges, as its server last described it."""
+    return campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now)
 
 
 def send_aggregate(conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime) -> None:

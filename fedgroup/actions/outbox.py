@@ -129,6 +129,17 @@ def publish_outcome(
     send(conn, activity, state.row.visibility, campaign_audience(conn, state.id), now)
 
 
+def update_outcome(
+    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, summary: str, now: datetime
+) -> None:
+    """The outcome restated (its campaign was reopened, or closed again): an Update of the same Note."""
+    if not state.federates or state.row.outcome_at is None:
+        return
+    note = vocab_campaigns.outcome_note(ids, state, summary, state.row.outcome_at, updated=now)
+    activity = vocab.update(ids, new_activity_id(ids), note, now)
+    send(conn, activity, state.row.visibility, campaign_audience(conn, state.id), now)
+
+
 def follow(conn: sqlite3.Connection, ids: LocalIds, target: str, inbox: str, now: datetime) -> str:
     activity = vocab.follow(ids, new_activity_id(ids), target)
     send(conn, activity, "direct", [inbox], now)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from fedgroup import store
 from fedgroup.actions.campaigns import existing_campaign
-from fedgroup.actions.coalitions import partner_goals, send_aggregate
+from fedgroup.actions.coalitions import partner_goals, partner_open, send_aggregate
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaigns
 from fedgroup.rules.campaigns import Goal, PledgeOption
@@ -86,6 +87,15 @@ async def pledge(
     runtime.wake_scheduler()
 
 
+def _still_open(conn: sqlite3.Connection, pledge: store.pledges.MemberPledge, now: datetime) -> bool:
+    """Whether the campaign a member's pledge is for still takes changes: a closed one (ours or a partner's)
+    is frozen until an organizer reopens it."""
+    if pledge.campaign_id is not None:
+        return existing_campaign(conn, pledge.campaign_id).is_open(now)
+    partner = store.campaigns.partner_campaign(conn, pledge.partner_campaign_id or 0)
+    return partner is not None and partner_open(partner, now)
+
+
 async def withdraw_pledge(runtime: Context, member_id: int, pledge_id: int) -> None:
     now = runtime.now()
 
@@ -95,6 +105,8 @@ async def withdraw_pledge(runtime: Context, member_id: int, pledge_id: int) -> N
             raise ActionError("there is no such pledge", "pledge")
         if found.fulfilled:
             raise ActionError(FULFILLED, "pledge")
+        if not _still_open(conn, found, now):
+            raise ActionError("this campaign is closed: its pledges stay as they were", "pledge")
         store.pledges.withdraw_member_pledge(conn, pledge_id, member_id)
         if found.campaign_id is not None:
             store.campaigns.totals_changed(conn, found.campaign_id, now)
@@ -149,7 +161,7 @@ async def pledge_to_partner(
         partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
         if partner is None:
             raise ActionError("there is no such partner campaign", "campaign")
-        if not campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now):
+        if not partner_open(partner, now):
             raise ActionError("this campaign is closed", "campaign")
         goals, options = partner_goals(partner)
         contribution, label, _ = _choose(goals, options, option, kind, amount, "")

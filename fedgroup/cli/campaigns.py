@@ -54,6 +54,15 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
         sub.add_argument("id", type=int)
         sub.set_defaults(run=managed(handler))
 
+    reopen = with_data_dir(
+        campaign.add_parser("reopen", help="open a closed campaign again (its totals move again)")
+    )
+    reopen.add_argument("id", type=int)
+    reopen.add_argument(
+        "--deadline", help="ISO 8601 date-time, or 'none'; without it the old deadline stays if still ahead"
+    )
+    reopen.set_defaults(run=managed(campaign_reopen))
+
     outcome = with_data_dir(campaign.add_parser("outcome", help="publish what the campaign achieved"))
     outcome.add_argument("id", type=int)
     outcome.add_argument("--report", required=True, help="what was achieved (plain text)")
@@ -139,6 +148,14 @@ async def campaign_edit(runtime: Runtime, args: argparse.Namespace) -> str:
 async def campaign_close(runtime: Runtime, args: argparse.Namespace) -> str:
     closed = await actions.close_campaign(runtime, args.id)
     return f"campaign {args.id} closed" if closed else f"campaign {args.id} was already closed"
+
+
+async def campaign_reopen(runtime: Runtime, args: argparse.Namespace) -> str:
+    if args.deadline is None:
+        await actions.reopen_campaign(runtime, args.id)  # the deadline it had, if still ahead
+    else:
+        await actions.reopen_campaign(runtime, args.id, _deadline(args.deadline, runtime.site.timezone))
+    return f"campaign {args.id} reopened"
 
 
 async def campaign_delete(runtime: Runtime, args: argparse.Namespace) -> str:

@@ -240,7 +240,9 @@ async def campaign_outcome(request: web.Request) -> web.Response:
     if not state.row.outcome or state.row.outcome_at is None:
         return _refuse(404, "no outcome yet")
     summary = await runtime.db.read(actions.outcome_summary, state)
-    return activity_response(vocab_campaigns.outcome_note(runtime.ids, state, summary, state.row.outcome_at))
+    updated = state.row.updated_at if state.row.reopened_at is not None else None
+    note = vocab_campaigns.outcome_note(runtime.ids, state, summary, state.row.outcome_at, updated)
+    return activity_response(note)
 
 
 async def decision(request: web.Request) -> web.Response:

@@ -124,24 +124,39 @@ def campaign_object(
     return doc
 
 
-def outcome_note(ids: LocalIds, state: CampaignState, summary: str, published: datetime) -> dict[str, Any]:
-    """The outcome report: a reply to the campaign, addressed like it."""
+def outcome_note(
+    ids: LocalIds, state: CampaignState, summary: str, published: datetime, updated: datetime | None = None
+) -> dict[str, Any]:
+    """The outcome report: a reply to the campaign, addressed like it. Once the campaign was reopened it says
+    so: its figures are live again (or, closed again, final as of then)."""
     row = state.row
     to, cc = addressing(ids, row.visibility)
     report = row.outcome or ""
-    return {
+    restated = ""
+    if row.reopened_at is not None:
+        when = row.reopened_at.strftime("%-d %B %Y")
+        restated = (
+            f"<p>Reopened on {when}: the campaign takes pledges again, so these figures may still change.</p>"
+            if row.status == "open"
+            else f"<p>Reopened on {when} and closed again: these are its final figures.</p>"
+        )
+    doc = {
         "@context": OBJECT_CONTEXT,
         "id": f"{ids.campaign(row.id)}/outcome",
         "type": "Note",
         "attributedTo": ids.group,
         "inReplyTo": ids.campaign(row.id),
         "content": f"<p><strong>Outcome: {html.escape(row.title)}</strong></p>{paragraphs_html(report)}"
+        + restated
         + "".join(f"<p>{html.escape(line)}</p>" for line in summary.splitlines()),
         "mediaType": "text/html",
         "published": xsd_datetime(published),
         "to": to,
         "cc": cc,
     }
+    if updated is not None:
+        doc["updated"] = xsd_datetime(updated)
+    return doc
 
 
 def group_pledge(

@@ -49,6 +49,10 @@ class CampaignRecord(Protocol):
     def draft(self) -> bool: ...
     @property
     def adapted_from(self) -> str | None: ...
+    @property
+    def final_tally(self) -> str | None: ...
+    @property
+    def reopened_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,36 @@ class CampaignState:
     @property
     def progress_text(self) -> str:
         return tallies.progress_text(self.tally.progress)
+
+
+def tally_json(tally: tallies.Tally) -> str:
+    """A tally as it is frozen when a campaign closes: pledged per goal kind, pledges per option, head counts."""
+    return orjson.dumps(
+        {
+            "pledged": {line.goal.kind: campaigns.amount_text(line.pledged) for line in tally.progress},
+            "options": [[label, count] for label, count in tally.option_counts],
+            "pledgers": tally.pledgers,
+            "partnerGroups": tally.partner_groups,
+            "memberOptions": [[label, count] for label, count in tally.member_option_counts],
+            "members": tally.members,
+        }
+    ).decode()
+
+
+def frozen_tally(goals: Sequence[Goal], frozen: str) -> tallies.Tally:
+    """The tally a closed campaign keeps, against its goals as they are now (an organizer may still correct a
+    target; the amounts pledged stay as they were when it closed)."""
+    data = orjson.loads(frozen)
+    pledged = {kind: Decimal(amount) for kind, amount in data["pledged"].items()}
+    return tallies.Tally(
+        progress=tuple(tallies.GoalProgress(g, pledged.get(g.kind, Decimal(0))) for g in goals),
+        option_counts=tuple((label, int(count)) for label, count in data["options"]),
+        pledgers=int(data["pledgers"]),
+        partner_groups=int(data["partnerGroups"]),
+        # Frozen before the disclosure work kept our members' part apart: none is known, so none is shown.
+        member_option_counts=tuple((label, int(count)) for label, count in data.get("memberOptions", [])),
+        members=int(data.get("members", 0)),
+    )
 
 
 def group_aggregate(pledgers: int, contributions_json: str) -> GroupAggregate:

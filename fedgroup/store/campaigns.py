@@ -33,6 +33,8 @@ class CampaignRow:
     # A draft is seen by organizers only and never federates (a campaign adopted from a blueprint starts so).
     draft: bool = False
     adapted_from: str | None = None  # the blueprint (its URL) the campaign was adopted from
+    final_tally: str | None = None  # the totals frozen when it closed (JSON); None while open
+    reopened_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class OptionRow:
 
 _COLUMNS = (
     "id, title, body, visibility, status, deadline, created_at, updated_at, closed_at, deleted_at,"
-    " multiple_choice, outcome, outcome_at, draft, adapted_from"
+    " multiple_choice, outcome, outcome_at, draft, adapted_from, final_tally, reopened_at"
 )
 
 
@@ -75,6 +77,8 @@ def _row(row: sqlite3.Row | None) -> CampaignRow | None:
         outcome_at=from_db_time(row[12]),
         draft=bool(row[13]),
         adapted_from=row[14],
+        final_tally=row[15],
+        reopened_at=from_db_time(row[16]),
     )
 
 
@@ -262,10 +266,22 @@ def update_text(
     )
 
 
-def close(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> bool:
+def close(conn: sqlite3.Connection, campaign_id: int, final_tally: str, now: datetime) -> bool:
+    """Close an open campaign, freezing its totals as `final_tally`; False if it was closed already."""
     cursor = conn.execute(
-        "UPDATE campaigns SET status = 'closed', closed_at = ?, updated_at = ? WHERE id = ? AND status = 'open'",
-        (to_db_time(now), to_db_time(now), campaign_id),
+        "UPDATE campaigns SET status = 'closed', closed_at = ?, updated_at = ?, final_tally = ?"
+        " WHERE id = ? AND status = 'open'",
+        (to_db_time(now), to_db_time(now), final_tally, campaign_id),
+    )
+    return cursor.rowcount > 0
+
+
+def reopen(conn: sqlite3.Connection, campaign_id: int, deadline: datetime | None, now: datetime) -> bool:
+    """Open a closed campaign again: its totals are live again. False if it was not closed."""
+    cursor = conn.execute(
+        "UPDATE campaigns SET status = 'open', closed_at = NULL, final_tally = NULL, deadline = ?,"
+        " reopened_at = ?, updated_at = ? WHERE id = ? AND status = 'closed' AND deleted_at IS NULL",
+        (to_db_time(deadline) if deadline else None, to_db_time(now), to_db_time(now), campaign_id),
     )
     return cursor.rowcount > 0
 
@@ -296,7 +312,11 @@ def mark_deleted(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> N
 
 
 def totals_changed(conn: sqlite3.Connection, campaign_id: int, now: datetime) -> None:
-    conn.execute("UPDATE campaigns SET totals_changed_at = ? WHERE id = ?", (to_db_time(now), campaign_id))
+    """Mark an open campaign's totals for the next Update; a closed one's are frozen, nothing to send."""
+    conn.execute(
+        "UPDATE campaigns SET totals_changed_at = ? WHERE id = ? AND status = 'open'",
+        (to_db_time(now), campaign_id),
+    )
 
 
 def totals_to_publish(conn: sqlite3.Connection, not_published_since: datetime) -> list[int]:

@@ -137,6 +137,7 @@ _EXPORTED: dict[str, str] = {
     " ORDER BY id",
     "mail_queue": "notification, message_id, state, queued_at, finished_at FROM mail_queue WHERE member_id = ?"
     " ORDER BY id",
+    "pledge_notices": "text, created_at FROM pledge_notices WHERE member_id = ? ORDER BY id",
 }
 EXPORTED_TABLES = ("members", *_EXPORTED)
 

@@ -86,6 +86,7 @@ NOTICES = {
     "created": "The campaign is created.",
     "saved": "Saved.",
     "closed": "The campaign is closed.",
+    "reopened": "The campaign is open again: its totals move with pledges, and the outcome says it was reopened.",
     "deleted": "The campaign is deleted everywhere it went.",
     "reported": "The outcome is published.",
     "password": "Your password is changed.",
@@ -258,6 +259,7 @@ class CampaignView:
     outcome: str | None
     units: dict[str, str | None]
     pledgers_text: str = ""
+    reopened_at: datetime | None = None
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -313,6 +315,7 @@ def campaign_view(state: CampaignState, now: datetime, minimum: int) -> Campaign
         outcome=state.row.outcome,
         units=units,
         pledgers_text=disclosure.count_text(public.pledgers, public.pledgers_withheld, minimum),
+        reopened_at=state.row.reopened_at,
     )
 
 

@@ -284,6 +284,19 @@ async def close_campaign(request: web.Request) -> web.Response:
     raise see_other(f"/organize/campaigns/{state.id}", "closed")
 
 
+async def reopen_campaign(request: web.Request) -> web.Response:
+    """Open a closed campaign again, with the deadline the organizer gives (empty: none)."""
+    require_organizer(request)
+    data = await form(request)
+    state = await _state(request)
+    try:
+        deadline = form_deadline(text_field(data, "deadline", 40), runtime_of(request).site.timezone)
+        await actions.reopen_campaign(runtime_of(request), state.id, deadline)
+    except actions.USER_ERRORS as e:
+        return await campaign_page(request, field_errors(e, "reopen"), status=422)
+    raise see_other(f"/organize/campaigns/{state.id}", "reopened")
+
+
 async def delete_campaign(request: web.Request) -> web.Response:
     require_organizer(request)
     data = await form(request)

@@ -97,6 +97,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/organize/campaigns/{campaign_id:\\d+}", organize.campaign_page)
     post("/organize/campaigns/{campaign_id:\\d+}/edit", organize.edit_campaign)
     post("/organize/campaigns/{campaign_id:\\d+}/close", organize.close_campaign)
+    post("/organize/campaigns/{campaign_id:\\d+}/reopen", organize.reopen_campaign)
     post("/organize/campaigns/{campaign_id:\\d+}/delete", organize.delete_campaign)
     post("/organize/campaigns/{campaign_id:\\d+}/outcome", organize.report_outcome)
     post("/organize/campaigns/{campaign_id:\\d+}/fulfilled", organize.set_fulfilled)
