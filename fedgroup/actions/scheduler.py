@@ -10,11 +10,12 @@ from datetime import timedelta
 
 from fedgroup import store
 from fedgroup.actions import notifications, outbox
-from fedgroup.actions.campaigns import close_campaign, load_campaign
+from fedgroup.actions.campaigns import close_campaign, existing_campaign, load_campaign
 from fedgroup.actions.context import Context
 from fedgroup.actions.partner_releases import release_due
 from fedgroup.actions.proposals import close_due_proposals
 from fedgroup.net.worker import Worker
+from fedgroup.rules import campaign_state
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,15 @@ class Scheduler(Worker):
 
 
 async def close_due_campaigns(runtime: Context) -> int:
+    """Close campaigns whose deadline passed; and freeze, once, the totals of any closed before closing did."""
+
+    def freeze(conn: sqlite3.Connection) -> None:
+        for campaign_id in store.campaigns.closed_without_final_tally(conn):
+            state = existing_campaign(conn, campaign_id)
+            store.campaigns.freeze(conn, campaign_id, campaign_state.tally_json(state.tally))
+
+    if await runtime.db.read(store.campaigns.closed_without_final_tally):
+        await runtime.db.write(freeze)
     due = await runtime.db.read(store.campaigns.past_deadline, runtime.now())
     closed = 0
     for campaign_id in due:

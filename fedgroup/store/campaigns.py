@@ -276,6 +276,22 @@ def close(conn: sqlite3.Connection, campaign_id: int, final_tally: str, now: dat
     return cursor.rowcount > 0
 
 
+def closed_without_final_tally(conn: sqlite3.Connection) -> list[int]:
+    """Campaigns closed before closing froze their totals (schema 24): frozen as they stand, once."""
+    rows = fetchall(
+        conn,
+        "SELECT id FROM campaigns WHERE status = 'closed' AND final_tally IS NULL AND deleted_at IS NULL",
+    )
+    return [r[0] for r in rows]
+
+
+def freeze(conn: sqlite3.Connection, campaign_id: int, final_tally: str) -> None:
+    conn.execute(
+        "UPDATE campaigns SET final_tally = ? WHERE id = ? AND status = 'closed' AND final_tally IS NULL",
+        (final_tally, campaign_id),
+    )
+
+
 def reopen(conn: sqlite3.Connection, campaign_id: int, deadline: datetime | None, now: datetime) -> bool:
     """Open a closed campaign again: its totals are live again. False if it was not closed."""
     cursor = conn.execute(

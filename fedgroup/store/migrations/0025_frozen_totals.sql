@@ -1,4 +1,4 @@
--- fedgroup schema 22: a closed campaign's figures are frozen, and members learn why a pledge was withdrawn.
+-- fedgroup schema 24: a closed campaign's figures are frozen, and members learn why a pledge was withdrawn.
 -- final_tally holds the totals as they stood when the campaign closed (JSON, written by the rules): what
 -- the outcome states and every later Update carries, whatever happens to the inputs (a member erased, a
 -- partner leaving). Reopening (an organizer's explicit act) clears it and stamps reopened_at.
