@@ -58,7 +58,8 @@ async def member_named(runtime: Context, name: str) -> store.members.Member:
 
 
 async def remove_member(runtime: Context, member_id: int) -> None:
-    """Erase a member and everything we hold about them; totals and partner aggregates adjust and federate."""
+    """Erase a member and everything we hold about them; open campaigns' totals and partner aggregates adjust
+    and federate (a closed campaign's stay frozen as it closed)."""
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
