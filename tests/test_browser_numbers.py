@@ -210,3 +210,56 @@ async def test_a_closed_campaign_is_frozen_until_an_organizer_reopens_it(make_se
     assert outcome_updates, "the restated outcome federates as an Update of the outcome"
     assert "reopened" in orjson.loads(outcome_updates[0][0])["object"]["content"].lower()
     await shot(member, "campaign-reopened")
+
+
+async def test_removing_a_member_and_leaving_a_coalition_ask_first_and_say_what_goes(make_server, browser):
+    a = await make_server("a", handle="tenants")
+    b = await make_server("b", handle="foodbank")
+    await _member(a, "Ada Admin", "admin")
+    mia = await _member(a, "Mia Member")
+    await _member(a, "Olu Organizer", "organizer")
+    ours = await _school_campaign(a)
+    await actions.pledge(a.runtime, mia, ours, option="Give €20")
+    b_group = b.url("/groups/foodbank")
+    theirs = await actions.create_campaign(
+        b.runtime, "Winter meals", "Hot meals for the winter.", goals=[parse_goal("items:100:meals")],
+        options=[parse_option("Ten meals=items:10")],
+    )  # fmt: skip
+    await actions.follow_group(a.runtime, await a.runtime.actors.actor(b_group))
+
+    async def partner():
+        return await a.runtime.db.read(
+            store.campaigns.partner_campaign_by_object, b.url(f"/campaigns/{theirs}")
+        )
+
+    found = await eventually(partner)
+    await actions.pledge_to_partner(a.runtime, mia, found.id, option="Ten meals")
+
+    organizer = await browser.new_page()
+    await sign_in(organizer, a.base_url, "Olu Organizer")
+    await organizer.goto(a.url("/organize"))
+    await organizer.get_by_role("button", name="Leave").click()
+    text = await organizer.locator("main").inner_text()
+    assert "Winter meals" in text and "1 member" in text, "the confirmation says whose pledges are withdrawn"
+    assert await a.runtime.db.read(store.follows.following_of, b_group) is not None, "nothing done yet"
+    await shot(organizer, "coalition-leave-confirm")
+    await organizer.get_by_role("button", name="Leave and withdraw").click()
+    await organizer.wait_for_url("**/organize?done=left")
+    assert await a.runtime.db.read(store.follows.following_of, b_group) is None
+
+    member = await browser.new_page()
+    await sign_in(member, a.base_url, "Mia Member")
+    mine = await member.locator("#my-pledges ~ ul, #my-pledges ~ p").all_inner_texts()
+    assert any("Winter meals" in t and "left the coalition" in t for t in mine), mine
+
+    admin = await browser.new_page()
+    await sign_in(admin, a.base_url, "Ada Admin")
+    await admin.goto(a.url("/admin/members"))
+    await admin.get_by_role("button", name="Remove Mia Member and erase their data").click()
+    text = await admin.locator("main").inner_text()
+    assert "A safe crossing at Mill Road school" in text and "Give €20" in text
+    assert await a.runtime.db.read(store.members.by_id, mia) is not None, "nothing erased before confirming"
+    await shot(admin, "member-remove-confirm")
+    await admin.get_by_role("button", name="Remove Mia Member").click()
+    await admin.wait_for_url("**/admin/members?done=removed")
+    assert await a.runtime.db.read(store.members.by_id, mia) is None

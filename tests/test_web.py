@@ -284,8 +284,13 @@ async def test_admin_changes_roles_keeps_one_admin_and_removes_members_with_thei
     last = await admin.post("/admin/members/role", {"member": str(ids["admin"]), "role": "member"},
                             csrf_from="/admin/members")  # fmt: skip
     assert last.status == 422 and "last admin" in last.text
-    removed = await admin.post(
+    asked = await admin.post(
         "/admin/members/remove", {"member": str(ids["member"])}, csrf_from="/admin/members"
+    )
+    assert "Remove Mia Member?" in asked.text, "the first click asks, saying what will be erased"
+    assert await server.runtime.db.read(store.members.by_id, ids["member"]) is not None
+    removed = await admin.post(
+        "/admin/members/remove", {"member": str(ids["member"]), "confirm": "yes"}, csrf_from="/admin/members"
     )
     assert "Removed" in removed.text and "Mia Member" not in removed.text
     assert await server.runtime.db.read(store.pledges.pledges_for_campaign, campaign_id) == []
@@ -383,7 +388,12 @@ async def test_coalition_from_the_organize_page_and_a_member_pledges_to_the_part
         await member.post(f"{path}/withdraw", {"pledge": str(mine.id)}, csrf_from=path)
         await eventually(lambda: _is_zero(partner_groups))
 
-        left = await organizer.post("/organize/coalition/leave", {"group": c_group}, csrf_from="/organize")
+        asked = await organizer.post("/organize/coalition/leave", {"group": c_group}, csrf_from="/organize")
+        assert "Leave the coalition with" in asked.text, "the first click asks, saying what is withdrawn"
+        assert await a.runtime.db.read(store.follows.following_of, c_group) is not None
+        left = await organizer.post(
+            "/organize/coalition/leave", {"group": c_group, "confirm": "yes"}, csrf_from="/organize"
+        )
         assert "You left the coalition" in left.text
         assert await a.runtime.db.read(store.follows.following_of, c_group) is None
     finally:

@@ -43,8 +43,10 @@ from fedgroup.actions.campaigns import (
 )
 from fedgroup.actions.coalitions import (
     PartnerView,
+    PledgeAtStake,
     accept_partner,
     answer_held_aggregate,
+    coalition_leave,
     follow_group,
     follow_group_by_handle,
     held_aggregates,
@@ -93,6 +95,7 @@ from fedgroup.actions.members import (
     clean_name,
     export_member,
     member_named,
+    member_removal,
     remove_member,
 )
 from fedgroup.actions.moderation import (
@@ -187,6 +190,7 @@ __all__ = [
     "MAX_NAME",
     "MoneyRecord",
     "PartnerView",
+    "PledgeAtStake",
     "USER_ERRORS",
     "BlocklistPlan",
     "export_blocklist",
@@ -213,6 +217,7 @@ __all__ = [
     "close_campaign",
     "close_due_campaigns",
     "contributors",
+    "coalition_leave",
     "create_campaign",
     "create_invite",
     "GatheringForm",
@@ -245,6 +250,7 @@ __all__ = [
     "money_csv",
     "money_record",
     "money_record_of",
+    "member_removal",
     "outcome_summary",
     "partner_goals",
     "partner_groups",

@@ -13,10 +13,12 @@ import orjson
 
 from fedgroup import store
 from fedgroup.actions import outbox, partner_releases, partnership
+from fedgroup.actions.campaigns import load_campaign
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
 from fedgroup.rules import campaigns
+from fedgroup.rules.campaigns import Goal
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,65 @@ async def follow_group(runtime: Context, actor: store.actors.CachedActor) -> Non
     log.info("following group=%s", actor.id)
 
 
+@dataclass(frozen=True)
+class PledgeAtStake:
+    """One pledge that an erasure or a coalition leave touches, and what happens to it."""
+
+    pledge: store.pledges.MemberPledge
+    where: str  # the campaign's title
+    text: str  # the pledge as the member sees it ("Give €20 (€20)")
+    partner_group: str | None  # the partner group, for a pledge to a partner's campaign
+    frozen: bool  # the campaign is closed: its figures (ours, or our aggregate at the partner) stay
+
+
+def _pledge_text(pledge: store.pledges.MemberPledge, goals: list[Goal] | tuple[Goal, ...]) -> str:
+    worth = campaigns.format_quantity(pledge.kind, pledge.amount, campaigns.units_of(goals).get(pledge.kind))
+    return f"{pledge.option_label} ({worth})" if pledge.option_label else worth
+
+
+def pledges_at_stake(
+    conn: sqlite3.Connection, pledges: list[store.pledges.MemberPledge], now: datetime
+) -> list[PledgeAtStake]:
+    """Members' pledges (to our campaigns or partners'), each with where it is and whether it is frozen there."""
+    found = []
+    for p in pledges:
+        if p.campaign_id is not None:
+            state = load_campaign(conn, p.campaign_id)
+            if state is None or state.row.deleted_at is not None:
+                continue
+            text = _pledge_text(p, state.goals)
+            found.append(PledgeAtStake(p, state.row.title, text, None, not state.is_open(now)))
+        else:
+            partner = store.campaigns.partner_campaign(conn, p.partner_campaign_id or 0)
+            if partner is None:
+                continue
+            goals, _ = partner_goals(partner)
+            text = _pledge_text(p, goals)
+            found.append(
+                PledgeAtStake(p, partner.title, text, partner.group_actor, not partner_open(partner, now))
+            )
+    return found
+
+
+async def coalition_leave(runtime: Context, actor_id: str) -> list[PledgeAtStake]:
+    """What leaving a partner group withdraws, said before it is done: our members' pledges to its campaigns
+    (to an open campaign: our aggregate is withdrawn; to a closed one: it stays there as it was)."""
+    now = runtime.now()
+
+    def read(conn: sqlite3.Connection) -> list[PledgeAtStake]:
+        if store.follows.following_of(conn, actor_id) is None:
+            raise ActionError(f"we do not follow {actor_id}", "handle")
+        pledges = []
+        for partner in store.campaigns.partner_campaigns(conn, actor_id):
+            pledges += store.pledges.pledges_for_partner_campaign(conn, partner.id)
+        return pledges_at_stake(conn, pledges, now)
+
+    return await runtime.db.read(read)
+
+
 async def leave_group(runtime: Context, actor_id: str) -> None:
-    """Stop following a partner: withdraw our pledges to its campaigns, Undo the Follow, forget its campaigns."""
+    """Stop following a partner: withdraw our pledges to its open campaigns (a closed one's figures are frozen
+    there), Undo the Follow, forget its campaigns. Each member whose pledge goes is told why on "My pledges"."""
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
@@ -59,10 +118,28 @@ async def leave_group(runtime: Context, actor_id: str) -> None:
         if following is None:
             raise ActionError(f"we do not follow {actor_id}", "handle")
         actor = store.actors.by_id(conn, actor_id)
+        group_name = (actor.name if actor is not None else None) or actor_id
+        day = now.strftime("%-d %B %Y")
         for partner in store.campaigns.partner_campaigns(conn, actor_id):
             sent = store.pledges.sent_group_pledge(conn, partner.id)
-            if sent is not None and actor is not None:
+            if sent is not None and actor is not None and partner_open(partner, now):
                 outbox.withdraw_group_pledge(conn, runtime.ids, orjson.loads(sent[1]), actor.inbox, now)
+        pledges = []
+        for partner in store.campaigns.partner_campaigns(conn, actor_id):
+            pledges += store.pledges.pledges_for_partner_campaign(conn, partner.id)
+        for stake in pledges_at_stake(conn, pledges, now):
+            store.pledges.add_notice(
+                conn,
+                stake.pledge.member_id,
+                f"Your pledge {stake.text} to \u201c{stake.where}\u201d was withdrawn on {day}: our group left the"
+                f" coalition with {group_name}."
+                + (
+                    " That campaign was closed, so our group's total there stays as it was."
+                    if stake.frozen
+                    else ""
+                ),
+                now,
+            )
         if actor is not None:
             outbox.unfollow(conn, runtime.ids, actor_id, following.follow_id, actor.inbox, now)
         store.campaigns.remove_partner_campaigns_of(conn, actor_id)

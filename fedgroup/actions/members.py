@@ -8,7 +8,7 @@ from typing import Any
 
 from fedgroup import store
 from fedgroup.actions import gatherings
-from fedgroup.actions.coalitions import send_aggregate
+from fedgroup.actions.coalitions import PledgeAtStake, pledges_at_stake, send_aggregate
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
 from fedgroup.rules import campaigns
@@ -55,6 +55,22 @@ async def member_named(runtime: Context, name: str) -> store.members.Member:
     if member is None:
         raise ActionError(f"there is no member called {name.strip()}", "member")
     return member
+
+
+async def member_removal(
+    runtime: Context, member_id: int
+) -> tuple[store.members.Member, list[PledgeAtStake]]:
+    """What removing this member erases, said before it is done: the member, and each of their pledges with
+    what happens to it (an open campaign's totals drop; a closed one's stay as they closed)."""
+    now = runtime.now()
+
+    def read(conn: sqlite3.Connection) -> tuple[store.members.Member, list[PledgeAtStake]]:
+        member = store.members.by_id(conn, member_id)
+        if member is None:
+            raise ActionError("there is no such member", "member")
+        return member, pledges_at_stake(conn, store.pledges.pledges_of_member(conn, member_id), now)
+
+    return await runtime.db.read(read)
 
 
 async def remove_member(runtime: Context, member_id: int) -> None:

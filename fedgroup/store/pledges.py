@@ -183,6 +183,36 @@ def campaigns_pledged_by(conn: sqlite3.Connection, member_id: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+# -- what members are told about pledges withdrawn by someone else ----------------------------------------
+
+
+@dataclass(frozen=True)
+class PledgeNotice:
+    id: int
+    text: str
+    created_at: datetime
+
+
+def add_notice(conn: sqlite3.Connection, member_id: int, text: str, now: datetime) -> None:
+    conn.execute(
+        "INSERT INTO pledge_notices (member_id, text, created_at) VALUES (?, ?, ?)",
+        (member_id, text, to_db_time(now)),
+    )
+
+
+def notices_of(conn: sqlite3.Connection, member_id: int) -> list[PledgeNotice]:
+    rows = fetchall(
+        conn,
+        "SELECT id, text, created_at FROM pledge_notices WHERE member_id = ? ORDER BY id DESC",
+        (member_id,),
+    )
+    return [PledgeNotice(r[0], r[1], from_db_time(r[2])) for r in rows]  # type: ignore[arg-type]
+
+
+def dismiss_notices(conn: sqlite3.Connection, member_id: int) -> None:
+    conn.execute("DELETE FROM pledge_notices WHERE member_id = ?", (member_id,))
+
+
 # -- remote poll votes ---------------------------------------------------------------------------------
 
 

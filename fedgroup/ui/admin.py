@@ -70,6 +70,10 @@ async def remove_member(request: web.Request) -> web.Response:
         member_id = _member_id(data)
         if member_id == me.id:
             raise actions.ActionError("you cannot remove yourself here", "member")
+        if text_field(data, "confirm", 10) != "yes":
+            # Nothing is erased before the admin has read exactly what will be.
+            member, pledges = await actions.member_removal(runtime_of(request), member_id)
+            return render(request, "admin/remove.html", {"member": member, "pledges": pledges})
         await actions.remove_member(runtime_of(request), member_id)
     except actions.USER_ERRORS as e:
         return await members_page(request, field_errors(e, "member"), status=422)

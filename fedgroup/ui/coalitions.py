@@ -3,12 +3,15 @@ aggregates and follow requests. Every change goes through `actions`, as from the
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from fedgroup import actions
 from fedgroup.ui.common import (
     field_errors,
     form,
+    render,
     require_organizer,
     runtime_of,
     see_other,
@@ -27,11 +30,28 @@ async def follow_group(request: web.Request) -> web.Response:
     raise see_other("/organize", "following")
 
 
+def _leave_summary(pledges: list[actions.PledgeAtStake]) -> dict[str, Any]:
+    """Per partner campaign: how many of our members' pledges are withdrawn (or, closed, stay as they are)."""
+    campaigns_at_stake: dict[str, dict[str, Any]] = {}
+    for stake in pledges:
+        entry = campaigns_at_stake.setdefault(stake.where, {"title": stake.where, "frozen": stake.frozen,
+                                                            "pledges": 0, "members": set()})  # fmt: skip
+        entry["pledges"] += 1
+        entry["members"].add(stake.pledge.member_id)
+    members = {stake.pledge.member_id for stake in pledges}
+    return {"campaigns": list(campaigns_at_stake.values()), "members": len(members)}
+
+
 async def leave_group(request: web.Request) -> web.Response:
     require_organizer(request)
     data = await form(request)
+    group = text_field(data, "group", 2000)
     try:
-        await actions.leave_group(runtime_of(request), text_field(data, "group", 2000))
+        if text_field(data, "confirm", 10) != "yes":
+            # Nothing is withdrawn before the organizer has read exactly what will be.
+            pledges = await actions.coalition_leave(runtime_of(request), group)
+            return render(request, "organize/leave.html", {"group": group, **_leave_summary(pledges)})
+        await actions.leave_group(runtime_of(request), group)
     except actions.USER_ERRORS as e:
         return await index(request, field_errors(e, "handle"), {})
     raise see_other("/organize", "left")

@@ -60,9 +60,20 @@ async def home(request: web.Request) -> web.Response:
         for g in await upcoming_views(runtime, ("public", "followers", "members"))
         if g.id in mine and not g.cancelled
     ]
+    notices = await db.read(store.pledges.notices_of, member.id)
     return render(
-        request, "home.html", {"campaigns": ours, "partners": partners, "pledges": pledges, "coming": coming}
+        request,
+        "home.html",
+        {"campaigns": ours, "partners": partners, "pledges": pledges, "coming": coming, "notices": notices},
     )
+
+
+async def dismiss_notices(request: web.Request) -> web.Response:
+    member = require_member(request)
+    await form(request)
+    runtime = runtime_of(request)
+    await runtime.db.write(store.pledges.dismiss_notices, member.id)
+    raise see_other("/home")
 
 
 async def _partner(request: web.Request) -> store.campaigns.PartnerCampaign:

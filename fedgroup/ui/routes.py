@@ -90,6 +90,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/organize/disclosure", delivered.disclosure_page)
     r.add_get("/organize/mail", mail.organize_mail_page)
     post("/organize/mail/call", mail.send_call)
+    post("/home/notices/dismiss", member.dismiss_notices)
 
     r.add_get("/organize", organize.index)
     r.add_get("/organize/campaigns/new", organize.new_campaign_page)
