@@ -251,6 +251,9 @@ async def test_removing_a_member_and_leaving_a_coalition_ask_first_and_say_what_
     await sign_in(member, a.base_url, "Mia Member")
     mine = await member.locator("#my-pledges ~ ul, #my-pledges ~ p").all_inner_texts()
     assert any("Winter meals" in t and "left the coalition" in t for t in mine), mine
+    await member.get_by_role("button", name="Dismiss these notices").click()
+    await member.wait_for_url("**/home")
+    assert "left the coalition" not in await member.locator("main").inner_text()
 
     admin = await browser.new_page()
     await sign_in(admin, a.base_url, "Ada Admin")
