@@ -1,4 +1,4 @@
-"""A closed campaign's totals are frozen, including one closed before closing froze them (schema 24)."""
+"""A closed campaign's totals are frozen, including one closed before closing froze them (schema 25)."""
 
 from __future__ import annotations
 

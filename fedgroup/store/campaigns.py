@@ -277,7 +277,7 @@ def close(conn: sqlite3.Connection, campaign_id: int, final_tally: str, now: dat
 
 
 def closed_without_final_tally(conn: sqlite3.Connection) -> list[int]:
-    """Campaigns closed before closing froze their totals (schema 24): frozen as they stand, once."""
+    """Campaigns closed before closing froze their totals (schema 25): frozen as they stand, once."""
     rows = fetchall(
         conn,
         "SELECT id FROM campaigns WHERE status = 'closed' AND final_tally IS NULL AND deleted_at IS NULL",
