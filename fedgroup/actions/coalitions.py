@@ -26,9 +26,7 @@ log = logging.getLogger(__name__)
 partner_goals = partner_releases.partner_goals
 
 
-def partner_open(partner: store.campaigns.PartnerCampaign, now: datetime) -> bool:
-    """Whether a partner's campaign still takes pledges, as its server last described it."""
-    return campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now)
+partner_open = partner_releases.partner_open
 
 
 def send_aggregate(conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime) -> None:

@@ -21,6 +21,8 @@ from fedgroup import store
 from fedgroup.actions import outbox
 from fedgroup.actions.context import Context
 from fedgroup.protocol import vocab_campaigns
+from fedgroup.protocol.parse import ParseError
+from fedgroup.protocol.parse_campaigns import parse_group_pledge
 from fedgroup.rules import campaigns, disclosure, tallies
 from fedgroup.rules.campaigns import Goal, PledgeOption
 
@@ -42,6 +44,11 @@ def partner_goals(partner: store.campaigns.PartnerCampaign) -> tuple[list[Goal],
     return goals, options
 
 
+def partner_open(partner: store.campaigns.PartnerCampaign, now: datetime) -> bool:
+    """Whether a partner's campaign still takes pledges, as its server last described it."""
+    return campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now)
+
+
 def _summary(group_name: str, goals: list[Goal], aggregate: tallies.GroupAggregate) -> str:
     """The plain text a server that does not know fedgroup's terms shows."""
     if aggregate.fewer_than is not None:
@@ -58,11 +65,34 @@ def _summary(group_name: str, goals: list[Goal], aggregate: tallies.GroupAggrega
     return text
 
 
+def frozen_at_close(sent: dict[str, Any], current: tallies.GroupAggregate) -> tallies.GroupAggregate | None:
+    """What we may still tell a partner whose campaign closed: the pledged figures exactly as we last sent them
+    (its totals are frozen; the partner refuses any other), with what our members delivered as recorded now,
+    no more than was pledged per kind. None when nothing can be told (what we sent had no figures)."""
+    try:
+        frozen = parse_group_pledge(sent)
+    except ParseError:
+        return None
+    if frozen.fewer_than is not None or not frozen.lines:
+        return None
+    pledged: dict[str, Decimal] = {}
+    for line in frozen.lines:
+        kind = line.contribution.kind
+        pledged[kind] = pledged.get(kind, Decimal(0)) + line.contribution.amount
+    delivered = tuple(
+        campaigns.Contribution(c.kind, min(c.amount, pledged[c.kind]))
+        for c in current.delivered
+        if c.kind in pledged and c.amount > 0
+    )
+    return tallies.GroupAggregate(frozen.pledgers, frozen.lines, delivered)
+
+
 def send_aggregate(
     conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime
 ) -> None:
     """Send the partner our members' current aggregate as disclosure allows: the Pledge, an Update of it (only
-    when its figures changed), or its Undo at zero."""
+    when its figures changed), or its Undo at zero. Once the partner's campaign is closed only what was
+    delivered may change: the pledged figures stay as last sent, whatever was erased or withdrawn since."""
     partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
     if partner is None:
         return
@@ -72,18 +102,23 @@ def send_aggregate(
         return
     pledges = store.pledges.pledges_for_partner_campaign(conn, partner_campaign_id)
     delivered = store.pledges.delivered_for_partner_campaign(conn, partner_campaign_id)
-    aggregate = disclosure.disclosed_aggregate(
-        tallies.aggregate(
-            (
-                tallies.MemberPledgeFacts(p.member_id, campaigns.Contribution(p.kind, p.amount), p.option_label)
-                for p in pledges
-            ),
-            (campaigns.Contribution(k, a) for k, a in delivered),
+    ours = tallies.aggregate(
+        (
+            tallies.MemberPledgeFacts(p.member_id, campaigns.Contribution(p.kind, p.amount), p.option_label)
+            for p in pledges
         ),
-        runtime.config.min_disclosed_count,
+        (campaigns.Contribution(k, a) for k, a in delivered),
     )
     sent = store.pledges.sent_group_pledge(conn, partner_campaign_id)
     previous: dict[str, Any] | None = orjson.loads(sent[1]) if sent else None
+    if not partner_open(partner, now):
+        frozen = frozen_at_close(previous, ours) if previous is not None else None
+        if frozen is None:
+            log.info("group pledge not sent reason=partner-campaign-closed partner=%s", partner.group_actor)
+            return
+        aggregate = frozen
+    else:
+        aggregate = disclosure.disclosed_aggregate(ours, runtime.config.min_disclosed_count)
     if aggregate.pledgers == 0 and aggregate.fewer_than is None:
         if previous is not None:
             outbox.withdraw_group_pledge(conn, runtime.ids, previous, group.inbox, now)
