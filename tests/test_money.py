@@ -291,7 +291,8 @@ async def test_the_cli_refuses_self_approval_and_exports_a_csv_spreadsheets_open
     assert received[7] == "'@Bäckerei Müller;'=1+1", "Unicode kept, the formula after ';' neutralised"
     spent = next(r for r in rows if r[0] == "expense")
     assert spent[1:4] == [earlier, "'+Plakate;'-Druck", "20.00"] and spent[5:7] == ["approved", "yes"]
-    assert spent[9] == "'-R1 =2" and spent[10:] == ["Olu Organizer", "Tia Treasurer"]
+    assert spent[9] == "'-R1 =2" and spent[10:12] == ["Olu Organizer", "Tia Treasurer"]
+    assert spent[13:] == ["", "", ""], "no correction in its history (corrects, voided_on, void_reason)"
     assert [r[2:4] for r in rows if r[0] == "total"] == [["raised", "50.00"], ["spent", "20.00"], ["left", "30.00"],
                                                         ["pending", "0.00"]]  # fmt: skip
 

@@ -108,12 +108,15 @@ from fedgroup.actions.moderation import (
 )
 from fedgroup.actions.money import (
     MoneyRecord,
+    correct_expense,
+    correct_received,
     decide_expense,
     money_csv,
     money_record,
     money_record_of,
     record_expense,
     record_money_received,
+    void_entry,
 )
 from fedgroup.actions.moving import arrive as move_here
 from fedgroup.actions.moving import depart as move_away
@@ -259,6 +262,9 @@ __all__ = [
     "proposals",
     "record_expense",
     "record_money_received",
+    "void_entry",
+    "correct_expense",
+    "correct_received",
     "publish_due_totals",
     "reject_partner",
     "release_all_now",

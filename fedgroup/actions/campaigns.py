@@ -122,10 +122,17 @@ def money_totals(conn: sqlite3.Connection, state: CampaignState) -> money.MoneyT
     expenses = store.money.expenses_of(conn, state.id)
     if not received and not expenses:
         return None
+    return counted_money(money.currency_of(state.goals), received, expenses)
+
+
+def counted_money(
+    currency: str, received: Sequence[store.money.Received], expenses: Sequence[store.money.Expense]
+) -> money.MoneyTotals:
+    """The totals of what counts in a money record: a voided entry (corrected or voided) counts toward nothing."""
     return money.totals(
-        money.currency_of(state.goals),
-        (r.amount for r in received),
-        (money.ExpenseFacts(e.amount, e.state) for e in expenses),
+        currency,
+        (r.amount for r in received if r.history.counts),
+        (money.ExpenseFacts(e.amount, e.state) for e in expenses if e.history.counts),
     )
 
 

@@ -1,5 +1,6 @@
 """What organizers can do with a campaign's money record, shared by the CLI and the web UI: record money
-received and expenses, approve or reject an expense, read the record, export it. Rules in rules/money.py;
+received and expenses, approve or reject an expense, void or correct an entry (with a reason; the voided
+entry stays in the record), read the record, export it. Rules in rules/money.py;
 rows in store/money.py. Nothing here federates: the money line reaches the fediverse only in the outcome."""
 
 from __future__ import annotations
@@ -8,10 +9,10 @@ import logging
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from fedgroup import store
-from fedgroup.actions.campaigns import load_campaign
+from fedgroup.actions.campaigns import counted_money, load_campaign
 from fedgroup.rules import money, spreadsheet
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.rules.money import MoneyError
@@ -42,12 +43,13 @@ class MoneyRecord:
 
     @property
     def approved(self) -> list[store.money.Expense]:
-        return [e for e in self.expenses if e.state == "approved"]
+        """The spending that counts: approved and not voided."""
+        return [e for e in self.expenses if e.state == "approved" and e.history.counts]
 
     @property
     def sponsors(self) -> list[str]:
-        """Sponsors who agreed to be named, each once, in the order they gave."""
-        return list(dict.fromkeys(r.sponsor for r in self.received if r.sponsor))
+        """Sponsors who agreed to be named, each once, in the order they gave (a voided entry thanks nobody)."""
+        return list(dict.fromkeys(r.sponsor for r in self.received if r.sponsor and r.history.counts))
 
 
 def _campaign(conn: sqlite3.Connection, campaign_id: int) -> tuple[CampaignState, str]:
@@ -80,9 +82,7 @@ def money_record_of(conn: sqlite3.Connection, state: CampaignState) -> MoneyReco
     currency = money.currency_of(state.goals)
     received = store.money.received_of(conn, state.id)
     expenses = store.money.expenses_of(conn, state.id)
-    totals = money.totals(
-        currency, (r.amount for r in received), (money.ExpenseFacts(e.amount, e.state) for e in expenses)
-    )
+    totals = counted_money(currency, received, expenses)
     return MoneyRecord(state, currency, received, expenses, totals)
 
 
@@ -154,6 +154,8 @@ async def decide_expense(
         found = store.money.expense(conn, expense_id)
         if found is None or found.campaign_id != campaign_id:
             raise MoneyError(f"campaign {campaign_id} has no expense {expense_id}", "expense")
+        if not found.history.counts:
+            raise MoneyError("this expense was voided: decide the entry that replaced it, if any", "expense")
         money.check_decision(found.state, found.recorded_by, decider, approve)
         state = "approved" if approve else "rejected"
         if not store.money.decide_expense(conn, expense_id, state, decider, runtime.now()):
@@ -165,10 +167,116 @@ async def decide_expense(
     )
 
 
+Entry = Literal["received", "expense"]
+
+
+def _entry(conn: sqlite3.Connection, campaign_id: int, entry: Entry, entry_id: int) -> str | None:
+    """Check the entry exists in this campaign's record and may be voided; returns an expense's state."""
+    found: store.money.Received | store.money.Expense | None = (
+        store.money.received(conn, entry_id) if entry == "received" else store.money.expense(conn, entry_id)
+    )
+    if found is None or found.campaign_id != campaign_id:
+        raise MoneyError(f"campaign {campaign_id} has no such entry ({entry} {entry_id})", "entry")
+    state = found.state if isinstance(found, store.money.Expense) else None
+    money.check_correctable(not found.history.counts, state)
+    return state
+
+
+async def void_entry(
+    runtime: Runtime, campaign_id: int, entry: Entry, entry_id: int, by: int, reason: str
+) -> None:
+    """Void an entry that should never have been recorded: it stays in the record, with who voided it, when
+    and why, and counts toward nothing from now on."""
+    why = money.validate_reason(reason)
+
+    def job(conn: sqlite3.Connection) -> None:
+        _campaign(conn, campaign_id)
+        _organizer(conn, by)
+        _entry(conn, campaign_id, entry, entry_id)
+        if not store.money.void(conn, entry, entry_id, by, why, runtime.now()):
+            raise MoneyError("this entry was voided meanwhile", "entry")
+
+    await runtime.db.write(job)
+    log.info("money entry voided campaign=%d entry=%s-%d", campaign_id, entry, entry_id)
+
+
+async def correct_received(
+    runtime: Runtime,
+    campaign_id: int,
+    entry_id: int,
+    by: int,
+    reason: str,
+    source: str,
+    amount: str,
+    day: str,
+    sponsor: str | None,
+) -> int:
+    """Correct money received: the entry is voided with the reason, and the right figures recorded as a new
+    entry that names it (still linked to the same member, if it was). Returns the new entry's id."""
+    why = money.validate_reason(reason)
+    draft = money.validate_received(source, amount, day, sponsor, runtime.now().date())
+
+    def job(conn: sqlite3.Connection) -> int:
+        _campaign(conn, campaign_id)
+        _organizer(conn, by)
+        _entry(conn, campaign_id, "received", entry_id)
+        old = store.money.received(conn, entry_id)
+        assert old is not None
+        now = runtime.now()
+        if not store.money.void(conn, "received", entry_id, by, why, now):
+            raise MoneyError("this entry was voided meanwhile", "entry")
+        return store.money.add_received(
+            conn, campaign_id, draft.source, draft.amount, draft.day, draft.sponsor, old.member_id, by, now,
+            corrects=entry_id,
+        )  # fmt: skip
+
+    new_id = await runtime.db.write(job)
+    log.info("money received corrected campaign=%d entry=%d by=%d", campaign_id, entry_id, new_id)
+    return new_id
+
+
+async def correct_expense(
+    runtime: Runtime,
+    campaign_id: int,
+    entry_id: int,
+    by: int,
+    reason: str,
+    what: str,
+    amount: str,
+    day: str,
+    receipt: str,
+) -> int:
+    """Correct an expense: it is voided with the reason, and the right figures recorded as a new expense that
+    names it. The new one is pending, recorded by `by`: however the old one stood, the corrected figures count
+    only once another organizer approves them. Returns the new expense's id."""
+    why = money.validate_reason(reason)
+    draft = money.validate_expense(what, amount, day, receipt, runtime.now().date())
+
+    def job(conn: sqlite3.Connection) -> int:
+        _campaign(conn, campaign_id)
+        _organizer(conn, by)
+        _entry(conn, campaign_id, "expense", entry_id)
+        now = runtime.now()
+        if not store.money.void(conn, "expense", entry_id, by, why, now):
+            raise MoneyError("this entry was voided meanwhile", "entry")
+        return store.money.add_expense(
+            conn, campaign_id, draft.what, draft.amount, draft.day, draft.receipt, by, now, corrects=entry_id
+        )
+
+    new_id = await runtime.db.write(job)
+    log.info("expense corrected campaign=%d expense=%d by=%d", campaign_id, entry_id, new_id)
+    return new_id
+
+
 CSV_HEADER = (
     "entry", "date", "what_or_source", "amount", "currency", "state", "counts", "sponsor", "member",
-    "receipt", "recorded_by", "decided_by",
+    "receipt", "recorded_by", "decided_by", "id", "corrects", "voided_on", "void_reason",
 )  # fmt: skip
+
+
+def _history_cells(entry_id: int, history: store.money.History) -> tuple[object, ...]:
+    voided_on = history.voided_at.date().isoformat() if history.voided_at else ""
+    return (entry_id, history.corrects or "", voided_on, history.void_reason or "")
 
 
 def money_csv(found: MoneyRecord) -> bytes:
@@ -176,14 +284,15 @@ def money_csv(found: MoneyRecord) -> bytes:
     rows: list[tuple[object, ...]] = []
     for r in found.received:
         rows.append((
-            "received", r.day.isoformat(), r.source, money.plain_amount(r.amount), found.currency, "", "yes",
-            r.sponsor or "", r.member_name or "", "", r.recorded_by_name or "", "",
+            "received", r.day.isoformat(), r.source, money.plain_amount(r.amount), found.currency,
+            "" if r.history.counts else "voided", "yes" if r.history.counts else "no",
+            r.sponsor or "", r.member_name or "", "", r.recorded_by_name or "", "", *_history_cells(r.id, r.history),
         ))  # fmt: skip
     for e in found.expenses:
         rows.append((
-            "expense", e.day.isoformat(), e.what, money.plain_amount(e.amount), found.currency, e.state,
-            "yes" if e.state == "approved" else "no", "", "", e.receipt, e.recorded_by_name or "",
-            e.decided_by_name or "",
+            "expense", e.day.isoformat(), e.what, money.plain_amount(e.amount), found.currency,
+            e.state if e.history.counts else "voided", "yes" if e in found.approved else "no", "", "", e.receipt,
+            e.recorded_by_name or "", e.decided_by_name or "", *_history_cells(e.id, e.history),
         ))  # fmt: skip
     totals = found.totals
     # Overspending is written as a positive "overspent": a cell starting with "-" would be neutralised to text.
@@ -194,5 +303,5 @@ def money_csv(found: MoneyRecord) -> bytes:
         balance,
         ("pending", totals.pending),
     ):
-        rows.append(("total", "", label, money.plain_amount(amount), found.currency, *[""] * 7))
+        rows.append(("total", "", label, money.plain_amount(amount), found.currency, *[""] * 11))
     return spreadsheet.csv_bytes(CSV_HEADER, rows)

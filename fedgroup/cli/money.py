@@ -57,6 +57,36 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
         sub.add_argument("expense", type=int, metavar="EXPENSE_ID")
         sub.set_defaults(run=managed(functools.partial(money_decide, approve=approve)))
 
+    void = campaign(
+        money.add_parser("void", help="void an entry (kept in the record, counting toward nothing)")
+    )
+    void.add_argument("entry", choices=("received", "expense"))
+    void.add_argument("entry_id", type=int, metavar="ENTRY_ID")
+    void.add_argument("--reason", required=True, help="why (kept in the record)")
+    void.set_defaults(run=managed(money_void))
+
+    correct = campaign(
+        money.add_parser(
+            "correct",
+            help="correct an entry: it is voided with the reason and the right figures recorded as a new entry"
+            " (a corrected expense counts once another organizer approves it)",
+        )
+    )
+    correct.add_argument("entry", choices=("received", "expense"))
+    correct.add_argument("entry_id", type=int, metavar="ENTRY_ID")
+    correct.add_argument("--reason", required=True, help="why (kept in the record)")
+    correct.add_argument("--amount", help="the right amount (default: as it was)")
+    correct.add_argument("--date", help="YYYY-MM-DD (default: as it was)")
+    correct.add_argument("--source", help="money received: where it came from (default: as it was)")
+    correct.add_argument(
+        "--sponsor",
+        metavar="PUBLIC_NAME",
+        help="money received: the named sponsor ('' for none; default: as it was)",
+    )
+    correct.add_argument("--what", help="an expense: what it paid for (default: as it was)")
+    correct.add_argument("--receipt", help="an expense: the receipt reference (default: as it was)")
+    correct.set_defaults(run=managed(money_correct))
+
     campaign(
         money.add_parser("list", help="the record: totals, money received, expenses"), by=False
     ).set_defaults(run=managed(money_list))
@@ -92,6 +122,43 @@ async def money_decide(runtime: Runtime, args: argparse.Namespace, approve: bool
     return f"expense {args.expense} {'approved' if approve else 'rejected'}: {found.line}"
 
 
+async def money_void(runtime: Runtime, args: argparse.Namespace) -> str:
+    by = await _organizer_id(runtime, args.by)
+    await actions.void_entry(runtime, args.campaign, args.entry, args.entry_id, by, args.reason)
+    found = await actions.money_record(runtime, args.campaign)
+    return f"{args.entry} entry {args.entry_id} voided: {found.line}"
+
+
+async def money_correct(runtime: Runtime, args: argparse.Namespace) -> str:
+    """What is not given stays as the entry had it: a correction names only what was wrong."""
+    by = await _organizer_id(runtime, args.by)
+    found = await actions.money_record(runtime, args.campaign)
+    entries: list[Any] = found.received if args.entry == "received" else found.expenses
+    old = next((e for e in entries if e.id == args.entry_id), None)
+    if old is None:
+        raise actions.ActionError(
+            f"campaign {args.campaign} has no {args.entry} entry {args.entry_id}", "entry"
+        )
+    amount = args.amount if args.amount is not None else plain_amount(old.amount)
+    day = args.date if args.date is not None else old.day.isoformat()
+    if args.entry == "received":
+        sponsor = old.sponsor if args.sponsor is None else (args.sponsor or None)
+        source = args.source if args.source is not None else old.source
+        new_id = await actions.correct_received(
+            runtime, args.campaign, args.entry_id, by, args.reason, source, amount, day, sponsor
+        )
+        found = await actions.money_record(runtime, args.campaign)
+        return f"received entry {args.entry_id} corrected as entry {new_id}: {found.line}"
+    what = args.what if args.what is not None else old.what
+    receipt = args.receipt if args.receipt is not None else old.receipt
+    new_id = await actions.correct_expense(
+        runtime, args.campaign, args.entry_id, by, args.reason, what, amount, day, receipt
+    )
+    return (
+        f"expense {args.entry_id} corrected as expense {new_id}; it counts once another organizer approves it"
+    )
+
+
 async def money_list(runtime: Runtime, args: argparse.Namespace) -> str:
     found = await actions.money_record(runtime, args.campaign)
     rows: list[tuple[object, ...]] = []
@@ -99,15 +166,23 @@ async def money_list(runtime: Runtime, args: argparse.Namespace) -> str:
         rows.append((
             "received", r.id, r.day, r.source, plain_amount(r.amount), found.currency,
             f"sponsor: {r.sponsor}" if r.sponsor else "", f"member: {r.member_name}" if r.member_name else "",
+            _history(r.history),
         ))  # fmt: skip
     for e in found.expenses:
         rows.append((
             "expense", e.id, e.day, e.what, plain_amount(e.amount), found.currency, e.state,
-            f"receipt: {e.receipt}" if e.receipt else "",
+            f"receipt: {e.receipt}" if e.receipt else "", _history(e.history),
         ))  # fmt: skip
     pending = f" ({money_text(found.totals.pending, found.currency)} waiting for approval)"
     header = found.line + (pending if found.totals.pending else "")
     return header + ("\n" + table(rows) if rows else "\nnothing recorded yet")
+
+
+def _history(history: Any) -> str:
+    parts = [f"corrects {history.corrects}"] if history.corrects else []
+    if not history.counts:
+        parts.append(f"voided {history.voided_at.date().isoformat()}: {history.void_reason}")
+    return "; ".join(parts)
 
 
 async def money_export(runtime: Runtime, args: argparse.Namespace) -> str | None:

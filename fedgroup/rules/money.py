@@ -4,6 +4,10 @@ Pure: no I/O, no clock (`today` is passed in).
 Money is `Decimal` in the currency of the campaign's money goal. Money received counts at once; an expense
 counts ("spent") only once an organizer other than the one who recorded it approved it. Left is raised minus
 spent, and may go below zero (overspent) — the record shows that rather than hiding it.
+
+Nothing recorded is rewritten: an organizer corrects an entry by voiding it with a reason and recording the
+right figures as a new entry that names it. A voided entry counts toward nothing; a corrected expense is a new
+expense, so it counts only once another organizer approves the corrected figures.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ MAX_SOURCE = 100
 MAX_SPONSOR = 100
 MAX_WHAT = 200
 MAX_RECEIPT = 100
+MAX_REASON = 300
 # Entries older than this many years are a typo (2062 for 2026), not bookkeeping.
 MAX_YEARS_BACK = 10
 
@@ -140,6 +145,22 @@ def check_decision(state: str, recorded_by: int | None, decider: int, approve: b
         raise MoneyError(f"this expense is already {state}", "expense")
     if approve and recorded_by is not None and recorded_by == decider:
         raise MoneyError("nobody approves their own expense: another organizer must approve it", "expense")
+
+
+def validate_reason(text: str) -> str:
+    """Why an entry is voided or corrected: required, because the record's history must explain itself."""
+    return _text(text, MAX_REASON, "reason", "why the entry is corrected")
+
+
+def check_correctable(voided: bool, state: str | None) -> None:
+    """Whether an entry may still be voided or corrected: not one voided already (correct its correction
+    instead), nor a rejected expense (it counts for nothing: record the expense anew)."""
+    if voided:
+        raise MoneyError(
+            "this entry was already voided or corrected: correct the entry that replaced it", "entry"
+        )
+    if state == "rejected":
+        raise MoneyError("a rejected expense counts for nothing: record it anew instead", "entry")
 
 
 def totals(currency: str, received: Iterable[Decimal], expenses: Iterable[ExpenseFacts]) -> MoneyTotals:

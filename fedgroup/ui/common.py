@@ -123,6 +123,10 @@ NOTICES = {
     "proposal-closed": "The proposal is closed; its count is kept.",
     "outcome-written": "The outcome is written and kept with the count.",
     "outcome-published": "The outcome is on its way to followers (counts only, no names).",
+    "entry-voided": "The entry is voided: it stays in the record with your reason, and counts toward nothing.",
+    "money-corrected": "Corrected: the old entry stays in the record, voided with your reason.",
+    "expense-corrected": "Corrected: the old expense stays in the record, voided with your reason; the corrected"
+    " one counts once another organizer approves it.",
     "two-factor-required": "Organizers and admins here sign in with a second factor: set one up to go on.",
     "feed-stopped": "Your private feed link is stopped: it no longer works.",
     "two-factor-reset": "Their second factor is removed: they sign in with their password and set up a new one.",

@@ -1,11 +1,11 @@
-"""A campaign's money record: the organizers' page (money received, expenses, approvals, CSV export) and what
-the public campaign page shows of it (raised · spent · left, approved spending, named sponsors — no donor)."""
+"""A campaign's money record: the organizers' page (money received, expenses, approvals, corrections, CSV
+export) and what the public campaign page shows of it (raised · spent · left, approved spending, named sponsors — no donor)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -152,3 +152,82 @@ async def export_money(request: web.Request) -> web.Response:
     require_organizer(request)
     found = await _record(request)
     return csv_response(actions.money_csv(found), f"campaign-{found.state.id}-money.csv")
+
+
+def _entry_ref(entry: str, entry_id: str) -> tuple[Literal["received", "expense"], int]:
+    """The entry a correction form names (its kind and id, from hidden fields or the query)."""
+    if entry not in ("received", "expense") or not (entry_id.isascii() and entry_id.isdigit()):
+        raise web.HTTPNotFound(text="no such entry\n")
+    return ("received" if entry == "received" else "expense"), int(entry_id)
+
+
+async def correct_page(
+    request: web.Request,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    """One entry, with a form to correct it (the right figures and why) and one to void it (only why)."""
+    require_organizer(request)
+    found = await _record(request)
+    source = values if values is not None else request.query
+    entry, entry_id = _entry_ref(str(source.get("entry", "")), str(source.get("id", "")))
+    entries: list[Any] = found.received if entry == "received" else found.expenses
+    current = next((e for e in entries if e.id == entry_id), None)
+    if current is None:
+        raise web.HTTPNotFound(text="no such entry\n")
+    if values is None:
+        values = {"entry": entry, "id": str(entry_id), "amount": money.plain_amount(current.amount),
+                  "day": current.day.isoformat(), "reason": ""}  # fmt: skip
+        if entry == "received":
+            values |= {"source": current.source, "sponsor_name": current.sponsor or ""}
+        else:
+            values |= {"what": current.what, "receipt": current.receipt}
+    return render(
+        request,
+        "organize/money_correct.html",
+        {
+            "campaign": found.state.row,
+            "record": found,
+            "entry": entry,
+            "current": current,
+            "money_text": lambda amount: money.money_text(amount, found.currency),
+            "today": runtime_of(request).now().date().isoformat(),
+            "errors": errors or {},
+            "values": values,
+        },
+        status=status,
+    )
+
+
+async def correct_entry(request: web.Request) -> web.Response:
+    """Void an entry, or void it and record the right figures (button `do`: "void" or "correct")."""
+    me = require_organizer(request)
+    data = await form(request)
+    found = await _record(request)
+    values = _values(
+        data, ("entry", "id", "source", "sponsor_name", "what", "receipt", "amount", "day", "reason")
+    )
+    entry, entry_id = _entry_ref(values["entry"], values["id"])
+    runtime = runtime_of(request)
+    voiding = text_field(data, "do", 10) == "void"
+    try:
+        if voiding:
+            await actions.void_entry(runtime, found.state.id, entry, entry_id, me.id, values["reason"])
+        elif entry == "received":
+            await actions.correct_received(
+                runtime, found.state.id, entry_id, me.id, values["reason"], values["source"], values["amount"],
+                values["day"], values["sponsor_name"] or None,
+            )  # fmt: skip
+        else:
+            await actions.correct_expense(
+                runtime, found.state.id, entry_id, me.id, values["reason"], values["what"], values["amount"],
+                values["day"], values["receipt"],
+            )  # fmt: skip
+    except actions.USER_ERRORS as e:
+        errors = field_errors(e, "reason")
+        if "sponsor" in errors:
+            errors["sponsor_name"] = errors.pop("sponsor")
+        return await correct_page(request, errors, values, status=422)
+    done = "entry-voided" if voiding else ("expense-corrected" if entry == "expense" else "money-corrected")
+    raise see_other(f"/organize/campaigns/{found.state.id}/money", done)

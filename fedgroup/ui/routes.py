@@ -107,6 +107,8 @@ def add_routes(app: web.Application) -> None:
     post("/organize/campaigns/{campaign_id:\\d+}/money/received", money.add_received)
     post("/organize/campaigns/{campaign_id:\\d+}/money/expenses", money.add_expense)
     post("/organize/campaigns/{campaign_id:\\d+}/money/expenses/decide", money.decide_expense)
+    r.add_get("/organize/campaigns/{campaign_id:\\d+}/money/correct", money.correct_page)
+    post("/organize/campaigns/{campaign_id:\\d+}/money/correct", money.correct_entry)
     r.add_get("/organize/campaigns/{campaign_id:\\d+}/money.csv", money.export_money)
     post("/organize/coalition/follow", coalitions.follow_group)
     post("/organize/coalition/leave", coalitions.leave_group)
