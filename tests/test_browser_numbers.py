@@ -266,3 +266,42 @@ async def test_removing_a_member_and_leaving_a_coalition_ask_first_and_say_what_
     await admin.get_by_role("button", name="Remove Mia Member").click()
     await admin.wait_for_url("**/admin/members?done=removed")
     assert await a.runtime.db.read(store.members.by_id, mia) is None
+
+
+async def test_a_treasurer_corrects_an_approved_expense_on_a_phone_and_a_second_organizer_approves_it(
+    make_server, browser
+):
+    server = await make_server()
+    olu = await _member(server, "Olu Organizer", "organizer")
+    tia = await _member(server, "Tia Treasurer", "organizer")
+    campaign_id = await _school_campaign(server)
+    await actions.record_money_received(server.runtime, campaign_id, olu, "Cash box", "200")
+    printing = await actions.record_expense(server.runtime, campaign_id, olu, "Printing", "64.50")
+    await actions.decide_expense(server.runtime, campaign_id, printing, tia, approve=True)
+
+    phone = await (await browser.new_context(viewport={"width": 320, "height": 700})).new_page()
+    await sign_in(phone, server.base_url, "Olu Organizer")
+    await phone.goto(server.url(f"/organize/campaigns/{campaign_id}/money"))
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 320, "the page fits 320 px"
+    await phone.get_by_role("link", name=f"Correct or void entry #{printing}").first.click()
+    assert await phone.get_by_label("Amount (EUR)").input_value() == "64.50", "the form starts from the entry"
+    await phone.get_by_label("Amount (EUR)").fill("46.40")
+    reason = phone.get_by_label("Why it is corrected")
+    assert await reason.get_attribute("required") is not None, "the browser asks for a reason (the server too)"
+    await reason.fill("the receipt says 46.40")
+    await phone.get_by_role("button", name="Save the correction").click()
+    await phone.wait_for_url("**/money?done=expense-corrected")
+    text = await phone.locator("main").inner_text()
+    assert "€200 raised · €0 spent · €200 left" in text, "the corrected expense waits for approval"
+    assert "the receipt says 46.40" in text and f"corrects #{printing}" in text
+    assert await phone.evaluate("document.documentElement.scrollWidth") <= 320
+    await shot(phone, "money-correction")
+
+    second = await browser.new_page()
+    await sign_in(second, server.base_url, "Tia Treasurer")
+    await second.goto(server.url(f"/organize/campaigns/{campaign_id}/money"))
+    await second.get_by_role("button", name="Approve").click()
+    await second.wait_for_url("**/money?done=expense-approved")
+    await second.goto(server.url(f"/campaigns/{campaign_id}"))
+    public = await second.locator("main").inner_text()
+    assert "€200 raised · €46.40 spent · €153.60 left" in public and "€64.50" not in public
