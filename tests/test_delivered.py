@@ -15,10 +15,13 @@ import aiohttp
 import orjson
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state, disclosure
+from fedgroup.rules import campaign_state, disclosure, passwords
 from fedgroup.rules.campaigns import Contribution, parse_goal, parse_option
 from fedgroup.rules.tallies import AggregateLine, GroupAggregate, Tally
 from tests.conftest import MovableClock, eventually
+from tests.web_client import WebClient
+
+PASSWORD = "correct horse battery"
 
 # The group's real defaults, which the other tests turn off.
 DISCLOSURE = {"min_disclosed_count": 3, "partner_release_minutes": 60, "partner_release_changes": 3}
@@ -158,8 +161,26 @@ async def test_small_counts_withheld_released_in_batches_delivered_on_the_outcom
         page = await r.text()
     assert f"{line.who}: pledged 3 people, delivered 2 people" in page
 
-    # No name, email or note of A's member anywhere else: traffic, C's pages, any server's log.
-    texts = [r.body.decode("utf-8", "replace") + r.url for r in recorded] + [page, caplog.text]
+    # No name, email or note of A's member anywhere else: traffic (the outcome as it federates among it), C's
+    # and B's pages (public, and what C's organizers see of their partners), any server's log.
+    assert any("The park was clean by noon" in r.body.decode("utf-8", "replace") for r in recorded)
+    pages = [page]
+    async with aiohttp.ClientSession() as session:
+        for url in (c.url("/groups/crossing"), b.url("/groups/foodbank")):
+            async with session.get(url) as r:
+                assert r.status == 200, url
+                pages.append(await r.text())
+    await actions.add_member(c.runtime, "Cleo Organizer", "organizer", None, passwords.hash_password(PASSWORD))
+    organizer = WebClient(c.base_url)
+    try:
+        await organizer.sign_in("Cleo Organizer", PASSWORD)
+        for path in (f"/organize/campaigns/{campaign_id}", "/organize/partners/record"):
+            seen = await organizer.get(path)
+            assert seen.status == 200 and "tenants" in seen.text, "the page shows group A's figures"
+            pages.append(seen.text)
+    finally:
+        await organizer.close()
+    texts = [r.body.decode("utf-8", "replace") + r.url for r in recorded] + pages + [caplog.text]
     for text in texts:
         for canary in CANARIES:
             assert canary not in text
