@@ -183,6 +183,19 @@ async def test_a_blueprint_adopted_twice_down_a_chain_counts_both_and_ignores_fo
 
     # D forges lineage reports: none of them is counted.
     dgroup = peer.add_actor("dgroup", "peer-4", actor_type="Group")
+
+    async def a_is_quiet() -> bool:
+        """A has published every change of its totals and delivered everything: its own scheduler writes
+        nothing while the forgeries arrive (under load it published a totals Update between the snapshots)."""
+        unpublished = await a.runtime.db.fetchall(
+            "SELECT id FROM campaigns WHERE deleted_at IS NULL AND draft = 0 AND visibility != 'members'"
+            " AND totals_changed_at IS NOT NULL"
+            " AND (totals_published_at IS NULL OR totals_changed_at > totals_published_at)"
+        )
+        pending = await a.runtime.db.fetchall("SELECT id FROM deliveries WHERE given_up_at IS NULL")
+        return not unpublished and not pending
+
+    await eventually(a_is_quiet, timeout=60)
     before = await database_snapshot(a.runtime)
     plain_campaign = f"{peer.base_url}/users/dgroup/campaigns/1"
     peer.served_documents[plain_campaign.removeprefix(peer.base_url)] = {
