@@ -10,6 +10,7 @@ from fedgroup import actions, store
 from fedgroup.rules import passwords
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from tests import test_browser
+from tests.accessibility import assert_accessible
 from tests.conftest import eventually
 from tests.test_browser import CHROMIUM, PASSWORD, shot, sign_in
 
@@ -45,6 +46,7 @@ async def test_a_typed_amount_is_never_replaced_by_an_option_and_the_form_shows_
     page = await browser.new_page()
     await sign_in(page, server.base_url, "Mia Member")
     await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    await assert_accessible(page)
     money_bar = page.locator(".goal").filter(has_text="of €500").locator("rect.bar-fill")
 
     assert await page.locator("input[name=option]:checked").count() == 0, "nothing chosen for the member"
@@ -53,6 +55,7 @@ async def test_a_typed_amount_is_never_replaced_by_an_option_and_the_form_shows_
     await page.get_by_role("button", name="Pledge").click()
     error = page.locator("#amount-error")
     assert "An amount of my own" in await error.inner_text()
+    await assert_accessible(page)
     assert await page.get_by_role("textbox", name="Amount").get_attribute("aria-invalid") == "true"
     assert await money_bar.get_attribute("width") == "0", "nothing recorded"
     assert await server.runtime.db.read(store.pledges.pledges_of_member, mia) == []
@@ -62,6 +65,7 @@ async def test_a_typed_amount_is_never_replaced_by_an_option_and_the_form_shows_
     await page.get_by_role("textbox", name="Amount").fill("15")
     await page.get_by_role("button", name="Pledge").click()
     await page.wait_for_url(f"**/campaigns/{campaign_id}?done=pledged")
+    await assert_accessible(page)
     assert "€15 of €500" in await page.locator("main").inner_text()
     assert await page.get_by_label("An amount of my own").is_checked(), "the form shows the member's choice"
     assert await page.get_by_role("textbox", name="Amount").input_value() == "15"
@@ -70,6 +74,7 @@ async def test_a_typed_amount_is_never_replaced_by_an_option_and_the_form_shows_
     await page.get_by_role("textbox", name="Amount").fill("")
     await page.get_by_role("button", name="Pledge").click()
     await page.wait_for_url(f"**/campaigns/{campaign_id}?done=pledged")
+    await assert_accessible(page)
     assert "€20 of €500" in await page.locator("main").inner_text()
     assert await page.get_by_label("Give €20").is_checked()
     assert not await page.get_by_label("Give €10").is_checked()
@@ -85,35 +90,42 @@ async def test_a_change_keeps_the_note_and_a_fulfilled_pledge_stays_until_an_org
     page = await browser.new_page()
     await sign_in(page, server.base_url, "Mia Member")
     await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    await assert_accessible(page)
     await page.get_by_label("Give €20").check()
     await page.get_by_label("Note for the organizers").fill("I can bring it on Friday")
     await page.get_by_role("button", name="Pledge").click()
     await page.wait_for_url("**?done=pledged")
+    await assert_accessible(page)
 
     assert await page.get_by_label("Note for the organizers").input_value() == "I can bring it on Friday"
     await page.get_by_label("Give €10").check()
     await page.get_by_role("button", name="Pledge").click()
     await page.wait_for_url("**?done=pledged")
+    await assert_accessible(page)
     [pledge] = await server.runtime.db.read(store.pledges.pledges_of_member, mia)
     assert (pledge.option_label, pledge.note) == ("Give €10", "I can bring it on Friday")
 
     await actions.set_fulfilled(server.runtime, pledge.id, True)
     await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    await assert_accessible(page)
     mine = page.locator("ul.mine")
     assert "fulfilled" in await mine.inner_text()
     assert await mine.get_by_role("button", name="Withdraw").count() == 0
     await page.get_by_label("Give €20").check()
     await page.get_by_role("button", name="Pledge").click()
     assert "fulfilled" in await page.locator(".error").first.inner_text()
+    await assert_accessible(page)
     [kept] = await server.runtime.db.read(store.pledges.pledges_of_member, mia)
     assert (kept.option_label, kept.amount, kept.fulfilled) == ("Give €10", 10, True)
     await shot(page, "pledge-fulfilled")
 
     await actions.set_fulfilled(server.runtime, pledge.id, False)  # the organizer reopens it
     await page.goto(server.url(f"/campaigns/{campaign_id}"))
+    await assert_accessible(page)
     await page.get_by_label("Give €20").check()
     await page.get_by_role("button", name="Pledge").click()
     await page.wait_for_url("**?done=pledged")
+    await assert_accessible(page)
     [changed] = await server.runtime.db.read(store.pledges.pledges_of_member, mia)
     assert (changed.option_label, changed.fulfilled) == ("Give €20", False)
 
