@@ -19,6 +19,9 @@ SECOND_LANGUAGE: str | None = None  # the UI speaks English only for now
 # How long a page may take to answer a trivial script before it is taken as one without JavaScript. Not an
 # assertion: a slow page is only checked in a second context instead, which checks it all the same.
 SCRIPT_PROBE_SECONDS = 10
+# How long axe-core may take in the page before the page is read again in a fresh context (not an assertion:
+# the check runs all the same, there).
+AXE_SECONDS = 30
 
 
 def describe(violations: list[dict[str, Any]]) -> str:
@@ -38,7 +41,10 @@ async def violations(page: Any, impacts: tuple[str, ...] = FAILING_IMPACTS) -> l
 
 
 async def _check(page: Any, impacts: tuple[str, ...], where: str) -> None:
-    found = await violations(page, impacts)
+    _fail_on(await violations(page, impacts), impacts, where)
+
+
+def _fail_on(found: list[dict[str, Any]], impacts: tuple[str, ...], where: str) -> None:
     if found:
         report = describe(found)
         print(f"axe-core on {where}:\n{report}")
@@ -53,7 +59,12 @@ async def assert_accessible(
     """Fail when axe-core finds a violation of these impacts on the page (serious and critical by default),
     then, if `also_in` names a language, on the same address read in that language."""
     if await _runs_scripts(page):
-        await _check(page, impacts, page.url)
+        try:
+            found = await asyncio.wait_for(violations(page, impacts), AXE_SECONDS)
+        except TimeoutError:  # axe-core's script never ran here (a context without JavaScript can still
+            await _check_again(page, impacts, None)  # answer a probe): read the page again where it runs
+        else:
+            _fail_on(found, impacts, page.url)
     else:  # axe-core is a script: a page opened without JavaScript is read again in a context that has it
         await _check_again(page, impacts, None)
     if also_in is None or not page.url.startswith("http"):
