@@ -52,6 +52,10 @@ def _raw_answer(status: str, text: str, headers: str = "") -> bytes:
 HEAD_TIMEOUT_ANSWER = _raw_answer("408 Request Timeout", "request headers too slow\n")
 BUSY_ANSWER = _raw_answer("503 Service Unavailable", "too many open connections\n", "Retry-After: 10\r\n")
 
+# How long a connection answered 408 stays half-closed, discarding what its client still sends, before it is
+# closed whole (RFC 9112 section 9.6; nginx's lingering_time plays the same part).
+LINGER_SECONDS = 2.0
+
 
 @dataclass(frozen=True)
 class ConnectionLimits:
@@ -95,6 +99,7 @@ class GuardedRequestHandler(RequestHandler):
         self._head_deadline: asyncio.TimerHandle | None = None
         self._heads_before_deadline = 0
         self._head_started = False
+        self._linger: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._connections.count >= self._limits.max_connections:
@@ -116,11 +121,13 @@ class GuardedRequestHandler(RequestHandler):
             return
         self._connections.count -= 1
         self._disarm_head_deadline()
+        if self._linger is not None:
+            self._linger.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self._refused:
-            return
+        if self._refused or self._linger is not None:
+            return  # a lingering connection's late bytes are read only to be dropped
         # Bytes arriving while the connection waits for a request are the start of its head.
         idle = bool(data) and self._head_deadline is None and self._waiting_for_head()
         heads = self._request_count
@@ -153,10 +160,21 @@ class GuardedRequestHandler(RequestHandler):
             return
         if self._head_started:
             log.info("connection closed reason=header-timeout seconds=%g", self._limits.header_timeout)
-            self.transport.write(HEAD_TIMEOUT_ANSWER)
+            self._answer_and_linger(HEAD_TIMEOUT_ANSWER)
         else:
             log.debug("connection closed reason=no-request seconds=%g", self._limits.header_timeout)
-        self.force_close()
+            self.force_close()
+
+    def _answer_and_linger(self, answer: bytes) -> None:
+        """Close in stages (RFC 9112 section 9.6): closing a socket whose client is still sending makes the
+        kernel answer its next bytes with a reset, which can destroy the answer before the client reads it.
+        So: the answer, then our half of the connection (a FIN after the answer), then read and drop what
+        still arrives until the client closes or LINGER_SECONDS pass."""
+        assert isinstance(self.transport, asyncio.WriteTransport)
+        self.transport.write(answer)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._linger = self._loop.call_later(LINGER_SECONDS, self.force_close)
 
 
 class GuardedSite(web.BaseSite):

@@ -67,6 +67,25 @@ async def test_a_head_dribbled_a_byte_at_a_time_is_cut_off_all_the_same(make_ser
     writer.close()
 
 
+async def test_a_client_still_sending_after_the_408_reads_it_and_is_not_reset(make_server):
+    """RFC 9112 section 9.6: a server that closes at once while its client is still sending makes its kernel
+    answer the client's next bytes with a reset, which can destroy the 408 before the client reads it (seen
+    under load as ConnectionResetError in the test above). The server half-closes after the answer and
+    discards what still arrives, so a client that goes on sending meets no reset and reads the whole answer."""
+    server = await make_server(header_timeout_seconds=0.5)
+    reader, writer = await open_raw(server)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    answer = await asyncio.wait_for(reader.readuntil(b"request headers too slow\n"), CLOSE_WAIT)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    for _ in range(20):  # the rest of a slow head, still on its way; each write is answered at once on loopback
+        writer.write(b"X-Padding: " + b"a" * 1000 + b"\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.01)
+    assert await answer_then_close(reader) == b"", "the connection ends with a close, not a reset"
+    writer.close()
+    await eventually(lambda: _equals(server.site.connections.count, 0))  # and the server lets it go
+
+
 async def test_a_kept_alive_connection_is_not_mistaken_for_a_slow_head(make_server):
     server = await make_server(header_timeout_seconds=0.5)
     reader, writer = await open_raw(server)
