@@ -219,8 +219,14 @@ async def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedP
     return subprocess.CompletedProcess(list(args), process.returncode, out.decode(), err.decode())
 
 
+# How long a test waits, by default, for an event that must come (a delivery, a worker's commit). Generous on
+# purpose: it bounds only a failing test's wait, and the suite must pass on a loaded 2-core machine, where a
+# backoff step or a subprocess can take seconds.
+EVENT_TIMEOUT = 30.0
+
+
 async def eventually(
-    check: Callable[[], Awaitable[Any]], timeout: float = 10.0, interval: float = 0.05
+    check: Callable[[], Awaitable[Any]], timeout: float = EVENT_TIMEOUT, interval: float = 0.05
 ) -> Any:
     """Poll an async check until it returns something truthy (the state of a queue worker we observe)."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -348,8 +348,9 @@ class FakeMastodon:
             return False
         return (check or cavage_verify)(method, path, headers, body, key["publicKeyPem"])
 
-    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> list[Received]:
-        """Wait until some received requests satisfy `predicate(received) -> bool`; returns them."""
+    async def wait_for(self, predicate: Any, timeout: float = 30.0) -> list[Received]:
+        """Wait until some received requests satisfy `predicate(received) -> bool`; returns them. The timeout
+        only bounds a failing test's wait (as conftest.EVENT_TIMEOUT): generous, for a loaded machine."""
 
         async def matching() -> list[Received]:
             async with self._arrived:

@@ -149,7 +149,10 @@ async def test_a_domain_blocked_from_the_cli_is_refused_unfetched_and_sent_only_
     # (so that her server drops the follow), to her own inbox. No Block per account for a domain block.
     assert await _queue(server) == [("Reject", alice.document["inbox"])]
     peer.inbox_status = 202
-    await eventually(lambda: _queue_empty(server))  # delivered (perhaps after a 503 or two)
+    # Delivered at its next attempt. While their server was down the Reject was retried with backoff (0.2 s
+    # doubling in tests) for as long as the two commands above took, seconds on a loaded machine, so that
+    # attempt may be 10-20 s away: wait for the event, with room for it.
+    await eventually(lambda: _queue_empty(server), timeout=60)
     rejects = [r for r in peer.received if r.json and r.json.get("type") == "Reject"]
     assert rejects and len({r.json["id"] for r in rejects}) == 1
     for reject in rejects:
