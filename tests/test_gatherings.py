@@ -491,9 +491,10 @@ def test_the_event_reads_the_same_through_a_json_ld_processor_as_fedify_reads_it
 
     moment = datetime(2027, 1, 16, 9, tzinfo=UTC)
     row = GatheringRow(
-        4, "Door-knocking Saturday", "Meet at the hall.", moment, moment + timedelta(hours=3), ZONE,
-        "Community hall", 40.4168, -3.7038, "https://meet.example/knock", 30, None, "public", "cancelled",
-        moment, moment,
+        id=4, title="Door-knocking Saturday", description="Meet at the hall.", starts_at=moment,
+        ends_at=moment + timedelta(hours=3), timezone=ZONE, place="Community hall", latitude=40.4168,
+        longitude=-3.7038, online_url="https://meet.example/knock", capacity=30, campaign_id=None,
+        visibility="public", status="cancelled", created_at=moment, updated_at=moment,
     )  # fmt: skip
     ids = LocalIds("https://water.example", "water")
     event = documents.event_object(ids, row, gatherings.counts(30, ["going"] * 12))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,22 +31,11 @@ class GatheringFields:
 
 
 @dataclass(frozen=True)
-class GatheringRow:
-    """A stored gathering; it satisfies rules.gatherings.GatheringRecord (what the rules and documents read)."""
+class GatheringRow(GatheringFields):
+    """A stored gathering: what its organizer wrote and what the server keeps beside it. It satisfies
+    rules.gatherings.GatheringRecord (what the rules and documents read)."""
 
     id: int
-    title: str
-    description: str
-    starts_at: datetime
-    ends_at: datetime
-    timezone: str
-    place: str
-    latitude: float | None
-    longitude: float | None
-    online_url: str | None
-    capacity: int | None
-    campaign_id: int | None
-    visibility: str
     status: str
     created_at: datetime
     updated_at: datetime
@@ -55,10 +45,7 @@ class GatheringRow:
         return self.visibility != "members"
 
     def fields(self) -> GatheringFields:
-        return GatheringFields(
-            self.title, self.description, self.starts_at, self.ends_at, self.timezone, self.place, self.latitude,
-            self.longitude, self.online_url, self.capacity, self.campaign_id, self.visibility,
-        )  # fmt: skip
+        return GatheringFields(**{f.name: getattr(self, f.name) for f in dataclasses.fields(GatheringFields)})
 
 
 @dataclass(frozen=True)
@@ -89,8 +76,10 @@ _RSVP_SELECT = (
 
 def _row(r: sqlite3.Row) -> GatheringRow:
     return GatheringRow(
-        r[0], r[1], r[2], from_db_time(r[3]), from_db_time(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11],  # type: ignore[arg-type]
-        r[12], r[13], from_db_time(r[14]), from_db_time(r[15]),  # type: ignore[arg-type]
+        id=r[0], title=r[1], description=r[2], starts_at=from_db_time(r[3]), ends_at=from_db_time(r[4]),  # type: ignore[arg-type]
+        timezone=r[5], place=r[6], latitude=r[7], longitude=r[8], online_url=r[9], capacity=r[10],
+        campaign_id=r[11], visibility=r[12], status=r[13], created_at=from_db_time(r[14]),  # type: ignore[arg-type]
+        updated_at=from_db_time(r[15]),  # type: ignore[arg-type]
     )  # fmt: skip
 
 
