@@ -86,6 +86,7 @@ from fedgroup.actions.gatherings import (
     upcoming,
 )
 from fedgroup.actions.group import actor_document as group_actor_document
+from fedgroup.actions.group import dismiss_first_steps, first_steps_left
 from fedgroup.actions.group import update_profile as update_group_profile
 from fedgroup.actions.health import Health, health, stalls
 from fedgroup.actions.members import (
@@ -184,6 +185,8 @@ __all__ = [
     "create_password_reset",
     "reset_password",
     "group_actor_document",
+    "dismiss_first_steps",
+    "first_steps_left",
     "update_group_profile",
     "ActionError",
     "Context",

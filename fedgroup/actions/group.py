@@ -11,7 +11,7 @@ from fedgroup.actions import outbox
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
 from fedgroup.protocol.ids import LocalIds
-from fedgroup.rules import aggregates, avatars, timezones
+from fedgroup.rules import aggregates, avatars, first_steps, timezones
 from fedgroup.store.datadir import MAX_NAME, MAX_SUMMARY
 
 
@@ -102,3 +102,17 @@ async def update_profile(
         runtime.site = site
         runtime.deliveries_queued()
     return changed
+
+
+async def first_steps_left(runtime: Context) -> first_steps.FirstSteps | None:
+    """The admin's first steps as the group stands now; None once they are all done or put away."""
+    facts = await runtime.db.read(store.first_steps.facts, runtime.now())
+    steps = first_steps.first_steps(
+        facts.group_name, facts.organizers, facts.open_organizer_invitations, facts.campaigns
+    )
+    return None if facts.dismissed or steps.complete else steps
+
+
+async def dismiss_first_steps(runtime: Context) -> None:
+    """An admin puts the first steps away, for every admin and every later session."""
+    await runtime.db.write(store.first_steps.dismiss, runtime.now())

@@ -16,6 +16,7 @@ from fedgroup import config as config_module
 from fedgroup.cli.command import CliError
 from fedgroup.config import Config
 from fedgroup.connections import ConnectionLimits, GuardedSite
+from fedgroup.rules.first_steps import DEFAULT_GROUP_NAME
 from fedgroup.runtime import RUNTIME
 from fedgroup.store import datadir
 
@@ -44,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             datadir.create(
                 args.data_dir,
                 environment.get("base_url") or f"http://localhost:{port}",
-                "My group",
+                DEFAULT_GROUP_NAME,
                 listen_port=port,
             )
         )

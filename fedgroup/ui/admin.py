@@ -36,6 +36,8 @@ async def members_page(
             "roles": store.members.ROLES,
             "invite": invite,
             "invite_role": invite_role,
+            # The role the invitation form starts on (a link such as the first steps' may choose it).
+            "chosen_role": invite_role or request.query.get("role", "member"),
             "open_invites": await runtime.db.read(store.sessions.open_invites, runtime.now()),
             "invite_hours": actions.INVITE_HOURS,
             "two_factor": await runtime.db.read(store.two_factor.enrolled_ids),

@@ -104,6 +104,7 @@ NOTICES = {
     "revoked": "Invitation revoked: its link no longer works.",
     "removed": "Removed, with everything we held about them.",
     "welcome": "Welcome! You are signed in.",
+    "first-steps-hidden": "The first steps are hidden. Members and Group settings stay in the menu.",
     "blueprint": "The blueprint is published: other groups can adopt it.",
     "adopted": "A draft campaign is made from the blueprint: edit it, then publish it.",
     "published": "The campaign is published.",

@@ -67,3 +67,11 @@ async def avatar(request: web.Request) -> web.Response:
     media_type, data = found
     # The content type is the one we recognised from the bytes when they were stored, never a client's.
     return web.Response(body=data, content_type=media_type, headers={"Cache-Control": AVATAR_CACHE})
+
+
+async def dismiss_first_steps(request: web.Request) -> web.Response:
+    """An admin hides the first steps on /home, for every admin and every later session."""
+    require_admin(request)
+    await form(request)
+    await actions.dismiss_first_steps(runtime_of(request))
+    raise see_other("/home", "first-steps-hidden")

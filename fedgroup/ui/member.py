@@ -61,10 +61,19 @@ async def home(request: web.Request) -> web.Response:
         if g.id in mine and not g.cancelled
     ]
     notices = await db.read(store.pledges.notices_of, member.id)
+    # Admins see the group's first steps until they are done or put away; nobody else has them to take.
+    first_steps = await actions.first_steps_left(runtime) if member.is_admin else None
     return render(
         request,
         "home.html",
-        {"campaigns": ours, "partners": partners, "pledges": pledges, "coming": coming, "notices": notices},
+        {
+            "campaigns": ours,
+            "partners": partners,
+            "pledges": pledges,
+            "coming": coming,
+            "notices": notices,
+            "first_steps": first_steps,
+        },
     )
 
 

@@ -133,6 +133,7 @@ def add_routes(app: web.Application) -> None:
     post("/admin/members/invites/revoke", admin.revoke_invite)
     r.add_get("/admin/group", group_settings.settings_page)
     post("/admin/group", group_settings.save_settings)
+    post("/admin/first-steps/dismiss", group_settings.dismiss_first_steps)
     r.add_get(AVATAR_PATH, group_settings.avatar)
     r.add_get("/admin/queues", admin.queues_page)
     post("/admin/queues/retry", admin.retry_inbox)
