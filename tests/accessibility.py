@@ -15,6 +15,8 @@ from axe_playwright_python.async_playwright import Axe
 
 AXE = Axe()
 FAILING_IMPACTS = ("serious", "critical")
+# Every impact axe-core reports: what a page must be free of where nothing may be let pass (the first hour).
+ALL_IMPACTS = ("minor", "moderate", "serious", "critical")
 SECOND_LANGUAGE: str | None = None  # the UI speaks English only for now
 # How long a page may take to answer a trivial script before it is taken as one without JavaScript. Not an
 # assertion: a slow page is only checked in a second context instead, which checks it all the same.
