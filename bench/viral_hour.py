@@ -288,7 +288,7 @@ class Visitors:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, str(BENCH_DIR / "visitors.py"), "--seconds", str(seconds), "--per-target",
             str(max(1, VISITORS // len(self.targets))), *(f"{k}={v}" for k, v in self.targets.items()),
-            stdout=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024,  # one JSON line of every latency
         )  # fmt: skip
 
     async def stop(self) -> None:

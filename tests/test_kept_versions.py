@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 
 from fedgroup import actions, store
 from fedgroup.rules.campaigns import parse_goal, parse_option
@@ -114,6 +115,48 @@ async def test_a_burst_of_visitors_after_a_change_renders_the_page_once(make_ser
     finally:
         for c in clients:
             await c.close()
+
+
+async def test_a_kept_page_is_answered_while_the_reader_thread_is_busy(make_server):
+    """Whether anything changed is asked on a connection of its own, on the spot (Database.peek): a kept page
+    costs no trip to the reader thread, which an inbox flood keeps busy. Here the reader thread is held by a
+    read that waits; the kept pages must still be answered, also after an unrelated commit and after a
+    change of another campaign (both move data_version, so the changed scopes are read too)."""
+    server = await make_server(app_options={"clock": MovableClock(stands_still=True)})
+    runtime = server.runtime
+    first, second = await _campaign(runtime, "Safe crossing"), await _campaign(runtime, "Bike lane")
+    member = await actions.add_member(runtime, "Mia Member", "member")
+    pages = renderings.of(runtime).pages
+    anon = WebClient(server.base_url)
+    release = threading.Event()
+    held = threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        held.set()
+        release.wait(60)
+
+    holding = None
+    try:
+        kept = (await anon.get(f"/campaigns/{first}")).text
+        group = (await anon.get("/groups/water")).text
+        await _unrelated_commit(runtime)
+        holding = asyncio.ensure_future(runtime.db.read(hold))
+        await asyncio.to_thread(held.wait, 60)
+        assert held.is_set()
+        made = pages.made
+        answer = await asyncio.wait_for(anon.get(f"/campaigns/{first}"), 60)
+        assert answer.status == 200 and answer.text == kept
+        assert (await asyncio.wait_for(anon.get("/groups/water"), 60)).text == group
+        await actions.pledge(runtime, member, second, option="Give €20")  # a write: the writer thread
+        answer = await asyncio.wait_for(anon.get(f"/campaigns/{first}"), 60)
+        assert answer.status == 200 and answer.text == kept, "another campaign's change keeps this page"
+        assert pages.made == made, "served from what was kept, nothing rendered while the reader was held"
+        assert not holding.done(), "the reader thread was held the whole time"
+    finally:
+        release.set()
+        if holding is not None:
+            await holding
+        await anon.close()
 
 
 def test_a_table_added_later_bumps_everything_unless_it_is_never_shown(tmp_path):

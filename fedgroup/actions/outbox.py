@@ -28,9 +28,14 @@ def send(
     now: datetime,
     signer: str = "group",
 ) -> None:
-    """Store the activity (served at its id) and queue it for each inbox."""
+    """Store the activity (served at its id) and queue it for each inbox. An Update replaces an earlier
+    Update of the same object still queued for the same inbox (store.outbox.supersede_updates): during a vote
+    storm a slow inbox gets the newest totals, not every total on the way."""
     obj = activity.get("object")
     object_id = obj.get("id") if isinstance(obj, dict) else obj if isinstance(obj, str) else None
+    inboxes = list(inboxes)
+    if activity["type"] == "Update" and isinstance(object_id, str):
+        store.outbox.supersede_updates(conn, activity["id"], object_id, inboxes)
     store.outbox.add_activity(
         conn,
         activity["id"],

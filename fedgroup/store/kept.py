@@ -203,9 +203,22 @@ class PageCache:
 
     async def version(self, db: Database) -> int:
         """The newest version of what pages show, as read after this call began: a commit that finished
-        before the call is always seen. Callers that arrive while a read is under way share the next one, so
-        a burst of requests costs one or two trips to the reader's thread, not one each; and when nothing
-        was committed since the last read, the trip is one `PRAGMA data_version`."""
+        before the call is always seen. Read here and now on a connection of its own (`Database.peek`): when
+        nothing was committed since the last look that is one `PRAGMA data_version`, otherwise also the
+        scopes that changed, by index; both cost microseconds, while a trip to the reader thread costs a
+        turn of the event loop, which an inbox flood makes tens of milliseconds long. Only if the peek finds
+        the database locked does the read go to the reader thread, shared by the callers of that moment."""
+        try:
+            data_version, changes = db.peek(_read_changes, self.shown.data_version, self.shown.stamp)
+        except sqlite3.OperationalError:
+            return await self._version_from_reader(db)
+        self.shown.apply(changes)
+        self.shown.data_version = data_version
+        return self.shown.stamp
+
+    async def _version_from_reader(self, db: Database) -> int:
+        """`version` by way of the reader thread: callers that arrive while a read is under way share the
+        next one, so a burst of requests costs one or two trips, not one each."""
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
             if self._reading is None:

@@ -116,6 +116,32 @@ def add_deliveries(conn: sqlite3.Connection, activity_id: str, inboxes: Iterable
     return cursor.rowcount
 
 
+def supersede_updates(
+    conn: sqlite3.Connection, activity_id: str, object_id: str, inboxes: Iterable[str]
+) -> int:
+    """Drop the queued deliveries, to these inboxes, of earlier Updates of the same object: an Update
+    restates the whole object (a campaign's poll with its totals as they are now), so once a newer one is
+    queued for an inbox an older one still waiting there says nothing the newer does not. Given-up rows
+    stay (the operator's record). A row being POSTed right now may still arrive: harmless, the newer one
+    follows. Returns how many rows were dropped."""
+    older = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT d.activity_id FROM outbox_activities a JOIN deliveries d ON d.activity_id = a.id"
+            " WHERE a.object_id = ? AND a.type = 'Update' AND a.id != ? AND d.given_up_at IS NULL",
+            (object_id, activity_id),
+        )
+    ]
+    if not older:
+        return 0
+    wanted = list(dict.fromkeys(inboxes))
+    cursor = conn.executemany(
+        "DELETE FROM deliveries WHERE activity_id = ? AND inbox = ? AND given_up_at IS NULL",
+        [(old, inbox) for old in older for inbox in wanted],
+    )
+    return cursor.rowcount
+
+
 def due(conn: sqlite3.Connection, now: datetime, exclude: Iterable[int], limit: int) -> list[Delivery]:
     """Deliveries whose time has come, on hosts that are not paused, oldest first."""
     stamp = to_db_time(now)
