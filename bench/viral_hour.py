@@ -91,6 +91,15 @@ OPTIONS = ("Come to the meeting", "Leaflet for 2 hours", "Give 20")
 REPLY = json.loads((BENCH_DIR / "mastodon_create_note_reply.json").read_text())
 
 
+def listen_overflows() -> int:
+    """The kernel's count of connections dropped because a listen queue was full (machine-wide, every
+    process's sockets: an unchanged count proves that no visitor's connection waited for a SYN retry)."""
+    with open("/proc/net/netstat", encoding="ascii") as f:
+        lines = [line.split() for line in f if line.startswith("TcpExt:")]
+    names, values = lines[0], lines[1]
+    return int(values[names.index("ListenOverflows")])
+
+
 def uptime() -> str:
     with open("/proc/loadavg", encoding="ascii") as f:
         return "load " + " ".join(f.read().split()[:3])
@@ -518,11 +527,13 @@ async def storm(world: World, group: Group, pool: Any, visitors: Visitors) -> li
         n += len(planned)
         signed = sign_all(pool, signing_jobs(world, group, planned))
         load = uptime()
+        overflows = listen_overflows()
         visitors.start()
         started = time.perf_counter()
         kept_pace = await open_loop(group.inbox, planned, signed, rate)
         seconds = time.perf_counter() - started
         await visitors.stop()
+        overflows = listen_overflows() - overflows
         sent = [s for s in planned if s.status]
         everything.extend(planned)
         acked = [s for s in sent if s.status == 202]
@@ -537,7 +548,7 @@ async def storm(world: World, group: Group, pool: Any, visitors: Visitors) -> li
               f" (p50 {percentile(latencies, 50) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, not acknowledged {refused}:"
               f" {_counts([s.status for s in planned if s.status != 202])}), processed {len(acked) / (seconds + (drain or PHASE_LIMIT)):.0f}/s"
               f" (queue empty {drain if drain is None else round(drain, 2)} s after the stage), RSS peak"
-              f" {sampler.peak:.0f} MB ({load})")  # fmt: skip
+              f" {sampler.peak:.0f} MB; listen queue overflows (any socket) {overflows} ({load})")  # fmt: skip
         visitors.report(f"storm_{rate}")
         if p99 > P99_LIMIT or refused or not kept_pace:
             print(
