@@ -102,9 +102,11 @@ def create_app(
     resolver: AbstractResolver | None = None,
     clock: Clock = system_clock,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    deliveries: bool = True,
 ) -> web.Application:
     """The whole server for one data dir. `resolver`, `clock` and `sleep` (how the server waits, as when it
-    slows sign-in attempts down) are seams for tests."""
+    slows sign-in attempts down) are seams for tests. Without `deliveries` the app sends nothing itself:
+    `serve` runs the delivery worker in a process of its own (cli/delivery_process.py)."""
     body_deadline = body_deadline_middleware(config.body_timeout_seconds, config.body_min_bytes_per_second)
     app = web.Application(
         middlewares=[
@@ -121,7 +123,7 @@ def create_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         runtime = await open_runtime(config, clock)
-        await start_network(runtime, resolver)
+        await start_network(runtime, resolver, deliveries=deliveries)
         app[RUNTIME] = runtime
         log.info("fedgroup up group=%s base_url=%s", runtime.ids.acct, config.base_url)
         yield

@@ -85,6 +85,10 @@ class Config:
     # A queue with work due for this many minutes and no progress by its worker for as long is stalled:
     # /healthz answers 503 and `fedgroup status` names it.
     stall_minutes: float = 10.0
+    # `serve` sends the group's deliveries from a second process of its own (started, restarted and stopped
+    # with it), so that signing and POSTing a fan-out to thousands of hosts never holds up pages and the
+    # inbox, and runs on the second core where there is one. false: one process does everything.
+    delivery_process: bool = True
     # Prometheus metrics at /metrics (counts of the queues only, nothing about members). Off by default.
     metrics_enabled: bool = False
     # Mail to members, through an SMTP server the group chooses. Mail is off while smtp_host or mail_from is

@@ -59,6 +59,8 @@ class Runtime:
     inbox: InboxProcessor | None = None
     scheduler: Scheduler | None = None
     mail: MailWorker | None = None
+    # Wakes a delivery worker that runs in another process (`serve` with `delivery_process`), if any.
+    wake_delivery_elsewhere: Callable[[], None] | None = None
     # The pages and views rendered from this database, kept until what they show changes (ui/renderings.py).
     page_cache: PageCache = field(default_factory=PageCache, init=False)
     # Inbox requests being checked and stored right now (for back-pressure: federation/inbox.py).
@@ -111,9 +113,11 @@ class Runtime:
             self.scheduler.wake()
 
     def deliveries_queued(self) -> None:
-        """Tell the delivery worker (if this process runs one) that rows were added."""
+        """Tell the delivery worker (this process's, or the delivery process's) that rows were added."""
         if self.delivery is not None:
             self.delivery.wake()
+        elif self.wake_delivery_elsewhere is not None:
+            self.wake_delivery_elsewhere()
 
     def mail_queued(self) -> None:
         """Tell the mail worker (if this process runs one) that mail was queued."""
@@ -148,9 +152,13 @@ async def open_runtime(config: Config, clock: Clock = system_clock) -> Runtime:
 
 
 async def start_network(
-    runtime: Runtime, resolver: AbstractResolver | None = None, workers: bool = True
+    runtime: Runtime,
+    resolver: AbstractResolver | None = None,
+    workers: bool = True,
+    deliveries: bool = True,
 ) -> None:
-    """Add the HTTP client and the actor cache, and (for `serve`) the background workers."""
+    """Add the HTTP client and the actor cache, and (for `serve`) the background workers; the delivery
+    worker only with `deliveries` (`serve` may run it in a process of its own: start_delivery)."""
     config = runtime.config
     policy = UrlPolicy(
         allow_loopback=config.private_networks_allowed,
@@ -163,15 +171,6 @@ async def start_network(
     )
     if not workers:
         return
-    runtime.delivery = DeliveryWorker(
-        runtime.db,
-        runtime.http,
-        runtime.group_signer,
-        runtime.instance_signer,
-        runtime.now,
-        poll_seconds=config.queue_poll_seconds,
-        retry_seconds=config.delivery_retry_seconds,
-    )
     runtime.inbox = InboxProcessor(runtime)
     runtime.arrivals.on_stored = runtime.activities_stored
     runtime.scheduler = Scheduler(runtime)
@@ -186,9 +185,25 @@ async def start_network(
             retry_seconds=config.mail_retry_seconds,
         )
         runtime.mail.start()
-    runtime.delivery.start()
+    if deliveries:
+        start_delivery(runtime)
     runtime.inbox.start()
     runtime.scheduler.start()
+
+
+def start_delivery(runtime: Runtime) -> None:
+    """Start the delivery worker in this process (after start_network)."""
+    assert runtime.http is not None
+    runtime.delivery = DeliveryWorker(
+        runtime.db,
+        runtime.http,
+        runtime.group_signer,
+        runtime.instance_signer,
+        runtime.now,
+        poll_seconds=runtime.config.queue_poll_seconds,
+        retry_seconds=runtime.config.delivery_retry_seconds,
+    )
+    runtime.delivery.start()
 
 
 async def close_runtime(runtime: Runtime) -> None:

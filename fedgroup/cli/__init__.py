@@ -20,6 +20,7 @@ from fedgroup.cli import (
     blueprints,
     campaigns,
     coalitions,
+    delivery_process,
     gatherings,
     group,
     mail,
@@ -75,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", choices=logs.LEVELS, default="info", help="how much to log (default info)"
     )
     serve.set_defaults(run=server.cmd_serve)
+    # Started by `serve` (config: delivery_process), not by hand: cli/delivery_process.py.
+    deliver = with_data_dir(commands.add_parser("deliver"))
+    deliver.add_argument("--log-level", choices=logs.LEVELS, default="info")
+    deliver.add_argument("--parent-pid", type=int)
+    deliver.set_defaults(run=delivery_process.cmd_deliver)
 
     group.add_commands(commands, with_data_dir)
     campaigns.add_commands(commands, with_data_dir)
@@ -109,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         # The server reports what it does; a one-shot command prints its result and only warnings besides.
-        long_running = args.run in (server.cmd_serve, server.cmd_demo)
+        long_running = args.run in (server.cmd_serve, server.cmd_demo, delivery_process.cmd_deliver)
         logs.configure(getattr(args, "log_level", None) or ("info" if long_running else "warning"))
         if args.run is server.cmd_demo:
             logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

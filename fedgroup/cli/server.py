@@ -14,6 +14,7 @@ from aiohttp import web
 from fedgroup import actions, logs
 from fedgroup import config as config_module
 from fedgroup.cli.command import CliError
+from fedgroup.cli.delivery_process import DeliveryProcess
 from fedgroup.config import Config
 from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.rules.first_steps import DEFAULT_GROUP_NAME
@@ -56,15 +57,22 @@ def cmd_serve(args: argparse.Namespace) -> None:
     config = config_module.with_overrides(
         config_module.load(args.data_dir), listen_host=args.host, listen_port=args.port
     )
-    asyncio.run(serve(config))
+    asyncio.run(serve(config, log_level=args.log_level))
 
 
-async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None = None) -> None:
-    """Run until SIGINT/SIGTERM; then finish requests under way and leave queued deliveries for next time."""
+async def serve(
+    config: Config, started: Callable[[str], Awaitable[None]] | None = None, log_level: str = "info"
+) -> None:
+    """Run until SIGINT/SIGTERM; then finish requests under way and leave queued deliveries for next time.
+    With `delivery_process` (the default) deliveries go out from a second process (cli/delivery_process.py)."""
     from fedgroup.app import create_app
 
+    delivery = DeliveryProcess(config.data_dir, log_level) if config.delivery_process else None
     runner = web.AppRunner(
-        create_app(config), access_log_class=logs.AccessLog, handle_signals=False, shutdown_timeout=10
+        create_app(config, deliveries=delivery is None),
+        access_log_class=logs.AccessLog,
+        handle_signals=False,
+        shutdown_timeout=10,
     )
     await runner.setup()
     # The handlers go in before the first request can arrive: a SIGTERM while one is under way (or while
@@ -83,6 +91,9 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
             if e.errno == errno.EADDRINUSE:
                 raise CliError(f"port {config.listen_port} on {config.listen_host} is already in use") from e
             raise CliError(f"cannot listen on {config.listen_host}:{config.listen_port}: {e.strerror}") from e
+        if delivery is not None:
+            await delivery.start()
+            runner.app[RUNTIME].wake_delivery_elsewhere = delivery.wake
         host, port = runner.addresses[0][:2]
         print(f"fedgroup serving {config.base_url} (listening on {host}:{port}); Ctrl-C stops", flush=True)
         password = await actions.ensure_first_admin(runner.app[RUNTIME])
@@ -105,6 +116,8 @@ async def serve(config: Config, started: Callable[[str], Awaitable[None]] | None
     finally:
         try:
             await runner.cleanup()  # a second signal meanwhile does not cut the drain short
+            if delivery is not None:
+                await delivery.stop()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
