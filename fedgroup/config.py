@@ -24,6 +24,9 @@ ENV_PREFIX = "FEDGROUP_"
 
 
 SMTP_SECURITY = ("none", "starttls", "tls")
+# The languages with a catalogue (rules/languages.LANGUAGES says the same; config imports nothing of ours and a
+# test checks the two agree).
+SHIPPED_LANGUAGES = ("en", "es", "fr", "pt", "hi", "ar")
 
 
 class ConfigError(Exception):
@@ -105,6 +108,10 @@ class Config:
     # First retry delay of a mail the SMTP server did not take (4xx, connection refused); later ones double,
     # as for deliveries. A 5xx answer ends the row at once (shown to admins).
     mail_retry_seconds: float = 60.0
+    # The group's language (one of rules/languages.LANGUAGES): pages for visitors whose browser asks for none
+    # we ship, the language its campaigns federate in (contentMap), the CLI's. The group settings page may
+    # set another; a member's own choice (Account) comes first for them.
+    default_language: str = "en"
 
     @property
     def mail_enabled(self) -> bool:
@@ -270,6 +277,9 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
             raise ConfigError(f"{name} must be more than 0")
     if values.get("mail_from") and "@" not in values["mail_from"]:
         raise ConfigError("mail_from must be an address such as \"Our group <group@example.org>\"")
+    language = values.get("default_language", "en")
+    if language not in SHIPPED_LANGUAGES:
+        raise ConfigError(f"default_language must be one of {', '.join(SHIPPED_LANGUAGES)}, got {language!r}")
     port = values.get("listen_port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError("listen_port must be between 0 and 65535")

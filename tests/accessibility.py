@@ -2,8 +2,9 @@
 downloaded at test time) runs in the page the browser tests have open and fails the test on every violation
 of the impacts asked for, naming each one so it can be fixed without opening a report.
 
-`also_in` checks the same address a second time in another language (another browser context with the same
-cookies, asked for with Accept-Language): for when the UI speaks more than English.
+Each page is checked twice: as the test sees it, and the same address read in Arabic (right to left) in
+another browser context with the same cookies (so the same member), asked for with Accept-Language
+(`also_in`; a member who chose a language keeps it, as the server decides).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ AXE = Axe()
 FAILING_IMPACTS = ("serious", "critical")
 # Every impact axe-core reports: what a page must be free of where nothing may be let pass (the first hour).
 ALL_IMPACTS = ("minor", "moderate", "serious", "critical")
-SECOND_LANGUAGE: str | None = None  # the UI speaks English only for now
+SECOND_LANGUAGE: str | None = "ar"  # right to left: the layout mirrors
 # How long a page may take to answer a trivial script before it is taken as one without JavaScript. Not an
 # assertion: a slow page is only checked in a second context instead, which checks it all the same.
 SCRIPT_PROBE_SECONDS = 10

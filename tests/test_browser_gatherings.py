@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from fedgroup import actions
 from fedgroup.rules import passwords
+from tests.accessibility import assert_accessible
 from tests.test_browser import CHROMIUM, PASSWORD, browser, pytestmark, shot, sign_in  # noqa: F401
 from tests.test_gatherings import ZONE, local
 
 
 async def _answer(page, url: str, answer: str) -> str:
     await page.goto(url)
+    await assert_accessible(page)
     await page.get_by_label(answer, exact=True).check()
     await page.get_by_role("button", name="Send my answer").click()
     await page.wait_for_url("**?done=rsvp-*")
+    await assert_accessible(page)
     return await page.locator("main").inner_text()
 
 
@@ -28,6 +31,7 @@ async def test_create_rsvp_past_capacity_and_cancel_in_the_browser(make_server, 
     olu = await browser.new_page()
     await sign_in(olu, server.base_url, "Olu Organizer")
     await olu.goto(server.url("/organize"))
+    await assert_accessible(olu)
     await olu.get_by_role("link", name="Gatherings").last.click()
     await olu.get_by_role("link", name="New gathering").click()
     await olu.get_by_label("Title").fill("Community hall meeting")
@@ -45,6 +49,7 @@ async def test_create_rsvp_past_capacity_and_cancel_in_the_browser(make_server, 
     await olu.get_by_label("Ends").fill(local(7, 21))
     await olu.get_by_role("button", name="Create gathering").click()
     await olu.wait_for_url("**/gatherings/*?done=gathering-created")
+    await assert_accessible(olu)
     url = olu.url.split("?")[0]
     text = await olu.locator("main").inner_text()
     assert "Community hall meeting" in text and "0 of 1 places taken" in text and "(Europe/Madrid)" in text
@@ -62,15 +67,19 @@ async def test_create_rsvp_past_capacity_and_cancel_in_the_browser(make_server, 
 
     assert "You are not going" in await _answer(mia, url, "Not going")
     await noa.goto(url)
+    await assert_accessible(noa)
     assert "You are going." in await noa.locator("main").inner_text()
 
     await olu.goto(url)
+    await assert_accessible(olu)
     await olu.get_by_role("link", name="Organize this gathering").click()
     assert "Noa Member" in await olu.locator("main").inner_text()
     await olu.get_by_role("button", name="Cancel this gathering").click()
     await olu.wait_for_url("**?done=gathering-cancelled")
+    await assert_accessible(olu)
     text = await olu.locator("main").inner_text()
     assert "Cancelled. This gathering will not take place." in text
     await shot(olu, "gathering-cancelled")
     await noa.goto(server.url("/gatherings"))
+    await assert_accessible(noa)
     assert "Cancelled" in await noa.locator("main").inner_text()

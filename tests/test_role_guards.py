@@ -41,6 +41,7 @@ PUBLIC = {
     # Feeds: the public ones, and members' private ones, opened by the secret in their link (not a session).
     "/feed.atom", "/calendar.ics", "/feeds/{secret}/feed.atom", "/feeds/{secret}/calendar.ics",
     "/campaigns/{campaign_id}/share", "/decisions/{proposal_id}", "/forgot", "/unsubscribe/{token}",
+    "/language",
 }  # fmt: skip
 
 

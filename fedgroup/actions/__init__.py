@@ -22,6 +22,7 @@ from fedgroup.actions.accounts import (
     ensure_first_admin,
     reset_password,
     revoke_invite,
+    set_member_language,
     set_role,
     sign_in,
 )
@@ -35,11 +36,13 @@ from fedgroup.actions.campaigns import (
     delete_campaign,
     edit_campaign,
     existing_campaign,
+    group_language,
     load_campaign,
     load_campaigns,
     outcome_summary,
     reopen_campaign,
     report_outcome,
+    set_second_language,
 )
 from fedgroup.actions.coalitions import (
     PartnerView,
@@ -242,6 +245,8 @@ __all__ = [
     "decide_expense",
     "delete_campaign",
     "edit_campaign",
+    "group_language",
+    "set_second_language",
     "ensure_first_admin",
     "existing_campaign",
     "export_member",
@@ -280,6 +285,7 @@ __all__ = [
     "resolve_report",
     "send_aggregate",
     "set_fulfilled",
+    "set_member_language",
     "set_role",
     "sign_in",
     "unblock",

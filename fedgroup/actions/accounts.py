@@ -10,7 +10,7 @@ from datetime import timedelta
 from fedgroup import store
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.actions.members import clean_name
-from fedgroup.rules import campaigns, passwords
+from fedgroup.rules import campaigns, languages, passwords
 from fedgroup.rules.passwords import PasswordError
 
 INVITE_HOURS = 72
@@ -109,6 +109,16 @@ async def change_password(runtime: Context, member_id: int, current: str, new: s
     except PasswordError as e:
         raise ActionError(str(e), "new") from e
     await runtime.db.write(lambda conn: store.members.set_password_hash(conn, member_id, password_hash))
+
+
+async def set_member_language(runtime: Context, member_id: int, language: str | None) -> None:
+    """The language of a member's pages; None gives the choice back to their browser and the group."""
+    if language is not None:
+        try:
+            languages.check(language)
+        except languages.LanguageError as e:
+            raise ActionError(str(e), "language") from e
+    await runtime.db.write(store.members.set_language, member_id, language)
 
 
 async def set_role(runtime: Context, member_id: int, role: str) -> None:

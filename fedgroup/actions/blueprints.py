@@ -259,11 +259,13 @@ async def adopt_blueprint(
     except campaigns.CampaignError as e:
         raise ActionError(f"the blueprint's template cannot be a campaign here: {e}", "url") from e
 
+    language = runtime.site.language or runtime.config.default_language  # the draft is written in ours
+
     def job(conn: sqlite3.Connection) -> int:
         campaign_id = store.campaigns.insert(
             conn, draft.title, draft.body, draft.visibility, None, draft.multiple_choice,
             [(g.kind, g.target, g.unit) for g in draft.goals], [(o.label, o.kind, o.amount) for o in draft.options],
-            now, draft=True, adapted_from=fetched.blueprint.id,
+            now, draft=True, adapted_from=fetched.blueprint.id, language=language,
         )  # fmt: skip
         store.blueprints.save_adopted(
             conn, campaign_id, fetched.blueprint.id, fetched.group.id, orjson.dumps(fetched.document).decode(),

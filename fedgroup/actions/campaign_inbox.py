@@ -198,6 +198,12 @@ async def save_partner_campaign(runtime: Context, actor: str, obj: dict[str, Any
             for o, n in zip(doc.options, doc.option_counts, strict=True)
         ]
     ).decode()
+    # Each language's text sanitized like `content`: what a visitor reads in their language is as safe.
+    content_map = (
+        orjson.dumps({tag: clean_html(text, MAX_COMMENT) for tag, text in doc.content_map}).decode()
+        if doc.content_map
+        else None
+    )
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> bool:
@@ -206,7 +212,7 @@ async def save_partner_campaign(runtime: Context, actor: str, obj: dict[str, Any
         store.campaigns.save_partner_campaign(
             conn, doc.id, actor, clean_text(doc.title, 200), clean_html(doc.content, MAX_COMMENT), doc.url,
             goals_json, options_json, doc.deadline, doc.closed, "public" if doc.public else "followers",
-            doc.published, now,
+            doc.published, now, content_map,
         )  # fmt: skip
         return True
 

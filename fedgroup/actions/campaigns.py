@@ -17,6 +17,7 @@ from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaign_state, campaigns, money, tallies
 from fedgroup.rules.campaign_state import CampaignState, ContributorLine, group_aggregate
 from fedgroup.rules.campaigns import Contribution, Goal, PledgeOption
+from fedgroup.rules.languages import N_
 from fedgroup.rules.tallies import MemberPledgeFacts
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def contributors(conn: sqlite3.Connection, state: CampaignState) -> list[Contrib
     if ours:
         lines.append(
             ContributorLine(
-                "Our members",
+                N_("Our members"),
                 None,
                 tuple(Contribution(p.kind, p.amount) for p in ours),
                 tuple(Contribution(p.kind, p.amount) for p in ours if p.fulfilled),
@@ -167,10 +168,16 @@ async def create_campaign(
     deadline: datetime | None = None,
     visibility: str = "public",
     multiple_choice: bool = False,
+    second: campaigns.SecondLanguage | None = None,
 ) -> int:
-    """Store a campaign and, unless it is for members only, send it to followers."""
+    """Store a campaign and, unless it is for members only, send it to followers. It is written in the group's
+    language (recorded with it: `contentMap` keeps naming that language after the group changes its own), and
+    `second` is its title and text in another language, if an organizer wrote them."""
     now = runtime.now()
     draft = campaigns.validate_draft(title, body, goals, options, deadline, visibility, now, multiple_choice)
+    language = group_language(runtime)
+    if second is not None and second.language == language:
+        raise ActionError("the second language must differ from the campaign's own", "second_language")
 
     def job(conn: sqlite3.Connection) -> int:
         campaign_id = store.campaigns.insert(
@@ -183,7 +190,10 @@ async def create_campaign(
             [(g.kind, g.target, g.unit) for g in draft.goals],
             [(o.label, o.kind, o.amount) for o in draft.options],
             now,
+            language=language,
         )
+        if second is not None:
+            store.campaigns.set_second_language(conn, campaign_id, second.to_json(), now)
         outbox.publish_campaign(
             conn, runtime.ids, existing_campaign(conn, campaign_id), now, minimum=runtime.config.min_disclosed_count
         )
@@ -228,6 +238,35 @@ async def edit_campaign(
             conn, runtime.ids, existing_campaign(conn, campaign_id), now, minimum=runtime.config.min_disclosed_count
         )
         store.campaigns.totals_published(conn, campaign_id, now)
+
+    await runtime.db.write(job)
+    runtime.deliveries_queued()
+
+
+def group_language(runtime: Context) -> str:
+    """The language the group writes in: as set on its settings page, else config.toml's default_language."""
+    return runtime.site.language or runtime.config.default_language
+
+
+async def set_second_language(
+    runtime: Context, campaign_id: int, second: campaigns.SecondLanguage | None
+) -> None:
+    """Give a campaign its title and text in a second language (None removes it); followers get an Update
+    whose `contentMap` carries both languages."""
+    now = runtime.now()
+
+    def job(conn: sqlite3.Connection) -> None:
+        state = existing_campaign(conn, campaign_id)
+        if second is not None and second.language == (state.row.language or group_language(runtime)):
+            raise ActionError("the second language must differ from the campaign's own", "second_language")
+        if (second.to_json() if second else None) == state.row.second_language:
+            return
+        store.campaigns.set_second_language(conn, campaign_id, second.to_json() if second else None, now)
+        if not state.row.draft:
+            outbox.update_campaign(
+                conn, runtime.ids, existing_campaign(conn, campaign_id), now,
+                minimum=runtime.config.min_disclosed_count,
+            )  # fmt: skip
 
     await runtime.db.write(job)
     runtime.deliveries_queued()

@@ -11,7 +11,7 @@ from fedgroup.actions import outbox
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
 from fedgroup.protocol.ids import LocalIds
-from fedgroup.rules import aggregates, avatars, first_steps, timezones
+from fedgroup.rules import aggregates, avatars, first_steps, languages, timezones
 from fedgroup.store.datadir import MAX_NAME, MAX_SUMMARY
 
 
@@ -48,6 +48,7 @@ async def update_profile(
     summary: str | None = None,
     avatar: bytes | None = None,
     timezone: str | None = None,
+    language: str | None = None,
 ) -> bool:
     """Change what is given (None: keep it); returns whether anything changed. Followers hear an Update when
     what they see changed (the time zone is ours alone: dates federate in UTC)."""
@@ -56,6 +57,11 @@ async def update_profile(
             timezones.zone(timezone)
         except timezones.TimeZoneError as e:
             raise ActionError(str(e), "timezone") from e
+    if language is not None:
+        try:
+            languages.check(language)
+        except languages.LanguageError as e:
+            raise ActionError(str(e), "language") from e
     if name is not None:
         name = name.strip()
         if not name or len(name) > MAX_NAME or "\n" in name or "\r" in name:
@@ -83,8 +89,12 @@ async def update_profile(
         zone_changes = timezone is not None and timezone != before.timezone
         if zone_changes and timezone is not None:
             store.site.set_timezone(conn, timezone)
+        # The language is what pages and new posts speak; nothing already sent changes, so no Update.
+        language_changes = language is not None and language != before.language
+        if language_changes:
+            store.site.set_language(conn, language)
         if (new_name, new_summary) == (before.name, before.summary) and not avatar_changes:
-            return zone_changes
+            return zone_changes or language_changes
         store.site.update_profile(conn, new_name, new_summary)
         if checked is not None and avatar is not None and avatar_changes:
             store.site.set_avatar(conn, checked[0], checked[1], avatar, now)

@@ -9,7 +9,7 @@ from typing import Any
 
 from fedgroup import actions, store
 from fedgroup.cli.command import OneLineParser, managed, table
-from fedgroup.rules import campaigns, sanitize, timezones
+from fedgroup.rules import campaign_state, campaigns, formats, languages, sanitize, timezones
 from fedgroup.runtime import Runtime
 
 
@@ -93,24 +93,35 @@ async def campaign_create(runtime: Runtime, args: argparse.Namespace) -> str:
 
 
 async def campaign_list(runtime: Runtime, args: argparse.Namespace) -> str:
+    lang = languages.language(actions.group_language(runtime))
     rows = await runtime.db.read(store.campaigns.listing, campaigns.VISIBILITIES)
     lines = []
     for row in rows:
         state = await runtime.db.read(actions.load_campaign, row.id)
         assert state is not None
         status = "open" if state.is_open(runtime.now()) else "closed"
-        lines.append((row.id, status, row.visibility, row.title, state.progress_text))
-    return table(lines) if lines else "no campaigns yet"
+        lines.append((row.id, status, row.visibility, row.title, _progress(state, lang)))
+    return table(lines) if lines else lang.gettext("no campaigns yet")
+
+
+def _progress(state: campaign_state.CampaignState, lang: languages.Language) -> str:
+    """€20 of €500 · 3 of 40 hours, in the group's language (rules/formats.py)."""
+    return formats.joined(
+        [formats.progress(p.goal.kind, p.pledged, p.goal.target, p.goal.unit, lang) for p in state.tally.progress]
+    )
 
 
 async def campaign_show(runtime: Runtime, args: argparse.Namespace) -> str:
     state = await actions.campaign(runtime, args.id)
     row = state.row
+    # Field names stay as they are (scripts read them); amounts and words for people follow the group's language.
+    lang = languages.language(actions.group_language(runtime))
+    progress = _progress(state, lang) or lang.gettext("no goals")
     lines = [
         f"{row.title}  ({runtime.ids.campaign(row.id)})",
         f"status: {'open' if state.is_open(runtime.now()) else 'closed'} · visibility: {row.visibility}"
         + (f" · deadline: {row.deadline.isoformat()}" if row.deadline else ""),
-        f"progress: {state.progress_text or 'no goals'}",
+        f"progress: {progress}",
         f"pledgers: {state.tally.pledgers} (including {state.tally.partner_groups} partner groups)",
     ]
     counts = dict(state.tally.option_counts)

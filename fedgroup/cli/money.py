@@ -12,7 +12,8 @@ from typing import Any
 from fedgroup import actions
 from fedgroup.cli.command import OneLineParser, managed, table
 from fedgroup.cli.members import write_private_file
-from fedgroup.rules.money import money_text, plain_amount
+from fedgroup.rules import formats, languages
+from fedgroup.rules.money import plain_amount
 from fedgroup.runtime import Runtime
 
 
@@ -173,9 +174,13 @@ async def money_list(runtime: Runtime, args: argparse.Namespace) -> str:
             "expense", e.id, e.day, e.what, plain_amount(e.amount), found.currency, e.state,
             f"receipt: {e.receipt}" if e.receipt else "", _history(e.history),
         ))  # fmt: skip
-    pending = f" ({money_text(found.totals.pending, found.currency)} waiting for approval)"
-    header = found.line + (pending if found.totals.pending else "")
-    return header + ("\n" + table(rows) if rows else "\nnothing recorded yet")
+    # The lines for people are in the group's language; the table is for scripts and stays plain.
+    lang = languages.language(actions.group_language(runtime))
+    pending = lang.gettext(
+        " (%(amount)s waiting for approval)", amount=formats.money(found.totals.pending, found.currency, lang)
+    )
+    header = formats.money_line(found.totals, lang) + (pending if found.totals.pending else "")
+    return header + ("\n" + table(rows) if rows else "\n" + lang.gettext("nothing recorded yet"))
 
 
 def _history(history: Any) -> str:

@@ -3,6 +3,7 @@ member bound, group pledges). Pure: a dict in, a value or a ParseError out."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -90,6 +91,26 @@ class PartnerCampaignDoc:
     closed: bool
     public: bool
     published: datetime | None
+    # `contentMap` as sent: (language tag, html) pairs, at most MAX_LANGUAGES, tags checked; not sanitized yet.
+    content_map: tuple[tuple[str, str], ...] = ()
+
+
+MAX_LANGUAGES = 10
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
+
+
+def content_map(obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The text of a document per language (`contentMap`), keeping only entries whose key looks like a BCP 47
+    language tag and whose value is a string; the first MAX_LANGUAGES of them."""
+    mapped = obj.get("contentMap")
+    if not isinstance(mapped, dict):
+        return ()
+    pairs = [
+        (tag, text)
+        for tag, text in mapped.items()
+        if isinstance(tag, str) and isinstance(text, str) and _LANGUAGE_TAG.fullmatch(tag)
+    ]
+    return tuple(pairs[:MAX_LANGUAGES])
 
 
 def _moment(value: Any) -> datetime | None:
@@ -163,6 +184,7 @@ def parse_partner_campaign(obj: dict[str, Any]) -> PartnerCampaignDoc:
         closed=bool(obj.get("closed")) or obj.get("campaignStatus") == "closed",
         public=is_addressed_publicly(obj),
         published=_moment(obj.get("published")),
+        content_map=content_map(obj),
     )
 
 

@@ -50,6 +50,11 @@ def campaign_object(
     GoToSocial and Takahē show `name` as a content warning, Misskey as a heading above the text, so the title
     would be folded away or shown twice. fedgroup servers read the title from `campaignTitle` and the goals,
     targets and totals from the other fedgroup terms.
+
+    `contentMap` gives `content` under the campaign's language (recorded at creation: the group's), and, when
+    an organizer wrote one, the title and text in a second language under that language's code; the poll
+    options carry `nameMap` in the campaign's language. A campaign from before languages were recorded has
+    neither (its language is not known).
     """
     row = state.row
     to, cc = addressing(ids, row.visibility)
@@ -65,6 +70,7 @@ def campaign_object(
         content += f"<p>{html.escape(goals_line)}</p>"
     if row.outcome:
         content += f"<p>Outcome: {html.escape(row.outcome)}</p>"
+    second = campaigns.parse_second_language(row.second_language)
     poll = is_poll(state)
     doc: dict[str, Any] = {
         "@context": CAMPAIGN_CONTEXT,
@@ -93,6 +99,13 @@ def campaign_object(
         "partnerGroups": tally.partner_groups,
         "campaignStatus": row.status,
     }
+    if row.language:
+        doc["contentMap"] = {row.language: content}
+        if second is not None:
+            doc["contentMap"][second.language] = (
+                f"<p><strong>{html.escape(second.title)}</strong></p>{paragraphs_html(second.body)}"
+                + (f"<p>{html.escape(goals_line)}</p>" if goals_line else "")
+            )
     if row.updated_at != row.created_at:
         doc["updated"] = xsd_datetime(row.updated_at)
     if row.outcome:
@@ -116,6 +129,7 @@ def campaign_object(
                 "name": o.label,
                 "replies": {"type": "Collection", "totalItems": counts.get(o.label, 0)},
             }
+            | ({"nameMap": {row.language: o.label}} if row.language else {})
             for o in state.options
         ]
         doc["votersCount"] = public.pledgers
@@ -140,20 +154,25 @@ def outcome_note(
             if row.status == "open"
             else f"<p>Reopened on {when} and closed again: these are its final figures.</p>"
         )
-    doc = {
+    content = (
+        f"<p><strong>Outcome: {html.escape(row.title)}</strong></p>{paragraphs_html(report)}"
+        + restated
+        + "".join(f"<p>{html.escape(line)}</p>" for line in summary.splitlines())
+    )
+    doc: dict[str, Any] = {
         "@context": OBJECT_CONTEXT,
         "id": f"{ids.campaign(row.id)}/outcome",
         "type": "Note",
         "attributedTo": ids.group,
         "inReplyTo": ids.campaign(row.id),
-        "content": f"<p><strong>Outcome: {html.escape(row.title)}</strong></p>{paragraphs_html(report)}"
-        + restated
-        + "".join(f"<p>{html.escape(line)}</p>" for line in summary.splitlines()),
+        "content": content,
         "mediaType": "text/html",
         "published": xsd_datetime(published),
         "to": to,
         "cc": cc,
     }
+    if row.language:
+        doc["contentMap"] = {row.language: content}
     if updated is not None:
         doc["updated"] = xsd_datetime(updated)
     return doc

@@ -9,6 +9,7 @@ goals `KIND:TARGET[:UNIT]` ("money:1000:EUR", "hours:40", "items:50:meals", "peo
 from __future__ import annotations
 
 import html
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from fedgroup.rules.words import ngettext, singular_unit
+from fedgroup.rules.languages import SOURCE_LANGUAGE, language
+from fedgroup.rules.words import singular_unit
 
 GOAL_KINDS = ("money", "hours", "items", "people")
 VISIBILITIES = ("public", "followers", "members")
@@ -317,13 +319,17 @@ def format_quantity(kind: str, amount: Decimal, unit: str | None) -> str:
         symbol = _SYMBOLS.get(unit or "")
         return f"{symbol}{number}" if symbol else f"{unit} {number}"
     number = number_text(amount)
+    # What federates and goes into files is English (pages and mail use rules/formats.py in the reader's
+    # language); the plural forms come from the same catalogue calls. A fraction reads as a plural.
+    count = int(amount) if amount == amount.to_integral_value() else 2
+    english = language(SOURCE_LANGUAGE)
     if kind == "hours":
-        return ngettext("%(num)s hour", "%(num)s hours", amount, number)
+        return english.ngettext("%(num)s hour", "%(num)s hours", count, num=number)
     if kind == "people":
-        return ngettext("%(num)s person", "%(num)s people", amount, number)
+        return english.ngettext("%(num)s person", "%(num)s people", count, num=number)
     if unit:
-        return ngettext(f"%(num)s {singular_unit(unit)}", f"%(num)s {unit}", amount, number)
-    return ngettext("%(num)s item", "%(num)s items", amount, number)
+        return f"{number} {singular_unit(unit) if count == 1 else unit}"
+    return english.ngettext("%(num)s item", "%(num)s items", count, num=number)
 
 
 def goals_text(goals: Sequence[Goal]) -> str:
@@ -335,3 +341,48 @@ def amount_text(amount: Decimal) -> str:
     """How amounts travel in JSON: a plain decimal string, exact (never a float)."""
     normalized = amount.normalize()
     return f"{normalized:f}"
+
+
+# -- a second language ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecondLanguage:
+    """A campaign's title and text in a second language, written by an organizer; both languages federate
+    (`contentMap`) and each visitor reads the one that is theirs."""
+
+    language: str
+    title: str
+    body: str
+
+    def to_json(self) -> str:
+        return json.dumps({"language": self.language, "title": self.title, "body": self.body})
+
+
+def validate_second_language(
+    language: str, title: str, body: str, first_language: str, shipped: Sequence[str]
+) -> SecondLanguage | None:
+    """The second language as written on the campaign form: None when left empty; CampaignError (with the form
+    field) when it is half filled, not a language we ship, or the campaign's own language."""
+    title, body, language = clean_line(title), clean_block(body), language.strip()
+    if not (language or title or body):
+        return None
+    if language not in shipped:
+        raise CampaignError("choose the second language", "second_language")
+    if language == first_language:
+        raise CampaignError("the second language must differ from the campaign's own", "second_language")
+    if not title:
+        raise CampaignError("a title in the second language is needed", "second_title")
+    if len(title) > MAX_TITLE:
+        raise CampaignError(f"the title is longer than {MAX_TITLE} characters", "second_title")
+    if len(body) > MAX_BODY:
+        raise CampaignError(f"the text is longer than {MAX_BODY} characters", "second_body")
+    return SecondLanguage(language, title, body)
+
+
+def parse_second_language(stored: str | None) -> SecondLanguage | None:
+    """The stored second language (store.campaigns.CampaignRow.second_language), if any."""
+    if not stored:
+        return None
+    data = json.loads(stored)
+    return SecondLanguage(str(data["language"]), str(data["title"]), str(data.get("body", "")))

@@ -1,28 +1,10 @@
-"""Words that count things, in their plural form: "1 photo", "2 photos", "1 person pledged".
+"""Words of a group's own: the singular of a unit an organizer named ("photos" → "photo").
 
-The form is chosen by gettext's plural rules through `ngettext` (the standard library's translations: English
-until catalogues are installed), so that counted phrases are ready for languages: a catalogue brings its own
-rules (Polish has three forms, Arabic six) and the calls stay as they are. Babel finds the phrases by the
-`ngettext` keyword. `%(num)s` in a phrase is replaced by the number, as jinja2's newstyle gettext does.
+Counted phrases ("1 person", "2 people") are chosen by the catalogues' plural rules: `Language.ngettext` in
+rules/languages.py, `ngettext` in templates (ui/languages.py), each language with its own forms.
 """
 
 from __future__ import annotations
-
-import gettext
-from decimal import Decimal
-
-_translations: gettext.NullTranslations = gettext.NullTranslations()
-
-
-def _rule_number(n: int | Decimal) -> int:
-    """What the plural rules are given: a fraction takes the form of "many" (1.5 hours), as in English."""
-    return int(n) if n == int(n) else 2
-
-
-def ngettext(singular: str, plural: str, n: int | Decimal, num: str | None = None) -> str:
-    """The phrase for `n`, with %(num)s replaced by `num` (the number as people read it) or else `n`."""
-    return _translations.ngettext(singular, plural, _rule_number(n)) % {"num": num if num is not None else n}
-
 
 # English plurals of a group's own units (typed by organizers, in the plural: "photos", "bags of rice").
 _ES_ENDINGS = ("ches", "shes", "sses", "xes", "zes")

@@ -35,6 +35,10 @@ class CampaignRow:
     adapted_from: str | None = None  # the blueprint (its URL) the campaign was adopted from
     final_tally: str | None = None  # the totals frozen when it closed (JSON); None while open
     reopened_at: datetime | None = None
+    # The language its title and text are written in (None: the group's language), and its second language
+    # if an organizer wrote one: JSON {"language", "title", "body"} (rules/campaigns.SecondLanguage).
+    language: str | None = None
+    second_language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class OptionRow:
 
 _COLUMNS = (
     "id, title, body, visibility, status, deadline, created_at, updated_at, closed_at, deleted_at,"
-    " multiple_choice, outcome, outcome_at, draft, adapted_from, final_tally, reopened_at"
+    " multiple_choice, outcome, outcome_at, draft, adapted_from, final_tally, reopened_at, language,"
+    " second_language"
 )
 
 
@@ -79,6 +84,8 @@ def _row(row: sqlite3.Row | None) -> CampaignRow | None:
         adapted_from=row[14],
         final_tally=row[15],
         reopened_at=from_db_time(row[16]),
+        language=row[17],
+        second_language=row[18],
     )
 
 
@@ -94,11 +101,12 @@ def insert(
     now: datetime,
     draft: bool = False,
     adapted_from: str | None = None,
+    language: str | None = None,
 ) -> int:
     stamp = to_db_time(now)
     cursor = conn.execute(
         "INSERT INTO campaigns (title, body, visibility, deadline, multiple_choice, created_at, updated_at,"
-        " draft, adapted_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " draft, adapted_from, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             title,
             body,
@@ -109,6 +117,7 @@ def insert(
             stamp,
             int(draft),
             adapted_from,
+            language,
         ),
     )
     campaign_id = cursor.lastrowid
@@ -302,6 +311,14 @@ def reopen(conn: sqlite3.Connection, campaign_id: int, deadline: datetime | None
     return cursor.rowcount > 0
 
 
+def set_second_language(conn: sqlite3.Connection, campaign_id: int, second: str | None, now: datetime) -> None:
+    """The campaign's second language (JSON, or None to remove it); an edit, as a change of text is."""
+    conn.execute(
+        "UPDATE campaigns SET second_language = ?, updated_at = ? WHERE id = ?",
+        (second, to_db_time(now), campaign_id),
+    )
+
+
 def set_outcome(conn: sqlite3.Connection, campaign_id: int, outcome: str, now: datetime) -> None:
     conn.execute(
         "UPDATE campaigns SET outcome = ?, outcome_at = ?, updated_at = ? WHERE id = ?",
@@ -382,11 +399,12 @@ class PartnerCampaign:
     visibility: str
     published_at: datetime | None
     updated_at: datetime
+    content_map: str | None = None  # JSON {language: sanitized html} from the partner's contentMap
 
 
 _PARTNER_COLUMNS = (
     "id, object_id, group_actor, title, content, url, goals, options, deadline, closed, visibility,"
-    " published_at, updated_at"
+    " published_at, updated_at, content_map"
 )
 
 
@@ -407,6 +425,7 @@ def _partner(row: sqlite3.Row | None) -> PartnerCampaign | None:
         visibility=row[10],
         published_at=from_db_time(row[11]),
         updated_at=from_db_time(row[12]),  # type: ignore[arg-type]
+        content_map=row[13],
     )
 
 
@@ -424,19 +443,22 @@ def save_partner_campaign(
     visibility: str,
     published_at: datetime | None,
     now: datetime,
+    content_map: str | None = None,
 ) -> int:
     stamp = to_db_time(now)
     conn.execute(
         "INSERT INTO partner_campaigns (object_id, group_actor, title, content, url, goals, options, deadline,"
-        " closed, visibility, published_at, received_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " closed, visibility, published_at, received_at, updated_at, content_map)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (object_id) DO UPDATE SET title = excluded.title, content = excluded.content,"
+        " content_map = excluded.content_map,"
         " url = excluded.url, goals = excluded.goals, options = excluded.options, deadline = excluded.deadline,"
         " closed = excluded.closed, visibility = excluded.visibility, updated_at = excluded.updated_at"
         " WHERE partner_campaigns.group_actor = excluded.group_actor",
         (
             object_id, group_actor, title, content, url, goals_json, options_json,
             to_db_time(deadline) if deadline else None, int(closed), visibility,
-            to_db_time(published_at) if published_at else None, stamp, stamp,
+            to_db_time(published_at) if published_at else None, stamp, stamp, content_map,
         ),
     )  # fmt: skip
     row = fetchone(conn, "SELECT id FROM partner_campaigns WHERE object_id = ?", (object_id,))

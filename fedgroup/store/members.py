@@ -18,6 +18,8 @@ class Member:
     email: str | None
     role: str
     password_hash: str | None
+    # The language of their pages, if they chose one (Account); None: their browser's, then the group's.
+    language: str | None = None
 
     @property
     def is_organizer(self) -> bool:
@@ -28,7 +30,7 @@ class Member:
         return self.role == "admin"
 
 
-COLUMNS = "id, name, email, role, password_hash"
+COLUMNS = "id, name, email, role, password_hash, language"
 
 
 def _member(row: sqlite3.Row | None) -> Member | None:
@@ -81,6 +83,10 @@ def count_admins(conn: sqlite3.Connection) -> int:
 
 def set_role(conn: sqlite3.Connection, member_id: int, role: str) -> None:
     conn.execute("UPDATE members SET role = ? WHERE id = ?", (role, member_id))
+
+
+def set_language(conn: sqlite3.Connection, member_id: int, language: str | None) -> None:
+    conn.execute("UPDATE members SET language = ? WHERE id = ?", (language, member_id))
 
 
 def set_password_hash(conn: sqlite3.Connection, member_id: int, password_hash: str) -> None:
@@ -146,7 +152,7 @@ def export(conn: sqlite3.Connection, member_id: int) -> dict[str, object] | None
     """Everything stored about one member, as plain values (the password is said to be set, not given)."""
     row = fetchone(
         conn,
-        "SELECT id, name, email, role, password_hash, created_at FROM members WHERE id = ?",
+        "SELECT id, name, email, role, password_hash, created_at, language FROM members WHERE id = ?",
         (member_id,),
     )
     if row is None:
@@ -159,6 +165,7 @@ def export(conn: sqlite3.Connection, member_id: int) -> dict[str, object] | None
             "role": row[3],
             "password": "set (stored only as an argon2 hash)" if row[4] else "not set",
             "created_at": row[5],
+            "language": row[6],
         }
     }
     for table, query in _EXPORTED.items():

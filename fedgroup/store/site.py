@@ -30,6 +30,8 @@ class Site:
     # the actor it moved to (on the old one).
     also_known_as: tuple[str, ...] = ()
     moved_to: str | None = None
+    # The group's language as set on its settings page; None: config.toml's default_language.
+    language: str | None = None
 
 
 def load(conn: sqlite3.Connection) -> Site | None:
@@ -37,12 +39,13 @@ def load(conn: sqlite3.Connection) -> Site | None:
         conn,
         "SELECT s.handle, s.name, s.summary, s.group_private_key, s.group_public_key,"
         " s.instance_private_key, s.instance_public_key, a.media_type, a.digest, s.timezone,"
-        " s.also_known_as, s.moved_to FROM site s LEFT JOIN group_avatar a ON a.id = 1 WHERE s.id = 1",
+        " s.also_known_as, s.moved_to, s.language"
+        " FROM site s LEFT JOIN group_avatar a ON a.id = 1 WHERE s.id = 1",
     )
     if row is None:
         return None
     values = list(row)
-    values[-2] = tuple(str(a) for a in orjson.loads(values[-2] or "[]"))
+    values[10] = tuple(str(a) for a in orjson.loads(values[10] or "[]"))
     return Site(*values)
 
 
@@ -81,6 +84,10 @@ def set_moved(conn: sqlite3.Connection, also_known_as: Sequence[str] | None, mov
 
 def set_timezone(conn: sqlite3.Connection, timezone: str) -> None:
     conn.execute("UPDATE site SET timezone = ? WHERE id = 1", (timezone,))
+
+
+def set_language(conn: sqlite3.Connection, language: str | None) -> None:
+    conn.execute("UPDATE site SET language = ? WHERE id = 1", (language,))
 
 
 def set_avatar(conn: sqlite3.Connection, media_type: str, digest: str, data: bytes, now: datetime) -> None:

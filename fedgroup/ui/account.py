@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from fedgroup.ui.sessions import (
     SIGN_INS,
     end_session,
     read_cookie,
+    safe_next,
     set_cookie,
     start_session,
 )
@@ -28,24 +28,10 @@ from fedgroup.ui.sessions import (
 log = logging.getLogger(__name__)
 
 
-# A path on this site: printable ASCII without spaces (browsers drop tab, CR and LF inside URLs and read "\\"
-# as "/", so "/\t/evil.example" would become "//evil.example"), starting with one "/" and not "//".
-_LOCAL_PATH = re.compile(r"/(?![/\\])[\x21-\x7e]*")
-
-
-def _safe_next(target: str) -> str:
-    """Where to go after signing in: only a path on this site, never an open redirect to another host."""
-    if len(target) < 500 and _LOCAL_PATH.fullmatch(target) and "\\" not in target:
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return "/home"
-
-
 async def login_page(request: web.Request) -> web.Response:
     if request[MEMBER] is not None:
         raise web.HTTPSeeOther("/home")
-    return render(request, "login.html", {"next": _safe_next(request.query.get("next", "/home"))})
+    return render(request, "login.html", {"next": safe_next(request.query.get("next", "/home"))})
 
 
 @dataclass(frozen=True)
@@ -76,7 +62,7 @@ def _pacing(request: web.Request, name: str) -> _Pacing:
 async def login(request: web.Request) -> web.Response:
     data = await form(request)
     name, password = text_field(data, "name", 200), text_field(data, "password", 2000)
-    next_page = _safe_next(text_field(data, "next", 500))
+    next_page = safe_next(text_field(data, "next", 500))
     runtime = runtime_of(request)
     pacing = _pacing(request, name)
     try:
@@ -118,7 +104,7 @@ async def login_code(request: web.Request) -> web.Response:
     """The second step of signing in: the code, for the member whose password this browser just gave."""
     data = await form(request)
     token, code = text_field(data, "pending", 300), text_field(data, "code", 100)
-    next_page = _safe_next(text_field(data, "next", 500))
+    next_page = safe_next(text_field(data, "next", 500))
     member_id = two_factor.pending_member(request, token)
     runtime = runtime_of(request)
     member = await runtime.db.read(store.members.by_id, member_id) if member_id is not None else None
@@ -140,7 +126,9 @@ async def login_code(request: web.Request) -> web.Response:
         return response
     if not ok:
         log.info("sign-in failed reason=second-factor")
-        return two_factor.code_step(request, token, next_page, "That code is not right (or was used already).", 401)
+        return two_factor.code_step(
+            request, token, next_page, "That code is not right (or was used already).", 401
+        )
     response = web.HTTPSeeOther(next_page)
     await start_session(request, response, member.id)
     raise response
@@ -241,6 +229,19 @@ async def export_my_data(request: web.Request) -> web.Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+async def change_language(request: web.Request) -> web.Response:
+    """The member's own language for every page (empty: as their browser asks, then the group's)."""
+    member = require_member(request)
+    data = await form(request)
+    try:
+        await actions.set_member_language(
+            runtime_of(request), member.id, text_field(data, "language", 20) or None
+        )
+    except actions.USER_ERRORS as e:
+        return render(request, "account.html", {"errors": field_errors(e, "language")}, status=422)
+    raise see_other("/account", "saved")
 
 
 async def change_password(request: web.Request) -> web.Response:

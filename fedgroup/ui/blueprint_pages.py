@@ -3,13 +3,14 @@ pages to write one, adopt one (preview first), edit the draft it becomes and pub
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from aiohttp import web
 
 from fedgroup import actions, store
 from fedgroup.actions import blueprints as blueprint_actions
-from fedgroup.rules import campaign_state, campaigns, timezones
+from fedgroup.rules import campaign_state, campaigns, formats, timezones
 from fedgroup.rules.campaigns import PledgeOption
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -22,12 +23,19 @@ from fedgroup.ui.common import (
     see_other,
     text_field,
 )
+from fedgroup.ui.languages import language_of
 from fedgroup.ui.organize import form_deadline
 from fedgroup.ui.sessions import MEMBER
 
 
-def _quantity(kind: str, amount: Decimal, unit: str | None) -> str:
-    return campaigns.format_quantity(kind, amount, unit)
+def _quantity_in(request: web.Request) -> Callable[[str, Decimal, str | None], str]:
+    """Amounts as the page's language writes them (`quantity(kind, amount, unit)` in the templates)."""
+    lang = language_of(request)
+
+    def quantity(kind: str, amount: Decimal, unit: str | None) -> str:
+        return formats.quantity(kind, amount, unit, lang)
+
+    return quantity
 
 
 # -- the public page ----------------------------------------------------------------------------------------
@@ -49,7 +57,7 @@ async def blueprint_page(request: web.Request) -> web.Response:
             "facts": page.facts,
             "adoptions": shown,
             "organizer": organizer,
-            "quantity": _quantity,
+            "quantity": _quantity_in(request),
         },
     )
 
@@ -138,6 +146,7 @@ async def preview(request: web.Request) -> web.Response:
         return await index(request, field_errors(e, "url"), {"url": url})
     template = fetched.blueprint.template
     units = campaigns.units_of(template.goals)
+    quantity = _quantity_in(request)
     return render(
         request,
         "organize/blueprint_preview.html",
@@ -145,9 +154,9 @@ async def preview(request: web.Request) -> web.Response:
             "url": url,
             "blueprint": fetched.blueprint,
             "group": fetched.group,
-            "goals": [_quantity(g.kind, g.target, g.unit) for g in template.goals],
-            "options": [(o.label, _quantity(o.kind, o.amount, units.get(o.kind))) for o in template.options],
-            "quantity": _quantity,
+            "goals": [quantity(g.kind, g.target, g.unit) for g in template.goals],
+            "options": [(o.label, quantity(o.kind, o.amount, units.get(o.kind))) for o in template.options],
+            "quantity": quantity,
         },
     )
 

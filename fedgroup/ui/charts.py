@@ -1,4 +1,5 @@
-"""Charts as numbers for server-rendered SVG: pure functions, no I/O, no HTML (the templates draw them)."""
+"""Charts as numbers for server-rendered SVG: pure functions, no I/O, no HTML (the templates draw them); their
+texts in the page's language (rules/formats.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from fedgroup.rules import words
+from fedgroup.rules import formats, languages, timezones
+from fedgroup.rules.languages import Language
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,25 @@ class Timeline:
 
     @property
     def summary(self) -> str:
-        people = words.ngettext("%(num)s person pledged", "%(num)s people pledged", self.total)
-        return f"{people} between {self.start:%-d %b %Y} and {self.end:%-d %b %Y}"
+        return self.summary_in(languages.language(languages.SOURCE_LANGUAGE), "UTC")
+
+    def summary_in(self, lang: Language, zone_name: str) -> str:
+        """ "3 people pledged between 1 March 2027 and 9 March 2027", in `lang`, dates in the group's zone."""
+        zone = timezones.zone(zone_name)
+        return lang.ngettext(
+            "%(num)s person pledged between %(start)s and %(end)s",
+            "%(num)s people pledged between %(start)s and %(end)s",
+            self.total,
+            num=formats.number(self.total, lang),
+            start=formats.day(self.start.astimezone(zone).date(), lang, "medium"),
+            end=formats.day(self.end.astimezone(zone).date(), lang, "medium"),
+        )
+
+    def axis_start(self, lang: Language, zone_name: str) -> str:
+        return formats.short_day(self.start, zone_name, lang)
+
+    def axis_end(self, lang: Language, zone_name: str) -> str:
+        return formats.short_day(self.end, zone_name, lang)
 
 
 def pledges_over_time(

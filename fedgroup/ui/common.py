@@ -17,19 +17,21 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions, store
-from fedgroup.rules import campaigns, disclosure, paging, tallies, words
+from fedgroup.rules import campaigns, disclosure, formats, languages, paging, tallies
 from fedgroup.rules.campaign_state import CampaignState
+from fedgroup.rules.languages import N_, Language
 from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.store.kept import Made
 from fedgroup.ui import renderings
+from fedgroup.ui.languages import language_of
 from fedgroup.ui.sessions import MEMBER, MUST_ENROL, check_csrf, csrf_token
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 VISIBILITY_TEXT = {
-    "public": "Public: anyone, and followers on the fediverse",
-    "followers": "Followers: only accounts that follow the group",
-    "members": "Members: only members signed in here; never leaves this server",
+    "public": N_("Public: anyone, and followers on the fediverse"),
+    "followers": N_("Followers: only accounts that follow the group"),
+    "members": N_("Members: only members signed in here; never leaves this server"),
 }
 
 
@@ -48,18 +50,22 @@ def render(
         "csrf": csrf_token(request),
         "errors": {},
         "values": {},
-        "notice": NOTICES.get(request.query.get("done", "")),
+        "notice": _notice(request, request.query.get("done", "")),
+        "lang": language_of(request),
+        "path": request.path,
     }
     values.update(context or {})
     response = aiohttp_jinja2.render_template(template, request, values, status=status)
     response.headers["Cache-Control"] = "no-store" if request[MEMBER] else "no-cache"
+    response.headers["Vary"] = renderings.VARY
     return response
 
 
 def render_public(request: web.Request, template: str, context: dict[str, Any]) -> bytes:
     """`template` as every visitor without a session sees it: no member and no form token, nothing that is
     the visitor's own, so that one rendering may serve them all (ui/renderings.py). Only the notice after
-    a redirect varies, and it is chosen by a key (notice_key)."""
+    a redirect varies, and it is chosen by a key (notice_key); and the language, which keys every kept page
+    (page_key)."""
     values: dict[str, Any] = {
         "site": runtime_of(request).site,
         "ids": runtime_of(request).ids,
@@ -67,10 +73,23 @@ def render_public(request: web.Request, template: str, context: dict[str, Any]) 
         "csrf": "",
         "errors": {},
         "values": {},
-        "notice": NOTICES.get(notice_key(request) or ""),
+        "notice": _notice(request, notice_key(request) or ""),
+        "lang": language_of(request),
+        "path": request.path,
     }
     values.update(context)
     return aiohttp_jinja2.render_string(template, request, values).encode()
+
+
+def page_key(request: web.Request, *parts: object) -> tuple[object, ...]:
+    """The key of a page kept for every visitor without a session: what it shows, in this request's language."""
+    return (*parts, notice_key(request), language_of(request).code)
+
+
+def _notice(request: web.Request, key: str) -> str | None:
+    """The notice after a redirect, in the page's language."""
+    notice = NOTICES.get(key)
+    return language_of(request).gettext(notice) if notice else None
 
 
 def notice_key(request: web.Request) -> str | None:
@@ -80,57 +99,56 @@ def notice_key(request: web.Request) -> str | None:
 
 # Messages after a redirect are chosen by key, never reflected from the URL.
 NOTICES = {
-    "pledged": "Thank you: your pledge is recorded.",
-    "withdrawn": "Your pledge is withdrawn.",
-    "claimed": "Thank you! An organizer will confirm it.",
-    "created": "The campaign is created.",
-    "saved": "Saved.",
-    "closed": "The campaign is closed.",
-    "reopened": "The campaign is open again: its totals move with pledges, and the outcome says it was reopened.",
-    "deleted": "The campaign is deleted everywhere it went.",
-    "reported": "The outcome is published.",
-    "password": "Your password is changed.",
-    "reset-sent": "If an account here has that name or address, a link to choose a new password is on its way.",
-    "following": "Follow request sent; the group's campaigns arrive once it accepts.",
-    "left": "You left the coalition.",
-    "partner-accepted": "Accepted as a partner group: its aggregate pledges count (within its bounds).",
-    "partner-rejected": "Not a partner group: its aggregate pledges are not counted.",
-    "held-approved": "Approved: that aggregate pledge counts now.",
-    "held-rejected": "Rejected: that aggregate pledge is not counted.",
-    "blocked": "Blocked.",
-    "unblocked": "Unblocked.",
-    "report-sent": "The report is on its way to that server, sent in the group's name (not yours).",
-    "invited": "Invitation created.",
-    "revoked": "Invitation revoked: its link no longer works.",
-    "removed": "Removed, with everything we held about them.",
-    "welcome": "Welcome! You are signed in.",
-    "first-steps-hidden": "The first steps are hidden. Members and Group settings stay in the menu.",
-    "blueprint": "The blueprint is published: other groups can adopt it.",
-    "adopted": "A draft campaign is made from the blueprint: edit it, then publish it.",
-    "published": "The campaign is published.",
-    "money-received": "The money received is recorded.",
-    "gathering-created": "The gathering is created; followers on the fediverse see it as an event.",
-    "gathering-saved": "Saved; followers and everyone coming hear of the change.",
-    "gathering-cancelled": "The gathering is cancelled; followers and everyone coming hear of it.",
-    "rsvp-going": "You are going: see you there!",
-    "rsvp-waiting": "It is full: you are on the waiting list, and get the next free place.",
-    "rsvp-not-going": "You are not going; your place (if you had one) went to the waiting list.",
-    "expense-recorded": "The expense is recorded; it counts once another organizer approves it.",
-    "expense-approved": "Approved: the expense counts now.",
-    "expense-rejected": "Rejected: the expense does not count.",
-    "proposed": "The proposal is open: members can take their positions.",
-    "position": "Your position is recorded. You can change it until the proposal closes.",
-    "extended": "The proposal closes later now.",
-    "proposal-closed": "The proposal is closed; its count is kept.",
-    "outcome-written": "The outcome is written and kept with the count.",
-    "outcome-published": "The outcome is on its way to followers (counts only, no names).",
-    "entry-voided": "The entry is voided: it stays in the record with your reason, and counts toward nothing.",
-    "money-corrected": "Corrected: the old entry stays in the record, voided with your reason.",
-    "expense-corrected": "Corrected: the old expense stays in the record, voided with your reason; the corrected"
-    " one counts once another organizer approves it.",
-    "two-factor-required": "Organizers and admins here sign in with a second factor: set one up to go on.",
-    "feed-stopped": "Your private feed link is stopped: it no longer works.",
-    "two-factor-reset": "Their second factor is removed: they sign in with their password and set up a new one.",
+    "pledged": N_("Thank you: your pledge is recorded."),
+    "withdrawn": N_("Your pledge is withdrawn."),
+    "claimed": N_("Thank you! An organizer will confirm it."),
+    "created": N_("The campaign is created."),
+    "saved": N_("Saved."),
+    "closed": N_("The campaign is closed."),
+    "reopened": N_("The campaign is open again: its totals move with pledges, and the outcome says it was reopened."),
+    "deleted": N_("The campaign is deleted everywhere it went."),
+    "reported": N_("The outcome is published."),
+    "password": N_("Your password is changed."),
+    "reset-sent": N_("If an account here has that name or address, a link to choose a new password is on its way."),
+    "following": N_("Follow request sent; the group's campaigns arrive once it accepts."),
+    "left": N_("You left the coalition."),
+    "partner-accepted": N_("Accepted as a partner group: its aggregate pledges count (within its bounds)."),
+    "partner-rejected": N_("Not a partner group: its aggregate pledges are not counted."),
+    "held-approved": N_("Approved: that aggregate pledge counts now."),
+    "held-rejected": N_("Rejected: that aggregate pledge is not counted."),
+    "blocked": N_("Blocked."),
+    "unblocked": N_("Unblocked."),
+    "report-sent": N_("The report is on its way to that server, sent in the group's name (not yours)."),
+    "invited": N_("Invitation created."),
+    "revoked": N_("Invitation revoked: its link no longer works."),
+    "removed": N_("Removed, with everything we held about them."),
+    "welcome": N_("Welcome! You are signed in."),
+    "blueprint": N_("The blueprint is published: other groups can adopt it."),
+    "adopted": N_("A draft campaign is made from the blueprint: edit it, then publish it."),
+    "published": N_("The campaign is published."),
+    "money-received": N_("The money received is recorded."),
+    "gathering-created": N_("The gathering is created; followers on the fediverse see it as an event."),
+    "gathering-saved": N_("Saved; followers and everyone coming hear of the change."),
+    "gathering-cancelled": N_("The gathering is cancelled; followers and everyone coming hear of it."),
+    "rsvp-going": N_("You are going: see you there!"),
+    "rsvp-waiting": N_("It is full: you are on the waiting list, and get the next free place."),
+    "rsvp-not-going": N_("You are not going; your place (if you had one) went to the waiting list."),
+    "expense-recorded": N_("The expense is recorded; it counts once another organizer approves it."),
+    "expense-approved": N_("Approved: the expense counts now."),
+    "expense-rejected": N_("Rejected: the expense does not count."),
+    "proposed": N_("The proposal is open: members can take their positions."),
+    "position": N_("Your position is recorded. You can change it until the proposal closes."),
+    "extended": N_("The proposal closes later now."),
+    "proposal-closed": N_("The proposal is closed; its count is kept."),
+    "outcome-written": N_("The outcome is written and kept with the count."),
+    "outcome-published": N_("The outcome is on its way to followers (counts only, no names)."),
+    "entry-voided": N_("The entry is voided: it stays in the record with your reason, and counts toward nothing."),
+    "money-corrected": N_("Corrected: the old entry stays in the record, voided with your reason."),
+    "expense-corrected": N_("Corrected: the old expense stays in the record, voided with your reason; the corrected one counts once another organizer approves it."),
+    "two-factor-required": N_("Organizers and admins here sign in with a second factor: set one up to go on."),
+    "feed-stopped": N_("Your private feed link is stopped: it no longer works."),
+    "two-factor-reset": N_("Their second factor is removed: they sign in with their password and set up a new one."),
+    "first-steps-hidden": N_("The first steps are hidden. Members and Group settings stay in the menu."),
 }
 
 
@@ -265,61 +283,71 @@ class CampaignView:
     units: dict[str, str | None]
     pledgers_text: str = ""
     reopened_at: datetime | None = None
+    text_language: str | None = None  # the language `title` and `body` are written in, when known
+    # "3 people pledged", "fewer than 3 people pledged": the head count in the page's language.
+    pledged_line: str = ""
 
     @property
     def kinds(self) -> tuple[str, ...]:
         return tuple(self.units)
 
-    @property
-    def pledged_line(self) -> str:
-        """How many people pledged, as the public may read it: "1 person pledged", "fewer than 3 people
-        pledged" where a small count is withheld."""
-        if not self.pledgers_text.isdigit():
-            return f"{self.pledgers_text} people pledged"
-        return words.ngettext("%(num)s person pledged", "%(num)s people pledged", self.pledgers)
 
-
-def _goal_views(lines: Any) -> tuple[GoalView, ...]:
-    return tuple(GoalView(tallies.progress_text([line]), line.percent, line.reached) for line in lines)
+def _goal_views(lines: Sequence[tallies.GoalProgress], lang: Language) -> tuple[GoalView, ...]:
+    return tuple(
+        GoalView(
+            formats.progress(line.goal.kind, line.pledged, line.goal.target, line.goal.unit, lang),
+            line.percent,
+            line.reached,
+        )
+        for line in lines
+    )
 
 
 def _option_views(
     options: Sequence[campaigns.PledgeOption],
     units: dict[str, str | None],
     counts: dict[str, int],
+    lang: Language,
     withheld: frozenset[str] = frozenset(),
     minimum: int = 1,
 ) -> tuple[OptionView, ...]:
     return tuple(
         OptionView(
             o.label,
-            campaigns.format_quantity(o.kind, o.amount, units.get(o.kind)),
+            formats.quantity(o.kind, o.amount, units.get(o.kind), lang),
             counts.get(o.label, 0),
-            disclosure.count_text(counts.get(o.label, 0), o.label in withheld, minimum),
+            formats.count(counts.get(o.label, 0), o.label in withheld, minimum, lang),
         )
         for o in options
     )
 
 
-def campaign_view(state: CampaignState, now: datetime, minimum: int) -> CampaignView:
-    """The campaign as shown to people; head counts as the public may see them with the group's `minimum`
-    (organizers' own pages pass 1: they see every figure)."""
+def campaign_view(state: CampaignState, now: datetime, minimum: int, lang: Language) -> CampaignView:
+    """The campaign as shown to people in `lang`; head counts as the public may see them with the group's
+    `minimum` (organizers' own pages pass 1: they see every figure)."""
     units = campaigns.units_of(state.goals)
     public = disclosure.public_counts(state.tally, minimum)
+    # A campaign written in two languages shows the reader the one that is theirs.
+    second = campaigns.parse_second_language(state.row.second_language)
+    in_second = second is not None and second.language == lang.code
     return CampaignView(
         id=state.id,
-        title=state.row.title,
-        body=state.row.body,
+        title=second.title if second is not None and in_second else state.row.title,
+        body=second.body if second is not None and in_second else state.row.body,
+        text_language=second.language if second is not None and in_second else state.row.language,
         visibility=state.row.visibility,
         open=state.is_open(now),
         deadline=state.row.deadline,
-        goals=_goal_views(state.tally.progress),
-        options=_option_views(state.options, units, dict(public.options), public.withheld_options, minimum),
+        goals=_goal_views(state.tally.progress, lang),
+        options=_option_views(
+            state.options, units, dict(public.options), lang, public.withheld_options, minimum
+        ),
         pledgers=public.pledgers,
         partner_groups=state.tally.partner_groups,
         outcome=state.row.outcome,
         units=units,
-        pledgers_text=disclosure.count_text(public.pledgers, public.pledgers_withheld, minimum),
+        pledgers_text=formats.count(public.pledgers, public.pledgers_withheld, minimum, lang),
+        pledged_line=formats.pledged(public.pledgers, public.pledgers_withheld, minimum, lang),
         reopened_at=state.row.reopened_at,
     )
 
@@ -336,34 +364,41 @@ class PartnerView:
     goals: tuple[GoalView, ...]
     options: tuple[OptionView, ...]
     units: dict[str, str | None]
+    content_lang: str | None = None  # the language of `content`, when the partner named it (contentMap)
 
     @property
     def kinds(self) -> tuple[str, ...]:
         return tuple(self.units)
 
 
-def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime) -> PartnerView:
+def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime, lang: Language) -> PartnerView:
     goals, options = actions.partner_goals(partner)
     pledged = {g["kind"]: Decimal(g.get("pledged", "0")) for g in orjson.loads(partner.goals)}
     counts = {o["name"]: int(o.get("count", 0)) for o in orjson.loads(partner.options)}
     units = campaigns.units_of(goals)
     lines = [tallies.GoalProgress(g, pledged.get(g.kind, Decimal(0))) for g in goals]
+    # The text in the reader's language when the partner sent it (`contentMap`), else its `content`.
+    mapped: dict[str, str] = orjson.loads(partner.content_map) if partner.content_map else {}
+    tag = languages.best_match(mapped, lang.code)
+    # Not sent in the reader's language: `content` is shown, named by the entry it equals, if one does.
+    content_lang = tag or next((code for code, text in mapped.items() if text == partner.content), None)
     return PartnerView(
         id=partner.id,
         group=partner.group_actor,
         title=partner.title,
-        content=partner.content,
+        content=mapped[tag] if tag is not None else partner.content,
         url=partner.url or partner.object_id,
         open=campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now),
         deadline=partner.deadline,
-        goals=_goal_views(lines),
-        options=_option_views(options, units, counts),
+        goals=_goal_views(lines, lang),
+        options=_option_views(options, units, counts, lang),
         units=units,
+        content_lang=content_lang,
     )
 
 
 async def campaign_views(
-    runtime: Runtime, visibilities: tuple[str, ...], version: int | None = None
+    runtime: Runtime, visibilities: tuple[str, ...], lang: Language, version: int | None = None
 ) -> list[CampaignView]:
     """Every one of our campaigns of these visibilities, newest first (for lookups by id; a listing shows a
     page at a time: listed_campaigns). Kept until a campaign changes. The caller decides who may see which
@@ -378,10 +413,10 @@ async def campaign_views(
             lambda conn: actions.load_campaigns(conn, store.campaigns.listing(conn, visibilities))
         )
         minimum = runtime.config.min_disclosed_count
-        views = tuple(campaign_view(state, now, minimum) for state in states)
+        views = tuple(campaign_view(state, now, minimum, lang) for state in states)
         return Made(views, renderings.expiry(now, (v.deadline for v in views)))
 
-    views: tuple[CampaignView, ...] = await kept.views.get_or_make(("all", visibilities), version, now, make)
+    views: tuple[CampaignView, ...] = await kept.views.get_or_make(("all", visibilities, lang.code), version, now, make)
     return list(views)
 
 
@@ -395,6 +430,7 @@ async def listed_campaigns(
     if version is None:
         version = await kept.version(db)
     number = page_number(request)
+    lang = language_of(request)
     now = runtime.now()
 
     async def make() -> Made:
@@ -406,10 +442,10 @@ async def listed_campaigns(
 
         states, total = await db.read(read)
         minimum = runtime.config.min_disclosed_count
-        views = tuple(campaign_view(state, now, minimum) for state in states)
+        views = tuple(campaign_view(state, now, minimum, lang) for state in states)
         return Made((views, total), renderings.expiry(now, (v.deadline for v in views)))
 
-    views, total = await kept.views.get_or_make(("page", visibilities, number), version, now, make)
+    views, total = await kept.views.get_or_make(("page", visibilities, number, lang.code), version, now, make)
     return list(views), checked_page(number, total)
 
 
@@ -434,8 +470,8 @@ def requested_page(request: web.Request, total: int, size: int = paging.PAGE_SIZ
     return checked_page(page_number(request), total, size)
 
 
-def pledge_text(pledge: store.pledges.MemberPledge, units: dict[str, str | None]) -> str:
-    worth = campaigns.format_quantity(pledge.kind, pledge.amount, units.get(pledge.kind))
+def pledge_text(pledge: store.pledges.MemberPledge, units: dict[str, str | None], lang: Language) -> str:
+    worth = formats.quantity(pledge.kind, pledge.amount, units.get(pledge.kind), lang)
     return f"{pledge.option_label} ({worth})" if pledge.option_label else worth
 
 

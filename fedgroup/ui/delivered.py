@@ -22,6 +22,7 @@ from fedgroup.ui.common import (
     runtime_of,
     see_other,
 )
+from fedgroup.ui.languages import language_of
 
 
 async def claim_done(request: web.Request) -> web.Response:
@@ -66,9 +67,9 @@ async def partner_kept(request: web.Request) -> web.Response:
 async def partner_pledges(request: web.Request, partner: store.campaigns.PartnerCampaign) -> list[Any]:
     """For an organizer's view of a partner's campaign: our members' pledges to it, to tick the kept ones."""
     runtime = runtime_of(request)
-    view = partner_view(partner, runtime.now())
+    view = partner_view(partner, runtime.now(), language_of(request))
     return [
-        (p, pledge_text(p, view.units))
+        (p, pledge_text(p, view.units, language_of(request)))
         for p in await runtime.db.read(store.pledges.pledges_for_partner_campaign, partner.id)
     ]
 

@@ -8,14 +8,28 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from fedgroup.rules.languages import N_
 from fedgroup.runtime import RUNTIME
 from fedgroup.ui.common import Handler, render
+from fedgroup.ui.languages import language_of
 from fedgroup.ui.sessions import MEMBER, ExpiredForm
 
 log = logging.getLogger(__name__)
 
-TITLES = {403: "You cannot do this here", 404: "There is nothing here"}
-DEFAULT_TEXT = {403: "This page is for other roles.", 404: "The address may be mistyped, or the page is gone."}
+TITLES = {403: N_("You cannot do this here"), 404: N_("There is nothing here")}
+DEFAULT_TEXT = {
+    403: N_("This page is for other roles."),
+    404: N_("The address may be mistyped, or the page is gone."),
+}
+# What handlers refuse with most often, for the catalogues: a refusal whose text has a translation is shown
+# translated; any other is shown as it is.
+REFUSALS = (
+    N_("Only organizers can do this."),
+    N_("Only admins can do this."),
+    N_("no such campaign"),
+    N_("no such group"),
+    N_("not found"),
+)
 
 
 def wants_page(request: web.Request) -> bool:
@@ -51,10 +65,11 @@ async def error_pages_middleware(request: web.Request, handler: Handler) -> web.
         text = (refused.text or "").strip()
         if not text or text.startswith(f"{refused.status}:"):  # aiohttp's own "404: Not Found"
             text = DEFAULT_TEXT[refused.status]
+        lang = language_of(request)
         return render(
             request,
             "message.html",
-            {"title": TITLES[refused.status], "message": text, "back": _home(request)},
+            {"title": lang.gettext(TITLES[refused.status]), "message": lang.gettext(text), "back": _home(request)},
             status=refused.status,
         )
     except web.HTTPException:
@@ -63,7 +78,8 @@ async def error_pages_middleware(request: web.Request, handler: Handler) -> web.
         if not wants_page(request) or MEMBER not in request:
             raise  # the outer errors middleware answers a short 500 and logs it
         log.exception("request failed method=%s path=%s", request.method, request.path)
-        message = (
+        lang = language_of(request)
+        message = lang.gettext(
             "Something went wrong on our side, and it is logged for the people who run this server. "
             "Nothing you did caused it. Try again in a moment."
         )
@@ -71,7 +87,7 @@ async def error_pages_middleware(request: web.Request, handler: Handler) -> web.
             return render(
                 request,
                 "message.html",
-                {"title": "Something went wrong", "message": message, "back": _home(request)},
+                {"title": lang.gettext("Something went wrong"), "message": message, "back": _home(request)},
                 status=500,
             )
         except Exception:  # the page itself cannot be drawn (the database is gone): the short answer

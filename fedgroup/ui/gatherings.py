@@ -11,8 +11,8 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions, store
-from fedgroup.protocol import gatherings as documents
-from fedgroup.rules import gatherings, timezones
+from fedgroup.rules import formats, gatherings, timezones
+from fedgroup.rules.languages import Language
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -26,6 +26,7 @@ from fedgroup.ui.common import (
     see_other,
     text_field,
 )
+from fedgroup.ui.languages import language_of
 from fedgroup.ui.sessions import MEMBER
 
 FORM_FIELDS = (
@@ -55,15 +56,10 @@ class GatheringView:
     remaining: int | None
     campaign_id: int | None
     campaign_title: str | None
-
-    @property
-    def places_text(self) -> str:
-        if self.capacity is None:
-            return f"{self.going} going"
-        return f"{self.going} of {self.capacity} places taken"
+    places_text: str = ""
 
 
-def view_of(state: actions.GatheringState, now: Any) -> GatheringView:
+def view_of(state: actions.GatheringState, now: Any, lang: Language) -> GatheringView:
     row, counts = state.row, state.counts
     map_url = None
     if row.latitude is not None and row.longitude is not None:
@@ -71,10 +67,23 @@ def view_of(state: actions.GatheringState, now: Any) -> GatheringView:
             f"https://www.openstreetmap.org/?mlat={row.latitude}&mlon={row.longitude}"
             f"#map=17/{row.latitude}/{row.longitude}"
         )
+    if row.place and row.online_url:
+        where = lang.gettext("%(place)s and online", place=row.place)
+    else:
+        where = row.place or lang.gettext("Online")
+    if counts.capacity is None:
+        places = lang.gettext("%(count)s going", count=formats.number(counts.going, lang))
+    else:
+        places = lang.gettext(
+            "%(going)s of %(capacity)s places taken",
+            going=formats.number(counts.going, lang),
+            capacity=formats.number(counts.capacity, lang),
+        )
     return GatheringView(
-        row.id, row.title, row.description, documents.when_text(row), documents.where_text(row), row.place,
-        row.online_url, map_url, row.status == gatherings.CANCELLED, now >= row.ends_at, row.visibility,
-        counts.going, counts.waiting, counts.capacity, counts.remaining, row.campaign_id, state.campaign_title,
+        row.id, row.title, row.description, formats.span(row.starts_at, row.ends_at, row.timezone, lang), where,
+        row.place, row.online_url, map_url, row.status == gatherings.CANCELLED, now >= row.ends_at,
+        row.visibility, counts.going, counts.waiting, counts.capacity, counts.remaining, row.campaign_id,
+        state.campaign_title, places,
     )  # fmt: skip
 
 
@@ -93,10 +102,12 @@ async def _gathering(request: web.Request) -> actions.GatheringState:
     return state
 
 
-async def upcoming_views(runtime: Runtime, visibilities: tuple[str, ...]) -> list[GatheringView]:
+async def upcoming_views(
+    runtime: Runtime, visibilities: tuple[str, ...], lang: Language
+) -> list[GatheringView]:
     """Gatherings not yet over, of these visibilities, as the group page and the list show them."""
     now = runtime.now()
-    return [view_of(s, now) for s in await runtime.db.read(actions.upcoming, now, visibilities)]
+    return [view_of(s, now, lang) for s in await runtime.db.read(actions.upcoming, now, visibilities)]
 
 
 async def list_page(request: web.Request) -> web.Response:
@@ -106,7 +117,7 @@ async def list_page(request: web.Request) -> web.Response:
     states = await runtime.db.read(actions.upcoming, runtime.now(), shown)
     mine = await runtime.db.read(actions.my_rsvps, member.id) if member is not None else {}
     now = runtime.now()
-    return render(request, "gatherings.html", {"gatherings": [view_of(s, now) for s in states], "mine": mine})
+    return render(request, "gatherings.html", {"gatherings": [view_of(s, now, language_of(request)) for s in states], "mine": mine})
 
 
 async def gathering_page(
@@ -121,7 +132,7 @@ async def gathering_page(
     return render(
         request,
         "gathering.html",
-        {"g": view_of(state, runtime.now()), "mine": mine, "errors": errors or {}},
+        {"g": view_of(state, runtime.now(), language_of(request)), "mine": mine, "errors": errors or {}},
         status=status,
     )
 
@@ -182,7 +193,7 @@ async def organize_list(request: web.Request) -> web.Response:
     rows = await runtime.db.read(store.gatherings.all_gatherings)
     states = await runtime.db.read(actions.load_gatherings, rows)
     now = runtime.now()
-    return render(request, "organize/gatherings.html", {"gatherings": [view_of(s, now) for s in states]})
+    return render(request, "organize/gatherings.html", {"gatherings": [view_of(s, now, language_of(request)) for s in states]})
 
 
 async def new_page(
@@ -247,7 +258,7 @@ async def organize_page(
         "organize/gathering_form.html",
         {
             **await _form_context(request),
-            "g": view_of(state, runtime.now()),
+            "g": view_of(state, runtime.now(), language_of(request)),
             "member_names": names,
             "remote_going": sum(1 for r in remote if r.state == gatherings.GOING),
             "remote_waiting": sum(1 for r in remote if r.state == gatherings.WAITING),

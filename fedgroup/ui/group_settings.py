@@ -7,6 +7,7 @@ from aiohttp import web
 from fedgroup import actions, store
 from fedgroup.rules import avatars, timezones
 from fedgroup.ui.common import field_errors, form, render, require_admin, runtime_of, see_other, text_field
+from fedgroup.ui.languages import group_default
 
 # Served under a name that is its digest: a new avatar gets a new URL, so this one never changes.
 AVATAR_CACHE = "public, max-age=31536000, immutable"
@@ -17,13 +18,19 @@ async def settings_page(
 ) -> web.Response:
     require_admin(request)
     site = runtime_of(request).site
-    values = {"name": site.name, "summary": site.summary, "timezone": site.timezone}
+    values = {
+        "name": site.name,
+        "summary": site.summary,
+        "timezone": site.timezone,
+        "language": group_default(request),
+    }
     if errors:
         data = await request.post()
         values = {
             "name": text_field(data, "name", 200),
             "summary": text_field(data, "summary", 4000),
             "timezone": text_field(data, "timezone", 100),
+            "language": text_field(data, "language", 20),
         }
     return render(
         request,
@@ -46,6 +53,7 @@ async def save_settings(request: web.Request) -> web.Response:
     # A file field left empty arrives as a file with no name and no bytes: keep the avatar then.
     if isinstance(upload, web.FileField) and upload.filename:
         avatar = upload.file.read(avatars.MAX_AVATAR_BYTES + 1)
+    language = text_field(data, "language", 20) or None
     try:
         await actions.update_group_profile(
             runtime_of(request),
@@ -53,6 +61,9 @@ async def save_settings(request: web.Request) -> web.Response:
             summary=text_field(data, "summary", 4000),
             avatar=avatar,
             timezone=text_field(data, "timezone", 100) or None,
+            # Kept only when it changes what the group speaks: config.toml's default_language stays in charge
+            # for as long as the admins leave the choice as it is.
+            language=language if language != group_default(request) else None,
         )
     except actions.USER_ERRORS as e:
         return await settings_page(request, field_errors(e, "name"), status=422)

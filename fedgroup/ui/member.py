@@ -25,14 +25,17 @@ from fedgroup.ui.common import (
     see_other,
 )
 from fedgroup.ui.gatherings import upcoming_views
+from fedgroup.ui.languages import language_of
 
 
 async def home(request: web.Request) -> web.Response:
     member = require_member(request)
     runtime = runtime_of(request)
     db, now = runtime.db, runtime.now()
-    ours = await campaign_views(runtime, ("public", "followers", "members"))
-    partners = [partner_view(p, now) for p in await db.read(store.campaigns.partner_campaigns)]
+    ours = await campaign_views(runtime, ("public", "followers", "members"), language_of(request))
+    partners = [
+        partner_view(p, now, language_of(request)) for p in await db.read(store.campaigns.partner_campaigns)
+    ]
     ours_by_id = {c.id: c for c in ours}
     partners_by_id = {p.id: p for p in partners}
     pledges = []
@@ -47,7 +50,7 @@ async def home(request: web.Request) -> web.Response:
             {
                 "where": view.title if view else "a campaign",
                 "link": link,
-                "text": pledge_text(p, view.units if view else {}),
+                "text": pledge_text(p, view.units if view else {}, language_of(request)),
                 "fulfilled": p.fulfilled,
                 "claimed": p.done_claimed_at is not None,
                 "id": p.id,
@@ -99,9 +102,9 @@ async def partner_page(
     member = require_member(request)
     runtime = runtime_of(request)
     partner = await _partner(request)
-    view = partner_view(partner, runtime.now())
+    view = partner_view(partner, runtime.now(), language_of(request))
     mine = [
-        (p, pledge_text(p, view.units))
+        (p, pledge_text(p, view.units, language_of(request)))
         for p in await runtime.db.read(store.pledges.pledges_of_member, member.id)
         if p.partner_campaign_id == partner.id
     ]

@@ -11,7 +11,8 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions
-from fedgroup.rules import campaign_state, money
+from fedgroup.rules import campaign_state, formats, money
+from fedgroup.rules.languages import Language
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     field_errors,
@@ -23,6 +24,7 @@ from fedgroup.ui.common import (
     see_other,
     text_field,
 )
+from fedgroup.ui.languages import language_of
 from fedgroup.ui.organize import csv_response
 
 
@@ -43,7 +45,9 @@ class PublicMoney:
     sponsors: tuple[str, ...]
 
 
-async def public_money(runtime: Runtime, state: campaign_state.CampaignState) -> PublicMoney | None:
+async def public_money(
+    runtime: Runtime, state: campaign_state.CampaignState, lang: Language
+) -> PublicMoney | None:
     """None for a campaign that keeps no money record (no money goal, or nothing recorded yet)."""
     if not any(goal.kind == "money" for goal in state.goals):
         return None
@@ -51,10 +55,10 @@ async def public_money(runtime: Runtime, state: campaign_state.CampaignState) ->
     if not found.received and not found.expenses:
         return None
     spending = tuple(
-        SpendingView(e.day, e.what, money.money_text(e.amount, found.currency), e.receipt)
+        SpendingView(e.day, e.what, formats.money(e.amount, found.currency, lang), e.receipt)
         for e in found.approved
     )
-    return PublicMoney(found.line, spending, tuple(found.sponsors))
+    return PublicMoney(formats.money_line(found.totals, lang), spending, tuple(found.sponsors))
 
 
 async def _record(request: web.Request) -> actions.MoneyRecord:
@@ -73,6 +77,7 @@ async def money_page(
     me = require_organizer(request)
     runtime = runtime_of(request)
     found = await _record(request)
+    lang = language_of(request)
     return render(
         request,
         "organize/money.html",
@@ -80,7 +85,8 @@ async def money_page(
             "campaign": found.state.row,
             "record": found,
             "me_id": me.id,
-            "money_text": lambda amount: money.money_text(amount, found.currency),
+            "money_text": lambda amount: formats.money(amount, found.currency, lang),
+            "money_line": formats.money_line(found.totals, lang),
             "today": runtime.now().date().isoformat(),
             "errors": errors or {},
             "values": values or {},

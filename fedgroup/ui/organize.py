@@ -10,7 +10,17 @@ from datetime import datetime
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.rules import aggregates, campaign_state, campaigns, sanitize, spreadsheet, timezones
+from fedgroup.rules import (
+    aggregates,
+    campaign_state,
+    campaigns,
+    formats,
+    languages,
+    sanitize,
+    spreadsheet,
+    timezones,
+)
+from fedgroup.rules.languages import N_, Language
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -29,13 +39,14 @@ from fedgroup.ui.common import (
     see_other,
     text_field,
 )
+from fedgroup.ui.languages import language_of
 
 OPTION_ROWS = campaigns.MAX_OPTIONS_FEDERATED
 GOAL_FIELDS = (  # kind, label, has a unit field, unit label
-    ("money", "Money", True, "Currency (ISO code, e.g. EUR)"),
-    ("hours", "Hours of work", False, ""),
-    ("items", "Items", True, "What (e.g. meals, coats)"),
-    ("people", "People", False, ""),
+    ("money", N_("Money"), True, N_("Currency (ISO code, e.g. EUR)")),
+    ("hours", N_("Hours of work"), False, ""),
+    ("items", N_("Items"), True, N_("What (e.g. meals, coats)")),
+    ("people", N_("People"), False, ""),
 )
 
 
@@ -61,13 +72,13 @@ class HeldView:
 
 
 HELD_REASONS = {
-    "not-a-partner": "waits until the group is accepted as a partner",
-    "more-pledgers-than-members": "more pledgers than the group says it has members",
-    "more-than-the-goal": "more than the whole goal",
+    "not-a-partner": N_("waits until the group is accepted as a partner"),
+    "more-pledgers-than-members": N_("more pledgers than the group says it has members"),
+    "more-than-the-goal": N_("more than the whole goal"),
 }
 
 
-async def held_views(runtime: Runtime) -> list[HeldView]:
+async def held_views(runtime: Runtime, lang: Language) -> list[HeldView]:
     """Partner aggregates waiting for an organizer, with the amounts as people read them."""
     views = []
     db = runtime.db
@@ -77,14 +88,16 @@ async def held_views(runtime: Runtime) -> list[HeldView]:
             continue
         units = campaigns.units_of(state.goals)
         aggregate = campaign_state.group_aggregate(held.pledgers, held.contributions)
-        amounts = " · ".join(
-            campaigns.format_quantity(kind, total, units.get(kind))
-            for kind, total in aggregates.aggregate_amounts(aggregate).items()
+        amounts = formats.joined(
+            [
+                formats.quantity(kind, total, units.get(kind), lang)
+                for kind, total in aggregates.aggregate_amounts(aggregate).items()
+            ]
         )
         views.append(
             HeldView(
                 held.id, held.campaign_id, state.row.title, held.group_actor, held.pledgers, amounts,
-                HELD_REASONS.get(held.reason, held.reason),
+                lang.gettext(HELD_REASONS[held.reason]) if held.reason in HELD_REASONS else held.reason,
             )
         )  # fmt: skip
     return views
@@ -110,7 +123,7 @@ async def index(
             "following": await db.read(store.follows.list_following),
             "pending": await db.read(store.follows.pending_followers),
             "partners": partners[partners_page.offset : partners_page.offset + partners_page.size],
-            "held": await held_views(runtime),
+            "held": await held_views(runtime, language_of(request)),
             "errors": errors or {},
             "values": values or {},
         },
@@ -166,6 +179,17 @@ def _goals_and_options(values: dict[str, str]) -> tuple[list[campaigns.Goal], li
     return goals, options
 
 
+def _second_language(values: dict[str, str], first_language: str) -> campaigns.SecondLanguage | None:
+    """The campaign form's optional title and text in a second language (CampaignError names the field)."""
+    return campaigns.validate_second_language(
+        values.get("second_language", ""),
+        values.get("second_title", ""),
+        values.get("second_body", ""),
+        first_language,
+        languages.LANGUAGES,
+    )
+
+
 async def create_campaign(request: web.Request) -> web.Response:
     require_organizer(request)
     data = await form(request)
@@ -173,6 +197,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     try:
         goals, options = _goals_and_options(values)
         deadline = form_deadline(values.get("deadline", ""), runtime_of(request).site.timezone)
+        second = _second_language(values, actions.group_language(runtime_of(request)))
         campaign_id = await actions.create_campaign(
             runtime_of(request),
             values.get("title", ""),
@@ -182,6 +207,7 @@ async def create_campaign(request: web.Request) -> web.Response:
             deadline=deadline,
             visibility=values.get("visibility", "public"),
             multiple_choice=values.get("multiple") == "yes",
+            second=second,
         )
     except actions.USER_ERRORS as e:
         errors = field_errors(e, "title")
@@ -213,7 +239,8 @@ async def campaign_page(
     db = runtime.db
     units = campaigns.units_of(state.goals)
     pledges = [
-        (p, pledge_text(p, units)) for p in await db.read(store.pledges.pledges_for_campaign, state.id)
+        (p, pledge_text(p, units, language_of(request)))
+        for p in await db.read(store.pledges.pledges_for_campaign, state.id)
     ]
     replies_page = requested_page(request, await db.read(store.campaigns.count_comments, state.id))
     comments = [
@@ -221,9 +248,13 @@ async def campaign_page(
         for c in await db.read(store.campaigns.comments, state.id, replies_page.size, replies_page.offset)
     ]
     row = state.row
+    second = campaigns.parse_second_language(row.second_language)
     defaults = {
         "title": row.title,
         "body": row.body,
+        "second_language": second.language if second else "",
+        "second_title": second.title if second else "",
+        "second_body": second.body if second else "",
         "deadline": timezones.to_local_input(row.deadline, runtime_of(request).site.timezone)
         if row.deadline
         else "",
@@ -233,7 +264,7 @@ async def campaign_page(
         request,
         "organize/campaign.html",
         {
-            "campaign": campaign_view(state, runtime.now(), 1),
+            "campaign": campaign_view(state, runtime.now(), 1, language_of(request)),
             "goals": state.goals,
             "pledges": pledges,
             "comments": comments,
@@ -241,6 +272,7 @@ async def campaign_page(
             "reactions": await db.read(store.pledges.reaction_counts, state.id),
             "group_pledges": await db.read(store.pledges.group_pledges_for, state.id),
             "contributors": await db.read(actions.contributors, state),
+            "contributor_text": lambda line: formats.contributor(line, state.goals, language_of(request)),
             "visibility_text": VISIBILITY_TEXT[row.visibility],
             "values": values or defaults,
             "errors": errors or {},
@@ -263,6 +295,7 @@ async def edit_campaign(request: web.Request) -> web.Response:
             for g in state.goals
         }
         deadline = form_deadline(values.get("deadline", ""), runtime_of(request).site.timezone)
+        second = _second_language(values, state.row.language or actions.group_language(runtime_of(request)))
         await actions.edit_campaign(
             runtime_of(request),
             state.id,
@@ -271,6 +304,7 @@ async def edit_campaign(request: web.Request) -> web.Response:
             deadline,
             targets,
         )
+        await actions.set_second_language(runtime_of(request), state.id, second)
     except actions.USER_ERRORS as e:
         return await campaign_page(request, field_errors(e, "title"), values, status=422)
     raise see_other(f"/organize/campaigns/{state.id}", "saved")

@@ -9,7 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from fedgroup import actions, store
-from fedgroup.rules import campaign_state, campaigns, disclosure
+from fedgroup.rules import campaign_state, campaigns, disclosure, formats
+from fedgroup.rules.languages import Language
 from fedgroup.runtime import Runtime
 from fedgroup.store.kept import Made, campaign_scopes
 from fedgroup.ui import charts, renderings
@@ -21,7 +22,7 @@ from fedgroup.ui.common import (
     form,
     int_in_path,
     listed_campaigns,
-    notice_key,
+    page_key,
     page_number,
     pledge_fields,
     pledge_id,
@@ -33,6 +34,7 @@ from fedgroup.ui.common import (
     see_other,
 )
 from fedgroup.ui.gatherings import upcoming_views
+from fedgroup.ui.languages import language_of
 from fedgroup.ui.money import public_money
 from fedgroup.ui.sessions import MEMBER
 
@@ -43,20 +45,21 @@ async def group_page(request: web.Request) -> web.Response:
         raise web.HTTPNotFound(text="no such group\n")
     kept = renderings.of(runtime)
     version = await kept.version(runtime.db)
+    lang = language_of(request)
     if request[MEMBER] is not None:
         views, page = await listed_campaigns(request, ("public", "followers", "members"), version)
-        coming = await upcoming_views(runtime, ("public", "followers", "members"))
+        coming = await upcoming_views(runtime, ("public", "followers", "members"), lang)
         return render(request, "group.html", {"campaigns": views, "page": page, "gatherings": coming})
     number = page_number(request)
     now = runtime.now()
 
     async def make() -> Made:
         views, page = await listed_campaigns(request, ("public",), version)
-        coming = await upcoming_views(runtime, ("public",))
+        coming = await upcoming_views(runtime, ("public",), lang)
         body = render_public(request, "group.html", {"campaigns": views, "page": page, "gatherings": coming})
         return Made(body, renderings.expiry(now, (v.deadline for v in views)), len(body))
 
-    body = await kept.pages.get_or_make(("group", notice_key(request), number), version, now, make)
+    body = await kept.pages.get_or_make(page_key(request, "group", number), version, now, make)
     return renderings.page_response(body)
 
 
@@ -80,7 +83,9 @@ def _check_visible(request: web.Request, state: campaign_state.CampaignState) ->
         raise web.HTTPGone(text="this campaign was deleted\n")
 
 
-async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignState) -> dict[str, Any]:
+async def _campaign_context(
+    runtime: Runtime, state: campaign_state.CampaignState, lang: Language
+) -> dict[str, Any]:
     """What the campaign page shows everyone who may see it: totals, options and the pledges-over-time chart."""
     now = runtime.now()
     minimum = runtime.config.min_disclosed_count
@@ -92,11 +97,13 @@ async def _campaign_context(runtime: Runtime, state: campaign_state.CampaignStat
     )
     who = await runtime.db.read(actions.contributors, state)
     return {
-        "contributors": [line.text(state.goals) for line in who] if any(w.partner for w in who) else [],
-        "campaign": campaign_view(state, now, minimum),
+        "contributors": [formats.contributor(line, state.goals, lang) for line in who]
+        if any(w.partner for w in who)
+        else [],
+        "campaign": campaign_view(state, now, minimum, lang),
         "timeline": timeline,
         "visibility_text": VISIBILITY_TEXT[state.row.visibility],
-        "money": await public_money(runtime, state),
+        "money": await public_money(runtime, state, lang),
     }
 
 
@@ -106,18 +113,19 @@ async def _campaign_shown(
     """The campaign and what its page shows everyone, kept until the campaign changes; checked against this
     request's right to see it every time."""
     runtime = runtime_of(request)
+    lang = language_of(request)
     now = runtime.now()
 
     async def make() -> Made:
         state = await runtime.db.read(actions.load_campaign, campaign_id)
         if state is None:
             raise web.HTTPNotFound(text="no such campaign\n")
-        context = await _campaign_context(runtime, state) if state.row.deleted_at is None else {}
+        context = await _campaign_context(runtime, state, lang) if state.row.deleted_at is None else {}
         return Made((state, context), renderings.expiry(now, [state.row.deadline]))
 
     found: tuple[campaign_state.CampaignState, dict[str, Any]] = await renderings.of(
         runtime
-    ).views.get_or_make(("campaign", campaign_id), version, now, make, campaign_scopes(campaign_id))
+    ).views.get_or_make(("campaign", campaign_id, lang.code), version, now, make, campaign_scopes(campaign_id))
     _check_visible(request, found[0])
     return found
 
@@ -137,7 +145,7 @@ async def campaign_page(
     if member is not None:
         units = campaigns.units_of(state.goals)
         mine = [
-            (p, pledge_text(p, units))
+            (p, pledge_text(p, units, language_of(request)))
             for p in await runtime.db.read(store.pledges.pledges_of_member, member.id)
             if p.campaign_id == state.id
         ]
@@ -167,7 +175,7 @@ async def _public_campaign_page(request: web.Request, campaign_id: int, version:
         return Made(body, expires, len(body), keep=state.row.visibility == "public")
 
     body = await renderings.of(runtime).pages.get_or_make(
-        ("campaign", campaign_id, notice_key(request)), version, now, make, campaign_scopes(campaign_id)
+        page_key(request, "campaign", campaign_id), version, now, make, campaign_scopes(campaign_id)
     )
     return renderings.page_response(body)
 

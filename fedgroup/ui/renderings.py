@@ -27,6 +27,9 @@ from fedgroup.runtime import Runtime
 from fedgroup.store.kept import PageCache
 
 MAX_AGE = timedelta(seconds=5)
+# A page's language follows the browser's Accept-Language and the language switch's cookie (ui/languages.py):
+# a cache between us and the browser must keep one copy per language.
+VARY = "Accept-Language, Cookie"
 
 
 def of(runtime: Runtime) -> PageCache:
@@ -43,4 +46,5 @@ def page_response(body: bytes) -> web.Response:
     """A kept page as a response of its own (the middlewares add the security headers to each)."""
     reply = web.Response(body=body, content_type="text/html", charset="utf-8")
     reply.headers["Cache-Control"] = "no-cache"
+    reply.headers["Vary"] = VARY
     return reply

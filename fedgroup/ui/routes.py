@@ -12,7 +12,6 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from fedgroup.protocol.ids import AVATAR_PATH
-from fedgroup.rules import timezones, words
 from fedgroup.ui import (
     account,
     admin,
@@ -23,6 +22,7 @@ from fedgroup.ui import (
     feeds,
     gatherings,
     group_settings,
+    languages,
     mail,
     member,
     moderation,
@@ -46,10 +46,9 @@ def form_route(handler: Handler) -> Handler:
 
 
 def add_routes(app: web.Application) -> None:
-    # Dates in the group's time zone: `{{ moment|local_time(site.timezone) }}`.
-    aiohttp_jinja2.get_env(app).filters["local_time"] = timezones.local_text
-    # Counted phrases in their plural form: `{{ ngettext("%(num)s person", "%(num)s people", n) }}`.
-    aiohttp_jinja2.get_env(app).globals["ngettext"] = words.ngettext
+    # gettext and the formatting filters, in each page's language (`{{ moment|local_time(site.timezone) }}`,
+    # `{{ ngettext("%(num)s person", "%(num)s people", n) }}`).
+    languages.install(aiohttp_jinja2.get_env(app))
     r = app.router
 
     def post(path: str, handler: Handler) -> None:
@@ -65,6 +64,8 @@ def add_routes(app: web.Application) -> None:
     post("/reset/{token}", account.reset_password)
     r.add_get("/account", account.account_page)
     post("/account", account.change_password)
+    post("/account/language", account.change_language)
+    r.add_get("/language", languages.switch_language)
     r.add_get("/account/my-data.json", account.export_my_data)
     r.add_get("/account/two-factor", two_factor.two_factor_page)
     post("/account/two-factor", two_factor.enable_two_factor)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -186,3 +187,17 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
         httponly=True,
         samesite="Lax",
     )
+
+
+# A path on this site: printable ASCII without spaces (browsers drop tab, CR and LF inside URLs and read "\\"
+# as "/", so "/\t/evil.example" would become "//evil.example"), starting with one "/" and not "//".
+_LOCAL_PATH = re.compile(r"/(?![/\\])[\x21-\x7e]*")
+
+
+def safe_next(target: str, fallback: str = "/home") -> str:
+    """Where to go after signing in: only a path on this site, never an open redirect to another host."""
+    if len(target) < 500 and _LOCAL_PATH.fullmatch(target) and "\\" not in target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return fallback

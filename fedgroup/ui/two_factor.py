@@ -113,5 +113,3 @@ async def reset_two_factor(request: web.Request) -> web.Response:
     except actions.USER_ERRORS as e:
         return await members_page(request, field_errors(e, "member"), status=422)
     raise see_other("/admin/members", "two-factor-reset")
-
-

@@ -1,0 +1,152 @@
+"""The languages fedgroup speaks: which ones ship, how one is chosen from what a browser asks for, and each
+one's gettext catalogue (fedgroup/locale/<code>/LC_MESSAGES/messages.mo, compiled from the .po beside it).
+
+Pure in the way rules/timezones.py is: the only files read are data bundled with the package (our compiled
+catalogues, and Babel's CLDR data for plural rules and text direction), never anything a person or a peer
+sends. How to mark, extract, translate and compile a string: README.md, "Languages".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, negotiate_locale
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+# Every language with a shipped catalogue, in the order the language switch lists them.
+LANGUAGES = ("en", "es", "fr", "pt", "hi", "ar")
+# Whose conventions a language's numbers and dates follow, where CLDR's default for it is a country's: English
+# as written internationally (1 November 2026, 18:00), not the United States' (November 1, 2026, 6:00 PM).
+FORMAT_LOCALES = {"en": "en_001"}
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is defined (a table of notices, say); it is translated where
+    it is shown, with the reader's language."""
+    return message
+
+
+class LanguageError(ValueError):
+    """A language code we do not ship; `field` names the form field."""
+
+    def __init__(self, message: str, field: str = "language") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Language:
+    """One shipped language: its code (BCP 47, as in `lang` and `contentMap`), CLDR locale and catalogue."""
+
+    code: str
+    locale: Locale
+    translations: NullTranslations
+
+    @property
+    def direction(self) -> str:
+        """ "rtl" or "ltr": the `dir` of a page in this language."""
+        return "rtl" if self.locale.character_order == "right-to-left" else "ltr"
+
+    @property
+    def name(self) -> str:
+        """The language's name in itself (español, العربية): how a switch offers it to those who read it."""
+        return str(self.locale.languages.get(self.locale.language, self.code))
+
+    def gettext(self, message: str, **values: Any) -> str:
+        """`message` in this language, with `%(name)s` placeholders filled from `values`."""
+        text = self.translations.gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, count: int, **values: Any) -> str:
+        """The form of the message for `count` (the catalogue knows the language's plural rules); `%(num)s`
+        is `count`, and other placeholders come from `values`."""
+        text = self.translations.ngettext(singular, plural, count)
+        return text % {"num": count, **values}
+
+
+def check(code: str) -> str:
+    """`code` if we ship it; LanguageError otherwise."""
+    if code not in LANGUAGES:
+        raise LanguageError(f"{code[:20]!r} is not a language we ship (one of {', '.join(LANGUAGES)})")
+    return code
+
+
+@cache
+def language(code: str) -> Language:
+    """The shipped language `code` with its catalogue (English reads the source strings themselves)."""
+    check(code)
+    locale = Locale.parse(FORMAT_LOCALES.get(code, code))
+    if code == SOURCE_LANGUAGE:
+        return Language(code, locale, NullTranslations())
+    translations = Translations.load(str(LOCALE_DIR), [code], DOMAIN)
+    if not isinstance(translations, Translations):
+        raise LanguageError(
+            f"the {code} catalogue is missing from {LOCALE_DIR.name}/ (compile the .po files)"
+        )
+    return Language(code, locale, translations)
+
+
+def available() -> tuple[Language, ...]:
+    return tuple(language(code) for code in LANGUAGES)
+
+
+def from_accept_language(header: str) -> str | None:
+    """The shipped language a browser's Accept-Language prefers most, if any: "pt-BR,pt;q=0.9,en;q=0.5" is
+    "pt"; "de-CH" alone is None. Quality values order the list; q=0 refuses a language."""
+    wanted = []
+    for position, part in enumerate(header.split(",")[:30]):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        tag = tag.strip()
+        if tag and tag != "*" and quality > 0:
+            wanted.append((-quality, position, tag.replace("_", "-")))
+    preferred = [tag for _, _, tag in sorted(wanted)]
+    return negotiate_locale(preferred, list(LANGUAGES), sep="-") or _by_primary_subtag(preferred)
+
+
+def _by_primary_subtag(preferred: Iterable[str]) -> str | None:
+    """pt-BR, es-419, fr-CA, ar-EG, hi-Latn...: the language without its region or script."""
+    for tag in preferred:
+        primary = tag.split("-", 1)[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return None
+
+
+def best_match(available: Iterable[str], wanted: str) -> str | None:
+    """Which of the language tags of a document (a `contentMap`'s keys) a reader of `wanted` should read:
+    the same tag, else one of the same language ("pt-BR" for "pt", "es" for "es-MX"); None if none."""
+    tags = list(available)
+    for tag in tags:
+        if tag.lower() == wanted.lower():
+            return tag
+    primary = wanted.split("-", 1)[0].lower()
+    for tag in tags:
+        if tag.split("-", 1)[0].lower() == primary:
+            return tag
+    return None
+
+
+def choose(member_setting: str | None, chosen: str | None, accept_language: str, group_default: str) -> str:
+    """The language of a page: the member's own setting, then what the visitor chose with the language
+    switch, then the browser's Accept-Language, then the group's default."""
+    for code in (member_setting, chosen):
+        if code in LANGUAGES:
+            return str(code)
+    return from_accept_language(accept_language) or (
+        group_default if group_default in LANGUAGES else SOURCE_LANGUAGE
+    )

@@ -1,0 +1,162 @@
+"""Languages on the wire: our campaigns and outcomes carry `contentMap` (and the poll options `nameMap`) under
+the campaign's language, a campaign written in two languages federates both, and a partner's `contentMap`
+shows each member the text in their language when the partner sent one."""
+
+from __future__ import annotations
+
+from fedgroup import actions, store
+from fedgroup.protocol.parse_campaigns import content_map
+from fedgroup.rules import campaigns
+from fedgroup.rules.campaigns import parse_goal, parse_option
+from fedgroup.rules.passwords import hash_password
+from tests.conftest import eventually
+from tests.web_client import WebClient
+
+PASSWORD = "correct horse battery"
+
+
+async def _document(peer, reader, url: str) -> dict:
+    """The document as a Mastodon-shaped server fetches it (signed: authorized fetch)."""
+    status, document = await peer.get(reader, url)
+    assert status == 200, status
+    return document
+
+
+async def test_a_campaign_in_two_languages_federates_both_and_partners_read_theirs(make_server, peer) -> None:
+    b = await make_server("b", handle="aguas", default_language="es", totals_update_seconds=0.1)
+    a = await make_server("a", handle="tenants")
+    campaign_id = await actions.create_campaign(
+        b.runtime,
+        "Agua para la escuela",
+        "Los grifos no funcionan.",
+        goals=[parse_goal("money:500:EUR")],
+        options=[parse_option("Dar 10 €=money:10"), parse_option("Dar 20 €=money:20")],
+        second=campaigns.SecondLanguage("en", "Water for the school", "The taps do not work."),
+    )
+    reader = peer.add_actor("alice", "peer-1")
+    document = await _document(peer, reader, b.url(f"/campaigns/{campaign_id}"))
+    assert set(document["contentMap"]) == {"es", "en"}
+    assert document["contentMap"]["es"] == document["content"], "content stays, in the campaign's language"
+    assert "Agua para la escuela" in document["content"]
+    assert "Water for the school" in document["contentMap"]["en"] and "taps" in document["contentMap"]["en"]
+    assert [o["nameMap"] for o in document["oneOf"]] == [{"es": "Dar 10 €"}, {"es": "Dar 20 €"}]
+    assert "name" not in document, "still no name: servers would show it as a content warning"
+
+    # The group's language changes later: the campaign keeps naming the language it was written in.
+    await actions.update_group_profile(b.runtime, language="fr")
+    assert set((await _document(peer, reader, b.url(f"/campaigns/{campaign_id}")))["contentMap"]) == {
+        "es",
+        "en",
+    }
+    await actions.report_outcome(b.runtime, campaign_id, "El ayuntamiento arregló los grifos.")
+    outcome = await _document(peer, reader, b.url(f"/campaigns/{campaign_id}/outcome"))
+    assert outcome["contentMap"] == {"es": outcome["content"]}
+
+    # A (English) follows B: its members read B's campaign in their language where B sent it.
+    for name, language in (("Eve English", "en"), ("Sol Spanish", "es"), ("Hana Hindi", "hi")):
+        member = await actions.add_member(a.runtime, name, "member", None, hash_password(PASSWORD))
+        await actions.set_member_language(a.runtime, member, language)
+    await actions.follow_group(a.runtime, await a.runtime.actors.actor(b.url("/groups/aguas")))
+
+    async def imported():
+        return await a.runtime.db.read(
+            store.campaigns.partner_campaign_by_object, b.url(f"/campaigns/{campaign_id}")
+        )
+
+    partner = await eventually(imported)
+    seen = {}
+    for name, language in (("Eve English", "en"), ("Sol Spanish", "es"), ("Hana Hindi", "hi")):
+        client = WebClient(a.base_url)
+        try:
+            await client.sign_in(name, PASSWORD)
+            page = await client.get(f"/partners/{partner.id}")
+            assert page.status == 200
+            seen[language] = page.text
+        finally:
+            await client.close()
+    assert "The taps do not work." in seen["en"] and 'lang="en"' in seen["en"]
+    assert "Los grifos no funcionan." in seen["es"] and "taps" not in seen["es"]
+    # Hindi was not sent: the partner's own `content` (its language, named), never an empty page.
+    assert (
+        "Los grifos no funcionan." in seen["hi"]
+        and 'class="remote-content" dir="auto" lang="es"' in seen["hi"]
+    )
+
+
+def test_only_language_tagged_text_is_kept_from_a_content_map() -> None:
+    """Keys that are not language tags and values that are not text are dropped (each kept value is then
+    sanitized as `content` is, in actions/campaign_inbox.py)."""
+    pairs = content_map(
+        {"contentMap": {"en": "<p>Hi</p>", "not a tag!": "<p>x</p>", "fr": 7, "es-419": "<p>Hola</p>"}}
+    )
+    assert pairs == (("en", "<p>Hi</p>"), ("es-419", "<p>Hola</p>"))
+    assert content_map({"contentMap": ["en"]}) == () and content_map({}) == ()
+
+
+def test_the_command_line_speaks_the_groups_language_for_people(tmp_path, monkeypatch) -> None:
+    """Amounts and words meant for people follow the group's language; field names and tables stay plain."""
+    from tests.test_cli import run
+
+    data = str(tmp_path / "d")
+    monkeypatch.setenv("FEDGROUP_DEFAULT_LANGUAGE", "hi")
+    assert run("init", "--data-dir", data, "--base-url", "https://t.example", "--name", "T").returncode == 0
+    created = run(
+        "campaign",
+        "create",
+        "--title",
+        "पानी",
+        "--body",
+        "नल",
+        "--goal",
+        "money:1500000:INR",
+        "--data-dir",
+        data,
+    )
+    assert created.returncode == 0, created.stderr
+    shown = run("campaign", "show", "1", "--data-dir", data)
+    assert "progress: ₹15,00,000 में से ₹0" in shown.stdout, shown.stdout
+    assert run("money", "list", "1", "--data-dir", data).stdout.startswith("₹0 जुटाए · ₹0 ख़र्च · ₹0 बाक़ी")
+
+
+async def test_an_organizer_writes_a_campaign_in_two_languages_and_each_visitor_reads_theirs(
+    make_server,
+) -> None:
+    server = await make_server()
+    await actions.add_member(server.runtime, "Olu Organizer", "organizer", None, hash_password(PASSWORD))
+    organizer = WebClient(server.base_url)
+    visitor = WebClient(server.base_url)
+    form = {
+        "title": "Winter coats", "body": "Coats for the shelter.", "goal_money": "200", "unit_money": "EUR",
+        "option_label_0": "", "option_kind_0": "money", "option_amount_0": "", "deadline": "",
+        "visibility": "public", "second_language": "ar", "second_title": "", "second_body": "معاطف للملجأ.",
+    }  # fmt: skip
+    try:
+        await organizer.sign_in("Olu Organizer", PASSWORD)
+        half = await organizer.post("/organize/campaigns/new", form)
+        assert half.status == 422 and 'id="second_title-error"' in half.text
+        same = await organizer.post(
+            "/organize/campaigns/new", form | {"second_language": "en", "second_title": "X"}
+        )
+        assert same.status == 422 and 'id="second_language-error"' in same.text
+        created = await organizer.post("/organize/campaigns/new", form | {"second_title": "معاطف الشتاء"})
+        assert created.status == 200 and "?done=created" in created.url
+        assert 'value="ar" lang="ar" selected' in created.text, "the edit form shows the second language"
+
+        arabic = await visitor.get("/campaigns/1", headers={"Accept-Language": "ar"})
+        assert "معاطف الشتاء" in arabic.text and "Winter coats" not in arabic.text
+        english = await visitor.get("/campaigns/1", headers={"Accept-Language": "en"})
+        assert "Winter coats" in english.text and "معاطف" not in english.text
+        spanish = await visitor.get("/campaigns/1", headers={"Accept-Language": "es"})
+        assert '<h1 dir="auto" lang="en">Winter coats</h1>' in spanish.text, "English text in a Spanish page"
+
+        edited = await organizer.post(
+            "/organize/campaigns/1/edit",
+            {"title": "Winter coats", "body": "Coats.", "target_money": "200", "deadline": "",
+             "second_language": "", "second_title": "", "second_body": ""},
+            csrf_from="/organize/campaigns/1",
+        )  # fmt: skip
+        assert edited.status == 200
+        assert "معاطف" not in (await visitor.get("/campaigns/1", headers={"Accept-Language": "ar"})).text
+    finally:
+        await organizer.close()
+        await visitor.close()
