@@ -60,7 +60,7 @@ async def home(request: web.Request) -> web.Response:
     mine = await db.read(actions.my_rsvps, member.id)
     coming = [
         (g, mine[g.id])
-        for g in await upcoming_views(runtime, ("public", "followers", "members"))
+        for g in await upcoming_views(runtime, ("public", "followers", "members"), language_of(request))
         if g.id in mine and not g.cancelled
     ]
     notices = await db.read(store.pledges.notices_of, member.id)
