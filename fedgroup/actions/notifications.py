@@ -13,14 +13,17 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fedgroup import store
 from fedgroup.actions.accounts import create_password_reset
-from fedgroup.actions.campaigns import load_campaign
+from fedgroup.actions.campaigns import group_language, load_campaign
 from fedgroup.actions.context import ActionError, Context
-from fedgroup.rules import campaigns, notifications, timezones
+from fedgroup.rules import campaigns, formats, languages, notifications
+from fedgroup.rules.campaign_state import CampaignState
+from fedgroup.rules.languages import Language
 from fedgroup.rules.notifications import CALL, Envelope, Item, Preferences
 from fedgroup.store.mail import Notice, StoredPreferences, WaitingItem
 
@@ -100,7 +103,7 @@ def read_unsubscribe(runtime: Context, token: str) -> tuple[int, str] | None:
 
 
 async def unsubscribe(runtime: Context, token: str) -> str | None:
-    """Apply a one-click unsubscribe; returns what was unsubscribed from (None: not a valid link)."""
+    """Apply a one-click unsubscribe; returns its scope (rules.notifications.SCOPES; None: not a valid link)."""
     found = read_unsubscribe(runtime, token)
     if found is None:
         return None
@@ -117,7 +120,7 @@ async def unsubscribe(runtime: Context, token: str) -> str | None:
     if not await runtime.db.write(job):
         return None
     log.info("mail unsubscribed member=%d scope=%s", member_id, scope)
-    return notifications.scope_text(scope)
+    return scope
 
 
 # -- what happened becomes notifications ---------------------------------------------------------------------
@@ -127,10 +130,28 @@ async def unsubscribe(runtime: Context, token: str) -> str | None:
 class _Event:
     key: str
     kind: str
-    subject: str
-    body: str
+    # The subject and text in a reader's language: each member reads their own (dates in the group's zone,
+    # amounts as their language writes them).
+    words: Callable[[Language], tuple[str, str]]
     url: str
     member_ids: tuple[int, ...] | None  # None: every member with an address
+
+
+def language_for(runtime: Context, member_language: str | None) -> Language:
+    """The language of what a member is sent: their own choice, else the group's (a mail has no browser)."""
+    return languages.language(languages.choose(member_language, None, "", group_language(runtime)))
+
+
+def _progress(state: CampaignState | None, lang: Language) -> str:
+    """ "€340 of €1,000 · 3 of 10 people": how far the goals are, in `lang`."""
+    if state is None:
+        return ""
+    return formats.joined(
+        [
+            formats.progress(p.goal.kind, p.pledged, p.goal.target, p.goal.unit, lang)
+            for p in state.tally.progress
+        ]
+    )
 
 
 def _events(conn: sqlite3.Connection, runtime: Context, now: datetime) -> list[_Event]:
@@ -139,39 +160,85 @@ def _events(conn: sqlite3.Connection, runtime: Context, now: datetime) -> list[_
     events = []
     for c in store.mail.open_campaigns(conn):
         url = ids.campaign(c.id)
-        deadline = f"\nPledges close {timezones.local_text(c.deadline, zone)}." if c.deadline else ""
-        events.append(_Event(f"new:{c.id}", "new_campaign", f"{group}: new campaign: {c.title}",
-                             f"{group} started a campaign: {c.title}.{deadline}", url, None))  # fmt: skip
+
+        def new_words(lang: Language, c: store.mail.Occasion = c) -> tuple[str, str]:
+            body = lang.gettext("%(group)s started a campaign: %(title)s.", group=group, title=c.title)
+            if c.deadline is not None:
+                body += "\n" + lang.gettext(
+                    "Pledges close %(when)s.", when=formats.moment(c.deadline, zone, lang)
+                )
+            return lang.gettext("%(group)s: new campaign: %(title)s", group=group, title=c.title), body
+
+        events.append(_Event(f"new:{c.id}", "new_campaign", new_words, url, None))
         if c.deadline is not None and now < c.deadline <= now + notifications.CLOSING_NOTICE:
             state = load_campaign(conn, c.id)
             short = state is not None and any(p.pledged < p.goal.target for p in state.tally.progress)
-            progress = f"\nSo far: {state.progress_text}." if state is not None and state.goals else ""
-            events.append(_Event(
-                f"closing:{c.id}", "closing",
-                f"{group}: {c.title} closes {timezones.local_text(c.deadline, zone)}"
-                + (" and is short of its goal" if short else ""),
-                f"You pledged to {c.title}. It closes {timezones.local_text(c.deadline, zone)}.{progress}"
-                + ("\nIt is still short of its goal: maybe someone you know would pledge too?" if short else ""),
-                url, tuple(store.mail.pledger_ids(conn, c.id)),
-            ))  # fmt: skip
+            has_goals = state is not None and bool(state.goals)
+
+            def closing_words(
+                lang: Language, c: store.mail.Occasion = c, state: CampaignState | None = state,
+                short: bool = short, has_goals: bool = has_goals,
+            ) -> tuple[str, str]:  # fmt: skip
+                when = formats.moment(c.deadline, zone, lang) if c.deadline is not None else ""
+                subject = (
+                    lang.gettext("%(group)s: %(title)s closes %(when)s and is short of its goal",
+                                 group=group, title=c.title, when=when)
+                    if short
+                    else lang.gettext("%(group)s: %(title)s closes %(when)s", group=group, title=c.title, when=when)
+                )  # fmt: skip
+                body = lang.gettext("You pledged to %(title)s. It closes %(when)s.", title=c.title, when=when)
+                if has_goals:
+                    body += "\n" + lang.gettext("So far: %(progress)s.", progress=_progress(state, lang))
+                if short:
+                    body += "\n" + lang.gettext(
+                        "It is still short of its goal: maybe someone you know would pledge too?"
+                    )
+                return subject, body
+
+            events.append(_Event(f"closing:{c.id}", "closing", closing_words, url,
+                                 tuple(store.mail.pledger_ids(conn, c.id))))  # fmt: skip
     for c in store.mail.recently_closed(conn, now - RECENT):
         url = ids.campaign(c.id)
         if c.closed_at is not None and c.closed_at >= now - RECENT:
-            events.append(_Event(
-                f"reminder:{c.id}", "reminder", f"{group}: please fulfil your pledge to {c.title}",
-                f"{c.title} has closed. If you have not done what you pledged yet, now is the time; then say"
-                " \"I did it\" on your home page so the organizers can count it.",
-                url, tuple(store.mail.pledger_ids(conn, c.id, unfulfilled_only=True)),
-            ))  # fmt: skip
+
+            def reminder_words(lang: Language, c: store.mail.Occasion = c) -> tuple[str, str]:
+                return (
+                    lang.gettext(
+                        "%(group)s: please fulfil your pledge to %(title)s", group=group, title=c.title
+                    ),
+                    lang.gettext(
+                        "%(title)s has closed. If you have not done what you pledged yet, now is the time; then"
+                        ' say "I did it" on your home page so the organizers can count it.',
+                        title=c.title,
+                    ),
+                )
+
+            events.append(_Event(f"reminder:{c.id}", "reminder", reminder_words, url,
+                                 tuple(store.mail.pledger_ids(conn, c.id, unfulfilled_only=True))))  # fmt: skip
         if c.outcome_at is not None and c.outcome_at >= now - RECENT:
-            events.append(_Event(
-                f"outcome:{c.id}", "outcome", f"{group}: the outcome of {c.title}",
-                f"The organizers reported the outcome of {c.title}:\n{c.outcome or ''}",
-                url + "/outcome", tuple(store.mail.pledger_ids(conn, c.id)),
-            ))  # fmt: skip
+
+            def outcome_words(lang: Language, c: store.mail.Occasion = c) -> tuple[str, str]:
+                return (
+                    lang.gettext("%(group)s: the outcome of %(title)s", group=group, title=c.title),
+                    lang.gettext("The organizers reported the outcome of %(title)s:", title=c.title)
+                    + "\n"
+                    + (c.outcome or ""),
+                )
+
+            events.append(_Event(f"outcome:{c.id}", "outcome", outcome_words, url + "/outcome",
+                                 tuple(store.mail.pledger_ids(conn, c.id))))  # fmt: skip
     for partner_id, title, _actor in store.mail.recent_partner_campaigns(conn, now - RECENT):
-        events.append(_Event(f"partner:{partner_id}", "partner", f"{group}: a partner group's campaign: {title}",
-                             f"A partner group of {group} started a campaign: {title}. You can pledge to it here.",
+
+        def partner_words(lang: Language, title: str = title) -> tuple[str, str]:
+            return (
+                lang.gettext("%(group)s: a partner group's campaign: %(title)s", group=group, title=title),
+                lang.gettext(
+                    "A partner group of %(group)s started a campaign: %(title)s. You can pledge to it here.",
+                    group=group, title=title,
+                ),
+            )  # fmt: skip
+
+        events.append(_Event(f"partner:{partner_id}", "partner", partner_words,
                              f"{runtime.config.base_url}/partners/{partner_id}", None))  # fmt: skip
     return events
 
@@ -206,14 +273,17 @@ async def notice_events(runtime: Context) -> int:
         new = [e for e in events if e.key not in store.mail.handled_events(conn, [e.key for e in events])]
         made = 0
         for event in new:
+            worded: dict[str, tuple[str, str]] = {}  # each language's words, made once per event
             for recipient in store.mail.recipients(conn, event.member_ids):
                 prefs = preferences_of(recipient.prefs)
                 if not prefs.wants(event.kind):
                     continue
                 release_at, batch = notifications.schedule(event.kind, now, prefs, zone)
-                notice = Notice(
-                    recipient.member_id, event.key, event.kind, event.subject, event.body, event.url
-                )
+                lang = language_for(runtime, recipient.language)
+                if lang.code not in worded:
+                    worded[lang.code] = event.words(lang)
+                subject, body = worded[lang.code]
+                notice = Notice(recipient.member_id, event.key, event.kind, subject, body, event.url)
                 made += store.mail.add_item(conn, notice, now, release_at, batch)
         store.mail.mark_events(conn, [e.key for e in new], now)
         return made
@@ -276,26 +346,34 @@ def _queue_group(
         return 0
     shown = [Item(i.subject, i.body, i.url) for i in items]
     group = runtime.site.name
+    lang = language_for(runtime, member.language)
     if len(items) == 1 and items[0].batch is None:
         kind = items[0].kind
         notification = f"item:{items[0].id}"
         subject, intro = items[0].subject, ""
         reason = (
-            f"An organizer of {group} sent this call. You chose to get at most"
-            " a few calls a week; change it on your account page."
+            lang.gettext(
+                "An organizer of %(group)s sent this call. You chose to get at most a few calls a week; change it"
+                " on your account page.",
+                group=group,
+            )
             if kind == CALL
-            else f"You get this because you chose to hear of this on {group}."
+            else lang.gettext("You get this because you chose to hear of this on %(group)s.", group=group)
         )
     else:
         kind = "all"
         # The batch and its first notification: a digest of the same time made later (a notification put
         # back on a schedule whose digest went out already) is a mail of its own, not a repeat.
         notification = f"digest:{batch}:{items[0].id}"
-        subject = notifications.digest_subject(group, shown)
-        intro = "While you were away:" if batch.startswith("back:") else f"News from {group}:"
-        reason = f"You get this digest because you chose it on {group}."
+        subject = notifications.digest_subject(group, shown, lang)
+        intro = (
+            lang.gettext("While you were away:")
+            if batch.startswith("back:")
+            else lang.gettext("News from %(group)s:", group=group)
+        )
+        reason = lang.gettext("You get this digest because you chose it on %(group)s.", group=group)
     envelope = _envelope(runtime, member_id, member.email, notification, kind)
-    message = notifications.compose(envelope, subject, intro, shown, reason)
+    message = notifications.compose(envelope, subject, intro, shown, reason, lang)
     mail_id = store.mail.add_mail(
         conn, member_id, notification, envelope.message_id, member.email, message, now
     )
@@ -405,9 +483,9 @@ async def mail_password_reset(runtime: Context, name_or_address: str) -> None:
         return
     now = runtime.now()
 
-    def find(conn: sqlite3.Connection) -> tuple[int, str] | None:
+    def find(conn: sqlite3.Connection) -> tuple[int, str, str | None] | None:
         row = conn.execute(
-            "SELECT id, email FROM members WHERE email IS NOT NULL AND email != '' AND"
+            "SELECT id, email, language FROM members WHERE email IS NOT NULL AND email != '' AND"
             " (lower(email) = lower(?) OR name = ?) ORDER BY id LIMIT 1",
             (wanted, campaigns.clean_line(wanted)),
         ).fetchone()
@@ -417,23 +495,24 @@ async def mail_password_reset(runtime: Context, name_or_address: str) -> None:
             "SELECT 1 FROM password_resets WHERE member_id = ? AND created_at > ?",
             (row[0], store.to_db_time(now - RESET_MAIL_EVERY)),
         ).fetchone()
-        return None if recent else (int(row[0]), str(row[1]))
+        return None if recent else (int(row[0]), str(row[1]), row[2])
 
     found = await runtime.db.read(find)
     if found is None:
         log.info("password reset by mail: nothing sent")
         return
-    member_id, address = found
+    member_id, address, member_language = found
+    lang = language_for(runtime, member_language)
     link = await create_password_reset(runtime, member_id, hours=2)
     notification = f"reset:{store.to_db_time(now)}"
     envelope = _envelope(runtime, member_id, address, notification, None)
     item = Item(
-        f"{runtime.site.name}: choose a new password",
-        "Someone (we hope you) asked for a new password. This link works once, for two hours:",
+        lang.gettext("%(group)s: choose a new password", group=runtime.site.name),
+        lang.gettext("Someone (we hope you) asked for a new password. This link works once, for two hours:"),
         link,
     )
-    reason = "If it was not you, ignore this mail: your password stays as it is."
-    message = notifications.compose(envelope, item.subject, "", [item], reason)
+    reason = lang.gettext("If it was not you, ignore this mail: your password stays as it is.")
+    message = notifications.compose(envelope, item.subject, "", [item], reason, lang)
     await runtime.db.write(
         store.mail.add_mail, member_id, notification, envelope.message_id, address, message, now
     )

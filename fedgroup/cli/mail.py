@@ -9,7 +9,7 @@ from typing import Any
 from fedgroup import actions, store
 from fedgroup.cli.command import CliError, OneLineParser, managed, table
 from fedgroup.net.mail import MailRefused, SmtpSettings, send
-from fedgroup.rules import notifications
+from fedgroup.rules import languages, notifications
 from fedgroup.runtime import Runtime
 
 
@@ -51,11 +51,14 @@ async def mail_test(runtime: Runtime, args: argparse.Namespace) -> str:
         notifications.message_id(f"test:{store.to_db_time(now)}", 0, runtime.ids.domain), now,
         f"{config.base_url}/account/mail", None,
     )  # fmt: skip
+    lang = languages.language(actions.group_language(runtime))
     item = notifications.Item(
-        f"{runtime.site.name}: a test message", "Mail from fedgroup works.", config.base_url
+        lang.gettext("%(group)s: a test message", group=runtime.site.name),
+        lang.gettext("Mail from fedgroup works."),
+        config.base_url,
     )
     message = notifications.compose(
-        envelope, item.subject, "", [item], "An admin sent this with `fedgroup mail test`."
+        envelope, item.subject, "", [item], lang.gettext("An admin sent this with `fedgroup mail test`."), lang
     )
     try:
         await send(SmtpSettings.of(config), address, message)

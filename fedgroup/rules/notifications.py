@@ -18,20 +18,43 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from fedgroup.rules import timezones
+from fedgroup.rules.languages import N_, Language
 
-# What a member may choose to receive, in the order Account lists them.
+# What a member may choose to receive, in the order Account lists them (translated where shown).
 KINDS: dict[str, str] = {
-    "new_campaign": "A new campaign",
-    "closing": "A campaign I pledged to is near its deadline or short of its goal",
-    "reminder": "A reminder to fulfil my pledge",
-    "outcome": "The outcome of a campaign I pledged to",
-    "partner": "A partner group's campaign",
+    "new_campaign": N_("A new campaign"),
+    "closing": N_("A campaign I pledged to is near its deadline or short of its goal"),
+    "reminder": N_("A reminder to fulfil my pledge"),
+    "outcome": N_("The outcome of a campaign I pledged to"),
+    "partner": N_("A partner group's campaign"),
+}
+# The same kinds as organizers read them about members (Organize → Mail: how many chose each).
+KINDS_THEIRS: dict[str, str] = {
+    "new_campaign": N_("A new campaign"),
+    "closing": N_("A campaign they pledged to is near its deadline or short of its goal"),
+    "reminder": N_("A reminder to fulfil their pledge"),
+    "outcome": N_("The outcome of a campaign they pledged to"),
+    "partner": N_("A partner group's campaign"),
+}
+# What an unsubscribe link stops, as its page and the confirmation say it.
+SCOPES: dict[str, str] = {
+    "all": N_("all mail from the group"),
+    "call": N_("calls from organizers"),
+    "new_campaign": N_("mail about: a new campaign"),
+    "closing": N_("mail about: a campaign you pledged to is near its deadline or short of its goal"),
+    "reminder": N_("mail about: a reminder to fulfil your pledge"),
+    "outcome": N_("mail about: the outcome of a campaign you pledged to"),
+    "partner": N_("mail about: a partner group's campaign"),
 }
 # An organizer's call ("we need 5 more people on Saturday"): paced by the member's asks_per_week, not a kind
 # they tick. A password reset is no news: it goes to whoever asked, whatever they chose.
 CALL = "call"
 RESET = "reset"
-DELIVERIES: dict[str, str] = {"now": "At once", "daily": "A daily digest", "weekly": "A weekly digest"}
+DELIVERIES: dict[str, str] = {
+    "now": N_("At once"),
+    "daily": N_("A daily digest"),
+    "weekly": N_("A weekly digest"),
+}
 # Digests go out at this local hour; the weekly one on Mondays.
 DIGEST_HOUR = 7
 MAX_ASKS_PER_WEEK = 50
@@ -191,12 +214,9 @@ def unsubscribed(prefs: Preferences, scope: str) -> Preferences:
     )
 
 
-def scope_text(scope: str) -> str:
-    if scope == "all":
-        return "all mail from the group"
-    if scope == CALL:
-        return "calls from organizers"
-    return "mail about: " + KINDS[scope].replace(" I ", " you ").replace(" my ", " your ").lower()
+def scope_text(scope: str, lang: Language) -> str:
+    """What an unsubscribe link of `scope` stops, in the reader's language."""
+    return lang.gettext(SCOPES[scope])
 
 
 # -- addresses ------------------------------------------------------------------------------------------------
@@ -244,12 +264,17 @@ def message_id(notification: str, member_id: int, domain: str) -> str:
     return f"<{digest}@{host}>"
 
 
-def digest_subject(group_name: str, items: Sequence[Item]) -> str:
-    return f"{group_name}: {len(items)} update{'s' if len(items) != 1 else ''}"
+def digest_subject(group_name: str, items: Sequence[Item], lang: Language) -> str:
+    return lang.ngettext(
+        "%(group)s: %(num)s update", "%(group)s: %(num)s updates", len(items), group=group_name
+    )
 
 
-def compose(envelope: Envelope, subject: str, intro: str, items: Sequence[Item], reason: str) -> bytes:
-    """A plain text mail with an HTML alternative: the same words, links as text, nothing loaded from anywhere."""
+def compose(
+    envelope: Envelope, subject: str, intro: str, items: Sequence[Item], reason: str, lang: Language
+) -> bytes:
+    """A plain text mail with an HTML alternative: the same words, links as text, nothing loaded from anywhere;
+    in the member's language (`lang`), which its HTML names."""
     message = EmailMessage()
     name, address = parseaddr(envelope.sender)
     message["From"] = str(Address(display_name=name or envelope.group_name, addr_spec=address))
@@ -271,19 +296,23 @@ def compose(envelope: Envelope, subject: str, intro: str, items: Sequence[Item],
         text_parts += [item.body, item.url, ""]
         html_parts.append(f"<p>{_html_text(item.body)}</p>")
         html_parts.append(f'<p><a href="{html.escape(item.url)}">{html.escape(item.url)}</a></p>')
-    footer = [f"-- \n{reason}", f"What you receive, and how often: {envelope.account_url}"]
+    footer = [
+        f"-- \n{reason}",
+        lang.gettext("What you receive, and how often: %(url)s", url=envelope.account_url),
+    ]
     if envelope.unsubscribe_url is not None:
-        footer.append(f"Unsubscribe: {envelope.unsubscribe_url}")
+        footer.append(lang.gettext("Unsubscribe: %(url)s", url=envelope.unsubscribe_url))
     text = "\n".join(text_parts + footer) + "\n"
     footer_html = "<br>".join(_html_text(line) for line in footer[1:])
     page = (
-        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f'<!DOCTYPE html><html lang="{lang.code}" dir="{lang.direction}"><head><meta charset="utf-8">'
         f"<title>{html.escape(subject)}</title></head><body>"
         + "".join(html_parts)
         + f"<hr><p><small>{_html_text(reason)}<br>{footer_html}</small></p></body></html>"
     )
     message.set_content(text)
     message.add_alternative(page, subtype="html")
+    message["Content-Language"] = lang.code  # after the parts: setting content clears Content-* headers
     return bytes(message)
 
 

@@ -27,16 +27,18 @@ from fedgroup.rules.campaigns import (
     clean_line,
     parse_deadline,
 )
+from fedgroup.rules.languages import N_
 
 KINDS = ("consent", "choice", "ranked", "score")
 KIND_TEXT = {
-    "consent": "Consent: agree, abstain, disagree or block",
-    "choice": "Choice: one option each",
-    "ranked": "Ranked: rank the options (counted by instant-runoff)",
-    "score": "Score: give each option 0 to 5",
+    "consent": N_("Consent: agree, abstain, disagree or block"),
+    "choice": N_("Choice: one option each"),
+    "ranked": N_("Ranked: rank the options (counted by instant-runoff)"),
+    "score": N_("Score: give each option 0 to 5"),
 }
 CONSENT_POSITIONS = ("agree", "abstain", "disagree", "block")
-CONSENT_TEXT = {"agree": "Agree", "abstain": "Abstain", "disagree": "Disagree", "block": "Block"}
+# Translated where shown (the pages); what federates stays in English.
+CONSENT_TEXT = {"agree": N_("Agree"), "abstain": N_("Abstain"), "disagree": N_("Disagree"), "block": N_("Block")}
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 MAX_OPTION = 100

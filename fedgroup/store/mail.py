@@ -61,13 +61,15 @@ class Recipient(NamedTuple):
     member_id: int
     email: str
     prefs: StoredPreferences | None
+    language: str | None = None  # their own choice (Account); None: the group's
 
 
 def recipients(conn: sqlite3.Connection, member_ids: Iterable[int] | None = None) -> list[Recipient]:
     """Members with an address (all of them, or those named), with their stored preferences."""
     rows = fetchall(
         conn,
-        "SELECT m.id, m.email, p.kinds, p.delivery, p.break_until, p.break_keeps, p.asks_per_week FROM members m"
+        "SELECT m.id, m.email, p.kinds, p.delivery, p.break_until, p.break_keeps, p.asks_per_week, m.language"
+        " FROM members m"
         " LEFT JOIN mail_preferences p ON p.member_id = m.id WHERE m.email IS NOT NULL AND m.email != ''"
         " ORDER BY m.id",
     )
@@ -79,7 +81,7 @@ def recipients(conn: sqlite3.Connection, member_ids: Iterable[int] | None = None
         prefs = None
         if r[2] is not None:
             prefs = StoredPreferences(r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, r[5], int(r[6]))
-        out.append(Recipient(int(r[0]), r[1], prefs))
+        out.append(Recipient(int(r[0]), r[1], prefs, r[7]))
     return out
 
 

@@ -20,6 +20,7 @@ from fedgroup.ui.common import (
     see_other,
     text_field,
 )
+from fedgroup.ui.languages import language_of
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,11 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
     runtime = runtime_of(request)
     found = actions.read_unsubscribe(runtime, request.match_info["token"])
     if found is None:
-        return render(request, "message.html", {"title": "This link cannot be used",
-                      "message": "It is not a link we made. Sign in and choose what you receive on your account page."},
+        lang = language_of(request)
+        return render(request, "message.html", {"title": lang.gettext("This link cannot be used"),
+                      "message": lang.gettext("It is not a link we made. Sign in and choose what you receive on your account page.")},
                       status=404)  # fmt: skip
-    return render(request, "unsubscribe.html", {"scope": notifications.scope_text(found[1]),
+    return render(request, "unsubscribe.html", {"scope": notifications.scope_text(found[1], language_of(request)),
                   "token": request.match_info["token"]})  # fmt: skip
 
 
@@ -91,8 +93,10 @@ async def unsubscribe(request: web.Request) -> web.Response:
     if done is None:
         log.info("unsubscribe refused reason=bad-token")
         raise web.HTTPNotFound(text="not a valid unsubscribe link\n")
-    return render(request, "message.html", {"title": "Unsubscribed",
-                  "message": f"You will no longer get {done}. You can change it any time on your account page."})  # fmt: skip
+    lang = language_of(request)
+    return render(request, "message.html", {"title": lang.gettext("Unsubscribed"),
+                  "message": lang.gettext("You will no longer get %(what)s. You can change it any time on your account page.",
+                                          what=notifications.scope_text(done, lang))})  # fmt: skip
 
 
 # -- forgot password ----------------------------------------------------------------------------------------------
@@ -128,7 +132,7 @@ async def _organize_context(request: web.Request) -> dict[str, Any]:
     return {
         "enabled": runtime.config.mail_enabled,
         "reach": await actions.mail_reach(runtime),
-        "kinds": notifications.KINDS,
+        "kinds_theirs": notifications.KINDS_THEIRS,
         "calls": await runtime.db.read(store.mail.recent_calls),
         "campaigns": campaigns,
         "audiences": actions.AUDIENCE_ROLES,
