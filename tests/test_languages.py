@@ -17,7 +17,7 @@ from babel.messages import checkers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from fedgroup import actions, config
+from fedgroup import actions, config, store
 from fedgroup.rules import formats, languages
 from fedgroup.rules.campaigns import parse_goal
 from fedgroup.rules.passwords import hash_password
@@ -252,3 +252,33 @@ async def test_a_member_chooses_a_language_and_the_group_sets_its_default(make_s
     finally:
         await visitor.close()
         await admin.close()
+
+
+async def test_errors_from_forms_and_rules_read_in_the_members_language(make_server) -> None:
+    """A message made in ui/ (a form's check) or in rules/ and actions/ (marked with N_) is shown through the
+    catalogue, escaped as text; one with values in it stays as it was made."""
+    server = await make_server()
+    member = await actions.add_member(server.runtime, "Ana", "member", None, hash_password(PASSWORD))
+    await server.runtime.db.write(store.members.set_language, member, "es")
+    ana = WebClient(server.base_url)
+    try:
+        await ana.sign_in("Ana", PASSWORD)
+        wrong = await ana.post(
+            "/account",
+            {
+                "current": "not my password",
+                "new": "a brand new password",
+                "new_again": "a brand new password",
+            },
+            csrf_from="/account",
+        )
+        assert wrong.status == 422 and "Esa no es tu contraseña actual." in wrong.text
+        untitled = await ana.post(
+            "/proposals/new",
+            {"title": "", "body": "", "kind": "consent", "closes": "2099-01-01T10:00", "quorum": ""},
+            csrf_from="/proposals/new",
+        )
+        assert untitled.status == 422 and "una propuesta necesita un título" in untitled.text
+        assert "a proposal needs a title" not in untitled.text
+    finally:
+        await ana.close()

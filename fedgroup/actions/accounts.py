@@ -11,6 +11,7 @@ from fedgroup import store
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.actions.members import clean_name
 from fedgroup.rules import campaigns, languages, passwords
+from fedgroup.rules.languages import N_
 from fedgroup.rules.passwords import PasswordError
 
 INVITE_HOURS = 72
@@ -33,7 +34,7 @@ async def create_invite(runtime: Context, role: str = "member", hours: int = INV
     if role not in store.members.ROLES:
         raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
     if not 1 <= hours <= 24 * 30:
-        raise ActionError("an invitation lasts 1 hour to 30 days", "hours")
+        raise ActionError(N_("an invitation lasts 1 hour to 30 days"), "hours")
     token = secrets.token_urlsafe(24)
     now = runtime.now()
     await runtime.db.write(
@@ -44,7 +45,7 @@ async def create_invite(runtime: Context, role: str = "member", hours: int = INV
 
 async def revoke_invite(runtime: Context, invite_id: int) -> None:
     if not await runtime.db.write(lambda conn: store.sessions.revoke_invite(conn, invite_id)):
-        raise ActionError("that invitation was used or revoked already", "invite")
+        raise ActionError(N_("that invitation was used or revoked already"), "invite")
 
 
 async def accept_invite(runtime: Context, token: str, name: str, password: str) -> int:
@@ -56,7 +57,7 @@ async def accept_invite(runtime: Context, token: str, name: str, password: str) 
     def job(conn: sqlite3.Connection) -> int:
         role = store.sessions.open_invite_role(conn, token, now)
         if role is None:
-            raise ActionError("this invitation was used or has expired; ask an admin for a new one", "invite")
+            raise ActionError(N_("this invitation was used or has expired; ask an admin for a new one"), "invite")
         if store.members.by_name(conn, name) is not None:
             raise ActionError(f"there is already a member called {name}", "name")
         store.sessions.use_invite(conn, token, now)
@@ -68,7 +69,7 @@ async def accept_invite(runtime: Context, token: str, name: str, password: str) 
 async def create_password_reset(runtime: Context, member_id: int, hours: int = RESET_HOURS) -> str:
     """A one-time link where the member chooses a new password; returns its URL (we keep only the digest)."""
     if not 1 <= hours <= 24 * 7:
-        raise ActionError("a reset link lasts 1 hour to 7 days", "hours")
+        raise ActionError(N_("a reset link lasts 1 hour to 7 days"), "hours")
     token = secrets.token_urlsafe(24)
     now = runtime.now()
     await runtime.db.write(
@@ -89,7 +90,7 @@ async def reset_password(runtime: Context, token: str, new: str) -> int:
     def job(conn: sqlite3.Connection) -> int:
         member = store.sessions.open_reset_member(conn, token, now)
         if member is None:
-            raise ActionError("this link was used or has expired; an admin can make a new one", "reset")
+            raise ActionError(N_("this link was used or has expired; an admin can make a new one"), "reset")
         store.members.set_password_hash(conn, member.id, password_hash)
         store.sessions.use_reset(conn, token, member.id, now)
         store.sessions.remove_all_of(conn, member.id)
@@ -101,9 +102,9 @@ async def reset_password(runtime: Context, token: str, new: str) -> int:
 async def change_password(runtime: Context, member_id: int, current: str, new: str) -> None:
     member = await runtime.db.read(store.members.by_id, member_id)
     if member is None:
-        raise ActionError("there is no such member", "current")
+        raise ActionError(N_("there is no such member"), "current")
     if not await asyncio.to_thread(passwords.verify_password, member.password_hash, current):
-        raise ActionError("that is not your current password", "current")
+        raise ActionError(N_("that is not your current password"), "current")
     try:
         password_hash = await asyncio.to_thread(passwords.hash_password, new)
     except PasswordError as e:
@@ -128,9 +129,9 @@ async def set_role(runtime: Context, member_id: int, role: str) -> None:
     def job(conn: sqlite3.Connection) -> None:
         member = store.members.by_id(conn, member_id)
         if member is None:
-            raise ActionError("there is no such member", "member")
+            raise ActionError(N_("there is no such member"), "member")
         if member.is_admin and role != "admin" and store.members.count_admins(conn) <= 1:
-            raise ActionError("the last admin must stay an admin", "role")
+            raise ActionError(N_("the last admin must stay an admin"), "role")
         store.members.set_role(conn, member_id, role)
 
     await runtime.db.write(job)

@@ -27,6 +27,7 @@ from fedgroup.rules import blueprints as blueprint_rules
 from fedgroup.rules import campaign_state, campaigns
 from fedgroup.rules.blueprints import Combined, Template
 from fedgroup.rules.campaigns import Goal, PledgeOption
+from fedgroup.rules.languages import N_
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ async def publish_blueprint(
     are the campaign's own totals (pledged and fulfilled per goal); no member is named anywhere."""
     study = blueprint_rules.check_case_study(title, summary, what_worked, steps, do_differently)
     if visibility not in ("public", "followers"):
-        raise ActionError("a blueprint is public or for followers", "visibility")
+        raise ActionError(N_("a blueprint is public or for followers"), "visibility")
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> int:
@@ -107,7 +108,7 @@ async def publish_blueprint(
                 "close the campaign (or report its outcome) before writing its blueprint", "campaign"
             )
         if store.blueprints.of_campaign(conn, campaign_id) is not None:
-            raise ActionError("this campaign has a blueprint already", "campaign")
+            raise ActionError(N_("this campaign has a blueprint already"), "campaign")
         results = lineage.campaign_results(conn, state)
         ended = state.row.outcome_at or state.row.closed_at or now
         blueprint_id = store.blueprints.insert(
@@ -214,11 +215,11 @@ async def fetch_blueprint(runtime: Context, url: str) -> FetchedBlueprint:
     from as far as they can be checked: each from its own host. ActionError says what is wrong."""
     url = url.strip()
     if not is_http_url(url):
-        raise ActionError("paste the blueprint's address (https://…)", "url")
+        raise ActionError(N_("paste the blueprint's address (https://…)"), "url")
     if runtime.ids.is_local(url):
-        raise ActionError("that is one of our own blueprints", "url")
+        raise ActionError(N_("that is one of our own blueprints"), "url")
     if runtime.http is None:
-        raise ActionError("the network is not running", "url")
+        raise ActionError(N_("the network is not running"), "url")
     try:
         blueprint, document, group = await _fetch_one(runtime, url)
     except FetchError as e:

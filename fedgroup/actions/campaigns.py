@@ -177,7 +177,7 @@ async def create_campaign(
     draft = campaigns.validate_draft(title, body, goals, options, deadline, visibility, now, multiple_choice)
     language = group_language(runtime)
     if second is not None and second.language == language:
-        raise ActionError("the second language must differ from the campaign's own", "second_language")
+        raise ActionError(N_("the second language must differ from the campaign's own"), "second_language")
 
     def job(conn: sqlite3.Connection) -> int:
         campaign_id = store.campaigns.insert(
@@ -258,7 +258,7 @@ async def set_second_language(
     def job(conn: sqlite3.Connection) -> None:
         state = existing_campaign(conn, campaign_id)
         if second is not None and second.language == (state.row.language or group_language(runtime)):
-            raise ActionError("the second language must differ from the campaign's own", "second_language")
+            raise ActionError(N_("the second language must differ from the campaign's own"), "second_language")
         if (second.to_json() if second else None) == state.row.second_language:
             return
         store.campaigns.set_second_language(conn, campaign_id, second.to_json() if second else None, now)
@@ -314,15 +314,15 @@ async def report_outcome(runtime: Context, campaign_id: int, report: str) -> str
     """Record what was achieved and publish it as a reply to the campaign; returns the summary line."""
     report = campaigns.clean_block(report)
     if not report:
-        raise ActionError("write what the campaign achieved", "outcome")
+        raise ActionError(N_("write what the campaign achieved"), "outcome")
     if len(report) > campaigns.MAX_BODY:
-        raise ActionError("the report is too long", "outcome")
+        raise ActionError(N_("the report is too long"), "outcome")
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> str:
         current = existing_campaign(conn, campaign_id)
         if current.row.draft:
-            raise ActionError("publish the draft before reporting its outcome", "outcome")
+            raise ActionError(N_("publish the draft before reporting its outcome"), "outcome")
         store.campaigns.close(conn, campaign_id, campaign_state.tally_json(current.tally), now)
         store.campaigns.set_outcome(conn, campaign_id, report, now)
         state = existing_campaign(conn, campaign_id)
@@ -348,10 +348,10 @@ async def reopen_campaign(
     def job(conn: sqlite3.Connection) -> None:
         state = existing_campaign(conn, campaign_id)
         if state.row.status != "closed":
-            raise ActionError("this campaign is open", "campaign")
+            raise ActionError(N_("this campaign is open"), "campaign")
         new_deadline = state.row.deadline if deadline == "keep" else deadline
         if new_deadline is not None and new_deadline <= now:
-            raise ActionError("its deadline has passed: give a new deadline, or none", "deadline")
+            raise ActionError(N_("its deadline has passed: give a new deadline, or none"), "deadline")
         store.campaigns.reopen(conn, campaign_id, new_deadline, now)
         reopened = existing_campaign(conn, campaign_id)
         outbox.update_campaign(conn, runtime.ids, reopened, now, minimum=runtime.config.min_disclosed_count)

@@ -19,6 +19,7 @@ from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
 from fedgroup.rules import campaigns
 from fedgroup.rules.campaigns import Goal
+from fedgroup.rules.languages import N_
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def send_aggregate(conn: sqlite3.Connection, runtime: Context, partner_campaign_
 async def follow_group(runtime: Context, actor: store.actors.CachedActor) -> None:
     """Our group follows another group (a coalition partner); its campaigns arrive once it accepts."""
     if actor.id == runtime.ids.group:
-        raise ActionError("a group cannot follow itself", "handle")
+        raise ActionError(N_("a group cannot follow itself"), "handle")
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
@@ -182,7 +183,7 @@ async def resolve_account(runtime: Context, handle: str) -> str:
     if not handle:
         raise ActionError(f"Write the group's handle, like {HANDLE_EXAMPLE}.", "handle")
     if runtime.http is None:
-        raise ActionError("The server's network is not running. Try again in a moment.", "handle")
+        raise ActionError(N_("The server's network is not running. Try again in a moment."), "handle")
     try:
         return await webfinger.resolve_account(runtime.http, handle)
     except FetchError as e:

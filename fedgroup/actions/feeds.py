@@ -20,6 +20,7 @@ from fedgroup.actions.partner_releases import partner_goals
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.rules import campaigns, feeds, gatherings, timezones
 from fedgroup.rules.feeds import CalendarItem, FeedEntry
+from fedgroup.rules.languages import N_
 
 # The secret in a private feed link: 256 random bits, URL-safe (43 characters).
 SECRET_BYTES = 32
@@ -52,7 +53,7 @@ async def new_feed_link(runtime: Context, member_id: int) -> str:
 
 async def stop_feed_link(runtime: Context, member_id: int) -> None:
     if not await runtime.db.write(store.feeds.remove_link, member_id):
-        raise ActionError("you have no private feed link", "feed")
+        raise ActionError(N_("you have no private feed link"), "feed")
 
 
 async def feed_reader(runtime: Context, secret: str) -> FeedReader | None:

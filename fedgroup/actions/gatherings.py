@@ -22,6 +22,7 @@ from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.parse import Activity
 from fedgroup.rules import gatherings, timezones
 from fedgroup.rules.gatherings import Counts, Entry, GatheringError
+from fedgroup.rules.languages import N_
 from fedgroup.store.gatherings import GatheringFields, GatheringRow
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class GatheringForm:
 def _moment(text: str, zone_name: str, field: str) -> datetime:
     text = text.strip()
     if not text:
-        raise GatheringError("give a date and time", field)
+        raise GatheringError(N_("give a date and time"), field)
     try:
         if timezones.is_local_input(text):
             return timezones.from_local(text, zone_name)
@@ -68,7 +69,7 @@ def _moment(text: str, zone_name: str, field: str) -> datetime:
     except (timezones.TimeZoneError, ValueError) as e:
         raise GatheringError(str(e) if isinstance(e, timezones.TimeZoneError) else f"{text[:30]!r} is not a date and time", field) from e  # fmt: skip
     if moment.tzinfo is None:
-        raise GatheringError("give the time as 2027-01-15T18:00, or with its offset", field)
+        raise GatheringError(N_("give the time as 2027-01-15T18:00, or with its offset"), field)
     return moment
 
 
@@ -87,7 +88,7 @@ def checked_fields(conn: sqlite3.Connection, form: GatheringForm, group_zone: st
     if form.campaign.strip():
         text = form.campaign.strip()
         if not (text.isascii() and text.isdigit()) or len(text) > 18:
-            raise GatheringError("choose one of the campaigns", "campaign")
+            raise GatheringError(N_("choose one of the campaigns"), "campaign")
         try:
             campaign_id = existing_campaign(conn, int(text)).id
         except ActionError as e:
@@ -216,10 +217,10 @@ async def edit_gathering(runtime: Context, gathering_id: int, form: GatheringFor
     def job(conn: sqlite3.Connection) -> None:
         before = existing_gathering(conn, gathering_id).row
         if before.status == gatherings.CANCELLED:
-            raise ActionError("a cancelled gathering cannot be changed", "title")
+            raise ActionError(N_("a cancelled gathering cannot be changed"), "title")
         fields = checked_fields(conn, form, runtime.site.timezone)
         if fields.visibility != before.visibility:
-            raise GatheringError("the visibility of a published gathering stays as it is", "visibility")
+            raise GatheringError(N_("the visibility of a published gathering stays as it is"), "visibility")
         store.gatherings.update(conn, gathering_id, fields, now)
         after = existing_gathering(conn, gathering_id).row
         _promote(conn, runtime.ids, after, now)

@@ -12,6 +12,7 @@ from fedgroup.actions.coalitions import PledgeAtStake, pledges_at_stake, send_ag
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
 from fedgroup.rules import campaigns
+from fedgroup.rules.languages import N_
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ async def add_member(
         if email is not None and (
             len(email) > MAX_EMAIL or "@" not in email or any(c.isspace() for c in email)
         ):
-            raise ActionError("that does not look like an email address", "email")
+            raise ActionError(N_("that does not look like an email address"), "email")
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> int:
@@ -67,7 +68,7 @@ async def member_removal(
     def read(conn: sqlite3.Connection) -> tuple[store.members.Member, list[PledgeAtStake]]:
         member = store.members.by_id(conn, member_id)
         if member is None:
-            raise ActionError("there is no such member", "member")
+            raise ActionError(N_("there is no such member"), "member")
         return member, pledges_at_stake(conn, store.pledges.pledges_of_member(conn, member_id), now)
 
     return await runtime.db.read(read)
@@ -81,9 +82,9 @@ async def remove_member(runtime: Context, member_id: int) -> None:
     def job(conn: sqlite3.Connection) -> None:
         member = store.members.by_id(conn, member_id)
         if member is None:
-            raise ActionError("there is no such member", "member")
+            raise ActionError(N_("there is no such member"), "member")
         if member.is_admin and store.members.count_admins(conn) <= 1:
-            raise ActionError("the last admin cannot be removed", "member")
+            raise ActionError(N_("the last admin cannot be removed"), "member")
         local = store.pledges.campaigns_pledged_by(conn, member_id)
         partner = store.pledges.partner_campaigns_pledged_by(conn, member_id)
         # Money they gave stays in the money record's totals; the link to them goes.
@@ -107,5 +108,5 @@ async def export_member(runtime: Context, member_id: int) -> dict[str, Any]:
     """A copy of everything we hold about a member (for them, or an admin acting on their request)."""
     data = await runtime.db.read(store.members.export, member_id)
     if data is None:
-        raise ActionError("there is no such member", "member")
+        raise ActionError(N_("there is no such member"), "member")
     return {"group": runtime.ids.acct, "exported_at": vocab.xsd_datetime(runtime.now()), **data}

@@ -18,6 +18,7 @@ from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
 from fedgroup.protocol.parse import Activity, ParseError, is_http_url, parse_flag
 from fedgroup.rules import sanitize
+from fedgroup.rules.languages import N_
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def block_target(text: str) -> tuple[str, str]:
     if text.startswith(("https://", "http://")):
         parts = urlsplit(text)
         if not parts.netloc or any(c.isspace() for c in text) or len(text) > 2000:
-            raise ActionError("that is not an actor URL", "target")
+            raise ActionError(N_("that is not an actor URL"), "target")
         return "actor", text
     domain = text.lower().rstrip(".")
     if (
@@ -78,7 +79,7 @@ def block_target(text: str) -> tuple[str, str]:
         or not all(c.isalnum() or c in ".-:[]" for c in domain)
         or "." not in domain
     ):
-        raise ActionError("write an actor's URL or a domain like spam.example", "target")
+        raise ActionError(N_("write an actor's URL or a domain like spam.example"), "target")
     return "domain", domain
 
 
@@ -92,9 +93,9 @@ async def block(runtime: Context, text: str) -> str:
     no Block per account: each follower there gets the Reject, as Mastodon does."""
     kind, target = block_target(text)
     if kind == "domain" and target == runtime.config.domain:
-        raise ActionError("that is our own domain", "target")
+        raise ActionError(N_("that is our own domain"), "target")
     if kind == "actor" and runtime.ids.is_local(target):
-        raise ActionError("that is an account of ours", "target")
+        raise ActionError(N_("that is an account of ours"), "target")
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
@@ -161,13 +162,13 @@ async def report_account(runtime: Context, account: str, comment: str, objects: 
     except ActionError as e:
         raise ActionError(str(e), "account") from e
     if runtime.ids.is_local(actor_id):
-        raise ActionError("that is an account of ours", "account")
+        raise ActionError(N_("that is an account of ours"), "account")
     extra = list(dict.fromkeys(o.strip() for o in objects if o.strip()))
     if len(extra) > MAX_OBJECTS or not all(is_http_url(o) and len(o) <= MAX_OBJECT_ID for o in extra):
-        raise ActionError("reported posts are given by their URLs", "objects")
+        raise ActionError(N_("reported posts are given by their URLs"), "objects")
     comment = sanitize.clean_text(comment.strip(), MAX_COMMENT)
     if not comment:
-        raise ActionError("say why you report this account", "comment")
+        raise ActionError(N_("say why you report this account"), "comment")
     assert runtime.actors is not None
     try:
         actor = await runtime.actors.actor(actor_id)
@@ -176,7 +177,7 @@ async def report_account(runtime: Context, account: str, comment: str, objects: 
     shared_inbox = actor.shared_inbox
     if not shared_inbox:
         # A report goes to the server, never to the reported person's own inbox.
-        raise ActionError("that server has no shared inbox to send a report to", "account")
+        raise ActionError(N_("that server has no shared inbox to send a report to"), "account")
     activity = vocab.flag(runtime.ids, outbox.new_activity_id(runtime.ids), actor.id, extra, comment)
     now = runtime.now()
 
@@ -192,4 +193,4 @@ async def report_account(runtime: Context, account: str, comment: str, objects: 
 
 async def resolve_report(runtime: Context, report_id: int) -> None:
     if not await runtime.db.write(lambda conn: store.reports.resolve(conn, report_id, runtime.now())):
-        raise ActionError("there is no such open report", "report")
+        raise ActionError(N_("there is no such open report"), "report")

@@ -15,6 +15,7 @@ from fedgroup import store
 from fedgroup.actions.campaigns import counted_money, load_campaign
 from fedgroup.rules import money, spreadsheet
 from fedgroup.rules.campaign_state import CampaignState
+from fedgroup.rules.languages import N_
 from fedgroup.rules.money import MoneyError
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def _campaign(conn: sqlite3.Connection, campaign_id: int) -> tuple[CampaignState
 def _organizer(conn: sqlite3.Connection, member_id: int) -> store.members.Member:
     member = store.members.by_id(conn, member_id)
     if member is None or not member.is_organizer:
-        raise MoneyError("only organizers keep the money record", "by")
+        raise MoneyError(N_("only organizers keep the money record"), "by")
     return member
 
 
@@ -155,11 +156,11 @@ async def decide_expense(
         if found is None or found.campaign_id != campaign_id:
             raise MoneyError(f"campaign {campaign_id} has no expense {expense_id}", "expense")
         if not found.history.counts:
-            raise MoneyError("this expense was voided: decide the entry that replaced it, if any", "expense")
+            raise MoneyError(N_("this expense was voided: decide the entry that replaced it, if any"), "expense")
         money.check_decision(found.state, found.recorded_by, decider, approve)
         state = "approved" if approve else "rejected"
         if not store.money.decide_expense(conn, expense_id, state, decider, runtime.now()):
-            raise MoneyError("this expense was decided meanwhile", "expense")
+            raise MoneyError(N_("this expense was decided meanwhile"), "expense")
 
     await runtime.db.write(job)
     log.info(
@@ -194,7 +195,7 @@ async def void_entry(
         _organizer(conn, by)
         _entry(conn, campaign_id, entry, entry_id)
         if not store.money.void(conn, entry, entry_id, by, why, runtime.now()):
-            raise MoneyError("this entry was voided meanwhile", "entry")
+            raise MoneyError(N_("this entry was voided meanwhile"), "entry")
 
     await runtime.db.write(job)
     log.info("money entry voided campaign=%d entry=%s-%d", campaign_id, entry, entry_id)
@@ -224,7 +225,7 @@ async def correct_received(
         assert old is not None
         now = runtime.now()
         if not store.money.void(conn, "received", entry_id, by, why, now):
-            raise MoneyError("this entry was voided meanwhile", "entry")
+            raise MoneyError(N_("this entry was voided meanwhile"), "entry")
         return store.money.add_received(
             conn, campaign_id, draft.source, draft.amount, draft.day, draft.sponsor, old.member_id, by, now,
             corrects=entry_id,
@@ -258,7 +259,7 @@ async def correct_expense(
         _entry(conn, campaign_id, "expense", entry_id)
         now = runtime.now()
         if not store.money.void(conn, "expense", entry_id, by, why, now):
-            raise MoneyError("this entry was voided meanwhile", "entry")
+            raise MoneyError(N_("this entry was voided meanwhile"), "entry")
         return store.money.add_expense(
             conn, campaign_id, draft.what, draft.amount, draft.day, draft.receipt, by, now, corrects=entry_id
         )

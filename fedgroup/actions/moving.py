@@ -21,6 +21,7 @@ from fedgroup.actions import group, outbox
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
+from fedgroup.rules.languages import N_
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ async def depart(runtime: Context, new_actor: str) -> int:
     """Announce the move to `new_actor`; returns how many inboxes get the Move."""
     ids = runtime.ids
     if new_actor == ids.group:
-        raise ActionError("the new actor is this group itself", "to")
+        raise ActionError(N_("the new actor is this group itself"), "to")
     assert runtime.actors is not None
     try:
         target = await runtime.actors.move_target(ids.group, new_actor)

@@ -23,7 +23,7 @@ from fedgroup.actions.campaigns import group_language, load_campaign
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaigns, formats, languages, notifications
 from fedgroup.rules.campaign_state import CampaignState
-from fedgroup.rules.languages import Language
+from fedgroup.rules.languages import N_, Language
 from fedgroup.rules.notifications import CALL, Envelope, Item, Preferences
 from fedgroup.store.mail import Notice, StoredPreferences, WaitingItem
 
@@ -404,21 +404,21 @@ def _audience_ids(conn: sqlite3.Connection, audience: str) -> list[int]:
     if audience.startswith("campaign:") and audience[9:].isdigit():
         campaign_id = int(audience[9:])
         if store.campaigns.get(conn, campaign_id) is None:
-            raise ActionError("there is no such campaign", "audience")
+            raise ActionError(N_("there is no such campaign"), "audience")
         return store.mail.pledger_ids(conn, campaign_id)
-    raise ActionError("choose who the call is for", "audience")
+    raise ActionError(N_("choose who the call is for"), "audience")
 
 
 async def send_call(runtime: Context, sender_id: int, subject: str, body: str, audience: str) -> CallResult:
     """An organizer's call, to members by role or to those who pledged to a campaign: each member gets it
     only within their weekly maximum of asks (and not during a break, unless they keep calls)."""
     if not runtime.config.mail_enabled:
-        raise ActionError("mail is not set up on this server (see README: Mail)", "subject")
+        raise ActionError(N_("mail is not set up on this server (see README: Mail)"), "subject")
     subject, body = campaigns.clean_line(subject), campaigns.clean_block(body)
     if not subject or len(subject) > 200:
-        raise ActionError("a subject of 1 to 200 characters", "subject")
+        raise ActionError(N_("a subject of 1 to 200 characters"), "subject")
     if not body or len(body) > 5000:
-        raise ActionError("a message of 1 to 5,000 characters", "body")
+        raise ActionError(N_("a message of 1 to 5,000 characters"), "body")
     now, zone = runtime.now(), runtime.site.timezone
     url = f"{runtime.config.base_url}/home"
 
@@ -477,7 +477,7 @@ async def mail_password_reset(runtime: Context, name_or_address: str) -> None:
     """Send a one-time reset link to the member with this address (or name), if there is one with an address.
     Says nothing either way: the page answers the same whether or not anyone matched."""
     if not runtime.config.mail_enabled:
-        raise ActionError("mail is not set up on this server: ask an admin for a reset link", "who")
+        raise ActionError(N_("mail is not set up on this server: ask an admin for a reset link"), "who")
     wanted = name_or_address.strip()
     if not wanted or len(wanted) > 254:
         return

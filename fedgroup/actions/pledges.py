@@ -13,6 +13,7 @@ from fedgroup.actions.coalitions import partner_goals, partner_open, send_aggreg
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaigns
 from fedgroup.rules.campaigns import Goal, PledgeOption
+from fedgroup.rules.languages import N_
 
 
 def _choose(
@@ -34,7 +35,7 @@ def _choose(
         _, note = campaigns.validate_pledge(goals, chosen.kind, chosen.amount, note)
         return chosen, option, note
     if not kind or amount is None:
-        raise ActionError("choose an option, or a kind and an amount", "amount")
+        raise ActionError(N_("choose an option, or a kind and an amount"), "amount")
     contribution, note = campaigns.validate_pledge(goals, kind, amount, note)
     return contribution, None, note
 
@@ -74,7 +75,7 @@ async def pledge(
     def job(conn: sqlite3.Connection) -> None:
         state = existing_campaign(conn, campaign_id)
         if not state.is_open(now):
-            raise ActionError("this campaign is closed", "campaign")
+            raise ActionError(N_("this campaign is closed"), "campaign")
         contribution, label, _ = _choose(state.goals, state.options, option, kind, amount, "")
         earlier = store.pledges.member_pledge_of_kind(conn, member_id, campaign_id, None, contribution.kind)
         clean_note = _changed_note(earlier, state.goals, contribution, note)
@@ -102,11 +103,11 @@ async def withdraw_pledge(runtime: Context, member_id: int, pledge_id: int) -> N
     def job(conn: sqlite3.Connection) -> None:
         found = store.pledges.member_pledge(conn, pledge_id)
         if found is None or found.member_id != member_id:
-            raise ActionError("there is no such pledge", "pledge")
+            raise ActionError(N_("there is no such pledge"), "pledge")
         if found.fulfilled:
             raise ActionError(FULFILLED, "pledge")
         if not _still_open(conn, found, now):
-            raise ActionError("this campaign is closed: its pledges stay as they were", "pledge")
+            raise ActionError(N_("this campaign is closed: its pledges stay as they were"), "pledge")
         store.pledges.withdraw_member_pledge(conn, pledge_id, member_id)
         if found.campaign_id is not None:
             store.campaigns.totals_changed(conn, found.campaign_id, now)
@@ -127,7 +128,7 @@ async def set_fulfilled(runtime: Context, pledge_id: int, fulfilled: bool) -> No
     def job(conn: sqlite3.Connection) -> None:
         found = store.pledges.member_pledge(conn, pledge_id)
         if found is None:
-            raise ActionError("there is no such pledge", "pledge")
+            raise ActionError(N_("there is no such pledge"), "pledge")
         if store.pledges.set_fulfilled(conn, pledge_id, fulfilled) and found.partner_campaign_id:
             send_aggregate(conn, runtime, found.partner_campaign_id, now)
 
@@ -140,7 +141,7 @@ async def claim_done(runtime: Context, member_id: int, pledge_id: int) -> None:
     now = runtime.now()
     found = await runtime.db.read(store.pledges.member_pledge, pledge_id)
     if found is None or found.member_id != member_id:
-        raise ActionError("there is no such pledge", "pledge")
+        raise ActionError(N_("there is no such pledge"), "pledge")
     await runtime.db.write(lambda conn: store.pledges.claim_done(conn, pledge_id, member_id, now))
 
 
@@ -160,9 +161,9 @@ async def pledge_to_partner(
     def job(conn: sqlite3.Connection) -> None:
         partner = store.campaigns.partner_campaign(conn, partner_campaign_id)
         if partner is None:
-            raise ActionError("there is no such partner campaign", "campaign")
+            raise ActionError(N_("there is no such partner campaign"), "campaign")
         if not partner_open(partner, now):
-            raise ActionError("this campaign is closed", "campaign")
+            raise ActionError(N_("this campaign is closed"), "campaign")
         goals, options = partner_goals(partner)
         contribution, label, _ = _choose(goals, options, option, kind, amount, "")
         earlier = store.pledges.member_pledge_of_kind(

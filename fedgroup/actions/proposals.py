@@ -24,6 +24,7 @@ from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab, vocab_proposals
 from fedgroup.rules import campaigns
 from fedgroup.rules import proposals as rules
+from fedgroup.rules.languages import N_
 from fedgroup.rules.proposals import Position, ProposalError, Tally
 
 log = logging.getLogger(__name__)
@@ -89,14 +90,14 @@ async def list_proposals(runtime: Context) -> list[store.proposals.ProposalRow]:
 def _member(conn: sqlite3.Connection, member_id: int) -> store.members.Member:
     member = store.members.by_id(conn, member_id)
     if member is None:
-        raise ActionError("there is no such member", "by")
+        raise ActionError(N_("there is no such member"), "by")
     return member
 
 
 def _facilitator(conn: sqlite3.Connection, member_id: int) -> store.members.Member:
     member = _member(conn, member_id)
     if not member.is_organizer:
-        raise ActionError("only an organizer facilitates a proposal", "by")
+        raise ActionError(N_("only an organizer facilitates a proposal"), "by")
     return member
 
 
@@ -124,7 +125,7 @@ async def create_proposal(
     def job(conn: sqlite3.Connection) -> int:
         member = _member(conn, proposed_by)
         if draft.anonymous and not member.is_organizer:
-            raise ActionError("only an organizer may make a proposal anonymous", "anonymous")
+            raise ActionError(N_("only an organizer may make a proposal anonymous"), "anonymous")
         return store.proposals.add(
             conn, draft.title, draft.body, draft.kind, draft.options, draft.closes_at, draft.quorum,
             draft.anonymous, proposed_by, runtime.now(),
@@ -150,7 +151,7 @@ async def take_position(
         row = _existing(conn, proposal_id)
         _member(conn, member_id)
         if not rules.is_open(row.status, row.closes_at, now):
-            raise ProposalError("this proposal is closed", "position")
+            raise ProposalError(N_("this proposal is closed"), "position")
         # Checked against the proposal as stored: its kind and number of options decide what a position is.
         rules.check_position(row.kind, len(row.options), position)
         choice = rules.encode_choice(position)
@@ -228,7 +229,7 @@ async def close_proposal(runtime: Context, proposal_id: int, by: int) -> Tally:
         _facilitator(conn, by)
         row = _existing(conn, proposal_id)
         if row.status != "open":
-            raise ProposalError("this proposal is closed already", "proposal")
+            raise ProposalError(N_("this proposal is closed already"), "proposal")
         _close(conn, row, min(now, row.closes_at))
 
     await runtime.db.write(job)
@@ -256,18 +257,18 @@ async def write_outcome(runtime: Context, proposal_id: int, by: int, outcome: st
     """The facilitator's words on what was decided, kept with the count; only once the proposal is closed."""
     text = campaigns.clean_block(outcome)
     if not text:
-        raise ProposalError("write what was decided", "outcome")
+        raise ProposalError(N_("write what was decided"), "outcome")
     if len(text) > campaigns.MAX_BODY:
-        raise ProposalError("the outcome is too long", "outcome")
+        raise ProposalError(N_("the outcome is too long"), "outcome")
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:
         _facilitator(conn, by)
         row = _existing(conn, proposal_id)
         if row.status != "closed":
-            raise ProposalError("close the proposal before writing its outcome", "outcome")
+            raise ProposalError(N_("close the proposal before writing its outcome"), "outcome")
         if row.published_at is not None:
-            raise ProposalError("the outcome is published already: it stays as it was sent", "outcome")
+            raise ProposalError(N_("the outcome is published already: it stays as it was sent"), "outcome")
         store.proposals.set_outcome(conn, proposal_id, text, now)
 
     await runtime.db.write(job)
@@ -278,16 +279,16 @@ async def publish_outcome(runtime: Context, proposal_id: int, by: int, visibilit
     """Send the outcome and its count to followers as a Note (public, or followers only); returns its id.
     Once: a second publication would be a second post in everyone's timeline."""
     if visibility not in PUBLISH_VISIBILITIES:
-        raise ProposalError("publish to the public or to followers only", "visibility")
+        raise ProposalError(N_("publish to the public or to followers only"), "visibility")
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> str:
         _facilitator(conn, by)
         row = _existing(conn, proposal_id)
         if row.status != "closed" or not row.outcome or row.final_count is None:
-            raise ProposalError("write the outcome before publishing it", "visibility")
+            raise ProposalError(N_("write the outcome before publishing it"), "visibility")
         if row.published_at is not None:
-            raise ProposalError("the outcome is published already", "visibility")
+            raise ProposalError(N_("the outcome is published already"), "visibility")
         lines = rules.count_lines(rules.tally_from_json(row.final_count))
         note = vocab_proposals.decision_note(
             runtime.ids, row.id, row.title, row.outcome, lines, visibility, now

@@ -10,6 +10,7 @@ import sqlite3
 from fedgroup import store
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import two_factor
+from fedgroup.rules.languages import N_
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +27,11 @@ async def enable_two_factor(runtime: Context, member_id: int, secret: str, code:
     """Turn the factor on once the member proved their app makes its codes; returns the recovery codes
     (shown once: only their digests are kept)."""
     if len(secret) != 32 or not all(c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for c in secret):
-        raise ActionError("this enrolment has expired; start again", "code")
+        raise ActionError(N_("this enrolment has expired; start again"), "code")
     now = runtime.now()
     step = two_factor.matching_step(secret, code, now.timestamp())
     if step is None:
-        raise ActionError("that code is not the one your app shows; check the phone's clock and try again", "code")
+        raise ActionError(N_("that code is not the one your app shows; check the phone's clock and try again"), "code")
     codes = [two_factor.recovery_code_from(secrets.token_bytes(10)) for _ in range(two_factor.RECOVERY_CODES)]
     hashes = [two_factor.recovery_code_hash(c) for c in codes]
 
@@ -65,11 +66,11 @@ async def reset_two_factor(runtime: Context, member_id: int) -> None:
 
     def job(conn: sqlite3.Connection) -> bool:
         if store.members.by_id(conn, member_id) is None:
-            raise ActionError("there is no such member", "member")
+            raise ActionError(N_("there is no such member"), "member")
         return store.two_factor.remove(conn, member_id)
 
     if not await runtime.db.write(job):
-        raise ActionError("that member has no second factor", "member")
+        raise ActionError(N_("that member has no second factor"), "member")
     log.info("two-factor reset member=%d", member_id)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
+from fedgroup.rules.languages import N_
+
 MAX_AVATAR_BYTES = 512 * 1024
 MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
 
@@ -27,10 +29,10 @@ def media_type_of(data: bytes) -> str | None:
 def checked_avatar(data: bytes) -> tuple[str, str]:
     """(media type, digest) of an acceptable avatar; AvatarError otherwise."""
     if not data:
-        raise AvatarError("the avatar file is empty")
+        raise AvatarError(N_("the avatar file is empty"))
     if len(data) > MAX_AVATAR_BYTES:
         raise AvatarError(f"the avatar is too large: at most {MAX_AVATAR_BYTES // 1024} KiB")
     media_type = media_type_of(data)
     if media_type is None:
-        raise AvatarError("the avatar must be a PNG, JPEG or WebP image")
+        raise AvatarError(N_("the avatar must be a PNG, JPEG or WebP image"))
     return media_type, hashlib.sha256(data).hexdigest()[:32]

@@ -12,6 +12,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from fedgroup.rules.languages import N_
+
 COLUMNS = ("#domain", "#severity", "#reject_media", "#reject_reports", "#public_comment", "#obfuscate")
 SEVERITIES = ("suspend", "silence", "noop")
 # A list of every blocked domain in the fediverse is a few tens of thousands of rows; this bounds a hostile one.
@@ -45,10 +47,10 @@ def parse(text: str) -> list[BlocklistRow]:
     except csv.Error as e:
         raise BlocklistError(f"not a CSV file: {e}") from e
     if header is None:
-        raise BlocklistError("the file is empty")
+        raise BlocklistError(N_("the file is empty"))
     names = [h.strip().lower().removeprefix("#") for h in header]
     if "domain" not in names:
-        raise BlocklistError("not a domain-block CSV: its first line names no #domain column")
+        raise BlocklistError(N_("not a domain-block CSV: its first line names no #domain column"))
     column = {name: i for i, name in reversed(list(enumerate(names)))}
 
     def cell(row: list[str], name: str, default: str = "") -> str:

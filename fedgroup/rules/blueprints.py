@@ -24,6 +24,7 @@ from fedgroup.rules.campaigns import (
     clean_line,
     format_quantity,
 )
+from fedgroup.rules.languages import N_
 
 MAX_SUMMARY = 500
 MAX_TEXT = 5_000
@@ -95,20 +96,20 @@ def check_template(
     with make_goal, so their kinds and units are known ones)."""
     title = clean_line(title)
     if not title or len(title) > MAX_TITLE:
-        raise CampaignError("the template's title is empty or too long", "template")
+        raise CampaignError(N_("the template's title is empty or too long"), "template")
     body = clean_block(body)
     if len(body) > MAX_BODY:
-        raise CampaignError("the template's text is too long", "template")
+        raise CampaignError(N_("the template's text is too long"), "template")
     if not goals:
-        raise CampaignError("the template has no goals", "template")
+        raise CampaignError(N_("the template has no goals"), "template")
     kinds = [g.kind for g in goals]
     if len(set(kinds)) != len(kinds):
-        raise CampaignError("the template has a kind of goal twice", "template")
+        raise CampaignError(N_("the template has a kind of goal twice"), "template")
     if len(options) > MAX_OPTIONS:
         raise CampaignError(f"the template has more than {MAX_OPTIONS} pledge options", "template")
     labels = [o.label for o in options]
     if len(set(labels)) != len(labels) or any(o.kind not in kinds for o in options):
-        raise CampaignError("the template's pledge options do not fit its goals", "template")
+        raise CampaignError(N_("the template's pledge options do not fit its goals"), "template")
     return Template(title, body, tuple(goals), tuple(options), multiple_choice)
 
 
@@ -140,13 +141,13 @@ def check_reported_results(
     the same goals, targets and pledged totals, and no more fulfilled than pledged. CampaignError if not."""
     key = {(line.kind, line.unit): line for line in published}
     if len(reported) != len(published) or len(key) != len(published):
-        raise CampaignError("the results name other goals than the campaign", "results")
+        raise CampaignError(N_("the results name other goals than the campaign"), "results")
     for line in reported:
         own = key.get((line.kind, line.unit))
         if own is None or own.target != line.target or own.pledged != line.pledged:
-            raise CampaignError("the results differ from the campaign's own totals", "results")
+            raise CampaignError(N_("the results differ from the campaign's own totals"), "results")
         if line.fulfilled > line.pledged:
-            raise CampaignError("more fulfilled than pledged", "results")
+            raise CampaignError(N_("more fulfilled than pledged"), "results")
     return tuple(reported)
 
 

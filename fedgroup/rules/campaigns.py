@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from fedgroup.rules.languages import SOURCE_LANGUAGE, language
+from fedgroup.rules.languages import N_, SOURCE_LANGUAGE, language
 from fedgroup.rules.words import singular_unit
 
 GOAL_KINDS = ("money", "hours", "items", "people")
@@ -122,7 +122,7 @@ def parse_amount(
     if kind in ("items", "people") and amount != amount.to_integral_value():
         raise CampaignError(f"{kind} are counted in whole numbers", field)
     if amount <= 0:
-        raise CampaignError("amounts must be more than zero", field)
+        raise CampaignError(N_("amounts must be more than zero"), field)
     if amount > MAX_AMOUNT:
         raise CampaignError(f"that amount is too large (at most {MAX_AMOUNT:,})", field)
     return amount
@@ -213,7 +213,7 @@ def validate_draft(
     title = clean_line(title)
     body = clean_block(body)
     if not title:
-        raise CampaignError("a campaign needs a title", "title")
+        raise CampaignError(N_("a campaign needs a title"), "title")
     if len(title) > MAX_TITLE:
         raise CampaignError(f"the title is longer than {MAX_TITLE} characters", "title")
     if len(body) > MAX_BODY:
@@ -221,10 +221,10 @@ def validate_draft(
     if visibility not in VISIBILITIES:
         raise CampaignError(f"visibility must be one of {', '.join(VISIBILITIES)}", "visibility")
     if options and not goals:
-        raise CampaignError("pledge options need a goal to count toward", "goals")
+        raise CampaignError(N_("pledge options need a goal to count toward"), "goals")
     kinds = [g.kind for g in goals]
     if len(set(kinds)) != len(kinds):
-        raise CampaignError("each kind of goal can appear once", "goals")
+        raise CampaignError(N_("each kind of goal can appear once"), "goals")
     cap = MAX_OPTIONS if visibility == "members" else MAX_OPTIONS_FEDERATED
     if len(options) > cap:
         reason = "" if visibility == "members" else " (Mastodon polls show at most 4)"
@@ -234,7 +234,7 @@ def validate_draft(
     for option in options:
         label = clean_line(option.label)
         if not label:
-            raise CampaignError("every pledge option needs a label", "options")
+            raise CampaignError(N_("every pledge option needs a label"), "options")
         if len(label) > MAX_LABEL:
             raise CampaignError(f"option labels are at most {MAX_LABEL} characters", "options")
         if label in labels:
@@ -247,9 +247,9 @@ def validate_draft(
         cleaned_options.append(PledgeOption(label, option.kind, option.amount))
     if deadline is not None:
         if deadline.tzinfo is None:
-            raise CampaignError("the deadline needs a time zone", "deadline")
+            raise CampaignError(N_("the deadline needs a time zone"), "deadline")
         if deadline <= now:
-            raise CampaignError("the deadline is in the past", "deadline")
+            raise CampaignError(N_("the deadline is in the past"), "deadline")
     return CampaignDraft(
         title, body, tuple(goals), tuple(cleaned_options), deadline, visibility, multiple_choice
     )
@@ -268,7 +268,7 @@ def parse_deadline(text: str) -> datetime:
             f"{raw[:30]!r} is not an ISO 8601 date-time (e.g. 2026-12-24T18:00+01:00)", "deadline"
         ) from e
     if moment.tzinfo is None:
-        raise CampaignError("the deadline needs a time zone, e.g. 2026-12-24T18:00+01:00", "deadline")
+        raise CampaignError(N_("the deadline needs a time zone, e.g. 2026-12-24T18:00+01:00"), "deadline")
     return moment
 
 
@@ -368,11 +368,11 @@ def validate_second_language(
     if not (language or title or body):
         return None
     if language not in shipped:
-        raise CampaignError("choose the second language", "second_language")
+        raise CampaignError(N_("choose the second language"), "second_language")
     if language == first_language:
-        raise CampaignError("the second language must differ from the campaign's own", "second_language")
+        raise CampaignError(N_("the second language must differ from the campaign's own"), "second_language")
     if not title:
-        raise CampaignError("a title in the second language is needed", "second_title")
+        raise CampaignError(N_("a title in the second language is needed"), "second_title")
     if len(title) > MAX_TITLE:
         raise CampaignError(f"the title is longer than {MAX_TITLE} characters", "second_title")
     if len(body) > MAX_BODY:

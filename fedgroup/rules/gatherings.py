@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from fedgroup.rules.languages import N_
+
 GOING = "going"
 WAITING = "waiting"
 CONFIRMED = "confirmed"
@@ -49,7 +51,7 @@ class Place:
 def check_title(title: str) -> str:
     clean = " ".join(title.split())
     if not clean:
-        raise GatheringError("a gathering needs a title", "title")
+        raise GatheringError(N_("a gathering needs a title"), "title")
     if len(clean) > MAX_TITLE:
         raise GatheringError(f"the title is longer than {MAX_TITLE} characters", "title")
     return clean
@@ -64,9 +66,9 @@ def check_description(text: str) -> str:
 
 def check_times(starts: datetime, ends: datetime) -> None:
     if ends <= starts:
-        raise GatheringError("it must end after it starts", "ends")
+        raise GatheringError(N_("it must end after it starts"), "ends")
     if ends - starts > MAX_LENGTH:
-        raise GatheringError("a gathering lasts at most 31 days", "ends")
+        raise GatheringError(N_("a gathering lasts at most 31 days"), "ends")
 
 
 def _coordinate(text: str, limit: float, field: str) -> float | None:
@@ -88,7 +90,7 @@ def check_online_url(text: str) -> str | None:
         return None
     parts = urlsplit(text)
     if parts.scheme not in ("https", "http") or not parts.netloc or len(text) > 2000 or " " in text:
-        raise GatheringError("the online link must be a web address (https://…)", "online_url")
+        raise GatheringError(N_("the online link must be a web address (https://…)"), "online_url")
     return text
 
 
@@ -100,12 +102,12 @@ def check_place(place: str, latitude: str, longitude: str, online_url: str) -> P
     lat = _coordinate(latitude, 90, "latitude")
     lon = _coordinate(longitude, 180, "longitude")
     if (lat is None) != (lon is None):
-        raise GatheringError("give both latitude and longitude, or neither", "latitude")
+        raise GatheringError(N_("give both latitude and longitude, or neither"), "latitude")
     if lat is not None and not text:
-        raise GatheringError("coordinates go with a place: describe it too", "place")
+        raise GatheringError(N_("coordinates go with a place: describe it too"), "place")
     url = check_online_url(online_url)
     if not text and url is None:
-        raise GatheringError("say where: a place, or a link to join online", "place")
+        raise GatheringError(N_("say where: a place, or a link to join online"), "place")
     return Place(text, lat, lon, url)
 
 
@@ -115,7 +117,7 @@ def check_capacity(text: str) -> int | None:
     if not text:
         return None
     if not (text.isascii() and text.isdigit()) or len(text) > 6:
-        raise GatheringError("capacity is a whole number of people (empty: no limit)", "capacity")
+        raise GatheringError(N_("capacity is a whole number of people (empty: no limit)"), "capacity")
     value = int(text)
     if not 1 <= value <= MAX_CAPACITY:
         raise GatheringError(f"capacity is between 1 and {MAX_CAPACITY} (empty: no limit)", "capacity")
@@ -124,7 +126,7 @@ def check_capacity(text: str) -> int | None:
 
 def check_visibility(visibility: str) -> str:
     if visibility not in VISIBILITIES:
-        raise GatheringError("choose public, followers or members", "visibility")
+        raise GatheringError(N_("choose public, followers or members"), "visibility")
     return visibility
 
 

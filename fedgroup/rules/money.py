@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from fedgroup.rules.campaigns import CampaignError, Goal, clean_line, format_quantity, parse_amount
+from fedgroup.rules.languages import N_
 
 MAX_SOURCE = 100
 MAX_SPONSOR = 100
@@ -75,7 +76,7 @@ def currency_of(goals: Sequence[Goal]) -> str:
     for goal in goals:
         if goal.kind == "money" and goal.unit:
             return goal.unit
-    raise MoneyError("this campaign has no money goal, so it keeps no money record", "campaign")
+    raise MoneyError(N_("this campaign has no money goal, so it keeps no money record"), "campaign")
 
 
 def parse_day(text: str, today: date, field: str = "day") -> date:
@@ -88,9 +89,9 @@ def parse_day(text: str, today: date, field: str = "day") -> date:
     except ValueError as e:
         raise MoneyError(f"{raw[:20]!r} is not a date like 2026-12-05", field) from e
     if day > today:
-        raise MoneyError("that date is in the future", field)
+        raise MoneyError(N_("that date is in the future"), field)
     if day.year < today.year - MAX_YEARS_BACK:
-        raise MoneyError("that date is too long ago", field)
+        raise MoneyError(N_("that date is too long ago"), field)
     return day
 
 
@@ -144,7 +145,7 @@ def check_decision(state: str, recorded_by: int | None, decider: int, approve: b
     if state != "pending":
         raise MoneyError(f"this expense is already {state}", "expense")
     if approve and recorded_by is not None and recorded_by == decider:
-        raise MoneyError("nobody approves their own expense: another organizer must approve it", "expense")
+        raise MoneyError(N_("nobody approves their own expense: another organizer must approve it"), "expense")
 
 
 def validate_reason(text: str) -> str:
@@ -160,7 +161,7 @@ def check_correctable(voided: bool, state: str | None) -> None:
             "this entry was already voided or corrected: correct the entry that replaced it", "entry"
         )
     if state == "rejected":
-        raise MoneyError("a rejected expense counts for nothing: record it anew instead", "entry")
+        raise MoneyError(N_("a rejected expense counts for nothing: record it anew instead"), "entry")
 
 
 def totals(currency: str, received: Iterable[Decimal], expenses: Iterable[ExpenseFacts]) -> MoneyTotals:

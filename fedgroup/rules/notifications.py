@@ -92,17 +92,17 @@ def make_preferences(
     if unknown:
         raise NotificationError("unknown kind of mail: " + ", ".join(sorted(unknown)), "kinds")
     if delivery not in DELIVERIES:
-        raise NotificationError("choose at once, a daily digest or a weekly digest", "delivery")
+        raise NotificationError(N_("choose at once, a daily digest or a weekly digest"), "delivery")
     until = None
     if break_until.strip():
         try:
             until = date.fromisoformat(break_until.strip())
         except ValueError:
-            raise NotificationError("a date like 2026-08-31", "break_until") from None
+            raise NotificationError(N_("a date like 2026-08-31"), "break_until") from None
     try:
         asks = int(asks_per_week.strip() or "0")
     except ValueError:
-        raise NotificationError("a whole number", "asks_per_week") from None
+        raise NotificationError(N_("a whole number"), "asks_per_week") from None
     if not 0 <= asks <= MAX_ASKS_PER_WEEK:
         raise NotificationError(f"between 0 and {MAX_ASKS_PER_WEEK}", "asks_per_week")
     return Preferences(frozenset(kinds) & set(KINDS), delivery, until, frozenset(break_keeps), asks)
@@ -230,7 +230,7 @@ def clean_address(text: str) -> str | None:
     if not text:
         return None
     if len(text) > 254 or not _ADDRESS.fullmatch(text):
-        raise NotificationError("that does not look like an email address", "email")
+        raise NotificationError(N_("that does not look like an email address"), "email")
     return text
 
 

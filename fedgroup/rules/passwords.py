@@ -8,6 +8,8 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from fedgroup.rules.languages import N_
+
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
 
@@ -33,7 +35,7 @@ def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
         raise PasswordError(f"a password needs at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
-        raise PasswordError("that password is too long")
+        raise PasswordError(N_("that password is too long"))
 
 
 def hash_password(password: str) -> str:

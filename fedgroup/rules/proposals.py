@@ -79,7 +79,7 @@ def parse_quorum(text: str) -> int | None:
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_QUORUM:
-        raise ProposalError("the quorum is a number of members, 1 or more (or empty for none)", "quorum")
+        raise ProposalError(N_("the quorum is a number of members, 1 or more (or empty for none)"), "quorum")
     return int(raw)
 
 
@@ -88,7 +88,7 @@ def parse_closing(text: str, zone_name: str) -> datetime:
     field sends) or an ISO 8601 date-time with an offset."""
     raw = text.strip()
     if not raw:
-        raise ProposalError("choose when the proposal closes", "closes")
+        raise ProposalError(N_("choose when the proposal closes"), "closes")
     try:
         if timezones.is_local_input(raw):
             return timezones.from_local(raw, zone_name)
@@ -112,7 +112,7 @@ def validate_proposal(
     title = clean_line(title)
     body = clean_block(body)
     if not title:
-        raise ProposalError("a proposal needs a title", "title")
+        raise ProposalError(N_("a proposal needs a title"), "title")
     if len(title) > MAX_TITLE:
         raise ProposalError(f"the title is longer than {MAX_TITLE} characters", "title")
     if len(body) > MAX_BODY:
@@ -130,13 +130,13 @@ def validate_proposal(
         if any(len(label) > MAX_OPTION for label in cleaned):
             raise ProposalError(f"an option is at most {MAX_OPTION} characters", "options")
         if len({label.casefold() for label in cleaned}) != len(cleaned):
-            raise ProposalError("two options say the same", "options")
+            raise ProposalError(N_("two options say the same"), "options")
     if closes_at.tzinfo is None:
-        raise ProposalError("the closing time needs a time zone", "closes")
+        raise ProposalError(N_("the closing time needs a time zone"), "closes")
     if closes_at <= now:
-        raise ProposalError("the closing time is in the past", "closes")
+        raise ProposalError(N_("the closing time is in the past"), "closes")
     if quorum is not None and not 1 <= quorum <= MAX_QUORUM:
-        raise ProposalError("the quorum is a number of members, 1 or more", "quorum")
+        raise ProposalError(N_("the quorum is a number of members, 1 or more"), "quorum")
     return ProposalDraft(title, body, kind, cleaned, closes_at, quorum, anonymous)
 
 
@@ -147,11 +147,11 @@ def is_open(status: str, closes_at: datetime, now: datetime) -> bool:
 def check_extension(status: str, closes_at: datetime, new_closes_at: datetime, now: datetime) -> None:
     """The facilitator may move an open proposal's closing time later (never earlier: that is closing it)."""
     if not is_open(status, closes_at, now):
-        raise ProposalError("this proposal is closed", "closes")
+        raise ProposalError(N_("this proposal is closed"), "closes")
     if new_closes_at.tzinfo is None:
-        raise ProposalError("the closing time needs a time zone", "closes")
+        raise ProposalError(N_("the closing time needs a time zone"), "closes")
     if new_closes_at <= closes_at:
-        raise ProposalError("an extension closes later than the proposal does now", "closes")
+        raise ProposalError(N_("an extension closes later than the proposal does now"), "closes")
 
 
 # -- positions --------------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def check_extension(status: str, closes_at: datetime, new_closes_at: datetime, n
 def _index(text: str, count: int, field: str) -> int:
     raw = text.strip()
     if not (raw.isascii() and raw.isdigit()) or int(raw) >= count:
-        raise ProposalError("choose one of the options", field)
+        raise ProposalError(N_("choose one of the options"), field)
     return int(raw)
 
 
@@ -180,9 +180,9 @@ def validate_position(
     if kind == "consent":
         word = choice.strip()
         if word not in CONSENT_POSITIONS:
-            raise ProposalError("choose agree, abstain, disagree or block", "position")
+            raise ProposalError(N_("choose agree, abstain, disagree or block"), "position")
         if word == "block" and not reason:
-            raise ProposalError("a block needs a reason: say what would have to change", "reason")
+            raise ProposalError(N_("a block needs a reason: say what would have to change"), "reason")
         return Position(word, reason)
     if kind == "choice":
         return Position(_index(choice, option_count, "position"), reason)
@@ -195,10 +195,10 @@ def validate_position(
             if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= option_count:
                 raise ProposalError(f"a rank is a number from 1 to {option_count}", "position")
             if int(raw) in ranked:
-                raise ProposalError("give each rank to one option only", "position")
+                raise ProposalError(N_("give each rank to one option only"), "position")
             ranked[int(raw)] = index
         if not ranked:
-            raise ProposalError("rank at least one option", "position")
+            raise ProposalError(N_("rank at least one option"), "position")
         return Position(tuple(ranked[rank] for rank in sorted(ranked)), reason)
     if kind == "score":
         given = list(scores)[:option_count] + [""] * (option_count - len(scores))
@@ -220,7 +220,7 @@ def check_position(kind: str, option_count: int, position: Position) -> None:
     if kind == "consent":
         ok = isinstance(value, str) and value in CONSENT_POSITIONS
         if ok and value == "block" and not position.reason.strip():
-            raise ProposalError("a block needs a reason: say what would have to change", "reason")
+            raise ProposalError(N_("a block needs a reason: say what would have to change"), "reason")
     elif kind == "choice":
         ok = isinstance(value, int) and 0 <= value < option_count
     elif kind == "ranked":
@@ -238,7 +238,7 @@ def check_position(kind: str, option_count: int, position: Position) -> None:
     else:
         ok = False
     if not ok:
-        raise ProposalError("that is not a position on this proposal", "position")
+        raise ProposalError(N_("that is not a position on this proposal"), "position")
 
 
 def position_text(kind: str, options: Sequence[str], choice: str | int | tuple[int, ...]) -> str:

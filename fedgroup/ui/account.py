@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 
 from fedgroup import actions, store
+from fedgroup.rules.languages import N_
 from fedgroup.ui import sign_ins, two_factor
 from fedgroup.ui.common import field_errors, form, render, require_member, runtime_of, see_other, text_field
 from fedgroup.ui.sessions import (
@@ -82,7 +83,7 @@ async def login(request: web.Request) -> web.Response:
             {
                 "next": next_page,
                 "values": {"name": name},
-                "errors": {"form": "That name and password do not match."},
+                "errors": {"form": N_("That name and password do not match.")},
             },
             status=401,
         )
@@ -109,7 +110,7 @@ async def login_code(request: web.Request) -> web.Response:
     member = await runtime.db.read(store.members.by_id, member_id) if member_id is not None else None
     if member is None:
         return render(request, "login.html", {"next": next_page, "errors": {
-                      "form": "That took too long: sign in again."}}, status=401)  # fmt: skip
+                      "form": N_("That took too long: sign in again.")}}, status=401)  # fmt: skip
     # Codes have their own count, per name whatever the browser: a right password (which clears the
     # password's count) must not clear it, or whoever has the password could guess codes without end.
     code_key = sign_ins.name_key(member.name) + "\0code"
@@ -145,8 +146,8 @@ async def invite_page(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     role = await runtime.db.read(store.sessions.open_invite_role, token, runtime.now())
     if role is None:
-        return render(request, "message.html", {"title": "This invitation cannot be used",
-                      "message": "It was used already or has expired (or an admin revoked it). Ask the group's admins for a new one."}, status=410)  # fmt: skip
+        return render(request, "message.html", {"title": N_("This invitation cannot be used"),
+                      "message": N_("It was used already or has expired (or an admin revoked it). Ask the group's admins for a new one.")}, status=410)  # fmt: skip
     return render(request, "invite.html", {"role": role, "token": token})
 
 
@@ -155,7 +156,7 @@ async def accept_invite(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     name, password = text_field(data, "name", 200), text_field(data, "password", 2000)
     if password != text_field(data, "password_again", 2000):
-        errors = {"password_again": "The two passwords differ."}
+        errors = {"password_again": N_("The two passwords differ.")}
     else:
         try:
             member_id = await actions.accept_invite(runtime_of(request), token, name, password)
@@ -176,8 +177,8 @@ async def reset_page(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     member = await runtime.db.read(store.sessions.open_reset_member, token, runtime.now())
     if member is None:
-        return render(request, "message.html", {"title": "This link cannot be used",
-                      "message": "It was used already or has expired. An admin can make a new one."}, status=410)  # fmt: skip
+        return render(request, "message.html", {"title": N_("This link cannot be used"),
+                      "message": N_("It was used already or has expired. An admin can make a new one.")}, status=410)  # fmt: skip
     return render(request, "reset.html", {"name": member.name, "token": token})
 
 
@@ -186,7 +187,7 @@ async def reset_password(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     password = text_field(data, "password", 2000)
     if password != text_field(data, "password_again", 2000):
-        errors = {"password_again": "The two passwords differ."}
+        errors = {"password_again": N_("The two passwords differ.")}
     else:
         try:
             member_id = await actions.reset_password(runtime_of(request), token, password)
@@ -248,7 +249,7 @@ async def change_password(request: web.Request) -> web.Response:
     data = await form(request)
     new = text_field(data, "new", 2000)
     if new != text_field(data, "new_again", 2000):
-        return await account_response(request, {"errors": {"new_again": "The two new passwords differ."}}, status=422)
+        return await account_response(request, {"errors": {"new_again": N_("The two new passwords differ.")}}, status=422)
     runtime = runtime_of(request)
     current = text_field(data, "current", 2000)
 
@@ -273,7 +274,7 @@ async def change_password(request: web.Request) -> web.Response:
     except actions.USER_ERRORS as e:
         return await account_response(request, {"errors": field_errors(e, "new")}, status=422)
     if changed is None:
-        return await account_response(request, {"errors": {"current": "That is not your current password."}},
+        return await account_response(request, {"errors": {"current": N_("That is not your current password.")}},
                                       status=422)  # fmt: skip
     # Every session of the member ends, this one too: it continues under a new token (and CSRF token).
     await runtime_of(request).db.write(lambda conn: store.sessions.remove_all_of(conn, member.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from fedgroup import actions, store
+from fedgroup.rules.languages import N_
 from fedgroup.ui.common import (
     field_errors,
     form,
@@ -52,7 +53,7 @@ def _member_id(data) -> int:  # type: ignore[no-untyped-def]
     try:
         return int(text_field(data, "member", 20))
     except ValueError as e:
-        raise actions.ActionError("there is no such member", "member") from e
+        raise actions.ActionError(N_("there is no such member"), "member") from e
 
 
 async def set_role(request: web.Request) -> web.Response:
@@ -71,7 +72,7 @@ async def remove_member(request: web.Request) -> web.Response:
     try:
         member_id = _member_id(data)
         if member_id == me.id:
-            raise actions.ActionError("you cannot remove yourself here", "member")
+            raise actions.ActionError(N_("you cannot remove yourself here"), "member")
         if text_field(data, "confirm", 10) != "yes":
             # Nothing is erased before the admin has read exactly what will be.
             member, pledges = await actions.member_removal(runtime_of(request), member_id)
@@ -101,7 +102,7 @@ async def revoke_invite(request: web.Request) -> web.Response:
         try:
             invite_id = int(text_field(data, "invite", 20))
         except ValueError as e:
-            raise actions.ActionError("there is no such invitation", "invite") from e
+            raise actions.ActionError(N_("there is no such invitation"), "invite") from e
         await actions.revoke_invite(runtime_of(request), invite_id)
     except actions.USER_ERRORS as e:
         return await members_page(request, field_errors(e, "invite"), status=422)

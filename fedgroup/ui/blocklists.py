@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from fedgroup import actions
+from fedgroup.rules.languages import N_
 from fedgroup.ui.common import form, render, require_admin, runtime_of, see_other, text_field
 
 PAGE = "/admin/blocklist"
@@ -36,14 +37,14 @@ async def upload_page(
 
 def _uploaded_text(upload: object) -> str:
     if not isinstance(upload, web.FileField) or not upload.filename:
-        raise actions.ActionError("choose a CSV file to upload", "file")
+        raise actions.ActionError(N_("choose a CSV file to upload"), "file")
     raw = upload.file.read(MAX_CSV_BYTES + 1)
     if len(raw) > MAX_CSV_BYTES:
         raise actions.ActionError(f"the file is larger than {MAX_CSV_BYTES // 1024} KiB", "file")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise actions.ActionError("the file is not UTF-8 text", "file") from e
+        raise actions.ActionError(N_("the file is not UTF-8 text"), "file") from e
 
 
 async def preview(request: web.Request) -> web.Response:

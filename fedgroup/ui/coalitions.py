@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from fedgroup import actions
+from fedgroup.rules.languages import N_
 from fedgroup.ui.common import (
     field_errors,
     form,
@@ -77,7 +78,7 @@ async def answer_held(request: web.Request) -> web.Response:
     approve = text_field(data, "answer", 10) == "approve"
     held = text_field(data, "held", 20)
     if not (held.isascii() and held.isdigit()):
-        return await index(request, {"partners": "there is no such held aggregate"}, {})
+        return await index(request, {"partners": N_("there is no such held aggregate")}, {})
     try:
         await actions.answer_held_aggregate(runtime_of(request), int(held), approve)
     except actions.USER_ERRORS as e:

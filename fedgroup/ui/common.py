@@ -52,13 +52,24 @@ def render(
         "values": {},
         "notice": _notice(request, request.query.get("done", "")),
         "lang": language_of(request),
-        "path": request.path,
+        "path": switch_back(request),
     }
     values.update(context or {})
     response = aiohttp_jinja2.render_template(template, request, values, status=status)
     response.headers["Cache-Control"] = "no-store" if request[MEMBER] else "no-cache"
     response.headers["Vary"] = renderings.VARY
     return response
+
+
+# Pages whose address carries a secret (an invitation, a reset or unsubscribe link): the language switch does
+# not repeat it in its form, where it would travel again in a query string (and into access logs).
+_SECRET_PATHS = ("/invite/", "/reset/", "/unsubscribe/", "/feeds/")
+
+
+def switch_back(request: web.Request) -> str:
+    """Where the language switch at the foot of the page goes back to: this page, unless its address holds a
+    secret (then the home page; a browser's Accept-Language already chose the language there)."""
+    return "/" if request.path.startswith(_SECRET_PATHS) else request.path
 
 
 def render_public(request: web.Request, template: str, context: dict[str, Any]) -> bytes:
@@ -75,7 +86,7 @@ def render_public(request: web.Request, template: str, context: dict[str, Any]) 
         "values": {},
         "notice": _notice(request, notice_key(request) or ""),
         "lang": language_of(request),
-        "path": request.path,
+        "path": switch_back(request),
     }
     values.update(context)
     return aiohttp_jinja2.render_string(template, request, values).encode()
@@ -105,11 +116,15 @@ NOTICES = {
     "created": N_("The campaign is created."),
     "saved": N_("Saved."),
     "closed": N_("The campaign is closed."),
-    "reopened": N_("The campaign is open again: its totals move with pledges, and the outcome says it was reopened."),
+    "reopened": N_(
+        "The campaign is open again: its totals move with pledges, and the outcome says it was reopened."
+    ),
     "deleted": N_("The campaign is deleted everywhere it went."),
     "reported": N_("The outcome is published."),
     "password": N_("Your password is changed."),
-    "reset-sent": N_("If an account here has that name or address, a link to choose a new password is on its way."),
+    "reset-sent": N_(
+        "If an account here has that name or address, a link to choose a new password is on its way."
+    ),
     "following": N_("Follow request sent; the group's campaigns arrive once it accepts."),
     "left": N_("You left the coalition."),
     "partner-accepted": N_("Accepted as a partner group: its aggregate pledges count (within its bounds)."),
@@ -142,12 +157,20 @@ NOTICES = {
     "proposal-closed": N_("The proposal is closed; its count is kept."),
     "outcome-written": N_("The outcome is written and kept with the count."),
     "outcome-published": N_("The outcome is on its way to followers (counts only, no names)."),
-    "entry-voided": N_("The entry is voided: it stays in the record with your reason, and counts toward nothing."),
+    "entry-voided": N_(
+        "The entry is voided: it stays in the record with your reason, and counts toward nothing."
+    ),
     "money-corrected": N_("Corrected: the old entry stays in the record, voided with your reason."),
-    "expense-corrected": N_("Corrected: the old expense stays in the record, voided with your reason; the corrected one counts once another organizer approves it."),
-    "two-factor-required": N_("Organizers and admins here sign in with a second factor: set one up to go on."),
+    "expense-corrected": N_(
+        "Corrected: the old expense stays in the record, voided with your reason; the corrected one counts once another organizer approves it."
+    ),
+    "two-factor-required": N_(
+        "Organizers and admins here sign in with a second factor: set one up to go on."
+    ),
     "feed-stopped": N_("Your private feed link is stopped: it no longer works."),
-    "two-factor-reset": N_("Their second factor is removed: they sign in with their password and set up a new one."),
+    "two-factor-reset": N_(
+        "Their second factor is removed: they sign in with their password and set up a new one."
+    ),
     "first-steps-hidden": N_("The first steps are hidden. Members and Group settings stay in the menu."),
 }
 
@@ -235,7 +258,7 @@ def pledge_id(data: MultiDictProxy[Any]) -> int:
     try:
         return int(text_field(data, "pledge", 20))
     except ValueError as e:
-        raise actions.ActionError("there is no such pledge", "pledge") from e
+        raise actions.ActionError(N_("there is no such pledge"), "pledge") from e
 
 
 def int_in_path(request: web.Request, name: str) -> int:
@@ -416,7 +439,9 @@ async def campaign_views(
         views = tuple(campaign_view(state, now, minimum, lang) for state in states)
         return Made(views, renderings.expiry(now, (v.deadline for v in views)))
 
-    views: tuple[CampaignView, ...] = await kept.views.get_or_make(("all", visibilities, lang.code), version, now, make)
+    views: tuple[CampaignView, ...] = await kept.views.get_or_make(
+        ("all", visibilities, lang.code), version, now, make
+    )
     return list(views)
 
 

@@ -12,7 +12,7 @@ from multidict import MultiDictProxy
 
 from fedgroup import actions, store
 from fedgroup.rules import formats, gatherings, timezones
-from fedgroup.rules.languages import Language
+from fedgroup.rules.languages import N_, Language
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -143,7 +143,7 @@ async def rsvp(request: web.Request) -> web.Response:
     state = await _gathering(request)
     answer = text_field(data, "answer", 20)
     if answer not in ("going", "not-going"):
-        return await gathering_page(request, {"answer": "choose going or not going"}, status=422)
+        return await gathering_page(request, {"answer": N_("choose going or not going")}, status=422)
     try:
         result = await actions.member_rsvp(runtime_of(request), state.id, member.id, answer == "going")
     except actions.USER_ERRORS as e:

@@ -67,6 +67,14 @@ def _ngettext(context: Any, singular: str, plural: str, count: int) -> str:
 
 
 @jinja2.pass_context
+def _translated(context: Any, message: Any) -> str:
+    """A message made elsewhere (an error from rules/ or actions/, marked there with N_): the catalogue's
+    words when it has them, the message as it is otherwise (one with values in it). Plain text, escaped as
+    any value is: unlike `_()`, nothing here is taken as markup or as a format string."""
+    return str(context["lang"].translations.gettext(str(message)))
+
+
+@jinja2.pass_context
 def _local_time(context: Any, moment: Any, zone_name: str) -> str:
     return formats.moment(moment, zone_name, context["lang"])
 
@@ -86,6 +94,7 @@ def install(env: jinja2.Environment) -> None:
     `{{ moment|local_time(site.timezone) }}`, `{{ day|day }}`, `{{ n|number }}`."""
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["translated"] = _translated
     env.filters["local_time"] = _local_time
     env.filters["day"] = _day
     env.filters["number"] = _number

@@ -12,7 +12,7 @@ from multidict import MultiDictProxy
 
 from fedgroup import actions
 from fedgroup.rules import campaign_state, formats, money
-from fedgroup.rules.languages import Language
+from fedgroup.rules.languages import N_, Language
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     field_errors,
@@ -145,7 +145,7 @@ async def decide_expense(request: web.Request) -> web.Response:
     expense = text_field(data, "expense", 20)
     try:
         if not (expense.isascii() and expense.isdigit()):
-            raise money.MoneyError("there is no such expense", "expense")
+            raise money.MoneyError(N_("there is no such expense"), "expense")
         await actions.decide_expense(runtime_of(request), found.state.id, int(expense), me.id, approve)
     except actions.USER_ERRORS as e:
         return await money_page(request, {"expense": str(e)}, status=422)

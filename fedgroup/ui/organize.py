@@ -336,7 +336,7 @@ async def delete_campaign(request: web.Request) -> web.Response:
     data = await form(request)
     state = await _state(request)
     if text_field(data, "confirm", 10) != "yes":
-        return await campaign_page(request, {"delete": "Tick the box to confirm."}, status=422)
+        return await campaign_page(request, {"delete": N_("Tick the box to confirm.")}, status=422)
     await actions.delete_campaign(runtime_of(request), state.id)
     raise see_other("/organize", "deleted")
 
