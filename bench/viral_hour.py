@@ -114,7 +114,7 @@ class World:
 
     key_pems: list[tuple[str, str]]  # (private, public) PEMs
     ports: list[int] = field(default_factory=list)
-    runner: web.AppRunner | None = None
+    process: Any = None
 
     def actor(self, i: int) -> str:
         return f"http://127.0.0.1:{self.ports[i % len(self.ports)]}/users/u{i}"
@@ -126,34 +126,58 @@ class World:
         return {f"{self.actor(i)}#main-key": self.key_pems[i % len(self.key_pems)][1] for i in range(ACTORS)}
 
     async def start(self) -> None:
+        """Serve the hosts from a process of their own (forked): the load generator's busy loop must not
+        delay the key fetches it causes, as a real crowd's servers answer on their own."""
         socks = [free_socket() for _ in range(HOSTS)]
         self.ports = [s.getsockname()[1] for s in socks]
-        by_id = {self.actor(i): i for i in range(ACTORS)}
+        self.process = multiprocessing.get_context("fork").Process(
+            target=_serve_world, args=(self, socks), daemon=True
+        )
+        self.process.start()
+        for sock in socks:
+            sock.close()  # the child has its own copies
+        await asyncio.to_thread(wait_ok, f"{self.actor(0)}", 30)
 
-        async def actor(request: web.Request) -> web.Response:
-            actor_id = f"http://{request.host}/users/{request.match_info['name']}"
-            i = by_id.get(actor_id)
-            if i is None:
-                return web.Response(status=404)
-            host = actor_id.split("/users/")[0]
-            doc = {
-                "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-                "id": actor_id, "type": "Person", "preferredUsername": f"u{i}", "inbox": f"{actor_id}/inbox",
-                "outbox": f"{actor_id}/outbox", "followers": f"{actor_id}/followers",
-                "endpoints": {"sharedInbox": f"{host}/inbox"},
-                "publicKey": {"id": f"{actor_id}#main-key", "owner": actor_id,
-                              "publicKeyPem": self.key_pems[i % len(self.key_pems)][1]},
-            }  # fmt: skip
-            return web.json_response(doc, content_type="application/activity+json")
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.join(10)
 
-        async def inbox(request: web.Request) -> web.Response:
-            await request.read()  # our Accepts of follows
-            return web.Response(status=202)
 
-        app = web.Application()
-        app.router.add_get("/users/{name}", actor)
-        app.router.add_post("/{tail:.*}", inbox)
-        self.runner = await start(app, *socks)
+def _serve_world(world: World, socks: list[Any]) -> None:
+    """In the forked child: serve the actors' documents and take their inboxes' POSTs until terminated."""
+    asyncio.events._set_running_loop(None)  # forked from inside the parent's running loop
+    asyncio.run(_world_app(world, socks))
+
+
+async def _world_app(world: World, socks: list[Any]) -> None:
+    by_id = {world.actor(i): i for i in range(ACTORS)}
+
+    async def actor(request: web.Request) -> web.Response:
+        actor_id = f"http://{request.host}/users/{request.match_info['name']}"
+        i = by_id.get(actor_id)
+        if i is None:
+            return web.Response(status=404)
+        host = actor_id.split("/users/")[0]
+        doc = {
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": actor_id, "type": "Person", "preferredUsername": f"u{i}", "inbox": f"{actor_id}/inbox",
+            "outbox": f"{actor_id}/outbox", "followers": f"{actor_id}/followers",
+            "endpoints": {"sharedInbox": f"{host}/inbox"},
+            "publicKey": {"id": f"{actor_id}#main-key", "owner": actor_id,
+                          "publicKeyPem": world.key_pems[i % len(world.key_pems)][1]},
+        }  # fmt: skip
+        return web.json_response(doc, content_type="application/activity+json")
+
+    async def inbox(request: web.Request) -> web.Response:
+        await request.read()  # our Accepts of follows
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_get("/users/{name}", actor)
+    app.router.add_post("/{tail:.*}", inbox)
+    await start(app, *socks)
+    await asyncio.Event().wait()
 
 
 def body_of(kind: str, actor: str, n: int, group: str, campaign: str, option: str | None) -> dict[str, Any]:
@@ -852,8 +876,7 @@ async def main() -> None:
                 stop(group.proc)
             if receivers is not None:
                 receivers.close()
-            if world.runner is not None:
-                await world.runner.cleanup()
+            world.stop()
     print(f"viral_wall: {time.monotonic() - suite_started:.0f} s ({uptime()})")
 
 
