@@ -760,12 +760,15 @@ async def many_campaigns(world: World, pool: Any, root: Path) -> None:
         assert group.proc is not None
         sampler = RssSampler(group.proc.pid)
         sampler.start()
+        overflows = listen_overflows()
         visitors.start()
         await open_loop(group.inbox, planned, signed, rate)
         await visitors.stop()
+        overflows = listen_overflows() - overflows
         acked = sum(1 for s in planned if s.status == 202)
         print(
-            f"viral_many_campaigns_flood: {acked} of {len(planned)} acknowledged at {rate}/s, RSS peak {await sampler.stop():.0f} MB ({uptime()})"
+            f"viral_many_campaigns_flood: {acked} of {len(planned)} acknowledged at {rate}/s, RSS peak {await sampler.stop():.0f} MB;"
+            f" listen queue overflows (any socket) {overflows} ({uptime()})"
         )
         visitors.report(f"flood_{MANY_CAMPAIGNS}_campaigns")
     finally:
