@@ -86,11 +86,19 @@ class DeliveryProcess:
         delay = RESTART_DELAY
         while not self._stopping:
             started = time.monotonic()
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "fedgroup.cli", "deliver", "--data-dir", str(self.data_dir),
-                "--log-level", self.log_level, "--parent-pid", str(os.getpid()),
-                stdin=asyncio.subprocess.PIPE,
-            )  # fmt: skip
+            try:
+                self.process = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "fedgroup.cli", "deliver", "--data-dir", str(self.data_dir),
+                    "--log-level", self.log_level, "--parent-pid", str(os.getpid()),
+                    stdin=asyncio.subprocess.PIPE,
+                )  # fmt: skip
+            except OSError as e:
+                # No process to be had (out of memory, or of processes): serve goes on, and tries again.
+                self._started.set()
+                log.error("delivery process could not start: %s; trying again in %g s", e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RESTART_DELAY)
+                continue
             self.starts += 1
             self._started.set()
             log.info("delivery process started pid=%d", self.process.pid)
