@@ -16,13 +16,14 @@ import icalendar
 import pytest
 
 from fedgroup import actions, store
-from fedgroup.rules import gatherings, tallies
+from fedgroup.rules import gatherings, passwords, tallies
 from fedgroup.rules.campaigns import Contribution, Goal, PledgeOption, parse_goal
 from fedgroup.rules.gatherings import Entry, GatheringError
 from fedgroup.rules.tallies import MemberPledgeFacts
 from tests.conftest import database_snapshot, eventually, writes_settled
 from tests.peer import FakeMobilizon
 from tests.test_federation import follow
+from tests.web_client import WebClient
 
 ZONE = "Europe/Madrid"
 
@@ -405,6 +406,45 @@ async def test_who_comes_never_leaves_the_server(make_server, peer, mobilizon, c
     assert "canary-qz7 message" not in str([tuple(r) for r in stored])  # a participation message is not kept
 
 
+async def test_fewer_going_than_the_groups_minimum_is_not_told_as_a_number(make_server, peer):
+    """min_disclosed_count holds for gatherings as for campaigns: while fewer than 3 people are going, the
+    Event carries no participantCount and no places left (they would tell the count), and pages say "fewer
+    than 3" to visitors and members; organizers see the figures. From 3 going, the numbers are told."""
+    server = await make_server(min_disclosed_count=3)
+    runtime = server.runtime
+    alice = peer.add_actor("alice", "peer-1")
+    await follow(peer, alice, server)
+    gathering_id = await actions.create_gathering(runtime, None, gathering_form(capacity="10"))
+    url = server.url(f"/gatherings/{gathering_id}")
+    created = (await peer.wait_for(_of_type("Create", "Event")))[0].json["object"]
+    assert created["participantCount"] == 0 and created["remainingAttendeeCapacity"] == 10  # 0 names nobody
+    hashed = passwords.hash_password("correct horse battery")
+    people = [await actions.add_member(runtime, f"Member {n}", "member", None, hashed) for n in range(3)]
+    await actions.add_member(runtime, "Olu Organizer", "organizer", None, hashed)
+    organizer = WebClient(server.base_url)
+    member = WebClient(server.base_url)
+    try:
+        await organizer.sign_in("Olu Organizer", "correct horse battery")
+        await member.sign_in("Member 2", "correct horse battery")
+        for going in (1, 2):
+            await actions.member_rsvp(runtime, gathering_id, people[going - 1], True)
+            _, event = await peer.get(alice, url)
+            assert "participantCount" not in event and "remainingAttendeeCapacity" not in event, going
+            assert event["maximumAttendeeCapacity"] == 10
+            _, page = await peer.get(None, url, accept="text/html")
+            assert "fewer than 3 of 10 places taken" in page and f"{going} of 10" not in page
+            assert "fewer than 3 of 10 places taken" in (await member.get(f"/gatherings/{gathering_id}")).text
+            assert f"{going} of 10 places taken" in (await organizer.get(f"/organize/gatherings/{gathering_id}")).text
+        await actions.member_rsvp(runtime, gathering_id, people[2], True)
+        _, event = await peer.get(alice, url)
+        assert (event["participantCount"], event["remainingAttendeeCapacity"]) == (3, 7)
+        _, page = await peer.get(None, url, accept="text/html")
+        assert "3 of 10 places taken" in page
+    finally:
+        await organizer.close()
+        await member.close()
+
+
 async def test_the_ics_parses_with_icalendar(make_server):
     server = await make_server()
     gathering_id = await actions.create_gathering(
@@ -497,7 +537,7 @@ def test_the_event_reads_the_same_through_a_json_ld_processor_as_fedify_reads_it
         visibility="public", status="cancelled", created_at=moment, updated_at=moment,
     )  # fmt: skip
     ids = LocalIds("https://water.example", "water")
-    event = documents.event_object(ids, row, gatherings.counts(30, ["going"] * 12))
+    event = documents.event_object(ids, row, gatherings.counts(30, ["going"] * 12), minimum=3)
     [expanded] = pyld.expand(event, {"documentLoader": document_loader})
     as_ = "https://www.w3.org/ns/activitystreams#"
 

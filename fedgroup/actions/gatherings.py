@@ -136,8 +136,9 @@ def upcoming(conn: sqlite3.Connection, now: datetime, visibilities: tuple[str, .
     return load_gatherings(conn, store.gatherings.listing(conn, now, visibilities))
 
 
-def event_of(ids: LocalIds, state: GatheringState) -> dict[str, object]:
-    return documents.event_object(ids, state.row, state.counts)
+def event_of(ids: LocalIds, state: GatheringState, minimum: int) -> dict[str, object]:
+    """`minimum`: the group's min_disclosed_count (a smaller number going is not told)."""
+    return documents.event_object(ids, state.row, state.counts, minimum=minimum)
 
 
 # -- federating -----------------------------------------------------------------------------------------------
@@ -150,11 +151,13 @@ def _audience(conn: sqlite3.Connection, gathering_id: int) -> list[str]:
     return list(dict.fromkeys(inboxes))
 
 
-def _send_update(conn: sqlite3.Connection, ids: LocalIds, gathering_id: int, now: datetime) -> None:
+def _send_update(
+    conn: sqlite3.Connection, ids: LocalIds, gathering_id: int, now: datetime, minimum: int
+) -> None:
     state = load_gathering(conn, gathering_id)
     if state is None or not state.row.federates:
         return
-    activity = vocab.update(ids, outbox.new_activity_id(ids), event_of(ids, state), now)
+    activity = vocab.update(ids, outbox.new_activity_id(ids), event_of(ids, state, minimum), now)
     outbox.send(conn, activity, state.row.visibility, _audience(conn, gathering_id), now)
 
 
@@ -199,7 +202,7 @@ async def create_gathering(runtime: Context, organizer_id: int | None, form: Gat
         gathering_id = store.gatherings.create(conn, fields, organizer_id, now)
         state = existing_gathering(conn, gathering_id)
         if state.row.federates:
-            activity = vocab.create(ids, outbox.new_activity_id(ids), event_of(ids, state))
+            activity = vocab.create(ids, outbox.new_activity_id(ids), event_of(ids, state, runtime.config.min_disclosed_count))
             outbox.send_to_followers(conn, activity, state.row.visibility, now)
         return gathering_id
 
@@ -226,7 +229,7 @@ async def edit_gathering(runtime: Context, gathering_id: int, form: GatheringFor
         _promote(conn, runtime.ids, after, now)
         _attendance_changed(conn, before, now)
         _attendance_changed(conn, after, now)
-        _send_update(conn, runtime.ids, gathering_id, now)
+        _send_update(conn, runtime.ids, gathering_id, now, runtime.config.min_disclosed_count)
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -242,7 +245,7 @@ async def cancel_gathering(runtime: Context, gathering_id: int) -> bool:
         if not store.gatherings.cancel(conn, gathering_id, now):
             return False
         _attendance_changed(conn, row, now)
-        _send_update(conn, runtime.ids, gathering_id, now)
+        _send_update(conn, runtime.ids, gathering_id, now, runtime.config.min_disclosed_count)
         return True
 
     cancelled = await runtime.db.write(job)

@@ -23,7 +23,7 @@ from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.jsonld import as_list, id_of
 from fedgroup.protocol.parse import Activity
 from fedgroup.protocol.vocab import AS_CONTEXT, addressing, paragraphs_html, xsd_datetime
-from fedgroup.rules import gatherings, timezones
+from fedgroup.rules import disclosure, gatherings, timezones
 from fedgroup.rules.gatherings import Counts, GatheringRecord
 
 # Mobilizon's terms (schema.org, iCal and its own mz: namespace), inline so nobody fetches a context. Mobilizon
@@ -87,8 +87,10 @@ def join_mode(g: GatheringRecord) -> str:
     return "free" if g.capacity is None else "restricted"
 
 
-def event_object(ids: LocalIds, g: GatheringRecord, counts: Counts) -> dict[str, Any]:
-    """The gathering as an `Event`; counts only (participantCount, capacity left), never who."""
+def event_object(ids: LocalIds, g: GatheringRecord, counts: Counts, *, minimum: int) -> dict[str, Any]:
+    """The gathering as an `Event`; counts only (participantCount, capacity left), never who, and not even
+    those while fewer than `minimum` people are going (min_disclosed_count): the places left would tell the
+    count, so they are left out too, and the Event says only how many places there are."""
     url = ids.gathering(g.id)
     to, cc = addressing(ids, g.visibility)
     content = paragraphs_html(g.description)
@@ -115,7 +117,6 @@ def event_object(ids: LocalIds, g: GatheringRecord, counts: Counts) -> dict[str,
         "endTime": local_iso(g.ends_at, g.timezone),
         "timezone": g.timezone,
         "joinMode": join_mode(g),
-        "participantCount": counts.going,
         "ical:status": status,
         "status": status,
         "isOnline": g.place == "" and g.online_url is not None,
@@ -128,7 +129,10 @@ def event_object(ids: LocalIds, g: GatheringRecord, counts: Counts) -> dict[str,
     }
     if g.capacity is not None:
         doc["maximumAttendeeCapacity"] = g.capacity
-        doc["remainingAttendeeCapacity"] = counts.remaining
+    if not disclosure.too_small(counts.going, minimum):
+        doc["participantCount"] = counts.going
+        if g.capacity is not None:
+            doc["remainingAttendeeCapacity"] = counts.remaining
     if g.place:
         # `address` as text: Mobilizon takes a string as the street, Gancio as the place's address.
         place: dict[str, Any] = {"type": "Place", "name": g.place, "address": g.place}

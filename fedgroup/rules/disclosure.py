@@ -90,6 +90,11 @@ def public_counts(tally: Tally, minimum: int) -> PublicCounts:
     return PublicCounts(tuple(options), pledgers, frozenset(withheld), pledgers_withheld)
 
 
+def too_small(count: int, minimum: int) -> bool:
+    """A head count of our people that may not be shown or sent as it is (0 may: it names nobody)."""
+    return 0 < count < minimum
+
+
 def count_text(count: int, withheld: bool, minimum: int) -> str:
     """A head count for a public page: the number, or "fewer than N" where it is small (or is 0 only because a
     small part was withheld)."""

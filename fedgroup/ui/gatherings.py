@@ -57,9 +57,12 @@ class GatheringView:
     campaign_id: int | None
     campaign_title: str | None
     places_text: str = ""
+    waiting_text: str = ""  # the waiting list's head count as places_text's: "fewer than 3" where small
 
 
-def view_of(state: actions.GatheringState, now: Any, lang: Language) -> GatheringView:
+def view_of(state: actions.GatheringState, now: Any, lang: Language, minimum: int) -> GatheringView:
+    """`minimum`: the group's min_disclosed_count, under which a head count reads "fewer than N" (as on
+    campaign pages); organizers' own pages pass 1 and see every figure."""
     row, counts = state.row, state.counts
     map_url = None
     if row.latitude is not None and row.longitude is not None:
@@ -72,18 +75,18 @@ def view_of(state: actions.GatheringState, now: Any, lang: Language) -> Gatherin
     else:
         where = row.place or lang.gettext("Online")
     if counts.capacity is None:
-        places = lang.gettext("%(count)s going", count=formats.number(counts.going, lang))
+        places = lang.gettext("%(count)s going", count=formats.count(counts.going, False, minimum, lang))
     else:
         places = lang.gettext(
             "%(going)s of %(capacity)s places taken",
-            going=formats.number(counts.going, lang),
+            going=formats.count(counts.going, False, minimum, lang),
             capacity=formats.number(counts.capacity, lang),
         )
     return GatheringView(
         row.id, row.title, row.description, formats.span(row.starts_at, row.ends_at, row.timezone, lang), where,
         row.place, row.online_url, map_url, row.status == gatherings.CANCELLED, now >= row.ends_at,
         row.visibility, counts.going, counts.waiting, counts.capacity, counts.remaining, row.campaign_id,
-        state.campaign_title, places,
+        state.campaign_title, places, formats.count(counts.waiting, False, minimum, lang),
     )  # fmt: skip
 
 
@@ -107,7 +110,8 @@ async def upcoming_views(
 ) -> list[GatheringView]:
     """Gatherings not yet over, of these visibilities, as the group page and the list show them."""
     now = runtime.now()
-    return [view_of(s, now, lang) for s in await runtime.db.read(actions.upcoming, now, visibilities)]
+    minimum = runtime.config.min_disclosed_count
+    return [view_of(s, now, lang, minimum) for s in await runtime.db.read(actions.upcoming, now, visibilities)]
 
 
 async def list_page(request: web.Request) -> web.Response:
@@ -117,7 +121,8 @@ async def list_page(request: web.Request) -> web.Response:
     states = await runtime.db.read(actions.upcoming, runtime.now(), shown)
     mine = await runtime.db.read(actions.my_rsvps, member.id) if member is not None else {}
     now = runtime.now()
-    return render(request, "gatherings.html", {"gatherings": [view_of(s, now, language_of(request)) for s in states], "mine": mine})
+    views = [view_of(s, now, language_of(request), runtime.config.min_disclosed_count) for s in states]
+    return render(request, "gatherings.html", {"gatherings": views, "mine": mine})
 
 
 async def gathering_page(
@@ -132,7 +137,11 @@ async def gathering_page(
     return render(
         request,
         "gathering.html",
-        {"g": view_of(state, runtime.now(), language_of(request)), "mine": mine, "errors": errors or {}},
+        {
+            "g": view_of(state, runtime.now(), language_of(request), runtime.config.min_disclosed_count),
+            "mine": mine,
+            "errors": errors or {},
+        },
         status=status,
     )
 
@@ -193,7 +202,8 @@ async def organize_list(request: web.Request) -> web.Response:
     rows = await runtime.db.read(store.gatherings.all_gatherings)
     states = await runtime.db.read(actions.load_gatherings, rows)
     now = runtime.now()
-    return render(request, "organize/gatherings.html", {"gatherings": [view_of(s, now, language_of(request)) for s in states]})
+    views = [view_of(s, now, language_of(request), minimum=1) for s in states]  # organizers see every figure
+    return render(request, "organize/gatherings.html", {"gatherings": views})
 
 
 async def new_page(
@@ -258,7 +268,7 @@ async def organize_page(
         "organize/gathering_form.html",
         {
             **await _form_context(request),
-            "g": view_of(state, runtime.now(), language_of(request)),
+            "g": view_of(state, runtime.now(), language_of(request), minimum=1),
             "member_names": names,
             "remote_going": sum(1 for r in remote if r.state == gatherings.GOING),
             "remote_waiting": sum(1 for r in remote if r.state == gatherings.WAITING),
