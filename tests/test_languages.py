@@ -282,3 +282,41 @@ async def test_errors_from_forms_and_rules_read_in_the_members_language(make_ser
         assert "a proposal needs a title" not in untitled.text
     finally:
         await ana.close()
+
+
+TEMPLATES = ROOT / "fedgroup" / "web" / "templates"
+
+
+def unmarked_text(template: str) -> list[str]:
+    """Words a template shows that are not marked for translation: text between tags, and the attributes
+    people read (aria-label, placeholder, title, alt), once every jinja2 expression, statement, comment and
+    `{% trans %}` block is taken out. <code> is left out (commands and settings are not translated), and so
+    are attribute runs that macros write outside a tag."""
+    text = re.sub(r"{#.*?#}", " ", template, flags=re.S)
+    text = re.sub(r"{%-?\s*trans\b.*?endtrans\s*-?%}", " ", text, flags=re.S)
+    text = re.sub(r"{{.*?}}|{%.*?%}", " ", text, flags=re.S)
+    text = re.sub(r"<code\b.*?</code>|<style\b.*?</style>|<script\b.*?</script>", " ", text, flags=re.S)
+    found = [
+        value
+        for value in re.findall(r'(?:aria-label|placeholder|title|alt)="([^"]*)"', text)
+        if re.search(r"[A-Za-z]{2,}", value) and not re.fullmatch(r"[@\w.:/-]*", value.strip())
+    ]
+    for piece in re.sub(r"<[^>]*>", "\n", text).splitlines():
+        piece = re.sub(r'[\w-]+="[^"]*"', " ", piece).strip()
+        if re.search(r"[A-Za-z]{2,}", piece):
+            found.append(piece)
+    return found
+
+
+def test_no_template_shows_text_that_is_not_marked_for_translation() -> None:
+    left = {
+        str(path.relative_to(TEMPLATES)): unmarked_text(path.read_text())
+        for path in sorted(TEMPLATES.rglob("*.html"))
+    }
+    left = {name: words for name, words in left.items() if words}
+    assert not left, f"mark these with _() or {{% trans %}} (README.md, Languages): {left}"
+
+
+def test_the_unmarked_text_check_sees_text_between_tags_and_in_attributes() -> None:
+    assert unmarked_text('<p>Hello</p><input placeholder="your name">') == ["your name", "Hello"]
+    assert unmarked_text('<p>{{ _("Hello") }}</p><code>fedgroup serve</code>') == []
