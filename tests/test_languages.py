@@ -320,3 +320,31 @@ def test_no_template_shows_text_that_is_not_marked_for_translation() -> None:
 def test_the_unmarked_text_check_sees_text_between_tags_and_in_attributes() -> None:
     assert unmarked_text('<p>Hello</p><input placeholder="your name">') == ["your name", "Hello"]
     assert unmarked_text('<p>{{ _("Hello") }}</p><code>fedgroup serve</code>') == []
+
+
+def test_a_proposals_count_reads_in_the_page_language_and_as_before_in_english() -> None:
+    from fedgroup.rules import proposals
+
+    options = ("Library", "Park")
+    cases = [
+        proposals.tally(
+            "consent", (), [proposals.Position("agree"), proposals.Position("block", "no")], None
+        ),
+        proposals.tally("consent", (), [proposals.Position("agree")] * 2, 5),
+        proposals.tally("choice", options, [proposals.Position(0), proposals.Position(1)], None),
+        proposals.tally("ranked", options, [proposals.Position((1, 0)), proposals.Position((1,))], None),
+        proposals.tally("score", options, [proposals.Position((5, 2))], None),
+    ]
+    english, spanish = languages.language("en"), languages.language("es")
+    for case in cases[:1] + cases[2:]:
+        assert proposals.count_lines_in(case, english) == proposals.count_lines(case)
+    assert proposals.count_lines_in(cases[1], english)[0] == (
+        "Quorum not met: 2 of 5 needed took part (passed: nobody blocks)"
+    )
+    assert proposals.count_lines_in(cases[0], spanish)[:3] == [
+        "Bloqueada: 1 bloqueo",
+        "2 miembros participaron",
+        "De acuerdo: 1 voto",
+    ]
+    assert proposals.count_lines_in(cases[2], spanish)[0] == "Empate entre Library y Park"
+    assert proposals.count_lines_in(cases[4], spanish)[2] == "Library: 5 puntos, media 5,0"

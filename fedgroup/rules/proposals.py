@@ -18,6 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from babel.lists import format_list
+from babel.numbers import format_decimal
+
 from fedgroup.rules import timezones
 from fedgroup.rules.campaigns import (
     MAX_BODY,
@@ -27,7 +30,7 @@ from fedgroup.rules.campaigns import (
     clean_line,
     parse_deadline,
 )
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Language
 
 KINDS = ("consent", "choice", "ranked", "score")
 KIND_TEXT = {
@@ -38,7 +41,12 @@ KIND_TEXT = {
 }
 CONSENT_POSITIONS = ("agree", "abstain", "disagree", "block")
 # Translated where shown (the pages); what federates stays in English.
-CONSENT_TEXT = {"agree": N_("Agree"), "abstain": N_("Abstain"), "disagree": N_("Disagree"), "block": N_("Block")}
+CONSENT_TEXT = {
+    "agree": N_("Agree"),
+    "abstain": N_("Abstain"),
+    "disagree": N_("Disagree"),
+    "block": N_("Block"),
+}
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 MAX_OPTION = 100
@@ -478,3 +486,108 @@ def tally_from_json(text: str) -> Tally:
         tuple(TallyLine(label, count, detail) for label, count, detail in data["lines"]), data["result"],
         tuple(data["blocks"]), runoff,
     )  # fmt: skip
+
+
+# -- the count in a reader's language (pages): what federates and the CLI keep count_lines' English -----------
+
+
+def _winners_of(result: Tally) -> list[str]:
+    return _winners([line.label for line in result.lines], [line.count for line in result.lines])
+
+
+def result_in(result: Tally, lang: Language) -> str:
+    """The result line of `count_lines`, in `lang`: "Passed: nobody blocks", "Chosen: Library"…"""
+    nobody = lang.gettext("Nobody took part")
+    text = nobody
+    if result.kind == "consent":
+        blocked = next((line.count for line in result.lines if line.label == CONSENT_TEXT["block"]), 0)
+        if blocked:
+            text = lang.ngettext("Blocked: %(num)s block", "Blocked: %(num)s blocks", blocked)
+        elif result.participants:
+            text = lang.gettext("Passed: nobody blocks")
+    elif result.kind == "ranked" and result.runoff is not None:
+        labels = [line.label for line in result.lines]
+        if result.runoff.winner is not None:
+            text = lang.ngettext(
+                "Ranked winner: %(option)s (instant-runoff, %(num)s round)",
+                "Ranked winner: %(option)s (instant-runoff, %(num)s rounds)",
+                len(result.runoff.rounds),
+                option=labels[result.runoff.winner],
+            )
+        elif result.runoff.tied:
+            text = lang.gettext(
+                "Tie between %(options)s", options=listed([labels[i] for i in result.runoff.tied], lang)
+            )
+    elif result.kind in ("choice", "score"):
+        winners = _winners_of(result)
+        if len(winners) == 1:
+            text = (
+                lang.gettext("Chosen: %(option)s", option=winners[0])
+                if result.kind == "choice"
+                else lang.gettext("Highest score: %(option)s", option=winners[0])
+            )
+        elif winners:
+            text = lang.gettext("Tie between %(options)s", options=listed(winners, lang))
+    if not result.quorum_met and result.quorum is not None:
+        return lang.gettext(
+            "Quorum not met: %(count)s of %(quorum)s needed took part (%(result)s)",
+            count=result.participants, quorum=result.quorum, result=text[:1].lower() + text[1:],
+        )  # fmt: skip
+    return text
+
+
+def listed(items: Sequence[str], lang: Language) -> str:
+    """ "Library and Park", "Biblioteca y Parque": a list as the language writes one."""
+    return str(format_list(list(items), locale=lang.locale))
+
+
+def count_lines_in(result: Tally, lang: Language) -> list[str]:
+    """`count_lines` in `lang`, for the pages (names never included)."""
+    took_part = (
+        lang.ngettext(
+            "%(num)s member took part (quorum %(quorum)s)",
+            "%(num)s members took part (quorum %(quorum)s)",
+            result.participants,
+            quorum=result.quorum,
+        )
+        if result.quorum is not None
+        else lang.ngettext("%(num)s member took part", "%(num)s members took part", result.participants)
+    )
+    lines = [result_in(result, lang), took_part]
+    for line in result.lines:
+        label = lang.gettext(line.label) if result.kind == "consent" else line.label
+        if result.kind == "ranked":
+            lines.append(
+                lang.gettext("%(option)s: eliminated", option=label)
+                if line.detail == "eliminated"
+                else lang.ngettext(
+                    "%(option)s: %(num)s vote in the last round",
+                    "%(option)s: %(num)s votes in the last round",
+                    line.count,
+                    option=label,
+                )
+            )
+        elif result.kind == "score" and line.detail:
+            average = line.count / result.participants if result.participants else 0
+            lines.append(
+                lang.ngettext(
+                    "%(option)s: %(num)s point, average %(average)s",
+                    "%(option)s: %(num)s points, average %(average)s",
+                    line.count,
+                    option=label,
+                    average=format_decimal(round(average, 1), format="0.0", locale=lang.locale),
+                )
+            )
+        elif result.kind == "score":
+            lines.append(
+                lang.ngettext(
+                    "%(option)s: %(num)s point", "%(option)s: %(num)s points", line.count, option=label
+                )
+            )
+        else:
+            lines.append(
+                lang.ngettext(
+                    "%(option)s: %(num)s vote", "%(option)s: %(num)s votes", line.count, option=label
+                )
+            )
+    return lines

@@ -28,6 +28,7 @@ from fedgroup.ui.common import (
     see_other,
     text_field,
 )
+from fedgroup.ui.languages import language_of
 from fedgroup.ui.sessions import read_cookie, set_cookie
 
 
@@ -155,6 +156,7 @@ async def proposal_page(
             "p": state,
             "row": row,
             "kind_text": rules.KIND_TEXT[row.kind],
+            "count_lines": rules.count_lines_in(state.tally, language_of(request)),
             "consent_positions": rules.CONSENT_TEXT,
             "max_score": rules.MAX_SCORE,
             "named": named,
