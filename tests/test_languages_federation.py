@@ -116,6 +116,9 @@ def test_the_command_line_speaks_the_groups_language_for_people(tmp_path, monkey
     shown = run("campaign", "show", "1", "--data-dir", data)
     assert "progress: ₹15,00,000 में से ₹0" in shown.stdout, shown.stdout
     assert run("money", "list", "1", "--data-dir", data).stdout.startswith("₹0 जुटाए · ₹0 ख़र्च · ₹0 बाक़ी")
+    # A mistake is told in the group's language too, where the catalogue has its words.
+    untitled = run("campaign", "create", "--title", " ", "--body", "नल", "--data-dir", data)
+    assert untitled.returncode == 2 and "अभियान का शीर्षक होना चाहिए" in untitled.stderr, untitled.stderr
 
 
 async def test_an_organizer_writes_a_campaign_in_two_languages_and_each_visitor_reads_theirs(

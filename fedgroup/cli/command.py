@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from fedgroup import config as config_module
+from fedgroup.actions import USER_ERRORS, group_language
+from fedgroup.rules import languages
 from fedgroup.runtime import Runtime, close_runtime, open_runtime, start_network
 
 
@@ -39,6 +41,10 @@ def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], n
             if network:
                 await start_network(runtime, workers=False)
             return await command(runtime)
+        except USER_ERRORS as e:
+            # A person's mistake, in the group's language where the catalogue has its words (an error raised
+            # with values in it reads as made): README.md, "Languages".
+            raise CliError(languages.language(group_language(runtime)).gettext(str(e)), 2) from None
         finally:
             await close_runtime(runtime)
 
