@@ -280,6 +280,11 @@ async def test_errors_from_forms_and_rules_read_in_the_members_language(make_ser
         )
         assert untitled.status == 422 and "una propuesta necesita un título" in untitled.text
         assert "a proposal needs a title" not in untitled.text
+        # A message with a value in it (rules.languages.Message) keeps its value in the member's language.
+        short = await ana.post(
+            "/account", {"current": PASSWORD, "new": "short", "new_again": "short"}, csrf_from="/account"
+        )
+        assert short.status == 422 and "una contraseña necesita al menos 10 caracteres" in short.text
     finally:
         await ana.close()
 

@@ -11,7 +11,7 @@ from fedgroup import store
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.actions.members import clean_name
 from fedgroup.rules import campaigns, languages, passwords
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message, message_of
 from fedgroup.rules.passwords import PasswordError
 
 INVITE_HOURS = 72
@@ -57,9 +57,11 @@ async def accept_invite(runtime: Context, token: str, name: str, password: str) 
     def job(conn: sqlite3.Connection) -> int:
         role = store.sessions.open_invite_role(conn, token, now)
         if role is None:
-            raise ActionError(N_("this invitation was used or has expired; ask an admin for a new one"), "invite")
+            raise ActionError(
+                N_("this invitation was used or has expired; ask an admin for a new one"), "invite"
+            )
         if store.members.by_name(conn, name) is not None:
-            raise ActionError(f"there is already a member called {name}", "name")
+            raise ActionError(Message(N_("there is already a member called %(name)s"), name=name), "name")
         store.sessions.use_invite(conn, token, now)
         return store.members.add(conn, name, role, None, password_hash, now)
 
@@ -84,7 +86,7 @@ async def reset_password(runtime: Context, token: str, new: str) -> int:
     try:
         password_hash = await asyncio.to_thread(passwords.hash_password, new)
     except PasswordError as e:
-        raise ActionError(str(e), "password") from e
+        raise ActionError(message_of(e), "password") from e
     now = runtime.now()
 
     def job(conn: sqlite3.Connection) -> int:
@@ -108,7 +110,7 @@ async def change_password(runtime: Context, member_id: int, current: str, new: s
     try:
         password_hash = await asyncio.to_thread(passwords.hash_password, new)
     except PasswordError as e:
-        raise ActionError(str(e), "new") from e
+        raise ActionError(message_of(e), "new") from e
     await runtime.db.write(lambda conn: store.members.set_password_hash(conn, member_id, password_hash))
 
 
@@ -118,7 +120,7 @@ async def set_member_language(runtime: Context, member_id: int, language: str | 
         try:
             languages.check(language)
         except languages.LanguageError as e:
-            raise ActionError(str(e), "language") from e
+            raise ActionError(message_of(e), "language") from e
     await runtime.db.write(store.members.set_language, member_id, language)
 
 

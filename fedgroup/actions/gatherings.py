@@ -22,7 +22,7 @@ from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.parse import Activity
 from fedgroup.rules import gatherings, timezones
 from fedgroup.rules.gatherings import Counts, Entry, GatheringError
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, message_of
 from fedgroup.store.gatherings import GatheringFields, GatheringRow
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def checked_fields(conn: sqlite3.Connection, form: GatheringForm, group_zone: st
     try:
         timezones.zone(zone_name)
     except timezones.TimeZoneError as e:
-        raise GatheringError(str(e), "timezone") from e
+        raise GatheringError(message_of(e), "timezone") from e
     starts = _moment(form.starts, zone_name, "starts")
     ends = _moment(form.ends, zone_name, "ends")
     gatherings.check_times(starts, ends)
@@ -92,7 +92,7 @@ def checked_fields(conn: sqlite3.Connection, form: GatheringForm, group_zone: st
         try:
             campaign_id = existing_campaign(conn, int(text)).id
         except ActionError as e:
-            raise GatheringError(str(e), "campaign") from e
+            raise GatheringError(message_of(e), "campaign") from e
     return GatheringFields(
         gatherings.check_title(form.title), gatherings.check_description(form.description), starts, ends,
         zone_name, place.text, place.latitude, place.longitude, place.online_url,

@@ -12,6 +12,7 @@ from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.rules import aggregates, avatars, first_steps, languages, timezones
+from fedgroup.rules.languages import message_of
 from fedgroup.store.datadir import MAX_NAME, MAX_SUMMARY
 
 
@@ -56,12 +57,12 @@ async def update_profile(
         try:
             timezones.zone(timezone)
         except timezones.TimeZoneError as e:
-            raise ActionError(str(e), "timezone") from e
+            raise ActionError(message_of(e), "timezone") from e
     if language is not None:
         try:
             languages.check(language)
         except languages.LanguageError as e:
-            raise ActionError(str(e), "language") from e
+            raise ActionError(message_of(e), "language") from e
     if name is not None:
         name = name.strip()
         if not name or len(name) > MAX_NAME or "\n" in name or "\r" in name:
@@ -75,7 +76,7 @@ async def update_profile(
         try:
             checked = avatars.checked_avatar(avatar)
         except avatars.AvatarError as e:
-            raise ActionError(str(e), "avatar") from e
+            raise ActionError(message_of(e), "avatar") from e
     now = runtime.now()
     ids = runtime.ids
     manually = runtime.config.manually_approves_followers

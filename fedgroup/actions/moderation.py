@@ -18,7 +18,7 @@ from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
 from fedgroup.protocol.parse import Activity, ParseError, is_http_url, parse_flag
 from fedgroup.rules import sanitize
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, message_of
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ async def report_account(runtime: Context, account: str, comment: str, objects: 
     try:
         actor_id = await resolve_account(runtime, account)
     except ActionError as e:
-        raise ActionError(str(e), "account") from e
+        raise ActionError(message_of(e), "account") from e
     if runtime.ids.is_local(actor_id):
         raise ActionError(N_("that is an account of ours"), "account")
     extra = list(dict.fromkeys(o.strip() for o in objects if o.strip()))

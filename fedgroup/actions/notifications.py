@@ -23,7 +23,7 @@ from fedgroup.actions.campaigns import group_language, load_campaign
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaigns, formats, languages, notifications
 from fedgroup.rules.campaign_state import CampaignState
-from fedgroup.rules.languages import N_, Language
+from fedgroup.rules.languages import N_, Language, message_of
 from fedgroup.rules.notifications import CALL, Envelope, Item, Preferences
 from fedgroup.store.mail import Notice, StoredPreferences, WaitingItem
 
@@ -84,7 +84,7 @@ async def save_preferences(runtime: Context, member_id: int, email: str, prefs: 
     try:
         address = notifications.clean_address(email)
     except notifications.NotificationError as e:
-        raise ActionError(str(e), e.field) from None
+        raise ActionError(message_of(e), e.field) from None
     zone, now = runtime.site.timezone, runtime.now()
 
     def job(conn: sqlite3.Connection) -> None:

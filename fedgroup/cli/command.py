@@ -44,7 +44,7 @@ def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], n
         except USER_ERRORS as e:
             # A person's mistake, in the group's language where the catalogue has its words (an error raised
             # with values in it reads as made): README.md, "Languages".
-            raise CliError(languages.language(group_language(runtime)).gettext(str(e)), 2) from None
+            raise CliError(languages.language(group_language(runtime)).translate(languages.message_of(e)), 2) from None
         finally:
             await close_runtime(runtime)
 

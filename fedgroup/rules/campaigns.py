@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from fedgroup.rules.languages import N_, SOURCE_LANGUAGE, language
+from fedgroup.rules.languages import N_, SOURCE_LANGUAGE, Message, language
 from fedgroup.rules.words import singular_unit
 
 GOAL_KINDS = ("money", "hours", "items", "people")
@@ -114,17 +114,21 @@ def parse_amount(
             field,
         )
     if len(found.group(1).lstrip("0")) > 10:
-        raise CampaignError(f"that amount is too large (at most {MAX_AMOUNT:,})", field)
+        raise CampaignError(
+            Message(N_("that amount is too large (at most %(most)s)"), most=f"{MAX_AMOUNT:,}"), field
+        )
     try:
         amount = Decimal(found.group(0))
     except InvalidOperation as e:  # unreachable after the pattern, kept for safety
         raise CampaignError(f"{raw[:20]!r} is not an amount", field) from e
     if kind in ("items", "people") and amount != amount.to_integral_value():
-        raise CampaignError(f"{kind} are counted in whole numbers", field)
+        raise CampaignError(Message(N_("%(kind)s are counted in whole numbers"), kind=kind), field)
     if amount <= 0:
         raise CampaignError(N_("amounts must be more than zero"), field)
     if amount > MAX_AMOUNT:
-        raise CampaignError(f"that amount is too large (at most {MAX_AMOUNT:,})", field)
+        raise CampaignError(
+            Message(N_("that amount is too large (at most %(most)s)"), most=f"{MAX_AMOUNT:,}"), field
+        )
     return amount
 
 
@@ -215,9 +219,11 @@ def validate_draft(
     if not title:
         raise CampaignError(N_("a campaign needs a title"), "title")
     if len(title) > MAX_TITLE:
-        raise CampaignError(f"the title is longer than {MAX_TITLE} characters", "title")
+        raise CampaignError(
+            Message(N_("the title is longer than %(most)s characters"), most=MAX_TITLE), "title"
+        )
     if len(body) > MAX_BODY:
-        raise CampaignError(f"the text is longer than {MAX_BODY} characters", "body")
+        raise CampaignError(Message(N_("the text is longer than %(most)s characters"), most=MAX_BODY), "body")
     if visibility not in VISIBILITIES:
         raise CampaignError(f"visibility must be one of {', '.join(VISIBILITIES)}", "visibility")
     if options and not goals:
@@ -236,9 +242,11 @@ def validate_draft(
         if not label:
             raise CampaignError(N_("every pledge option needs a label"), "options")
         if len(label) > MAX_LABEL:
-            raise CampaignError(f"option labels are at most {MAX_LABEL} characters", "options")
+            raise CampaignError(
+                Message(N_("option labels are at most %(most)s characters"), most=MAX_LABEL), "options"
+            )
         if label in labels:
-            raise CampaignError(f"two options are labelled {label!r}", "options")
+            raise CampaignError(Message(N_("two options are labelled %(label)r"), label=label), "options")
         if option.kind not in kinds:
             raise CampaignError(
                 f"option {label!r} pledges {option.kind}, but there is no {option.kind} goal", "options"
@@ -282,7 +290,7 @@ def validate_pledge(
     value = parse_amount(kind, amount, decimal_comma=True)
     note = clean_block(note)
     if len(note) > MAX_NOTE:
-        raise CampaignError(f"the note is longer than {MAX_NOTE} characters", "note")
+        raise CampaignError(Message(N_("the note is longer than %(most)s characters"), most=MAX_NOTE), "note")
     return Contribution(kind, value), note
 
 
@@ -374,9 +382,13 @@ def validate_second_language(
     if not title:
         raise CampaignError(N_("a title in the second language is needed"), "second_title")
     if len(title) > MAX_TITLE:
-        raise CampaignError(f"the title is longer than {MAX_TITLE} characters", "second_title")
+        raise CampaignError(
+            Message(N_("the title is longer than %(most)s characters"), most=MAX_TITLE), "second_title"
+        )
     if len(body) > MAX_BODY:
-        raise CampaignError(f"the text is longer than {MAX_BODY} characters", "second_body")
+        raise CampaignError(
+            Message(N_("the text is longer than %(most)s characters"), most=MAX_BODY), "second_body"
+        )
     return SecondLanguage(language, title, body)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 GOING = "going"
 WAITING = "waiting"
@@ -53,14 +53,19 @@ def check_title(title: str) -> str:
     if not clean:
         raise GatheringError(N_("a gathering needs a title"), "title")
     if len(clean) > MAX_TITLE:
-        raise GatheringError(f"the title is longer than {MAX_TITLE} characters", "title")
+        raise GatheringError(
+            Message(N_("the title is longer than %(most)s characters"), most=MAX_TITLE), "title"
+        )
     return clean
 
 
 def check_description(text: str) -> str:
     clean = text.replace("\r\n", "\n").strip()
     if len(clean) > MAX_DESCRIPTION:
-        raise GatheringError(f"the description is longer than {MAX_DESCRIPTION} characters", "description")
+        raise GatheringError(
+            Message(N_("the description is longer than %(most)s characters"), most=MAX_DESCRIPTION),
+            "description",
+        )
     return clean
 
 
@@ -98,7 +103,9 @@ def check_place(place: str, latitude: str, longitude: str, online_url: str) -> P
     """A place as text (coordinates only beside it, both or neither), or a link to join online, or both."""
     text = " ".join(place.split())
     if len(text) > MAX_PLACE:
-        raise GatheringError(f"the place is longer than {MAX_PLACE} characters", "place")
+        raise GatheringError(
+            Message(N_("the place is longer than %(most)s characters"), most=MAX_PLACE), "place"
+        )
     lat = _coordinate(latitude, 90, "latitude")
     lon = _coordinate(longitude, 180, "longitude")
     if (lat is None) != (lon is None):
@@ -120,7 +127,9 @@ def check_capacity(text: str) -> int | None:
         raise GatheringError(N_("capacity is a whole number of people (empty: no limit)"), "capacity")
     value = int(text)
     if not 1 <= value <= MAX_CAPACITY:
-        raise GatheringError(f"capacity is between 1 and {MAX_CAPACITY} (empty: no limit)", "capacity")
+        raise GatheringError(
+            Message(N_("capacity is between 1 and %(most)s (empty: no limit)"), most=MAX_CAPACITY), "capacity"
+        )
     return value
 
 

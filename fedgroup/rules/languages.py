@@ -33,6 +33,27 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """A message with values in it, reading as made in English wherever a plain string goes (logs, federation,
+    tests), that keeps its catalogue id and values so that a page or the CLI can show it in another language:
+    `CampaignError(Message(N_("the title is longer than %(limit)s characters"), limit=200), "title")`."""
+
+    msgid: str
+    values: dict[str, Any]
+
+    def __new__(cls, msgid: str, **values: Any) -> Message:
+        made = super().__new__(cls, msgid % values)
+        made.msgid = msgid
+        made.values = values
+        return made
+
+
+def message_of(error: BaseException) -> str:
+    """An error's message as it was raised: a Message keeps its id and values (str(error) would not)."""
+    first = error.args[0] if error.args else ""
+    return first if isinstance(first, str) else str(error)
+
+
 class LanguageError(ValueError):
     """A language code we do not ship; `field` names the form field."""
 
@@ -63,6 +84,13 @@ class Language:
         """`message` in this language, with `%(name)s` placeholders filled from `values`."""
         text = self.translations.gettext(message)
         return text % values if values else text
+
+    def translate(self, message: str) -> str:
+        """A message made elsewhere (an error) in this language: a Message with its values, a plain one as the
+        catalogue has it; either as it is when the catalogue does not have it."""
+        if isinstance(message, Message):
+            return self.gettext(message.msgid, **message.values)
+        return str(self.translations.gettext(message))
 
     def ngettext(self, singular: str, plural: str, count: int, **values: Any) -> str:
         """The form of the message for `count` (the catalogue knows the language's plural rules); `%(num)s`

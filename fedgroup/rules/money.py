@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from fedgroup.rules.campaigns import CampaignError, Goal, clean_line, format_quantity, parse_amount
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, message_of
 
 MAX_SOURCE = 100
 MAX_SPONSOR = 100
@@ -109,7 +109,7 @@ def _amount(text: str | Decimal) -> Decimal:
     try:
         return parse_amount("money", text, "amount")
     except CampaignError as e:
-        raise MoneyError(str(e), "amount") from e
+        raise MoneyError(message_of(e), "amount") from e
 
 
 def validate_received(

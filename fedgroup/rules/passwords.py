@@ -8,7 +8,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
@@ -33,7 +33,7 @@ RUNS = Argon2Runs()
 
 def check_strength(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise PasswordError(f"a password needs at least {MIN_LENGTH} characters")
+        raise PasswordError(Message(N_("a password needs at least %(least)s characters"), least=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
         raise PasswordError(N_("that password is too long"))
 

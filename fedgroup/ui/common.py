@@ -269,7 +269,7 @@ def int_in_path(request: web.Request, name: str) -> int:
 
 
 def field_errors(error: Exception, default_field: str) -> dict[str, str]:
-    return {getattr(error, "field", None) or default_field: str(error)}
+    return {getattr(error, "field", None) or default_field: languages.message_of(error)}
 
 
 # -- view models ---------------------------------------------------------------------------------------------

@@ -69,9 +69,9 @@ def _ngettext(context: Any, singular: str, plural: str, count: int) -> str:
 @jinja2.pass_context
 def _translated(context: Any, message: Any) -> str:
     """A message made elsewhere (an error from rules/ or actions/, marked there with N_): the catalogue's
-    words when it has them, the message as it is otherwise (one with values in it). Plain text, escaped as
+    words when it has them (a rules.languages.Message with its values), the message as it is otherwise. Plain text, escaped as
     any value is: unlike `_()`, nothing here is taken as markup or as a format string."""
-    return str(context["lang"].translations.gettext(str(message)))
+    return str(context["lang"].translate(message if isinstance(message, str) else str(message)))
 
 
 @jinja2.pass_context

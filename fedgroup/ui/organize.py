@@ -20,7 +20,7 @@ from fedgroup.rules import (
     spreadsheet,
     timezones,
 )
-from fedgroup.rules.languages import N_, Language
+from fedgroup.rules.languages import N_, Language, message_of
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
@@ -175,7 +175,7 @@ def _goals_and_options(values: dict[str, str]) -> tuple[list[campaigns.Goal], li
                     campaigns.parse_option(f"{label}={kind}:{values.get(f'option_amount_{i}', '')}")
                 )
             except campaigns.CampaignError as e:
-                raise campaigns.CampaignError(str(e), f"option_{i}") from e
+                raise campaigns.CampaignError(message_of(e), f"option_{i}") from e
     return goals, options
 
 
