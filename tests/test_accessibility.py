@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests import test_browser
-from tests.accessibility import assert_accessible, violations
+from tests.accessibility import ALL_IMPACTS, assert_accessible, violations
 from tests.test_browser import CHROMIUM
 
 browser = test_browser.browser  # the fixture: Debian's chromium, launched as there
@@ -38,3 +38,16 @@ async def test_axe_passes_a_page_without_faults(browser):
     page = await browser.new_page()
     await page.set_content(FINE)
     await assert_accessible(page)
+
+
+SKIPS_A_LEVEL = """<!doctype html><html lang="en"><head><title>Skips</title></head><body><main>
+<h1>Campaigns</h1><h3>Fix the lift</h3><p>A heading two levels below the page's.</p>
+</main></body></html>"""
+
+
+async def test_all_impacts_fail_on_a_moderate_violation_the_default_lets_pass(browser):
+    page = await browser.new_page()
+    await page.set_content(SKIPS_A_LEVEL)
+    await assert_accessible(page)  # heading-order is "moderate": not failed by default
+    with pytest.raises(AssertionError, match=r"heading-order \(moderate\) at h3"):
+        await assert_accessible(page, impacts=ALL_IMPACTS)
