@@ -47,6 +47,43 @@ async def test_a_failed_form_has_a_summary_and_amounts_read_as_people_write_them
         await organizer.close()
 
 
+def every_summary_link_has_its_field(page: str) -> list[str]:
+    """The fields the error summary links to: each must be an element of the page (else the link leads
+    nowhere)."""
+    summary = re.search(r'<div class="error-summary" role="alert".*?</div>', page, re.S).group(0)
+    targets = re.findall(r'<a href="#([^"]+)">', summary)
+    assert targets, summary
+    for target in targets:
+        assert f'id="{target}"' in page, f"the summary links to #{target}, which the page lacks"
+    return targets
+
+
+async def test_an_options_wrong_amount_is_the_amounts_error_not_the_labels(make_server):
+    server = await make_server()
+    await actions.add_member(
+        server.runtime, "Olu Organizer", "organizer", None, passwords.hash_password(PASSWORD)
+    )
+    organizer = WebClient(server.base_url)
+    try:
+        await organizer.sign_in("Olu Organizer", PASSWORD)
+        form = dict(FORM, goal_money="500", option_label_0="Give", option_amount_0="twenty")
+        page = await organizer.post("/organize/campaigns/new", form)
+        assert page.status == 422
+        assert every_summary_link_has_its_field(page.text) == ["option_amount_0"]
+        amount = re.search(r'<input id="option_amount_0"[^>]*>', page.text).group(0)
+        assert 'aria-invalid="true"' in amount and 'value="twenty"' in amount, amount
+        label = re.search(r'<input id="option_0"[^>]*>', page.text).group(0)
+        assert "aria-invalid" not in label, "the label was right: it is not outlined"
+        # An error about the options as a whole links to them too.
+        page = await organizer.post(
+            "/organize/campaigns/new",
+            dict(FORM, goal_money="500", option_label_0="Give", option_kind_0="hours", option_amount_0="2"),
+        )
+        assert every_summary_link_has_its_field(page.text) == ["options"]
+    finally:
+        await organizer.close()
+
+
 async def test_pledges_take_a_decimal_comma(make_server):
     server = await make_server()
     runtime = server.runtime

@@ -170,10 +170,11 @@ def _goals_and_options(values: dict[str, str]) -> tuple[list[campaigns.Goal], li
         label = values.get(f"option_label_{i}", "").strip()
         if label:
             kind = values.get(f"option_kind_{i}", "")
+            amount = values.get(f"option_amount_{i}", "")
+            if kind in campaigns.GOAL_KINDS:  # a wrong amount is the amount's field's error, not the label's
+                campaigns.parse_amount(kind, amount, f"option_amount_{i}", decimal_comma=True)
             try:
-                options.append(
-                    campaigns.parse_option(f"{label}={kind}:{values.get(f'option_amount_{i}', '')}")
-                )
+                options.append(campaigns.parse_option(f"{label}={kind}:{amount}"))
             except campaigns.CampaignError as e:
                 raise campaigns.CampaignError(message_of(e), f"option_{i}") from e
     return goals, options
