@@ -43,7 +43,7 @@ async def test_create_rsvp_past_capacity_and_cancel_in_the_browser(make_server, 
     await olu.get_by_label("Capacity").fill("1")
     await olu.get_by_role("button", name="Create gathering").click()
     summary = olu.get_by_role("alert")
-    assert "it must end after it starts" in await summary.inner_text()
+    assert "It must end after it starts." in await summary.inner_text()
     assert await olu.get_by_label("Title").input_value() == "Community hall meeting"
     await shot(olu, "gathering-form-error")
     await olu.get_by_label("Ends").fill(local(7, 21))

@@ -55,7 +55,7 @@ async def test_a_proposal_from_proposing_to_publishing(make_server, browser, pee
         await rosa.get_by_label("Block", exact=True).check()
         await rosa.get_by_role("button", name="Take this position").click()
         summary = rosa.locator(".error-summary")
-        assert "a block needs a reason" in await summary.inner_text()
+        assert "A block needs a reason" in await summary.inner_text()
         assert await rosa.get_by_label("Reason (needed for a block").get_attribute("aria-invalid") == "true"
         await rosa.get_by_label("Reason (needed for a block").fill(REASON)
         await rosa.get_by_role("button", name="Take this position").click()

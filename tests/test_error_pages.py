@@ -9,7 +9,7 @@ import re
 import aiohttp
 
 from fedgroup import actions, store
-from fedgroup.rules import passwords
+from fedgroup.rules import formats, languages, passwords
 from fedgroup.rules.campaigns import parse_goal
 from tests.web_client import WebClient
 
@@ -33,7 +33,7 @@ async def test_a_failed_form_has_a_summary_and_amounts_read_as_people_write_them
         assert page.status == 422
         assert re.search(r"<title>Error: ", page.text), "the title says there was an error"
         summary = re.search(r'<div class="error-summary" role="alert".*?</div>', page.text, re.S).group(0)
-        assert '<a href="#goal_money">that amount is too large (at most 1,000,000,000)</a>' in summary
+        assert '<a href="#goal_money">That amount is too large (at most 1,000,000,000).</a>' in summary
         assert 'id="goal_money"' in page.text, "the link leads to the field"
         assert "not an amount" not in page.text, "too large is its own message"
 
@@ -80,8 +80,20 @@ async def test_an_options_wrong_amount_is_the_amounts_error_not_the_labels(make_
             dict(FORM, goal_money="500", option_label_0="Give", option_kind_0="hours", option_amount_0="2"),
         )
         assert every_summary_link_has_its_field(page.text) == ["options"]
+        # One style for every message on a page: a capital first letter and a full stop.
+        assert "<p class=\"error\" id=\"options-error\">Option &#39;Give&#39; pledges hours, but there is no hours goal.</p>" in page.text
     finally:
         await organizer.close()
+
+
+def test_messages_read_as_sentences():
+    en, hi = languages.language("en"), languages.language("hi")
+    assert formats.sentence("the deadline is in the past", en) == "The deadline is in the past."
+    assert formats.sentence("'seven' is not an amount (digits: 7.50)", en) == "'seven' is not an amount (digits: 7.50)."
+    assert formats.sentence("Is this right?", en) == "Is this right?"
+    assert formats.sentence(" done. ", en) == "Done."
+    assert formats.sentence("", en) == ""
+    assert formats.sentence("अभियान का शीर्षक होना चाहिए", hi) == "अभियान का शीर्षक होना चाहिए।"
 
 
 async def test_pledges_take_a_decimal_comma(make_server):

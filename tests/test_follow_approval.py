@@ -86,7 +86,7 @@ async def test_an_organizer_approves_and_rejects_follow_requests_on_the_web(make
         # Answered already: a second answer is a clear error on the page, and sends nothing.
         again = await browser.post("/organize/followers", {"actor": bob.id, "answer": "approve"},
                                    csrf_from="/organize")  # fmt: skip
-        assert again.status == 422 and "no follow request from" in again.text
+        assert again.status == 422 and "No follow request from" in again.text
     finally:
         await browser.close()
     await campaign_reaches_only(server, peer, other_peer)

@@ -100,7 +100,7 @@ async def test_our_report_is_sent_by_the_instance_actor_and_names_no_member(make
         bad = await client.post(
             "/organize/reports/send", {"account": troll.id, "comment": "", "posts": ""}, "/organize/blocks"
         )
-        assert bad.status == 422 and "say why" in bad.text
+        assert bad.status == 422 and "Say why you report this account." in bad.text
         page = await client.post(
             "/organize/reports/send",
             {"account": troll.id, "comment": "Harassing our members", "posts": post},

@@ -181,7 +181,7 @@ async def test_organizers_keep_the_record_on_the_web_and_the_public_sees_totals_
     row = re.search(rf'<tr id="expense-{printing}">.*?</tr>', page.text, re.S).group()
     assert "Approve" not in row and "another organizer approves it" in row
     refused = await send(olu, "expenses/decide", {"expense": str(printing), "answer": "approve"})
-    assert refused.status == 422 and "nobody approves their own expense" in refused.text
+    assert refused.status == 422 and "Nobody approves their own expense" in refused.text
     assert "€435.50 raised · €0 spent · €435.50 left" in refused.text
     assert (await server.runtime.db.read(store.money.expense, printing)).state == "pending"
 

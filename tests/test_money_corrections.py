@@ -96,7 +96,7 @@ async def test_an_organizer_corrects_received_money_and_an_approved_expense_with
     own = await olu.post(
         f"{path}/expenses/decide", {"expense": str(fixed.id), "answer": "approve"}, csrf_from=path
     )
-    assert own.status == 422 and "nobody approves their own expense" in own.text
+    assert own.status == 422 and "Nobody approves their own expense" in own.text
     old = await tia.post(
         f"{path}/expenses/decide", {"expense": str(printing), "answer": "approve"}, csrf_from=path
     )

@@ -255,7 +255,7 @@ async def test_a_consent_proposal_with_a_block_a_changed_position_and_the_facili
     assert 'name="anonymous"' not in made.text, "only organizers may make a proposal anonymous"
     sneaky = await mia.post("/proposals/new", {"title": "T", "kind": "consent", "closes": local(closes),
                                                "anonymous": "yes"}, csrf_from="/proposals/new")  # fmt: skip
-    assert sneaky.status == 422 and "only an organizer may make a proposal anonymous" in sneaky.text
+    assert sneaky.status == 422 and "Only an organizer may make a proposal anonymous" in sneaky.text
 
     async def position(client: WebClient, fields: dict[str, str]):
         return await client.post(f"{path}/position", fields, csrf_from=path)
@@ -265,7 +265,7 @@ async def test_a_consent_proposal_with_a_block_a_changed_position_and_the_facili
     assert (
         no_reason.status == 422
         and 'id="reason-error"' in no_reason.text
-        and "a block needs a reason" in no_reason.text
+        and "A block needs a reason" in no_reason.text
     )
     assert (await position(rosa, {"position": "block", "reason": BLOCK_REASON})).status == 200
     assert (await position(olu, {"position": "disagree"})).status == 200
@@ -297,12 +297,12 @@ async def test_a_consent_proposal_with_a_block_a_changed_position_and_the_facili
     row = await server.runtime.db.read(store.proposals.proposal, pid)
     assert row.closes_at == later.replace(second=0, microsecond=0)
     too_soon = await olu.post(f"/organize/proposals/{pid}/outcome", {"outcome": "x"}, csrf_from=path)
-    assert too_soon.status == 422 and "close the proposal before writing its outcome" in too_soon.text
+    assert too_soon.status == 422 and "Close the proposal before writing its outcome" in too_soon.text
     closed = await olu.post(f"/organize/proposals/{pid}/close", {}, csrf_from=path)
     assert closed.status == 200 and "The count when it closed" in closed.text
     assert f'action="{path}/position"' not in (await mia.get(path)).text, "no position form once closed"
     refused = await position(mia, {"position": "block", "reason": "too late"})
-    assert refused.status == 422 and "this proposal is closed" in refused.text
+    assert refused.status == 422 and "This proposal is closed" in refused.text
     outcome = await olu.post(f"/organize/proposals/{pid}/outcome",
                              {"outcome": "We do not rent it; we look for a step-free hall."}, csrf_from=path)  # fmt: skip
     assert (
@@ -468,7 +468,7 @@ async def test_the_published_outcome_carries_counts_only(group, peer, caplog):
     await rosa.post(f"{path}/position", {"position": "block", "reason": BLOCK_REASON}, csrf_from=path)
     await olu.post(f"/organize/proposals/{pid}/close", {}, csrf_from=path)
     unwritten = await olu.post(f"/organize/proposals/{pid}/publish", {"visibility": "public"}, csrf_from=path)
-    assert unwritten.status == 422 and "write the outcome before publishing it" in unwritten.text
+    assert unwritten.status == 422 and "Write the outcome before publishing it" in unwritten.text
     assert 'action="/organize/proposals/{pid}/publish"' not in unwritten.text.replace(str(pid), "{pid}")
     await olu.post(f"/organize/proposals/{pid}/outcome", {"outcome": "Not yet: we talk again in January."},
                    csrf_from=path)  # fmt: skip
@@ -482,7 +482,7 @@ async def test_the_published_outcome_carries_counts_only(group, peer, caplog):
     twice = await olu.post_raw(
         f"/organize/proposals/{pid}/publish", [("visibility", "public"), ("csrf", published.csrf)]
     )
-    assert twice.status == 422 and "the outcome is published already" in twice.text
+    assert twice.status == 422 and "The outcome is published already" in twice.text
 
     creates = await peer.wait_for(lambda r: r.json and r.json.get("type") == "Create"
                                   and r.json["object"].get("id") == server.url(f"/decisions/{pid}"))  # fmt: skip

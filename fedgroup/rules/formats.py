@@ -24,6 +24,20 @@ from fedgroup.rules.timezones import zone
 from fedgroup.rules.words import singular_unit
 
 NO_BREAK = "\u00a0"
+# How a sentence ends where it is not a full stop (Hindi: the danda), and every end a message may have already.
+_FULL_STOPS = {"hi": "।"}
+_SENTENCE_ENDS = (".", "!", "?", "…", "।", "؟")
+
+
+def sentence(message: str, lang: Language) -> str:
+    """A message as a page shows it, in one style: a capital first letter and the language's full stop. The
+    messages stay as they are made for the command line ("fedgroup: error: the title is ...")."""
+    message = message.strip()
+    if not message:
+        return message
+    if message[0].islower():
+        message = message[0].upper() + message[1:]
+    return message if message.endswith(_SENTENCE_ENDS) else message + _FULL_STOPS.get(lang.code, ".")
 
 
 def number(amount: Decimal | int, lang: Language) -> str:

@@ -75,6 +75,12 @@ def _translated(context: Any, message: Any) -> str:
 
 
 @jinja2.pass_context
+def _sentence(context: Any, message: Any) -> str:
+    """A form's message in one style on every page: `{{ message|translated|sentence }}`."""
+    return formats.sentence(str(message), context["lang"])
+
+
+@jinja2.pass_context
 def _local_time(context: Any, moment: Any, zone_name: str) -> str:
     return formats.moment(moment, zone_name, context["lang"])
 
@@ -95,6 +101,7 @@ def install(env: jinja2.Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["translated"] = _translated
+    env.filters["sentence"] = _sentence
     env.filters["local_time"] = _local_time
     env.filters["day"] = _day
     env.filters["number"] = _number
