@@ -74,14 +74,24 @@ async def test_an_options_wrong_amount_is_the_amounts_error_not_the_labels(make_
         assert 'aria-invalid="true"' in amount and 'value="twenty"' in amount, amount
         label = re.search(r'<input id="option_0"[^>]*>', page.text).group(0)
         assert "aria-invalid" not in label, "the label was right: it is not outlined"
-        # An error about the options as a whole links to them too.
+        # An option whose kind has no goal: said at that row's kind, not under the last row.
         page = await organizer.post(
             "/organize/campaigns/new",
             dict(FORM, goal_money="500", option_label_0="Give", option_kind_0="hours", option_amount_0="2"),
         )
+        assert every_summary_link_has_its_field(page.text) == ["option_kind_0"]
+        kind = re.search(r'<select id="option_kind_0"[^>]*>', page.text).group(0)
+        assert 'aria-invalid="true"' in kind, kind
+        row_error = page.text.index('id="option_kind_0-error"')
+        assert row_error < page.text.index('id="option_1"'), "the error is under its own row"
+        # An error about the options as a whole links to them, in one style: a sentence.
+        twice = dict(FORM, goal_money="500", option_label_0="Give", option_amount_0="2")
+        page = await organizer.post(
+            "/organize/campaigns/new",
+            dict(twice, option_label_1="Give", option_kind_1="money", option_amount_1="3"),
+        )
         assert every_summary_link_has_its_field(page.text) == ["options"]
-        # One style for every message on a page: a capital first letter and a full stop.
-        assert "<p class=\"error\" id=\"options-error\">Option &#39;Give&#39; pledges hours, but there is no hours goal.</p>" in page.text
+        assert '<p class="error" id="options-error">Two options are labelled &#39;Give&#39;.</p>' in page.text
     finally:
         await organizer.close()
 
@@ -89,7 +99,7 @@ async def test_an_options_wrong_amount_is_the_amounts_error_not_the_labels(make_
 def test_messages_read_as_sentences():
     en, hi = languages.language("en"), languages.language("hi")
     assert formats.sentence("the deadline is in the past", en) == "The deadline is in the past."
-    assert formats.sentence("'seven' is not an amount (digits: 7.50)", en) == "'seven' is not an amount (digits: 7.50)."
+    assert formats.sentence("'seven' is not an amount (7.50)", en) == "'seven' is not an amount (7.50)."
     assert formats.sentence("Is this right?", en) == "Is this right?"
     assert formats.sentence(" done. ", en) == "Done."
     assert formats.sentence("", en) == ""

@@ -278,13 +278,13 @@ async def test_errors_from_forms_and_rules_read_in_the_members_language(make_ser
             {"title": "", "body": "", "kind": "consent", "closes": "2099-01-01T10:00", "quorum": ""},
             csrf_from="/proposals/new",
         )
-        assert untitled.status == 422 and "una propuesta necesita un título" in untitled.text
-        assert "a proposal needs a title" not in untitled.text
+        assert untitled.status == 422 and "Una propuesta necesita un título." in untitled.text
+        assert "a proposal needs a title" not in untitled.text.lower()
         # A message with a value in it (rules.languages.Message) keeps its value in the member's language.
         short = await ana.post(
             "/account", {"current": PASSWORD, "new": "short", "new_again": "short"}, csrf_from="/account"
         )
-        assert short.status == 422 and "una contraseña necesita al menos 10 caracteres" in short.text
+        assert short.status == 422 and "Una contraseña necesita al menos 10 caracteres." in short.text
     finally:
         await ana.close()
 

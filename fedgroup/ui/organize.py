@@ -171,6 +171,12 @@ def _goals_and_options(values: dict[str, str]) -> tuple[list[campaigns.Goal], li
         if label:
             kind = values.get(f"option_kind_{i}", "")
             amount = values.get(f"option_amount_{i}", "")
+            if goals and kind in campaigns.GOAL_KINDS and kind not in {goal.kind for goal in goals}:
+                # Said at the row's kind, where it is fixed (the campaign's own check names no row).
+                raise campaigns.CampaignError(
+                    N_("no goal of this kind for this option: set one above, or choose another kind"),
+                    f"option_kind_{i}",
+                )
             if kind in campaigns.GOAL_KINDS:  # a wrong amount is the amount's field's error, not the label's
                 campaigns.parse_amount(kind, amount, f"option_amount_{i}", decimal_comma=True)
             try:
