@@ -285,6 +285,13 @@ async def test_errors_from_forms_and_rules_read_in_the_members_language(make_ser
             "/account", {"current": PASSWORD, "new": "short", "new_again": "short"}, csrf_from="/account"
         )
         assert short.status == 422 and "Una contraseña necesita al menos 10 caracteres." in short.text
+        one_option = await ana.post(
+            "/proposals/new",
+            {"title": "Parque", "body": "", "kind": "choice", "option-0": "Sí", "closes": "2099-01-01T10:00",
+             "quorum": ""},
+            csrf_from="/proposals/new",
+        )  # fmt: skip
+        assert "Una propuesta de este tipo (choice) necesita al menos 2 opciones." in one_option.text
     finally:
         await ana.close()
 

@@ -30,7 +30,7 @@ from fedgroup.rules.campaigns import (
     clean_line,
     parse_deadline,
 )
-from fedgroup.rules.languages import N_, Language
+from fedgroup.rules.languages import N_, Language, Message
 
 KINDS = ("consent", "choice", "ranked", "score")
 KIND_TEXT = {
@@ -122,9 +122,11 @@ def validate_proposal(
     if not title:
         raise ProposalError(N_("a proposal needs a title"), "title")
     if len(title) > MAX_TITLE:
-        raise ProposalError(f"the title is longer than {MAX_TITLE} characters", "title")
+        raise ProposalError(
+            Message(N_("the title is longer than %(most)s characters"), most=MAX_TITLE), "title"
+        )
     if len(body) > MAX_BODY:
-        raise ProposalError(f"the text is longer than {MAX_BODY} characters", "body")
+        raise ProposalError(Message(N_("the text is longer than %(most)s characters"), most=MAX_BODY), "body")
     if kind not in KINDS:
         raise ProposalError(f"the kind is one of {', '.join(KINDS)}", "kind")
     cleaned = tuple(label for label in (clean_line(o) for o in options) if label)
@@ -132,11 +134,18 @@ def validate_proposal(
         cleaned = ()
     else:
         if len(cleaned) < MIN_OPTIONS:
-            raise ProposalError(f"a {kind} proposal needs at least {MIN_OPTIONS} options", "options")
+            raise ProposalError(
+                Message(
+                    N_("a %(kind)s proposal needs at least %(least)s options"), kind=kind, least=MIN_OPTIONS
+                ),
+                "options",
+            )
         if len(cleaned) > MAX_OPTIONS:
-            raise ProposalError(f"at most {MAX_OPTIONS} options", "options")
+            raise ProposalError(Message(N_("at most %(most)s options"), most=MAX_OPTIONS), "options")
         if any(len(label) > MAX_OPTION for label in cleaned):
-            raise ProposalError(f"an option is at most {MAX_OPTION} characters", "options")
+            raise ProposalError(
+                Message(N_("an option is at most %(most)s characters"), most=MAX_OPTION), "options"
+            )
         if len({label.casefold() for label in cleaned}) != len(cleaned):
             raise ProposalError(N_("two options say the same"), "options")
     if closes_at.tzinfo is None:
@@ -184,7 +193,9 @@ def validate_position(
     "" for not ranked: 1 is the first preference), `scores` (each option's score, "" for 0)."""
     reason = clean_block(reason)
     if len(reason) > MAX_REASON:
-        raise ProposalError(f"the reason is longer than {MAX_REASON} characters", "reason")
+        raise ProposalError(
+            Message(N_("the reason is longer than %(most)s characters"), most=MAX_REASON), "reason"
+        )
     if kind == "consent":
         word = choice.strip()
         if word not in CONSENT_POSITIONS:
@@ -201,7 +212,9 @@ def validate_position(
             if not raw:
                 continue
             if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= option_count:
-                raise ProposalError(f"a rank is a number from 1 to {option_count}", "position")
+                raise ProposalError(
+                    Message(N_("a rank is a number from 1 to %(most)s"), most=option_count), "position"
+                )
             if int(raw) in ranked:
                 raise ProposalError(N_("give each rank to one option only"), "position")
             ranked[int(raw)] = index
@@ -214,7 +227,9 @@ def validate_position(
         for text in given:
             raw = text.strip() or "0"
             if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SCORE:
-                raise ProposalError(f"a score is a whole number from 0 to {MAX_SCORE}", "position")
+                raise ProposalError(
+                    Message(N_("a score is a whole number from 0 to %(most)s"), most=MAX_SCORE), "position"
+                )
             values.append(int(raw))
         return Position(tuple(values), reason)
     raise ProposalError(f"the kind is one of {', '.join(KINDS)}", "kind")
@@ -224,7 +239,9 @@ def check_position(kind: str, option_count: int, position: Position) -> None:
     """A position built elsewhere, checked against the proposal as stored (its kind and options)."""
     value = position.choice
     if len(position.reason) > MAX_REASON:
-        raise ProposalError(f"the reason is longer than {MAX_REASON} characters", "reason")
+        raise ProposalError(
+            Message(N_("the reason is longer than %(most)s characters"), most=MAX_REASON), "reason"
+        )
     if kind == "consent":
         ok = isinstance(value, str) and value in CONSENT_POSITIONS
         if ok and value == "block" and not position.reason.strip():
