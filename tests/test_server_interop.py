@@ -118,7 +118,9 @@ async def test_closing_early_moves_end_time_to_the_closing_time_in_every_update(
     assert state.row.closed_at < deadline
     await eventually(lambda: _queue_empty(runtime))
     updates = [r.json["object"] for r in peer.received if r.json and r.json.get("type") == "Update"]
-    assert len(updates) == 2, "the close, then the outcome"
+    # The close, then the outcome; or only the outcome's when the close's Update was still queued for alice's
+    # inbox and was replaced by it (each Update restates the whole Question: a loaded machine showed one).
+    assert 1 <= len(updates) <= 2 and updates[-1]["outcome"] == "We collected 12 coats."
     for question in updates:
         assert question["closed"] == closed_at
         assert question["endTime"] == closed_at, "Takahē shows the poll open until endTime, not closed"
