@@ -106,6 +106,50 @@ def test_the_shipped_compiled_catalogue_is_the_po_compiled(code: str) -> None:
     )
 
 
+# Errors raised with an f-string that may stay so: reasons that are only logged (blueprint_inbox.Ignored), and
+# the catalogue missing from a broken install (there is no catalogue to say it in).
+ENGLISH_ONLY_ERRORS = {("blueprint_inbox.py", "Ignored"), ("languages.py", "LanguageError")}
+
+
+def test_no_error_in_rules_or_actions_is_made_with_an_f_string() -> None:
+    """An error a person reads is `N_("…")`, or `Message(N_("…"), values)` when it carries values: an f-string
+    would read in English on every page and on the command line (README.md, "Languages")."""
+    import ast
+
+    found = []
+    for path in sorted(
+        [*(ROOT / "fedgroup" / "rules").rglob("*.py"), *(ROOT / "fedgroup" / "actions").rglob("*.py")]
+    ):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args):
+                continue
+            made = node.exc.args[0]
+            error = ast.unparse(node.exc.func).rpartition(".")[2]
+            if not isinstance(made, ast.Call) and any(isinstance(n, ast.JoinedStr) for n in ast.walk(made)):
+                if (path.name, error) not in ENGLISH_ONLY_ERRORS:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {error}({ast.unparse(made)[:60]})")
+    assert not found, "errors made with f-strings (make them Messages):\n" + "\n".join(found)
+
+
+def test_errors_with_values_read_in_each_language_with_their_values() -> None:
+    from fedgroup.rules.campaigns import CampaignError, validate_pledge
+    from fedgroup.rules.timezones import TimeZoneError, zone
+
+    es, ar = languages.language("es"), languages.language("ar")
+    with pytest.raises(CampaignError) as goal:
+        parse_goal("money")
+    assert str(goal.value) == "goal 'money' should look like money:1000:EUR or hours:40", "English as made"
+    said = languages.message_of(goal.value)
+    assert es.translate(said) == "el objetivo 'money' debería tener la forma money:1000:EUR o hours:40"
+    assert ar.translate(said) == "يجب أن تكون الغاية 'money' على شكل money:1000:EUR أو hours:40"
+    with pytest.raises(CampaignError) as kind:
+        validate_pledge([parse_goal("money:10:EUR")], "hours", "2", "")
+    assert es.translate(languages.message_of(kind.value)) == "esta campaña no tiene un objetivo de hours"
+    with pytest.raises(TimeZoneError) as zoned:
+        zone("Mars/Olympus")
+    assert ar.translate(languages.message_of(zoned.value)).startswith("'Mars/Olympus' ليس اسم منطقة زمنية")
+
+
 def test_config_knows_the_same_languages_as_the_rules() -> None:
     assert config.SHIPPED_LANGUAGES == languages.LANGUAGES
 

@@ -13,6 +13,7 @@ from fedgroup import store
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.actions.moderation import block, block_target
 from fedgroup.rules import blocklists
+from fedgroup.rules.languages import N_, Message, message_of
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ async def plan_blocklist(runtime: Context, text: str) -> BlocklistPlan:
     try:
         rows = blocklists.parse(text)
     except blocklists.BlocklistError as e:
-        raise ActionError(f"cannot import that blocklist: {e}", "file") from e
+        raise ActionError(Message(N_("cannot import that blocklist: %(reason)s"), reason=message_of(e)), "file") from e
     current = await runtime.db.read(store.blocks.load_set)
     to_block: list[str] = []
     already: list[str] = []

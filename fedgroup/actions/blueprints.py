@@ -27,7 +27,7 @@ from fedgroup.rules import blueprints as blueprint_rules
 from fedgroup.rules import campaign_state, campaigns
 from fedgroup.rules.blueprints import Combined, Template
 from fedgroup.rules.campaigns import Goal, PledgeOption
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message, message_of
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ async def publish_blueprint(
     def job(conn: sqlite3.Connection) -> int:
         state = load_campaign(conn, campaign_id)
         if state is None or state.row.deleted_at is not None or state.row.draft:
-            raise ActionError(f"there is no campaign {campaign_id}", "campaign")
+            raise ActionError(Message(N_("there is no campaign %(id)s"), id=campaign_id), "campaign")
         if state.row.visibility == "members":
             raise ActionError(
                 "a members-only campaign stays with the members: no blueprint of it", "campaign"
@@ -175,7 +175,7 @@ async def blueprint_page(runtime: Context, blueprint_id: int) -> BlueprintPage |
 async def hide_adoption(runtime: Context, adoption_id: int, hidden: bool = True) -> None:
     """Moderation: a hidden adopter is neither listed nor counted (and cannot be a link of a lineage)."""
     if not await runtime.db.write(lambda conn: store.blueprints.set_hidden(conn, adoption_id, hidden)):
-        raise ActionError(f"there is no adoption {adoption_id}", "adoption")
+        raise ActionError(Message(N_("there is no adoption %(id)s"), id=adoption_id), "adoption")
     log.info("blueprint adoption %s id=%d", "hidden" if hidden else "shown", adoption_id)
 
 
@@ -224,7 +224,7 @@ async def fetch_blueprint(runtime: Context, url: str) -> FetchedBlueprint:
         blueprint, document, group = await _fetch_one(runtime, url)
     except FetchError as e:
         log.info("blueprint not adopted reason=%s url=%s", e.reason, url[:200])
-        raise ActionError(f"cannot use {url[:200]}: {e.reason}", "url") from e
+        raise ActionError(Message(N_("cannot use %(url)s: %(reason)s"), url=url[:200], reason=e.reason), "url") from e
     links = [{"blueprint": blueprint.id, "group": group.id, "inbox": group.inbox}]
     seen = {blueprint.id}
     ancestor = blueprint.adapted_from
@@ -258,7 +258,9 @@ async def adopt_blueprint(
             template.multiple_choice,
         )  # fmt: skip
     except campaigns.CampaignError as e:
-        raise ActionError(f"the blueprint's template cannot be a campaign here: {e}", "url") from e
+        raise ActionError(
+            Message(N_("the blueprint's template cannot be a campaign here: %(reason)s"), reason=message_of(e)), "url"
+        ) from e
 
     language = runtime.site.language or runtime.config.default_language  # the draft is written in ours
 
@@ -299,7 +301,7 @@ async def edit_draft(
     def job(conn: sqlite3.Connection) -> None:
         row = store.campaigns.get(conn, campaign_id)
         if row is None or row.deleted_at is not None or not row.draft:
-            raise ActionError(f"there is no draft {campaign_id}", "campaign")
+            raise ActionError(Message(N_("there is no draft %(id)s"), id=campaign_id), "campaign")
         store.campaigns.rewrite_draft(
             conn, campaign_id, draft.title, draft.body, draft.visibility, draft.deadline,
             [(g.kind, g.target, g.unit) for g in draft.goals], [(o.label, o.kind, o.amount) for o in draft.options],
@@ -319,7 +321,7 @@ async def publish_draft(runtime: Context, campaign_id: int) -> None:
     def job(conn: sqlite3.Connection) -> int:
         state = load_campaign(conn, campaign_id)
         if state is None or state.row.deleted_at is not None or not state.row.draft:
-            raise ActionError(f"there is no draft {campaign_id}", "campaign")
+            raise ActionError(Message(N_("there is no draft %(id)s"), id=campaign_id), "campaign")
         row = state.row
         campaigns.validate_draft(
             row.title,

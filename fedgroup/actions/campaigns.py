@@ -17,7 +17,7 @@ from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaign_state, campaigns, money, tallies
 from fedgroup.rules.campaign_state import CampaignState, ContributorLine, group_aggregate
 from fedgroup.rules.campaigns import Contribution, Goal, PledgeOption
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 from fedgroup.rules.tallies import MemberPledgeFacts
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ VISIBILITIES = campaigns.VISIBILITIES
 def existing_campaign(conn: sqlite3.Connection, campaign_id: int) -> campaign_state.CampaignState:
     state = load_campaign(conn, campaign_id)
     if state is None or state.row.deleted_at is not None:
-        raise ActionError(f"there is no campaign {campaign_id}", "campaign")
+        raise ActionError(Message(N_("there is no campaign %(id)s"), id=campaign_id), "campaign")
     return state
 
 

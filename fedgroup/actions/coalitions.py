@@ -19,7 +19,7 @@ from fedgroup.net import webfinger
 from fedgroup.net.fetch import FetchError
 from fedgroup.rules import campaigns
 from fedgroup.rules.campaigns import Goal
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ async def coalition_leave(runtime: Context, actor_id: str) -> list[PledgeAtStake
 
     def read(conn: sqlite3.Connection) -> list[PledgeAtStake]:
         if store.follows.following_of(conn, actor_id) is None:
-            raise ActionError(f"we do not follow {actor_id}", "handle")
+            raise ActionError(Message(N_("we do not follow %(actor)s"), actor=actor_id), "handle")
         pledges = []
         for partner in store.campaigns.partner_campaigns(conn, actor_id):
             pledges += store.pledges.pledges_for_partner_campaign(conn, partner.id)
@@ -115,7 +115,7 @@ async def leave_group(runtime: Context, actor_id: str) -> None:
     def job(conn: sqlite3.Connection) -> None:
         following = store.follows.following_of(conn, actor_id)
         if following is None:
-            raise ActionError(f"we do not follow {actor_id}", "handle")
+            raise ActionError(Message(N_("we do not follow %(actor)s"), actor=actor_id), "handle")
         actor = store.actors.by_id(conn, actor_id)
         group_name = (actor.name if actor is not None else None) or actor_id
         day = now.strftime("%-d %B %Y")
@@ -181,7 +181,7 @@ async def resolve_account(runtime: Context, handle: str) -> str:
     """The actor id of @name@host (WebFinger), or of an actor URL given as such."""
     handle = handle.strip()
     if not handle:
-        raise ActionError(f"Write the group's handle, like {HANDLE_EXAMPLE}.", "handle")
+        raise ActionError(Message(N_("Write the group's handle, like %(example)s."), example=HANDLE_EXAMPLE), "handle")
     if runtime.http is None:
         raise ActionError(N_("The server's network is not running. Try again in a moment."), "handle")
     try:
@@ -202,7 +202,11 @@ async def follow_group_by_handle(runtime: Context, handle: str) -> str:
         raise ActionError(lookup_failure(handle, e), "handle") from e
     if actor.type != "Group":
         raise ActionError(
-            f"{handle.strip()} is an account ({actor.type}), not a group: only groups can join a coalition.",
+            Message(
+                N_("%(handle)s is an account (%(type)s), not a group: only groups can join a coalition."),
+                handle=handle.strip(),
+                type=actor.type,
+            ),
             "handle",
         )
     await follow_group(runtime, actor)
@@ -258,11 +262,15 @@ async def accept_partner(runtime: Context, actor_id: str) -> int:
         standing = store.partners.standing(conn, actor_id)
         if standing.follower_state is None:
             raise ActionError(
-                f"{actor_id} does not follow our group: a partner group follows us first", "actor"
+                Message(N_("%(actor)s does not follow our group: a partner group follows us first"), actor=actor_id),
+                "actor",
             )
         if standing.actor_type not in store.partners.PARTNER_TYPES:
             raise ActionError(
-                f"{actor_id} is a {standing.actor_type or 'unknown account'}, not a group", "actor"
+                Message(N_("%(actor)s is a %(type)s, not a group"), actor=actor_id, type=standing.actor_type)
+                if standing.actor_type
+                else Message(N_("%(actor)s is an unknown account, not a group"), actor=actor_id),
+                "actor",
             )
         store.partners.decide(conn, actor_id, "accepted", now)
         return partnership.reconsider_held(conn, actor_id, now)
@@ -285,7 +293,9 @@ async def reject_partner(runtime: Context, actor_id: str) -> None:
             standing.follower_state is None and standing.decision is None and standing.following_state is None
             and not store.partners.held_listing(conn, actor_id)
         ):  # fmt: skip
-            raise ActionError(f"{actor_id} is not a partner group or a partner request", "actor")
+            raise ActionError(
+                Message(N_("%(actor)s is not a partner group or a partner request"), actor=actor_id), "actor"
+            )
         store.partners.decide(conn, actor_id, "rejected", now)
         partnership.reconsider(conn, actor_id, now)
 
@@ -306,14 +316,16 @@ async def answer_held_aggregate(runtime: Context, held_id: int, approve: bool) -
     def job(conn: sqlite3.Connection) -> store.partners.HeldPledge:
         held = store.partners.held(conn, held_id)
         if held is None:
-            raise ActionError(f"there is no held aggregate {held_id}", "held")
+            raise ActionError(Message(N_("there is no held aggregate %(id)s"), id=held_id), "held")
         if approve:
             standing = store.partners.standing(conn, held.group_actor)
             if partnership.status(standing) != partnership.PARTNER:
-                raise ActionError(f"accept {held.group_actor} as a partner group first", "held")
+                raise ActionError(
+                    Message(N_("accept %(actor)s as a partner group first"), actor=held.group_actor), "held"
+                )
             row = store.campaigns.get(conn, held.campaign_id)
             if row is None or row.deleted_at is not None:
-                raise ActionError(f"campaign {held.campaign_id} was deleted", "held")
+                raise ActionError(Message(N_("campaign %(id)s was deleted"), id=held.campaign_id), "held")
             partnership.approve_held(conn, held, now)
         else:
             store.partners.release(conn, held.id)

@@ -8,6 +8,7 @@ import sqlite3
 from fedgroup import store
 from fedgroup.actions import outbox, partnership
 from fedgroup.actions.context import ActionError, Context
+from fedgroup.rules.languages import N_, Message
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ async def answer_follower(runtime: Context, actor_id: str, approve: bool) -> Non
     def job(conn: sqlite3.Connection) -> None:
         follower = store.follows.follower(conn, actor_id)
         if follower is None or follower.state != "pending":
-            raise ActionError(f"no follow request from {actor_id} is waiting", "actor")
+            raise ActionError(Message(N_("no follow request from %(actor)s is waiting"), actor=actor_id), "actor")
         follow = {"id": follower.follow_id, "actor": actor_id}
         if approve:
             store.follows.set_follower_state(conn, actor_id, "accepted")
@@ -41,7 +42,7 @@ async def remove_follower(runtime: Context, actor_id: str) -> None:
     def job(conn: sqlite3.Connection) -> None:
         follower = store.follows.follower(conn, actor_id)
         if follower is None:
-            raise ActionError(f"{actor_id} does not follow the group", "actor")
+            raise ActionError(Message(N_("%(actor)s does not follow the group"), actor=actor_id), "actor")
         store.follows.remove_follower(conn, actor_id)
         outbox.reject_follow(
             conn, runtime.ids, {"id": follower.follow_id, "actor": actor_id}, follower.inbox, now

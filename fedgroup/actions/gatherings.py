@@ -22,7 +22,7 @@ from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.parse import Activity
 from fedgroup.rules import gatherings, timezones
 from fedgroup.rules.gatherings import Counts, Entry, GatheringError
-from fedgroup.rules.languages import N_, message_of
+from fedgroup.rules.languages import N_, Message, message_of
 from fedgroup.store.gatherings import GatheringFields, GatheringRow
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,12 @@ def _moment(text: str, zone_name: str, field: str) -> datetime:
             return timezones.from_local(text, zone_name)
         moment = datetime.fromisoformat(text)
     except (timezones.TimeZoneError, ValueError) as e:
-        raise GatheringError(str(e) if isinstance(e, timezones.TimeZoneError) else f"{text[:30]!r} is not a date and time", field) from e  # fmt: skip
+        raise GatheringError(
+            message_of(e)
+            if isinstance(e, timezones.TimeZoneError)
+            else Message(N_("%(text)r is not a date and time"), text=text[:30]),
+            field,
+        ) from e
     if moment.tzinfo is None:
         raise GatheringError(N_("give the time as 2027-01-15T18:00, or with its offset"), field)
     return moment
@@ -128,7 +133,7 @@ def load_gathering(conn: sqlite3.Connection, gathering_id: int) -> GatheringStat
 def existing_gathering(conn: sqlite3.Connection, gathering_id: int) -> GatheringState:
     found = load_gathering(conn, gathering_id)
     if found is None:
-        raise ActionError(f"there is no gathering {gathering_id}", "gathering")
+        raise ActionError(Message(N_("there is no gathering %(id)s"), id=gathering_id), "gathering")
     return found
 
 

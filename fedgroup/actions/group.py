@@ -12,7 +12,7 @@ from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.rules import aggregates, avatars, first_steps, languages, timezones
-from fedgroup.rules.languages import message_of
+from fedgroup.rules.languages import N_, Message, message_of
 from fedgroup.store.datadir import MAX_NAME, MAX_SUMMARY
 
 
@@ -66,11 +66,15 @@ async def update_profile(
     if name is not None:
         name = name.strip()
         if not name or len(name) > MAX_NAME or "\n" in name or "\r" in name:
-            raise ActionError(f"the name must be one line of 1-{MAX_NAME} characters", "name")
+            raise ActionError(
+                Message(N_("the name must be one line of 1-%(most)s characters"), most=MAX_NAME), "name"
+            )
     if summary is not None:
         summary = summary.strip().replace("\r\n", "\n")
         if len(summary) > MAX_SUMMARY:
-            raise ActionError(f"the summary must be at most {MAX_SUMMARY} characters", "summary")
+            raise ActionError(
+                Message(N_("the summary must be at most %(most)s characters"), most=MAX_SUMMARY), "summary"
+            )
     checked: tuple[str, str] | None = None
     if avatar is not None:
         try:

@@ -12,7 +12,7 @@ from fedgroup.actions.coalitions import PledgeAtStake, pledges_at_stake, send_ag
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab
 from fedgroup.rules import campaigns
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ MAX_EMAIL = 254
 def clean_name(name: str) -> str:
     name = campaigns.clean_line(name)
     if not name or len(name) > MAX_NAME:
-        raise ActionError(f"a name is 1-{MAX_NAME} characters", "name")
+        raise ActionError(Message(N_("a name is 1-%(most)s characters"), most=MAX_NAME), "name")
     return name
 
 
@@ -34,7 +34,7 @@ async def add_member(
 ) -> int:
     name = clean_name(name)
     if role not in store.members.ROLES:
-        raise ActionError(f"role must be one of {', '.join(store.members.ROLES)}", "role")
+        raise ActionError(Message(N_("role must be one of %(roles)s"), roles=", ".join(store.members.ROLES)), "role")
     if email is not None:
         email = email.strip() or None
         if email is not None and (
@@ -45,7 +45,7 @@ async def add_member(
 
     def job(conn: sqlite3.Connection) -> int:
         if store.members.by_name(conn, name) is not None:
-            raise ActionError(f"there is already a member called {name}", "name")
+            raise ActionError(Message(N_("there is already a member called %(name)s"), name=name), "name")
         return store.members.add(conn, name, role, email, password_hash, now)
 
     return await runtime.db.write(job)
@@ -54,7 +54,7 @@ async def add_member(
 async def member_named(runtime: Context, name: str) -> store.members.Member:
     member = await runtime.db.read(store.members.by_name, name.strip())
     if member is None:
-        raise ActionError(f"there is no member called {name.strip()}", "member")
+        raise ActionError(Message(N_("there is no member called %(name)s"), name=name.strip()), "member")
     return member
 
 

@@ -18,7 +18,7 @@ from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
 from fedgroup.protocol.parse import Activity, ParseError, is_http_url, parse_flag
 from fedgroup.rules import sanitize
-from fedgroup.rules.languages import N_, message_of
+from fedgroup.rules.languages import N_, Message, message_of
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ async def unblock(runtime: Context, target: str) -> None:
         return True
 
     if not await runtime.db.write(job):
-        raise ActionError(f"{target} is not blocked", "target")
+        raise ActionError(Message(N_("%(target)s is not blocked"), target=target), "target")
     runtime.blocks_changed()
     runtime.deliveries_queued()
 
@@ -173,7 +173,7 @@ async def report_account(runtime: Context, account: str, comment: str, objects: 
     try:
         actor = await runtime.actors.actor(actor_id)
     except FetchError as e:
-        raise ActionError(f"cannot fetch {actor_id}: {e}", "account") from e
+        raise ActionError(Message(N_("cannot fetch %(actor)s: %(reason)s"), actor=actor_id, reason=str(e)), "account") from e
     shared_inbox = actor.shared_inbox
     if not shared_inbox:
         # A report goes to the server, never to the reported person's own inbox.

@@ -15,7 +15,7 @@ from fedgroup import store
 from fedgroup.actions.campaigns import counted_money, load_campaign
 from fedgroup.rules import money, spreadsheet
 from fedgroup.rules.campaign_state import CampaignState
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 from fedgroup.rules.money import MoneyError
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class MoneyRecord:
 def _campaign(conn: sqlite3.Connection, campaign_id: int) -> tuple[CampaignState, str]:
     state = load_campaign(conn, campaign_id)
     if state is None or state.row.deleted_at is not None:
-        raise MoneyError(f"there is no campaign {campaign_id}", "campaign")
+        raise MoneyError(Message(N_("there is no campaign %(id)s"), id=campaign_id), "campaign")
     return state, money.currency_of(state.goals)
 
 
@@ -108,7 +108,9 @@ async def record_money_received(
         if member_name and member_name.strip():
             member = store.members.by_name(conn, member_name.strip())
             if member is None:
-                raise MoneyError(f"there is no member called {member_name.strip()}", "member")
+                raise MoneyError(
+                    Message(N_("there is no member called %(name)s"), name=member_name.strip()), "member"
+                )
             member_id = member.id
         return store.money.add_received(
             conn, campaign_id, draft.source, draft.amount, draft.day, draft.sponsor, member_id, recorded_by,
@@ -154,7 +156,9 @@ async def decide_expense(
         _organizer(conn, decider)
         found = store.money.expense(conn, expense_id)
         if found is None or found.campaign_id != campaign_id:
-            raise MoneyError(f"campaign {campaign_id} has no expense {expense_id}", "expense")
+            raise MoneyError(
+                Message(N_("campaign %(id)s has no expense %(expense)s"), id=campaign_id, expense=expense_id), "expense"
+            )
         if not found.history.counts:
             raise MoneyError(N_("this expense was voided: decide the entry that replaced it, if any"), "expense")
         money.check_decision(found.state, found.recorded_by, decider, approve)
@@ -177,7 +181,15 @@ def _entry(conn: sqlite3.Connection, campaign_id: int, entry: Entry, entry_id: i
         store.money.received(conn, entry_id) if entry == "received" else store.money.expense(conn, entry_id)
     )
     if found is None or found.campaign_id != campaign_id:
-        raise MoneyError(f"campaign {campaign_id} has no such entry ({entry} {entry_id})", "entry")
+        raise MoneyError(
+            Message(
+                N_("campaign %(id)s has no such entry (%(entry)s %(entry_id)s)"),
+                id=campaign_id,
+                entry=entry,
+                entry_id=entry_id,
+            ),
+            "entry",
+        )
     state = found.state if isinstance(found, store.money.Expense) else None
     money.check_correctable(not found.history.counts, state)
     return state

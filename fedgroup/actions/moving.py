@@ -21,7 +21,7 @@ from fedgroup.actions import group, outbox
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import vocab
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +47,14 @@ async def depart(runtime: Context, new_actor: str) -> int:
     except FetchError as e:
         if e.reason == "move-not-confirmed":
             raise ActionError(
-                f"{new_actor} does not name {ids.group} in alsoKnownAs: run `fedgroup move --to` on the new"
-                " server first",
+                Message(
+                    N_("%(actor)s does not name %(group)s in alsoKnownAs: run `fedgroup move --to` on the new server first"),
+                    actor=new_actor,
+                    group=ids.group,
+                ),
                 "to",
             ) from e
-        raise ActionError(f"cannot fetch {new_actor}: {e.reason}", "to") from e
+        raise ActionError(Message(N_("cannot fetch %(actor)s: %(reason)s"), actor=new_actor, reason=e.reason), "to") from e
     now = runtime.now()
     manually = runtime.config.manually_approves_followers
 

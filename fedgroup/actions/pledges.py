@@ -13,7 +13,7 @@ from fedgroup.actions.coalitions import partner_goals, partner_open, send_aggreg
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.rules import campaigns
 from fedgroup.rules.campaigns import Goal, PledgeOption
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 
 def _choose(
@@ -25,11 +25,13 @@ def _choose(
     if option:
         chosen = campaigns.option_contribution(options, option)
         if chosen is None:
-            raise ActionError(f"there is no option {option!r}", "option")
+            raise ActionError(Message(N_("there is no option %(option)r"), option=option), "option")
         if amount is not None and str(amount).strip():
             raise ActionError(
-                f'you chose "{option}" and typed an amount: to pledge an amount of your own, choose'
-                ' "An amount of my own"',
+                Message(
+                    N_('you chose "%(option)s" and typed an amount: to pledge an amount of your own, choose "An amount of my own"'),
+                    option=option,
+                ),
                 "amount",
             )
         _, note = campaigns.validate_pledge(goals, chosen.kind, chosen.amount, note)

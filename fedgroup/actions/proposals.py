@@ -24,7 +24,7 @@ from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab, vocab_proposals
 from fedgroup.rules import campaigns
 from fedgroup.rules import proposals as rules
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 from fedgroup.rules.proposals import Position, ProposalError, Tally
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def load_proposal_in(conn: sqlite3.Connection, proposal_id: int, now: datetime) 
 async def load_proposal(runtime: Context, proposal_id: int) -> ProposalState:
     found = await runtime.db.read(load_proposal_in, proposal_id, runtime.now())
     if found is None:
-        raise ActionError(f"there is no proposal {proposal_id}", "proposal")
+        raise ActionError(Message(N_("there is no proposal %(id)s"), id=proposal_id), "proposal")
     return found
 
 
@@ -104,7 +104,7 @@ def _facilitator(conn: sqlite3.Connection, member_id: int) -> store.members.Memb
 def _existing(conn: sqlite3.Connection, proposal_id: int) -> store.proposals.ProposalRow:
     row = store.proposals.proposal(conn, proposal_id)
     if row is None:
-        raise ActionError(f"there is no proposal {proposal_id}", "proposal")
+        raise ActionError(Message(N_("there is no proposal %(id)s"), id=proposal_id), "proposal")
     return row
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 MAX_AVATAR_BYTES = 512 * 1024
 MEDIA_TYPES = ("image/png", "image/jpeg", "image/webp")
@@ -31,7 +31,9 @@ def checked_avatar(data: bytes) -> tuple[str, str]:
     if not data:
         raise AvatarError(N_("the avatar file is empty"))
     if len(data) > MAX_AVATAR_BYTES:
-        raise AvatarError(f"the avatar is too large: at most {MAX_AVATAR_BYTES // 1024} KiB")
+        raise AvatarError(
+            Message(N_("the avatar is too large: at most %(most)s KiB"), most=MAX_AVATAR_BYTES // 1024)
+        )
     media_type = media_type_of(data)
     if media_type is None:
         raise AvatarError(N_("the avatar must be a PNG, JPEG or WebP image"))

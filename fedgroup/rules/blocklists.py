@@ -12,7 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 COLUMNS = ("#domain", "#severity", "#reject_media", "#reject_reports", "#public_comment", "#obfuscate")
 SEVERITIES = ("suspend", "silence", "noop")
@@ -45,7 +45,7 @@ def parse(text: str) -> list[BlocklistRow]:
     try:
         header = next(reader, None)
     except csv.Error as e:
-        raise BlocklistError(f"not a CSV file: {e}") from e
+        raise BlocklistError(Message(N_("not a CSV file: %(reason)s"), reason=str(e))) from e
     if header is None:
         raise BlocklistError(N_("the file is empty"))
     names = [h.strip().lower().removeprefix("#") for h in header]
@@ -64,7 +64,7 @@ def parse(text: str) -> list[BlocklistRow]:
             if not row or not any(c.strip() for c in row):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise BlocklistError(f"more than {MAX_ROWS:,} rows")
+                raise BlocklistError(Message(N_("more than %(most)s rows"), most=f"{MAX_ROWS:,}"))
             domain = cell(row, "domain").lower().rstrip(".")
             if domain in seen:
                 continue
@@ -80,7 +80,7 @@ def parse(text: str) -> list[BlocklistRow]:
                 )
             )
     except csv.Error as e:
-        raise BlocklistError(f"not a CSV file: {e}") from e
+        raise BlocklistError(Message(N_("not a CSV file: %(reason)s"), reason=str(e))) from e
     return rows
 
 

@@ -24,7 +24,7 @@ from fedgroup.rules.campaigns import (
     clean_line,
     format_quantity,
 )
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 
 MAX_SUMMARY = 500
 MAX_TEXT = 5_000
@@ -74,18 +74,25 @@ def check_case_study(
     """An organizer's case study, cleaned; CampaignError names the field to correct."""
     title = clean_line(title)
     if not title or len(title) > MAX_TITLE:
-        raise CampaignError(f"a blueprint needs a title of 1-{MAX_TITLE} characters", "title")
+        raise CampaignError(
+            Message(N_("a blueprint needs a title of 1-%(most)s characters"), most=MAX_TITLE), "title"
+        )
     summary = clean_block(summary)
     if not summary or len(summary) > MAX_SUMMARY:
-        raise CampaignError(f"write a summary of 1-{MAX_SUMMARY} characters", "summary")
+        raise CampaignError(Message(N_("write a summary of 1-%(most)s characters"), most=MAX_SUMMARY), "summary")
     lines = steps.splitlines() if isinstance(steps, str) else list(steps)
     cleaned_steps = tuple(s for s in (clean_line(line) for line in lines) if s)
     if len(cleaned_steps) > MAX_STEPS or any(len(s) > MAX_STEP for s in cleaned_steps):
-        raise CampaignError(f"at most {MAX_STEPS} steps of at most {MAX_STEP} characters each", "steps")
+        raise CampaignError(
+            Message(
+                N_("at most %(steps)s steps of at most %(most)s characters each"), steps=MAX_STEPS, most=MAX_STEP
+            ),
+            "steps",
+        )
     texts = {"what_worked": clean_block(what_worked), "do_differently": clean_block(do_differently)}
     for name, text in texts.items():
         if len(text) > MAX_TEXT:
-            raise CampaignError(f"at most {MAX_TEXT} characters", name)
+            raise CampaignError(Message(N_("at most %(most)s characters"), most=MAX_TEXT), name)
     return CaseStudy(title, summary, texts["what_worked"], cleaned_steps, texts["do_differently"])
 
 
@@ -106,7 +113,9 @@ def check_template(
     if len(set(kinds)) != len(kinds):
         raise CampaignError(N_("the template has a kind of goal twice"), "template")
     if len(options) > MAX_OPTIONS:
-        raise CampaignError(f"the template has more than {MAX_OPTIONS} pledge options", "template")
+        raise CampaignError(
+            Message(N_("the template has more than %(most)s pledge options"), most=MAX_OPTIONS), "template"
+        )
     labels = [o.label for o in options]
     if len(set(labels)) != len(labels) or any(o.kind not in kinds for o in options):
         raise CampaignError(N_("the template's pledge options do not fit its goals"), "template")

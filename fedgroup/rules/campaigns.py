@@ -93,7 +93,10 @@ class Contribution:
 def _check_kind(kind: str, field: str) -> str:
     kind = kind.strip().lower()
     if kind not in GOAL_KINDS:
-        raise CampaignError(f"unknown goal kind {kind!r}: use one of {', '.join(GOAL_KINDS)}", field)
+        raise CampaignError(
+            Message(N_("unknown goal kind %(kind)r: use one of %(kinds)s"), kind=kind, kinds=", ".join(GOAL_KINDS)),
+            field,
+        )
     return kind
 
 
@@ -109,8 +112,9 @@ def parse_amount(
     found = _AMOUNT_RE.match(raw.replace(",", ".") if comma else raw)
     if not found:
         raise CampaignError(
-            f"{raw[:20]!r} is not an amount (digits, and up to 2 decimals: 7.50"
-            + (" or 7,50)" if decimal_comma else ")"),
+            Message(N_("%(amount)r is not an amount (digits, and up to 2 decimals: 7.50 or 7,50)"), amount=raw[:20])
+            if decimal_comma
+            else Message(N_("%(amount)r is not an amount (digits, and up to 2 decimals: 7.50)"), amount=raw[:20]),
             field,
         )
     if len(found.group(1).lstrip("0")) > 10:
@@ -120,7 +124,7 @@ def parse_amount(
     try:
         amount = Decimal(found.group(0))
     except InvalidOperation as e:  # unreachable after the pattern, kept for safety
-        raise CampaignError(f"{raw[:20]!r} is not an amount", field) from e
+        raise CampaignError(Message(N_("%(amount)r is not an amount"), amount=raw[:20]), field) from e
     if kind in ("items", "people") and amount != amount.to_integral_value():
         raise CampaignError(Message(N_("%(kind)s are counted in whole numbers"), kind=kind), field)
     if amount <= 0:
@@ -136,7 +140,9 @@ def parse_goal(text: str) -> Goal:
     """KIND:TARGET[:UNIT], e.g. money:1000:EUR, hours:40, items:50:meals, people:30."""
     parts = text.split(":")
     if len(parts) not in (2, 3):
-        raise CampaignError(f"goal {text[:40]!r} should look like money:1000:EUR or hours:40", "goals")
+        raise CampaignError(
+            Message(N_("goal %(goal)r should look like money:1000:EUR or hours:40"), goal=text[:40]), "goals"
+        )
     kind = _check_kind(parts[0], "goals")
     target = parse_amount(kind, parts[1], "goals", decimal_comma=True)
     unit = parts[2].strip() if len(parts) == 3 else None
@@ -148,15 +154,19 @@ def make_goal(kind: str, target: Decimal, unit: str | None) -> Goal:
     if kind == "money":
         currency = (unit or "").upper()
         if currency not in CURRENCIES:
-            raise CampaignError(f"a money goal needs an ISO currency code such as EUR, not {unit!r}", "goals")
+            raise CampaignError(
+                Message(N_("a money goal needs an ISO currency code such as EUR, not %(unit)r"), unit=unit), "goals"
+            )
         return Goal(kind, target, currency)
     if kind == "items":
         unit = (unit or "items").strip()
         if not unit or len(unit) > MAX_UNIT or _CONTROL.search(unit) or any(c in unit for c in ":=<>"):
-            raise CampaignError(f"the unit of an items goal must be 1-{MAX_UNIT} plain characters", "goals")
+            raise CampaignError(
+                Message(N_("the unit of an items goal must be 1-%(most)s plain characters"), most=MAX_UNIT), "goals"
+            )
         return Goal(kind, target, unit)
     if unit:
-        raise CampaignError(f"{kind} goals take no unit", "goals")
+        raise CampaignError(Message(N_("%(kind)s goals take no unit"), kind=kind), "goals")
     return Goal(kind, target, None)
 
 
@@ -164,10 +174,14 @@ def parse_option(text: str) -> PledgeOption:
     """LABEL=KIND:AMOUNT. The label is what Mastodon users see and vote for; split on the last '='."""
     label, sep, rest = text.rpartition("=")
     if not sep:
-        raise CampaignError(f"option {text[:40]!r} should look like 'Bring food=items:1'", "options")
+        raise CampaignError(
+            Message(N_("option %(option)r should look like 'Bring food=items:1'"), option=text[:40]), "options"
+        )
     kind, sep, amount = rest.partition(":")
     if not sep:
-        raise CampaignError(f"option {text[:40]!r} should look like 'Bring food=items:1'", "options")
+        raise CampaignError(
+            Message(N_("option %(option)r should look like 'Bring food=items:1'"), option=text[:40]), "options"
+        )
     kind = _check_kind(kind, "options")
     return PledgeOption(label.strip(), kind, parse_amount(kind, amount, "options", decimal_comma=True))
 
@@ -225,7 +239,9 @@ def validate_draft(
     if len(body) > MAX_BODY:
         raise CampaignError(Message(N_("the text is longer than %(most)s characters"), most=MAX_BODY), "body")
     if visibility not in VISIBILITIES:
-        raise CampaignError(f"visibility must be one of {', '.join(VISIBILITIES)}", "visibility")
+        raise CampaignError(
+            Message(N_("visibility must be one of %(choices)s"), choices=", ".join(VISIBILITIES)), "visibility"
+        )
     if options and not goals:
         raise CampaignError(N_("pledge options need a goal to count toward"), "goals")
     kinds = [g.kind for g in goals]
@@ -233,8 +249,12 @@ def validate_draft(
         raise CampaignError(N_("each kind of goal can appear once"), "goals")
     cap = MAX_OPTIONS if visibility == "members" else MAX_OPTIONS_FEDERATED
     if len(options) > cap:
-        reason = "" if visibility == "members" else " (Mastodon polls show at most 4)"
-        raise CampaignError(f"at most {cap} pledge options{reason}", "options")
+        raise CampaignError(
+            Message(N_("at most %(most)s pledge options"), most=cap)
+            if visibility == "members"
+            else Message(N_("at most %(most)s pledge options (Mastodon polls show at most 4)"), most=cap),
+            "options",
+        )
     labels: set[str] = set()
     cleaned_options = []
     for option in options:
@@ -249,7 +269,12 @@ def validate_draft(
             raise CampaignError(Message(N_("two options are labelled %(label)r"), label=label), "options")
         if option.kind not in kinds:
             raise CampaignError(
-                f"option {label!r} pledges {option.kind}, but there is no {option.kind} goal", "options"
+                Message(
+                    N_("option %(option)r pledges %(kind)s, but there is no %(kind)s goal"),
+                    option=label,
+                    kind=option.kind,
+                ),
+                "options",
             )
         labels.add(label)
         cleaned_options.append(PledgeOption(label, option.kind, option.amount))
@@ -273,7 +298,8 @@ def parse_deadline(text: str) -> datetime:
             moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as e:
         raise CampaignError(
-            f"{raw[:30]!r} is not an ISO 8601 date-time (e.g. 2026-12-24T18:00+01:00)", "deadline"
+            Message(N_("%(text)r is not an ISO 8601 date-time (e.g. 2026-12-24T18:00+01:00)"), text=raw[:30]),
+            "deadline",
         ) from e
     if moment.tzinfo is None:
         raise CampaignError(N_("the deadline needs a time zone, e.g. 2026-12-24T18:00+01:00"), "deadline")
@@ -286,7 +312,7 @@ def validate_pledge(
     """A member's pledge: a kind the campaign has a goal for, a positive amount, a short note."""
     kind = _check_kind(kind, "kind")
     if kind not in {g.kind for g in goals}:
-        raise CampaignError(f"this campaign has no {kind} goal", "kind")
+        raise CampaignError(Message(N_("this campaign has no %(kind)s goal"), kind=kind), "kind")
     value = parse_amount(kind, amount, decimal_comma=True)
     note = clean_block(note)
     if len(note) > MAX_NOTE:

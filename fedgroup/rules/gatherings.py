@@ -83,9 +83,9 @@ def _coordinate(text: str, limit: float, field: str) -> float | None:
     try:
         value = float(text)
     except ValueError as e:
-        raise GatheringError(f"{text[:30]!r} is not a number", field) from e
+        raise GatheringError(Message(N_("%(text)r is not a number"), text=text[:30]), field) from e
     if not -limit <= value <= limit:  # also refuses nan
-        raise GatheringError(f"must be between -{limit:g} and {limit:g}", field)
+        raise GatheringError(Message(N_("must be between -%(most)s and %(most)s"), most=f"{limit:g}"), field)
     return value
 
 

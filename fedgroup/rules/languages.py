@@ -102,7 +102,9 @@ class Language:
 def check(code: str) -> str:
     """`code` if we ship it; LanguageError otherwise."""
     if code not in LANGUAGES:
-        raise LanguageError(f"{code[:20]!r} is not a language we ship (one of {', '.join(LANGUAGES)})")
+        raise LanguageError(
+            Message(N_("%(code)r is not a language we ship (one of %(codes)s)"), code=code[:20], codes=", ".join(LANGUAGES))
+        )
     return code
 
 

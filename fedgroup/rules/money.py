@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 from fedgroup.rules.campaigns import CampaignError, Goal, clean_line, format_quantity, parse_amount
-from fedgroup.rules.languages import N_, message_of
+from fedgroup.rules.languages import N_, Message, message_of
 
 MAX_SOURCE = 100
 MAX_SPONSOR = 100
@@ -29,6 +29,11 @@ MAX_REASON = 300
 MAX_YEARS_BACK = 10
 
 EXPENSE_STATES = ("pending", "approved", "rejected")
+# Why an expense cannot be decided again, a sentence per state (translated where shown).
+ALREADY_DECIDED = {
+    "approved": N_("this expense is already approved"),
+    "rejected": N_("this expense is already rejected"),
+}
 
 
 class MoneyError(CampaignError):
@@ -87,7 +92,7 @@ def parse_day(text: str, today: date, field: str = "day") -> date:
     try:
         day = date.fromisoformat(raw)
     except ValueError as e:
-        raise MoneyError(f"{raw[:20]!r} is not a date like 2026-12-05", field) from e
+        raise MoneyError(Message(N_("%(text)r is not a date like 2026-12-05"), text=raw[:20]), field) from e
     if day > today:
         raise MoneyError(N_("that date is in the future"), field)
     if day.year < today.year - MAX_YEARS_BACK:
@@ -95,12 +100,14 @@ def parse_day(text: str, today: date, field: str = "day") -> date:
     return day
 
 
-def _text(value: str, limit: int, field: str, what: str, required: bool = True) -> str:
+def _text(value: str, limit: int, field: str, missing: str, too_long: str, required: bool = True) -> str:
+    """A line of text: `missing` (a message) when required and empty, `too_long` (an id with %(most)s) when
+    longer than `limit`: whole sentences, so that each language words them as a whole."""
     cleaned = clean_line(value)
     if required and not cleaned:
-        raise MoneyError(f"write {what}", field)
+        raise MoneyError(missing, field)
     if len(cleaned) > limit:
-        raise MoneyError(f"{what} is at most {limit} characters", field)
+        raise MoneyError(Message(too_long, most=limit), field)
     return cleaned
 
 
@@ -118,10 +125,24 @@ def validate_received(
     """Money received from one source: a total ("cash box at the fair", "online"), or a sponsor who agreed
     to be named (`sponsor` is then the name thanked in public)."""
     named = (
-        _text(sponsor, MAX_SPONSOR, "sponsor", "the sponsor's public name") if sponsor is not None else None
+        _text(
+            sponsor,
+            MAX_SPONSOR,
+            "sponsor",
+            N_("write the sponsor's public name"),
+            N_("the sponsor's public name is at most %(most)s characters"),
+        )
+        if sponsor is not None
+        else None
     )
     return ReceivedDraft(
-        source=_text(source, MAX_SOURCE, "source", "where the money came from"),
+        source=_text(
+            source,
+            MAX_SOURCE,
+            "source",
+            N_("write where the money came from"),
+            N_("where the money came from is at most %(most)s characters"),
+        ),
         amount=_amount(amount),
         day=parse_day(day, today),
         sponsor=named,
@@ -130,10 +151,23 @@ def validate_received(
 
 def validate_expense(what: str, amount: str | Decimal, day: str, receipt: str, today: date) -> ExpenseDraft:
     return ExpenseDraft(
-        what=_text(what, MAX_WHAT, "what", "what the money was spent on"),
+        what=_text(
+            what,
+            MAX_WHAT,
+            "what",
+            N_("write what the money was spent on"),
+            N_("what the money was spent on is at most %(most)s characters"),
+        ),
         amount=_amount(amount),
         day=parse_day(day, today),
-        receipt=_text(receipt, MAX_RECEIPT, "receipt", "the receipt reference", required=False),
+        receipt=_text(
+            receipt,
+            MAX_RECEIPT,
+            "receipt",
+            "",
+            N_("the receipt reference is at most %(most)s characters"),
+            required=False,
+        ),
     )
 
 
@@ -143,14 +177,21 @@ def check_decision(state: str, recorded_by: int | None, decider: int, approve: b
     withdrawing a mistake, and it never makes money count. An expense whose recorder was erased has no
     recorder left to be the same person as the decider."""
     if state != "pending":
-        raise MoneyError(f"this expense is already {state}", "expense")
+        already = ALREADY_DECIDED.get(state) or Message(N_("this expense is already %(state)s"), state=state)
+        raise MoneyError(already, "expense")
     if approve and recorded_by is not None and recorded_by == decider:
         raise MoneyError(N_("nobody approves their own expense: another organizer must approve it"), "expense")
 
 
 def validate_reason(text: str) -> str:
     """Why an entry is voided or corrected: required, because the record's history must explain itself."""
-    return _text(text, MAX_REASON, "reason", "why the entry is corrected")
+    return _text(
+        text,
+        MAX_REASON,
+        "reason",
+        N_("write why the entry is corrected"),
+        N_("why the entry is corrected is at most %(most)s characters"),
+    )
 
 
 def check_correctable(voided: bool, state: str | None) -> None:

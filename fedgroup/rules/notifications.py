@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from fedgroup.rules import timezones
-from fedgroup.rules.languages import N_, Language
+from fedgroup.rules.languages import N_, Language, Message
 
 # What a member may choose to receive, in the order Account lists them (translated where shown).
 KINDS: dict[str, str] = {
@@ -104,7 +104,7 @@ def make_preferences(
     except ValueError:
         raise NotificationError(N_("a whole number"), "asks_per_week") from None
     if not 0 <= asks <= MAX_ASKS_PER_WEEK:
-        raise NotificationError(f"between 0 and {MAX_ASKS_PER_WEEK}", "asks_per_week")
+        raise NotificationError(Message(N_("between 0 and %(most)s"), most=MAX_ASKS_PER_WEEK), "asks_per_week")
     return Preferences(frozenset(kinds) & set(KINDS), delivery, until, frozenset(break_keeps), asks)
 
 

@@ -128,7 +128,7 @@ def validate_proposal(
     if len(body) > MAX_BODY:
         raise ProposalError(Message(N_("the text is longer than %(most)s characters"), most=MAX_BODY), "body")
     if kind not in KINDS:
-        raise ProposalError(f"the kind is one of {', '.join(KINDS)}", "kind")
+        raise ProposalError(Message(N_("the kind is one of %(kinds)s"), kinds=", ".join(KINDS)), "kind")
     cleaned = tuple(label for label in (clean_line(o) for o in options) if label)
     if kind == "consent":
         cleaned = ()
@@ -232,7 +232,7 @@ def validate_position(
                 )
             values.append(int(raw))
         return Position(tuple(values), reason)
-    raise ProposalError(f"the kind is one of {', '.join(KINDS)}", "kind")
+    raise ProposalError(Message(N_("the kind is one of %(kinds)s"), kinds=", ".join(KINDS)), "kind")
 
 
 def check_position(kind: str, option_count: int, position: Position) -> None:
@@ -444,7 +444,7 @@ def tally(kind: str, options: Sequence[str], positions: Sequence[Position], quor
         ]
         result = _result_of(_winners(options, totals), "Highest score")
     else:
-        raise ProposalError(f"the kind is one of {', '.join(KINDS)}", "kind")
+        raise ProposalError(Message(N_("the kind is one of %(kinds)s"), kinds=", ".join(KINDS)), "kind")
     if quorum is not None and participants < quorum:
         result = f"Quorum not met: {participants} of {quorum} needed took part ({result.lower()})"
     return Tally(kind, participants, quorum, tuple(lines), result, blocks, runoff)

@@ -9,6 +9,8 @@ import zoneinfo
 from datetime import UTC, datetime
 from functools import cache
 
+from fedgroup.rules.languages import N_, Message
+
 DEFAULT_ZONE = "UTC"
 _LOCAL_INPUT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$")
 
@@ -25,7 +27,9 @@ class TimeZoneError(ValueError):
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """The zone called `name` (an IANA name such as Europe/Madrid); TimeZoneError if there is none."""
     if name not in names():
-        raise TimeZoneError(f"{name[:60]!r} is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)")
+        raise TimeZoneError(
+            Message(N_("%(name)r is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)"), name=name[:60])
+        )
     return zoneinfo.ZoneInfo(name)
 
 
@@ -46,12 +50,15 @@ def from_local(text: str, zone_name: str) -> datetime:
     try:
         naive = datetime.fromisoformat(text.strip())
     except ValueError as e:
-        raise TimeZoneError(f"{text[:30]!r} is not a date and time", "deadline") from e
+        raise TimeZoneError(Message(N_("%(text)r is not a date and time"), text=text[:30]), "deadline") from e
     tz = zone(zone_name)
     local = naive.replace(tzinfo=tz)
     moment = local.astimezone(UTC)
     if moment.astimezone(tz).replace(tzinfo=None) != naive:
-        raise TimeZoneError(f"{text.strip()} does not exist in {zone_name} (the clocks change then)", "deadline")
+        raise TimeZoneError(
+            Message(N_("%(moment)s does not exist in %(zone)s (the clocks change then)"), moment=text.strip(), zone=zone_name),
+            "deadline",
+        )
     return moment
 
 
