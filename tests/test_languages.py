@@ -35,7 +35,8 @@ def catalogue(code: str):  # type: ignore[no-untyped-def]
 
 
 def message_ids(found) -> set[object]:  # type: ignore[no-untyped-def]
-    return {m.id for m in found if m.id}
+    """Each message's id, with its context when it has one (a proposal's "Block" is not the button's)."""
+    return {m.id if m.context is None else (m.context, m.id) for m in found if m.id}
 
 
 # -- the catalogues -------------------------------------------------------------------------------------------
@@ -404,3 +405,20 @@ def test_a_proposals_count_reads_in_the_page_language_and_as_before_in_english()
     ]
     assert proposals.count_lines_in(cases[2], spanish)[0] == "Empate entre Library y Park"
     assert proposals.count_lines_in(cases[4], spanish)[2] == "Library: 5 puntos, media 5,0"
+
+
+def test_a_proposals_block_is_an_objection_not_the_moderation_buttons_block() -> None:
+    """Two catalogue entries for one English word: in Arabic a consent position's "Block" reads as a blocking
+    objection (اعتراض مانع), the moderation button's as a ban (حظر)."""
+    from fedgroup.rules import proposals
+
+    arabic, spanish = languages.language("ar"), languages.language("es")
+    assert proposals.consent_text_in("block", arabic) == "اعتراض مانع"
+    assert arabic.gettext("Block") == "حظر"
+    blocked = proposals.tally("consent", (), [proposals.Position("block", "no")], None)
+    lines = proposals.count_lines_in(blocked, arabic)
+    assert lines[-1] == "اعتراض مانع: صوت واحد" and not any("حظر" in line for line in lines), lines
+    assert proposals.position_text("consent", (), "block", spanish) == "Bloquear"
+    assert proposals.position_text("consent", (), "block") == "Block", "English where no language is given"
+    for code in TRANSLATED:
+        assert ("proposal position", "Block") in message_ids(catalogue(code)), code

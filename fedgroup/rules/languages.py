@@ -85,6 +85,12 @@ class Language:
         text = self.translations.gettext(message)
         return text % values if values else text
 
+    def pgettext(self, context: str, message: str, **values: Any) -> str:
+        """`message` as meant in `context`: one English word with two meanings gets two catalogue entries
+        (a proposal's "Block", a formal objection, is not the moderation button's "Block")."""
+        text = self.translations.pgettext(context, message)
+        return text % values if values else text
+
     def translate(self, message: str) -> str:
         """A message made elsewhere (an error) in this language: a Message with its values, a plain one as the
         catalogue has it; either as it is when the catalogue does not have it."""

@@ -40,13 +40,14 @@ KIND_TEXT = {
     "score": N_("Score: give each option 0 to 5"),
 }
 CONSENT_POSITIONS = ("agree", "abstain", "disagree", "block")
-# Translated where shown (the pages); what federates stays in English.
+# What federates and the CLI's plain tables say; a reader's language has consent_text_in.
 CONSENT_TEXT = {
-    "agree": N_("Agree"),
-    "abstain": N_("Abstain"),
-    "disagree": N_("Disagree"),
-    "block": N_("Block"),
+    "agree": "Agree",
+    "abstain": "Abstain",
+    "disagree": "Disagree",
+    "block": "Block",
 }
+CONSENT_WORDS = {text: word for word, text in CONSENT_TEXT.items()}
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
 MAX_OPTION = 100
@@ -266,10 +267,26 @@ def check_position(kind: str, option_count: int, position: Position) -> None:
         raise ProposalError(N_("that is not a position on this proposal"), "position")
 
 
-def position_text(kind: str, options: Sequence[str], choice: str | int | tuple[int, ...]) -> str:
-    """A position as people read it: "Agree", "Library", "1. Library, 2. Park", "Library 5 · Park 0"."""
+def consent_text_in(word: str, lang: Language) -> str:
+    """A consent position in `lang`, under its own context: "Block" here is a formal objection that stops the
+    proposal (as Loomio uses it), which some languages word apart from blocking an account (Arabic: اعتراض
+    مانع, not حظر)."""
+    texts = {
+        "agree": lang.pgettext("proposal position", "Agree"),
+        "abstain": lang.pgettext("proposal position", "Abstain"),
+        "disagree": lang.pgettext("proposal position", "Disagree"),
+        "block": lang.pgettext("proposal position", "Block"),
+    }
+    return texts.get(word, word)
+
+
+def position_text(
+    kind: str, options: Sequence[str], choice: str | int | tuple[int, ...], lang: Language | None = None
+) -> str:
+    """A position as people read it: "Agree", "Library", "1. Library, 2. Park", "Library 5 · Park 0"; a
+    consent position in `lang` when given (English otherwise, as federated)."""
     if kind == "consent" and isinstance(choice, str):
-        return CONSENT_TEXT.get(choice, choice)
+        return consent_text_in(choice, lang) if lang is not None else CONSENT_TEXT.get(choice, choice)
     if kind == "choice" and isinstance(choice, int) and 0 <= choice < len(options):
         return options[choice]
     if kind == "ranked" and isinstance(choice, tuple):
@@ -572,7 +589,11 @@ def count_lines_in(result: Tally, lang: Language) -> list[str]:
     )
     lines = [result_in(result, lang), took_part]
     for line in result.lines:
-        label = lang.gettext(line.label) if result.kind == "consent" else line.label
+        label = (
+            consent_text_in(CONSENT_WORDS.get(line.label, line.label), lang)
+            if result.kind == "consent"
+            else line.label
+        )
         if result.kind == "ranked":
             lines.append(
                 lang.gettext("%(option)s: eliminated", option=label)

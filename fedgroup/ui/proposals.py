@@ -142,9 +142,10 @@ async def proposal_page(
     row = state.row
     code = cookie_code(request, row.id, me.id) if row.anonymous else None
     took_part, mine = await actions.proposals.my_position(runtime, row.id, me.id, code)
+    lang = language_of(request)
     named = [
         NamedView(
-            p.member_name, rules.position_text(row.kind, row.options, rules.decode_choice(p.choice)), p.reason,
+            p.member_name, rules.position_text(row.kind, row.options, rules.decode_choice(p.choice), lang), p.reason,
             rules.decode_choice(p.choice) == "block",
         )
         for p in state.named
@@ -156,12 +157,14 @@ async def proposal_page(
             "p": state,
             "row": row,
             "kind_text": rules.KIND_TEXT[row.kind],
-            "count_lines": rules.count_lines_in(state.tally, language_of(request)),
-            "consent_positions": rules.CONSENT_TEXT,
+            "count_lines": rules.count_lines_in(state.tally, lang),
+            "consent_positions": {
+                word: rules.consent_text_in(word, lang) for word in rules.CONSENT_POSITIONS
+            },
             "max_score": rules.MAX_SCORE,
             "named": named,
             "took_part": took_part,
-            "mine": rules.position_text(row.kind, row.options, mine.choice) if mine else None,
+            "mine": rules.position_text(row.kind, row.options, mine.choice, lang) if mine else None,
             "mine_reason": mine.reason if mine else "",
             "change_code": code if mine else None,
             "values": values if values is not None else _form_values(row.kind, row.options, mine),
