@@ -88,7 +88,7 @@ class Language:
     def pgettext(self, context: str, message: str, **values: Any) -> str:
         """`message` as meant in `context`: one English word with two meanings gets two catalogue entries
         (a proposal's "Block", a formal objection, is not the moderation button's "Block")."""
-        text = self.translations.pgettext(context, message)
+        text = str(self.translations.pgettext(context, message))
         return text % values if values else text
 
     def translate(self, message: str) -> str:
