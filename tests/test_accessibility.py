@@ -51,3 +51,32 @@ async def test_all_impacts_fail_on_a_moderate_violation_the_default_lets_pass(br
     await assert_accessible(page)  # heading-order is "moderate": not failed by default
     with pytest.raises(AssertionError, match=r"heading-order \(moderate\) at h3"):
         await assert_accessible(page, impacts=ALL_IMPACTS)
+
+
+async def test_a_document_checked_clean_is_not_checked_again_but_any_other_is(browser, monkeypatch):
+    """The browser tests skip axe-core on a document already found clean (same elements, attributes, viewport;
+    texts only told apart by being empty or not). A changed text is the same check; a removed alt text is
+    another document, checked, and failed."""
+    from tests import accessibility
+
+    runs: list[str] = []
+    real_violations = accessibility.violations
+
+    async def counted(page, impacts=accessibility.FAILING_IMPACTS):
+        runs.append(page.url)
+        return await real_violations(page, impacts)
+
+    monkeypatch.setattr(accessibility, "violations", counted)
+    # An attribute no other test's document has: this test's first check cannot have been made before.
+    fine = FINE.replace("<main>", '<main data-case="checked-once">')
+    page = await browser.new_page()
+    await page.set_content(fine.replace("<h1>Fine</h1>", "<h1>Fine 0f2c1d</h1>"))
+    await assert_accessible(page)
+    assert len(runs) == 1
+    await page.set_content(fine.replace("<h1>Fine</h1>", "<h1>Still fine 9b7e44</h1>"))
+    await assert_accessible(page)
+    assert len(runs) == 1, "the same document with another heading text was checked again"
+    await page.set_content(fine.replace(' alt="A dot"', "").replace("<h1>Fine</h1>", "<h1>Fine 0f2c1d</h1>"))
+    with pytest.raises(AssertionError, match=r"image-alt \(critical\) at img"):
+        await assert_accessible(page)
+    assert len(runs) == 2
