@@ -279,19 +279,25 @@ class RawDatabase:
         self.thread.shutdown()
 
 
-async def raw_inbox(db_path: Path, keys: dict[str, Any]) -> tuple[web.AppRunner, str, Any]:
-    """The naive pipeline a signed inbox needs at the least, on a free loopback port: verify the cavage RSA
-    signature with a pre-loaded key, parse the JSON, insert one row, one commit per request.
-    Returns (runner, inbox URL, the database to close). Like an aiosqlite connection, the database has a
-    thread of its own and each call (the insert, the commit) is one trip to it."""
-    import json
+async def open_raw_database(db_path: Path, *, busy_timeout: float = 5.0) -> RawDatabase:
+    """The naive baseline's database: one table, WAL, and a thread of its own (like an aiosqlite connection,
+    each call — the insert, the commit — is one trip to it). Several processes may share the file (the table
+    is made only where it is missing; `busy_timeout` is how long one waits for another's write)."""
     import sqlite3
     from concurrent.futures import ThreadPoolExecutor
 
-    db = RawDatabase(sqlite3.connect(db_path, check_same_thread=False), ThreadPoolExecutor(max_workers=1))
+    connection = sqlite3.connect(db_path, check_same_thread=False, timeout=busy_timeout)
+    db = RawDatabase(connection, ThreadPoolExecutor(max_workers=1))
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=NORMAL")
-    await db.execute("CREATE TABLE inbox (id TEXT PRIMARY KEY, actor TEXT, document BLOB)")
+    await db.execute("CREATE TABLE IF NOT EXISTS inbox (id TEXT PRIMARY KEY, actor TEXT, document BLOB)")
+    return db
+
+
+def raw_inbox_handler(db: RawDatabase, keys: dict[str, Any]) -> Any:
+    """The naive pipeline a signed inbox needs at the least: verify the cavage RSA signature with a pre-loaded
+    key, parse the JSON, insert one row (an id already stored is left as it is), one commit per request."""
+    import json
 
     async def inbox(request: web.Request) -> web.Response:
         body = await request.read()
@@ -301,13 +307,21 @@ async def raw_inbox(db_path: Path, keys: dict[str, Any]) -> tuple[web.AppRunner,
             return web.Response(status=401)
         doc = json.loads(body)
         await db.execute(
-            "INSERT INTO inbox (id, actor, document) VALUES (?, ?, ?)", (doc["id"], doc["actor"], body)
+            "INSERT OR IGNORE INTO inbox (id, actor, document) VALUES (?, ?, ?)",
+            (doc["id"], doc["actor"], body),
         )
         await db.commit()
         return web.Response(status=202)
 
+    return inbox
+
+
+async def raw_inbox(db_path: Path, keys: dict[str, Any]) -> tuple[web.AppRunner, str, Any]:
+    """The naive baseline (`raw_inbox_handler`) on a free loopback port, in this process.
+    Returns (runner, inbox URL, the database to close)."""
+    db = await open_raw_database(db_path)
     app = web.Application()
-    app.router.add_post("/inbox", inbox)
+    app.router.add_post("/inbox", raw_inbox_handler(db, keys))
     sock = free_socket()
     runner = await start(app, sock)
     return runner, f"http://127.0.0.1:{sock.getsockname()[1]}/inbox", db

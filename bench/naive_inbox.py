@@ -1,6 +1,6 @@
 """The naive baseline of bench/viral_hour.py in a process of its own: the least a signed inbox must do, the
 plain way — verify the cavage RSA signature with a pre-loaded key, parse the JSON, insert one row, one
-commit per request (common.raw_inbox), answering POST on any path.
+commit per request (common.raw_inbox_handler), answering POST on any path.
 
     python bench/naive_inbox.py --port 8099 --keys keys.json --db raw.sqlite3
 
@@ -12,12 +12,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from aiohttp import web
-from common import BadSignature, RawDatabase, cavage_verify, load_public, serve_until_stdin_closes
+from common import load_public, open_raw_database, raw_inbox_handler, serve_until_stdin_closes
 
 
 async def main() -> None:
@@ -30,33 +28,14 @@ async def main() -> None:
     parser.add_argument("--reuse-port", action="store_true")
     args = parser.parse_args()
     keys = {key_id: load_public(pem) for key_id, pem in json.loads(Path(args.keys).read_text()).items()}
-    db = RawDatabase(
-        sqlite3.connect(args.db, check_same_thread=False, timeout=30), ThreadPoolExecutor(max_workers=1)
-    )
-    await db.execute("PRAGMA journal_mode=WAL")
-    await db.execute("PRAGMA synchronous=NORMAL")
-    await db.execute("CREATE TABLE IF NOT EXISTS inbox (id TEXT PRIMARY KEY, actor TEXT, document BLOB)")
-
-    async def inbox(request: web.Request) -> web.Response:
-        body = await request.read()
-        try:
-            cavage_verify(request, body, keys)
-        except BadSignature:
-            return web.Response(status=401)
-        doc = json.loads(body)
-        await db.execute(
-            "INSERT OR IGNORE INTO inbox (id, actor, document) VALUES (?, ?, ?)",
-            (doc["id"], doc["actor"], body),
-        )
-        await db.commit()
-        return web.Response(status=202)
+    db = await open_raw_database(Path(args.db), busy_timeout=30)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", healthz)
-    app.router.add_post("/{tail:.*}", inbox)
+    app.router.add_post("/{tail:.*}", raw_inbox_handler(db, keys))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", args.port, reuse_port=args.reuse_port).start()
