@@ -121,6 +121,51 @@ def test_the_command_line_speaks_the_groups_language_for_people(tmp_path, monkey
     assert untitled.returncode == 2 and "अभियान का शीर्षक होना चाहिए" in untitled.stderr, untitled.stderr
 
 
+def test_the_command_lines_confirmations_speak_the_groups_language(tmp_path, monkeypatch) -> None:
+    """What the CLI tells a person (a confirmation, an empty list, a plural) comes from the catalogues in the
+    group's language; what scripts read (a URL, a table) stays as it was."""
+    from tests.test_cli import run
+
+    def said(*args: str) -> str:
+        done = run(*args, "--data-dir", data)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    data = str(tmp_path / "es")
+    monkeypatch.setenv("FEDGROUP_DEFAULT_LANGUAGE", "es")
+    assert run("init", "--data-dir", data, "--base-url", "https://t.example", "--name", "T").returncode == 0
+    assert (
+        said("member", "add", "Ana", "--role", "organizer")
+        == "se añadió a Ana como organizadora u organizador"
+    )
+    said("member", "add", "Bea", "--role", "organizer")
+    assert said("campaign", "create", "--title", "Agua", "--body", "x", "--goal", "money:100:EUR") == (
+        "https://t.example/campaigns/1"
+    )
+    assert said("pledge", "add", "--campaign", "1", "--member", "Ana", "--amount", "money:5") == (
+        "compromiso registrado para Ana"
+    )
+    assert said("pledge", "withdraw", "--campaign", "1", "--member", "Ana") == "se retiró 1 compromiso de Ana"
+    assert said("money", "receive", "1", "--by", "Ana", "--source", "feria", "--amount", "10") == (
+        "entrada recibida 1: 10\u00a0€ recaudado · 0\u00a0€ gastado · 10\u00a0€ disponible"
+    )
+    assert said("campaign", "close", "1") == "campaña 1 cerrada"
+    assert said("campaign", "close", "1") == "la campaña 1 ya estaba cerrada"
+    assert said("proposal", "list") == "aún no hay propuestas"
+    assert said("campaign", "list").split("\t")[:4] == ["1", "closed", "public", "Agua"], (
+        "a table stays plain"
+    )
+
+    data = str(tmp_path / "ar")
+    monkeypatch.setenv("FEDGROUP_DEFAULT_LANGUAGE", "ar")
+    assert run("init", "--data-dir", data, "--base-url", "https://t.example", "--name", "T").returncode == 0
+    assert said("member", "add", "Ana", "--role", "member") == "أُضيف Ana عضوًا"
+    said("campaign", "create", "--title", "Agua", "--body", "x", "--goal", "money:100:EUR")
+    assert said("campaign", "close", "1") == "أُغلقت الحملة 1"
+    assert said("campaign", "reopen", "1") == "أُعيد فتح الحملة 1"
+    assert said("block", "list") == "لا شيء محظور"
+
+
 async def test_an_organizer_writes_a_campaign_in_two_languages_and_each_visitor_reads_theirs(
     make_server,
 ) -> None:

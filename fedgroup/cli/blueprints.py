@@ -10,8 +10,9 @@ from typing import Any
 
 from fedgroup import actions, store
 from fedgroup.actions import blueprints as blueprint_actions
-from fedgroup.cli.command import OneLineParser, managed
+from fedgroup.cli.command import OneLineParser, group_lang, managed
 from fedgroup.rules import campaigns
+from fedgroup.rules.languages import N_, Message
 from fedgroup.runtime import Runtime
 
 
@@ -85,13 +86,13 @@ async def blueprint_list(runtime: Runtime, args: argparse.Namespace) -> str:
         page = await blueprint_actions.blueprint_page(runtime, row.id)
         assert page is not None
         rows.append((row.id, f"{runtime.ids.base_url}/blueprints/{row.id}", page.counted, row.title))
-    return "\n".join("\t".join(str(v) for v in r) for r in rows) if rows else "no blueprints yet"
+    return "\n".join("\t".join(str(v) for v in r) for r in rows) if rows else group_lang(runtime).gettext("no blueprints yet")
 
 
 async def blueprint_show(runtime: Runtime, args: argparse.Namespace) -> str:
     page = await blueprint_actions.blueprint_page(runtime, args.id)
     if page is None:
-        raise actions.ActionError(f"there is no blueprint {args.id}", "id")
+        raise actions.ActionError(Message(N_("there is no blueprint %(id)s"), id=args.id), "id")
     lines = [page.facts.study.title, f"adopted by {page.counted} group{'' if page.counted == 1 else 's'}"]
     for a in page.adoptions:
         flags = [f for f, on in (("unlisted", not a.listed), ("hidden", a.hidden)) if on]
@@ -107,7 +108,10 @@ async def blueprint_show(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def blueprint_hide(runtime: Runtime, args: argparse.Namespace, hidden: bool) -> str:
     await blueprint_actions.hide_adoption(runtime, args.adoption_id, hidden)
-    return f"adoption {args.adoption_id} {'hidden' if hidden else 'shown'}"
+    lang = group_lang(runtime)
+    if hidden:
+        return lang.gettext("adoption %(id)s hidden", id=args.adoption_id)
+    return lang.gettext("adoption %(id)s shown", id=args.adoption_id)
 
 
 async def blueprint_adopt(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -127,21 +131,24 @@ async def blueprint_adopt(runtime: Runtime, args: argparse.Namespace) -> str:
             f"{o.label} ({campaigns.format_quantity(o.kind, o.amount, units.get(o.kind))})"
             for o in b.template.options
         ),
-        f"draft campaign {campaign_id} made: edit it (`fedgroup blueprint edit-draft {campaign_id} …`), then"
-        f" `fedgroup blueprint publish-draft {campaign_id}`",
+        group_lang(runtime).gettext(
+            "draft campaign %(id)s made: edit it (`fedgroup blueprint edit-draft %(id)s …`), then"
+            " `fedgroup blueprint publish-draft %(id)s`",
+            id=campaign_id,
+        ),
     ]
     return "\n".join(preview)
 
 
 async def blueprint_drafts(runtime: Runtime, args: argparse.Namespace) -> str:
     drafts = await runtime.db.read(store.campaigns.drafts)
-    return "\n".join(f"{d.id}\t{d.title}\t{d.adapted_from or ''}" for d in drafts) if drafts else "no drafts"
+    return "\n".join(f"{d.id}\t{d.title}\t{d.adapted_from or ''}" for d in drafts) if drafts else group_lang(runtime).gettext("no drafts")
 
 
 async def blueprint_edit_draft(runtime: Runtime, args: argparse.Namespace) -> str:
     state = await runtime.db.read(actions.load_campaign, args.id)
     if state is None or not state.row.draft or state.row.deleted_at is not None:
-        raise actions.ActionError(f"there is no draft {args.id}", "id")
+        raise actions.ActionError(Message(N_("there is no draft %(id)s"), id=args.id), "id")
     row = state.row
     goals = {g.kind: g for g in state.goals}
     for text in args.goal:
@@ -158,7 +165,7 @@ async def blueprint_edit_draft(runtime: Runtime, args: argparse.Namespace) -> st
         deadline=deadline, visibility=args.visibility or row.visibility, multiple_choice=row.multiple_choice,
         unlisted=None if args.unlisted is None else args.unlisted == "yes",
     )  # fmt: skip
-    return f"draft {args.id} saved"
+    return group_lang(runtime).gettext("draft %(id)s saved", id=args.id)
 
 
 async def blueprint_publish_draft(runtime: Runtime, args: argparse.Namespace) -> str:

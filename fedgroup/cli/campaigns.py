@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fedgroup import actions, store
-from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.cli.command import OneLineParser, group_lang, managed, table
 from fedgroup.rules import campaign_state, campaigns, formats, languages, sanitize, timezones
 from fedgroup.runtime import Runtime
 
@@ -153,12 +153,14 @@ async def campaign_edit(runtime: Runtime, args: argparse.Namespace) -> str:
         _deadline(args.deadline, runtime.site.timezone) if args.deadline is not None else state.row.deadline,
         targets,
     )
-    return f"campaign {args.id} updated"
+    return group_lang(runtime).gettext("campaign %(id)s updated", id=args.id)
 
 
 async def campaign_close(runtime: Runtime, args: argparse.Namespace) -> str:
     closed = await actions.close_campaign(runtime, args.id)
-    return f"campaign {args.id} closed" if closed else f"campaign {args.id} was already closed"
+    if closed:
+        return group_lang(runtime).gettext("campaign %(id)s closed", id=args.id)
+    return group_lang(runtime).gettext("campaign %(id)s was already closed", id=args.id)
 
 
 async def campaign_reopen(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -166,12 +168,12 @@ async def campaign_reopen(runtime: Runtime, args: argparse.Namespace) -> str:
         await actions.reopen_campaign(runtime, args.id)  # the deadline it had, if still ahead
     else:
         await actions.reopen_campaign(runtime, args.id, _deadline(args.deadline, runtime.site.timezone))
-    return f"campaign {args.id} reopened"
+    return group_lang(runtime).gettext("campaign %(id)s reopened", id=args.id)
 
 
 async def campaign_delete(runtime: Runtime, args: argparse.Namespace) -> str:
     await actions.delete_campaign(runtime, args.id)
-    return f"campaign {args.id} deleted"
+    return group_lang(runtime).gettext("campaign %(id)s deleted", id=args.id)
 
 
 async def campaign_outcome(runtime: Runtime, args: argparse.Namespace) -> str:

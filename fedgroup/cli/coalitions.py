@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fedgroup import actions, store
-from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.cli.command import OneLineParser, group_lang, managed, table
 from fedgroup.rules import campaign_state, campaigns
 from fedgroup.runtime import Runtime
 
@@ -48,12 +48,14 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
 
 async def coalition_follow(runtime: Runtime, args: argparse.Namespace) -> str:
     actor_id = await actions.follow_group_by_handle(runtime, args.group)
-    return f"follow request sent to {actor_id}; its campaigns arrive once it accepts"
+    return group_lang(runtime).gettext(
+        "follow request sent to %(actor)s; its campaigns arrive once it accepts", actor=actor_id
+    )
 
 
 async def coalition_list(runtime: Runtime, args: argparse.Namespace) -> str:
     following = await runtime.db.read(store.follows.list_following)
-    return table([(f.actor_id, f.state) for f in following]) if following else "we follow no groups yet"
+    return table([(f.actor_id, f.state) for f in following]) if following else group_lang(runtime).gettext("we follow no groups yet")
 
 
 async def coalition_campaigns(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -69,14 +71,14 @@ async def coalition_campaigns(runtime: Runtime, args: argparse.Namespace) -> str
                 " · ".join(f"{o.label}={o.kind}:{campaigns.amount_text(o.amount)}" for o in options),
             )
         )
-    return table(rows) if rows else "no partner campaigns yet"
+    return table(rows) if rows else group_lang(runtime).gettext("no partner campaigns yet")
 
 
 async def coalition_leave(runtime: Runtime, args: argparse.Namespace) -> str:
     following = {f.actor_id for f in await runtime.db.read(store.follows.list_following)}
     actor_id = args.group if args.group in following else await actions.resolve_account(runtime, args.group)
     await actions.leave_group(runtime, actor_id)
-    return f"left {actor_id}"
+    return group_lang(runtime).gettext("left %(actor)s", actor=actor_id)
 
 
 async def coalition_partners(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -93,15 +95,22 @@ async def coalition_partners(runtime: Runtime, args: argparse.Namespace) -> str:
         )
         for v in views
     ]
-    return table(rows) if rows else "no partner groups or requests"
+    return table(rows) if rows else group_lang(runtime).gettext("no partner groups or requests")
 
 
 async def coalition_answer_partner(runtime: Runtime, args: argparse.Namespace, accept: bool) -> str:
     if accept:
         counted = await actions.accept_partner(runtime, args.actor)
-        return f"accepted {args.actor.strip()} as a partner group; {counted} waiting aggregate(s) now count"
+        return group_lang(runtime).ngettext(
+            "accepted %(actor)s as a partner group; %(num)s waiting aggregate now counts",
+            "accepted %(actor)s as a partner group; %(num)s waiting aggregates now count",
+            counted,
+            actor=args.actor.strip(),
+        )
     await actions.reject_partner(runtime, args.actor)
-    return f"rejected {args.actor.strip()} as a partner group; its aggregates are not counted"
+    return group_lang(runtime).gettext(
+        "rejected %(actor)s as a partner group; its aggregates are not counted", actor=args.actor.strip()
+    )
 
 
 def _aggregate_text(contributions_json: str) -> str:
@@ -127,14 +136,17 @@ async def coalition_held(runtime: Runtime, args: argparse.Namespace) -> str:
         )
         for h in held
     ]
-    return table(rows) if rows else "no aggregates are waiting"
+    return table(rows) if rows else group_lang(runtime).gettext("no aggregates are waiting")
 
 
 async def coalition_answer_held(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
     held = await actions.answer_held_aggregate(runtime, args.id, approve)
     if approve:
-        return f"approved aggregate {held.id} of {held.group_actor}: it counts toward campaign {held.campaign_id}"
-    return f"rejected aggregate {held.id} of {held.group_actor}"
+        return group_lang(runtime).gettext(
+            "approved aggregate %(id)s of %(actor)s: it counts toward campaign %(campaign)s",
+            id=held.id, actor=held.group_actor, campaign=held.campaign_id,
+        )  # fmt: skip
+    return group_lang(runtime).gettext("rejected aggregate %(id)s of %(actor)s", id=held.id, actor=held.group_actor)
 
 
 def add_follower_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
@@ -161,14 +173,16 @@ async def followers_count(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def followers_requests(runtime: Runtime, args: argparse.Namespace) -> str:
     pending = await runtime.db.read(store.follows.pending_followers)
-    return "\n".join(f.actor_id for f in pending) if pending else "no follow requests waiting"
+    return "\n".join(f.actor_id for f in pending) if pending else group_lang(runtime).gettext("no follow requests waiting")
 
 
 async def followers_answer(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
     await actions.answer_follower(runtime, args.actor, approve)
-    return f"{'approved' if approve else 'rejected'} {args.actor}"
+    if approve:
+        return group_lang(runtime).gettext("approved %(actor)s", actor=args.actor)
+    return group_lang(runtime).gettext("rejected %(actor)s", actor=args.actor)
 
 
 async def followers_remove(runtime: Runtime, args: argparse.Namespace) -> str:
     await actions.remove_follower(runtime, args.actor.strip())
-    return f"removed follower {args.actor.strip()}"
+    return group_lang(runtime).gettext("removed follower %(actor)s", actor=args.actor.strip())

@@ -44,11 +44,17 @@ def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], n
         except USER_ERRORS as e:
             # A person's mistake, in the group's language where the catalogue has its words (an error raised
             # with values in it reads as made): README.md, "Languages".
-            raise CliError(languages.language(group_language(runtime)).translate(languages.message_of(e)), 2) from None
+            raise CliError(group_lang(runtime).translate(languages.message_of(e)), 2) from None
         finally:
             await close_runtime(runtime)
 
     return asyncio.run(main())
+
+
+def group_lang(runtime: Runtime) -> languages.Language:
+    """The language the command line speaks to people: the group's. Its errors, confirmations and empty
+    lists are translated; field names, tables, ids, URLs and files stay as they are, for scripts."""
+    return languages.language(group_language(runtime))
 
 
 def managed(

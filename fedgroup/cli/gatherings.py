@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fedgroup import actions
-from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.cli.command import OneLineParser, group_lang, managed, table
 from fedgroup.cli.members import write_private_file
 from fedgroup.protocol import gatherings as documents
 from fedgroup.runtime import Runtime
@@ -89,13 +89,17 @@ async def gathering_edit(runtime: Runtime, args: argparse.Namespace) -> str:
         if getattr(args, dest) is not None:
             current[dest] = getattr(args, dest)
     await actions.edit_gathering(runtime, args.gathering, actions.GatheringForm(**current))
-    return f"gathering {args.gathering} changed; followers and everyone coming hear of it"
+    return group_lang(runtime).gettext(
+        "gathering %(id)s changed; followers and everyone coming hear of it", id=args.gathering
+    )
 
 
 async def gathering_cancel(runtime: Runtime, args: argparse.Namespace) -> str:
     if await actions.cancel_gathering(runtime, args.gathering):
-        return f"gathering {args.gathering} cancelled; followers and everyone coming hear of it"
-    return f"gathering {args.gathering} was already cancelled"
+        return group_lang(runtime).gettext(
+            "gathering %(id)s cancelled; followers and everyone coming hear of it", id=args.gathering
+        )
+    return group_lang(runtime).gettext("gathering %(id)s was already cancelled", id=args.gathering)
 
 
 def _places(state: actions.GatheringState) -> str:
@@ -110,7 +114,7 @@ async def gathering_list(runtime: Runtime, args: argparse.Namespace) -> str:
         (s.id, s.row.status, documents.when_text(s.row), s.row.title, _places(s), s.row.visibility)
         for s in states
     ]
-    return table(rows) if rows else "no gathering coming up"
+    return table(rows) if rows else group_lang(runtime).gettext("no gathering coming up")
 
 
 async def gathering_show(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -137,4 +141,4 @@ async def gathering_ics(runtime: Runtime, args: argparse.Namespace) -> str | Non
         sys.stdout.buffer.flush()
         return None
     write_private_file(args.to, body.decode("utf-8"))
-    return f"wrote gathering {args.gathering} to {args.to}"
+    return group_lang(runtime).gettext("wrote gathering %(id)s to %(file)s", id=args.gathering, file=args.to)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fedgroup import actions
-from fedgroup.cli.command import CliError, OneLineParser, managed, path_argument
+from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, path_argument
 from fedgroup.rules import avatars
 from fedgroup.runtime import Runtime
 
@@ -42,5 +42,7 @@ async def group_set(runtime: Runtime, args: argparse.Namespace) -> str:
     avatar = read_avatar(args.avatar) if args.avatar is not None else None
     changed = await actions.update_group_profile(runtime, args.name, args.summary, avatar)
     if not changed:
-        return "nothing changed"
-    return "saved; the group's followers will hear of it (a running server sends the Update)"
+        return group_lang(runtime).gettext("nothing changed")
+    return group_lang(runtime).gettext(
+        "saved; the group's followers will hear of it (a running server sends the Update)"
+    )

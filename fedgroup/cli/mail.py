@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fedgroup import actions, store
-from fedgroup.cli.command import CliError, OneLineParser, managed, table
+from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, table
 from fedgroup.net.mail import MailRefused, SmtpSettings, send
 from fedgroup.rules import languages, notifications
 from fedgroup.runtime import Runtime
@@ -64,7 +64,10 @@ async def mail_test(runtime: Runtime, args: argparse.Namespace) -> str:
         await send(SmtpSettings.of(config), address, message)
     except MailRefused as refused:
         raise CliError(f"the SMTP server did not take it: {refused.reason}") from None
-    return f"sent through {config.smtp_host}:{config.smtp_port} ({config.smtp_security})"
+    return lang.gettext(
+        "sent through %(host)s:%(port)s (%(security)s)",
+        host=config.smtp_host, port=config.smtp_port, security=config.smtp_security,
+    )  # fmt: skip
 
 
 async def mail_call(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -72,16 +75,17 @@ async def mail_call(runtime: Runtime, args: argparse.Namespace) -> str:
     if not organizer.is_organizer:
         raise CliError(f"{organizer.name} is not an organizer", 2)
     result = await actions.send_call(runtime, organizer.id, args.subject, args.body, args.to)
-    return (
-        f"call {result.call_id}: reached {result.reached}, held back by their weekly limit or a break"
-        f" {result.held_back}, without an address {result.without_address}; the server sends it"
-    )
+    return group_lang(runtime).gettext(
+        "call %(id)s: reached %(reached)s, held back by their weekly limit or a break %(held)s, without an"
+        " address %(without)s; the server sends it",
+        id=result.call_id, reached=result.reached, held=result.held_back, without=result.without_address,
+    )  # fmt: skip
 
 
 async def mail_failed(runtime: Runtime, args: argparse.Namespace) -> str:
     rows = await runtime.db.read(store.mail.failures, 200)
     if not rows:
-        return "no mail was refused"
+        return group_lang(runtime).gettext("no mail was refused")
     return table(
         [
             (

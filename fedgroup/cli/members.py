@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from fedgroup import actions, store
-from fedgroup.cli.command import CliError, OneLineParser, managed, path_argument, table
+from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, path_argument, table
 from fedgroup.rules import campaigns, passwords
+from fedgroup.rules.languages import N_
 from fedgroup.runtime import Runtime
 
 
@@ -61,45 +62,61 @@ async def member_add(runtime: Runtime, args: argparse.Namespace) -> str:
         password = sys.stdin.readline().rstrip("\r\n")
         password_hash = passwords.hash_password(password)
     await actions.add_member(runtime, args.name, args.role, args.email, password_hash)
-    return f"added {args.role} {campaigns.clean_line(args.name)}"
+    added = {
+        "member": N_("added member %(name)s"),
+        "organizer": N_("added organizer %(name)s"),
+        "admin": N_("added admin %(name)s"),
+    }
+    return group_lang(runtime).gettext(added[args.role], name=campaigns.clean_line(args.name))
 
 
 async def member_list(runtime: Runtime, args: argparse.Namespace) -> str:
     members = await runtime.db.read(store.members.listing)
-    return table([(m.name, m.role, m.email) for m in members]) if members else "no members yet"
+    return table([(m.name, m.role, m.email) for m in members]) if members else group_lang(runtime).gettext("no members yet")
 
 
 async def member_invite(runtime: Runtime, args: argparse.Namespace) -> str:
     url = await actions.create_invite(runtime, args.role, args.hours)
-    return f"{url}\n(one person can use it, within {args.hours} hours, to join as {args.role})"
+    joins = {
+        "member": N_("(one person can use it, within %(hours)s hours, to join as a member)"),
+        "organizer": N_("(one person can use it, within %(hours)s hours, to join as an organizer)"),
+        "admin": N_("(one person can use it, within %(hours)s hours, to join as an admin)"),
+    }
+    return f"{url}\n" + group_lang(runtime).gettext(joins[args.role], hours=args.hours)
 
 
 async def member_reset_password(runtime: Runtime, args: argparse.Namespace) -> str:
     member = await actions.member_named(runtime, args.name)
     url = await actions.create_password_reset(runtime, member.id, args.hours)
-    return (
-        f"{url}\n(one use, within {args.hours} hours: {member.name} chooses a new password there,"
-        " and every place they are signed in is signed out)"
-    )
+    return f"{url}\n" + group_lang(runtime).gettext(
+        "(one use, within %(hours)s hours: %(name)s chooses a new password there, and every place they are"
+        " signed in is signed out)",
+        hours=args.hours, name=member.name,
+    )  # fmt: skip
 
 
 async def member_remove(runtime: Runtime, args: argparse.Namespace) -> str:
     member = await actions.member_named(runtime, args.name)
     await actions.remove_member(runtime, member.id)
-    return f"removed {member.name} and everything we held about them"
+    return group_lang(runtime).gettext("removed %(name)s and everything we held about them", name=member.name)
 
 
 async def member_reset_two_factor(runtime: Runtime, args: argparse.Namespace) -> str:
     member = await actions.member_named(runtime, args.name)
     await actions.reset_two_factor(runtime, member.id)
-    return f"removed the second factor of {member.name}: they sign in with their password and set up a new one"
+    return group_lang(runtime).gettext(
+        "removed the second factor of %(name)s: they sign in with their password and set up a new one",
+        name=member.name,
+    )
 
 
 async def member_require_two_factor(runtime: Runtime, args: argparse.Namespace) -> str:
     await actions.require_two_factor(runtime, args.setting == "on")
     if args.setting == "on":
-        return "organizers and admins must now sign in with a second factor (those without one set it up first)"
-    return "a second factor is no longer required"
+        return group_lang(runtime).gettext(
+            "organizers and admins must now sign in with a second factor (those without one set it up first)"
+        )
+    return group_lang(runtime).gettext("a second factor is no longer required")
 
 
 async def member_export(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -108,7 +125,10 @@ async def member_export(runtime: Runtime, args: argparse.Namespace) -> str:
     if args.to is None:
         return text
     write_private_file(args.to, text + "\n")
-    return f"wrote everything held about {member.name} to {args.to} (it is personal data: keep it private)"
+    return group_lang(runtime).gettext(
+        "wrote everything held about %(name)s to %(file)s (it is personal data: keep it private)",
+        name=member.name, file=args.to,
+    )  # fmt: skip
 
 
 def write_private_file(path: Path, text: str) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fedgroup import actions, store
-from fedgroup.cli.command import CliError, OneLineParser, managed, path_argument, table
+from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, path_argument, table
 from fedgroup.runtime import Runtime
 
 
@@ -46,20 +46,21 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
 
 async def block_add(runtime: Runtime, args: argparse.Namespace) -> str:
     target = await actions.block(runtime, args.target)
-    return (
-        f"blocked {target}; what it gave us (follow, votes, replies, reports) is removed,"
-        " and its server is told (Reject of its follow; Block of an account)"
+    return group_lang(runtime).gettext(
+        "blocked %(target)s; what it gave us (follow, votes, replies, reports) is removed, and its server is"
+        " told (Reject of its follow; Block of an account)",
+        target=target,
     )
 
 
 async def block_remove(runtime: Runtime, args: argparse.Namespace) -> str:
     await actions.unblock(runtime, args.target)
-    return f"unblocked {args.target.strip()}"
+    return group_lang(runtime).gettext("unblocked %(target)s", target=args.target.strip())
 
 
 async def block_list(runtime: Runtime, args: argparse.Namespace) -> str:
     blocks = await runtime.db.read(store.blocks.listing)
-    return table([(b.target, b.kind) for b in blocks]) if blocks else "nothing is blocked"
+    return table([(b.target, b.kind) for b in blocks]) if blocks else group_lang(runtime).gettext("nothing is blocked")
 
 
 def describe_plan(plan: actions.BlocklistPlan, dry_run: bool) -> str:
@@ -96,8 +97,9 @@ async def block_export(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def report_send(runtime: Runtime, args: argparse.Namespace) -> str:
     await actions.report_account(runtime, args.account, args.reason, args.post)
-    return (
-        f"report about {args.account.strip()} queued to its server (sent as the group's server, not as you)"
+    return group_lang(runtime).gettext(
+        "report about %(account)s queued to its server (sent as the group's server, not as you)",
+        account=args.account.strip(),
     )
 
 
@@ -105,7 +107,8 @@ async def report_list(runtime: Runtime, args: argparse.Namespace) -> str:
     direction = "sent" if args.sent else "received"
     reports = await runtime.db.read(store.reports.listing, direction)
     if not reports:
-        return f"no reports {direction}"
+        lang = group_lang(runtime)
+        return lang.gettext("no reports sent") if args.sent else lang.gettext("no reports received")
     return table(
         [
             (
@@ -123,4 +126,4 @@ async def report_list(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def report_resolve(runtime: Runtime, args: argparse.Namespace) -> str:
     await actions.resolve_report(runtime, args.id)
-    return f"report {args.id} resolved"
+    return group_lang(runtime).gettext("report %(id)s resolved", id=args.id)

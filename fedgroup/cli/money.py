@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from fedgroup import actions
-from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.cli.command import OneLineParser, group_lang, managed, table
 from fedgroup.cli.members import write_private_file
 from fedgroup.rules import formats, languages
+from fedgroup.rules.languages import N_, Message
 from fedgroup.rules.money import plain_amount
 from fedgroup.runtime import Runtime
 
@@ -100,12 +101,20 @@ async def _organizer_id(runtime: Runtime, name: str) -> int:
     return (await actions.member_named(runtime, name)).id
 
 
+async def _totals(runtime: Runtime, campaign_id: int) -> str:
+    """The campaign's money line after a change, in the group's language (as `money list` heads its table)."""
+    found = await actions.money_record(runtime, campaign_id)
+    return formats.money_line(found.totals, group_lang(runtime))
+
+
 async def money_receive(runtime: Runtime, args: argparse.Namespace) -> str:
     entry = await actions.record_money_received(
         runtime, args.campaign, await _organizer_id(runtime, args.by), args.source, args.amount, args.date,
         sponsor=args.sponsor, member_name=args.member,
     )  # fmt: skip
-    return f"received entry {entry}: {(await actions.money_record(runtime, args.campaign)).line}"
+    return group_lang(runtime).gettext(
+        "received entry %(id)s: %(totals)s", id=entry, totals=await _totals(runtime, args.campaign)
+    )
 
 
 async def money_spend(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -113,21 +122,27 @@ async def money_spend(runtime: Runtime, args: argparse.Namespace) -> str:
         runtime, args.campaign, await _organizer_id(runtime, args.by), args.what, args.amount, args.date,
         args.receipt,
     )  # fmt: skip
-    return f"expense {expense} recorded; it counts once another organizer approves it"
+    return group_lang(runtime).gettext(
+        "expense %(id)s recorded; it counts once another organizer approves it", id=expense
+    )
 
 
 async def money_decide(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
     by = await _organizer_id(runtime, args.by)
     await actions.decide_expense(runtime, args.campaign, args.expense, by, approve)
-    found = await actions.money_record(runtime, args.campaign)
-    return f"expense {args.expense} {'approved' if approve else 'rejected'}: {found.line}"
+    decided = N_("expense %(id)s approved: %(totals)s") if approve else N_("expense %(id)s rejected: %(totals)s")
+    return group_lang(runtime).gettext(decided, id=args.expense, totals=await _totals(runtime, args.campaign))
 
 
 async def money_void(runtime: Runtime, args: argparse.Namespace) -> str:
     by = await _organizer_id(runtime, args.by)
     await actions.void_entry(runtime, args.campaign, args.entry, args.entry_id, by, args.reason)
-    found = await actions.money_record(runtime, args.campaign)
-    return f"{args.entry} entry {args.entry_id} voided: {found.line}"
+    voided = (
+        N_("received entry %(id)s voided: %(totals)s")
+        if args.entry == "received"
+        else N_("expense %(id)s voided: %(totals)s")
+    )
+    return group_lang(runtime).gettext(voided, id=args.entry_id, totals=await _totals(runtime, args.campaign))
 
 
 async def money_correct(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -137,9 +152,12 @@ async def money_correct(runtime: Runtime, args: argparse.Namespace) -> str:
     entries: list[Any] = found.received if args.entry == "received" else found.expenses
     old = next((e for e in entries if e.id == args.entry_id), None)
     if old is None:
-        raise actions.ActionError(
-            f"campaign {args.campaign} has no {args.entry} entry {args.entry_id}", "entry"
+        missing = (
+            N_("campaign %(id)s has no received entry %(entry)s")
+            if args.entry == "received"
+            else N_("campaign %(id)s has no expense %(entry)s")
         )
+        raise actions.ActionError(Message(missing, id=args.campaign, entry=args.entry_id), "entry")
     amount = args.amount if args.amount is not None else plain_amount(old.amount)
     day = args.date if args.date is not None else old.day.isoformat()
     if args.entry == "received":
@@ -148,16 +166,19 @@ async def money_correct(runtime: Runtime, args: argparse.Namespace) -> str:
         new_id = await actions.correct_received(
             runtime, args.campaign, args.entry_id, by, args.reason, source, amount, day, sponsor
         )
-        found = await actions.money_record(runtime, args.campaign)
-        return f"received entry {args.entry_id} corrected as entry {new_id}: {found.line}"
+        return group_lang(runtime).gettext(
+            "received entry %(id)s corrected as entry %(new)s: %(totals)s",
+            id=args.entry_id, new=new_id, totals=await _totals(runtime, args.campaign),
+        )  # fmt: skip
     what = args.what if args.what is not None else old.what
     receipt = args.receipt if args.receipt is not None else old.receipt
     new_id = await actions.correct_expense(
         runtime, args.campaign, args.entry_id, by, args.reason, what, amount, day, receipt
     )
-    return (
-        f"expense {args.entry_id} corrected as expense {new_id}; it counts once another organizer approves it"
-    )
+    return group_lang(runtime).gettext(
+        "expense %(id)s corrected as expense %(new)s; it counts once another organizer approves it",
+        id=args.entry_id, new=new_id,
+    )  # fmt: skip
 
 
 async def money_list(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -198,4 +219,6 @@ async def money_export(runtime: Runtime, args: argparse.Namespace) -> str | None
         sys.stdout.buffer.flush()
         return None
     write_private_file(args.to, body.decode("utf-8"))
-    return f"wrote the money record of campaign {args.campaign} to {args.to}"
+    return group_lang(runtime).gettext(
+        "wrote the money record of campaign %(id)s to %(file)s", id=args.campaign, file=args.to
+    )

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fedgroup import actions, store
-from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.cli.command import OneLineParser, group_lang, managed, table
 from fedgroup.rules import campaigns
+from fedgroup.rules.languages import N_, Message
 from fedgroup.runtime import Runtime
 
 
@@ -54,7 +55,7 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
 def _kind_amount(text: str) -> tuple[str, str]:
     kind, sep, amount = text.partition(":")
     if not sep:
-        raise actions.ActionError("--amount is KIND:AMOUNT, e.g. hours:3", "amount")
+        raise actions.ActionError(N_("--amount is KIND:AMOUNT, e.g. hours:3"), "amount")
     return kind.strip().lower(), amount.strip()
 
 
@@ -67,7 +68,7 @@ async def pledge_add(runtime: Runtime, args: argparse.Namespace) -> str:
         await actions.pledge_to_partner(
             runtime, member.id, args.partner, args.option, kind, amount, args.note
         )
-    return f"pledge recorded for {member.name}"
+    return group_lang(runtime).gettext("pledge recorded for %(name)s", name=member.name)
 
 
 async def pledge_withdraw(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -79,10 +80,12 @@ async def pledge_withdraw(runtime: Runtime, args: argparse.Namespace) -> str:
         and args.kind in (None, p.kind)
     ]
     if not pledges:
-        raise actions.ActionError(f"{member.name} has no such pledge", "pledge")
+        raise actions.ActionError(Message(N_("%(name)s has no such pledge"), name=member.name), "pledge")
     for p in pledges:
         await actions.withdraw_pledge(runtime, member.id, p.id)
-    return f"withdrew {len(pledges)} pledge{'s' if len(pledges) != 1 else ''} of {member.name}"
+    return group_lang(runtime).ngettext(
+        "withdrew %(num)s pledge of %(name)s", "withdrew %(num)s pledges of %(name)s", len(pledges), name=member.name
+    )
 
 
 async def pledge_list(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -104,9 +107,11 @@ async def pledge_list(runtime: Runtime, args: argparse.Namespace) -> str:
         )
         for p in pledges
     ]
-    return table(rows) if rows else "no pledges"
+    return table(rows) if rows else group_lang(runtime).gettext("no pledges")
 
 
 async def pledge_fulfil(runtime: Runtime, args: argparse.Namespace) -> str:
     await actions.set_fulfilled(runtime, args.id, not args.undo)
-    return f"pledge {args.id} marked {'not ' if args.undo else ''}fulfilled"
+    if args.undo:
+        return group_lang(runtime).gettext("pledge %(id)s marked not fulfilled", id=args.id)
+    return group_lang(runtime).gettext("pledge %(id)s marked fulfilled", id=args.id)

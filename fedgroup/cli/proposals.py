@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fedgroup import actions
-from fedgroup.cli.command import OneLineParser, managed, table
+from fedgroup.cli.command import OneLineParser, group_lang, managed, table
 from fedgroup.rules import proposals as rules
 from fedgroup.runtime import Runtime
 
@@ -59,7 +59,7 @@ async def proposal_create(runtime: Runtime, args: argparse.Namespace) -> str:
 async def proposal_list(runtime: Runtime, args: argparse.Namespace) -> str:
     rows = await actions.proposals.list_proposals(runtime)
     if not rows:
-        return "no proposals yet"
+        return group_lang(runtime).gettext("no proposals yet")
     now = runtime.now()
     return table([
         (row.id, "open" if rules.is_open(row.status, row.closes_at, now) else "closed", row.kind,
@@ -96,4 +96,6 @@ async def proposal_show(runtime: Runtime, args: argparse.Namespace) -> str:
 async def proposal_close(runtime: Runtime, args: argparse.Namespace) -> str:
     member = await actions.member_named(runtime, args.by)
     result = await actions.proposals.close_proposal(runtime, args.proposal, member.id)
-    return f"proposal {args.proposal} closed: {result.result}"
+    return group_lang(runtime).gettext(
+        "proposal %(id)s closed: %(result)s", id=args.proposal, result=rules.result_in(result, group_lang(runtime))
+    )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from fedgroup import actions, store
-from fedgroup.cli.command import CliError, OneLineParser, managed, table
+from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, table
 from fedgroup.runtime import Runtime
 
 
@@ -113,7 +113,11 @@ async def inbox_retry(runtime: Runtime, args: argparse.Namespace) -> str:
     count = await runtime.db.write(lambda conn: store.inbox.retry_given_up(conn, activity_id))
     if count == 0 and activity_id is not None:
         raise CliError(f"no given-up activity {activity_id}", 2)
-    return f"{count} activit{'y' if count == 1 else 'ies'} queued again; the server processes them next"
+    return group_lang(runtime).ngettext(
+        "%(num)s activity queued again; the server processes it next",
+        "%(num)s activities queued again; the server processes them next",
+        count,
+    )
 
 
 async def delivery_retry(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -124,4 +128,8 @@ async def delivery_retry(runtime: Runtime, args: argparse.Namespace) -> str:
         raise CliError(f"no given-up delivery {delivery_id}", 2)
     if count == 0 and host is not None:
         raise CliError(f"no given-up delivery to {host}", 2)
-    return f"{count} deliver{'y' if count == 1 else 'ies'} queued again; the running server sends them next"
+    return group_lang(runtime).ngettext(
+        "%(num)s delivery queued again; the running server sends it next",
+        "%(num)s deliveries queued again; the running server sends them next",
+        count,
+    )
