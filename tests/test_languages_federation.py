@@ -83,6 +83,39 @@ async def test_a_campaign_in_two_languages_federates_both_and_partners_read_thei
     )
 
 
+async def test_each_content_map_entry_says_its_fixed_words_in_its_own_language(make_server, peer) -> None:
+    """The goals line, "Outcome:" and "Reopened on …" are in the language of the contentMap entry they are in:
+    the campaign's (Spanish here) and its second language's (Arabic); none of them in English."""
+    b = await make_server("b", handle="aguas", default_language="es")
+    campaign_id = await actions.create_campaign(
+        b.runtime,
+        "Agua para la escuela",
+        "Los grifos no funcionan.",
+        goals=[parse_goal("money:500:EUR"), parse_goal("hours:40")],
+        options=[],
+        second=campaigns.SecondLanguage("ar", "ماء للمدرسة", "الصنابير لا تعمل."),
+    )
+    reader = peer.add_actor("alice", "peer-1")
+    url = b.url(f"/campaigns/{campaign_id}")
+    document = await _document(peer, reader, url)
+    spanish, arabic = document["contentMap"]["es"], document["contentMap"]["ar"]
+    assert "<p>Objetivos: 500\u00a0€ · 40 horas</p>" in spanish, spanish
+    assert "الغايات:" in arabic and "40 ساعة" in arabic, arabic
+    await actions.close_campaign(b.runtime, campaign_id)
+    await actions.report_outcome(b.runtime, campaign_id, "El ayuntamiento arregló los grifos.")
+    document = await _document(peer, reader, url)
+    assert "<p>Resultado: El ayuntamiento arregló los grifos.</p>" in document["contentMap"]["es"]
+    outcome = await _document(peer, reader, f"{url}/outcome")
+    assert outcome["contentMap"]["es"].startswith("<p><strong>Resultado: Agua para la escuela</strong></p>")
+    assert "500\u00a0€: 0\u00a0€ comprometido, 0\u00a0€ entregado" in outcome["contentMap"]["es"]
+    await actions.reopen_campaign(b.runtime, campaign_id)
+    reopened = (await _document(peer, reader, f"{url}/outcome"))["contentMap"]["es"]
+    assert "Reabierta el " in reopened and "la campaña vuelve a aceptar compromisos" in reopened, reopened
+    for text in (*document["contentMap"].values(), *outcome["contentMap"].values(), reopened):
+        for english in ("Goal", "Outcome", "Reopened", "pledged", "given"):
+            assert english not in text, (english, text)
+
+
 def test_only_language_tagged_text_is_kept_from_a_content_map() -> None:
     """Keys that are not language tags and values that are not text are dropped (each kept value is then
     sanitized as `content` is, in actions/campaign_inbox.py)."""

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from fedgroup import store
 from fedgroup.actions import lineage, outbox
 from fedgroup.actions.context import ActionError, Context
-from fedgroup.rules import campaign_state, campaigns, money, tallies
+from fedgroup.rules import campaign_state, campaigns, formats, languages, money, tallies
 from fedgroup.rules.campaign_state import CampaignState, ContributorLine, group_aggregate
 from fedgroup.rules.campaigns import Contribution, Goal, PledgeOption
 from fedgroup.rules.languages import N_, Message
@@ -108,11 +108,22 @@ def outcome_summary(conn: sqlite3.Connection, state: CampaignState) -> str:
     what the money record says (raised · spent · left), when the campaign keeps one."""
     fulfilled = [Contribution(k, a) for k, a in store.pledges.fulfilled_pledges(conn, state.id)]
     pledged = [Contribution(line.goal.kind, line.pledged) for line in state.tally.progress]
-    summary = tallies.outcome_text(tallies.outcome_lines(state.goals, pledged, fulfilled))
+    lines = tallies.outcome_lines(state.goals, pledged, fulfilled)
     who = contributors(conn, state)
+    code = state.row.language
+    if code is None or code == languages.SOURCE_LANGUAGE or code not in languages.LANGUAGES:
+        # English as it always was: the outcome Note's content changes only when its figures do.
+        summary = tallies.outcome_text(lines)
+        if any(line.partner for line in who):
+            summary += " — " + " · ".join(line.text(state.goals) for line in who)
+        return "\n".join(line for line in (summary, money_summary(conn, state)) if line)
+    # The campaign's language: the outcome Note's `contentMap` names it.
+    lang = languages.language(code)
+    summary = formats.outcome(lines, lang)
     if any(line.partner for line in who):
-        summary += " — " + " · ".join(line.text(state.goals) for line in who)
-    return "\n".join(line for line in (summary, money_summary(conn, state)) if line)
+        summary += " — " + " · ".join(formats.contributor(line, state.goals, lang) for line in who)
+    found = money_totals(conn, state)
+    return "\n".join(line for line in (summary, formats.money_line(found, lang) if found else None) if line)
 
 
 def money_totals(conn: sqlite3.Connection, state: CampaignState) -> money.MoneyTotals | None:

@@ -5,6 +5,7 @@ vocab's)."""
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +17,32 @@ from fedgroup.protocol.vocab import (
     paragraphs_html,
     xsd_datetime,
 )
-from fedgroup.rules import campaigns, disclosure, tallies
+from fedgroup.rules import campaigns, disclosure, formats, languages, tallies
 from fedgroup.rules.campaign_state import CampaignState
+from fedgroup.rules.campaigns import Goal
 
 # Fewer options than this and a campaign is a `Note`, not a poll: Takahē compacts every incoming document with
 # JSON-LD, which turns a one-item `oneOf` into a bare object that its poll model then refuses, so a one-option
 # `Question` never arrives there.
 MIN_POLL_OPTIONS = 2
+
+
+def words_of(code: str | None) -> languages.Language:
+    """The language of a `contentMap` entry's fixed words ("Outcome:", the goals line): the entry's own. A
+    campaign from before languages were recorded reads in English, as it always did."""
+    return languages.language(code if code in languages.LANGUAGES else languages.SOURCE_LANGUAGE)
+
+
+def goals_line(goals: Sequence[Goal], lang: languages.Language) -> str:
+    """What is asked, in `lang` ("Objetivos: 1.000 € · 40 horas"). English keeps campaigns.goals_text to the
+    byte: a changed `content` reads as an edit on GoToSocial, Iceshrimp.NET and Mitra."""
+    if not goals:
+        return ""
+    if lang.code == languages.SOURCE_LANGUAGE:
+        return campaigns.goals_text(goals)
+    return lang.gettext(
+        "Goals: %(goals)s", goals=formats.joined([formats.quantity(g.kind, g.target, g.unit, lang) for g in goals])
+    )
 
 
 def is_poll(state: CampaignState) -> bool:
@@ -64,12 +84,14 @@ def campaign_object(
     # `content` changes only with an edit: GoToSocial, Iceshrimp.NET and Mitra record any change of it as
     # an edit (GoToSocial and Iceshrimp.NET notify everyone who interacted), so live totals would turn every
     # totals Update into one. The goals' targets are here; the totals are in the poll counts and `goals`.
+    # Each language's entry says its fixed words in that language (`content` is the campaign's language's).
+    words = words_of(row.language)
     content = f"<p><strong>{html.escape(row.title)}</strong></p>{paragraphs_html(row.body)}"
-    goals_line = campaigns.goals_text(state.goals)
-    if goals_line:
-        content += f"<p>{html.escape(goals_line)}</p>"
+    goals = goals_line(state.goals, words)
+    if goals:
+        content += f"<p>{html.escape(goals)}</p>"
     if row.outcome:
-        content += f"<p>Outcome: {html.escape(row.outcome)}</p>"
+        content += f"<p>{html.escape(words.gettext('Outcome: %(outcome)s', outcome=row.outcome))}</p>"
     second = campaigns.parse_second_language(row.second_language)
     poll = is_poll(state)
     doc: dict[str, Any] = {
@@ -102,9 +124,10 @@ def campaign_object(
     if row.language:
         doc["contentMap"] = {row.language: content}
         if second is not None:
+            second_goals = goals_line(state.goals, words_of(second.language))
             doc["contentMap"][second.language] = (
                 f"<p><strong>{html.escape(second.title)}</strong></p>{paragraphs_html(second.body)}"
-                + (f"<p>{html.escape(goals_line)}</p>" if goals_line else "")
+                + (f"<p>{html.escape(second_goals)}</p>" if second_goals else "")
             )
     if row.updated_at != row.created_at:
         doc["updated"] = xsd_datetime(row.updated_at)
@@ -146,16 +169,22 @@ def outcome_note(
     row = state.row
     to, cc = addressing(ids, row.visibility)
     report = row.outcome or ""
+    # In the campaign's language, as its `contentMap` says (`summary` is worded so by actions.outcome_summary).
+    words = words_of(row.language)
     restated = ""
     if row.reopened_at is not None:
-        when = row.reopened_at.strftime("%-d %B %Y")
-        restated = (
-            f"<p>Reopened on {when}: the campaign takes pledges again, so these figures may still change.</p>"
+        when = formats.day(row.reopened_at.date(), words)
+        restated = "<p>" + html.escape(
+            words.gettext(
+                "Reopened on %(day)s: the campaign takes pledges again, so these figures may still change.",
+                day=when,
+            )
             if row.status == "open"
-            else f"<p>Reopened on {when} and closed again: these are its final figures.</p>"
-        )
+            else words.gettext("Reopened on %(day)s and closed again: these are its final figures.", day=when)
+        ) + "</p>"
+    heading = words.gettext("Outcome: %(outcome)s", outcome=row.title)
     content = (
-        f"<p><strong>Outcome: {html.escape(row.title)}</strong></p>{paragraphs_html(report)}"
+        f"<p><strong>{html.escape(heading)}</strong></p>{paragraphs_html(report)}"
         + restated
         + "".join(f"<p>{html.escape(line)}</p>" for line in summary.splitlines())
     )

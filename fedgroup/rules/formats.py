@@ -20,6 +20,7 @@ from fedgroup.rules.campaign_state import ContributorLine
 from fedgroup.rules.campaigns import Contribution, Goal
 from fedgroup.rules.languages import Language
 from fedgroup.rules.money import MoneyTotals
+from fedgroup.rules.tallies import OutcomeLine
 from fedgroup.rules.timezones import zone
 from fedgroup.rules.words import singular_unit
 
@@ -169,6 +170,26 @@ def contributions(goals: Sequence[Goal], given: Iterable[Contribution], lang: La
         sums[c.kind] = sums.get(c.kind, Decimal(0)) + c.amount
     parts = [quantity(g.kind, sums[g.kind], g.unit, lang) for g in goals if sums.get(g.kind)]
     return joined(parts) or lang.gettext("nothing")
+
+
+def outcome(lines: Sequence[OutcomeLine], lang: Language) -> str:
+    """Goal by goal, what was pledged and given: "1.000 €: 800 € comprometido, 650 € entregado" (the pages'
+    words; tallies.outcome_text is the English that federates for a campaign of no recorded language)."""
+    parts = []
+    for line in lines:
+        goal = line.goal
+        if goal.kind == "money":
+            pledged_ = money(line.pledged, goal.unit or "XXX", lang)
+            given = money(line.fulfilled, goal.unit or "XXX", lang)
+        else:
+            pledged_, given = number(line.pledged, lang), number(line.fulfilled, lang)
+        parts.append(
+            lang.gettext(
+                "%(goal)s: %(pledged)s pledged, %(given)s given",
+                goal=quantity(goal.kind, goal.target, goal.unit, lang), pledged=pledged_, given=given,
+            )  # fmt: skip
+        )
+    return joined(parts)
 
 
 def contributor(line: ContributorLine, goals: Sequence[Goal], lang: Language) -> str:
