@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po
 
 from fedgroup import actions, config, store
 from fedgroup.rules import formats, languages
-from fedgroup.rules.campaigns import parse_goal
+from fedgroup.rules.campaigns import parse_goal, parse_option
 from fedgroup.rules.passwords import hash_password
 from tests.web_client import WebClient
 
@@ -237,6 +237,41 @@ def test_an_unknown_default_language_is_refused_in_the_settings(tmp_path: Path) 
     )
     env = config.from_environment({"FEDGROUP_DEFAULT_LANGUAGE": "ar"})
     assert env == {"default_language": "ar"}
+
+
+def test_one_of_a_unit_follows_the_language_not_english_rules() -> None:
+    """An items goal with no unit says "item" in each language's own word and plural forms; a unit an organizer
+    typed is made singular by English rules only when it is English (the campaign's language), and is shown
+    as typed otherwise ("1 panes", never the English-ruled "1 pane")."""
+    es, ar, en = (languages.language(c) for c in ("es", "ar", "en"))
+    items = parse_goal("items:1")
+    assert formats.quantity("items", Decimal(1), items.unit, es) == "1 artículo"
+    assert formats.quantity("items", Decimal(3), items.unit, es) == "3 artículos"
+    assert formats.quantity("items", Decimal(1), items.unit, ar) == "غرض واحد"
+    assert formats.quantity("items", Decimal(1), items.unit, en) == "1 item"
+    for reader in (es, ar, en):
+        assert formats.quantity("items", Decimal(1), "panes", reader, "es") == "1 panes"
+        assert formats.quantity("items", Decimal(1), "photos", reader, "en") == "1 photo"
+    assert formats.quantity("items", Decimal(1), "panes", es) == "1 panes", (
+        "the reader's language when not known"
+    )
+
+
+async def test_a_spanish_campaigns_unit_is_shown_as_typed_in_every_language(make_server) -> None:
+    server = await make_server(default_language="es")
+    await actions.create_campaign(
+        server.runtime, "Pan para la olla común", "Cada sábado.", goals=[parse_goal("items:40:panes")],
+        options=[parse_option("Traer pan=items:1"), parse_option("Traer más=items:3")],
+        visibility="public",
+    )  # fmt: skip
+    visitor = WebClient(server.base_url)
+    try:
+        for accept in ("es", "ar", "en"):
+            page = await visitor.get("/campaigns/1", headers={"Accept-Language": accept})
+            assert page.status == 200 and "1 panes" in page.text and "1 pane<" not in page.text, accept
+            assert "1 pane " not in page.text and "1 pane)" not in page.text, accept
+    finally:
+        await visitor.close()
 
 
 async def test_pages_speak_the_browsers_language_and_the_switch_overrides_it(make_server) -> None:

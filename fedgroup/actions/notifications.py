@@ -148,7 +148,7 @@ def _progress(state: CampaignState | None, lang: Language) -> str:
         return ""
     return formats.joined(
         [
-            formats.progress(p.goal.kind, p.pledged, p.goal.target, p.goal.unit, lang)
+            formats.progress(p.goal.kind, p.pledged, p.goal.target, p.goal.unit, lang, state.row.language)
             for p in state.tally.progress
         ]
     )

@@ -107,7 +107,10 @@ async def campaign_list(runtime: Runtime, args: argparse.Namespace) -> str:
 def _progress(state: campaign_state.CampaignState, lang: languages.Language) -> str:
     """€20 of €500 · 3 of 40 hours, in the group's language (rules/formats.py)."""
     return formats.joined(
-        [formats.progress(p.goal.kind, p.pledged, p.goal.target, p.goal.unit, lang) for p in state.tally.progress]
+        [
+            formats.progress(p.goal.kind, p.pledged, p.goal.target, p.goal.unit, lang, state.row.language)
+            for p in state.tally.progress
+        ]
     )
 
 

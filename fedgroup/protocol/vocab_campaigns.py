@@ -33,7 +33,7 @@ def words_of(code: str | None) -> languages.Language:
     return languages.language(code if code in languages.LANGUAGES else languages.SOURCE_LANGUAGE)
 
 
-def goals_line(goals: Sequence[Goal], lang: languages.Language) -> str:
+def goals_line(goals: Sequence[Goal], lang: languages.Language, unit_language: str | None = None) -> str:
     """What is asked, in `lang` ("Objetivos: 1.000 € · 40 horas"). English keeps campaigns.goals_text to the
     byte: a changed `content` reads as an edit on GoToSocial, Iceshrimp.NET and Mitra."""
     if not goals:
@@ -41,7 +41,8 @@ def goals_line(goals: Sequence[Goal], lang: languages.Language) -> str:
     if lang.code == languages.SOURCE_LANGUAGE:
         return campaigns.goals_text(goals)
     return lang.gettext(
-        "Goals: %(goals)s", goals=formats.joined([formats.quantity(g.kind, g.target, g.unit, lang) for g in goals])
+        "Goals: %(goals)s",
+        goals=formats.joined([formats.quantity(g.kind, g.target, g.unit, lang, unit_language) for g in goals]),
     )
 
 
@@ -124,7 +125,7 @@ def campaign_object(
     if row.language:
         doc["contentMap"] = {row.language: content}
         if second is not None:
-            second_goals = goals_line(state.goals, words_of(second.language))
+            second_goals = goals_line(state.goals, words_of(second.language), row.language)
             doc["contentMap"][second.language] = (
                 f"<p><strong>{html.escape(second.title)}</strong></p>{paragraphs_html(second.body)}"
                 + (f"<p>{html.escape(second_goals)}</p>" if second_goals else "")

@@ -26,6 +26,8 @@ MAX_TITLE = 200
 MAX_BODY = 20_000
 MAX_NOTE = 500
 MAX_UNIT = 30
+# An items goal's unit when the organizer names none: each language says it with its own word ("1 artículo").
+DEFAULT_UNIT = "items"
 # Mastodon shows at most 4 poll options by default and has had bugs counting remote votes beyond that.
 MAX_OPTIONS_FEDERATED = 4
 MAX_OPTIONS = 20
@@ -159,7 +161,7 @@ def make_goal(kind: str, target: Decimal, unit: str | None) -> Goal:
             )
         return Goal(kind, target, currency)
     if kind == "items":
-        unit = (unit or "items").strip()
+        unit = (unit or DEFAULT_UNIT).strip()
         if not unit or len(unit) > MAX_UNIT or _CONTROL.search(unit) or any(c in unit for c in ":=<>"):
             raise CampaignError(
                 Message(N_("the unit of an items goal must be 1-%(most)s plain characters"), most=MAX_UNIT), "goals"

@@ -17,8 +17,8 @@ from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 
 from fedgroup.rules.campaign_state import ContributorLine
-from fedgroup.rules.campaigns import Contribution, Goal
-from fedgroup.rules.languages import Language
+from fedgroup.rules.campaigns import DEFAULT_UNIT, Contribution, Goal
+from fedgroup.rules.languages import SOURCE_LANGUAGE, Language
 from fedgroup.rules.money import MoneyTotals
 from fedgroup.rules.tallies import OutcomeLine
 from fedgroup.rules.timezones import zone
@@ -78,9 +78,13 @@ def _spaced_symbol(text: str, symbol: str) -> str:
     return text
 
 
-def quantity(kind: str, amount: Decimal, unit: str | None, lang: Language) -> str:
-    """€1,000 · 12 hours · 1 person · 30 people · 50 meals, in the language (a unit the group named, such as
-    "meals", is the group's word and stays as written)."""
+def quantity(
+    kind: str, amount: Decimal, unit: str | None, lang: Language, unit_language: str | None = None
+) -> str:
+    """€1,000 · 12 hours · 1 person · 30 people · 50 meals, in the language. A unit the group named, such as
+    "meals", is the group's word, typed in the plural in `unit_language` (the campaign's; the reader's when not
+    known): only an English one is made singular for one ("1 meal"), by English rules; in any other language
+    it is shown as typed, since its plural rules are not English ones ("1 panes" rather than "1 pane")."""
     if kind == "money":
         return money(amount, unit or "XXX", lang)
     shown = number(amount, lang)
@@ -89,16 +93,22 @@ def quantity(kind: str, amount: Decimal, unit: str | None, lang: Language) -> st
         return lang.ngettext("%(num)s hour", "%(num)s hours", count, num=shown)
     if kind == "people":
         return lang.ngettext("%(num)s person", "%(num)s people", count, num=shown)
-    if unit:
-        # A unit the group named is its own word, typed in the plural; one of it reads in the singular.
-        return lang.gettext("%(num)s %(unit)s", num=shown, unit=singular_unit(unit) if count == 1 else unit)
+    if unit and unit != DEFAULT_UNIT:
+        english = (unit_language or lang.code).split("-")[0].lower() == SOURCE_LANGUAGE
+        one = singular_unit(unit) if count == 1 and english else unit
+        return lang.gettext("%(num)s %(unit)s", num=shown, unit=one)
+    # No unit named (the goal's default, "items"): the language's own word and plural forms.
     return lang.ngettext("%(num)s item", "%(num)s items", count, num=shown)
 
 
-def progress(kind: str, pledged: Decimal, target: Decimal, unit: str | None, lang: Language) -> str:
+def progress(
+    kind: str, pledged: Decimal, target: Decimal, unit: str | None, lang: Language, unit_language: str | None = None
+) -> str:
     """€340 of €1,000 · 12 of 40 hours: how far one goal is."""
     done = money(pledged, unit or "XXX", lang) if kind == "money" else number(pledged, lang)
-    return lang.gettext("%(pledged)s of %(target)s", pledged=done, target=quantity(kind, target, unit, lang))
+    return lang.gettext(
+        "%(pledged)s of %(target)s", pledged=done, target=quantity(kind, target, unit, lang, unit_language)
+    )
 
 
 def joined(parts: Sequence[str]) -> str:

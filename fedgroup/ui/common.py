@@ -315,10 +315,13 @@ class CampaignView:
         return tuple(self.units)
 
 
-def _goal_views(lines: Sequence[tallies.GoalProgress], lang: Language) -> tuple[GoalView, ...]:
+def _goal_views(
+    lines: Sequence[tallies.GoalProgress], lang: Language, unit_language: str | None = None
+) -> tuple[GoalView, ...]:
+    """`unit_language`: the language the group's units are typed in (the campaign's), when known."""
     return tuple(
         GoalView(
-            formats.progress(line.goal.kind, line.pledged, line.goal.target, line.goal.unit, lang),
+            formats.progress(line.goal.kind, line.pledged, line.goal.target, line.goal.unit, lang, unit_language),
             line.percent,
             line.reached,
         )
@@ -333,11 +336,12 @@ def _option_views(
     lang: Language,
     withheld: frozenset[str] = frozenset(),
     minimum: int = 1,
+    unit_language: str | None = None,
 ) -> tuple[OptionView, ...]:
     return tuple(
         OptionView(
             o.label,
-            formats.quantity(o.kind, o.amount, units.get(o.kind), lang),
+            formats.quantity(o.kind, o.amount, units.get(o.kind), lang, unit_language),
             counts.get(o.label, 0),
             formats.count(counts.get(o.label, 0), o.label in withheld, minimum, lang),
         )
@@ -361,9 +365,9 @@ def campaign_view(state: CampaignState, now: datetime, minimum: int, lang: Langu
         visibility=state.row.visibility,
         open=state.is_open(now),
         deadline=state.row.deadline,
-        goals=_goal_views(state.tally.progress, lang),
+        goals=_goal_views(state.tally.progress, lang, state.row.language),
         options=_option_views(
-            state.options, units, dict(public.options), lang, public.withheld_options, minimum
+            state.options, units, dict(public.options), lang, public.withheld_options, minimum, state.row.language
         ),
         pledgers=public.pledgers,
         partner_groups=state.tally.partner_groups,
@@ -413,8 +417,8 @@ def partner_view(partner: store.campaigns.PartnerCampaign, now: datetime, lang: 
         url=partner.url or partner.object_id,
         open=campaigns.is_open("closed" if partner.closed else "open", partner.deadline, now),
         deadline=partner.deadline,
-        goals=_goal_views(lines, lang),
-        options=_option_views(options, units, counts, lang),
+        goals=_goal_views(lines, lang, content_lang),
+        options=_option_views(options, units, counts, lang, unit_language=content_lang),
         units=units,
         content_lang=content_lang,
     )
