@@ -60,3 +60,26 @@ async def test_no_pledges_yet_instead_of_an_empty_chart(make_server, browser):
     await page.goto(server.url(f"/campaigns/{campaign}"))
     assert await page.locator(".chart").count() == 0
     assert "No pledges yet." in await page.locator("main").inner_text()
+
+
+async def test_an_arabic_chart_runs_left_to_right_with_its_labels_where_they_belong(make_server, browser):
+    """Right to left, the chart is still drawn left to right as a whole (style.css says why): the values'
+    labels sit left of the drawing, by its vertical axis, and the first day is under its left end."""
+    server = await make_server()
+    campaign = await _campaign(server)
+    mia = await actions.add_member(
+        server.runtime, "Mia Member", "member", None, passwords.hash_password(PASSWORD)
+    )
+    await actions.pledge(server.runtime, mia, campaign, option="Two hours")
+    page = await browser.new_page(viewport={"width": 390, "height": 800})
+    await page.goto(server.url(f"/language?language=ar&next=/campaigns/{campaign}"))
+    assert await page.locator("html").get_attribute("dir") == "rtl"
+    drawing = await page.locator(".chart svg").bounding_box()
+    peak = await page.locator(".chart-y .tick").first.bounding_box()
+    first_day, last_day = [await t.bounding_box() for t in await page.locator(".chart-x .tick").all()]
+    assert drawing and peak and first_day and last_day
+    assert peak["x"] + peak["width"] <= drawing["x"] + 1, "the values' labels are left of the drawing"
+    assert first_day["x"] < last_day["x"], "the first day is at the left, where the line starts"
+    assert abs(first_day["x"] - drawing["x"]) < abs(last_day["x"] - drawing["x"])
+    await shot(page, "chart-arabic")
+    await page.close()
