@@ -188,6 +188,13 @@ def test_the_command_lines_confirmations_speak_the_groups_language(tmp_path, mon
     assert said("campaign", "list").split("\t")[:4] == ["1", "closed", "public", "Agua"], (
         "a table stays plain"
     )
+    # A command's own refusal too (not only the rules' errors).
+    refused = run("group", "set", "--data-dir", data)
+    assert (
+        refused.returncode == 2 and "nada que cambiar: indica --name, --summary o --avatar" in refused.stderr
+    )
+    refused = run("inbox", "retry", "99", "--data-dir", data)
+    assert "no hay ninguna actividad abandonada con el número 99" in refused.stderr, refused.stderr
 
     data = str(tmp_path / "ar")
     monkeypatch.setenv("FEDGROUP_DEFAULT_LANGUAGE", "ar")

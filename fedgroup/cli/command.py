@@ -41,6 +41,9 @@ def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], n
             if network:
                 await start_network(runtime, workers=False)
             return await command(runtime)
+        except CliError as e:
+            # A command's own refusal, said the same way (its message marked N_ or made a Message).
+            raise CliError(group_lang(runtime).translate(languages.message_of(e)), e.status) from None
         except USER_ERRORS as e:
             # A person's mistake, in the group's language where the catalogue has its words (an error raised
             # with values in it reads as made): README.md, "Languages".

@@ -10,6 +10,7 @@ from typing import Any
 from fedgroup import actions
 from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, path_argument
 from fedgroup.rules import avatars
+from fedgroup.rules.languages import N_, Message
 from fedgroup.runtime import Runtime
 
 
@@ -33,12 +34,12 @@ def read_avatar(path: Path) -> bytes:
         with path.open("rb") as f:
             return f.read(avatars.MAX_AVATAR_BYTES + 1)
     except OSError as e:
-        raise CliError(f"cannot read {path}: {e.strerror}", 2) from e
+        raise CliError(Message(N_("cannot read %(file)s: %(reason)s"), file=path, reason=e.strerror), 2) from e
 
 
 async def group_set(runtime: Runtime, args: argparse.Namespace) -> str:
     if args.name is None and args.summary is None and args.avatar is None:
-        raise CliError("nothing to change: give --name, --summary or --avatar", 2)
+        raise CliError(N_("nothing to change: give --name, --summary or --avatar"), 2)
     avatar = read_avatar(args.avatar) if args.avatar is not None else None
     changed = await actions.update_group_profile(runtime, args.name, args.summary, avatar)
     if not changed:

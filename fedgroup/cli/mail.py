@@ -10,6 +10,7 @@ from fedgroup import actions, store
 from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, table
 from fedgroup.net.mail import MailRefused, SmtpSettings, send
 from fedgroup.rules import languages, notifications
+from fedgroup.rules.languages import N_, Message
 from fedgroup.runtime import Runtime
 
 
@@ -38,13 +39,13 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
 async def mail_test(runtime: Runtime, args: argparse.Namespace) -> str:
     config = runtime.config
     if not config.mail_enabled:
-        raise CliError("mail is off: set smtp_host and mail_from (README: Mail)", 2)
+        raise CliError(N_("mail is off: set smtp_host and mail_from (README: Mail)"), 2)
     try:
         address = notifications.clean_address(args.to)
     except notifications.NotificationError as e:
-        raise CliError(str(e), 2) from None
+        raise CliError(languages.message_of(e), 2) from None
     if address is None:
-        raise CliError("--to needs an address", 2)
+        raise CliError(N_("--to needs an address"), 2)
     now = runtime.now()
     envelope = notifications.Envelope(
         runtime.site.name, config.mail_from, address,
@@ -63,7 +64,7 @@ async def mail_test(runtime: Runtime, args: argparse.Namespace) -> str:
     try:
         await send(SmtpSettings.of(config), address, message)
     except MailRefused as refused:
-        raise CliError(f"the SMTP server did not take it: {refused.reason}") from None
+        raise CliError(Message(N_("the SMTP server did not take it: %(reason)s"), reason=refused.reason)) from None
     return lang.gettext(
         "sent through %(host)s:%(port)s (%(security)s)",
         host=config.smtp_host, port=config.smtp_port, security=config.smtp_security,
@@ -73,7 +74,7 @@ async def mail_test(runtime: Runtime, args: argparse.Namespace) -> str:
 async def mail_call(runtime: Runtime, args: argparse.Namespace) -> str:
     organizer = await actions.member_named(runtime, args.by)
     if not organizer.is_organizer:
-        raise CliError(f"{organizer.name} is not an organizer", 2)
+        raise CliError(Message(N_("%(name)s is not an organizer"), name=organizer.name), 2)
     result = await actions.send_call(runtime, organizer.id, args.subject, args.body, args.to)
     return group_lang(runtime).gettext(
         "call %(id)s: reached %(reached)s, held back by their weekly limit or a break %(held)s, without an"

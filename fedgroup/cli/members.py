@@ -13,7 +13,7 @@ from typing import Any
 from fedgroup import actions, store
 from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, path_argument, table
 from fedgroup.rules import campaigns, passwords
-from fedgroup.rules.languages import N_
+from fedgroup.rules.languages import N_, Message
 from fedgroup.runtime import Runtime
 
 
@@ -136,8 +136,8 @@ def write_private_file(path: Path, text: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as e:
-        raise CliError(f"{path} already exists; refusing to overwrite it", 2) from e
+        raise CliError(Message(N_("%(file)s already exists; refusing to overwrite it"), file=path), 2) from e
     except OSError as e:
-        raise CliError(f"cannot create {path}: {e.strerror}") from e
+        raise CliError(Message(N_("cannot create %(file)s: %(reason)s"), file=path, reason=e.strerror)) from e
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)

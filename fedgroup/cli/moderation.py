@@ -9,6 +9,7 @@ from typing import Any
 
 from fedgroup import actions, store
 from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, path_argument, table
+from fedgroup.rules.languages import N_, Message
 from fedgroup.runtime import Runtime
 
 
@@ -80,11 +81,11 @@ async def block_import(runtime: Runtime, args: argparse.Namespace) -> str:
     try:
         raw = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
     except OSError as e:
-        raise CliError(f"cannot read {args.file}: {e.strerror}") from e
+        raise CliError(Message(N_("cannot read %(file)s: %(reason)s"), file=args.file, reason=e.strerror)) from e
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise CliError(f"{args.file} is not UTF-8 text") from e
+        raise CliError(Message(N_("%(file)s is not UTF-8 text"), file=args.file)) from e
     plan = await actions.plan_blocklist(runtime, text)
     if not args.dry_run:
         await actions.import_blocklist(runtime, plan)

@@ -10,6 +10,7 @@ from typing import Any
 
 from fedgroup import actions, store
 from fedgroup.cli.command import CliError, OneLineParser, group_lang, managed, table
+from fedgroup.rules.languages import N_, Message
 from fedgroup.runtime import Runtime
 
 
@@ -112,7 +113,7 @@ async def inbox_retry(runtime: Runtime, args: argparse.Namespace) -> str:
     activity_id = None if args.all_given_up else args.id
     count = await runtime.db.write(lambda conn: store.inbox.retry_given_up(conn, activity_id))
     if count == 0 and activity_id is not None:
-        raise CliError(f"no given-up activity {activity_id}", 2)
+        raise CliError(Message(N_("no given-up activity %(id)s"), id=activity_id), 2)
     return group_lang(runtime).ngettext(
         "%(num)s activity queued again; the server processes it next",
         "%(num)s activities queued again; the server processes them next",
@@ -125,9 +126,9 @@ async def delivery_retry(runtime: Runtime, args: argparse.Namespace) -> str:
     host: str | None = args.host
     count = await runtime.db.write(store.outbox.retry_given_up, runtime.now(), delivery_id, host)
     if count == 0 and delivery_id is not None:
-        raise CliError(f"no given-up delivery {delivery_id}", 2)
+        raise CliError(Message(N_("no given-up delivery %(id)s"), id=delivery_id), 2)
     if count == 0 and host is not None:
-        raise CliError(f"no given-up delivery to {host}", 2)
+        raise CliError(Message(N_("no given-up delivery to %(host)s"), host=host), 2)
     return group_lang(runtime).ngettext(
         "%(num)s delivery queued again; the running server sends it next",
         "%(num)s deliveries queued again; the running server sends them next",
