@@ -116,6 +116,32 @@ async def test_each_content_map_entry_says_its_fixed_words_in_its_own_language(m
             assert english not in text, (english, text)
 
 
+async def test_a_published_decision_says_its_words_in_the_groups_language(make_server, peer) -> None:
+    """The decision Note's "Decision:" and its count are in the group's language, which `contentMap` names."""
+    from datetime import timedelta
+
+    from fedgroup.rules.proposals import Position
+
+    b = await make_server("b", handle="aguas", default_language="es")
+    olu = await actions.add_member(b.runtime, "Olu", "organizer", None, hash_password(PASSWORD))
+    proposals = actions.proposals
+    pid = await proposals.create_proposal(
+        b.runtime, olu, "Unirnos a la coalición", "", "consent", [], b.runtime.now() + timedelta(days=7)
+    )
+    await proposals.take_position(b.runtime, pid, olu, Position("block", "todavía no"))
+    await proposals.close_proposal(b.runtime, pid, olu)
+    await proposals.write_outcome(b.runtime, pid, olu, "Hablamos de nuevo en enero.")
+    await proposals.publish_outcome(b.runtime, pid, olu, "public")
+    note = await _document(peer, peer.add_actor("alice", "peer-1"), b.url(f"/decisions/{pid}"))
+    assert note["contentMap"] == {"es": note["content"]}
+    content = note["content"]
+    assert content.startswith("<p><strong>Decisión: Unirnos a la coalición</strong></p>"), content
+    assert "<p>Bloqueada: 1 bloqueo</p>" in content and "<p>Bloquear: 1 voto</p>" in content, content
+    assert "todavía no" not in content, "a block's reason stays with the members"
+    for english in ("Decision", "Blocked", "vote", "took part"):
+        assert english not in content, (english, content)
+
+
 def test_only_language_tagged_text_is_kept_from_a_content_map() -> None:
     """Keys that are not language tags and values that are not text are dropped (each kept value is then
     sanitized as `content` is, in actions/campaign_inbox.py)."""

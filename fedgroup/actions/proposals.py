@@ -20,9 +20,10 @@ from datetime import datetime
 
 from fedgroup import store
 from fedgroup.actions import outbox
+from fedgroup.actions.campaigns import group_language
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import vocab, vocab_proposals
-from fedgroup.rules import campaigns
+from fedgroup.rules import campaigns, languages
 from fedgroup.rules import proposals as rules
 from fedgroup.rules.languages import N_, Message
 from fedgroup.rules.proposals import Position, ProposalError, Tally
@@ -289,9 +290,10 @@ async def publish_outcome(runtime: Context, proposal_id: int, by: int, visibilit
             raise ProposalError(N_("write the outcome before publishing it"), "visibility")
         if row.published_at is not None:
             raise ProposalError(N_("the outcome is published already"), "visibility")
-        lines = rules.count_lines(rules.tally_from_json(row.final_count))
+        language = group_language(runtime)
+        lines = _count_lines_in(rules.tally_from_json(row.final_count), language)
         note = vocab_proposals.decision_note(
-            runtime.ids, row.id, row.title, row.outcome, lines, visibility, now
+            runtime.ids, row.id, row.title, row.outcome, lines, visibility, now, language
         )
         outbox.send_to_followers(conn, vocab.create(runtime.ids, outbox.new_activity_id(runtime.ids), note),
                                  visibility, now)  # fmt: skip
@@ -304,6 +306,13 @@ async def publish_outcome(runtime: Context, proposal_id: int, by: int, visibilit
     return note_id
 
 
+def _count_lines_in(tally: Tally, language: str) -> list[str]:
+    """The count as the decision Note says it, in the group's language; English as it always was."""
+    if language == languages.SOURCE_LANGUAGE or language not in languages.LANGUAGES:
+        return rules.count_lines(tally)
+    return rules.count_lines_in(tally, languages.language(language))
+
+
 async def published_decision(runtime: Context, proposal_id: int) -> tuple[dict[str, object], str] | None:
     """The published Note as it was sent (for fetches of its id) and its visibility; None if unpublished."""
 
@@ -313,10 +322,12 @@ async def published_decision(runtime: Context, proposal_id: int) -> tuple[dict[s
             return None
         if row.outcome is None or row.final_count is None:
             return None
-        lines = rules.count_lines(rules.tally_from_json(row.final_count))
+        language = group_language(runtime)
+        lines = _count_lines_in(rules.tally_from_json(row.final_count), language)
         note = vocab_proposals.decision_note(
-            runtime.ids, row.id, row.title, row.outcome, lines, row.published_visibility, row.published_at
-        )
+            runtime.ids, row.id, row.title, row.outcome, lines, row.published_visibility, row.published_at,
+            language,
+        )  # fmt: skip
         return note, row.published_visibility
 
     return await runtime.db.read(read)

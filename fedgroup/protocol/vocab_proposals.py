@@ -12,6 +12,7 @@ from typing import Any
 
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.vocab import OBJECT_CONTEXT, addressing, paragraphs_html, xsd_datetime
+from fedgroup.protocol.vocab_campaigns import words_of
 
 
 def decision_note(
@@ -22,19 +23,26 @@ def decision_note(
     count_lines: Sequence[str],
     visibility: str,
     published: datetime,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """The Note, addressed like a campaign of that visibility (public: Public in to, followers in cc;
-    followers: followers only). No `name`: several servers show it as a content warning."""
+    followers: followers only). No `name`: several servers show it as a content warning. `language`: the
+    group's, which `count_lines` are worded in; its "Decision:" is too, and `contentMap` names it."""
     to, cc = addressing(ids, visibility)
     counts = "".join(f"<p>{html.escape(line)}</p>" for line in count_lines)
-    return {
+    heading = words_of(language).gettext("Decision: %(title)s", title=title)
+    content = f"<p><strong>{html.escape(heading)}</strong></p>{paragraphs_html(outcome)}{counts}"
+    note: dict[str, Any] = {
         "@context": OBJECT_CONTEXT,
         "id": ids.decision(proposal_id),
         "type": "Note",
         "attributedTo": ids.group,
-        "content": f"<p><strong>Decision: {html.escape(title)}</strong></p>{paragraphs_html(outcome)}{counts}",
+        "content": content,
         "mediaType": "text/html",
         "published": xsd_datetime(published),
         "to": to,
         "cc": cc,
     }
+    if language:
+        note["contentMap"] = {language: content}
+    return note
