@@ -85,7 +85,8 @@ async def on_follow(runtime: Context, activity: Activity) -> None:
 
 async def on_undo(runtime: Context, activity: Activity) -> None:
     inner = activity.object
-    inner_type = jsonld.as_list(inner.get("type"))[0] if inner and inner.get("type") else None
+    inner_types = jsonld.types_of(inner) if inner else ()
+    inner_type = inner_types[0] if inner_types else None
     if inner is not None and jsonld.id_of(inner.get("actor")) not in (None, activity.actor):
         log.debug("undo ignored reason=inner-actor-mismatch actor=%s", activity.actor)
         return

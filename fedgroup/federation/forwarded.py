@@ -62,7 +62,7 @@ async def confirmed(runtime: Runtime, activity: Activity) -> tuple[Activity, dic
         log.debug("forwarded activity dropped reason=origin-id-mismatch object=%s", object_id)
         return None
     if activity.type == "Delete":
-        if "Tombstone" in jsonld.as_list(origin.get("type")):
+        if "Tombstone" in jsonld.types_of(origin):
             return _gone(activity)
         log.debug("forwarded activity dropped reason=not-deleted-at-origin object=%s", object_id)
         return None

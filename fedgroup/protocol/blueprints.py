@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from fedgroup.protocol.ids import LocalIds
-from fedgroup.protocol.jsonld import as_list, id_of
+from fedgroup.protocol.jsonld import as_list, id_of, types_of
 from fedgroup.protocol.parse import (
     ParseError,
     is_addressed_publicly,
@@ -189,9 +189,7 @@ class BlueprintDoc:
 
 
 def is_blueprint(doc: dict[str, Any]) -> bool:
-    return isinstance(doc, dict) and "Blueprint" in [
-        t for t in as_list(doc.get("type")) if isinstance(t, str)
-    ]
+    return isinstance(doc, dict) and "Blueprint" in types_of(doc)
 
 
 def _items(value: Any, what: str) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from typing import Any
 import icalendar
 
 from fedgroup.protocol.ids import LocalIds
-from fedgroup.protocol.jsonld import as_list, id_of
+from fedgroup.protocol.jsonld import id_of, types_of
 from fedgroup.protocol.parse import Activity
 from fedgroup.protocol.vocab import AS_CONTEXT, addressing, paragraphs_html, xsd_datetime
 from fedgroup.rules import disclosure, gatherings, timezones
@@ -209,7 +209,7 @@ def undone_rsvp(ids: LocalIds, activity: Activity) -> RemoteRsvp | None:
     inner = activity.object
     if activity.type != "Undo" or inner is None:
         return None
-    kinds = as_list(inner.get("type"))
+    kinds = types_of(inner)
     if not kinds or kinds[0] not in UNDONE_TYPES:
         return None
     if id_of(inner.get("actor")) not in (None, activity.actor):

@@ -196,6 +196,12 @@ def as_list(value: Any) -> list[Any]:
     return [value]
 
 
+def types_of(doc: dict[str, Any]) -> tuple[str, ...]:
+    """A document's types: the strings of its `type` (one or a list). Anything else there (an object, a
+    number, a list in a list) names no type: remote documents put anything anywhere."""
+    return tuple(t for t in as_list(doc.get("type")) if isinstance(t, str))
+
+
 def id_of(value: Any) -> str | None:
     """A string IRI, or the id of an embedded object (or of the first of a list); else None."""
     if isinstance(value, list):

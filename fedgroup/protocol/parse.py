@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from fedgroup.protocol.jsonld import as_list, id_of, is_public
+from fedgroup.protocol.jsonld import as_list, id_of, is_public, types_of
 
 MAX_URL = 2048
 
@@ -123,10 +123,6 @@ def _ids(value: Any) -> tuple[str, ...]:
     return tuple(i for i in (id_of(v) for v in as_list(value)) if i is not None)
 
 
-def _types(doc: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(t for t in as_list(doc.get("type")) if isinstance(t, str))
-
-
 def _pick_type(types: tuple[str, ...], known: tuple[str, ...]) -> str | None:
     """The first known type (a type may be an array mixing AS and extension types)."""
     for t in types:
@@ -212,7 +208,7 @@ def parse_actor(doc: dict[str, Any], key_id: str | None = None) -> RemoteActor:
     if not isinstance(endpoints, dict):
         endpoints = {}
     shared = endpoints.get("sharedInbox") or doc.get("sharedInbox")  # Misskey also puts it at the top level
-    types = _types(doc)
+    types = types_of(doc)
     return RemoteActor(
         id=actor_id,
         type=_pick_type(types, ACTOR_TYPES) or "Person",
@@ -296,13 +292,13 @@ class Activity:
 
 def parse_object_type(obj: dict[str, Any]) -> str | None:
     """The type of an embedded object, the known one first when it has several."""
-    return _pick_type(_types(obj), (*OBJECT_TYPES, *ACTIVITY_TYPES, *ACTOR_TYPES))
+    return _pick_type(types_of(obj), (*OBJECT_TYPES, *ACTIVITY_TYPES, *ACTOR_TYPES))
 
 
 def parse_activity(doc: dict[str, Any]) -> Activity:
     if not isinstance(doc, dict):
         raise ParseError("not-an-object")
-    types = _types(doc)
+    types = types_of(doc)
     kind = _pick_type(types, ACTIVITY_TYPES)
     if kind is None:
         raise ParseError("missing-type")
@@ -383,7 +379,7 @@ def parse_note(obj: dict[str, Any]) -> Note:
     in_reply_to = id_of(obj.get("inReplyTo"))
     return Note(
         id=object_id,
-        type=_pick_type(_types(obj), OBJECT_TYPES) or "Note",
+        type=_pick_type(types_of(obj), OBJECT_TYPES) or "Note",
         attributed_to=attributed[0] if attributed else None,
         in_reply_to=in_reply_to if is_http_url(in_reply_to) else None,
         name=language_text(obj, "name"),
