@@ -9,7 +9,7 @@ from fedgroup.protocol.parse_campaigns import content_map
 from fedgroup.rules import campaigns
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from fedgroup.rules.passwords import hash_password
-from tests.conftest import eventually
+from tests.conftest import eventually, run_cli
 from tests.web_client import WebClient
 
 PASSWORD = "correct horse battery"
@@ -140,6 +140,93 @@ async def test_a_published_decision_says_its_words_in_the_groups_language(make_s
     assert "todavía no" not in content, "a block's reason stays with the members"
     for english in ("Decision", "Blocked", "vote", "took part"):
         assert english not in content, (english, content)
+
+
+async def test_a_gatherings_event_says_its_words_and_dates_in_the_groups_language(make_server, peer) -> None:
+    """The Event's fixed words ("Online:", "and online", CANCELLED) and its dates are in the group's language,
+    which `contentMap` and `nameMap` name; an English group's Event says what it always said."""
+    from datetime import UTC, datetime, timedelta
+
+    from fedgroup.protocol import gatherings as documents
+    from fedgroup.protocol.ids import LocalIds
+    from fedgroup.rules import gatherings
+    from fedgroup.store.gatherings import GatheringRow
+
+    b = await make_server("b", handle="aguas", default_language="es")
+    form = actions.GatheringForm(
+        title="Asamblea del barrio", description="En la plaza.", starts="2031-01-15T18:00",
+        ends="2031-01-15T20:00", timezone="Europe/Madrid", place="Plaza Mayor",
+        online_url="https://meet.example/asamblea", visibility="public",
+    )  # fmt: skip
+    gathering_id = await actions.create_gathering(b.runtime, None, form)
+    await actions.cancel_gathering(b.runtime, gathering_id)
+    event = await _document(peer, peer.add_actor("alice", "peer-1"), b.url(f"/gatherings/{gathering_id}"))
+    assert event["contentMap"] == {"es": event["content"]}
+    assert event["nameMap"] == {"es": "Asamblea del barrio"}
+    assert '<p>En línea: <a href="https://meet.example/asamblea">' in event["content"], event["content"]
+    assert event["summary"] == (
+        "CANCELADO · 15 de enero de 2031, 18:00–20:00 (Europe/Madrid) · Plaza Mayor y en línea"
+    ), event["summary"]
+    for english in ("Online", "CANCELLED ·", "January", "and online"):
+        assert english not in event["summary"] + event["content"], english
+    assert event["status"] == "CANCELLED", "Mobilizon's status stays the iCalendar word"
+
+    # An English group: the same words as before, byte for byte, now tagged "en".
+    moment = datetime(2031, 1, 15, 17, tzinfo=UTC)
+    row = GatheringRow(
+        id=4, title="Door-knocking", description="Meet at the hall.", starts_at=moment,
+        ends_at=moment + timedelta(hours=2), timezone="Europe/Madrid", place="Community hall", latitude=None,
+        longitude=None, online_url="https://meet.example/knock", capacity=None, campaign_id=None,
+        visibility="public", status="cancelled", created_at=moment, updated_at=moment,
+    )  # fmt: skip
+    ids = LocalIds("https://water.example", "water")
+    english = documents.event_object(ids, row, gatherings.counts(None, []), minimum=3, language="en")
+    assert english["summary"] == (
+        "CANCELLED · 15 January 2031, 18:00–20:00 (Europe/Madrid) · Community hall and online"
+    )
+    online = '<p>Online: <a href="https://meet.example/knock">https://meet.example/knock</a></p>'
+    assert english["content"] == "<p>Meet at the hall.</p>" + online
+    assert english["contentMap"] == {"en": english["content"]}
+    assert english["nameMap"] == {"en": "Door-knocking"}
+
+
+async def test_a_blueprint_says_its_words_in_the_groups_language(make_server, peer) -> None:
+    """The blueprint Article's headings, its results line and its days are in the group's language, which
+    `contentMap` and `nameMap` name."""
+    from fedgroup.actions import blueprints as blueprint_actions
+
+    b = await make_server("b", handle="aguas", default_language="es")
+    campaign_id = await actions.create_campaign(
+        b.runtime, "Agua para la escuela", "Los grifos no funcionan.",
+        goals=[parse_goal("money:1500:EUR"), parse_goal("hours:3")],
+    )  # fmt: skip
+    await actions.report_outcome(b.runtime, campaign_id, "Arreglaron los grifos.")
+    number = await blueprint_actions.publish_blueprint(
+        b.runtime, campaign_id, title="Cómo arreglamos los grifos", summary="Primero una carta.",
+        what_worked="Ir juntos al pleno.", do_differently="Empezar antes.",
+    )  # fmt: skip
+    article = await _document(peer, peer.add_actor("alice", "peer-1"), b.url(f"/blueprints/{number}"))
+    content = article["content"]
+    assert article["contentMap"] == {"es": content}
+    assert article["nameMap"] == {"es": "Cómo arreglamos los grifos"}
+    assert "<p><strong>Lo que funcionó</strong></p><p>Ir juntos al pleno.</p>" in content, content
+    assert "<p><strong>Lo que haríamos de otra manera</strong></p>" in content, content
+    line = "<p>1.500 € pedido, 0 € comprometido, 0 € entregado · 3 horas pedido, 0 horas comprometido, 0 horas entregado"
+    assert line + " · 1 día</p>" in content.replace("\u00a0", " "), content
+    for english in ("What", "asked", "pledged", "given", "days", "hours"):
+        assert english not in content, (english, content)
+
+    # `blueprint show` on the command line says its lines for people in the group's language too.
+    shown = await run_cli("blueprint", "show", str(number), "--data-dir", str(b.config.data_dir))
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.replace("\u00a0", " ").splitlines()
+    assert lines == [
+        "Cómo arreglamos los grifos",
+        "adoptada por 0 grupos",
+        "en conjunto: 1 grupo la llevó a cabo, 1 terminaron, 0 lo lograron",
+        "  0 € comprometido, 0 € entregado",
+        "  0 horas comprometido, 0 horas entregado",
+    ], lines
 
 
 def test_only_language_tagged_text_is_kept_from_a_content_map() -> None:

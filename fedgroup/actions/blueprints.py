@@ -16,7 +16,7 @@ import orjson
 
 from fedgroup import store
 from fedgroup.actions import lineage, outbox
-from fedgroup.actions.campaigns import load_campaign
+from fedgroup.actions.campaigns import group_language, load_campaign
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol import blueprints as blueprint_docs
@@ -118,7 +118,7 @@ async def publish_blueprint(
         )  # fmt: skip
         row = store.blueprints.get(conn, blueprint_id)
         assert row is not None
-        article = blueprint_docs.blueprint_article(runtime.ids, facts_of(row))
+        article = blueprint_docs.blueprint_article(runtime.ids, facts_of(row), group_language(runtime))
         outbox.send_to_followers(
             conn, vocab.create(runtime.ids, outbox.new_activity_id(runtime.ids), article), visibility, now
         )

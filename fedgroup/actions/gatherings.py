@@ -14,7 +14,7 @@ from datetime import datetime
 
 from fedgroup import store
 from fedgroup.actions import handling, outbox
-from fedgroup.actions.campaigns import existing_campaign
+from fedgroup.actions.campaigns import existing_campaign, group_language
 from fedgroup.actions.context import ActionError, Context
 from fedgroup.protocol import gatherings as documents
 from fedgroup.protocol import vocab
@@ -141,9 +141,10 @@ def upcoming(conn: sqlite3.Connection, now: datetime, visibilities: tuple[str, .
     return load_gatherings(conn, store.gatherings.listing(conn, now, visibilities))
 
 
-def event_of(ids: LocalIds, state: GatheringState, minimum: int) -> dict[str, object]:
-    """`minimum`: the group's min_disclosed_count (a smaller number going is not told)."""
-    return documents.event_object(ids, state.row, state.counts, minimum=minimum)
+def event_of(ids: LocalIds, state: GatheringState, minimum: int, language: str) -> dict[str, object]:
+    """`minimum`: the group's min_disclosed_count (a smaller number going is not told); `language`: the
+    group's (actions.group_language), which the Event's fixed words and dates are in."""
+    return documents.event_object(ids, state.row, state.counts, minimum=minimum, language=language)
 
 
 # -- federating -----------------------------------------------------------------------------------------------
@@ -157,12 +158,12 @@ def _audience(conn: sqlite3.Connection, gathering_id: int) -> list[str]:
 
 
 def _send_update(
-    conn: sqlite3.Connection, ids: LocalIds, gathering_id: int, now: datetime, minimum: int
+    conn: sqlite3.Connection, ids: LocalIds, gathering_id: int, now: datetime, minimum: int, language: str
 ) -> None:
     state = load_gathering(conn, gathering_id)
     if state is None or not state.row.federates:
         return
-    activity = vocab.update(ids, outbox.new_activity_id(ids), event_of(ids, state, minimum), now)
+    activity = vocab.update(ids, outbox.new_activity_id(ids), event_of(ids, state, minimum, language), now)
     outbox.send(conn, activity, state.row.visibility, _audience(conn, gathering_id), now)
 
 
@@ -207,7 +208,8 @@ async def create_gathering(runtime: Context, organizer_id: int | None, form: Gat
         gathering_id = store.gatherings.create(conn, fields, organizer_id, now)
         state = existing_gathering(conn, gathering_id)
         if state.row.federates:
-            activity = vocab.create(ids, outbox.new_activity_id(ids), event_of(ids, state, runtime.config.min_disclosed_count))
+            event = event_of(ids, state, runtime.config.min_disclosed_count, group_language(runtime))
+            activity = vocab.create(ids, outbox.new_activity_id(ids), event)
             outbox.send_to_followers(conn, activity, state.row.visibility, now)
         return gathering_id
 
@@ -234,7 +236,9 @@ async def edit_gathering(runtime: Context, gathering_id: int, form: GatheringFor
         _promote(conn, runtime.ids, after, now)
         _attendance_changed(conn, before, now)
         _attendance_changed(conn, after, now)
-        _send_update(conn, runtime.ids, gathering_id, now, runtime.config.min_disclosed_count)
+        _send_update(
+            conn, runtime.ids, gathering_id, now, runtime.config.min_disclosed_count, group_language(runtime)
+        )
 
     await runtime.db.write(job)
     runtime.deliveries_queued()
@@ -250,7 +254,9 @@ async def cancel_gathering(runtime: Context, gathering_id: int) -> bool:
         if not store.gatherings.cancel(conn, gathering_id, now):
             return False
         _attendance_changed(conn, row, now)
-        _send_update(conn, runtime.ids, gathering_id, now, runtime.config.min_disclosed_count)
+        _send_update(
+            conn, runtime.ids, gathering_id, now, runtime.config.min_disclosed_count, group_language(runtime)
+        )
         return True
 
     cancelled = await runtime.db.write(job)

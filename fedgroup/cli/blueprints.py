@@ -11,7 +11,7 @@ from typing import Any
 from fedgroup import actions, store
 from fedgroup.actions import blueprints as blueprint_actions
 from fedgroup.cli.command import OneLineParser, group_lang, managed
-from fedgroup.rules import campaigns
+from fedgroup.rules import campaigns, formats
 from fedgroup.rules.languages import N_, Message
 from fedgroup.runtime import Runtime
 
@@ -93,7 +93,9 @@ async def blueprint_show(runtime: Runtime, args: argparse.Namespace) -> str:
     page = await blueprint_actions.blueprint_page(runtime, args.id)
     if page is None:
         raise actions.ActionError(Message(N_("there is no blueprint %(id)s"), id=args.id), "id")
-    lines = [page.facts.study.title, f"adopted by {page.counted} group{'' if page.counted == 1 else 's'}"]
+    lang = group_lang(runtime)
+    adopted = lang.ngettext("adopted by %(num)s group", "adopted by %(num)s groups", page.counted)
+    lines = [page.facts.study.title, adopted]
     for a in page.adoptions:
         flags = [f for f, on in (("unlisted", not a.listed), ("hidden", a.hidden)) if on]
         lines.append(
@@ -101,8 +103,23 @@ async def blueprint_show(runtime: Runtime, args: argparse.Namespace) -> str:
             + (f"\t{','.join(flags)}" if flags else "")
         )
     c = page.combined
-    lines.append(f"combined: {c.groups} groups ran it, {c.finished} finished, {c.succeeded} succeeded")
-    lines += [f"  {line.text}" for line in c.lines]
+    lines.append(
+        lang.ngettext(
+            "combined: %(num)s group ran it, %(finished)s finished, %(succeeded)s succeeded",
+            "combined: %(num)s groups ran it, %(finished)s finished, %(succeeded)s succeeded",
+            c.groups,
+            finished=c.finished,
+            succeeded=c.succeeded,
+        )
+    )
+    lines += [
+        "  " + lang.gettext(
+            "%(pledged)s pledged, %(given)s given",
+            pledged=formats.quantity(line.kind, line.pledged, line.unit, lang),
+            given=formats.quantity(line.kind, line.fulfilled, line.unit, lang),
+        )
+        for line in c.lines
+    ]  # fmt: skip
     return "\n".join(lines)
 
 

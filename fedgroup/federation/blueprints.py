@@ -11,6 +11,7 @@ from aiohttp import web
 
 from fedgroup import store
 from fedgroup.actions import blueprints as blueprint_actions
+from fedgroup.actions.campaigns import group_language
 from fedgroup.federation.routes import _refuse, _signer, activity_response, may_see_followers_only
 from fedgroup.net.verification import AuthError
 from fedgroup.protocol import blueprints as blueprint_docs
@@ -33,4 +34,6 @@ async def blueprint(request: web.Request) -> web.Response:
         return e.response()
     if row.visibility == "followers" and not await may_see_followers_only(runtime, signer):
         return _refuse(403, "followers only")
-    return activity_response(blueprint_docs.blueprint_article(runtime.ids, blueprint_actions.facts_of(row)))
+    facts = blueprint_actions.facts_of(row)
+    language = group_language(runtime)
+    return activity_response(blueprint_docs.blueprint_article(runtime.ids, facts, language))

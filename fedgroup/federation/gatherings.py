@@ -36,4 +36,6 @@ async def gathering(request: web.Request) -> web.Response:
         return e.response()
     if state.row.visibility == "followers" and not await may_see_followers_only(runtime, signer):
         return _refuse(403, "followers only")
-    return activity_response(actions.event_of(runtime.ids, state, runtime.config.min_disclosed_count))
+    language = actions.group_language(runtime)
+    event = actions.event_of(runtime.ids, state, runtime.config.min_disclosed_count, language)
+    return activity_response(event)

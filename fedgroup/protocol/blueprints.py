@@ -24,8 +24,9 @@ from fedgroup.protocol.parse import (
 )
 from fedgroup.protocol.parse_campaigns import campaign_title
 from fedgroup.protocol.vocab import AS_CONTEXT, FEDGROUP_TERMS, addressing, paragraphs_html, xsd_datetime
+from fedgroup.protocol.vocab_campaigns import words_of
 from fedgroup.rules import blueprints as blueprint_rules
-from fedgroup.rules import campaigns
+from fedgroup.rules import campaigns, formats, languages
 from fedgroup.rules.blueprints import CaseStudy, ResultLine, Template
 from fedgroup.rules.campaigns import CampaignError, Goal, PledgeOption, amount_text, make_goal, parse_amount
 
@@ -85,26 +86,47 @@ def _quantity(kind: str, amount: Decimal, unit: str | None) -> str:
     return campaigns.format_quantity(kind, amount, unit)
 
 
-def blueprint_article(ids: LocalIds, facts: BlueprintFacts) -> dict[str, Any]:
-    """The blueprint: an Article whose content tells the case study for people on any server."""
+def _results_line(facts: BlueprintFacts, lang: languages.Language) -> str:
+    """What each goal asked, got pledged and given, and how long it ran: English as it always was (a changed
+    `content` reads as an edit on several servers), other languages in their words and number forms."""
+    if lang.code == languages.SOURCE_LANGUAGE:
+        cost = " · ".join(
+            f"{_quantity(r.kind, r.target, r.unit)} asked, {_quantity(r.kind, r.pledged, r.unit)} pledged, "
+            f"{_quantity(r.kind, r.fulfilled, r.unit)} given"
+            for r in facts.results
+        )
+        return f"{cost} · {facts.duration_days} days"
+    parts = [
+        lang.gettext(
+            "%(asked)s asked, %(pledged)s pledged, %(given)s given",
+            asked=formats.quantity(r.kind, r.target, r.unit, lang),
+            pledged=formats.quantity(r.kind, r.pledged, r.unit, lang),
+            given=formats.quantity(r.kind, r.fulfilled, r.unit, lang),
+        )
+        for r in facts.results
+    ]
+    days = lang.ngettext("%(num)s day", "%(num)s days", facts.duration_days,
+                         num=formats.number(facts.duration_days, lang))  # fmt: skip
+    return " · ".join([*parts, days])
+
+
+def blueprint_article(ids: LocalIds, facts: BlueprintFacts, language: str | None = None) -> dict[str, Any]:
+    """The blueprint: an Article whose content tells the case study for people on any server. `language`:
+    the group's; the fixed words ("What worked") are in it, and `contentMap`/`nameMap` name it."""
     url = blueprint_url(ids, facts.number)
     to, cc = addressing(ids, facts.visibility)
     study = facts.study
+    words = words_of(language)
     content = paragraphs_html(study.summary)
     if study.what_worked:
-        content += "<p><strong>What worked</strong></p>" + paragraphs_html(study.what_worked)
+        heading = html.escape(words.gettext("What worked"))
+        content += f"<p><strong>{heading}</strong></p>" + paragraphs_html(study.what_worked)
     if study.steps:
         content += "<ol>" + "".join(f"<li>{html.escape(s)}</li>" for s in study.steps) + "</ol>"
-    cost = " · ".join(
-        f"{_quantity(r.kind, r.target, r.unit)} asked, {_quantity(r.kind, r.pledged, r.unit)} pledged, "
-        f"{_quantity(r.kind, r.fulfilled, r.unit)} given"
-        for r in facts.results
-    )
-    content += f"<p>{html.escape(cost)} · {facts.duration_days} days</p>"
+    content += f"<p>{html.escape(_results_line(facts, words))}</p>"
     if study.do_differently:
-        content += "<p><strong>What we would do differently</strong></p>" + paragraphs_html(
-            study.do_differently
-        )
+        heading = html.escape(words.gettext("What we would do differently"))
+        content += f"<p><strong>{heading}</strong></p>" + paragraphs_html(study.do_differently)
     template = facts.template
     doc: dict[str, Any] = {
         "@context": BLUEPRINT_CONTEXT,
@@ -139,6 +161,9 @@ def blueprint_article(ids: LocalIds, facts: BlueprintFacts) -> dict[str, Any]:
             "multipleChoice": template.multiple_choice,
         },
     }
+    if language:
+        doc["nameMap"] = {language: study.title}
+        doc["contentMap"] = {language: content}
     if facts.adapted_from:
         doc["adaptedFrom"] = facts.adapted_from
     return doc

@@ -23,7 +23,8 @@ from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.jsonld import id_of, types_of
 from fedgroup.protocol.parse import Activity
 from fedgroup.protocol.vocab import AS_CONTEXT, addressing, paragraphs_html, xsd_datetime
-from fedgroup.rules import disclosure, gatherings, timezones
+from fedgroup.protocol.vocab_campaigns import words_of
+from fedgroup.rules import disclosure, formats, gatherings, languages, timezones
 from fedgroup.rules.gatherings import Counts, GatheringRecord
 
 # Mobilizon's terms (schema.org, iCal and its own mz: namespace), inline so nobody fetches a context. Mobilizon
@@ -58,8 +59,17 @@ def local_iso(moment: datetime, zone_name: str) -> str:
     return moment.astimezone(timezones.zone(zone_name)).replace(microsecond=0).isoformat()
 
 
-def when_text(g: GatheringRecord) -> str:
-    """15 January 2027, 18:00–20:00 (Europe/Madrid); the end's day too when it is another day."""
+def _english(lang: languages.Language | None) -> bool:
+    """English words as the Event always said them: a changed `content` or `summary` reads as an edit on
+    several servers, so an English group's Event stays byte for byte what it was."""
+    return lang is None or lang.code == languages.SOURCE_LANGUAGE
+
+
+def when_text(g: GatheringRecord, lang: languages.Language | None = None) -> str:
+    """15 January 2027, 18:00–20:00 (Europe/Madrid); the end's day too when it is another day. In `lang`'s
+    words and date order when it is not English (15 de enero de 2027, 18:00–20:00 (Europe/Madrid))."""
+    if lang is not None and not _english(lang):
+        return formats.span(g.starts_at, g.ends_at, g.timezone, lang)
     zone = timezones.zone(g.timezone)
     start, end = g.starts_at.astimezone(zone), g.ends_at.astimezone(zone)
     first = f"{start.day} {start.strftime('%B %Y, %H:%M')}"
@@ -69,16 +79,24 @@ def when_text(g: GatheringRecord) -> str:
     return f"{first}–{last} ({g.timezone})"
 
 
-def where_text(g: GatheringRecord) -> str:
+def where_text(g: GatheringRecord, lang: languages.Language | None = None) -> str:
+    words = lang or words_of(None)
     if g.place and g.online_url:
-        return f"{g.place} and online"
-    return g.place or "Online"
+        return words.gettext("%(place)s and online", place=g.place)
+    return g.place or words.gettext("Online")
 
 
-def summary_text(g: GatheringRecord) -> str:
+def summary_text(g: GatheringRecord, lang: languages.Language | None = None) -> str:
     """One line: when, where, and CANCELLED first when it is; Mastodon shows it under the title."""
-    line = f"{when_text(g)} · {where_text(g)}"
-    return f"CANCELLED · {line}" if g.status == gatherings.CANCELLED else line
+    line = f"{when_text(g, lang)} · {where_text(g, lang)}"
+    if g.status != gatherings.CANCELLED:
+        return line
+    if _english(lang):
+        return f"CANCELLED · {line}"
+    assert lang is not None
+    # The one line under a cancelled gathering's title on other servers; in capitals where the
+    # language has them.
+    return lang.gettext("CANCELLED · %(when_and_where)s", when_and_where=line)
 
 
 def join_mode(g: GatheringRecord) -> str:
@@ -87,16 +105,20 @@ def join_mode(g: GatheringRecord) -> str:
     return "free" if g.capacity is None else "restricted"
 
 
-def event_object(ids: LocalIds, g: GatheringRecord, counts: Counts, *, minimum: int) -> dict[str, Any]:
+def event_object(
+    ids: LocalIds, g: GatheringRecord, counts: Counts, *, minimum: int, language: str | None = None
+) -> dict[str, Any]:
     """The gathering as an `Event`; counts only (participantCount, capacity left), never who, and not even
     those while fewer than `minimum` people are going (min_disclosed_count): the places left would tell the
-    count, so they are left out too, and the Event says only how many places there are."""
+    count, so they are left out too, and the Event says only how many places there are. `language`: the
+    group's; the fixed words and the dates are in it, and `contentMap`/`nameMap` name it."""
     url = ids.gathering(g.id)
     to, cc = addressing(ids, g.visibility)
+    words = words_of(language)
     content = paragraphs_html(g.description)
     if g.online_url:
         link = html.escape(g.online_url)
-        content += f'<p>Online: <a href="{link}">{link}</a></p>'
+        content += f'<p>{html.escape(words.gettext("Online:"))} <a href="{link}">{link}</a></p>'
     status = "CANCELLED" if g.status == gatherings.CANCELLED else "CONFIRMED"
     doc: dict[str, Any] = {
         "@context": EVENT_CONTEXT,
@@ -104,7 +126,7 @@ def event_object(ids: LocalIds, g: GatheringRecord, counts: Counts, *, minimum: 
         "type": "Event",
         "url": url,
         "name": g.title,
-        "summary": summary_text(g),
+        "summary": summary_text(g, words),
         "content": content,
         "mediaType": "text/html",
         "attributedTo": ids.group,
@@ -127,6 +149,9 @@ def event_object(ids: LocalIds, g: GatheringRecord, counts: Counts, *, minimum: 
         "attachment": [],
         "tag": [],
     }
+    if language:
+        doc["nameMap"] = {language: g.title}
+        doc["contentMap"] = {language: content}
     if g.capacity is not None:
         doc["maximumAttendeeCapacity"] = g.capacity
     if not disclosure.too_small(counts.going, minimum):
