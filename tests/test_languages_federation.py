@@ -361,3 +361,47 @@ async def test_an_organizer_writes_a_campaign_in_two_languages_and_each_visitor_
     finally:
         await organizer.close()
         await visitor.close()
+
+
+def test_a_process_locale_is_read_as_gettext_programs_read_it() -> None:
+    """LANGUAGE, LC_ALL, LC_MESSAGES, LANG: the first set decides; its language part, else English."""
+    from fedgroup.rules.languages import of_locale_environment
+
+    assert of_locale_environment({}) == "en"
+    assert of_locale_environment({"LANG": "es_ES.UTF-8"}) == "es"
+    assert of_locale_environment({"LANG": "pt_BR.UTF-8", "LC_MESSAGES": "fr_FR.UTF-8"}) == "fr"
+    assert of_locale_environment({"LANG": "es_ES.UTF-8", "LC_ALL": "ar_EG.UTF-8@latin"}) == "ar"
+    assert of_locale_environment({"LANG": "es_ES.UTF-8", "LANGUAGE": "de:hi:fr"}) == "hi", "first shipped"
+    assert of_locale_environment({"LANG": "es_ES.UTF-8", "LC_ALL": "C.UTF-8"}) == "en", "C reads English"
+    assert of_locale_environment({"LANG": "de_DE.UTF-8"}) == "en", "a language we do not ship"
+    assert of_locale_environment({"LANGUAGE": "", "LANG": "hi_IN"}) == "hi", "an empty variable is unset"
+
+
+def test_before_a_groups_data_is_open_the_command_line_speaks_the_process_locale(
+    tmp_path, monkeypatch
+) -> None:
+    """`fedgroup --help`, and what `init`, `serve` and `backup` say before a group's language is known, follow
+    the process's locale (LANG=es_ES.UTF-8); English without one."""
+    from fedgroup.rules.languages import LOCALE_VARIABLES
+    from tests.test_cli import run
+
+    for name in LOCALE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert "A home on the fediverse for small activist groups." in run("--help").stdout
+    monkeypatch.setenv("LANG", "es_ES.UTF-8")
+    helped = run("--help")
+    assert (
+        helped.returncode == 0
+        and "Un hogar en el fediverso para pequeños grupos activistas." in helped.stdout
+    )
+    port = run("serve", "--port", "70000", "--data-dir", str(tmp_path / "x"))
+    assert port.returncode == 2 and "--port debe estar entre 0 y 65535" in port.stderr, port.stderr
+    data = tmp_path / "d"
+    made = run("init", "--data-dir", str(data), "--base-url", "https://t.example", "--name", "T")
+    assert made.stdout.strip() == f"se creó el grupo @group@t.example en {data}", made.stdout
+    copy = tmp_path / "copia.tar.gz"
+    saved = run("backup", "--data-dir", str(data), "--to", str(copy))
+    assert saved.returncode == 0, saved.stderr
+    assert saved.stdout.startswith(f"se escribió {copy} ("), saved.stdout
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    assert run("serve", "--port", "70000").stderr.strip().endswith("--port must be between 0 and 65535")

@@ -33,7 +33,7 @@ from fedgroup.cli import (
     server,
     status,
 )
-from fedgroup.cli.command import CliError, OneLineParser, path_argument
+from fedgroup.cli.command import CliError, OneLineParser, path_argument, process_lang
 from fedgroup.config import ConfigError
 
 log = logging.getLogger("fedgroup")
@@ -42,7 +42,9 @@ DATA_DIR_ENV = "FEDGROUP_DATA_DIR"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="fedgroup", description="A home on the fediverse for small activist groups.")
+    # The group's language is not known yet: --help speaks the process's locale's (LANG=es_ES.UTF-8).
+    description = process_lang().gettext("A home on the fediverse for small activist groups.")
+    parser = OneLineParser(prog="fedgroup", description=description)
     parser.add_argument("--version", action="version", version=f"fedgroup {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from fedgroup import store
-from fedgroup.cli.command import CliError, path_argument
+from fedgroup.cli.command import CliError, path_argument, process_lang
+from fedgroup.rules import formats
 
 # The passphrase of encrypted backups, when --passphrase-stdin is not given (a systemd unit or a container).
 PASSPHRASE_ENV = "FEDGROUP_BACKUP_PASSPHRASE"
@@ -55,16 +56,24 @@ def cmd_backup(args: argparse.Namespace) -> None:
     try:
         if args.to == STDOUT:
             if sys.stdout.isatty():
-                raise CliError("refusing to write a backup to a terminal; redirect stdout to a file", 2)
+                raise CliError(
+                    process_lang().gettext(
+                        "refusing to write a backup to a terminal; redirect stdout to a file"
+                    ),
+                    2,
+                )
             backup.write(args.data_dir, sys.stdout.buffer, secret)
-            report, size = "wrote the backup to stdout", 0
+            report, size = process_lang().gettext("wrote the backup to stdout"), 0
         else:
             size = backup.create(args.data_dir, args.to, secret)
-            report = f"wrote {args.to} ({size:,} bytes)"
+            lang = process_lang()
+            report = lang.gettext(
+                "wrote %(file)s (%(size)s bytes)", file=args.to, size=formats.number(size, lang)
+            )
     except backup.BackupError as e:
         raise CliError(str(e)) from e
     store.health.record_backup(args.data_dir, datetime.now(UTC), None if args.to == STDOUT else size)
-    report += ", encrypted" if secret is not None else ""
+    report += process_lang().gettext(", encrypted") if secret is not None else ""
     # With --to -, stdout is the backup: everything else goes to stderr.
     print(report, file=sys.stderr if args.to == STDOUT else sys.stdout)
     print(f"warning: {backup.WARNING}", file=sys.stderr)
@@ -78,5 +87,9 @@ def cmd_restore(args: argparse.Namespace) -> None:
     except backup.BackupError as e:
         raise CliError(str(e)) from e
     print(
-        f"restored {config.base_url} into {args.data_dir}; start it with `fedgroup serve --data-dir {args.data_dir}`"
+        process_lang().gettext(
+            "restored %(url)s into %(data_dir)s; start it with `fedgroup serve --data-dir %(data_dir)s`",
+            url=config.base_url,
+            data_dir=args.data_dir,
+        )
     )

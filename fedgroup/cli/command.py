@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -52,6 +53,14 @@ def with_runtime(data_dir: Path, command: Callable[[Runtime], Awaitable[Any]], n
             await close_runtime(runtime)
 
     return asyncio.run(main())
+
+
+def process_lang() -> languages.Language:
+    """The language the command line speaks before a group's data is open (so before the group's language is
+    known): the process's locale, as gettext programs read it (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), mapped
+    to a shipped language, else English. `fedgroup --help`, `init`, `serve` making a data directory, `backup`,
+    `restore` and `move`'s first checks use it; a command on a group's data speaks the group's (group_lang)."""
+    return languages.language(languages.of_locale_environment(os.environ))
 
 
 def group_lang(runtime: Runtime) -> languages.Language:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fedgroup import actions, store
 from fedgroup import config as config_module
-from fedgroup.cli.command import CliError, with_runtime
+from fedgroup.cli.command import CliError, process_lang, with_runtime
 
 
 def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
@@ -43,7 +43,7 @@ def _arrive(args: argparse.Namespace) -> str:
         raise CliError(str(e), 2) from e
     old = config_module.load(args.data_dir)
     if old.base_url == new_base:
-        raise CliError(f"this group already lives at {new_base}", 2)
+        raise CliError(process_lang().gettext("this group already lives at %(url)s", url=new_base), 2)
 
     async def run(runtime: Any) -> str:
         old_actor = str(runtime.ids.group)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from fedgroup import actions, logs
 from fedgroup import config as config_module
-from fedgroup.cli.command import CliError
+from fedgroup.cli.command import CliError, process_lang
 from fedgroup.cli.delivery_process import DeliveryProcess
 from fedgroup.config import Config
 from fedgroup.connections import ConnectionLimits, GuardedSite
@@ -33,12 +33,19 @@ def cmd_init(args: argparse.Namespace) -> None:
             timezone=args.timezone,
         )
     )
-    print(f"created group @{args.handle.lower()}@{config.domain} in {args.data_dir}")
+    print(
+        process_lang().gettext(
+            "created group @%(handle)s@%(domain)s in %(data_dir)s",
+            handle=args.handle.lower(),
+            domain=config.domain,
+            data_dir=args.data_dir,
+        )
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     if args.port is not None and not 0 <= args.port <= 65535:
-        raise CliError("--port must be between 0 and 65535", 2)
+        raise CliError(process_lang().gettext("--port must be between 0 and 65535"), 2)
     if not datadir.exists(args.data_dir):
         environment = config_module.from_environment(os.environ)
         port = args.port or environment.get("listen_port") or 8080
@@ -50,9 +57,20 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 listen_port=port,
             )
         )
-        print(f"created a new group in {args.data_dir} with base URL {config.base_url}")
+        lang = process_lang()
         print(
-            f"  (edit {args.data_dir / config_module.CONFIG_FILE} or use `fedgroup init` for your own domain)"
+            lang.gettext(
+                "created a new group in %(data_dir)s with base URL %(url)s",
+                data_dir=args.data_dir,
+                url=config.base_url,
+            )
+        )
+        print(
+            "  "
+            + lang.gettext(
+                "(edit %(file)s or use `fedgroup init` for your own domain)",
+                file=args.data_dir / config_module.CONFIG_FILE,
+            )
         )
     config = config_module.with_overrides(
         config_module.load(args.data_dir), listen_host=args.host, listen_port=args.port

@@ -8,7 +8,7 @@ sends. How to mark, extract, translate and compile a string: README.md, "Languag
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,6 +25,9 @@ LANGUAGES = ("en", "es", "fr", "pt", "hi", "ar")
 # Whose conventions a language's numbers and dates follow, where CLDR's default for it is a country's: English
 # as written internationally (1 November 2026, 18:00), not the United States' (November 1, 2026, 6:00 PM).
 FORMAT_LOCALES = {"en": "en_001"}
+# The environment variables a gettext program reads for the language of its messages, in the order it reads
+# them (Python's gettext.find and GNU gettext alike): the first one set decides.
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def N_(message: str) -> str:
@@ -109,7 +112,11 @@ def check(code: str) -> str:
     """`code` if we ship it; LanguageError otherwise."""
     if code not in LANGUAGES:
         raise LanguageError(
-            Message(N_("%(code)r is not a language we ship (one of %(codes)s)"), code=code[:20], codes=", ".join(LANGUAGES))
+            Message(
+                N_("%(code)r is not a language we ship (one of %(codes)s)"),
+                code=code[:20],
+                codes=", ".join(LANGUAGES),
+            )
         )
     return code
 
@@ -186,3 +193,21 @@ def choose(member_setting: str | None, chosen: str | None, accept_language: str,
     return from_accept_language(accept_language) or (
         group_default if group_default in LANGUAGES else SOURCE_LANGUAGE
     )
+
+
+def of_locale_environment(environ: Mapping[str, str]) -> str:
+    """The shipped language a process's locale asks for, read as gettext programs read it: the first of
+    LANGUAGE, LC_ALL, LC_MESSAGES and LANG that is set, whose value may list several ("fr:es", LANGUAGE's
+    form); of each, the language part ("es" of "es_ES.UTF-8", "pt" of "pt_BR"). "C", "POSIX" and languages
+    we do not ship read English. For what the command line says before a group's data, and so its language,
+    is known (`fedgroup --help`, `serve` creating a data directory, `backup`)."""
+    for name in LOCALE_VARIABLES:
+        value = environ.get(name, "").strip()
+        if not value:
+            continue
+        for entry in value.split(":"):
+            code = entry.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].lower()
+            if code in LANGUAGES:
+                return code
+        return SOURCE_LANGUAGE
+    return SOURCE_LANGUAGE
