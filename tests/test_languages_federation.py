@@ -170,6 +170,12 @@ async def test_a_gatherings_event_says_its_words_and_dates_in_the_groups_languag
     for english in ("Online", "CANCELLED ·", "January", "and online"):
         assert english not in event["summary"] + event["content"], english
     assert event["status"] == "CANCELLED", "Mobilizon's status stays the iCalendar word"
+    # `gathering show`: its field names stay for scripts, the values people read are in Spanish.
+    shown = await run_cli("gathering", "show", str(gathering_id), "--data-dir", str(b.config.data_dir))
+    assert shown.returncode == 0, shown.stderr
+    assert "when: 15 de enero de 2031, 18:00–20:00 (Europe/Madrid)\n" in shown.stdout, shown.stdout
+    assert "where: Plaza Mayor y en línea — https://meet.example/asamblea\n" in shown.stdout, shown.stdout
+    assert "places: 0 asistirán\n" in shown.stdout, shown.stdout
 
     # An English group: the same words as before, byte for byte, now tagged "en".
     moment = datetime(2031, 1, 15, 17, tzinfo=UTC)

@@ -12,6 +12,8 @@ from fedgroup import actions
 from fedgroup.cli.command import OneLineParser, group_lang, managed, table
 from fedgroup.cli.members import write_private_file
 from fedgroup.protocol import gatherings as documents
+from fedgroup.rules import formats
+from fedgroup.rules.languages import SOURCE_LANGUAGE, Language
 from fedgroup.runtime import Runtime
 
 _FIELDS = (
@@ -108,6 +110,22 @@ def _places(state: actions.GatheringState) -> str:
     return text + (f", {c.waiting} waiting" if c.waiting else "")
 
 
+def _places_in(state: actions.GatheringState, lang: Language) -> str:
+    """How many are going (of how many places) and waiting, in `lang`; English as `_places` says it."""
+    if lang.code == SOURCE_LANGUAGE:
+        return _places(state)
+    c = state.counts
+    going = formats.number(c.going, lang)
+    if c.capacity is None:
+        text = lang.gettext("%(count)s going", count=going)
+    else:
+        capacity = formats.number(c.capacity, lang)
+        text = lang.gettext("%(going)s of %(capacity)s places taken", going=going, capacity=capacity)
+    if c.waiting:
+        text += ", " + lang.gettext("%(count)s waiting", count=formats.number(c.waiting, lang))
+    return text
+
+
 async def gathering_list(runtime: Runtime, args: argparse.Namespace) -> str:
     states = await runtime.db.read(actions.upcoming, runtime.now(), ("public", "followers", "members"))
     rows = [
@@ -120,11 +138,13 @@ async def gathering_list(runtime: Runtime, args: argparse.Namespace) -> str:
 async def gathering_show(runtime: Runtime, args: argparse.Namespace) -> str:
     state = await _state(runtime, args.gathering)
     row = state.row
+    # The field names stay for scripts; the values people read are in the group's language (English as before).
+    lang = group_lang(runtime)
     lines = [
         f"{row.title} ({row.status}, {row.visibility})",
-        f"when: {documents.when_text(row)}",
-        f"where: {documents.where_text(row)}" + (f" — {row.online_url}" if row.online_url else ""),
-        f"places: {_places(state)}",
+        f"when: {documents.when_text(row, lang)}",
+        f"where: {documents.where_text(row, lang)}" + (f" — {row.online_url}" if row.online_url else ""),
+        f"places: {_places_in(state, lang)}",
         f"url: {runtime.ids.gathering(row.id)}",
     ]
     if state.campaign_title:
