@@ -116,3 +116,56 @@ async def test_every_signed_in_route_refuses_everyone_below_its_role(make_server
     finally:
         for client in (anonymous, member, organizer):
             await client.close()
+
+
+# A number no row can have (SQLite's integers end at 2**63 - 1, 19 digits), and digits int() reads but no
+# route or form means: each is "no such thing", never a 500.
+NO_ROW_IDS = ("99999999999999999999", "9223372036854775808", "١", "²", "1_0", " 1")
+
+
+async def test_an_id_no_row_can_have_is_not_found_on_every_route_and_form(make_server):
+    """Found by fuzzing every route as an admin: a 20-digit id in any path overflowed SQLite's integer and
+    answered 500 (37 routes), and so did the same in a form's or a query's id (pledge, expense, entry, held
+    aggregate, delivery)."""
+    server = await make_server()
+    runtime = server.runtime
+    await actions.add_member(runtime, "Ada Admin", "admin", None, passwords.hash_password(PASSWORD))
+    campaign_id = await actions.create_campaign(
+        runtime, "Crossing", "b", goals=[parse_goal("money:40:EUR")], options=[parse_option("Ten=money:10")]
+    )
+    admin = WebClient(server.base_url)
+    try:
+        await admin.sign_in("Ada Admin", PASSWORD)
+        csrf = (await admin.get("/home")).csrf
+        checked = 0
+        for method, pattern in route_table(server.app):
+            if "_id}" not in pattern or method == "HEAD":
+                continue
+            for odd in NO_ROW_IDS:
+                path = re.sub(r"\{\w+_id\}", odd, pattern).replace("{handle}", "water")
+                data = {"csrf": csrf} if method == "POST" else None
+                async with admin.session.request(method, server.url(path), data=data,
+                                                 allow_redirects=False) as r:  # fmt: skip
+                    assert r.status == 404, f"{method} {path}: {r.status}"
+                checked += 1
+        assert checked > 100, checked
+
+        organize = f"/organize/campaigns/{campaign_id}"
+        for odd in NO_ROW_IDS:
+            forms = (
+                (f"/campaigns/{campaign_id}/withdraw", {"pledge": odd}, f"/campaigns/{campaign_id}"),
+                (
+                    f"{organize}/money/expenses/decide",
+                    {"expense": odd, "answer": "approve"},
+                    f"{organize}/money",
+                ),
+                ("/organize/partners/held", {"held": odd, "answer": "approve"}, "/organize"),
+                ("/admin/queues/retry-delivery", {"delivery": odd}, "/admin/queues"),
+            )
+            for path, fields, csrf_from in forms:
+                answer = await admin.post(path, fields, csrf_from=csrf_from, follow=False)
+                assert answer.status in (400, 422), f"{path} {fields}: {answer.status}"
+            page = await admin.get(f"{organize}/money/correct?entry=expense&id={odd}")
+            assert page.status == 404, (odd, page.status)
+    finally:
+        await admin.close()

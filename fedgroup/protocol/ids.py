@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# Route patterns (aiohttp syntax); LocalIds builds the matching absolute URLs.
+# Route patterns (aiohttp syntax); LocalIds builds the matching absolute URLs. A row's id in a path is ASCII
+# digits, at most 18 of them (every route's {..._id} says so): SQLite's integers end at 2**63 - 1 (19 digits),
+# and a longer number, which names no row, would overflow the query (a 500) instead of being a 404.
 GROUP_PATH = "/groups/{handle}"
 GROUP_INBOX_PATH = "/groups/{handle}/inbox"
 GROUP_OUTBOX_PATH = "/groups/{handle}/outbox"
@@ -13,7 +15,7 @@ GROUP_FOLLOWERS_PATH = "/groups/{handle}/followers"
 GROUP_FOLLOWING_PATH = "/groups/{handle}/following"
 SHARED_INBOX_PATH = "/inbox"
 INSTANCE_ACTOR_PATH = "/actor"
-CAMPAIGN_PATH = "/campaigns/{campaign_id:[0-9]+}"
+CAMPAIGN_PATH = "/campaigns/{campaign_id:[0-9]{1,18}}"
 GATHERING_PATH = "/gatherings/{gathering_id:[0-9]{1,18}}"
 # A proposal's published outcome (the proposal itself is members-only and never federates).
 DECISION_PATH = "/decisions/{proposal_id:[0-9]{1,18}}"

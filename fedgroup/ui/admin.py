@@ -12,6 +12,7 @@ from fedgroup.ui.common import (
     render,
     requested_page,
     require_admin,
+    row_id,
     runtime_of,
     see_other,
     text_field,
@@ -149,7 +150,7 @@ async def retry_deliveries(request: web.Request) -> web.Response:
     runtime = runtime_of(request)
     delivery_text = text_field(data, "delivery", 20)
     host = text_field(data, "host", 300) or None
-    delivery_id = int(delivery_text) if delivery_text.isdigit() else None
+    delivery_id = row_id(delivery_text)
     if delivery_text and delivery_id is None:
         raise web.HTTPBadRequest(text="not a delivery number")
     await runtime.db.write(store.outbox.retry_given_up, runtime.now(), delivery_id, host)

@@ -282,12 +282,12 @@ def add_routes(app: web.Application, post: object) -> None:
     r.add_get("/organize/blueprints", index)
     post("/organize/blueprints/preview", preview)
     post("/organize/blueprints/adopt", adopt)
-    r.add_get("/organize/drafts/{campaign_id:\\d+}", draft_page)
-    post("/organize/drafts/{campaign_id:\\d+}", save_draft)
-    post("/organize/drafts/{campaign_id:\\d+}/publish", publish_draft)
-    r.add_get("/organize/campaigns/{campaign_id:\\d+}/blueprint", new_blueprint_page)
-    post("/organize/campaigns/{campaign_id:\\d+}/blueprint", publish_blueprint)
-    post("/organize/blueprints/{blueprint_id:\\d+}/adoptions", answer_adoption)
+    r.add_get("/organize/drafts/{campaign_id:[0-9]{1,18}}", draft_page)
+    post("/organize/drafts/{campaign_id:[0-9]{1,18}}", save_draft)
+    post("/organize/drafts/{campaign_id:[0-9]{1,18}}/publish", publish_draft)
+    r.add_get("/organize/campaigns/{campaign_id:[0-9]{1,18}}/blueprint", new_blueprint_page)
+    post("/organize/campaigns/{campaign_id:[0-9]{1,18}}/blueprint", publish_blueprint)
+    post("/organize/blueprints/{blueprint_id:[0-9]{1,18}}/adoptions", answer_adoption)
 
 
 __all__ = ["add_routes"]

@@ -14,6 +14,7 @@ from fedgroup.ui.common import (
     form,
     render,
     require_organizer,
+    row_id,
     runtime_of,
     see_other,
     text_field,
@@ -77,10 +78,11 @@ async def answer_held(request: web.Request) -> web.Response:
     data = await form(request)
     approve = text_field(data, "answer", 10) == "approve"
     held = text_field(data, "held", 20)
-    if not (held.isascii() and held.isdigit()):
+    held_id = row_id(held)
+    if held_id is None:
         return await index(request, {"partners": N_("there is no such held aggregate")}, {})
     try:
-        await actions.answer_held_aggregate(runtime_of(request), int(held), approve)
+        await actions.answer_held_aggregate(runtime_of(request), held_id, approve)
     except actions.USER_ERRORS as e:
         return await index(request, {"partners": str(e)}, {})
     raise see_other("/organize", "held-approved" if approve else "held-rejected")

@@ -3,6 +3,7 @@ view models of campaigns (numbers already formatted for people; templates only l
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -254,11 +255,20 @@ def pledge_fields(data: MultiDictProxy[Any]) -> PledgeFields:
     }
 
 
+_ROW_ID = re.compile(r"[0-9]{1,18}")
+
+
+def row_id(text: str) -> int | None:
+    """A row's id as a form or a query names it, or None: ASCII digits, at most 18, as in routes (a longer
+    number names no row and would overflow SQLite's integers; int() would also take ' 1', '1_0' and '١')."""
+    return int(text) if _ROW_ID.fullmatch(text) else None
+
+
 def pledge_id(data: MultiDictProxy[Any]) -> int:
-    try:
-        return int(text_field(data, "pledge", 20))
-    except ValueError as e:
-        raise actions.ActionError(N_("there is no such pledge"), "pledge") from e
+    found = row_id(text_field(data, "pledge", 20))
+    if found is None:
+        raise actions.ActionError(N_("there is no such pledge"), "pledge")
+    return found
 
 
 def int_in_path(request: web.Request, name: str) -> int:

@@ -20,6 +20,7 @@ from fedgroup.ui.common import (
     int_in_path,
     render,
     require_organizer,
+    row_id,
     runtime_of,
     see_other,
     text_field,
@@ -144,9 +145,10 @@ async def decide_expense(request: web.Request) -> web.Response:
     approve = text_field(data, "answer", 10) == "approve"
     expense = text_field(data, "expense", 20)
     try:
-        if not (expense.isascii() and expense.isdigit()):
+        expense_id = row_id(expense)
+        if expense_id is None:
             raise money.MoneyError(N_("there is no such expense"), "expense")
-        await actions.decide_expense(runtime_of(request), found.state.id, int(expense), me.id, approve)
+        await actions.decide_expense(runtime_of(request), found.state.id, expense_id, me.id, approve)
     except actions.USER_ERRORS as e:
         return await money_page(request, {"expense": str(e)}, status=422)
     raise see_other(
@@ -162,9 +164,10 @@ async def export_money(request: web.Request) -> web.Response:
 
 def _entry_ref(entry: str, entry_id: str) -> tuple[Literal["received", "expense"], int]:
     """The entry a correction form names (its kind and id, from hidden fields or the query)."""
-    if entry not in ("received", "expense") or not (entry_id.isascii() and entry_id.isdigit()):
+    found = row_id(entry_id)
+    if entry not in ("received", "expense") or found is None:
         raise web.HTTPNotFound(text="no such entry\n")
-    return ("received" if entry == "received" else "expense"), int(entry_id)
+    return ("received" if entry == "received" else "expense"), found
 
 
 async def correct_page(
