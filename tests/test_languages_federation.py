@@ -411,3 +411,19 @@ def test_before_a_groups_data_is_open_the_command_line_speaks_the_process_locale
     assert saved.stdout.startswith(f"se escribió {copy} ("), saved.stdout
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     assert run("serve", "--port", "70000").stderr.strip().endswith("--port must be between 0 and 65535")
+
+
+def test_status_says_what_follows_its_labels_in_the_groups_language(tmp_path, monkeypatch) -> None:
+    """`fedgroup status` keeps its labels for scripts ("workers:", "last backup:") and says what follows them
+    for people in the group's language."""
+    from tests.test_cli import run
+
+    data = str(tmp_path / "es")
+    monkeypatch.setenv("FEDGROUP_DEFAULT_LANGUAGE", "es")
+    assert run("init", "--data-dir", data, "--base-url", "https://t.example", "--name", "T").returncode == 0
+    status = run("status", "--data-dir", data)
+    assert status.returncode == 0, status.stderr
+    lines = status.stdout.splitlines()
+    assert "workers: ninguna cola se ha atascado" in lines, lines
+    assert "last backup: nunca" in lines, lines
+    assert lines[0].startswith("inbox: pending: 0"), "the counts' labels stay as scripts read them"

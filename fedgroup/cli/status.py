@@ -71,12 +71,18 @@ async def show_status(runtime: Runtime, args: argparse.Namespace) -> str:
         lines.append(f"paused host: {host} until {_when(until)}")
     for stall in report.stalls:
         lines.append(f"STALLED: {stall.reason}")
+    # The labels stay for scripts ("STALLED:", "last backup:"); what a person reads after them is translated.
+    lang = group_lang(runtime)
     if not report.stalls:
-        lines.append("workers: no queue has stalled")
+        lines.append("workers: " + lang.gettext("no queue has stalled"))
     backup = report.last_backup
     lines.append(
         "last backup: "
-        + (f"{_when(backup.at)}" + (f" ({_size(backup.size)})" if backup.size else "") if backup else "never")
+        + (
+            f"{_when(backup.at)}" + (f" ({_size(backup.size)})" if backup.size else "")
+            if backup
+            else lang.gettext("never")
+        )
     )
     disk = report.disk
     lines.append(
@@ -84,7 +90,9 @@ async def show_status(runtime: Runtime, args: argparse.Namespace) -> str:
     )
     if given_up_deliveries:
         lines.append(
-            "deliveries given up (retry with `fedgroup delivery retry ID`, `--host HOST` or `--all-given-up`):"
+            lang.gettext(
+                "deliveries given up (retry with `fedgroup delivery retry ID`, `--host HOST` or `--all-given-up`):"
+            )
         )
         lines.append(
             table(
@@ -96,7 +104,9 @@ async def show_status(runtime: Runtime, args: argparse.Namespace) -> str:
         )
     if given_up:
         lines.append(
-            "received activities given up (retry with `fedgroup inbox retry ID` or `--all-given-up`):"
+            lang.gettext(
+                "received activities given up (retry with `fedgroup inbox retry ID` or `--all-given-up`):"
+            )
         )
         lines.append(
             table(
