@@ -400,6 +400,12 @@ def test_before_a_groups_data_is_open_the_command_line_speaks_the_process_locale
         helped.returncode == 0
         and "Un hogar en el fediverso para pequeños grupos activistas." in helped.stdout
     )
+    assert helped.stdout.startswith("uso: fedgroup") and "muestra esta ayuda y termina" in helped.stdout
+    usage = run("campaign", "create")
+    assert usage.returncode == 2 and usage.stderr.strip() == (
+        "fedgroup: error: faltan estos argumentos obligatorios: --title, --body "
+        "(consulta `fedgroup campaign create --help`)"
+    ), usage.stderr
     port = run("serve", "--port", "70000", "--data-dir", str(tmp_path / "x"))
     assert port.returncode == 2 and "--port debe estar entre 0 y 65535" in port.stderr, port.stderr
     data = tmp_path / "d"
@@ -411,6 +417,7 @@ def test_before_a_groups_data_is_open_the_command_line_speaks_the_process_locale
     assert saved.stdout.startswith(f"se escribió {copy} ("), saved.stdout
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
     assert run("serve", "--port", "70000").stderr.strip().endswith("--port must be between 0 and 65535")
+    assert run("--help").stdout.startswith("usage: fedgroup"), "argparse's words are English again"
 
 
 def test_status_says_what_follows_its_labels_in_the_groups_language(tmp_path, monkeypatch) -> None:

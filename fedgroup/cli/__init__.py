@@ -33,7 +33,7 @@ from fedgroup.cli import (
     server,
     status,
 )
-from fedgroup.cli.command import CliError, OneLineParser, path_argument, process_lang
+from fedgroup.cli.command import CliError, OneLineParser, path_argument, process_lang, speak_process_language
 from fedgroup.config import ConfigError
 
 log = logging.getLogger("fedgroup")
@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    speak_process_language()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

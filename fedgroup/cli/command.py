@@ -25,7 +25,34 @@ class CliError(Exception):
 
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        raise CliError(f"{message} (see `{self.prog} --help`)", 2)
+        see = process_lang().gettext("%(error)s (see `%(prog)s --help`)", error=message, prog=self.prog)
+        raise CliError(see, 2)
+
+
+# argparse's own words that `--help` and a usage error show (Python 3.11's argparse asks gettext for them),
+# marked so that extraction keeps them in the catalogues; `speak_process_language` makes argparse read them
+# there in the process locale's language.
+ARGPARSE_WORDS = (
+    languages.N_("usage: "),
+    languages.N_("positional arguments"),
+    languages.N_("options"),
+    languages.N_("show this help message and exit"),
+    languages.N_("the following arguments are required: %s"),
+    languages.N_("unrecognized arguments: %s"),
+    languages.N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    languages.N_("expected one argument"),
+    languages.N_("argument %(argument_name)s: %(message)s"),
+    languages.N_("invalid %(type)s value: %(value)r"),
+)
+
+
+def speak_process_language() -> None:
+    """argparse's words (usage, options, its errors) in the process locale's language: argparse looks each up
+    through its module's `_` and `ngettext` when it needs it, so they are pointed at our catalogue of that
+    language (process_lang); a word we do not have reads as argparse's English."""
+    translations = process_lang().translations
+    setattr(argparse, "_", translations.gettext)  # noqa: B010 (argparse declares no such attribute for mypy)
+    setattr(argparse, "ngettext", translations.ngettext)  # noqa: B010
 
 
 def path_argument(value: str) -> Path:
