@@ -23,8 +23,14 @@ from fedgroup.protocol.parse import (
     same_origin,
 )
 from fedgroup.protocol.parse_campaigns import campaign_title
-from fedgroup.protocol.vocab import AS_CONTEXT, FEDGROUP_TERMS, addressing, paragraphs_html, xsd_datetime
-from fedgroup.protocol.vocab_campaigns import words_of
+from fedgroup.protocol.vocab import (
+    AS_CONTEXT,
+    FEDGROUP_TERMS,
+    addressing,
+    paragraphs_html,
+    words_of,
+    xsd_datetime,
+)
 from fedgroup.rules import blueprints as blueprint_rules
 from fedgroup.rules import campaigns, formats, languages
 from fedgroup.rules.blueprints import CaseStudy, ResultLine, Template

@@ -22,8 +22,7 @@ import icalendar
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.jsonld import id_of, types_of
 from fedgroup.protocol.parse import Activity
-from fedgroup.protocol.vocab import AS_CONTEXT, addressing, paragraphs_html, xsd_datetime
-from fedgroup.protocol.vocab_campaigns import words_of
+from fedgroup.protocol.vocab import AS_CONTEXT, addressing, paragraphs_html, words_of, xsd_datetime
 from fedgroup.rules import disclosure, formats, gatherings, languages, timezones
 from fedgroup.rules.gatherings import Counts, GatheringRecord
 

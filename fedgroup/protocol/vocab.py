@@ -14,6 +14,7 @@ from typing import Any
 
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.jsonld import FEDGROUP_NS
+from fedgroup.rules import languages
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -60,6 +61,13 @@ FEDGROUP_TERMS: dict[str, Any] = {
     "adaptedFrom": {"@id": "fedgroup:adaptedFrom", "@type": "@id"},
 }
 CAMPAIGN_CONTEXT: list[Any] = [AS_CONTEXT, FEDGROUP_TERMS]
+
+
+def words_of(code: str | None) -> languages.Language:
+    """The language of the fixed words ("Outcome:", the goals line, "Online:", "What worked") in what we
+    federate, given the `contentMap` entry's language (a campaign's, the group's): that language, or English
+    for an object from before languages were recorded, as it always read."""
+    return languages.language(code if code in languages.LANGUAGES else languages.SOURCE_LANGUAGE)
 
 
 def xsd_datetime(moment: datetime) -> str:

@@ -15,6 +15,7 @@ from fedgroup.protocol.vocab import (
     OBJECT_CONTEXT,
     addressing,
     paragraphs_html,
+    words_of,
     xsd_datetime,
 )
 from fedgroup.rules import campaigns, disclosure, formats, languages, tallies
@@ -27,12 +28,6 @@ from fedgroup.rules.campaigns import Goal
 MIN_POLL_OPTIONS = 2
 
 
-def words_of(code: str | None) -> languages.Language:
-    """The language of a `contentMap` entry's fixed words ("Outcome:", the goals line): the entry's own. A
-    campaign from before languages were recorded reads in English, as it always did."""
-    return languages.language(code if code in languages.LANGUAGES else languages.SOURCE_LANGUAGE)
-
-
 def goals_line(goals: Sequence[Goal], lang: languages.Language, unit_language: str | None = None) -> str:
     """What is asked, in `lang` ("Objetivos: 1.000 € · 40 horas"). English keeps campaigns.goals_text to the
     byte: a changed `content` reads as an edit on GoToSocial, Iceshrimp.NET and Mitra."""
@@ -42,7 +37,9 @@ def goals_line(goals: Sequence[Goal], lang: languages.Language, unit_language: s
         return campaigns.goals_text(goals)
     return lang.gettext(
         "Goals: %(goals)s",
-        goals=formats.joined([formats.quantity(g.kind, g.target, g.unit, lang, unit_language) for g in goals]),
+        goals=formats.joined(
+            [formats.quantity(g.kind, g.target, g.unit, lang, unit_language) for g in goals]
+        ),
     )
 
 
@@ -175,14 +172,16 @@ def outcome_note(
     restated = ""
     if row.reopened_at is not None:
         when = formats.day(row.reopened_at.date(), words)
-        restated = "<p>" + html.escape(
-            words.gettext(
+        if row.status == "open":
+            said = words.gettext(
                 "Reopened on %(day)s: the campaign takes pledges again, so these figures may still change.",
                 day=when,
             )
-            if row.status == "open"
-            else words.gettext("Reopened on %(day)s and closed again: these are its final figures.", day=when)
-        ) + "</p>"
+        else:
+            said = words.gettext(
+                "Reopened on %(day)s and closed again: these are its final figures.", day=when
+            )
+        restated = f"<p>{html.escape(said)}</p>"
     heading = words.gettext("Outcome: %(outcome)s", outcome=row.title)
     content = (
         f"<p><strong>{html.escape(heading)}</strong></p>{paragraphs_html(report)}"

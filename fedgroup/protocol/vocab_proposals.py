@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from fedgroup.protocol.ids import LocalIds
-from fedgroup.protocol.vocab import OBJECT_CONTEXT, addressing, paragraphs_html, xsd_datetime
-from fedgroup.protocol.vocab_campaigns import words_of
+from fedgroup.protocol.vocab import OBJECT_CONTEXT, addressing, paragraphs_html, words_of, xsd_datetime
 
 
 def decision_note(
