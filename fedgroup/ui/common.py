@@ -272,10 +272,11 @@ def pledge_id(data: MultiDictProxy[Any]) -> int:
 
 
 def int_in_path(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError as e:
-        raise web.HTTPNotFound(text="not found\n") from e
+    """A row's id in the path, by the same rule as in forms (the routes' patterns already hold to it)."""
+    found = row_id(request.match_info[name])
+    if found is None:
+        raise web.HTTPNotFound(text="not found\n")
+    return found
 
 
 def field_errors(error: Exception, default_field: str) -> dict[str, str]:
