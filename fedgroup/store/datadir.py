@@ -70,7 +70,7 @@ async def create(
     """Create a group's data dir; refuses to touch one that already holds a group."""
     handle = handle.strip().lower()
     validate_profile(handle, name, summary)
-    if timezone not in zoneinfo.available_timezones() | {"UTC"}:
+    if timezone != "UTC" and timezone not in zoneinfo.available_timezones():  # the listing reads a directory
         raise ConfigError(f"{timezone[:60]!r} is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)")
     if exists(data_dir):
         raise ConfigError(f"{data_dir} already holds a fedgroup; refusing to overwrite it")
