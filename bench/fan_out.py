@@ -41,7 +41,7 @@ ROUND_LIMIT = 60.0  # seconds per round, whatever the sizes
 
 
 class Receivers:
-    def __init__(self, key_file: Path, key_id: str) -> None:
+    def __init__(self, key_file: Path, key_id: str, avoid_ports: tuple[int, ...] = ()) -> None:
         per = [INBOXES // RECEIVERS + (1 if i < INBOXES % RECEIVERS else 0) for i in range(RECEIVERS)]
         self.procs = [
             subprocess.Popen(
@@ -56,6 +56,7 @@ class Receivers:
                     key_id,
                     "--max-seconds",
                     "300",
+                    *[f"--avoid-port={port}" for port in avoid_ports],
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

@@ -31,6 +31,8 @@ async def main() -> None:
     parser.add_argument("--key-file", required=True)
     parser.add_argument("--key-id", required=True)
     parser.add_argument("--max-seconds", type=float, default=600)
+    # A port another server of the benchmark chose but does not listen on yet (its own bind would fail).
+    parser.add_argument("--avoid-port", type=int, action="append", default=[])
     args = parser.parse_args()
     keys = {args.key_id: load_public(Path(args.key_file).read_text())}
     seen: dict[int, dict[str, float]] = {}
@@ -58,7 +60,12 @@ async def main() -> None:
     app = web.Application()
     app.router.add_post("/inbox", inbox)
     app.router.add_get("/stats", stats)
-    socks = [free_socket() for _ in range(args.ports)]
+    socks, held = [], []
+    while len(socks) < args.ports:
+        sock = free_socket()
+        (held if sock.getsockname()[1] in args.avoid_port else socks).append(sock)
+    for sock in held:  # kept bound until now, so that the kernel did not hand the same port out again
+        sock.close()
     runner = await start(app, *socks)
     print(json.dumps([s.getsockname()[1] for s in socks]), flush=True)
     await serve_until_stdin_closes(runner, args.max_seconds)

@@ -810,7 +810,7 @@ async def main() -> None:
             # The group's key is made at init: create first, then start receivers that check its signatures.
             group = await make_group(tmp / "group", FEW_CAMPAIGNS, [])
             placeholder.write_text(_group_public_key(group))
-            receivers = _receivers(placeholder, f"{group.group}#main-key")
+            receivers = _receivers(placeholder, group)
             runtime = await open_runtime(config_module.load(group.data_dir))
             try:
                 await seed.followers(runtime, FOLLOWERS, receivers.inboxes())
@@ -899,11 +899,12 @@ def _group_public_key(group: Group) -> str:
         conn.close()
 
 
-def _receivers(key_file: Path, key_id: str) -> Receivers:
+def _receivers(key_file: Path, group: Group) -> Receivers:
+    """The followers' inboxes, on any loopback port but the group's (chosen, not yet listened on)."""
     import fan_out
 
     fan_out.INBOXES = FOLLOWER_HOSTS
-    return Receivers(key_file, key_id)
+    return Receivers(key_file, f"{group.group}#main-key", avoid_ports=(group.port,))
 
 
 if __name__ == "__main__":
