@@ -13,7 +13,7 @@ from fedgroup.cli.command import OneLineParser, group_lang, managed, table
 from fedgroup.cli.members import write_private_file
 from fedgroup.protocol import gatherings as documents
 from fedgroup.rules import formats
-from fedgroup.rules.languages import SOURCE_LANGUAGE, Language
+from fedgroup.rules.languages import Language
 from fedgroup.runtime import Runtime
 
 _FIELDS = (
@@ -112,7 +112,7 @@ def _places(state: actions.GatheringState) -> str:
 
 def _places_in(state: actions.GatheringState, lang: Language) -> str:
     """How many are going (of how many places) and waiting, in `lang`; English as `_places` says it."""
-    if lang.code == SOURCE_LANGUAGE:
+    if lang.is_source:
         return _places(state)
     c = state.counts
     going = formats.number(c.going, lang)

@@ -95,7 +95,7 @@ def _quantity(kind: str, amount: Decimal, unit: str | None) -> str:
 def _results_line(facts: BlueprintFacts, lang: languages.Language) -> str:
     """What each goal asked, got pledged and given, and how long it ran: English as it always was (a changed
     `content` reads as an edit on several servers), other languages in their words and number forms."""
-    if lang.code == languages.SOURCE_LANGUAGE:
+    if lang.is_source:
         cost = " · ".join(
             f"{_quantity(r.kind, r.target, r.unit)} asked, {_quantity(r.kind, r.pledged, r.unit)} pledged, "
             f"{_quantity(r.kind, r.fulfilled, r.unit)} given"

@@ -59,9 +59,8 @@ def local_iso(moment: datetime, zone_name: str) -> str:
 
 
 def _english(lang: languages.Language | None) -> bool:
-    """English words as the Event always said them: a changed `content` or `summary` reads as an edit on
-    several servers, so an English group's Event stays byte for byte what it was."""
-    return lang is None or lang.code == languages.SOURCE_LANGUAGE
+    """English words as the Event always said them (Language.is_source says why)."""
+    return lang is None or lang.is_source
 
 
 def when_text(g: GatheringRecord, lang: languages.Language | None = None) -> str:

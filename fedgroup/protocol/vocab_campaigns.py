@@ -33,7 +33,7 @@ def goals_line(goals: Sequence[Goal], lang: languages.Language, unit_language: s
     byte: a changed `content` reads as an edit on GoToSocial, Iceshrimp.NET and Mitra."""
     if not goals:
         return ""
-    if lang.code == languages.SOURCE_LANGUAGE:
+    if lang.is_source:
         return campaigns.goals_text(goals)
     return lang.gettext(
         "Goals: %(goals)s",

@@ -79,6 +79,13 @@ class Language:
         return "rtl" if self.locale.character_order == "right-to-left" else "ltr"
 
     @property
+    def is_source(self) -> bool:
+        """Whether this is the language our messages are written in (English): where federated text says fixed
+        words, it keeps them byte for byte as they always were in it (a changed `content` reads as an edit on
+        several servers), and only other languages take the translated sentences."""
+        return self.code == SOURCE_LANGUAGE
+
+    @property
     def name(self) -> str:
         """The language's name in itself (español, العربية): how a switch offers it to those who read it."""
         return str(self.locale.languages.get(self.locale.language, self.code))
