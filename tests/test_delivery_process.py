@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fedgroup.cli.delivery_process import NICENESS
 from tests.peer import FakeMastodon
 from tests.test_crash_safety import HANDLE, WAIT, ServerProcess, make_data_dir
 
@@ -87,6 +88,10 @@ async def test_serve_delivers_from_a_process_of_its_own_restarts_it_and_takes_it
         await follow("alice")
         accept = next(r for r in peer.received if r.json.get("type") == "Accept")
         assert accept.verified, "signed with the group's key by the delivery process"
+        # It yields the cores to serve when both want them (pages and the inbox first).
+        assert os.getpriority(os.PRIO_PROCESS, delivery) == min(
+            19, os.getpriority(os.PRIO_PROCESS, server.pid) + NICENESS
+        )
 
         os.kill(delivery, signal.SIGKILL)
         [again] = await _until(
