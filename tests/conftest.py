@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from hypothesis import settings as hypothesis_settings
 
+from fedgroup import store
 from fedgroup.app import create_app
 from fedgroup.config import Config
 from fedgroup.connections import ConnectionLimits, GuardedSite
@@ -237,6 +238,18 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value {value!r})")
         await asyncio.sleep(interval)
+
+
+async def inbox_handled(runtime: Runtime, activity_id: str) -> str | None:
+    """The activity's end ("done" or "failed") once the inbox processor has let go of it; None before. The
+    state alone is read too early: a handler commits "done" together with its changes, then goes on (logs,
+    wakes a worker) after the commit, and a poll can see the commit first."""
+    state = await runtime.db.read(store.inbox.state_of, activity_id)
+    if state not in ("done", "failed"):
+        return None
+    if runtime.inbox is not None and runtime.inbox.holds(activity_id):
+        return None
+    return str(state)
 
 
 async def writes_settled(runtime: Runtime) -> None:

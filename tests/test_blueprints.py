@@ -17,7 +17,7 @@ from fedgroup import actions, store
 from fedgroup.actions import blueprints as blueprint_actions
 from fedgroup.rules import passwords
 from fedgroup.rules.campaigns import parse_goal, parse_option
-from tests.conftest import database_snapshot, eventually, run_cli
+from tests.conftest import database_snapshot, eventually, inbox_handled, run_cli
 
 AS = "https://www.w3.org/ns/activitystreams"
 CONTEXT = [AS, {"fedgroup": "https://w3id.org/fedgroup/ns#"}]
@@ -59,11 +59,6 @@ async def following_accepted(follower, group_id: str) -> bool:
     return following is not None and following.state == "accepted"
 
 
-async def processed(server, activity_id: str) -> str | None:
-    state = await server.runtime.db.read(store.inbox.state_of, activity_id)
-    return state if state in ("done", "failed") else None
-
-
 async def unsigned_page(url: str) -> str:
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         assert response.status == 200, url
@@ -88,7 +83,7 @@ def adopt_activity(actor, campaign: str, blueprint: str, results: list | None = 
 async def forge(peer, actor, server, activity: dict) -> None:
     status, text = await peer.post(actor, server.url("/groups/crossing/inbox"), activity)
     assert status == 202, text
-    assert await eventually(lambda: processed(server, activity["id"])) == "done"
+    assert await eventually(lambda: inbox_handled(server.runtime, activity["id"])) == "done"
 
 
 async def test_a_blueprint_adopted_twice_down_a_chain_counts_both_and_ignores_forgeries(make_server, peer):
@@ -445,7 +440,7 @@ async def test_blueprints_of_followed_groups_only_are_listed_until_deleted(make_
     for actor, number in ((partner, 1), (stranger, 2)):
         activity = create(actor, number)
         assert (await peer.post(actor, b.url("/groups/tenants/inbox"), activity))[0] == 202
-        assert await eventually(lambda a=activity: processed(b, a["id"])) == "done"
+        assert await eventually(lambda a=activity: inbox_handled(b.runtime, a["id"])) == "done"
     listed = await b.runtime.db.read(store.blueprints.partner_blueprints)
     assert [(x.object_id, x.title) for x in listed] == [(f"{partner.id}/blueprints/1", "Blueprint 1")]
     assert await b.runtime.db.read(store.campaigns.partner_campaigns) == []  # not taken for a campaign
@@ -453,5 +448,5 @@ async def test_blueprints_of_followed_groups_only_are_listed_until_deleted(make_
     delete = {"@context": AS, "id": f"{partner.id}/deletes/1", "type": "Delete", "actor": partner.id,
               "object": f"{partner.id}/blueprints/1"}  # fmt: skip
     assert (await peer.post(partner, b.url("/groups/tenants/inbox"), delete))[0] == 202
-    assert await eventually(lambda: processed(b, delete["id"])) == "done"
+    assert await eventually(lambda: inbox_handled(b.runtime, delete["id"])) == "done"
     assert await b.runtime.db.read(store.blueprints.partner_blueprints) == []

@@ -10,7 +10,7 @@ import uuid
 
 from fedgroup import actions, store
 from fedgroup.rules.campaigns import parse_goal, parse_option
-from tests.conftest import eventually
+from tests.conftest import eventually, inbox_handled
 from tests.test_federation import PUBLIC, follow
 
 HOSTILE_HTML = (
@@ -34,10 +34,6 @@ def note_id(actor) -> str:
     return f"{actor.id.rsplit('/users/', 1)[0]}/notes/{uuid.uuid4()}"
 
 
-async def processed(server, activity_id: str) -> bool:
-    return await server.runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")
-
-
 async def test_replies_are_kept_clean_for_organizers_and_go_with_their_note(make_server, peer):
     server = await make_server()
     alice = peer.add_actor("alice", "peer-1")
@@ -57,8 +53,8 @@ async def test_replies_are_kept_clean_for_organizers_and_go_with_their_note(make
     to_hidden = dict(reply, id=note_id(alice), inReplyTo=server.url(f"/campaigns/{hidden}"))
     for obj in (to_hidden, reply):
         assert (await peer.post(alice, inbox, create(alice, obj)))[0] == 202
-    await eventually(lambda: processed(server, reply["id"] + "/activity"))
-    await eventually(lambda: processed(server, to_hidden["id"] + "/activity"))
+    await eventually(lambda: inbox_handled(server.runtime, reply["id"] + "/activity"))
+    await eventually(lambda: inbox_handled(server.runtime, to_hidden["id"] + "/activity"))
 
     [comment] = await server.runtime.db.read(store.campaigns.comments, public)
     assert comment.author == alice.id and "Count me in!" in comment.content
@@ -78,7 +74,7 @@ async def test_replies_are_kept_clean_for_organizers_and_go_with_their_note(make
             "object": {"id": reply["id"], "type": "Tombstone"},
         }
         assert (await peer.post(actor, inbox, delete))[0] == 202
-        await eventually(lambda d=delete: processed(server, d["id"]))
+        await eventually(lambda d=delete: inbox_handled(server.runtime, d["id"]))
         left = await server.runtime.db.read(store.campaigns.comments, public)
         assert len(left) == (1 if actor is mallory else 0)
 
@@ -133,7 +129,7 @@ async def test_fedgroup_extension_is_trusted_only_from_partners_and_checked_like
     # A stranger (not followed by us) sending a well-formed campaign is not stored as a partner campaign.
     stranger_campaign = fedgroup_question(org, **GOOD)
     assert (await peer.post(org, inbox, create(org, stranger_campaign)))[0] == 202
-    await eventually(lambda: processed(server, stranger_campaign["id"] + "/activity"))
+    await eventually(lambda: inbox_handled(server.runtime, stranger_campaign["id"] + "/activity"))
     assert await db.read(store.campaigns.partner_campaign_by_object, stranger_campaign["id"]) is None
 
     # Now we follow it and it accepts: it is a partner.
@@ -159,7 +155,7 @@ async def test_fedgroup_extension_is_trusted_only_from_partners_and_checked_like
         campaign = fedgroup_question(org, **extension)
         status, _ = await peer.post(org, inbox, create(org, campaign))
         assert status in (202, 400), name
-        await eventually(lambda c=campaign: processed(server, c["id"] + "/activity"))
+        await eventually(lambda c=campaign: inbox_handled(server.runtime, c["id"] + "/activity"))
         assert await db.read(store.campaigns.partner_campaign_by_object, campaign["id"]) is None, name
 
     # A good one is stored, its HTML made safe, its numbers exact.
@@ -206,7 +202,7 @@ async def test_group_pledges_count_only_from_accepted_followers_and_only_sane_on
     # Not a follower: ignored.
     stranger = pledge(2)
     assert (await peer.post(org, inbox, stranger))[0] == 202
-    await eventually(lambda: processed(server, stranger["id"]))
+    await eventually(lambda: inbox_handled(server.runtime, stranger["id"]))
     assert await counted() == 0
 
     follow_activity = {
@@ -222,9 +218,9 @@ async def test_group_pledges_count_only_from_accepted_followers_and_only_sane_on
 
     for bad in (pledge(True), pledge(-1), pledge(10**9), pledge(2, amount="-3"), pledge(2, kind="money")):
         assert (await peer.post(org, inbox, bad))[0] in (202, 400)
-        await eventually(lambda b=bad: processed(server, b["id"]))
+        await eventually(lambda b=bad: inbox_handled(server.runtime, b["id"]))
         assert await counted() == 0, bad
     good = pledge(2)
     assert (await peer.post(org, inbox, good))[0] == 202
-    await eventually(lambda: processed(server, good["id"]))
+    await eventually(lambda: inbox_handled(server.runtime, good["id"]))
     assert await counted() == 1

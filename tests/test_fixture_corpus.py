@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fedgroup import store
-from tests.conftest import eventually
+from tests.conftest import eventually, inbox_handled
 from tests.fixture_world import FIXTURES, FixtureWorld, _actor_of
 
 
@@ -18,10 +18,6 @@ async def world(make_server):
     fixtures = await FixtureWorld(server.base_url).start()
     yield server, fixtures
     await fixtures.stop()
-
-
-async def processed(server, activity_id: str) -> bool:
-    return await server.runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")
 
 
 async def follower_ids(server) -> set[str]:
@@ -54,7 +50,7 @@ async def test_every_fixture_gets_a_clear_answer(world, name):
     if status >= 400:
         assert stored == 0, "a refused request leaves nothing behind"
     elif isinstance(doc, dict) and doc.get("id") and not name.endswith("delete_actor_self.json"):
-        await eventually(lambda: processed(server, doc["id"]))
+        await eventually(lambda: inbox_handled(server.runtime, doc["id"]))
         assert await server.runtime.db.read(store.inbox.state_of, doc["id"]) == "done"
 
 
@@ -133,7 +129,7 @@ async def test_profile_updates_refresh_the_cached_actor(world):
     for name in ("activities/mastodon_update_person.json", "activities/misskey_update_person.json"):
         update = fixtures.load(name)
         assert (await fixtures.post(update, inbox))[0] == 202
-        await eventually(lambda u=update: processed(server, u["id"]))
+        await eventually(lambda u=update: inbox_handled(server.runtime, u["id"]))
         cached = await server.runtime.db.read(store.actors.by_id, update["actor"])
         assert cached is not None and cached.name == update["object"]["name"]
 

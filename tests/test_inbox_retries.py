@@ -20,7 +20,7 @@ from fedgroup.actions.inbox import HANDLERS, Handler, InboxProcessor
 from fedgroup.net.retry import RetryPolicy
 from fedgroup.protocol.parse import Activity
 from fedgroup.rules.campaigns import parse_goal, parse_option
-from tests.conftest import eventually, run_cli
+from tests.conftest import EVENT_TIMEOUT, eventually, inbox_handled, run_cli
 from tests.test_coalition import vote
 from tests.test_web import PASSWORD, web  # noqa: F401, F811 - the fixture
 
@@ -114,6 +114,34 @@ async def test_a_vote_failing_twice_mid_handler_is_counted_once_on_the_third_att
     assert await _votes(runtime, campaign_id) == 1
     state = await runtime.db.read(actions.load_campaign, campaign_id)
     assert state.tally.option_counts == (("Come", 1),), "the tally counts the vote once"
+
+
+async def test_an_activity_is_handled_once_its_handler_has_returned_not_once_its_row_reads_done(
+    make_server, peer
+):
+    """A handler commits the row's "done" together with its changes, then may go on (a log line, waking a
+    worker). The processor holds the activity until the handler has returned, and tests wait for that
+    (`conftest.inbox_handled`): the suite under load once read "done", asserted the handler's log line, and
+    failed because the line came a moment later."""
+    server, runtime, campaign_id, bob = await _server_with_a_poll(make_server, peer)
+    committed, release = asyncio.Event(), asyncio.Event()
+
+    async def create_then_wait(context: Context, activity: Activity) -> None:
+        await HANDLERS["Create"](context, activity)  # counts the vote and marks the row done, in one commit
+        committed.set()
+        await release.wait()
+
+    await _replace_processor(runtime, {**HANDLERS, "Create": create_then_wait})
+    doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
+    assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
+    await asyncio.wait_for(committed.wait(), EVENT_TIMEOUT)
+    assert await runtime.db.read(store.inbox.state_of, doc["id"]) == "done"
+    assert runtime.inbox.holds(doc["id"])
+    assert await inbox_handled(runtime, doc["id"]) is None, "its handler has not returned yet"
+    release.set()
+    assert await eventually(lambda: inbox_handled(runtime, doc["id"])) == "done"
+    assert not runtime.inbox.holds(doc["id"])
+    assert await _votes(runtime, campaign_id) == 1
 
 
 async def test_a_handler_past_its_timeout_is_retried(make_server, peer):

@@ -21,7 +21,7 @@ from fedgroup import actions, store
 from fedgroup.net.fetch import FetchError
 from fedgroup.protocol.parse import ParseError, key_owner_named, parse_actor
 from fedgroup.rules.campaigns import parse_goal, parse_option
-from tests.conftest import FIXTURES, MovableClock, eventually
+from tests.conftest import FIXTURES, MovableClock, eventually, inbox_handled
 from tests.peer import ACTIVITY_JSON, FakeActor, FakeGoToSocial, FakeMastodon, cavage_sign, free_socket
 from tests.test_coalition import vote
 from tests.test_federation import follow
@@ -112,10 +112,6 @@ async def comments(runtime) -> list[tuple[str, str]]:
     return [tuple(r) for r in await runtime.db.fetchall("SELECT author, content FROM comments ORDER BY id")]
 
 
-async def processed(runtime, activity_id: str) -> bool:
-    return await runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")
-
-
 # -- 1. key cache poisoning --------------------------------------------------------------------------------
 
 
@@ -132,7 +128,7 @@ async def test_a_key_document_naming_another_servers_actor_replaces_nothing(
     victim = peer.add_actor("victim", "peer-1")
     genuine = reply(victim.id, campaign, "<p>genuine</p>")
     assert (await peer.post(victim, inbox, genuine))[0] == 202
-    await eventually(lambda: processed(runtime, genuine["id"]))
+    await eventually(lambda: inbox_handled(runtime, genuine["id"]))
     before = await runtime.db.read(store.actors.by_id, victim.id)
 
     attacker = test_keys["peer-3"]
@@ -433,7 +429,7 @@ async def test_a_gotosocial_user_follows_and_votes(make_server, gts):
     await gts.wait_for(lambda r: r.json and r.json.get("type") == "Create" and r.path == "/users/robin/inbox")
     ballot = vote(robin, question, group, "Bring two")
     assert await gts.post(robin, server.url("/groups/water/inbox"), ballot) == (202, "")
-    await eventually(lambda: processed(runtime, ballot["id"]))
+    await eventually(lambda: inbox_handled(runtime, ballot["id"]))
     rows = await runtime.db.fetchall(
         "SELECT v.voter, o.label FROM votes v JOIN campaign_options o ON o.id = v.option_id WHERE v.campaign_id = ?",
         (campaign_id,),

@@ -6,7 +6,7 @@ import subprocess
 import uuid
 
 from fedgroup import actions, store
-from tests.conftest import eventually, run_cli
+from tests.conftest import eventually, inbox_handled, run_cli
 from tests.test_federation import follow
 from tests.web_client import WebClient
 
@@ -63,7 +63,7 @@ async def test_reports_about_the_group_reach_organizers_as_plain_text(make_serve
     assert (await peer.post(mastodon, inbox, about_us))[0] == 202
     elsewhere = flag_of(mastodon, [f"{peer.base_url}/users/someone"], "not about you")
     assert (await peer.post(mastodon, inbox, elsewhere))[0] == 202
-    await eventually(lambda: _processed(server, elsewhere["id"]))
+    assert await eventually(lambda: inbox_handled(server.runtime, elsewhere["id"])) == "done"
     assert len(await _reports(server)) == 1
 
     client = await organizer(server)
@@ -85,10 +85,6 @@ async def test_reports_about_the_group_reach_organizers_as_plain_text(make_serve
         await member_client.close()
     finally:
         await client.close()
-
-
-async def _processed(server, activity_id: str) -> bool:
-    return await server.runtime.db.read(store.inbox.state_of, activity_id) == "done"
 
 
 async def test_our_report_is_sent_by_the_instance_actor_and_names_no_member(make_server, peer):
@@ -213,7 +209,7 @@ async def test_what_a_blocked_actor_sent_before_the_block_is_not_acted_on(make_s
     await actions.block(runtime, alice.id)
     runtime.inbox = InboxProcessor(runtime)
     runtime.inbox.start()
-    await eventually(lambda: _processed(server, follow_doc["id"]))
+    assert await eventually(lambda: inbox_handled(server.runtime, follow_doc["id"])) == "done"
     assert await runtime.db.read(store.follows.count_followers) == 0
     assert not [r for r in peer.received if r.json and r.json.get("type") == "Accept"]
 

@@ -17,7 +17,7 @@ import pytest
 
 from fedgroup import actions, store
 from fedgroup.rules.campaigns import parse_goal, parse_option
-from tests.conftest import eventually
+from tests.conftest import eventually, inbox_handled
 from tests.test_federation import follow
 from tests.test_moderation import organizer
 
@@ -66,16 +66,11 @@ def money(amount: str, pledgers: int, option: str | None = None) -> dict:
     return {"kind": "money", "amount": amount, "option": option, "pledgers": pledgers}
 
 
-async def processed(server, activity_id: str) -> str | None:
-    state = await server.runtime.db.read(store.inbox.state_of, activity_id)
-    return state if state in ("done", "failed") else None
-
-
 async def deliver(peer, actor, server, activity: dict) -> None:
     """Post to the group inbox and wait until the server has handled it (and handled it without failing)."""
     status, text = await peer.post(actor, server.url("/groups/water/inbox"), activity)
     assert status == 202, text
-    assert await eventually(lambda: processed(server, activity["id"])) == "done"
+    assert await eventually(lambda: inbox_handled(server.runtime, activity["id"])) == "done"
 
 
 async def tally(server, campaign_id: int):
@@ -367,7 +362,7 @@ async def test_hostile_aggregates_from_a_partner_are_dropped_whole(make_server, 
         status, _ = await peer.post(coats, server.url("/groups/water/inbox"), activity)
         assert status in (202, 400), name
         if status == 202:
-            assert await eventually(lambda a=activity: processed(server, a["id"])) == "done", name
+            assert await eventually(lambda a=activity: inbox_handled(server.runtime, a["id"])) == "done", name
         assert await aggregates(server) == ([], []), name
     assert await totals_pending(server, campaign_id) == changed
     assert "€20 of €500" in await public_page(server, campaign_id)

@@ -16,7 +16,7 @@ import aiohttp
 
 from fedgroup import actions, store
 from fedgroup.rules.campaigns import parse_goal, parse_option
-from tests.conftest import MovableClock, eventually
+from tests.conftest import MovableClock, eventually, inbox_handled
 from tests.peer import FakeMastodon, cavage_sign
 from tests.test_coalition import vote
 from tests.test_federation import PUBLIC
@@ -92,10 +92,6 @@ async def raw_post(url: str, body: bytes, headers: dict[str, str]) -> int:
     async with aiohttp.ClientSession() as session:
         async with session.post(url, data=body, headers=headers) as response:
             return response.status
-
-
-async def processed(runtime, activity_id: str) -> bool:
-    return await runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")
 
 
 async def test_a_re_follow_with_the_same_follow_id_follows_again_and_is_accepted(make_server, peer):
@@ -246,7 +242,7 @@ async def test_ids_are_forgotten_once_a_request_of_their_age_would_be_refused(ma
     follow = takahe_follow(alice, server.url("/groups/water"))
     assert (await peer.post(alice, inbox, follow))[0] == 202
     await peer.wait_for(lambda r: r.json and r.json.get("type") == "Accept")
-    await eventually(lambda: processed(runtime, follow["id"]))
+    await eventually(lambda: inbox_handled(runtime, follow["id"]))
 
     # Within the window the same id is a repeat: no second Accept.
     clock.advance(timedelta(hours=12, minutes=59))
@@ -271,7 +267,7 @@ async def _marker_processed(peer, actor, runtime, now: datetime | None = None) -
     marker = {"@context": AS, "id": f"{actor.id}#likes/{uuid.uuid4()}", "type": "Like", "actor": actor.id,
               "object": f"{actor.id}/statuses/1"}  # fmt: skip
     assert (await peer.post(actor, marker_inbox(runtime), marker, now=now))[0] == 202
-    await eventually(lambda: processed(runtime, marker["id"]))
+    await eventually(lambda: inbox_handled(runtime, marker["id"]))
 
 
 def marker_inbox(runtime) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from fedgroup import actions, store
 from fedgroup.protocol.parse_campaigns import parse_partner_campaign
 from fedgroup.rules.campaigns import parse_goal, parse_option
-from tests.conftest import MovableClock, eventually
+from tests.conftest import MovableClock, eventually, inbox_handled
 from tests.peer import FakeMastodon
 from tests.test_coalition import vote
 from tests.test_federation import PUBLIC, follow
@@ -184,7 +184,7 @@ async def test_a_late_vote_is_answered_with_the_poll_s_state_to_that_voter_only(
     for _ in range(6):
         again = vote(alice, question_id, group, "Two coats")
         assert (await peer.post(alice, inbox, again))[0] == 202
-        await eventually(lambda a=again: _processed(runtime, a["id"]))
+        await eventually(lambda a=again: inbox_handled(runtime, a["id"]))
     await eventually(lambda: _queue_empty(runtime))
     answers = [
         r for r in peer.received if r.json and r.json.get("type") == "Update" and r.json["to"] == [alice.id]
@@ -204,7 +204,7 @@ async def test_a_late_vote_on_a_followers_only_campaign_tells_a_non_follower_not
     assert await actions.close_campaign(runtime, private)
     late = vote(bob, runtime.ids.campaign(private), server.url("/groups/water"), "One coat")
     assert (await peer.post(bob, server.url("/groups/water/inbox"), late))[0] == 202
-    await eventually(lambda: _processed(runtime, late["id"]))
+    await eventually(lambda: inbox_handled(runtime, late["id"]))
     await eventually(lambda: _queue_empty(runtime))
     assert not any(r.json and r.json.get("type") == "Update" for r in peer.received), (
         "a followers-only campaign goes to no one else, closed or not"
@@ -217,7 +217,3 @@ async def _equals(check, expected) -> bool:
 
 async def _queue_empty(runtime) -> bool:
     return await runtime.db.read(store.outbox.pending_count) == 0
-
-
-async def _processed(runtime, activity_id: str) -> bool:
-    return await runtime.db.read(store.inbox.state_of, activity_id) in ("done", "failed")

@@ -369,6 +369,12 @@ class InboxProcessor(Worker):
         """Activities accepted and not yet processed that this process holds (for back-pressure)."""
         return len(self._handed) + len(self._taken)
 
+    def holds(self, activity_id: str) -> bool:
+        """Whether the activity is in this processor's hands: handed over or being handled, and its end not
+        recorded yet. A handler may commit the activity's "done" with its own changes and still have work
+        after the commit (a log line, waking a worker): only once this says no has it all happened."""
+        return activity_id in self._taken or any(stored.id == activity_id for stored in self._handed)
+
     def take(self, stored: list[store.inbox.StoredActivity]) -> None:
         """Activities just committed by the inbox: processed from memory, not read back."""
         if stored:
