@@ -11,7 +11,7 @@ import pytest
 
 from fedgroup import store
 from fedgroup.federation.inbox import json_depth_exceeds
-from tests.conftest import eventually
+from tests.conftest import eventually, inbox_handled
 from tests.peer import cavage_sign
 from tests.test_federation import follow, follow_of
 
@@ -97,12 +97,8 @@ async def test_unknown_types_are_accepted_and_ignored(setup):
     }
     status, _ = await peer.post(alice, server.url("/inbox"), activity)
     assert status == 202
-    await eventually(lambda: _state_is(server.runtime, activity["id"], "done"))
+    assert await eventually(lambda: inbox_handled(server.runtime, activity["id"])) == "done"
     assert await server.runtime.db.read(store.follows.count_followers) == 0
-
-
-async def _state_is(runtime, activity_id: str, state: str) -> bool:
-    return await runtime.db.read(store.inbox.state_of, activity_id) == state
 
 
 async def test_the_same_activity_id_is_processed_once(setup):
@@ -112,7 +108,7 @@ async def test_the_same_activity_id_is_processed_once(setup):
         status, _ = await peer.post(alice, server.url("/groups/water/inbox"), activity)
         assert status == 202
     await peer.wait_for(lambda r: r.json and r.json.get("type") == "Accept")
-    await eventually(lambda: _state_is(server.runtime, activity["id"], "done"))
+    assert await eventually(lambda: inbox_handled(server.runtime, activity["id"])) == "done"
     await eventually(lambda: _queue_empty(server.runtime))
     assert len([r for r in peer.received if r.json.get("type") == "Accept"]) == 1
     assert await stored_activities(server.runtime) == 1
