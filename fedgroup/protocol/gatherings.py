@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import icalendar
-
 from fedgroup.protocol.ids import LocalIds
 from fedgroup.protocol.jsonld import id_of, types_of
 from fedgroup.protocol.parse import Activity
@@ -249,6 +247,8 @@ def undone_rsvp(ids: LocalIds, activity: Activity) -> RemoteRsvp | None:
 def calendar_ics(ids: LocalIds, calendar_name: str, listed: Iterable[GatheringRecord]) -> bytes:
     """An iCalendar file (RFC 5545) of these gatherings: times in UTC (every calendar shows them in its own
     zone), the gathering's URL as UID, a cancelled one with STATUS:CANCELLED."""
+    import icalendar  # here, not at the top: 3 MB of every process's memory for a file few ask for
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//fedgroup//gatherings//EN")
     calendar.add("version", "2.0")

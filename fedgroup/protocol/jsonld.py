@@ -9,12 +9,12 @@ reach a private network or stall on a slow host.
 
 from __future__ import annotations
 
+import importlib
 import json
 from functools import cache
 from importlib import resources
+from types import ModuleType
 from typing import Any
-
-from pyld import jsonld as pyld
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
@@ -46,6 +46,13 @@ _EXTENSIONS_AS_AS2 = (
     "https://w3id.org/security/multikey/v1",
     "https://purl.archive.org/socialweb/webfinger",
 )
+
+
+@cache
+def _pyld() -> ModuleType:
+    """pyld, imported the first time a document needs it: with lxml it is 5 MB of every process's memory, and
+    the documents real servers send never need it (see the module's docstring)."""
+    return importlib.import_module("pyld.jsonld")
 
 
 # How many documents were handed to pyld since start: what a test counts to prove that a document was read
@@ -85,7 +92,7 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     """pyld document loader that only ever returns bundled contexts; anything else is an error."""
     canonical = canonical_context_url(url)
     if canonical is None:
-        raise pyld.JsonLdError(
+        raise _pyld().JsonLdError(
             "fedgroup never fetches JSON-LD contexts",
             "jsonld.LoadDocumentError",
             {"url": url},
@@ -146,6 +153,7 @@ def normalize(doc: Any) -> dict[str, Any]:
         doc = {**doc, "@context": _offline_context(doc["@context"])}
     global compactions
     compactions += 1
+    pyld = _pyld()
     try:
         compacted = pyld.compact(doc, _COMPACT_CONTEXT, _OPTIONS)
     except (pyld.JsonLdError, TypeError, ValueError, KeyError, RecursionError) as e:

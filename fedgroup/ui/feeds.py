@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import icalendar
 from aiohttp import web
 
 from fedgroup import __version__, actions
@@ -90,6 +89,8 @@ def _in_zone(moment: datetime, zone_name: str) -> datetime:
 def calendar_document(name: str, zone_name: str, items: Sequence[CalendarItem]) -> bytes:
     """The calendar: every time in the group's zone (TZID, with the zone's VTIMEZONE), so that a calendar app
     shows the same wall-clock time the web UI does, and moves it right if the zone's rules change."""
+    import icalendar  # here, not at the top: 3 MB of every process's memory for a feed few ask for
+
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//fedgroup//feeds//EN")
     calendar.add("version", "2.0")

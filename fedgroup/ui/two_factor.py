@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import logging
 
-import segno
 from aiohttp import web
 from markupsafe import Markup
 
@@ -65,6 +64,8 @@ def code_step(request: web.Request, token: str, next_page: str, error: str | Non
 
 def _qr_svg(uri: str) -> Markup:
     """The QR code as an inline <svg> (no image request, no script)."""
+    import segno  # here, not at the top: most of a server's life nobody enrols, and memory is tight
+
     svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff", title="QR code to scan")
     return Markup(svg)  # noqa: S704 - segno's own markup; the URI inside is escaped by segno
 
