@@ -23,6 +23,8 @@ def test_starting_the_server_loads_no_library_only_a_rare_request_needs() -> Non
         "import sys, fedgroup.cli.server, fedgroup.app\n"
         f"print(' '.join(sorted(n for n in {sorted(LOADED_WHEN_ASKED)!r} if n in sys.modules)))"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
     loaded = done.stdout.split()
     assert loaded == [], {name: LOADED_WHEN_ASKED[name] for name in loaded}
