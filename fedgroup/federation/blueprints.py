@@ -15,11 +15,12 @@ from fedgroup.actions.campaigns import group_language
 from fedgroup.federation.routes import _refuse, _signer, activity_response, may_see_followers_only
 from fedgroup.net.verification import AuthError
 from fedgroup.protocol import blueprints as blueprint_docs
+from fedgroup.protocol.ids import BLUEPRINT_PATH
 from fedgroup.runtime import RUNTIME
 
 log = logging.getLogger(__name__)
 
-BLUEPRINT_PATH = "/blueprints/{blueprint_id:[0-9]{1,18}}"
+__all__ = ["BLUEPRINT_PATH", "blueprint"]
 
 
 async def blueprint(request: web.Request) -> web.Response:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# Route patterns (aiohttp syntax); LocalIds builds the matching absolute URLs. A row's id in a path is ASCII
-# digits, at most 18 of them (every route's {..._id} says so): SQLite's integers end at 2**63 - 1 (19 digits),
-# and a longer number, which names no row, would overflow the query (a 500) instead of being a 404.
+# A row's id, wherever a path or a form names one: ASCII digits, at most 18 of them. SQLite's integers end at
+# 2**63 - 1 (19 digits), and a longer number, which names no row, would overflow the query (a 500) instead of
+# being a 404; int() alone would also take " 1", "1_0" and Arabic-Indic digits.
+ROW_ID = "[0-9]{1,18}"
+_ID_PART = re.compile(r"\{(\w+_id)\}")
+
+
+def route(path: str) -> str:
+    """The aiohttp route pattern of a path written with plain `{..._id}` parts: each matches a row's id only."""
+    return _ID_PART.sub(lambda part: "{" + part[1] + ":" + ROW_ID + "}", path)
+
+
+# Route patterns (aiohttp syntax); LocalIds builds the matching absolute URLs.
 GROUP_PATH = "/groups/{handle}"
 GROUP_INBOX_PATH = "/groups/{handle}/inbox"
 GROUP_OUTBOX_PATH = "/groups/{handle}/outbox"
@@ -15,10 +26,11 @@ GROUP_FOLLOWERS_PATH = "/groups/{handle}/followers"
 GROUP_FOLLOWING_PATH = "/groups/{handle}/following"
 SHARED_INBOX_PATH = "/inbox"
 INSTANCE_ACTOR_PATH = "/actor"
-CAMPAIGN_PATH = "/campaigns/{campaign_id:[0-9]{1,18}}"
-GATHERING_PATH = "/gatherings/{gathering_id:[0-9]{1,18}}"
+CAMPAIGN_PATH = route("/campaigns/{campaign_id}")
+GATHERING_PATH = route("/gatherings/{gathering_id}")
+BLUEPRINT_PATH = route("/blueprints/{blueprint_id}")
 # A proposal's published outcome (the proposal itself is members-only and never federates).
-DECISION_PATH = "/decisions/{proposal_id:[0-9]{1,18}}"
+DECISION_PATH = route("/decisions/{proposal_id}")
 ACTIVITY_PATH = "/activities/{activity_id:[0-9a-f-]{36}}"
 AVATAR_PATH = "/avatar/{digest:[0-9a-f]{32}}"
 
@@ -86,6 +98,7 @@ class LocalIds:
     def gathering_id_of(self, url: str) -> int | None:
         """The gathering number in one of our gathering URLs, else None."""
         return _number_after(url, f"{self.base_url}/gatherings/")
+
     def decision(self, proposal_id: int) -> str:
         return f"{self.base_url}/decisions/{proposal_id}"
 

@@ -8,19 +8,18 @@ from aiohttp import web
 
 from fedgroup import actions
 from fedgroup.rules.languages import N_
-from fedgroup.ui.common import form, render, require_admin, runtime_of, see_other, text_field
+from fedgroup.ui.common import Routes, form, render, require_admin, runtime_of, see_other, text_field
 
 PAGE = "/admin/blocklist"
 # The request limit is 1 MiB; a file's text travels twice (the upload, then the confirmation's hidden field).
 MAX_CSV_BYTES = 900 * 1024
 
 
-def add_routes(app: web.Application, post: object) -> None:
-    """`post` registers a form route (CSRF and origin checked first), as ui.routes builds it."""
-    assert callable(post)
-    app.router.add_get(PAGE, upload_page)
-    post(PAGE + "/preview", preview)
-    post(PAGE + "/import", confirm)
+def add_routes(routes: Routes) -> None:
+    """The admins' blocklist import; each POST is a form route (CSRF and origin checked first)."""
+    routes.get(PAGE, upload_page)
+    routes.post(PAGE + "/preview", preview)
+    routes.post(PAGE + "/import", confirm)
 
 
 async def upload_page(

@@ -14,6 +14,7 @@ from fedgroup.rules import campaign_state, campaigns, formats, timezones
 from fedgroup.rules.campaigns import PledgeOption
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
+    Routes,
     field_errors,
     form,
     int_in_path,
@@ -275,19 +276,17 @@ async def publish_draft(request: web.Request) -> web.Response:
     raise see_other(f"/campaigns/{state.id}", "published")
 
 
-def add_routes(app: web.Application, post: object) -> None:
-    """Organizers' blueprint routes; `post` registers a form route (CSRF and origin checked first)."""
-    r = app.router
-    assert callable(post)
-    r.add_get("/organize/blueprints", index)
-    post("/organize/blueprints/preview", preview)
-    post("/organize/blueprints/adopt", adopt)
-    r.add_get("/organize/drafts/{campaign_id:[0-9]{1,18}}", draft_page)
-    post("/organize/drafts/{campaign_id:[0-9]{1,18}}", save_draft)
-    post("/organize/drafts/{campaign_id:[0-9]{1,18}}/publish", publish_draft)
-    r.add_get("/organize/campaigns/{campaign_id:[0-9]{1,18}}/blueprint", new_blueprint_page)
-    post("/organize/campaigns/{campaign_id:[0-9]{1,18}}/blueprint", publish_blueprint)
-    post("/organize/blueprints/{blueprint_id:[0-9]{1,18}}/adoptions", answer_adoption)
+def add_routes(routes: Routes) -> None:
+    """Organizers' blueprint routes; each POST is a form route (CSRF and origin checked first)."""
+    routes.get("/organize/blueprints", index)
+    routes.post("/organize/blueprints/preview", preview)
+    routes.post("/organize/blueprints/adopt", adopt)
+    routes.get("/organize/drafts/{campaign_id}", draft_page)
+    routes.post("/organize/drafts/{campaign_id}", save_draft)
+    routes.post("/organize/drafts/{campaign_id}/publish", publish_draft)
+    routes.get("/organize/campaigns/{campaign_id}/blueprint", new_blueprint_page)
+    routes.post("/organize/campaigns/{campaign_id}/blueprint", publish_blueprint)
+    routes.post("/organize/blueprints/{blueprint_id}/adoptions", answer_adoption)
 
 
 __all__ = ["add_routes"]

@@ -3,6 +3,7 @@ view models of campaigns (numbers already formatted for people; templates only l
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,6 +19,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions, store
+from fedgroup.protocol import ids
 from fedgroup.rules import campaigns, disclosure, formats, languages, paging, tallies
 from fedgroup.rules.campaign_state import CampaignState
 from fedgroup.rules.languages import N_, Language
@@ -28,6 +30,33 @@ from fedgroup.ui.languages import language_of
 from fedgroup.ui.sessions import MEMBER, MUST_ENROL, check_csrf, csrf_token
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def form_route(handler: Handler) -> Handler:
+    """The handler behind a check of the form's CSRF token and origin, made before the handler runs, whatever
+    it does first (handlers read the same form again through `form`, which checks it too)."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        await form(request)
+        return await handler(request)
+
+    return checked
+
+
+@dataclass(frozen=True)
+class Routes:
+    """How the web UI's modules add their routes. Paths are written with plain `{..._id}` parts, each matching
+    a row's id only (protocol.ids.route); every POST is a form route."""
+
+    router: web.UrlDispatcher
+
+    def get(self, path: str, handler: Handler) -> None:
+        self.router.add_get(ids.route(path), handler)
+
+    def post(self, path: str, handler: Handler) -> None:
+        self.router.add_post(ids.route(path), form_route(handler))
+
 
 VISIBILITY_TEXT = {
     "public": N_("Public: anyone, and followers on the fediverse"),
@@ -255,12 +284,12 @@ def pledge_fields(data: MultiDictProxy[Any]) -> PledgeFields:
     }
 
 
-_ROW_ID = re.compile(r"[0-9]{1,18}")
+_ROW_ID = re.compile(ids.ROW_ID)
 
 
 def row_id(text: str) -> int | None:
-    """A row's id as a form or a query names it, or None: ASCII digits, at most 18, as in routes (a longer
-    number names no row and would overflow SQLite's integers; int() would also take ' 1', '1_0' and '١')."""
+    """A row's id as a form or a query names it, or None: the same rule as a route's `{..._id}`
+    (protocol.ids.ROW_ID)."""
     return int(text) if _ROW_ID.fullmatch(text) else None
 
 
@@ -332,7 +361,9 @@ def _goal_views(
     """`unit_language`: the language the group's units are typed in (the campaign's), when known."""
     return tuple(
         GoalView(
-            formats.progress(line.goal.kind, line.pledged, line.goal.target, line.goal.unit, lang, unit_language),
+            formats.progress(
+                line.goal.kind, line.pledged, line.goal.target, line.goal.unit, lang, unit_language
+            ),
             line.percent,
             line.reached,
         )
@@ -378,7 +409,13 @@ def campaign_view(state: CampaignState, now: datetime, minimum: int, lang: Langu
         deadline=state.row.deadline,
         goals=_goal_views(state.tally.progress, lang, state.row.language),
         options=_option_views(
-            state.options, units, dict(public.options), lang, public.withheld_options, minimum, state.row.language
+            state.options,
+            units,
+            dict(public.options),
+            lang,
+            public.withheld_options,
+            minimum,
+            state.row.language,
         ),
         pledgers=public.pledgers,
         partner_groups=state.tally.partner_groups,

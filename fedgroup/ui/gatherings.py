@@ -16,6 +16,7 @@ from fedgroup.rules.languages import N_, Language
 from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     VISIBILITY_TEXT,
+    Routes,
     field_errors,
     form,
     int_in_path,
@@ -111,7 +112,9 @@ async def upcoming_views(
     """Gatherings not yet over, of these visibilities, as the group page and the list show them."""
     now = runtime.now()
     minimum = runtime.config.min_disclosed_count
-    return [view_of(s, now, lang, minimum) for s in await runtime.db.read(actions.upcoming, now, visibilities)]
+    return [
+        view_of(s, now, lang, minimum) for s in await runtime.db.read(actions.upcoming, now, visibilities)
+    ]
 
 
 async def list_page(request: web.Request) -> web.Response:
@@ -301,16 +304,15 @@ async def cancel(request: web.Request) -> web.Response:
     raise see_other(f"/gatherings/{gathering_id}", "gathering-cancelled")
 
 
-def add_routes(app: web.Application, post: Any) -> None:
+def add_routes(routes: Routes) -> None:
     """The routes of gatherings but the page at the gathering's URL (app.py pairs it with the Event);
-    `post` registers a form route (CSRF and origin checked first)."""
-    r = app.router
-    r.add_get("/gatherings", list_page)
-    r.add_get("/gatherings/{gathering_id:[0-9]{1,18}}/calendar.ics", calendar_file)
-    post("/gatherings/{gathering_id:[0-9]{1,18}}/rsvp", rsvp)
-    r.add_get("/organize/gatherings", organize_list)
-    r.add_get("/organize/gatherings/new", new_page)
-    post("/organize/gatherings/new", create)
-    r.add_get("/organize/gatherings/{gathering_id:[0-9]{1,18}}", organize_page)
-    post("/organize/gatherings/{gathering_id:[0-9]{1,18}}/edit", edit)
-    post("/organize/gatherings/{gathering_id:[0-9]{1,18}}/cancel", cancel)
+    each POST is a form route (CSRF and origin checked first)."""
+    routes.get("/gatherings", list_page)
+    routes.get("/gatherings/{gathering_id}/calendar.ics", calendar_file)
+    routes.post("/gatherings/{gathering_id}/rsvp", rsvp)
+    routes.get("/organize/gatherings", organize_list)
+    routes.get("/organize/gatherings/new", new_page)
+    routes.post("/organize/gatherings/new", create)
+    routes.get("/organize/gatherings/{gathering_id}", organize_page)
+    routes.post("/organize/gatherings/{gathering_id}/edit", edit)
+    routes.post("/organize/gatherings/{gathering_id}/cancel", cancel)

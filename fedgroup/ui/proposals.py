@@ -18,6 +18,7 @@ from fedgroup.rules import proposals as rules
 from fedgroup.rules import timezones
 from fedgroup.rules.proposals import Position
 from fedgroup.ui.common import (
+    Routes,
     field_errors,
     form,
     int_in_path,
@@ -255,14 +256,13 @@ async def publish(request: web.Request) -> web.Response:
     return await _facilitate(request, "outcome-published", act)
 
 
-def add_routes(app: web.Application, post: Any) -> None:
-    r = app.router
-    r.add_get("/proposals", list_page)
-    r.add_get("/proposals/new", new_page)
-    post("/proposals/new", create)
-    r.add_get("/proposals/{proposal_id:[0-9]{1,18}}", proposal_page)
-    post("/proposals/{proposal_id:[0-9]{1,18}}/position", take_position)
-    post("/organize/proposals/{proposal_id:[0-9]{1,18}}/extend", extend)
-    post("/organize/proposals/{proposal_id:[0-9]{1,18}}/close", close)
-    post("/organize/proposals/{proposal_id:[0-9]{1,18}}/outcome", write_outcome)
-    post("/organize/proposals/{proposal_id:[0-9]{1,18}}/publish", publish)
+def add_routes(routes: Routes) -> None:
+    routes.get("/proposals", list_page)
+    routes.get("/proposals/new", new_page)
+    routes.post("/proposals/new", create)
+    routes.get("/proposals/{proposal_id}", proposal_page)
+    routes.post("/proposals/{proposal_id}/position", take_position)
+    routes.post("/organize/proposals/{proposal_id}/extend", extend)
+    routes.post("/organize/proposals/{proposal_id}/close", close)
+    routes.post("/organize/proposals/{proposal_id}/outcome", write_outcome)
+    routes.post("/organize/proposals/{proposal_id}/publish", publish)
