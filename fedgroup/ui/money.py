@@ -11,9 +11,8 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from fedgroup import actions
-from fedgroup.rules import campaign_state, formats, money
+from fedgroup.rules import formats, money
 from fedgroup.rules.languages import N_, Language
-from fedgroup.runtime import Runtime
 from fedgroup.ui.common import (
     field_errors,
     form,
@@ -46,14 +45,10 @@ class PublicMoney:
     sponsors: tuple[str, ...]
 
 
-async def public_money(
-    runtime: Runtime, state: campaign_state.CampaignState, lang: Language
-) -> PublicMoney | None:
-    """None for a campaign that keeps no money record (no money goal, or nothing recorded yet)."""
-    if not any(goal.kind == "money" for goal in state.goals):
-        return None
-    found = await runtime.db.read(actions.money_record_of, state)
-    if not found.received and not found.expenses:
+def public_money(found: actions.MoneyRecord | None, lang: Language) -> PublicMoney | None:
+    """What the public sees of a money record; None when the campaign keeps none (no money goal, or nothing
+    recorded yet)."""
+    if found is None or (not found.received and not found.expenses):
         return None
     spending = tuple(
         SpendingView(e.day, e.what, formats.money(e.amount, found.currency, lang), e.receipt)

@@ -3,13 +3,16 @@ they may see, with their pledge form. Totals only: never who pledged."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from fedgroup import actions, store
 from fedgroup.rules import campaign_state, campaigns, disclosure, formats
+from fedgroup.rules.campaign_state import ContributorLine
 from fedgroup.rules.languages import Language
 from fedgroup.runtime import Runtime
 from fedgroup.store.kept import Made, campaign_scopes
@@ -83,27 +86,48 @@ def _check_visible(request: web.Request, state: campaign_state.CampaignState) ->
         raise web.HTTPGone(text="this campaign was deleted\n")
 
 
-async def _campaign_context(
-    runtime: Runtime, state: campaign_state.CampaignState, lang: Language
-) -> dict[str, Any]:
-    """What the campaign page shows everyone who may see it: totals, options and the pledges-over-time chart."""
-    now = runtime.now()
-    minimum = runtime.config.min_disclosed_count
+@dataclass(frozen=True)
+class _CampaignFacts:
+    """What a campaign's page shows everyone, read in one trip to the reader thread: in a vote storm the page is
+    made again after every counted vote, and under load each trip waits for that thread to be scheduled."""
+
+    state: campaign_state.CampaignState
+    pledge_times: list[tuple[datetime, int]]
+    contributors: list[ContributorLine]
+    money: actions.MoneyRecord | None  # None when the campaign has no money goal
+
+
+def _read_campaign_facts(conn: sqlite3.Connection, campaign_id: int, minimum: int) -> _CampaignFacts | None:
+    state = actions.load_campaign(conn, campaign_id)
+    if state is None:
+        return None
+    if state.row.deleted_at is not None:  # its page says only that it is gone
+        return _CampaignFacts(state, [], [], None)
     withheld = disclosure.public_counts(state.tally, minimum).pledgers_withheld
-    times = await runtime.db.read(store.pledges.pledge_times, state.id, not withheld)
+    return _CampaignFacts(
+        state,
+        store.pledges.pledge_times(conn, state.id, not withheld),
+        actions.contributors(conn, state),
+        actions.money_record_of(conn, state) if any(g.kind == "money" for g in state.goals) else None,
+    )
+
+
+def _campaign_context(runtime: Runtime, facts: _CampaignFacts, lang: Language) -> dict[str, Any]:
+    """What the campaign page shows everyone who may see it: totals, options and the pledges-over-time chart."""
+    state, who = facts.state, facts.contributors
+    now = runtime.now()
     end = state.row.closed_at or (min(now, state.row.deadline) if state.row.deadline else now)
     timeline = charts.pledges_over_time(
-        times, state.row.created_at, max(end, state.row.created_at + timedelta(hours=1))
+        facts.pledge_times, state.row.created_at, max(end, state.row.created_at + timedelta(hours=1))
     )
-    who = await runtime.db.read(actions.contributors, state)
     return {
         "contributors": [formats.contributor(line, state.goals, lang) for line in who]
         if any(w.partner for w in who)
         else [],
-        "campaign": campaign_view(state, now, minimum, lang),
+        "campaign": campaign_view(state, now, runtime.config.min_disclosed_count, lang),
         "timeline": timeline,
         "visibility_text": VISIBILITY_TEXT[state.row.visibility],
-        "money": await public_money(runtime, state, lang),
+        "money": public_money(facts.money, lang),
     }
 
 
@@ -117,15 +141,18 @@ async def _campaign_shown(
     now = runtime.now()
 
     async def make() -> Made:
-        state = await runtime.db.read(actions.load_campaign, campaign_id)
-        if state is None:
+        facts = await runtime.db.read(_read_campaign_facts, campaign_id, runtime.config.min_disclosed_count)
+        if facts is None:
             raise web.HTTPNotFound(text="no such campaign\n")
-        context = await _campaign_context(runtime, state, lang) if state.row.deleted_at is None else {}
+        state = facts.state
+        context = _campaign_context(runtime, facts, lang) if state.row.deleted_at is None else {}
         return Made((state, context), renderings.expiry(now, [state.row.deadline]))
 
     found: tuple[campaign_state.CampaignState, dict[str, Any]] = await renderings.of(
         runtime
-    ).views.get_or_make(("campaign", campaign_id, lang.code), version, now, make, campaign_scopes(campaign_id))
+    ).views.get_or_make(
+        ("campaign", campaign_id, lang.code), version, now, make, campaign_scopes(campaign_id)
+    )
     _check_visible(request, found[0])
     return found
 
