@@ -157,3 +157,40 @@ async def test_too_many_requests_at_once_are_answered_503_before_their_body_is_r
 
 async def _nothing_in_flight(runtime) -> bool:
     return runtime.inbox_in_flight == 0
+
+
+async def test_a_backlog_holds_what_was_parsed_for_only_the_first_and_counts_every_vote_once_in_order(
+    make_server, peer
+):
+    # In a storm the backlog may reach thousands: past `parsed_held` an activity waits as its stored text
+    # (three times smaller) and is parsed again when its turn comes, in the order it came.
+    server = await make_server()
+    runtime = server.runtime
+    inbox, group = server.url("/groups/water/inbox"), server.url("/groups/water")
+    campaign_id = await _campaign(runtime)
+    question = server.url(f"/campaigns/{campaign_id}")
+    voters = [peer.add_actor(f"v{i}", "peer-1") for i in range(4)]
+    for voter in voters:  # each voter's key known, so that what follows is stored as it arrives
+        await peer.post(voter, inbox, follow_of(voter, group))
+    await eventually(lambda: _processed(runtime))
+    assert runtime.inbox is not None
+    await runtime.inbox.stop()
+    waiting = runtime.inbox = InboxProcessor(runtime, parsed_held=3)  # not started: everything waits
+
+    first = vote(voters[0], question, group, "Come")
+    undo_first = {"@context": first["@context"], "id": f"{first['id']}/undo", "type": "Undo",
+                  "actor": voters[0].id, "to": group, "object": first}  # fmt: skip
+    sent = [first, *(vote(v, question, group, "Bring a friend") for v in voters[1:]), undo_first]
+    for voter, activity in zip([*voters, voters[0]], sent, strict=True):
+        assert (await peer.post(voter, inbox, activity))[0] == 202
+    assert waiting.waiting_parsed == (5, 3)
+
+    waiting.start()
+    await eventually(lambda: _processed(runtime))
+    votes = await runtime.db.fetchall(
+        "SELECT v.voter, o.label FROM votes v JOIN campaign_options o ON o.id = v.option_id"
+        " WHERE v.campaign_id = ?",
+        (campaign_id,),
+    )
+    # The first voter's Undo, waiting unparsed behind their vote, came after it: that vote is withdrawn.
+    assert sorted(tuple(v) for v in votes) == sorted((v.id, "Bring a friend") for v in voters[1:])
