@@ -49,7 +49,7 @@ CONCURRENCY = 32
 # How many waiting activities keep what the inbox parsed from them. A Mastodon-shaped activity parsed is about
 # 10 KB of Python objects, three times its stored text; in a storm the backlog may reach inbox_max_backlog
 # (5,000), and memory must not grow with it. Past this many, an activity waits as its text and is parsed
-# again when its turn comes (about 0.1 ms), in the order it came like the others.
+# again when its turn comes (tens of microseconds), in the order it came like the others.
 PARSED_HELD = 256
 # How many handed-over activities are taken up at a time (the rest wait, counted by `take`).
 TAKEN_AT_ONCE = 100
