@@ -49,11 +49,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import seed  # noqa: E402
 from common import (  # noqa: E402
     BENCH_DIR,
+    LoadClient,
     cavage_sign,
+    closed_loop,
+    cpu_seconds,
     env_float,
     env_int,
     free_port,
     free_socket,
+    http_request,
     load_private,
     new_key,
     percentile,
@@ -244,74 +248,51 @@ class Sent:
     latency: float = 0.0
 
 
-async def post_one(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str]) -> int:
-    try:
-        async with session.post(url, data=body, headers=headers) as r:
-            await r.read()
-            return r.status
-    except (aiohttp.ClientError, OSError, TimeoutError):
-        return 0
+def on_the_wire(url: str, signed: list[tuple[bytes, dict[str, str]]]) -> list[bytes]:
+    return [http_request(url, body, headers) for body, headers in signed]
 
 
-async def closed_loop(
-    url: str, requests: list[tuple[bytes, dict[str, str]]], limit: float
-) -> tuple[float, list[int]]:
-    """Every request, CONCURRENCY at once, until done or `limit` seconds: (seconds, statuses in order)."""
-    statuses = [0] * len(requests)
-    queue = iter(range(len(requests)))
-    deadline = time.monotonic() + limit
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
-
-        async def worker() -> None:
-            for i in queue:
-                if time.monotonic() > deadline:
-                    return
-                statuses[i] = await post_one(session, url, *requests[i])
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return time.perf_counter() - started, statuses
-
-
-async def open_loop(
-    url: str, planned: list[Sent], signed: list[tuple[bytes, dict[str, str]]], rate: float
-) -> bool:
+async def open_loop(url: str, planned: list[Sent], requests: list[bytes], rate: float) -> bool:
     """Send at `rate` per second whatever the answers (as a crowd does); False if the client could not keep
     the pace (more than MAX_OUTSTANDING waiting)."""
     outstanding: set[asyncio.Task[None]] = set()
     kept_pace = True
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=MAX_OUTSTANDING)) as session:
+    client = LoadClient(url)
 
-        async def one(sent: Sent, body: bytes, headers: dict[str, str]) -> None:
-            t = time.perf_counter()
-            sent.status = await post_one(session, url, body, headers)
-            sent.latency = time.perf_counter() - t
+    async def one(sent: Sent, request: bytes) -> None:
+        t = time.perf_counter()
+        sent.status = await client.send(request)
+        sent.latency = time.perf_counter() - t
 
-        started = time.perf_counter()
-        for i, (sent, (body, headers)) in enumerate(zip(planned, signed, strict=True)):
+    started = time.perf_counter()
+    try:
+        for i, (sent, request) in enumerate(zip(planned, requests, strict=True)):
             delay = started + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             if len(outstanding) >= MAX_OUTSTANDING:
                 kept_pace = False
                 break
-            task = asyncio.create_task(one(sent, body, headers))
+            task = asyncio.create_task(one(sent, request))
             outstanding.add(task)
             task.add_done_callback(outstanding.discard)
         if outstanding:
             await asyncio.wait(outstanding, timeout=PHASE_LIMIT)
+    finally:
+        client.close()
     return kept_pace
 
 
 @dataclass
 class Visitors:
     """Anonymous visitors opening pages while something else runs (bench/visitors.py, a process of its own so
-    that the load generator's busy loop adds nothing to what they measure); latencies per target."""
+    that the load generator's busy loop adds nothing to what they measure); the targets take turns, so that
+    the static handlers' load never runs beside the pages measured. Latencies per target."""
 
     targets: dict[str, str]
     latencies: dict[str, list[float]] = field(default_factory=dict)
     statuses: dict[str, dict[int, int]] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)  # how long each target had the visitors
     _proc: asyncio.subprocess.Process | None = None
 
     def start(self, seconds: float = STAGE_SECONDS) -> None:
@@ -319,8 +300,8 @@ class Visitors:
 
     async def _spawn(self, seconds: float) -> None:
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(BENCH_DIR / "visitors.py"), "--seconds", str(seconds), "--per-target",
-            str(max(1, VISITORS // len(self.targets))), *(f"{k}={v}" for k, v in self.targets.items()),
+            sys.executable, str(BENCH_DIR / "visitors.py"), "--seconds", str(seconds), "--visitors",
+            str(VISITORS), *(f"{k}={v}" for k, v in self.targets.items()),
             stdout=asyncio.subprocess.PIPE, limit=64 * 1024 * 1024,  # one JSON line of every latency
         )  # fmt: skip
 
@@ -329,17 +310,16 @@ class Visitors:
         assert self._proc is not None and self._proc.stdout is not None
         line = await asyncio.wait_for(self._proc.stdout.readline(), PHASE_LIMIT)
         await self._proc.wait()
-        data = json.loads(line)
-        self.seconds = data["seconds"]
-        self.latencies = {name: t["latencies"] for name, t in data["targets"].items()}
-        self.statuses = {
-            name: {int(k): v for k, v in t["statuses"].items()} for name, t in data["targets"].items()
-        }
+        data = json.loads(line)["targets"]
+        self.seconds = {name: t["seconds"] for name, t in data.items()}
+        self.latencies = {name: t["latencies"] for name, t in data.items()}
+        self.statuses = {name: {int(k): v for k, v in t["statuses"].items()} for name, t in data.items()}
 
     def report(self, label: str) -> dict[str, float]:
         rates = {}
         for name, values in self.latencies.items():
-            rates[name] = len(values) / self.seconds if self.seconds else 0.0
+            seconds = self.seconds.get(name, 0.0)
+            rates[name] = len(values) / seconds if seconds else 0.0
             print(f"viral_pages_{label}_{name}: {rates[name]:.0f} requests/s, p50 {percentile(values, 50) * 1000:.1f} ms,"
                   f" p99 {percentile(values, 99) * 1000:.1f} ms (statuses {self.statuses[name]})")  # fmt: skip
         for name in self.latencies:
@@ -491,44 +471,72 @@ def signing_jobs(world: World, group: Group, planned: list[Sent]) -> list[tuple[
     return jobs
 
 
-async def saturation(world: World, group: Group, pool: Any, naive_url: str, naive_pair_url: str) -> None:
+@dataclass
+class Measured:
+    """One side of the saturation phase, round after round: rates, and the server's CPU per activity."""
+
+    rates: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)
+
+    def add(self, count: int, seconds: float, cpu: float) -> None:
+        self.rates.append(count / seconds)
+        self.cpu_us.append(1e6 * cpu / max(count, 1))
+
+    @property
+    def rate(self) -> float:
+        return sorted(self.rates)[len(self.rates) // 2]
+
+    @property
+    def cpu(self) -> float:
+        return sorted(self.cpu_us)[len(self.cpu_us) // 2]
+
+
+async def measure(url: str, requests: list[bytes], pids: list[int]) -> tuple[float, list[int], float]:
+    """(seconds, statuses, CPU seconds the server processes used meanwhile)."""
+    cpu = sum(cpu_seconds(pid) for pid in pids)
+    seconds, statuses = await closed_loop(url, requests, CONCURRENCY, PHASE_LIMIT)
+    return seconds, statuses, sum(cpu_seconds(pid) for pid in pids) - cpu
+
+
+async def saturation(
+    world: World, group: Group, pool: Any, naive: tuple[str, list[int]], pair: tuple[str, list[int]]
+) -> None:
     print(f"# phase 1: ingest at saturation ({uptime()})", flush=True)
-    ours, theirs, processed, pair = [], [], [], []
+    assert group.proc is not None
+    acknowledged, processed, one, two = Measured(), Measured(), Measured(), Measured()
     for r in range(SATURATION_ROUNDS):
         planned = [
             Sent(str(1_000_000 * (r + 1) + i), "reply", world.actor(i % ACTORS), None)
             for i in range(SATURATION_N)
         ]
         signed = sign_all(pool, signing_jobs(world, group, planned))
-        seconds, statuses = await closed_loop(group.inbox, signed, PHASE_LIMIT)
+        cpu = cpu_seconds(group.proc.pid)
+        seconds, statuses, _ = await measure(group.inbox, on_the_wire(group.inbox, signed), [group.proc.pid])
         acked = statuses.count(202)
+        acknowledged.add(acked, seconds, cpu_seconds(group.proc.pid) - cpu)
         drain = await group.drained()
-        ours.append(acked / seconds)
-        processed.append(acked / (seconds + (drain if drain is not None else PHASE_LIMIT)))
-        raw_seconds, raw_statuses = await closed_loop(naive_url, signed, PHASE_LIMIT)
-        theirs.append(raw_statuses.count(202) / raw_seconds)
-        pair_seconds, pair_statuses = await closed_loop(naive_pair_url, signed, PHASE_LIMIT)
-        pair.append(pair_statuses.count(202) / pair_seconds)
-        print(
-            f"viral_saturation_round_{r}_naive_two_processes: {pair[-1]:.0f}/s (statuses {_counts(pair_statuses)})"
+        processed.add(
+            acked, seconds + (drain if drain is not None else PHASE_LIMIT), cpu_seconds(group.proc.pid) - cpu
         )
-        print(f"viral_saturation_round_{r}: fedgroup {ours[-1]:.0f} acknowledged/s, {processed[-1]:.0f} processed/s"
-              f" (drained {drain if drain is None else round(drain, 2)} s after the last answer; statuses"
-              f" {_counts(statuses)}), naive {theirs[-1]:.0f}/s (statuses {_counts(raw_statuses)}) ({uptime()})")  # fmt: skip
-    ack, done, naive = (
-        sorted(ours)[len(ours) // 2],
-        sorted(processed)[len(processed) // 2],
-        sorted(theirs)[len(theirs) // 2],
-    )
-    print(
-        f"viral_saturation_acknowledged: {ack:.0f} activities/s vs naive {naive:.0f}/s = {ack / naive:.2f} x (goal >= 1.5)"
-    )
-    print(
-        f"viral_saturation_processed: {done:.0f} activities/s vs naive {naive:.0f}/s = {done / naive:.2f} x (goal >= 1.5)"
-    )
-    two = sorted(pair)[len(pair) // 2]
-    print(f"viral_saturation_naive_two_processes: {two:.0f}/s = {two / naive:.2f} x one naive process (what a"
-          f" second process on one port buys on this machine now)")  # fmt: skip
+        naive_seconds, naive_statuses, naive_cpu = await measure(
+            naive[0], on_the_wire(naive[0], signed), naive[1]
+        )
+        one.add(naive_statuses.count(202), naive_seconds, naive_cpu)
+        pair_seconds, pair_statuses, pair_cpu = await measure(pair[0], on_the_wire(pair[0], signed), pair[1])
+        two.add(pair_statuses.count(202), pair_seconds, pair_cpu)
+        print(f"viral_saturation_round_{r}: fedgroup {acknowledged.rates[-1]:.0f} acknowledged/s,"
+              f" {processed.rates[-1]:.0f} processed/s (drained {drain if drain is None else round(drain, 2)} s after"
+              f" the last answer; statuses {_counts(statuses)}; {processed.cpu_us[-1]:.0f} us CPU an activity);"
+              f" naive {one.rates[-1]:.0f}/s ({_counts(naive_statuses)}; {one.cpu_us[-1]:.0f} us);"
+              f" two naive processes {two.rates[-1]:.0f}/s ({_counts(pair_statuses)}; {two.cpu_us[-1]:.0f} us)"
+              f" ({uptime()})", flush=True)  # fmt: skip
+    for name, side in (("acknowledged", acknowledged), ("processed", processed)):
+        print(f"viral_saturation_{name}: {side.rate:.0f} activities/s vs naive {one.rate:.0f}/s ="
+              f" {side.rate / one.rate:.2f} x (goal >= 1.5)")  # fmt: skip
+    print(f"viral_saturation_cpu_per_activity: fedgroup {processed.cpu:.0f} us (acknowledging and processing, serve"
+          f" and its delivery process) vs naive {one.cpu:.0f} us = {processed.cpu / one.cpu:.2f} x")  # fmt: skip
+    print(f"viral_saturation_naive_two_processes: {two.rate:.0f}/s = {two.rate / one.rate:.2f} x one naive process"
+          f" (what a second process on one port buys on this machine now; {two.cpu:.0f} us CPU an activity)")  # fmt: skip
 
 
 def _counts(statuses: list[int]) -> dict[int, int]:
@@ -554,7 +562,7 @@ async def storm(world: World, group: Group, pool: Any, visitors: Visitors) -> li
         overflows = listen_overflows()
         visitors.start()
         started = time.perf_counter()
-        kept_pace = await open_loop(group.inbox, planned, signed, rate)
+        kept_pace = await open_loop(group.inbox, planned, on_the_wire(group.inbox, signed), rate)
         seconds = time.perf_counter() - started
         await visitors.stop()
         overflows = listen_overflows() - overflows
@@ -672,16 +680,20 @@ async def kill_mid_storm(world: World, group: Group, pool: Any) -> None:
             await asyncio.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)
 
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
-        queue = iter(range(len(planned)))
+    requests = on_the_wire(group.inbox, signed)
+    client = LoadClient(group.inbox)
+    queue = iter(range(len(planned)))
 
-        async def worker() -> None:
-            for i in queue:
-                statuses[i] = await post_one(session, group.inbox, *signed[i])
+    async def worker() -> None:
+        for i in queue:
+            statuses[i] = await client.send(requests[i])
 
-        kill = asyncio.create_task(killer())
+    kill = asyncio.create_task(killer())
+    try:
         await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(CONCURRENCY))), PHASE_LIMIT)
-        await kill
+    finally:
+        client.close()
+    await kill
     proc.wait(10)
     acked = [planned[i].id for i, s in enumerate(statuses) if s == 202]
     group.serve()
@@ -762,7 +774,7 @@ async def many_campaigns(world: World, pool: Any, root: Path) -> None:
         sampler.start()
         overflows = listen_overflows()
         visitors.start()
-        await open_loop(group.inbox, planned, signed, rate)
+        await open_loop(group.inbox, planned, on_the_wire(group.inbox, signed), rate)
         await visitors.stop()
         overflows = listen_overflows() - overflows
         acked = sum(1 for s in planned if s.status == 202)
@@ -853,8 +865,8 @@ async def main() -> None:
                 world,
                 group,
                 pool,
-                f"http://127.0.0.1:{naive_port}/inbox",
-                f"http://127.0.0.1:{pair_port}/inbox",
+                (f"http://127.0.0.1:{naive_port}/inbox", [naive.pid]),
+                (f"http://127.0.0.1:{pair_port}/inbox", [proc.pid for proc in naive_pair]),
             )
             if (
                 os.environ.get("BENCH_VIRAL_ONLY") == "saturation"

@@ -1,8 +1,12 @@
 """Anonymous visitors for bench/viral_hour.py, in a process of their own so that the load generator's busy
-loop does not add to the latencies they measure: N visitors per target GET it in a loop for --seconds, then
-print one JSON line {target: {"latencies": [...], "statuses": {...}}, "seconds": s}.
+loop does not add to the latencies they measure. The targets take turns: for --slice seconds all the
+--visitors GET one target in a loop, then the next, until --seconds pass. So every target is measured under
+the same flood, and a static handler's thousands of answers a second never compete for the cores with the
+page measured beside it (run side by side, the static handlers and their visitors took most of a core from
+`serve` during a storm). Prints one JSON line
+{"targets": {target: {"latencies": [...], "statuses": {...}, "seconds": time it had the visitors}}}.
 
-    python bench/visitors.py --seconds 3 --per-target 2 campaign=http://... group=http://...
+    python bench/visitors.py --seconds 3 campaign=http://... group=http://...
 """
 
 from __future__ import annotations
@@ -12,40 +16,44 @@ import asyncio
 import json
 import time
 
-import aiohttp
+from common import LoadClient, http_request
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, required=True)
-    parser.add_argument("--per-target", type=int, default=2)
+    parser.add_argument("--visitors", type=int, default=8)
+    parser.add_argument("--slice", type=float, default=0.25)
     parser.add_argument("targets", nargs="+")
     args = parser.parse_args()
     targets = dict(t.split("=", 1) for t in args.targets)
-    results: dict[str, dict[str, object]] = {}
+    requests = {
+        name: http_request(url, b"", {"Accept": "text/html"}, method="GET") for name, url in targets.items()
+    }
+    clients = {name: LoadClient(url) for name, url in targets.items()}
+    results = {name: {"latencies": [], "statuses": {}, "seconds": 0.0} for name in targets}
     deadline = time.perf_counter() + args.seconds
-    connector = aiohttp.TCPConnector(limit=args.per_target * len(targets))
-    async with aiohttp.ClientSession(connector=connector) as session:
 
-        async def visitor(name: str) -> None:
-            latencies: list[float] = results[name]["latencies"]  # type: ignore[assignment]
-            statuses: dict[str, int] = results[name]["statuses"]  # type: ignore[assignment]
-            while time.perf_counter() < deadline:
-                t = time.perf_counter()
-                try:
-                    async with session.get(targets[name], headers={"Accept": "text/html"}) as r:
-                        await r.read()
-                        status = str(r.status)
-                except (aiohttp.ClientError, OSError):
-                    status = "0"
-                latencies.append(time.perf_counter() - t)
-                statuses[status] = statuses.get(status, 0) + 1
+    async def visitor(name: str, until: float) -> None:
+        latencies: list[float] = results[name]["latencies"]  # type: ignore[assignment]
+        statuses: dict[str, int] = results[name]["statuses"]  # type: ignore[assignment]
+        while time.perf_counter() < until:
+            t = time.perf_counter()
+            status = str(await clients[name].send(requests[name]))
+            latencies.append(time.perf_counter() - t)
+            statuses[status] = statuses.get(status, 0) + 1
 
-        for name in targets:
-            results[name] = {"latencies": [], "statuses": {}}
-        started = time.perf_counter()
-        await asyncio.gather(*(visitor(name) for name in targets for _ in range(args.per_target)))
-        print(json.dumps({"seconds": time.perf_counter() - started, "targets": results}), flush=True)
+    try:
+        while time.perf_counter() < deadline:
+            for name in targets:
+                started = time.perf_counter()
+                until = min(started + args.slice, deadline)
+                await asyncio.gather(*(visitor(name, until) for _ in range(args.visitors)))
+                results[name]["seconds"] += time.perf_counter() - started  # type: ignore[operator]
+    finally:
+        for client in clients.values():
+            client.close()
+    print(json.dumps({"targets": results}), flush=True)
 
 
 if __name__ == "__main__":
