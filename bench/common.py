@@ -170,15 +170,17 @@ def fedgroup_command() -> list[str]:
 
 def spawn_serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     """`fedgroup serve`; with BENCH_SERVE_PROFILE=FILE, under cProfile writing FILE when it stops (to find
-    where the server's time goes)."""
+    where the server's time goes); with BENCH_SERVE_WORKERS=N, with `--workers N`."""
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     command = fedgroup_command()
     profile = env.pop("BENCH_SERVE_PROFILE", None)
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "fedgroup.cli"]
+    # BENCH_SERVE_WORKERS=N: `serve --workers N` (N processes answering on the one port).
+    workers = ["--workers", env["BENCH_SERVE_WORKERS"]] if env.get("BENCH_SERVE_WORKERS") else []
     return subprocess.Popen(
-        [*command, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        [*command, "serve", "--data-dir", str(data_dir), "--port", str(port), *workers],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -209,6 +211,24 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def serving_pids(pid: int) -> list[int]:
+    """`serve` and the other serving processes it started (`--workers`), not its delivery process."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as f:
+            children = [int(child) for child in f.read().split()]
+    except OSError:
+        return [pid]
+    serving = []
+    for child in children:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"serve-worker" in f.read():
+                    serving.append(child)
+        except OSError:
+            continue
+    return [pid, *serving]
 
 
 def rss_mb(pid: int) -> float:

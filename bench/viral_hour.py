@@ -63,6 +63,7 @@ from common import (  # noqa: E402
     percentile,
     public_pem,
     rss_mb,
+    serving_pids,
     spawn_serve,
     start,
     stop,
@@ -342,7 +343,7 @@ class RssSampler:
     async def _run(self) -> None:
         while True:
             try:
-                self.peak = max(self.peak, rss_mb(self.pid))
+                self.peak = max(self.peak, *(rss_mb(pid) for pid in serving_pids(self.pid)))  # per process
             except (OSError, RuntimeError):
                 return
             await asyncio.sleep(0.25)

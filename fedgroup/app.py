@@ -22,7 +22,7 @@ from fedgroup.ui import gatherings as gathering_pages
 from fedgroup.ui import routes as ui_routes
 from fedgroup.ui.errors import error_pages_middleware
 from fedgroup.ui.sessions import SIGN_INS, session_middleware
-from fedgroup.ui.sign_ins import SignInGate
+from fedgroup.ui.sign_ins import SignInGate, SignInRules
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +103,13 @@ def create_app(
     clock: Clock = system_clock,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     deliveries: bool = True,
+    background: bool = True,
 ) -> web.Application:
     """The whole server for one data dir. `resolver`, `clock` and `sleep` (how the server waits, as when it
     slows sign-in attempts down) are seams for tests. Without `deliveries` the app sends nothing itself:
-    `serve` runs the delivery worker in a process of its own (cli/delivery_process.py)."""
+    `serve` runs the delivery worker in a process of its own (cli/delivery_process.py). Without `background`
+    the app only answers requests: no inbox processor, scheduler, mail or deliveries (a second serving process
+    of `serve --workers N`, cli/workers.py)."""
     body_deadline = body_deadline_middleware(config.body_timeout_seconds, config.body_min_bytes_per_second)
     app = web.Application(
         middlewares=[
@@ -123,7 +126,7 @@ def create_app(
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         runtime = await open_runtime(config, clock)
-        await start_network(runtime, resolver, deliveries=deliveries)
+        await start_network(runtime, resolver, workers=background, deliveries=deliveries)
         app[RUNTIME] = runtime
         log.info("fedgroup up group=%s base_url=%s", runtime.ids.acct, config.base_url)
         yield
@@ -141,7 +144,9 @@ def create_app(
     app.router.add_get(
         routes.NEGOTIATED_PATHS["campaign"], negotiated(shared["campaign"], pages.campaign_page)
     )
-    app[SIGN_INS] = SignInGate(clock=lambda: clock().timestamp(), sleep=sleep)
+    app[SIGN_INS] = SignInGate(
+        SignInRules().shared_by(config.workers), clock=lambda: clock().timestamp(), sleep=sleep
+    )
     app.router.add_get(
         blueprints.BLUEPRINT_PATH, negotiated(blueprints.blueprint, blueprint_pages.blueprint_page)
     )

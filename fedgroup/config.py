@@ -92,6 +92,11 @@ class Config:
     # with it), so that signing and POSTing a fan-out to thousands of hosts never holds up pages and the
     # inbox, and runs on the second core where there is one. false: one process does everything.
     delivery_process: bool = True
+    # Processes serving HTTP on the one listening socket (`serve --workers N`). The first also runs the inbox
+    # processor, the scheduler, mail and the delivery process; the others answer requests only and tell it
+    # what they stored (cli/workers.py). Limits kept in memory (sign-in pacing, per-host inbox and key-fetch
+    # limits) are shared out between them. 1 (the default) is fastest on one core.
+    workers: int = 1
     # Prometheus metrics at /metrics (counts of the queues only, nothing about members). Off by default.
     metrics_enabled: bool = False
     # Mail to members, through an SMTP server the group chooses. Mail is off while smtp_host or mail_from is
@@ -112,6 +117,11 @@ class Config:
     # we ship, the language its campaigns federate in (contentMap), the CLI's. The group settings page may
     # set another; a member's own choice (Account) comes first for them.
     default_language: str = "en"
+
+    def per_process(self, limit: int) -> int:
+        """A limit kept in each serving process's memory, as that process's share of it (at least 1; 0 stays
+        "no limit"): with `workers` processes the limit holds overall, give or take one per process."""
+        return limit if limit == 0 else -(-limit // self.workers)
 
     @property
     def mail_enabled(self) -> bool:
@@ -175,6 +185,7 @@ def default_port(base_url: str) -> int:
 
 
 _SETTINGS = {f.name: f for f in fields(Config) if f.name != "data_dir"}
+MAX_WORKERS = 32
 # Rates where 0 means no limit.
 _LIMITS = (
     "inbox_requests_per_minute_per_host",
@@ -276,10 +287,12 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
         if name in values and values[name] <= 0:
             raise ConfigError(f"{name} must be more than 0")
     if values.get("mail_from") and "@" not in values["mail_from"]:
-        raise ConfigError("mail_from must be an address such as \"Our group <group@example.org>\"")
+        raise ConfigError('mail_from must be an address such as "Our group <group@example.org>"')
     language = values.get("default_language", "en")
     if language not in SHIPPED_LANGUAGES:
         raise ConfigError(f"default_language must be one of {', '.join(SHIPPED_LANGUAGES)}, got {language!r}")
+    if not 1 <= values.get("workers", 1) <= MAX_WORKERS:
+        raise ConfigError(f"workers must be between 1 and {MAX_WORKERS}")
     port = values.get("listen_port", 8080)
     if not 0 <= port <= 65535:
         raise ConfigError("listen_port must be between 0 and 65535")

@@ -191,9 +191,13 @@ class GuardedSite(web.BaseSite):
         host: str | None = None,
         port: int | None = None,
         backlog: int = 128,
+        accept_at_once: int | None = None,
         **handler_options: Any,
     ) -> None:
         super().__init__(runner, backlog=backlog)
+        # asyncio accepts up to `backlog` waiting connections each time the socket is ready; on a socket that
+        # several processes accept on (`serve --workers N`) fewer at once let the others take their part.
+        self._accept_at_once = accept_at_once
         if (sock is None) == (port is None):
             raise ValueError("GuardedSite needs a socket, or a host and port")
         self._limits = limits
@@ -219,7 +223,10 @@ class GuardedSite(web.BaseSite):
             return GuardedRequestHandler(server, loop=loop, limits=self._limits, connections=self.connections,
                                          **self._handler_options)  # fmt: skip
 
-        if self._sock is not None:
+        if self._sock is not None and self._accept_at_once is not None:
+            self._server = await loop.create_server(protocol, sock=self._sock, backlog=self._accept_at_once)
+            self._sock.listen(self._backlog)  # create_server set the kernel's queue to the batch: set it back
+        elif self._sock is not None:
             self._server = await loop.create_server(protocol, sock=self._sock, backlog=self._backlog)
         else:
             self._server = await loop.create_server(

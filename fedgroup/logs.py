@@ -41,3 +41,11 @@ class AccessLog(AbstractAccessLogger):
 def configure(level: str = "info") -> None:
     """Root logging for a process: `level` for our messages and aiohttp's."""
     logging.basicConfig(level=getattr(logging, level.upper()), format=FORMAT)
+
+
+def name_process(name: str) -> None:
+    """Put `name` in this process's every line (the other serving processes of `serve --workers N` write to
+    the same log as the first)."""
+    formatter = logging.Formatter(FORMAT.replace("%(name)s", f"[{name}] %(name)s"))
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -61,6 +62,13 @@ class Runtime:
     mail: MailWorker | None = None
     # Wakes a delivery worker that runs in another process (`serve` with `delivery_process`), if any.
     wake_delivery_elsewhere: Callable[[], None] | None = None
+    # With `serve --workers N` (cli/workers.py): tells the other processes what this one changed that they act
+    # on or keep a copy of ("inbox", "totals", "deliveries", "mail", "blocks": see `told`). In a serving
+    # process it goes to `serve`, which runs the queues; in `serve`, to the serving processes.
+    tell_others: Callable[[str], None] | None = None
+    # Activities accepted and not processed yet, as last counted in the database (kept fresh by
+    # watch_queue where several processes share the inbox: no one process holds them all).
+    queued: int | None = None
     # The pages and views rendered from this database, kept until what they show changes (ui/renderings.py).
     page_cache: PageCache = field(default_factory=PageCache, init=False)
     # Inbox requests being checked and stored right now (for back-pressure: federation/inbox.py).
@@ -73,7 +81,9 @@ class Runtime:
     def __post_init__(self) -> None:
         self.ids = LocalIds(self.config.base_url, self.site.handle)
         self.arrivals = store.inbox.Arrivals(self.db)
-        self.inbox_throttle = HostThrottle(self.config.inbox_requests_per_minute_per_host)
+        self.inbox_throttle = HostThrottle(
+            self.config.per_process(self.config.inbox_requests_per_minute_per_host)
+        )
         self.late_vote_answers = HostThrottle(LATE_VOTE_ANSWERS_PER_MINUTE, burst=LATE_VOTE_ANSWERS_BURST)
         self.group_signer = Signer(
             self.ids.group_key, signatures.load_private_key(self.site.group_private_key)
@@ -98,19 +108,35 @@ class Runtime:
             self._blocks, self._blocks_read_at = blocks, time.monotonic()
         return self._blocks.blocks(actor_id)
 
-    def blocks_changed(self) -> None:
+    def blocks_changed(self, told: bool = False) -> None:
+        """A block was added or lifted: read the blocks again now, here and (unless `told` by another
+        process) in the other serving processes."""
         self._blocks_changes += 1
         self._blocks_read_at = -BLOCKS_MAX_AGE
+        if self.tell_others is not None and not told:
+            self.tell_others("blocks")
 
     def activities_stored(self, stored: list[store.inbox.StoredActivity]) -> None:
         """The inbox committed these: hand them to the processor running now (if this process runs one)."""
         if self.inbox is not None:
             self.inbox.take(stored)
+        elif stored:
+            self.inbox_due()
+
+    def inbox_due(self) -> None:
+        """Activities in the inbox queue are due now: the processor (this process's, or `serve`'s) reads them
+        from the database at once rather than at its next poll."""
+        if self.inbox is not None:
+            self.inbox.wake()
+        elif self.tell_others is not None:
+            self.tell_others("inbox")
 
     def wake_scheduler(self) -> None:
         """Totals changed: let the scheduler consider an Update now rather than at its next tick."""
         if self.scheduler is not None:
             self.scheduler.wake()
+        elif self.tell_others is not None:
+            self.tell_others("totals")
 
     def deliveries_queued(self) -> None:
         """Tell the delivery worker (this process's, or the delivery process's) that rows were added."""
@@ -118,11 +144,48 @@ class Runtime:
             self.delivery.wake()
         elif self.wake_delivery_elsewhere is not None:
             self.wake_delivery_elsewhere()
+        elif self.tell_others is not None:
+            self.tell_others("deliveries")
 
     def mail_queued(self) -> None:
         """Tell the mail worker (if this process runs one) that mail was queued."""
         if self.mail is not None:
             self.mail.wake()
+        elif self.tell_others is not None:
+            self.tell_others("mail")
+
+    def told(self, what: str) -> None:
+        """Act on what another serving process told this one (see `tell_others`)."""
+        if what == "inbox":
+            if self.inbox is not None:
+                self.inbox.wake()
+        elif what == "totals":
+            self.wake_scheduler()
+        elif what == "deliveries":
+            self.deliveries_queued()
+        elif what == "mail":
+            self.mail_queued()
+        elif what == "blocks":
+            self.blocks_changed(told=True)
+        else:
+            log.warning("told something unknown: %r", what[:40])
+
+    @property
+    def backlog(self) -> int:
+        """Activities accepted and not processed yet: counted in the database when several processes share
+        the inbox, else what this process's processor holds."""
+        if self.queued is not None:
+            return self.queued
+        return self.inbox.backlog if self.inbox is not None else 0
+
+    async def watch_queue(self, every: float = 1.0) -> None:
+        """Keep `queued` up to date (runs until cancelled): where several processes take in activities."""
+        while True:
+            try:
+                self.queued = await self.db.read(store.inbox.pending_count)
+            except Exception:  # the count is for back-pressure only: keep the last one, look again soon
+                log.exception("could not count the inbox queue")
+            await asyncio.sleep(every)
 
     async def reload_site(self) -> None:
         site = await self.db.read(store.site.load)
@@ -165,14 +228,17 @@ async def start_network(
         allow_private=config.allow_private_networks == "always",
     )
     runtime.http = HttpClient(make_session(policy, resolver), policy, runtime.clock)
-    budget = FetchBudget(config.key_fetches_per_minute_per_host, config.key_fetches_per_minute)
+    budget = FetchBudget(
+        config.per_process(config.key_fetches_per_minute_per_host),
+        config.per_process(config.key_fetches_per_minute),
+    )
     runtime.actors = RemoteActors(
         runtime.db, runtime.http, lambda: runtime.instance_signer, runtime.clock, budget
     )
+    runtime.arrivals.on_stored = runtime.activities_stored
     if not workers:
         return
     runtime.inbox = InboxProcessor(runtime)
-    runtime.arrivals.on_stored = runtime.activities_stored
     runtime.scheduler = Scheduler(runtime)
     if config.mail_enabled:
         # What happened before mail was set up is not news (recorded once, before the scheduler looks).

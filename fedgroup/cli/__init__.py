@@ -32,6 +32,7 @@ from fedgroup.cli import (
     proposals,
     server,
     status,
+    workers,
 )
 from fedgroup.cli.command import CliError, OneLineParser, path_argument, process_lang, speak_process_language
 from fedgroup.config import ConfigError
@@ -77,7 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", choices=logs.LEVELS, default="info", help="how much to log (default info)"
     )
+    serve.add_argument(
+        "--workers", type=int,
+        help="processes answering requests on the one port (default 1; the setting `workers`)",
+    )  # fmt: skip
     serve.set_defaults(run=server.cmd_serve)
+    # Started by `serve --workers N` (config: workers), not by hand: cli/workers.py.
+    serve_worker = with_data_dir(commands.add_parser("serve-worker"))
+    serve_worker.add_argument("--listen-fd", type=int, required=True)
+    serve_worker.add_argument("--index", type=int, required=True)
+    serve_worker.add_argument("--workers", type=int, required=True)
+    serve_worker.add_argument("--log-level", choices=logs.LEVELS, default="info")
+    serve_worker.add_argument("--parent-pid", type=int)
+    serve_worker.set_defaults(run=workers.cmd_serve_worker)
     # Started by `serve` (config: delivery_process), not by hand: cli/delivery_process.py.
     deliver = with_data_dir(commands.add_parser("deliver"))
     deliver.add_argument("--log-level", choices=logs.LEVELS, default="info")
@@ -118,7 +131,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         # The server reports what it does; a one-shot command prints its result and only warnings besides.
-        long_running = args.run in (server.cmd_serve, server.cmd_demo, delivery_process.cmd_deliver)
+        long_running = args.run in (
+            server.cmd_serve,
+            server.cmd_demo,
+            delivery_process.cmd_deliver,
+            workers.cmd_serve_worker,
+        )
         logs.configure(getattr(args, "log_level", None) or ("info" if long_running else "warning"))
         if args.run is server.cmd_demo:
             logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

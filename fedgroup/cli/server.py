@@ -14,8 +14,10 @@ from aiohttp import web
 
 from fedgroup import actions, logs
 from fedgroup import config as config_module
+from fedgroup.cli.children import ChildProcess
 from fedgroup.cli.command import CliError, process_lang
-from fedgroup.cli.delivery_process import DeliveryProcess
+from fedgroup.cli.delivery_process import delivery_process
+from fedgroup.cli.workers import listen, serving_process
 from fedgroup.config import Config
 from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.rules.first_steps import DEFAULT_GROUP_NAME
@@ -47,6 +49,13 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     if args.port is not None and not 0 <= args.port <= 65535:
         raise CliError(process_lang().gettext("--port must be between 0 and 65535"), 2)
+    if args.workers is not None and not 1 <= args.workers <= config_module.MAX_WORKERS:
+        raise CliError(
+            process_lang().gettext(
+                "--workers must be between 1 and %(most)d", most=config_module.MAX_WORKERS
+            ),
+            2,
+        )
     if not datadir.exists(args.data_dir):
         environment = config_module.from_environment(os.environ)
         port = args.port or environment.get("listen_port") or 8080
@@ -74,7 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             )
         )
     config = config_module.with_overrides(
-        config_module.load(args.data_dir), listen_host=args.host, listen_port=args.port
+        config_module.load(args.data_dir), listen_host=args.host, listen_port=args.port, workers=args.workers
     )
     asyncio.run(serve(config, log_level=args.log_level))
 
@@ -83,10 +92,11 @@ async def serve(
     config: Config, started: Callable[[str], Awaitable[None]] | None = None, log_level: str = "info"
 ) -> None:
     """Run until SIGINT/SIGTERM; then finish requests under way and leave queued deliveries for next time.
-    With `delivery_process` (the default) deliveries go out from a second process (cli/delivery_process.py)."""
+    With `delivery_process` (the default) deliveries go out from a second process (cli/delivery_process.py);
+    with `workers` above 1, that many processes of their own answer requests (cli/workers.py)."""
     from fedgroup.app import create_app
 
-    delivery = DeliveryProcess(config.data_dir, log_level) if config.delivery_process else None
+    delivery = delivery_process(config.data_dir, log_level) if config.delivery_process else None
     runner = web.AppRunner(
         create_app(config, deliveries=delivery is None),
         access_log_class=logs.AccessLog,
@@ -100,22 +110,48 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    serving: list[ChildProcess] = []
     try:
-        site = GuardedSite(
-            runner, ConnectionLimits.of(config), host=config.listen_host, port=config.listen_port
-        )
         try:
-            await site.start()
+            if config.workers > 1:
+                # The serving processes accept on this socket; this process serves nothing itself.
+                listening = listen(config)
+                host, port = listening.getsockname()[:2]
+            else:
+                site = GuardedSite(
+                    runner, ConnectionLimits.of(config), host=config.listen_host, port=config.listen_port
+                )
+                await site.start()
+                host, port = runner.addresses[0][:2]
         except OSError as e:
             if e.errno == errno.EADDRINUSE:
                 raise CliError(f"port {config.listen_port} on {config.listen_host} is already in use") from e
             raise CliError(f"cannot listen on {config.listen_host}:{config.listen_port}: {e.strerror}") from e
+        runtime = runner.app[RUNTIME]
         if delivery is not None:
             await delivery.start()
-            runner.app[RUNTIME].wake_delivery_elsewhere = delivery.wake
-        host, port = runner.addresses[0][:2]
-        print(f"fedgroup serving {config.base_url} (listening on {host}:{port}); Ctrl-C stops", flush=True)
-        password = await actions.ensure_first_admin(runner.app[RUNTIME])
+            runtime.wake_delivery_elsewhere = delivery.tell
+        if config.workers > 1:
+
+            def heard(what: str) -> None:
+                runtime.told(what)
+                if what == "blocks":  # and every serving process reads the blocks again
+                    tell_all(what)
+
+            def tell_all(what: str) -> None:
+                for process in serving:
+                    process.tell(f"{what}\n".encode("ascii"))
+
+            serving = [
+                serving_process(config, i, listening, log_level, heard) for i in range(1, config.workers + 1)
+            ]
+            runtime.tell_others = tell_all
+            for process in serving:
+                await process.start()
+        processes = f", {config.workers} serving processes" if config.workers > 1 else ""
+        print(f"fedgroup serving {config.base_url} (listening on {host}:{port}{processes}); Ctrl-C stops",
+              flush=True)  # fmt: skip
+        password = await actions.ensure_first_admin(runtime)
         if password is not None:
             print(
                 f"Sign in at {config.base_url}/login as {actions.FIRST_ADMIN!r} with password {password}"
@@ -140,6 +176,8 @@ async def serve(
         print("fedgroup stopping", flush=True)
     finally:
         try:
+            # The serving processes first (they finish their requests), then this one, then deliveries.
+            await asyncio.gather(*(process.stop() for process in serving))
             await runner.cleanup()  # a second signal meanwhile does not cut the drain short
             if delivery is not None:
                 await delivery.stop()

@@ -233,11 +233,7 @@ def overloaded(runtime: Runtime) -> str | None:
     config = runtime.config
     if config.inbox_max_in_flight and runtime.inbox_in_flight >= config.inbox_max_in_flight:
         return "busy-in-flight"
-    if (
-        config.inbox_max_backlog
-        and runtime.inbox is not None
-        and runtime.inbox.backlog >= config.inbox_max_backlog
-    ):
+    if config.inbox_max_backlog and runtime.backlog >= config.inbox_max_backlog:
         return "busy-backlog"
     return None
 
@@ -323,6 +319,5 @@ async def _receive(runtime: Runtime, request: web.Request) -> web.Response:
             activity.actor if activity else None,
         )
         return web.Response(status=e.status, text=f"{e.reason}\n", headers=e.headers)
-    if runtime.inbox is not None:
-        runtime.inbox.wake()
+    runtime.inbox_due()
     return web.Response(status=202)

@@ -235,6 +235,11 @@ class QueueCounts(NamedTuple):
     oldest: datetime | None  # when the oldest item still to be done arrived
 
 
+def pending_count(conn: sqlite3.Connection) -> int:
+    """Activities not processed yet (nor given up): counted on the index of pending rows."""
+    return int(scalar(conn, "SELECT COUNT(*) FROM inbox_activities WHERE state = 'pending'"))
+
+
 def counts(conn: sqlite3.Connection) -> QueueCounts:
     row = fetchone(
         conn,

@@ -138,8 +138,7 @@ async def retry_inbox(request: web.Request) -> web.Response:
     activity_id = text_field(data, "activity", 2000) or None
     runtime = runtime_of(request)
     await runtime.db.write(lambda conn: store.inbox.retry_given_up(conn, activity_id))
-    if runtime.inbox is not None:
-        runtime.inbox.wake()
+    runtime.inbox_due()
     raise see_other("/admin/queues", "retried")
 
 

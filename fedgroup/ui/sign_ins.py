@@ -26,7 +26,7 @@ import secrets
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from fedgroup.rules import campaigns
@@ -48,6 +48,19 @@ class SignInRules:
     # max_pending / max_delay = 12.8 times a second, about 11,500 keys per window: far below this, so a spray
     # of names cannot push a name's live failures out.
     max_tracked: int = 50_000
+
+    def shared_by(self, processes: int) -> SignInRules:
+        """Each serving process's share (`serve --workers N`: the counts live in each one's memory, and an
+        attempt goes to whichever process takes the connection): a name is refused after at most
+        `per_name + processes - 1` failures in all, the storm's wait starts after about `storm`."""
+        if processes <= 1:
+            return self
+        return replace(
+            self,
+            per_name=-(-self.per_name // processes),  # rounded up: at least 1
+            storm=-(-self.storm // processes),
+            max_pending=-(-self.max_pending // processes),
+        )
 
     @property
     def storm_saturation(self) -> int:
