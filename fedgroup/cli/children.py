@@ -16,7 +16,11 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+
+from aiohttp import web
+
+from fedgroup import logs
 
 log = logging.getLogger(__name__)
 
@@ -143,3 +147,24 @@ async def lines_from_parent(on_line: Callable[[bytes], None]) -> None:
             on_line(line)
     finally:
         transport.close()
+
+
+def app_runner(app: web.Application) -> web.AppRunner:
+    """The runner of a process that answers requests: fedgroup's access log; signals are the caller's
+    (stop_on_signals), and requests under way get 10 seconds to finish when it stops."""
+    return web.AppRunner(app, access_log_class=logs.AccessLog, handle_signals=False, shutdown_timeout=10)
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[asyncio.Event]:
+    """An event that SIGINT or SIGTERM sets, for as long as the block runs (a second signal while it stops
+    changes nothing: what is under way finishes)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        yield stop
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)

@@ -18,11 +18,10 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 from pathlib import Path
 
 from fedgroup import config as config_module
-from fedgroup.cli.children import ChildProcess, die_with_parent, lines_from_parent
+from fedgroup.cli.children import ChildProcess, die_with_parent, lines_from_parent, stop_on_signals
 from fedgroup.config import Config
 from fedgroup.runtime import close_runtime, open_runtime, start_delivery, start_network
 
@@ -60,23 +59,20 @@ async def deliver(config: Config, parent_pid: int | None = None) -> None:
     die_with_parent(parent_pid)
     if parent_pid is not None:
         _yield_to_serving()
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    runtime = await open_runtime(config)
-    try:
-        await start_network(runtime, workers=False)
-        start_delivery(runtime)
-        assert runtime.delivery is not None
-        worker = runtime.delivery
+    with stop_on_signals() as stop:
+        runtime = await open_runtime(config)
+        try:
+            await start_network(runtime, workers=False)
+            start_delivery(runtime)
+            assert runtime.delivery is not None
+            worker = runtime.delivery
 
-        async def wake_on_lines() -> None:
-            await lines_from_parent(lambda _: worker.wake())
-            stop.set()
+            async def wake_on_lines() -> None:
+                await lines_from_parent(lambda _: worker.wake())
+                stop.set()
 
-        lines = asyncio.create_task(wake_on_lines())
-        await stop.wait()
-        lines.cancel()
-    finally:
-        await close_runtime(runtime)  # stops the worker: POSTs under way get a few seconds
+            lines = asyncio.create_task(wake_on_lines())
+            await stop.wait()
+            lines.cancel()
+        finally:
+            await close_runtime(runtime)  # stops the worker: POSTs under way get a few seconds

@@ -7,14 +7,11 @@ import asyncio
 import errno
 import gc
 import os
-import signal
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
-
-from fedgroup import actions, logs
+from fedgroup import actions
 from fedgroup import config as config_module
-from fedgroup.cli.children import ChildProcess
+from fedgroup.cli.children import ChildProcess, app_runner, stop_on_signals
 from fedgroup.cli.command import CliError, process_lang
 from fedgroup.cli.delivery_process import delivery_process
 from fedgroup.cli.workers import listen, serving_process
@@ -97,93 +94,86 @@ async def serve(
     from fedgroup.app import create_app
 
     delivery = delivery_process(config.data_dir, log_level) if config.delivery_process else None
-    runner = web.AppRunner(
-        create_app(config, deliveries=delivery is None),
-        access_log_class=logs.AccessLog,
-        handle_signals=False,
-        shutdown_timeout=10,
-    )
+    runner = app_runner(create_app(config, deliveries=delivery is None))
     await runner.setup()
     # The handlers go in before the first request can arrive: a SIGTERM while one is under way (or while
     # the first admin is being made) must stop gracefully, not kill the process mid-request.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    serving: list[ChildProcess] = []
-    try:
+    with stop_on_signals() as stop:
+        serving: list[ChildProcess] = []
         try:
+            try:
+                if config.workers > 1:
+                    # The serving processes accept on this socket; this process serves nothing itself.
+                    listening = listen(config)
+                    host, port = listening.getsockname()[:2]
+                else:
+                    site = GuardedSite(
+                        runner, ConnectionLimits.of(config), host=config.listen_host, port=config.listen_port
+                    )
+                    await site.start()
+                    host, port = runner.addresses[0][:2]
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    raise CliError(
+                        f"port {config.listen_port} on {config.listen_host} is already in use"
+                    ) from e
+                raise CliError(
+                    f"cannot listen on {config.listen_host}:{config.listen_port}: {e.strerror}"
+                ) from e
+            runtime = runner.app[RUNTIME]
+            if delivery is not None:
+                await delivery.start()
+                runtime.wake_delivery_elsewhere = delivery.tell
             if config.workers > 1:
-                # The serving processes accept on this socket; this process serves nothing itself.
-                listening = listen(config)
-                host, port = listening.getsockname()[:2]
-            else:
-                site = GuardedSite(
-                    runner, ConnectionLimits.of(config), host=config.listen_host, port=config.listen_port
-                )
-                await site.start()
-                host, port = runner.addresses[0][:2]
-        except OSError as e:
-            if e.errno == errno.EADDRINUSE:
-                raise CliError(f"port {config.listen_port} on {config.listen_host} is already in use") from e
-            raise CliError(f"cannot listen on {config.listen_host}:{config.listen_port}: {e.strerror}") from e
-        runtime = runner.app[RUNTIME]
-        if delivery is not None:
-            await delivery.start()
-            runtime.wake_delivery_elsewhere = delivery.tell
-        if config.workers > 1:
 
-            def heard(what: str) -> None:
-                runtime.told(what)
-                if what == "blocks":  # and every serving process reads the blocks again
-                    tell_all(what)
+                def heard(what: str) -> None:
+                    runtime.told(what)
+                    if what == "blocks":  # and every serving process reads the blocks again
+                        tell_all(what)
 
-            def tell_all(what: str) -> None:
+                def tell_all(what: str) -> None:
+                    for process in serving:
+                        process.tell(f"{what}\n".encode("ascii"))
+
+                serving = [
+                    serving_process(config, i, listening, log_level, heard)
+                    for i in range(1, config.workers + 1)
+                ]
+                runtime.tell_others = tell_all
                 for process in serving:
-                    process.tell(f"{what}\n".encode("ascii"))
-
-            serving = [
-                serving_process(config, i, listening, log_level, heard) for i in range(1, config.workers + 1)
-            ]
-            runtime.tell_others = tell_all
-            for process in serving:
-                await process.start()
-        processes = f", {config.workers} serving processes" if config.workers > 1 else ""
-        print(f"fedgroup serving {config.base_url} (listening on {host}:{port}{processes}); Ctrl-C stops",
-              flush=True)  # fmt: skip
-        password = await actions.ensure_first_admin(runtime)
-        if password is not None:
-            print(
-                f"Sign in at {config.base_url}/login as {actions.FIRST_ADMIN!r} with password {password}"
-                " (shown only now: change it under Account).",
-                flush=True,
-            )
-        else:
-            print(
-                "Forgot the admin password? Run `fedgroup member reset-password "
-                f"{actions.FIRST_ADMIN}` (or another admin's name) for a one-time link.",
-                flush=True,
-            )
-        if started is not None:
-            await started(f"http://{host}:{port}")
-        # What starting made (modules, templates, translations: most of the heap, kept for the process's life)
-        # is moved out of the collector's reach: a full collection walked all of it and stopped the loop for
-        # 45-180 ms during an inbox storm (5 times in a 30-second storm, bench/RESULTS.md); after this the
-        # walks are mostly under 25 ms.
-        gc.collect()
-        gc.freeze()
-        await stop.wait()
-        print("fedgroup stopping", flush=True)
-    finally:
-        try:
+                    await process.start()
+            processes = f", {config.workers} serving processes" if config.workers > 1 else ""
+            print(f"fedgroup serving {config.base_url} (listening on {host}:{port}{processes}); Ctrl-C stops",
+                  flush=True)  # fmt: skip
+            password = await actions.ensure_first_admin(runtime)
+            if password is not None:
+                print(
+                    f"Sign in at {config.base_url}/login as {actions.FIRST_ADMIN!r} with password {password}"
+                    " (shown only now: change it under Account).",
+                    flush=True,
+                )
+            else:
+                print(
+                    "Forgot the admin password? Run `fedgroup member reset-password "
+                    f"{actions.FIRST_ADMIN}` (or another admin's name) for a one-time link.",
+                    flush=True,
+                )
+            if started is not None:
+                await started(f"http://{host}:{port}")
+            # What starting made (modules, templates, translations: most of the heap, kept for the process's life)
+            # is moved out of the collector's reach: a full collection walked all of it and stopped the loop for
+            # 45-180 ms during an inbox storm (5 times in a 30-second storm, bench/RESULTS.md); after this the
+            # walks are mostly under 25 ms.
+            gc.collect()
+            gc.freeze()
+            await stop.wait()
+            print("fedgroup stopping", flush=True)
+        finally:
             # The serving processes first (they finish their requests), then this one, then deliveries.
             await asyncio.gather(*(process.stop() for process in serving))
             await runner.cleanup()  # a second signal meanwhile does not cut the drain short
             if delivery is not None:
                 await delivery.stop()
-        finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:

@@ -30,15 +30,18 @@ import asyncio
 import gc
 import logging
 import os
-import signal
 import socket
 from collections.abc import Callable
 
-from aiohttp import web
-
 from fedgroup import config as config_module
 from fedgroup import logs
-from fedgroup.cli.children import ChildProcess, die_with_parent, lines_from_parent
+from fedgroup.cli.children import (
+    ChildProcess,
+    app_runner,
+    die_with_parent,
+    lines_from_parent,
+    stop_on_signals,
+)
 from fedgroup.config import Config
 from fedgroup.connections import ConnectionLimits, GuardedSite
 from fedgroup.runtime import RUNTIME
@@ -108,45 +111,33 @@ async def serve_worker(config: Config, listen_fd: int, parent_pid: int | None = 
     from fedgroup.app import create_app
 
     die_with_parent(parent_pid)
-    runner = web.AppRunner(
-        create_app(config, deliveries=False, background=False),
-        access_log_class=logs.AccessLog,
-        handle_signals=False,
-        shutdown_timeout=10,
-    )
+    runner = app_runner(create_app(config, deliveries=False, background=False))
     await runner.setup()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    tasks: list[asyncio.Task[None]] = []
-    try:
-        runtime = runner.app[RUNTIME]
-        runtime.tell_others = TellServe()
-        runtime.queued = 0
-        site = GuardedSite(
-            runner,
-            ConnectionLimits.of(config),
-            sock=socket.socket(fileno=listen_fd),
-            accept_at_once=ACCEPT_AT_ONCE,
-        )
-        await site.start()
-
-        async def hear_serve() -> None:
-            await lines_from_parent(lambda line: runtime.told(line.decode("ascii", "replace").strip()))
-            stop.set()
-
-        tasks = [asyncio.create_task(runtime.watch_queue()), asyncio.create_task(hear_serve())]
-        log.info("serving process up pid=%d", os.getpid())
-        gc.collect()
-        gc.freeze()  # as `serve` does (cli/server.py)
-        await stop.wait()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    with stop_on_signals() as stop:
+        tasks: list[asyncio.Task[None]] = []
         try:
-            await runner.cleanup()
+            runtime = runner.app[RUNTIME]
+            runtime.tell_others = TellServe()
+            runtime.queued = 0
+            site = GuardedSite(
+                runner,
+                ConnectionLimits.of(config),
+                sock=socket.socket(fileno=listen_fd),
+                accept_at_once=ACCEPT_AT_ONCE,
+            )
+            await site.start()
+
+            async def hear_serve() -> None:
+                await lines_from_parent(lambda line: runtime.told(line.decode("ascii", "replace").strip()))
+                stop.set()
+
+            tasks = [asyncio.create_task(runtime.watch_queue()), asyncio.create_task(hear_serve())]
+            log.info("serving process up pid=%d", os.getpid())
+            gc.collect()
+            gc.freeze()  # as `serve` does (cli/server.py)
+            await stop.wait()
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await runner.cleanup()
