@@ -26,7 +26,7 @@ from tests.test_crash_safety import CLI, HANDLE, WAIT, ServerProcess, follow_act
 from tests.test_delivery_process import _alive, _children, _until
 
 FOLLOWERS = 60
-LATE = 3
+LATE_MOST = 40
 
 
 @pytest.fixture
@@ -103,23 +103,30 @@ async def test_two_serving_processes_share_the_port_and_serve_processes_what_the
                 await asyncio.sleep(0.05)
 
         await followers_are(FOLLOWERS)
-        log = server.stderr(1)
-        assert _answered_by(1, log) > 0, "serving process 1 took connections"
-        assert _answered_by(2, log) > 0, "and so did serving process 2"
-        assert _answered_by(1, log) + _answered_by(2, log) == FOLLOWERS
-        assert _answered_by_serve(log) == 0, "serve itself answers nothing"
 
         # Now one at a time, each once `serve` has processed everything and gone idle (its poll is 600 s away):
-        # each follow is processed only if the serving process that took it tells `serve`.
+        # each follow is processed only if the serving process that took it tells `serve`. At least 3, and on
+        # until each serving process has taken one (a burst can fall to one process on a busy machine).
+        def answered(sent: int) -> tuple[int, int] | None:
+            log = server.stderr(1)
+            counts = (_answered_by(1, log), _answered_by(2, log))
+            return counts if sum(counts) == sent else None  # every access line written
+
         sent = FOLLOWERS
-        late = [peer.add_actor(f"late{n}", "peer-1") for n in range(LATE)]
-        keys.update({a.private_pem: signatures.load_private_key(a.private_pem) for a in late})
-        for actor in late:
+        late: list[FakeActor] = []
+        for n in range(LATE_MOST):
+            late.append(actor := peer.add_actor(f"late{n}", "peer-1"))
+            keys.setdefault(actor.private_pem, signatures.load_private_key(actor.private_pem))
             await asyncio.sleep(0.3)  # serve's processor settles into its idle wait
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
                 assert await follow(session, actor, sent) == 202
             sent += 1
             await followers_are(sent)
+            by_one, by_two = await _until(lambda sent=sent: answered(sent), "the access log lines")
+            if n >= 2 and by_one and by_two:
+                break
+        assert by_one > 0 and by_two > 0, "each serving process took connections"
+        assert _answered_by_serve(server.stderr(1)) == 0, "serve itself answers nothing"
 
         # Every Accept went out (from the first process's delivery process), each once.
         await peer.wait_for(
