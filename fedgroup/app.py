@@ -17,7 +17,7 @@ from fedgroup.connections import body_deadline_middleware
 from fedgroup.federation import blueprints, discovery, gatherings, routes
 from fedgroup.federation.moved import moved_middleware
 from fedgroup.runtime import RUNTIME, Clock, Runtime, close_runtime, open_runtime, start_network, system_clock
-from fedgroup.ui import blueprint_pages, health, pages
+from fedgroup.ui import blueprint_pages, health, pages, renderings
 from fedgroup.ui import gatherings as gathering_pages
 from fedgroup.ui import routes as ui_routes
 from fedgroup.ui.errors import error_pages_middleware
@@ -48,7 +48,9 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 async def fresh_site_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Pages and the actor show the group's name and avatar as committed, also after a CLI change."""
     if request.method in ("GET", "HEAD") and RUNTIME in request.app:
-        await request.app[RUNTIME].fresh_site()
+        runtime = request.app[RUNTIME]
+        await runtime.fresh_site()
+        request[renderings.SHOWN_AT] = runtime.page_cache.shown.stamp  # read just now: the pages use it
     return await handler(request)
 
 

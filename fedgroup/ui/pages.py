@@ -47,7 +47,7 @@ async def group_page(request: web.Request) -> web.Response:
     if request.match_info["handle"].lower() != runtime.ids.handle.lower():
         raise web.HTTPNotFound(text="no such group\n")
     kept = renderings.of(runtime)
-    version = await kept.version(runtime.db)
+    version = await renderings.version_read_for(request)
     lang = language_of(request)
     if request[MEMBER] is not None:
         views, page = await listed_campaigns(request, ("public", "followers", "members"), version)
@@ -163,8 +163,7 @@ async def campaign_page(
     runtime = runtime_of(request)
     campaign_id = int_in_path(request, "campaign_id")
     member = request[MEMBER]
-    kept = renderings.of(runtime)
-    version = await kept.version(runtime.db)
+    version = await renderings.version_read_for(request)
     if member is None and not errors:
         return await _public_campaign_page(request, campaign_id, version)
     state, shown = await _campaign_shown(request, campaign_id, version)

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from fedgroup.runtime import Runtime
+from fedgroup.runtime import RUNTIME, Runtime
 from fedgroup.store.kept import PageCache
 
 MAX_AGE = timedelta(seconds=5)
@@ -32,9 +32,25 @@ MAX_AGE = timedelta(seconds=5)
 VARY = "Accept-Language, Cookie"
 
 
+# The version of what pages show, read once as a GET or HEAD begins (app.fresh_site_middleware). The page
+# handlers, which only read, take it from here instead of asking the database a second time; a handler that
+# writes before it renders must ask afresh (`of(runtime).version`), or it would render what it just changed as
+# it was before.
+SHOWN_AT: web.RequestKey[int] = web.RequestKey("shown_at")
+
+
 def of(runtime: Runtime) -> PageCache:
     """The runtime's renderings (one set per open database: store.kept.PageCache)."""
     return runtime.page_cache
+
+
+async def version_read_for(request: web.Request) -> int:
+    """The version of what pages show as this request began (SHOWN_AT), read now if it was not."""
+    known = request.get(SHOWN_AT)
+    if known is None:
+        runtime = request.app[RUNTIME]
+        known = await of(runtime).version(runtime.db)
+    return known
 
 
 def expiry(now: datetime, deadlines: Iterable[datetime | None]) -> datetime:
