@@ -3,6 +3,7 @@ like while anonymous visitors open the campaign and group pages, against a real 
 only; bounded in count and in time (every phase has a cap, the whole run about three minutes).
 
     .venv/bin/python bench/viral_hour.py
+    BENCH_SERVE_WORKERS=2 .venv/bin/python bench/viral_hour.py     # `serve --workers 2`
 
 Phases, in one run, with the baseline measured in the same run:
 1. Ingest at saturation: the same pre-signed Mastodon-shaped `Create(Note)` replies (full @context, ~2.6 KB)
