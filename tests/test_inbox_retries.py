@@ -256,6 +256,40 @@ async def test_an_admin_sees_the_queues_and_retries_a_given_up_activity(web, pee
     assert "Nothing was given up." in (await admin.get("/admin/queues")).text
 
 
+async def test_a_stale_copy_of_an_activity_given_up_does_not_run_it_again(make_server, peer):
+    """The inbox hands what it stored to the processor, and the processor also reads the queue: both may hold
+    the same row. Once the row is recorded as given up (or to be retried later), the other copy must not run it
+    again at once: the row stays given up, for the operator, and its handler ran once."""
+    server, runtime, campaign_id, bob = await _server_with_a_poll(make_server, peer)
+    calls = 0
+
+    async def down_once(context: Context, activity: Activity) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise ConnectionError("injected: down")
+        await HANDLERS["Create"](context, activity)
+
+    await _replace_processor(
+        runtime, {**HANDLERS, "Create": down_once}, retry_policy=RetryPolicy(give_up_after=timedelta(0))
+    )
+    doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
+    assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
+    assert await eventually(lambda: inbox_handled(runtime, doc["id"])) == "failed"
+    # The other copy, as it was when the row arrived (no failed attempt yet), reaches the processor now.
+    row = await runtime.db.fetchone(
+        "SELECT id, actor, type, document, received_at FROM inbox_activities WHERE id = ?", (doc["id"],)
+    )
+    runtime.inbox.take([store.inbox.StoredActivity(*row, attempts=0)])
+
+    async def looked_at() -> bool:
+        return runtime.inbox.waiting_parsed[0] == 0
+
+    await eventually(looked_at)  # the processor has taken it from the hand-over
+    assert await eventually(lambda: inbox_handled(runtime, doc["id"])) == "failed"
+    assert calls == 1 and await _votes(runtime, campaign_id) == 0
+
+
 async def test_a_vote_and_its_done_mark_commit_in_one_transaction(make_server, peer):
     """Once the vote's write commits, its activity is already done: a crash before the processor records
     its batch cannot make it run again. Observed from inside the handler, between its write and its return."""

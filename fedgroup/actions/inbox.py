@@ -369,9 +369,10 @@ class InboxProcessor(Worker):
         self._actor_locks: dict[str, asyncio.Lock] = {}
         self._finished: list[store.inbox.Finished] = []
         self._recording: asyncio.Task[None] | None = None
-        # Rows recently recorded as finished (id, arrival time): a copy handed over while the same row, read
-        # from the database, was being handled is not handled again.
-        self._recorded: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+        # Rows recently recorded (id, arrival time, failed attempts before that run), whatever came of them: a
+        # copy handed over while the same row, read from the database, was being handled is not handled again.
+        # A row to retry or given up and put back is read again with one more attempt, so it is not this copy.
+        self._recorded: collections.OrderedDict[tuple[str, str, int], None] = collections.OrderedDict()
 
     @property
     def backlog(self) -> int:
@@ -430,7 +431,8 @@ class InboxProcessor(Worker):
         return [
             stored
             for stored in batch
-            if stored.id not in self._taken and (stored.id, stored.received_at) not in self._recorded
+            if stored.id not in self._taken
+            and (stored.id, stored.received_at, stored.attempts) not in self._recorded
         ]
 
     async def _run(self) -> None:
@@ -496,10 +498,11 @@ class InboxProcessor(Worker):
                     recorded = False
                 for done in finished:
                     self._taken.discard(done.activity.id)
-                    # Only what is done: a row to retry, or one given up (an operator may put it back), keeps
-                    # its id and arrival time and must be taken up again; so must one whose record failed.
-                    if recorded and done.error is None:
-                        self._recorded[done.activity.id, done.activity.received_at] = None
+                    # Not one whose record failed: it must be taken up again as it is. A stale copy of a row
+                    # recorded as failed must not run it again before its retry is due (or after it was given up).
+                    if recorded:
+                        activity = done.activity
+                        self._recorded[activity.id, activity.received_at, activity.attempts] = None
                 while len(self._recorded) > REMEMBERED_FINISHED:
                     self._recorded.popitem(last=False)
                 self.wake()  # rows held back because they were taken may go now
