@@ -67,6 +67,29 @@ async def _replace_processor(runtime, handlers: dict[str, Handler], **options) -
     runtime.inbox.start()
 
 
+class DownOnce:
+    """A Create handler whose first run fails as if a partner's server were down; later runs handle it."""
+
+    def __init__(self, error: str) -> None:
+        self.error, self.calls = error, 0
+
+    async def __call__(self, context: Context, activity: Activity) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise ConnectionError(self.error)
+        await HANDLERS["Create"](context, activity)
+
+
+async def _give_up_at_first_failure(runtime, error: str) -> DownOnce:
+    """A processor whose Create handler fails once, with a policy that gives up at the first failure: the row
+    is kept, with its error, for the operator."""
+    down = DownOnce(error)
+    await _replace_processor(
+        runtime, {**HANDLERS, "Create": down}, retry_policy=RetryPolicy(give_up_after=timedelta(0))
+    )
+    return down
+
+
 async def _votes(runtime, campaign_id: int) -> int:
     return await runtime.db.scalar("SELECT COUNT(*) FROM votes WHERE campaign_id = ?", (campaign_id,))
 
@@ -172,19 +195,8 @@ async def test_a_handler_past_its_timeout_is_retried(make_server, peer):
 
 async def test_a_given_up_activity_is_kept_shown_and_can_be_retried(make_server, peer):
     server, runtime, campaign_id, bob = await _server_with_a_poll(make_server, peer)
-    calls = 0
-
-    async def down_once(context: Context, activity: Activity) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise ConnectionError("injected: the campaign's partner is down")
-        await HANDLERS["Create"](context, activity)
-
     # A policy that gives up at the first failure: the row is kept, with its error.
-    await _replace_processor(
-        runtime, {**HANDLERS, "Create": down_once}, retry_policy=RetryPolicy(give_up_after=timedelta(0))
-    )
+    down = await _give_up_at_first_failure(runtime, "injected: the campaign's partner is down")
     doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
     assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
 
@@ -210,7 +222,7 @@ async def test_a_given_up_activity_is_kept_shown_and_can_be_retried(make_server,
         return row is not None and row[0] == "done"
 
     await eventually(done)
-    assert calls == 2 and await _votes(runtime, campaign_id) == 1
+    assert down.calls == 2 and await _votes(runtime, campaign_id) == 1
     status = await run_cli("status", "--data-dir", data_dir)
     assert "given up: 0" in status.stdout, status.stdout
 
@@ -222,18 +234,7 @@ async def test_an_admin_sees_the_queues_and_retries_a_given_up_activity(web, pee
         runtime, "Come", "b", goals=[parse_goal("people:9")], options=[parse_option("Come=people:1")]
     )
     bob = peer.add_actor("bob", "peer-2")
-    calls = 0
-
-    async def down_once(context: Context, activity: Activity) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise ConnectionError("injected: down")
-        await HANDLERS["Create"](context, activity)
-
-    await _replace_processor(
-        runtime, {**HANDLERS, "Create": down_once}, retry_policy=RetryPolicy(give_up_after=timedelta(0))
-    )
+    down = await _give_up_at_first_failure(runtime, "injected: down")
     doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
     assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
 
@@ -252,7 +253,7 @@ async def test_an_admin_sees_the_queues_and_retries_a_given_up_activity(web, pee
     retried = await admin.post("/admin/queues/retry", {"activity": doc["id"]}, csrf_from="/admin/queues")
     assert retried.status == 200 and retried.url.endswith("/admin/queues?done=retried")
     await eventually(lambda: state_is("done"))
-    assert calls == 2 and await _votes(runtime, campaign_id) == 1
+    assert down.calls == 2 and await _votes(runtime, campaign_id) == 1
     assert "Nothing was given up." in (await admin.get("/admin/queues")).text
 
 
@@ -261,18 +262,7 @@ async def test_a_stale_copy_of_an_activity_given_up_does_not_run_it_again(make_s
     the same row. Once the row is recorded as given up (or to be retried later), the other copy must not run it
     again at once: the row stays given up, for the operator, and its handler ran once."""
     server, runtime, campaign_id, bob = await _server_with_a_poll(make_server, peer)
-    calls = 0
-
-    async def down_once(context: Context, activity: Activity) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise ConnectionError("injected: down")
-        await HANDLERS["Create"](context, activity)
-
-    await _replace_processor(
-        runtime, {**HANDLERS, "Create": down_once}, retry_policy=RetryPolicy(give_up_after=timedelta(0))
-    )
+    down = await _give_up_at_first_failure(runtime, "injected: down")
     doc = vote(bob, server.url(f"/campaigns/{campaign_id}"), runtime.ids.group, "Come")
     assert (await peer.post(bob, server.url("/groups/water/inbox"), doc))[0] == 202
     assert await eventually(lambda: inbox_handled(runtime, doc["id"])) == "failed"
@@ -287,7 +277,7 @@ async def test_a_stale_copy_of_an_activity_given_up_does_not_run_it_again(make_s
 
     await eventually(looked_at)  # the processor has taken it from the hand-over
     assert await eventually(lambda: inbox_handled(runtime, doc["id"])) == "failed"
-    assert calls == 1 and await _votes(runtime, campaign_id) == 0
+    assert down.calls == 1 and await _votes(runtime, campaign_id) == 0
 
 
 async def test_a_vote_and_its_done_mark_commit_in_one_transaction(make_server, peer):
