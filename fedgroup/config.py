@@ -92,10 +92,10 @@ class Config:
     # with it), so that signing and POSTing a fan-out to thousands of hosts never holds up pages and the
     # inbox, and runs on the second core where there is one. false: one process does everything.
     delivery_process: bool = True
-    # Processes serving HTTP on the one listening socket (`serve --workers N`). The first also runs the inbox
-    # processor, the scheduler, mail and the delivery process; the others answer requests only and tell it
-    # what they stored (cli/workers.py). Limits kept in memory (sign-in pacing, per-host inbox and key-fetch
-    # limits) are shared out between them. 1 (the default) is fastest on one core.
+    # Processes answering requests on the one listening socket (`serve --workers N`). With 2 or more, `serve`
+    # answers none itself: it runs the inbox processor, the scheduler, mail and the delivery process, and the
+    # serving processes tell it what they stored (cli/workers.py). Limits kept in memory (sign-in pacing,
+    # per-host inbox and key-fetch limits) are shared out between them. 1 (the default) is fastest on one core.
     workers: int = 1
     # Prometheus metrics at /metrics (counts of the queues only, nothing about members). Off by default.
     metrics_enabled: bool = False
@@ -287,7 +287,7 @@ def from_mapping(data_dir: Path, raw: dict[str, Any]) -> Config:
         if name in values and values[name] <= 0:
             raise ConfigError(f"{name} must be more than 0")
     if values.get("mail_from") and "@" not in values["mail_from"]:
-        raise ConfigError('mail_from must be an address such as "Our group <group@example.org>"')
+        raise ConfigError("mail_from must be an address such as \"Our group <group@example.org>\"")
     language = values.get("default_language", "en")
     if language not in SHIPPED_LANGUAGES:
         raise ConfigError(f"default_language must be one of {', '.join(SHIPPED_LANGUAGES)}, got {language!r}")

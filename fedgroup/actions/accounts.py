@@ -32,9 +32,7 @@ async def sign_in(runtime: Context, name: str, password: str) -> store.members.M
 async def create_invite(runtime: Context, role: str = "member", hours: int = INVITE_HOURS) -> str:
     """A one-time invitation; returns its URL (the token is only ever in this URL, we keep its digest)."""
     if role not in store.members.ROLES:
-        raise ActionError(
-            Message(N_("role must be one of %(roles)s"), roles=", ".join(store.members.ROLES)), "role"
-        )
+        raise ActionError(Message(N_("role must be one of %(roles)s"), roles=", ".join(store.members.ROLES)), "role")
     if not 1 <= hours <= 24 * 30:
         raise ActionError(N_("an invitation lasts 1 hour to 30 days"), "hours")
     token = secrets.token_urlsafe(24)
@@ -128,9 +126,7 @@ async def set_member_language(runtime: Context, member_id: int, language: str | 
 
 async def set_role(runtime: Context, member_id: int, role: str) -> None:
     if role not in store.members.ROLES:
-        raise ActionError(
-            Message(N_("role must be one of %(roles)s"), roles=", ".join(store.members.ROLES)), "role"
-        )
+        raise ActionError(Message(N_("role must be one of %(roles)s"), roles=", ".join(store.members.ROLES)), "role")
 
     def job(conn: sqlite3.Connection) -> None:
         member = store.members.by_id(conn, member_id)

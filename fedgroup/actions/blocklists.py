@@ -30,9 +30,7 @@ async def plan_blocklist(runtime: Context, text: str) -> BlocklistPlan:
     try:
         rows = blocklists.parse(text)
     except blocklists.BlocklistError as e:
-        raise ActionError(
-            Message(N_("cannot import that blocklist: %(reason)s"), reason=message_of(e)), "file"
-        ) from e
+        raise ActionError(Message(N_("cannot import that blocklist: %(reason)s"), reason=message_of(e)), "file") from e
     current = await runtime.db.read(store.blocks.load_set)
     to_block: list[str] = []
     already: list[str] = []

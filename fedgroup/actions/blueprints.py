@@ -224,9 +224,7 @@ async def fetch_blueprint(runtime: Context, url: str) -> FetchedBlueprint:
         blueprint, document, group = await _fetch_one(runtime, url)
     except FetchError as e:
         log.info("blueprint not adopted reason=%s url=%s", e.reason, url[:200])
-        raise ActionError(
-            Message(N_("cannot use %(url)s: %(reason)s"), url=url[:200], reason=e.reason), "url"
-        ) from e
+        raise ActionError(Message(N_("cannot use %(url)s: %(reason)s"), url=url[:200], reason=e.reason), "url") from e
     links = [{"blueprint": blueprint.id, "group": group.id, "inbox": group.inbox}]
     seen = {blueprint.id}
     ancestor = blueprint.adapted_from
@@ -261,10 +259,7 @@ async def adopt_blueprint(
         )  # fmt: skip
     except campaigns.CampaignError as e:
         raise ActionError(
-            Message(
-                N_("the blueprint's template cannot be a campaign here: %(reason)s"), reason=message_of(e)
-            ),
-            "url",
+            Message(N_("the blueprint's template cannot be a campaign here: %(reason)s"), reason=message_of(e)), "url"
         ) from e
 
     language = runtime.site.language or runtime.config.default_language  # the draft is written in ours

@@ -206,11 +206,7 @@ async def create_campaign(
         if second is not None:
             store.campaigns.set_second_language(conn, campaign_id, second.to_json(), now)
         outbox.publish_campaign(
-            conn,
-            runtime.ids,
-            existing_campaign(conn, campaign_id),
-            now,
-            minimum=runtime.config.min_disclosed_count,
+            conn, runtime.ids, existing_campaign(conn, campaign_id), now, minimum=runtime.config.min_disclosed_count
         )
         return campaign_id
 
@@ -250,11 +246,7 @@ async def edit_campaign(
             now,
         )
         outbox.update_campaign(
-            conn,
-            runtime.ids,
-            existing_campaign(conn, campaign_id),
-            now,
-            minimum=runtime.config.min_disclosed_count,
+            conn, runtime.ids, existing_campaign(conn, campaign_id), now, minimum=runtime.config.min_disclosed_count
         )
         store.campaigns.totals_published(conn, campaign_id, now)
 
@@ -277,9 +269,7 @@ async def set_second_language(
     def job(conn: sqlite3.Connection) -> None:
         state = existing_campaign(conn, campaign_id)
         if second is not None and second.language == (state.row.language or group_language(runtime)):
-            raise ActionError(
-                N_("the second language must differ from the campaign's own"), "second_language"
-            )
+            raise ActionError(N_("the second language must differ from the campaign's own"), "second_language")
         if (second.to_json() if second else None) == state.row.second_language:
             return
         store.campaigns.set_second_language(conn, campaign_id, second.to_json() if second else None, now)

@@ -30,9 +30,7 @@ partner_goals = partner_releases.partner_goals
 partner_open = partner_releases.partner_open
 
 
-def send_aggregate(
-    conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime
-) -> None:
+def send_aggregate(conn: sqlite3.Connection, runtime: Context, partner_campaign_id: int, now: datetime) -> None:
     """A change to our members' aggregate for a partner's campaign: released in its batch (partner_releases)."""
     partner_releases.changed(conn, runtime, partner_campaign_id, now)
 
@@ -183,9 +181,7 @@ async def resolve_account(runtime: Context, handle: str) -> str:
     """The actor id of @name@host (WebFinger), or of an actor URL given as such."""
     handle = handle.strip()
     if not handle:
-        raise ActionError(
-            Message(N_("Write the group's handle, like %(example)s."), example=HANDLE_EXAMPLE), "handle"
-        )
+        raise ActionError(Message(N_("Write the group's handle, like %(example)s."), example=HANDLE_EXAMPLE), "handle")
     if runtime.http is None:
         raise ActionError(N_("The server's network is not running. Try again in a moment."), "handle")
     try:
@@ -266,10 +262,7 @@ async def accept_partner(runtime: Context, actor_id: str) -> int:
         standing = store.partners.standing(conn, actor_id)
         if standing.follower_state is None:
             raise ActionError(
-                Message(
-                    N_("%(actor)s does not follow our group: a partner group follows us first"),
-                    actor=actor_id,
-                ),
+                Message(N_("%(actor)s does not follow our group: a partner group follows us first"), actor=actor_id),
                 "actor",
             )
         if standing.actor_type not in store.partners.PARTNER_TYPES:

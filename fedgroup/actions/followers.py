@@ -20,9 +20,7 @@ async def answer_follower(runtime: Context, actor_id: str, approve: bool) -> Non
     def job(conn: sqlite3.Connection) -> None:
         follower = store.follows.follower(conn, actor_id)
         if follower is None or follower.state != "pending":
-            raise ActionError(
-                Message(N_("no follow request from %(actor)s is waiting"), actor=actor_id), "actor"
-            )
+            raise ActionError(Message(N_("no follow request from %(actor)s is waiting"), actor=actor_id), "actor")
         follow = {"id": follower.follow_id, "actor": actor_id}
         if approve:
             store.follows.set_follower_state(conn, actor_id, "accepted")

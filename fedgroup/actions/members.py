@@ -34,9 +34,7 @@ async def add_member(
 ) -> int:
     name = clean_name(name)
     if role not in store.members.ROLES:
-        raise ActionError(
-            Message(N_("role must be one of %(roles)s"), roles=", ".join(store.members.ROLES)), "role"
-        )
+        raise ActionError(Message(N_("role must be one of %(roles)s"), roles=", ".join(store.members.ROLES)), "role")
     if email is not None:
         email = email.strip() or None
         if email is not None and (

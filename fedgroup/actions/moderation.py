@@ -173,9 +173,7 @@ async def report_account(runtime: Context, account: str, comment: str, objects: 
     try:
         actor = await runtime.actors.actor(actor_id)
     except FetchError as e:
-        raise ActionError(
-            Message(N_("cannot fetch %(actor)s: %(reason)s"), actor=actor_id, reason=str(e)), "account"
-        ) from e
+        raise ActionError(Message(N_("cannot fetch %(actor)s: %(reason)s"), actor=actor_id, reason=str(e)), "account") from e
     shared_inbox = actor.shared_inbox
     if not shared_inbox:
         # A report goes to the server, never to the reported person's own inbox.

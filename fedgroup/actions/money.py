@@ -157,13 +157,10 @@ async def decide_expense(
         found = store.money.expense(conn, expense_id)
         if found is None or found.campaign_id != campaign_id:
             raise MoneyError(
-                Message(N_("campaign %(id)s has no expense %(expense)s"), id=campaign_id, expense=expense_id),
-                "expense",
+                Message(N_("campaign %(id)s has no expense %(expense)s"), id=campaign_id, expense=expense_id), "expense"
             )
         if not found.history.counts:
-            raise MoneyError(
-                N_("this expense was voided: decide the entry that replaced it, if any"), "expense"
-            )
+            raise MoneyError(N_("this expense was voided: decide the entry that replaced it, if any"), "expense")
         money.check_decision(found.state, found.recorded_by, decider, approve)
         state = "approved" if approve else "rejected"
         if not store.money.decide_expense(conn, expense_id, state, decider, runtime.now()):

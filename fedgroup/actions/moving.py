@@ -48,17 +48,13 @@ async def depart(runtime: Context, new_actor: str) -> int:
         if e.reason == "move-not-confirmed":
             raise ActionError(
                 Message(
-                    N_(
-                        "%(actor)s does not name %(group)s in alsoKnownAs: run `fedgroup move --to` on the new server first"
-                    ),
+                    N_("%(actor)s does not name %(group)s in alsoKnownAs: run `fedgroup move --to` on the new server first"),
                     actor=new_actor,
                     group=ids.group,
                 ),
                 "to",
             ) from e
-        raise ActionError(
-            Message(N_("cannot fetch %(actor)s: %(reason)s"), actor=new_actor, reason=e.reason), "to"
-        ) from e
+        raise ActionError(Message(N_("cannot fetch %(actor)s: %(reason)s"), actor=new_actor, reason=e.reason), "to") from e
     now = runtime.now()
     manually = runtime.config.manually_approves_followers
 

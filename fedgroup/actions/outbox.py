@@ -80,9 +80,7 @@ def publish_campaign(
     """Create of a new campaign to followers; `members` campaigns never leave the server."""
     if not state.federates:
         return None
-    activity = vocab.create(
-        ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state, minimum=minimum)
-    )
+    activity = vocab.create(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state, minimum=minimum))
     send_to_followers(conn, activity, state.row.visibility, now)
     return str(activity["id"])
 
@@ -93,21 +91,13 @@ def update_campaign(
     """Update with the campaign as it is now (text, totals, closed)."""
     if not state.federates:
         return
-    activity = vocab.update(
-        ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state, minimum=minimum), now
-    )
+    activity = vocab.update(ids, new_activity_id(ids), vocab_campaigns.campaign_object(ids, state, minimum=minimum), now)
     send(conn, activity, state.row.visibility, campaign_audience(conn, state.id), now)
 
 
 def answer_late_vote(
-    conn: sqlite3.Connection,
-    ids: LocalIds,
-    state: CampaignState,
-    voter: str,
-    inbox: str,
-    now: datetime,
-    *,
-    minimum: int,
+    conn: sqlite3.Connection, ids: LocalIds, state: CampaignState, voter: str, inbox: str, now: datetime,
+    *, minimum: int,
 ) -> bool:
     """The poll as it is now, to one voter whose vote came after the campaign closed (their server still
     showed it open), so their server can put its counts right. Only to someone who may see the campaign, and

@@ -152,10 +152,7 @@ def take_delivered_after_close(
         checked = aggregates.check_aggregate(aggregate, state.goals, state.options)
     except aggregates.AggregateRefused as e:
         return e.reason
-    if counted.fewer_than is not None or (checked.pledgers, checked.lines) != (
-        counted.pledgers,
-        counted.lines,
-    ):
+    if counted.fewer_than is not None or (checked.pledgers, checked.lines) != (counted.pledgers, counted.lines):
         return "closed"
     if checked.delivered == counted.delivered:
         return "unchanged"

@@ -29,9 +29,7 @@ def _choose(
         if amount is not None and str(amount).strip():
             raise ActionError(
                 Message(
-                    N_(
-                        'you chose "%(option)s" and typed an amount: to pledge an amount of your own, choose "An amount of my own"'
-                    ),
+                    N_('you chose "%(option)s" and typed an amount: to pledge an amount of your own, choose "An amount of my own"'),
                     option=option,
                 ),
                 "amount",

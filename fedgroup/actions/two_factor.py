@@ -31,9 +31,7 @@ async def enable_two_factor(runtime: Context, member_id: int, secret: str, code:
     now = runtime.now()
     step = two_factor.matching_step(secret, code, now.timestamp())
     if step is None:
-        raise ActionError(
-            N_("that code is not the one your app shows; check the phone's clock and try again"), "code"
-        )
+        raise ActionError(N_("that code is not the one your app shows; check the phone's clock and try again"), "code")
     codes = [two_factor.recovery_code_from(secrets.token_bytes(10)) for _ in range(two_factor.RECOVERY_CODES)]
     hashes = [two_factor.recovery_code_hash(c) for c in codes]
 
@@ -57,9 +55,7 @@ async def check_second_factor(runtime: Context, member_id: int, code: str) -> bo
     if step is not None:
         return bool(await runtime.db.write(lambda conn: store.two_factor.use_step(conn, member_id, step)))
     digest = two_factor.recovery_code_hash(code)
-    used = await runtime.db.write(
-        lambda conn: store.two_factor.use_recovery_code(conn, member_id, digest, now)
-    )
+    used = await runtime.db.write(lambda conn: store.two_factor.use_recovery_code(conn, member_id, digest, now))
     if used:
         log.info("recovery code used member=%d", member_id)
     return bool(used)

@@ -86,11 +86,7 @@ async def blueprint_list(runtime: Runtime, args: argparse.Namespace) -> str:
         page = await blueprint_actions.blueprint_page(runtime, row.id)
         assert page is not None
         rows.append((row.id, f"{runtime.ids.base_url}/blueprints/{row.id}", page.counted, row.title))
-    return (
-        "\n".join("\t".join(str(v) for v in r) for r in rows)
-        if rows
-        else group_lang(runtime).gettext("no blueprints yet")
-    )
+    return "\n".join("\t".join(str(v) for v in r) for r in rows) if rows else group_lang(runtime).gettext("no blueprints yet")
 
 
 async def blueprint_show(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -163,11 +159,7 @@ async def blueprint_adopt(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def blueprint_drafts(runtime: Runtime, args: argparse.Namespace) -> str:
     drafts = await runtime.db.read(store.campaigns.drafts)
-    return (
-        "\n".join(f"{d.id}\t{d.title}\t{d.adapted_from or ''}" for d in drafts)
-        if drafts
-        else group_lang(runtime).gettext("no drafts")
-    )
+    return "\n".join(f"{d.id}\t{d.title}\t{d.adapted_from or ''}" for d in drafts) if drafts else group_lang(runtime).gettext("no drafts")
 
 
 async def blueprint_edit_draft(runtime: Runtime, args: argparse.Namespace) -> str:

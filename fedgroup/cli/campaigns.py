@@ -28,10 +28,7 @@ def add_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
         "--option", action="append", default=[], metavar="LABEL=KIND:AMOUNT",
         help='a pledge option, e.g. "Bring food=items:1" (repeatable; at most 4 federate as a poll)',
     )  # fmt: skip
-    create.add_argument(
-        "--deadline",
-        help="ISO 8601 date-time, e.g. 2027-03-01T18:00Z; without an offset, the group's time zone",
-    )
+    create.add_argument("--deadline", help="ISO 8601 date-time, e.g. 2027-03-01T18:00Z; without an offset, the group's time zone")
     create.add_argument("--visibility", choices=campaigns.VISIBILITIES, default="public")
     create.add_argument("--multiple", action="store_true", help="people may choose several options")
     create.set_defaults(run=managed(campaign_create))

@@ -55,11 +55,7 @@ async def coalition_follow(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def coalition_list(runtime: Runtime, args: argparse.Namespace) -> str:
     following = await runtime.db.read(store.follows.list_following)
-    return (
-        table([(f.actor_id, f.state) for f in following])
-        if following
-        else group_lang(runtime).gettext("we follow no groups yet")
-    )
+    return table([(f.actor_id, f.state) for f in following]) if following else group_lang(runtime).gettext("we follow no groups yet")
 
 
 async def coalition_campaigns(runtime: Runtime, args: argparse.Namespace) -> str:
@@ -150,9 +146,7 @@ async def coalition_answer_held(runtime: Runtime, args: argparse.Namespace, appr
             "approved aggregate %(id)s of %(actor)s: it counts toward campaign %(campaign)s",
             id=held.id, actor=held.group_actor, campaign=held.campaign_id,
         )  # fmt: skip
-    return group_lang(runtime).gettext(
-        "rejected aggregate %(id)s of %(actor)s", id=held.id, actor=held.group_actor
-    )
+    return group_lang(runtime).gettext("rejected aggregate %(id)s of %(actor)s", id=held.id, actor=held.group_actor)
 
 
 def add_follower_commands(commands: Any, with_data_dir: Callable[[Any], Any]) -> None:
@@ -179,11 +173,7 @@ async def followers_count(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def followers_requests(runtime: Runtime, args: argparse.Namespace) -> str:
     pending = await runtime.db.read(store.follows.pending_followers)
-    return (
-        "\n".join(f.actor_id for f in pending)
-        if pending
-        else group_lang(runtime).gettext("no follow requests waiting")
-    )
+    return "\n".join(f.actor_id for f in pending) if pending else group_lang(runtime).gettext("no follow requests waiting")
 
 
 async def followers_answer(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:

@@ -227,7 +227,9 @@ async def seed_money(runtime: Runtime, campaign_id: int, members: dict[str, int]
     )
 
 
-async def _finished_campaign(a: Runtime, b: Runtime, c: Runtime, members: dict[str, dict[str, int]]) -> None:
+async def _finished_campaign(
+    a: Runtime, b: Runtime, c: Runtime, members: dict[str, dict[str, int]]
+) -> None:
     """A campaign of Safe Crossing Now that is over: pledged beside delivered, per group, on its page."""
     cleanup = await actions.create_campaign(
         c,

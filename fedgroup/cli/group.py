@@ -34,9 +34,7 @@ def read_avatar(path: Path) -> bytes:
         with path.open("rb") as f:
             return f.read(avatars.MAX_AVATAR_BYTES + 1)
     except OSError as e:
-        raise CliError(
-            Message(N_("cannot read %(file)s: %(reason)s"), file=path, reason=e.strerror), 2
-        ) from e
+        raise CliError(Message(N_("cannot read %(file)s: %(reason)s"), file=path, reason=e.strerror), 2) from e
 
 
 async def group_set(runtime: Runtime, args: argparse.Namespace) -> str:

@@ -59,19 +59,12 @@ async def mail_test(runtime: Runtime, args: argparse.Namespace) -> str:
         config.base_url,
     )
     message = notifications.compose(
-        envelope,
-        item.subject,
-        "",
-        [item],
-        lang.gettext("An admin sent this with `fedgroup mail test`."),
-        lang,
+        envelope, item.subject, "", [item], lang.gettext("An admin sent this with `fedgroup mail test`."), lang
     )
     try:
         await send(SmtpSettings.of(config), address, message)
     except MailRefused as refused:
-        raise CliError(
-            Message(N_("the SMTP server did not take it: %(reason)s"), reason=refused.reason)
-        ) from None
+        raise CliError(Message(N_("the SMTP server did not take it: %(reason)s"), reason=refused.reason)) from None
     return lang.gettext(
         "sent through %(host)s:%(port)s (%(security)s)",
         host=config.smtp_host, port=config.smtp_port, security=config.smtp_security,

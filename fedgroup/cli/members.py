@@ -72,11 +72,7 @@ async def member_add(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def member_list(runtime: Runtime, args: argparse.Namespace) -> str:
     members = await runtime.db.read(store.members.listing)
-    return (
-        table([(m.name, m.role, m.email) for m in members])
-        if members
-        else group_lang(runtime).gettext("no members yet")
-    )
+    return table([(m.name, m.role, m.email) for m in members]) if members else group_lang(runtime).gettext("no members yet")
 
 
 async def member_invite(runtime: Runtime, args: argparse.Namespace) -> str:

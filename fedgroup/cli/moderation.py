@@ -61,11 +61,7 @@ async def block_remove(runtime: Runtime, args: argparse.Namespace) -> str:
 
 async def block_list(runtime: Runtime, args: argparse.Namespace) -> str:
     blocks = await runtime.db.read(store.blocks.listing)
-    return (
-        table([(b.target, b.kind) for b in blocks])
-        if blocks
-        else group_lang(runtime).gettext("nothing is blocked")
-    )
+    return table([(b.target, b.kind) for b in blocks]) if blocks else group_lang(runtime).gettext("nothing is blocked")
 
 
 def describe_plan(plan: actions.BlocklistPlan, dry_run: bool) -> str:
@@ -85,9 +81,7 @@ async def block_import(runtime: Runtime, args: argparse.Namespace) -> str:
     try:
         raw = sys.stdin.buffer.read() if str(args.file) == "-" else args.file.read_bytes()
     except OSError as e:
-        raise CliError(
-            Message(N_("cannot read %(file)s: %(reason)s"), file=args.file, reason=e.strerror)
-        ) from e
+        raise CliError(Message(N_("cannot read %(file)s: %(reason)s"), file=args.file, reason=e.strerror)) from e
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:

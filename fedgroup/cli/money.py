@@ -130,9 +130,7 @@ async def money_spend(runtime: Runtime, args: argparse.Namespace) -> str:
 async def money_decide(runtime: Runtime, args: argparse.Namespace, approve: bool) -> str:
     by = await _organizer_id(runtime, args.by)
     await actions.decide_expense(runtime, args.campaign, args.expense, by, approve)
-    decided = (
-        N_("expense %(id)s approved: %(totals)s") if approve else N_("expense %(id)s rejected: %(totals)s")
-    )
+    decided = N_("expense %(id)s approved: %(totals)s") if approve else N_("expense %(id)s rejected: %(totals)s")
     return group_lang(runtime).gettext(decided, id=args.expense, totals=await _totals(runtime, args.campaign))
 
 

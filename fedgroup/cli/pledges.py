@@ -84,10 +84,7 @@ async def pledge_withdraw(runtime: Runtime, args: argparse.Namespace) -> str:
     for p in pledges:
         await actions.withdraw_pledge(runtime, member.id, p.id)
     return group_lang(runtime).ngettext(
-        "withdrew %(num)s pledge of %(name)s",
-        "withdrew %(num)s pledges of %(name)s",
-        len(pledges),
-        name=member.name,
+        "withdrew %(num)s pledge of %(name)s", "withdrew %(num)s pledges of %(name)s", len(pledges), name=member.name
     )
 
 

@@ -97,7 +97,5 @@ async def proposal_close(runtime: Runtime, args: argparse.Namespace) -> str:
     member = await actions.member_named(runtime, args.by)
     result = await actions.proposals.close_proposal(runtime, args.proposal, member.id)
     return group_lang(runtime).gettext(
-        "proposal %(id)s closed: %(result)s",
-        id=args.proposal,
-        result=rules.result_in(result, group_lang(runtime)),
+        "proposal %(id)s closed: %(result)s", id=args.proposal, result=rules.result_in(result, group_lang(runtime))
     )

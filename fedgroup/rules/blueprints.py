@@ -79,17 +79,13 @@ def check_case_study(
         )
     summary = clean_block(summary)
     if not summary or len(summary) > MAX_SUMMARY:
-        raise CampaignError(
-            Message(N_("write a summary of 1-%(most)s characters"), most=MAX_SUMMARY), "summary"
-        )
+        raise CampaignError(Message(N_("write a summary of 1-%(most)s characters"), most=MAX_SUMMARY), "summary")
     lines = steps.splitlines() if isinstance(steps, str) else list(steps)
     cleaned_steps = tuple(s for s in (clean_line(line) for line in lines) if s)
     if len(cleaned_steps) > MAX_STEPS or any(len(s) > MAX_STEP for s in cleaned_steps):
         raise CampaignError(
             Message(
-                N_("at most %(steps)s steps of at most %(most)s characters each"),
-                steps=MAX_STEPS,
-                most=MAX_STEP,
+                N_("at most %(steps)s steps of at most %(most)s characters each"), steps=MAX_STEPS, most=MAX_STEP
             ),
             "steps",
         )

@@ -96,9 +96,7 @@ def _check_kind(kind: str, field: str) -> str:
     kind = kind.strip().lower()
     if kind not in GOAL_KINDS:
         raise CampaignError(
-            Message(
-                N_("unknown goal kind %(kind)r: use one of %(kinds)s"), kind=kind, kinds=", ".join(GOAL_KINDS)
-            ),
+            Message(N_("unknown goal kind %(kind)r: use one of %(kinds)s"), kind=kind, kinds=", ".join(GOAL_KINDS)),
             field,
         )
     return kind
@@ -116,14 +114,9 @@ def parse_amount(
     found = _AMOUNT_RE.match(raw.replace(",", ".") if comma else raw)
     if not found:
         raise CampaignError(
-            Message(
-                N_("%(amount)r is not an amount (digits, and up to 2 decimals: 7.50 or 7,50)"),
-                amount=raw[:20],
-            )
+            Message(N_("%(amount)r is not an amount (digits, and up to 2 decimals: 7.50 or 7,50)"), amount=raw[:20])
             if decimal_comma
-            else Message(
-                N_("%(amount)r is not an amount (digits, and up to 2 decimals: 7.50)"), amount=raw[:20]
-            ),
+            else Message(N_("%(amount)r is not an amount (digits, and up to 2 decimals: 7.50)"), amount=raw[:20]),
             field,
         )
     if len(found.group(1).lstrip("0")) > 10:
@@ -164,16 +157,14 @@ def make_goal(kind: str, target: Decimal, unit: str | None) -> Goal:
         currency = (unit or "").upper()
         if currency not in CURRENCIES:
             raise CampaignError(
-                Message(N_("a money goal needs an ISO currency code such as EUR, not %(unit)r"), unit=unit),
-                "goals",
+                Message(N_("a money goal needs an ISO currency code such as EUR, not %(unit)r"), unit=unit), "goals"
             )
         return Goal(kind, target, currency)
     if kind == "items":
         unit = (unit or DEFAULT_UNIT).strip()
         if not unit or len(unit) > MAX_UNIT or _CONTROL.search(unit) or any(c in unit for c in ":=<>"):
             raise CampaignError(
-                Message(N_("the unit of an items goal must be 1-%(most)s plain characters"), most=MAX_UNIT),
-                "goals",
+                Message(N_("the unit of an items goal must be 1-%(most)s plain characters"), most=MAX_UNIT), "goals"
             )
         return Goal(kind, target, unit)
     if unit:
@@ -186,14 +177,12 @@ def parse_option(text: str) -> PledgeOption:
     label, sep, rest = text.rpartition("=")
     if not sep:
         raise CampaignError(
-            Message(N_("option %(option)r should look like 'Bring food=items:1'"), option=text[:40]),
-            "options",
+            Message(N_("option %(option)r should look like 'Bring food=items:1'"), option=text[:40]), "options"
         )
     kind, sep, amount = rest.partition(":")
     if not sep:
         raise CampaignError(
-            Message(N_("option %(option)r should look like 'Bring food=items:1'"), option=text[:40]),
-            "options",
+            Message(N_("option %(option)r should look like 'Bring food=items:1'"), option=text[:40]), "options"
         )
     kind = _check_kind(kind, "options")
     return PledgeOption(label.strip(), kind, parse_amount(kind, amount, "options", decimal_comma=True))
@@ -253,8 +242,7 @@ def validate_draft(
         raise CampaignError(Message(N_("the text is longer than %(most)s characters"), most=MAX_BODY), "body")
     if visibility not in VISIBILITIES:
         raise CampaignError(
-            Message(N_("visibility must be one of %(choices)s"), choices=", ".join(VISIBILITIES)),
-            "visibility",
+            Message(N_("visibility must be one of %(choices)s"), choices=", ".join(VISIBILITIES)), "visibility"
         )
     if options and not goals:
         raise CampaignError(N_("pledge options need a goal to count toward"), "goals")

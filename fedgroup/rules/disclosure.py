@@ -53,16 +53,12 @@ def disclosed_aggregate(aggregate: GroupAggregate, minimum: int) -> GroupAggrega
             merged.append(kept.pop(0))
         if merged:
             amount = sum((line.contribution.amount for line in merged), start=Decimal(0))
-            lines.append(
-                AggregateLine(Contribution(kind, amount), None, sum(line.pledgers for line in merged))
-            )
+            lines.append(AggregateLine(Contribution(kind, amount), None, sum(line.pledgers for line in merged)))
         lines.extend(kept)
     if not lines:
         return GroupAggregate(0, ())  # nothing disclosable: sent as nothing (an Undo of anything sent before)
     lines.sort(key=lambda line: (line.contribution.kind, line.option or ""))
-    delivered = tuple(
-        c for c in aggregate.delivered if any(line.contribution.kind == c.kind for line in lines)
-    )
+    delivered = tuple(c for c in aggregate.delivered if any(line.contribution.kind == c.kind for line in lines))
     return GroupAggregate(aggregate.pledgers, tuple(lines), delivered)
 
 
@@ -70,9 +66,7 @@ def disclosed_aggregate(aggregate: GroupAggregate, minimum: int) -> GroupAggrega
 class PublicCounts:
     """The head counts the public sees of one campaign: per option and in all; None where withheld."""
 
-    options: tuple[
-        tuple[str, int], ...
-    ]  # what federates (a poll needs whole numbers): withheld parts left out
+    options: tuple[tuple[str, int], ...]  # what federates (a poll needs whole numbers): withheld parts left out
     pledgers: int
     withheld_options: frozenset[str]  # options whose figure hides a small count of our members
     pledgers_withheld: bool

@@ -102,12 +102,7 @@ def quantity(
 
 
 def progress(
-    kind: str,
-    pledged: Decimal,
-    target: Decimal,
-    unit: str | None,
-    lang: Language,
-    unit_language: str | None = None,
+    kind: str, pledged: Decimal, target: Decimal, unit: str | None, lang: Language, unit_language: str | None = None
 ) -> str:
     """€340 of €1,000 · 12 of 40 hours: how far one goal is."""
     done = money(pledged, unit or "XXX", lang) if kind == "money" else number(pledged, lang)
@@ -201,9 +196,7 @@ def outcome(lines: Sequence[OutcomeLine], lang: Language) -> str:
         parts.append(
             lang.gettext(
                 "%(goal)s: %(pledged)s pledged, %(given)s given",
-                goal=quantity(goal.kind, goal.target, goal.unit, lang),
-                pledged=pledged_,
-                given=given,
+                goal=quantity(goal.kind, goal.target, goal.unit, lang), pledged=pledged_, given=given,
             )  # fmt: skip
         )
     return joined(parts)

@@ -180,9 +180,7 @@ def check_decision(state: str, recorded_by: int | None, decider: int, approve: b
         already = ALREADY_DECIDED.get(state) or Message(N_("this expense is already %(state)s"), state=state)
         raise MoneyError(already, "expense")
     if approve and recorded_by is not None and recorded_by == decider:
-        raise MoneyError(
-            N_("nobody approves their own expense: another organizer must approve it"), "expense"
-        )
+        raise MoneyError(N_("nobody approves their own expense: another organizer must approve it"), "expense")
 
 
 def validate_reason(text: str) -> str:

@@ -104,9 +104,7 @@ def make_preferences(
     except ValueError:
         raise NotificationError(N_("a whole number"), "asks_per_week") from None
     if not 0 <= asks <= MAX_ASKS_PER_WEEK:
-        raise NotificationError(
-            Message(N_("between 0 and %(most)s"), most=MAX_ASKS_PER_WEEK), "asks_per_week"
-        )
+        raise NotificationError(Message(N_("between 0 and %(most)s"), most=MAX_ASKS_PER_WEEK), "asks_per_week")
     return Preferences(frozenset(kinds) & set(KINDS), delivery, until, frozenset(break_keeps), asks)
 
 

@@ -138,7 +138,9 @@ class Tally:
     members: int = 0
 
 
-def aggregate(pledges: Iterable[MemberPledgeFacts], delivered: Iterable[Contribution] = ()) -> GroupAggregate:
+def aggregate(
+    pledges: Iterable[MemberPledgeFacts], delivered: Iterable[Contribution] = ()
+) -> GroupAggregate:
     """What a group tells a partner about its members' pledges: sums per kind and option, head counts, what
     was delivered per kind (the pledges an organizer marked kept); no names."""
     sums: dict[tuple[str, str | None], Decimal] = {}

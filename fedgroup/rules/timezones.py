@@ -28,10 +28,7 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
     """The zone called `name` (an IANA name such as Europe/Madrid); TimeZoneError if there is none."""
     if name not in names():
         raise TimeZoneError(
-            Message(
-                N_("%(name)r is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)"),
-                name=name[:60],
-            )
+            Message(N_("%(name)r is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)"), name=name[:60])
         )
     return zoneinfo.ZoneInfo(name)
 
@@ -59,11 +56,7 @@ def from_local(text: str, zone_name: str) -> datetime:
     moment = local.astimezone(UTC)
     if moment.astimezone(tz).replace(tzinfo=None) != naive:
         raise TimeZoneError(
-            Message(
-                N_("%(moment)s does not exist in %(zone)s (the clocks change then)"),
-                moment=text.strip(),
-                zone=zone_name,
-            ),
+            Message(N_("%(moment)s does not exist in %(zone)s (the clocks change then)"), moment=text.strip(), zone=zone_name),
             "deadline",
         )
     return moment

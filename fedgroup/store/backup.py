@@ -70,10 +70,7 @@ def create(data_dir: Path, to_file: Path, passphrase: str | None = None) -> int:
 
 
 def _check_data_dir(data_dir: Path) -> None:
-    if (
-        not (data_dir / config_module.CONFIG_FILE).is_file()
-        or not (data_dir / config_module.DATABASE_FILE).is_file()
-    ):
+    if not (data_dir / config_module.CONFIG_FILE).is_file() or not (data_dir / config_module.DATABASE_FILE).is_file():
         raise BackupError(f"no fedgroup data in {data_dir}")
 
 

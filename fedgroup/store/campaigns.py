@@ -311,9 +311,7 @@ def reopen(conn: sqlite3.Connection, campaign_id: int, deadline: datetime | None
     return cursor.rowcount > 0
 
 
-def set_second_language(
-    conn: sqlite3.Connection, campaign_id: int, second: str | None, now: datetime
-) -> None:
+def set_second_language(conn: sqlite3.Connection, campaign_id: int, second: str | None, now: datetime) -> None:
     """The campaign's second language (JSON, or None to remove it); an edit, as a change of text is."""
     conn.execute(
         "UPDATE campaigns SET second_language = ?, updated_at = ? WHERE id = ?",

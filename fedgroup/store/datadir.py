@@ -71,9 +71,7 @@ async def create(
     handle = handle.strip().lower()
     validate_profile(handle, name, summary)
     if timezone != "UTC" and timezone not in zoneinfo.available_timezones():  # the listing reads a directory
-        raise ConfigError(
-            f"{timezone[:60]!r} is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)"
-        )
+        raise ConfigError(f"{timezone[:60]!r} is not a time zone name (e.g. Europe/Madrid, America/Chicago, UTC)")
     if exists(data_dir):
         raise ConfigError(f"{data_dir} already holds a fedgroup; refusing to overwrite it")
     config = config_module.from_mapping(data_dir, {"base_url": base_url, **settings})

@@ -100,8 +100,7 @@ def withdraw_member_pledge(conn: sqlite3.Connection, pledge_id: int, member_id: 
 def set_fulfilled(conn: sqlite3.Connection, pledge_id: int, fulfilled: bool) -> bool:
     """Mark a pledge kept (or not), to one of our campaigns or to a partner's; True if it changed."""
     cursor = conn.execute(
-        "UPDATE pledges SET fulfilled = ? WHERE id = ? AND fulfilled != ?",
-        (int(fulfilled), pledge_id, int(fulfilled)),
+        "UPDATE pledges SET fulfilled = ? WHERE id = ? AND fulfilled != ?", (int(fulfilled), pledge_id, int(fulfilled))
     )
     return cursor.rowcount > 0
 

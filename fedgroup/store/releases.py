@@ -35,9 +35,7 @@ def set_due(conn: sqlite3.Connection, partner_campaign_id: int, due: datetime) -
 
 def due(conn: sqlite3.Connection, now: datetime) -> list[int]:
     rows = fetchall(
-        conn,
-        "SELECT partner_campaign_id FROM partner_releases WHERE due_at <= ? ORDER BY due_at",
-        (to_db_time(now),),
+        conn, "SELECT partner_campaign_id FROM partner_releases WHERE due_at <= ? ORDER BY due_at", (to_db_time(now),)
     )
     return [r[0] for r in rows]
 

@@ -22,9 +22,7 @@ def enrolled_ids(conn: sqlite3.Connection) -> frozenset[int]:
     return frozenset(int(r[0]) for r in fetchall(conn, "SELECT member_id FROM two_factor"))
 
 
-def enable(
-    conn: sqlite3.Connection, member_id: int, secret: str, code_hashes: Sequence[str], now: datetime
-) -> None:
+def enable(conn: sqlite3.Connection, member_id: int, secret: str, code_hashes: Sequence[str], now: datetime) -> None:
     """The member's factor (replacing one they had) and a fresh set of recovery codes."""
     conn.execute("DELETE FROM recovery_codes WHERE member_id = ?", (member_id,))
     conn.execute(
@@ -33,8 +31,7 @@ def enable(
         (member_id, secret, to_db_time(now)),
     )
     conn.executemany(
-        "INSERT INTO recovery_codes (member_id, code_hash) VALUES (?, ?)",
-        [(member_id, h) for h in code_hashes],
+        "INSERT INTO recovery_codes (member_id, code_hash) VALUES (?, ?)", [(member_id, h) for h in code_hashes]
     )
 
 
@@ -62,9 +59,7 @@ def use_recovery_code(conn: sqlite3.Connection, member_id: int, code_hash: str, 
 
 def recovery_codes_left(conn: sqlite3.Connection, member_id: int) -> int:
     return int(
-        scalar(
-            conn, "SELECT COUNT(*) FROM recovery_codes WHERE member_id = ? AND used_at IS NULL", (member_id,)
-        )
+        scalar(conn, "SELECT COUNT(*) FROM recovery_codes WHERE member_id = ? AND used_at IS NULL", (member_id,))
     )
 
 

@@ -249,9 +249,7 @@ async def change_password(request: web.Request) -> web.Response:
     data = await form(request)
     new = text_field(data, "new", 2000)
     if new != text_field(data, "new_again", 2000):
-        return await account_response(
-            request, {"errors": {"new_again": N_("The two new passwords differ.")}}, status=422
-        )
+        return await account_response(request, {"errors": {"new_again": N_("The two new passwords differ.")}}, status=422)
     runtime = runtime_of(request)
     current = text_field(data, "current", 2000)
 
@@ -270,9 +268,7 @@ async def change_password(request: web.Request) -> web.Response:
         changed = await request.app[SIGN_INS].attempt(pacing.bucket, pacing.known, change)
     except sign_ins.Refused as refused:
         log.info("password change refused reason=%s", refused.reason)
-        response = await account_response(
-            request, {"errors": {"current": refused.message}}, status=refused.status
-        )
+        response = await account_response(request, {"errors": {"current": refused.message}}, status=refused.status)
         response.headers["Retry-After"] = str(refused.retry_after)
         return response
     except actions.USER_ERRORS as e:

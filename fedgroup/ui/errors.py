@@ -69,11 +69,7 @@ async def error_pages_middleware(request: web.Request, handler: Handler) -> web.
         return render(
             request,
             "message.html",
-            {
-                "title": lang.gettext(TITLES[refused.status]),
-                "message": lang.gettext(text),
-                "back": _home(request),
-            },
+            {"title": lang.gettext(TITLES[refused.status]), "message": lang.gettext(text), "back": _home(request)},
             status=refused.status,
         )
     except web.HTTPException:

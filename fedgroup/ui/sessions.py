@@ -134,9 +134,7 @@ def _cross_origin(request: web.Request) -> bool:
     return origin is not None and _origin(origin) != _origin(request.app[RUNTIME].config.base_url)
 
 
-EXPIRED_TEXT = (
-    "This form has expired or did not come from this site. Go back, reload the page and try again.\n"
-)
+EXPIRED_TEXT = "This form has expired or did not come from this site. Go back, reload the page and try again.\n"
 
 
 class ExpiredForm(web.HTTPForbidden):
@@ -148,9 +146,7 @@ class ExpiredForm(web.HTTPForbidden):
         self.typed = typed
 
 
-def check_csrf(
-    request: web.Request, submitted: str | None, typed: list[tuple[str, str]] | None = None
-) -> None:
+def check_csrf(request: web.Request, submitted: str | None, typed: list[tuple[str, str]] | None = None) -> None:
     """Refuse a form that came from another origin (plain 403: nothing of it is shown back) or whose token
     does not match (ExpiredForm, carrying `typed`, the text fields worth handing back)."""
     expected = request[CSRF] or read_cookie(request, FORM_COOKIE)
