@@ -155,16 +155,22 @@ class Runtime:
             self.tell_others("mail")
 
     def told(self, what: str) -> None:
-        """Act on what another serving process told this one (see `tell_others`)."""
+        """Act on what another process told this one (see `tell_others`), here only: nothing told is passed
+        on, so no word goes round between processes (`serve` without mail, told "mail", would send it back)."""
         if what == "inbox":
             if self.inbox is not None:
                 self.inbox.wake()
         elif what == "totals":
-            self.wake_scheduler()
+            if self.scheduler is not None:
+                self.scheduler.wake()
         elif what == "deliveries":
-            self.deliveries_queued()
+            if self.delivery is not None:
+                self.delivery.wake()
+            elif self.wake_delivery_elsewhere is not None:
+                self.wake_delivery_elsewhere()
         elif what == "mail":
-            self.mail_queued()
+            if self.mail is not None:
+                self.mail.wake()
         elif what == "blocks":
             self.blocks_changed(told=True)
         else:

@@ -190,6 +190,11 @@ async def test_a_block_is_told_to_the_other_processes_and_what_is_told_is_not_to
     assert told == ["blocks"]
     runtime.told("nonsense")  # an unknown word changes nothing
     assert told == ["blocks"]
+    # Nothing told is passed on, whether this process runs the worker (inbox, totals, deliveries) or not
+    # (mail is off here): a word never goes round between processes.
+    for what in ("inbox", "totals", "deliveries", "mail"):
+        runtime.told(what)
+    assert told == ["blocks"]
 
 
 async def test_back_pressure_counts_the_queue_in_the_database_where_processes_share_the_inbox(make_server):

@@ -132,6 +132,8 @@ async def serve(
                         tell_all(what)
 
                 def tell_all(what: str) -> None:
+                    if what != "blocks":
+                        return  # the queues are all here: a serving process keeps a copy of the blocks only
                     for process in serving:
                         process.tell(f"{what}\n".encode("ascii"))
 
