@@ -119,9 +119,8 @@ class Config:
     default_language: str = "en"
 
     def per_process(self, limit: int) -> int:
-        """A limit kept in each serving process's memory, as that process's share of it (at least 1; 0 stays
-        "no limit"): with `workers` processes the limit holds overall, give or take one per process."""
-        return limit if limit == 0 else -(-limit // self.workers)
+        """A limit kept in each serving process's memory, as that process's share of it (share_of)."""
+        return share_of(limit, self.workers)
 
     @property
     def mail_enabled(self) -> bool:
@@ -182,6 +181,12 @@ def default_port(base_url: str) -> int:
     if parts.port and is_loopback_host(parts.hostname or ""):
         return parts.port
     return 8080
+
+
+def share_of(limit: int, processes: int) -> int:
+    """One process's share of a limit that several keep in memory, rounded up (at least 1; 0 stays "no
+    limit"): together they hold the limit, give or take one per process."""
+    return limit if limit == 0 else -(-limit // processes)
 
 
 _SETTINGS = {f.name: f for f in fields(Config) if f.name != "data_dir"}

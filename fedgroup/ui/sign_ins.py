@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from fedgroup.config import share_of
 from fedgroup.rules import campaigns
 
 T = TypeVar("T")
@@ -57,9 +58,9 @@ class SignInRules:
             return self
         return replace(
             self,
-            per_name=-(-self.per_name // processes),  # rounded up: at least 1
-            storm=-(-self.storm // processes),
-            max_pending=-(-self.max_pending // processes),
+            per_name=share_of(self.per_name, processes),
+            storm=share_of(self.storm, processes),
+            max_pending=share_of(self.max_pending, processes),
         )
 
     @property
