@@ -9,7 +9,7 @@ from importlib import resources
 
 import aiohttp_jinja2
 import jinja2
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.abc import AbstractResolver
 
 from fedgroup.config import Config
@@ -21,6 +21,7 @@ from fedgroup.ui import blueprint_pages, health, pages, renderings
 from fedgroup.ui import gatherings as gathering_pages
 from fedgroup.ui import routes as ui_routes
 from fedgroup.ui.errors import error_pages_middleware
+from fedgroup.ui.languages import language_of
 from fedgroup.ui.sessions import SIGN_INS, session_middleware
 from fedgroup.ui.sign_ins import SignInGate, SignInRules
 
@@ -47,11 +48,42 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 @web.middleware
 async def fresh_site_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Pages and the actor show the group's name and avatar as committed, also after a CLI change."""
-    if request.method in ("GET", "HEAD") and RUNTIME in request.app:
+    if request.method in ("GET", "HEAD") and RUNTIME in request.app and renderings.SHOWN_AT not in request:
         runtime = request.app[RUNTIME]
         await runtime.fresh_site()
         request[renderings.SHOWN_AT] = runtime.page_cache.shown.stamp  # read just now: the pages use it
     return await handler(request)
+
+
+@web.middleware
+async def kept_pages_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The fast lane of the viral hour: a GET from a visitor without a session (no cookie at all) of an address
+    whose page is kept for every such visitor (ui/renderings.py) is answered here, as the page handler would
+    answer it, without the middlewares below and the handler. Every check that decides what such a visitor is
+    shown is made here too, on every request: the database's version read now (a page changed by a commit
+    that finished before this request is not served), the site as committed (its language decides the page's
+    language), a group that has moved (the old pages redirect), and what the client asked for (servers get
+    ActivityStreams). Anything else, or a page not kept, goes the usual way."""
+    if request.method != "GET" or hdrs.COOKIE in request.headers or RUNTIME not in request.app:
+        return await handler(request)
+    runtime = request.app[RUNTIME]
+    await runtime.fresh_site()
+    if runtime.site.moved_to is not None or routes.wants_activity_json(request):
+        return await handler(request)
+    request[renderings.SHOWN_AT] = runtime.page_cache.shown.stamp  # just read: a handler below need not
+    address = (request.raw_path, language_of(request).code)
+    addresses = request.app[renderings.KEPT_ADDRESSES]
+    key = addresses.get(address)
+    if key is not None:
+        body = runtime.page_cache.pages.get(key, runtime.now())
+        if body is not None:
+            addresses.answered += 1
+            return renderings.kept_page_response(request, key, body)
+    response = await handler(request)
+    kept_as = request.get(renderings.KEPT_AS)
+    if kept_as is not None:
+        addresses.learn(address, kept_as)
+    return response
 
 
 # Pages: styles and images from this site only, no scripts at all, forms post only here, never framed.
@@ -117,6 +149,7 @@ def create_app(
         middlewares=[
             errors_middleware,
             security_headers_middleware,
+            kept_pages_middleware,
             body_deadline,
             fresh_site_middleware,
             moved_middleware,
@@ -135,6 +168,7 @@ def create_app(
         await close_runtime(runtime)
 
     app.cleanup_ctx.append(lifecycle)
+    app[renderings.KEPT_ADDRESSES] = renderings.KeptAddresses()
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("fedgroup", "web/templates"),

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from fedgroup import actions
+from fedgroup import actions, store
 from fedgroup.rules import passwords
 from fedgroup.rules.campaigns import parse_goal, parse_option
 from fedgroup.store.kept import Kept
@@ -299,3 +299,54 @@ async def test_members_pages_show_every_write_at_once(site):
     await actions.delete_campaign(runtime, hidden)
     assert "Internal planning" not in (await mia.get("/groups/water")).text
     assert (await mia.get(f"/campaigns/{hidden}")).status == 410
+
+
+async def test_visitors_without_cookies_are_answered_by_the_fast_lane_as_the_page_handler_answers(site):
+    """app.kept_pages_middleware answers a visitor without cookies from the kept page, before the middlewares
+    and the handler; it must answer exactly what they would, and step aside whenever they would answer
+    something else."""
+    server, member, campaign, client, _ = site
+    runtime = server.runtime
+    lane = server.app[renderings.KEPT_ADDRESSES]
+    anon = client()
+    for path in (f"/campaigns/{campaign}", "/groups/water"):
+        rendered = await anon.get(path)
+        before = lane.answered
+        fast = await anon.get(path)
+        assert lane.answered == before + 1, "the second visit is the fast lane's"
+        assert fast.text == rendered.text and fast.status == 200
+        for name in ("Content-Type", "Content-Security-Policy", "X-Frame-Options", "Cache-Control", "Vary"):
+            assert fast.headers[name] == rendered.headers[name], name
+        head = await anon.session.head(server.base_url + path)
+        assert head.status == 200 and head.headers["Content-Type"] == "text/html; charset=utf-8"
+
+    # A server asking for ActivityStreams at the same address is the federation side's (which wants its
+    # fetch signed, here), never given the kept page.
+    before = lane.answered
+    document = await anon.get(f"/campaigns/{campaign}", headers={"Accept": "application/activity+json"})
+    assert document.status == 401 and not document.headers["Content-Type"].startswith("text/html")
+    assert lane.answered == before
+
+    # Each language its own page: a Spanish browser is not served the English one kept at the same address.
+    english = (await anon.get(f"/campaigns/{campaign}")).text
+    spanish = await anon.get(f"/campaigns/{campaign}", headers={"Accept-Language": "es"})
+    assert spanish.text != english and 'lang="es"' in spanish.text
+    assert (await anon.get(f"/campaigns/{campaign}")).text == english
+
+    # The group's language changed by a write: visitors whose browsers say nothing get the new one at once.
+    await runtime.db.write(store.site.set_language, "es")
+    assert 'lang="es"' in (await anon.get(f"/campaigns/{campaign}")).text
+    await runtime.db.write(store.site.set_language, None)
+
+    # Signed in, a member's own page, never the kept one.
+    mia = client()
+    await mia.sign_in("Mia Member", PASSWORD)
+    before = lane.answered
+    own = await mia.get(f"/campaigns/{campaign}")
+    assert own.text != english and "Sign out" in own.text and lane.answered == before
+
+    # A group that has moved sends visitors on, though the page is still kept at the old address.
+    await anon.get(f"/campaigns/{campaign}")
+    await runtime.db.write(store.site.set_moved, None, "https://new.example/groups/water")
+    moved = await anon.session.get(server.base_url + f"/campaigns/{campaign}", allow_redirects=False)
+    assert moved.status == 301 and moved.headers["Location"] == f"https://new.example/campaigns/{campaign}"

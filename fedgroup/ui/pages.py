@@ -62,8 +62,8 @@ async def group_page(request: web.Request) -> web.Response:
         body = render_public(request, "group.html", {"campaigns": views, "page": page, "gatherings": coming})
         return Made(body, renderings.expiry(now, (v.deadline for v in views)), len(body))
 
-    body = await kept.pages.get_or_make(page_key(request, "group", number), version, now, make)
-    return renderings.page_response(body)
+    key = page_key(request, "group", number)
+    return renderings.kept_page_response(request, key, await kept.pages.get_or_make(key, version, now, make))
 
 
 async def _visible_state(request: web.Request, campaign_id: int) -> campaign_state.CampaignState:
@@ -200,10 +200,11 @@ async def _public_campaign_page(request: web.Request, campaign_id: int, version:
         expires = renderings.expiry(now, [state.row.deadline])
         return Made(body, expires, len(body), keep=state.row.visibility == "public")
 
+    key = page_key(request, "campaign", campaign_id)
     body = await renderings.of(runtime).pages.get_or_make(
-        page_key(request, "campaign", campaign_id), version, now, make, campaign_scopes(campaign_id)
+        key, version, now, make, campaign_scopes(campaign_id)
     )
-    return renderings.page_response(body)
+    return renderings.kept_page_response(request, key, body)
 
 
 async def pledge(request: web.Request) -> web.Response:

@@ -38,6 +38,35 @@ VARY = "Accept-Language, Cookie"
 # it was before.
 SHOWN_AT: web.RequestKey[int] = web.RequestKey("shown_at")
 
+# The key in the kept pages of the page a handler answered this request with, set by the page handlers when
+# they serve a visitor without a session from what is kept (app.kept_pages_middleware learns it).
+KEPT_AS: web.RequestKey[tuple[object, ...]] = web.RequestKey("kept_as")
+# How many addresses the fast lane remembers the page keys of (one per page, page number, notice and language).
+MAX_ADDRESSES = 1024
+
+
+class KeptAddresses:
+    """Which kept page a GET of an address answers with, for a visitor without a session in a language, as
+    the page handlers last said (KEPT_AS). An address always names the same page (the campaign or page number
+    is in the path or query), so what is remembered here never goes stale; whether that page is still kept
+    and fresh is the page cache's question, asked on every request."""
+
+    def __init__(self, limit: int = MAX_ADDRESSES) -> None:
+        self.limit = limit
+        self._keys: dict[tuple[str, str], tuple[object, ...]] = {}
+        self.answered = 0  # requests the fast lane answered itself
+
+    def get(self, address: tuple[str, str]) -> tuple[object, ...] | None:
+        return self._keys.get(address)
+
+    def learn(self, address: tuple[str, str], key: tuple[object, ...]) -> None:
+        if address not in self._keys and len(self._keys) >= self.limit:
+            del self._keys[next(iter(self._keys))]  # the first learnt goes first
+        self._keys[address] = key
+
+
+KEPT_ADDRESSES: web.AppKey[KeptAddresses] = web.AppKey("kept_addresses", KeptAddresses)
+
 
 def of(runtime: Runtime) -> PageCache:
     """The runtime's renderings (one set per open database: store.kept.PageCache)."""
@@ -58,9 +87,12 @@ def expiry(now: datetime, deadlines: Iterable[datetime | None]) -> datetime:
     return min([now + MAX_AGE, *(d for d in deadlines if d is not None and d > now)])
 
 
-def page_response(body: bytes) -> web.Response:
-    """A kept page as a response of its own (the middlewares add the security headers to each)."""
-    reply = web.Response(body=body, content_type="text/html", charset="utf-8")
-    reply.headers["Cache-Control"] = "no-cache"
-    reply.headers["Vary"] = VARY
-    return reply
+def kept_page_response(request: web.Request, key: tuple[object, ...], body: bytes) -> web.Response:
+    """The page kept under `key` for every visitor without a session, as this request's answer (the
+    middlewares add the security headers). The fast lane (app.kept_pages_middleware) learns the key, to
+    answer the next such GET of this address itself."""
+    request[KEPT_AS] = key
+    return web.Response(body=body, headers=_KEPT_PAGE_HEADERS)
+
+
+_KEPT_PAGE_HEADERS = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache", "Vary": VARY}

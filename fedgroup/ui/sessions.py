@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from fedgroup import store
 from fedgroup.runtime import RUNTIME
@@ -54,8 +54,8 @@ def cookie_name(request: web.Request, name: str) -> str:
 
 
 def read_cookie(request: web.Request, name: str) -> str | None:
-    if RUNTIME not in request.app:
-        return None
+    if RUNTIME not in request.app or hdrs.COOKIE not in request.headers:
+        return None  # (most visitors send none: not even an empty jar is parsed)
     return request.cookies.get(cookie_name(request, name))
 
 
