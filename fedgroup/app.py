@@ -68,9 +68,9 @@ async def kept_pages_middleware(request: web.Request, handler: Handler) -> web.S
         return await handler(request)
     runtime = request.app[RUNTIME]
     await runtime.fresh_site()
+    request[renderings.SHOWN_AT] = runtime.page_cache.shown.stamp  # just read: nothing below reads it again
     if runtime.site.moved_to is not None or routes.wants_activity_json(request):
         return await handler(request)
-    request[renderings.SHOWN_AT] = runtime.page_cache.shown.stamp  # just read: a handler below need not
     address = (request.raw_path, language_of(request).code)
     addresses = request.app[renderings.KEPT_ADDRESSES]
     key = addresses.get(address)
