@@ -14,7 +14,7 @@ from aiohttp.abc import AbstractResolver
 
 from fedgroup import store
 from fedgroup.actions import notifications
-from fedgroup.actions.inbox import InboxProcessor
+from fedgroup.actions.inbox import GATHER_SECONDS, InboxProcessor
 from fedgroup.actions.scheduler import Scheduler
 from fedgroup.config import Config
 from fedgroup.net.actors import RemoteActors
@@ -35,6 +35,10 @@ BLOCKS_MAX_AGE = 1.0
 # campaigns), then one a minute, however many late votes they send.
 LATE_VOTE_ANSWERS_BURST = 4
 LATE_VOTE_ANSWERS_PER_MINUTE = 1
+# Totals changed: the scheduler looks this long after the first word, together with whatever more comes
+# meanwhile, so that a storm of votes costs a round of its five reads per batch, not per vote (the inbox
+# processor gathers the same way: actions/inbox.py GATHER_SECONDS). bench/RESULTS.md, "A round for a batch".
+SCHEDULER_WAKE_DELAY = 0.1
 
 
 def system_clock() -> datetime:
@@ -132,9 +136,9 @@ class Runtime:
             self.tell_others("inbox")
 
     def wake_scheduler(self) -> None:
-        """Totals changed: let the scheduler consider an Update now rather than at its next tick."""
+        """Totals changed: let the scheduler consider an Update soon rather than at its next tick."""
         if self.scheduler is not None:
-            self.scheduler.wake()
+            self.scheduler.wake_soon(SCHEDULER_WAKE_DELAY)
         elif self.tell_others is not None:
             self.tell_others("totals")
 
@@ -159,10 +163,10 @@ class Runtime:
         on, so no word goes round between processes (`serve` without mail, told "mail", would send it back)."""
         if what == "inbox":
             if self.inbox is not None:
-                self.inbox.wake()
+                self.inbox.wake_soon(GATHER_SECONDS)
         elif what == "totals":
             if self.scheduler is not None:
-                self.scheduler.wake()
+                self.scheduler.wake_soon(SCHEDULER_WAKE_DELAY)
         elif what == "deliveries":
             if self.delivery is not None:
                 self.delivery.wake()

@@ -433,9 +433,11 @@ async def processed(server, activity_id: str) -> bool:
 
 
 async def drained(server) -> bool:
+    """Nothing left to process, and the scheduler (woken a moment after totals change) at rest."""
     db = server.runtime.db
     pending = await db.scalar("SELECT COUNT(*) FROM inbox_activities WHERE state = 'pending'")
-    return pending == 0
+    scheduler = server.runtime.scheduler
+    return pending == 0 and (scheduler is None or scheduler.at_rest)
 
 
 def changed_tables(before: dict[str, list[tuple]], after: dict[str, list[tuple]]) -> dict[str, Any]:

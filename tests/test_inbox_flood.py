@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections import Counter
 
 import aiohttp
@@ -14,6 +15,7 @@ import aiohttp
 from fedgroup import actions, store
 from fedgroup.actions.inbox import InboxProcessor
 from fedgroup.rules.campaigns import parse_goal, parse_option
+from fedgroup.runtime import SCHEDULER_WAKE_DELAY
 from tests.conftest import eventually
 from tests.peer import cavage_sign
 from tests.test_coalition import vote
@@ -194,3 +196,37 @@ async def test_a_backlog_holds_what_was_parsed_for_only_the_first_and_counts_eve
     )
     # The first voter's Undo, waiting unparsed behind their vote, came after it: that vote is withdrawn.
     assert sorted(tuple(v) for v in votes) == sorted((v.id, "Bring a friend") for v in voters[1:])
+
+
+async def test_a_burst_of_votes_is_federated_by_a_few_rounds_of_the_scheduler_not_one_each(make_server, peer):
+    """Each vote tells the scheduler that totals changed; it looks a moment later (runtime.SCHEDULER_WAKE_DELAY)
+    with every other vote of that moment, so a storm costs a few rounds of its five reads, not one a vote,
+    and the totals are federated all the same."""
+    server = await make_server(queue_poll_seconds=60, totals_update_seconds=30)  # no tick: only wakes
+    runtime = server.runtime
+    inbox, group = server.url("/groups/water/inbox"), server.url("/groups/water")
+    campaign_id = await _campaign(runtime)
+    question = server.url(f"/campaigns/{campaign_id}")
+    voters = [peer.add_actor(f"v{i}", "peer-1") for i in range(40)]
+    await asyncio.gather(*(peer.post(v, inbox, follow_of(v, group)) for v in voters))
+    await eventually(lambda: _processed(runtime))
+    assert runtime.scheduler is not None
+    await eventually(lambda: _at_rest(runtime.scheduler))
+    rounds = runtime.scheduler.rounds
+
+    started = time.monotonic()
+    for voter in voters:  # one at a time, as a storm's votes come: each processed before the next arrives
+        assert (await peer.post(voter, inbox, vote(voter, question, group, "Come")))[0] == 202
+        await eventually(lambda: _processed(runtime))
+    await eventually(lambda: _at_rest(runtime.scheduler))
+    elapsed = time.monotonic() - started
+    assert runtime.scheduler.rounds - rounds <= elapsed / SCHEDULER_WAKE_DELAY + 3, "a round a vote"
+    assert await runtime.db.scalar("SELECT COUNT(*) FROM votes WHERE campaign_id = ?", (campaign_id,)) == 40
+    published = await runtime.db.scalar(
+        "SELECT COUNT(*) FROM outbox_activities WHERE type = 'Update' AND object_id = ?", (question,)
+    )
+    assert published >= 1, "the new totals are federated"
+
+
+async def _at_rest(worker) -> bool:
+    return bool(worker.at_rest)

@@ -71,3 +71,24 @@ async def test_a_stop_while_idle_returns_at_once() -> None:
     await worker.went_idle.wait()
     await asyncio.wait_for(worker.stop(), HANG_GUARD)
     assert worker.passes == 1
+
+
+async def test_wakes_asked_for_soon_are_one_pass_and_a_stop_forgets_them() -> None:
+    worker = OnePassAtATime()
+    worker.start()
+    await worker.busy.wait()
+    worker.release.set()
+    await worker.went_idle.wait()
+    worker.went_idle.clear()
+    assert worker.at_rest
+    for _ in range(50):  # fifty pieces of work told one by one in the same moment
+        worker.wake_soon(0.05)
+    assert not worker.at_rest and worker.passes == 1, "not at once"
+    await asyncio.wait_for(worker.busy.wait(), HANG_GUARD)
+    worker.release.set()
+    await asyncio.wait_for(worker.went_idle.wait(), HANG_GUARD)
+    assert worker.passes == 2 and worker.at_rest, "one pass for all fifty"
+
+    worker.wake_soon(AN_HOUR)
+    await asyncio.wait_for(worker.stop(), HANG_GUARD)  # the hour-long wake is not waited for
+    assert worker.passes == 2

@@ -53,6 +53,12 @@ CONCURRENCY = 32
 PARSED_HELD = 256
 # How many handed-over activities are taken up at a time (the rest wait, counted by `take`).
 TAKEN_AT_ONCE = 100
+# How long the processor lets activities that another process stored (`serve --workers N`: told, not handed
+# over) gather before it reads them: a round (read the queue, handle, record as done, find when the next
+# retry is due) costs two commits and a few reads however many it takes, and at a few hundred a second a round
+# for each cost `serve` more than handling them (bench/RESULTS.md, "A round for a batch"). While the
+# processor is busy nothing waits: what came meanwhile is the next round's.
+GATHER_SECONDS = 0.02
 REMEMBERED_FINISHED = 10_000
 
 

@@ -26,6 +26,7 @@ class Scheduler(Worker):
     def __init__(self, runtime: Context) -> None:
         super().__init__()
         self.runtime = runtime
+        self.rounds = 0  # how many times it has looked for work (a vote storm shows here)
 
     async def run_once(self) -> None:
         config = self.runtime.config
@@ -41,6 +42,7 @@ class Scheduler(Worker):
         # Wake often enough to honour the coalescing interval, and to notice work the CLI queued.
         tick = min(config.queue_poll_seconds, config.totals_update_seconds)
         while not self.stopping:
+            self.rounds += 1
             try:
                 await self.run_once()
             except Exception:
