@@ -63,23 +63,24 @@ async def test_a_wake_while_busy_starts_another_pass() -> None:
     await asyncio.wait_for(worker.stop(), HANG_GUARD)
 
 
-async def test_a_stop_while_idle_returns_at_once() -> None:
-    worker = OnePassAtATime()
-    worker.start()
-    await worker.busy.wait()
-    worker.release.set()
-    await worker.went_idle.wait()
-    await asyncio.wait_for(worker.stop(), HANG_GUARD)
-    assert worker.passes == 1
-
-
-async def test_wakes_asked_for_soon_are_one_pass_and_a_stop_forgets_them() -> None:
+async def idle_after_one_pass() -> OnePassAtATime:
     worker = OnePassAtATime()
     worker.start()
     await worker.busy.wait()
     worker.release.set()
     await worker.went_idle.wait()
     worker.went_idle.clear()
+    return worker
+
+
+async def test_a_stop_while_idle_returns_at_once() -> None:
+    worker = await idle_after_one_pass()
+    await asyncio.wait_for(worker.stop(), HANG_GUARD)
+    assert worker.passes == 1
+
+
+async def test_wakes_asked_for_soon_are_one_pass_and_a_stop_forgets_them() -> None:
+    worker = await idle_after_one_pass()
     assert worker.at_rest
     for _ in range(50):  # fifty pieces of work told one by one in the same moment
         worker.wake_soon(0.05)
