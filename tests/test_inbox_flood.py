@@ -230,3 +230,28 @@ async def test_a_burst_of_votes_is_federated_by_a_few_rounds_of_the_scheduler_no
 
 async def _at_rest(worker) -> bool:
     return bool(worker.at_rest)
+
+
+async def test_what_is_handed_over_one_at_a_time_is_processed_without_reading_the_queue_behind_each(
+    make_server, peer
+):
+    """At a few hundred a second activities come one at a time, each handed to the processor in memory.
+    Reading the queue in the database behind each cost more than handling it: it found the one being handled,
+    and its next-due time woke the processor again. The queue is read when it may hold something; a vote
+    still counts once, and a failed one is still retried from the queue (tests/test_inbox_retries.py)."""
+    server = await make_server(queue_poll_seconds=60)
+    runtime = server.runtime
+    inbox, group = server.url("/groups/water/inbox"), server.url("/groups/water")
+    campaign_id = await _campaign(runtime)
+    question = server.url(f"/campaigns/{campaign_id}")
+    voters = [peer.add_actor(f"v{i}", "peer-1") for i in range(20)]
+    for voter in voters:  # keys fetched and cached
+        await peer.post(voter, inbox, follow_of(voter, group))
+    await eventually(lambda: _processed(runtime))
+    assert runtime.inbox is not None
+    reads = runtime.inbox.queue_reads
+    for voter in voters:
+        assert (await peer.post(voter, inbox, vote(voter, question, group, "Come")))[0] == 202
+        await eventually(lambda: _processed(runtime))
+    assert runtime.inbox.queue_reads - reads <= 3, "the queue read behind each activity"
+    assert await runtime.db.scalar("SELECT COUNT(*) FROM votes WHERE campaign_id = ?", (campaign_id,)) == 20

@@ -369,11 +369,19 @@ class InboxProcessor(Worker):
         self._handed: collections.deque[store.inbox.StoredActivity] = collections.deque()
         self.parsed_held = parsed_held
         # Ids taken up and not yet recorded as finished: never taken twice at once.
-        self._taken: set[str] = set()
+        # (With the arrival time and attempts of the copy taken up: the queue shows that copy while it runs.)
+        self._taken: dict[str, tuple[str, int]] = {}
         self._slots = asyncio.Semaphore(concurrency)
         self._running: set[asyncio.Task[None]] = set()
         self._actor_locks: dict[str, asyncio.Lock] = {}
         self._finished: list[store.inbox.Finished] = []
+        # Whether the queue in the database may hold what was not handed over: at the start, after a read that
+        # found rows (it reads a hundred at a time), after rows were held back behind a copy being handled, and
+        # after a record that failed. Otherwise, after a round of what was handed over, the queue is not read:
+        # at a few hundred a second each activity comes alone, and reading the queue behind each (it found
+        # the one being handled, and its next-due time woke the processor again) cost more than handling it.
+        self._queue_unread = True
+        self.queue_reads = 0  # how many times it read the queue in the database
         self._recording: asyncio.Task[None] | None = None
         # Rows recently recorded (id, arrival time, failed attempts before that run), whatever came of them: a
         # copy handed over while the same row, read from the database, was being handled is not handled again.
@@ -427,24 +435,32 @@ class InboxProcessor(Worker):
         if self._handed:
             batch = [self._handed.popleft() for _ in range(min(len(self._handed), TAKEN_AT_ONCE))]
         else:
+            self._queue_unread = False  # this read sees all there is; what comes later is handed or told
+            self.queue_reads += 1
             try:
                 batch = await self.runtime.db.read(store.inbox.due, self.runtime.now())
             except Exception:
                 log.exception("inbox processor failed to read the queue")
                 batch = []
+                self._queue_unread = True
+            self._queue_unread = self._queue_unread or bool(batch)
         # A row already taken up (handed over, then seen in the queue; or taken up again as a new event while
         # the first run goes on) waits in the database until the first run is recorded.
-        return [
+        ready = [
             stored
             for stored in batch
             if stored.id not in self._taken
             and (stored.id, stored.received_at, stored.attempts) not in self._recorded
         ]
+        if any(self._taken.get(s.id) != (s.received_at, s.attempts) for s in batch if s.id in self._taken):
+            self._queue_unread = True  # a new event of one being handled: read again once that is recorded
+        return ready
 
     async def _run(self) -> None:
         poll = self.runtime.config.queue_poll_seconds
         while not self.stopping:
             await self._forget_old()
+            handed = bool(self._handed)
             batch = await self._next_batch()
             for stored in batch:
                 if stored.id in self._taken:
@@ -453,18 +469,18 @@ class InboxProcessor(Worker):
                 if self.stopping:
                     self._slots.release()
                     break
-                self._taken.add(stored.id)
+                self._taken[stored.id] = (stored.received_at, stored.attempts)
                 task = asyncio.create_task(self._handle(stored))
                 self._running.add(task)
                 task.add_done_callback(self._running.discard)
-            if batch and not self.stopping:
+            if batch and not self.stopping and (self._handed or not handed or self._queue_unread):
                 continue
             await self.idle(await self._until_next_due(poll))
 
     async def _until_next_due(self, poll: float) -> float:
         """Seconds to idle: until the next retry is due, or the poll interval (work from another process)."""
         try:
-            due_at = await self.runtime.db.read(store.inbox.next_due_at)
+            due_at = await self.runtime.db.read(store.inbox.next_due_at, list(self._taken))
         except Exception:
             return poll
         if due_at is None:
@@ -486,7 +502,8 @@ class InboxProcessor(Worker):
             if self._recording is None:
                 self._recording = asyncio.create_task(self._record())
         except BaseException:
-            self._taken.discard(stored.id)
+            self._taken.pop(stored.id, None)
+            self._queue_unread = True  # (not recorded: it is still in the queue)
             raise
         finally:
             self._slots.release()
@@ -503,7 +520,7 @@ class InboxProcessor(Worker):
                     log.exception("inbox processor could not mark activities done count=%d", len(finished))
                     recorded = False
                 for done in finished:
-                    self._taken.discard(done.activity.id)
+                    self._taken.pop(done.activity.id, None)
                     # Not one whose record failed: it must be taken up again as it is. A stale copy of a row
                     # recorded as failed must not run it again before its retry is due (or after it was given up).
                     if recorded:
@@ -511,7 +528,11 @@ class InboxProcessor(Worker):
                         self._recorded[activity.id, activity.received_at, activity.attempts] = None
                 while len(self._recorded) > REMEMBERED_FINISHED:
                     self._recorded.popitem(last=False)
-                self.wake()  # rows held back because they were taken may go now
+                # Rows held back behind these may go now; rows not recorded are taken up again from the
+                # queue; a retry recorded changes when the next is due.
+                if self._queue_unread or not recorded or any(done.error for done in finished):
+                    self._queue_unread = True
+                    self.wake()
         finally:
             self._recording = None
 

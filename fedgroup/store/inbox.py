@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -175,8 +175,19 @@ def due(conn: sqlite3.Connection, now: datetime, limit: int = 100) -> list[Store
     return [StoredActivity(*r) for r in rows]
 
 
-def next_due_at(conn: sqlite3.Connection) -> datetime | None:
-    return from_db_time(scalar(conn, f"SELECT MIN({_DUE_AT}) FROM inbox_activities WHERE state = 'pending'"))
+# More ids than this are not left out of next_due_at (SQLite bounds a statement's parameters): counting them
+# in only makes the caller look again sooner.
+MAX_EXCLUDED = 500
+
+
+def next_due_at(conn: sqlite3.Connection, excluding: Collection[str] = ()) -> datetime | None:
+    """When the next pending activity is due, leaving out those `excluding` names (the ones being handled
+    right now, still 'pending' here until what came of them is recorded)."""
+    ids = list(excluding) if len(excluding) <= MAX_EXCLUDED else []
+    leave_out = f" AND id NOT IN ({', '.join('?' * len(ids))})" if ids else ""
+    return from_db_time(
+        scalar(conn, f"SELECT MIN({_DUE_AT}) FROM inbox_activities WHERE state = 'pending'{leave_out}", ids)
+    )
 
 
 class Finished(NamedTuple):
