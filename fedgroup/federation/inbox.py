@@ -319,5 +319,5 @@ async def _receive(runtime: Runtime, request: web.Request) -> web.Response:
             activity.actor if activity else None,
         )
         return web.Response(status=e.status, text=f"{e.reason}\n", headers=e.headers)
-    runtime.inbox_due()
+    # What was stored is on its way to the processor already (Runtime.activities_stored); a repeat stored nothing.
     return web.Response(status=202)
