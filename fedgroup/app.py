@@ -71,9 +71,9 @@ async def kept_pages_middleware(request: web.Request, handler: Handler) -> web.S
     request[renderings.SHOWN_AT] = runtime.page_cache.shown.stamp  # just read: nothing below reads it again
     if runtime.site.moved_to is not None or routes.wants_activity_json(request):
         return await handler(request)
-    address = (request.raw_path, language_of(request).code)
     addresses = request.app[renderings.KEPT_ADDRESSES]
-    key = addresses.get(address)
+    learnt = addresses.by_language(request.raw_path)
+    key = learnt.get(language_of(request).code) if learnt is not None else None
     if key is not None:
         body = runtime.page_cache.pages.get(key, runtime.now())
         if body is not None:
@@ -82,7 +82,7 @@ async def kept_pages_middleware(request: web.Request, handler: Handler) -> web.S
     response = await handler(request)
     kept_as = request.get(renderings.KEPT_AS)
     if kept_as is not None:
-        addresses.learn(address, kept_as)
+        addresses.learn(request.raw_path, language_of(request).code, kept_as)
     return response
 
 

@@ -41,28 +41,31 @@ SHOWN_AT: web.RequestKey[int] = web.RequestKey("shown_at")
 # The key in the kept pages of the page a handler answered this request with, set by the page handlers when
 # they serve a visitor without a session from what is kept (app.kept_pages_middleware learns it).
 KEPT_AS: web.RequestKey[tuple[object, ...]] = web.RequestKey("kept_as")
-# How many addresses the fast lane remembers the page keys of (one per page, page number, notice and language).
+# How many addresses the fast lane remembers the page keys of (one per page, page number and notice; each with
+# the languages it was asked in).
 MAX_ADDRESSES = 1024
 
 
 class KeptAddresses:
-    """Which kept page a GET of an address answers with, for a visitor without a session in a language, as
-    the page handlers last said (KEPT_AS). An address always names the same page (the campaign or page number
-    is in the path or query), so what is remembered here never goes stale; whether that page is still kept
-    and fresh is the page cache's question, asked on every request."""
+    """Which kept page a GET of an address answers with, for a visitor without a session, by language, as the
+    page handlers last said (KEPT_AS). An address always names the same page (the campaign or page number is
+    in the path or query), so what is remembered here never goes stale; whether that page is still kept and
+    fresh is the page cache's question, asked on every request. Looked up by address first: a GET of anything
+    else (a file, WebFinger) costs the fast lane no choice of language."""
 
     def __init__(self, limit: int = MAX_ADDRESSES) -> None:
         self.limit = limit
-        self._keys: dict[tuple[str, str], tuple[object, ...]] = {}
+        self._keys: dict[str, dict[str, tuple[object, ...]]] = {}
         self.answered = 0  # requests the fast lane answered itself
 
-    def get(self, address: tuple[str, str]) -> tuple[object, ...] | None:
+    def by_language(self, address: str) -> dict[str, tuple[object, ...]] | None:
+        """The page keys learnt for this address, by language code; None if no page was kept there."""
         return self._keys.get(address)
 
-    def learn(self, address: tuple[str, str], key: tuple[object, ...]) -> None:
+    def learn(self, address: str, language: str, key: tuple[object, ...]) -> None:
         if address not in self._keys and len(self._keys) >= self.limit:
             del self._keys[next(iter(self._keys))]  # the first learnt goes first
-        self._keys[address] = key
+        self._keys.setdefault(address, {})[language] = key
 
 
 KEPT_ADDRESSES: web.AppKey[KeptAddresses] = web.AppKey("kept_addresses", KeptAddresses)
