@@ -128,8 +128,7 @@ async def serve(
 
                 def heard(what: str) -> None:
                     runtime.told(what)
-                    if what == "blocks":  # and every serving process reads the blocks again
-                        tell_all(what)
+                    tell_all(what)  # a block: every serving process reads the blocks again
 
                 def tell_all(what: str) -> None:
                     if what != "blocks":
